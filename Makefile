@@ -1,0 +1,52 @@
+# cxr — the two commands of the README:
+#   make demo   runs the main job on the embedded synthetic cohort
+#   make test   runs every check CI runs
+# Both install PyTorch (libtorch) into the project-local .venv first, once.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+VENV ?= .venv
+PYTHON ?= python3
+TORCH_VERSION := 2.11.0
+TORCH_STAMP := $(VENV)/.torch-$(TORCH_VERSION)
+CARGO ?= cargo
+DEMO_OUT ?= out/demo
+
+.PHONY: setup test demo fmt lint doc bench
+.DEFAULT_GOAL := test
+
+setup: $(TORCH_STAMP)
+
+# tch 0.24.0 is built against PyTorch 2.11.0 (the build the lent GPU machines carry).
+# .cargo/config.toml points torch-sys at $(VENV)/libtorch, a link to the wheel's torch/.
+$(TORCH_STAMP):
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found: install Python >= 3.10 or run 'make PYTHON=/path/to/python3 ...'" >&2; exit 1; }
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV) || { echo "error: cannot create $(VENV) (Debian: apt-get install python3-venv)" >&2; exit 1; }
+	@echo "Installing PyTorch $(TORCH_VERSION) into $(VENV) (about 4.5 GB, only once)..."
+	@$(VENV)/bin/pip install --disable-pip-version-check -q torch==$(TORCH_VERSION) || { \
+	  echo "error: pip could not install torch==$(TORCH_VERSION) into $(VENV)." >&2; \
+	  echo "  Check access to PyPI and free disk space (~5 GB), then run 'make setup' again," >&2; \
+	  echo "  or use an existing libtorch $(TORCH_VERSION): export LIBTORCH=/path/to/libtorch and run cargo directly (README)." >&2; \
+	  exit 1; }
+	@ln -sfn "$$($(VENV)/bin/python -c 'import os, torch; print(os.path.dirname(torch.__file__))')" $(VENV)/libtorch
+	@touch $@
+	@echo "PyTorch $(TORCH_VERSION) ready: $(VENV)/libtorch"
+
+fmt:
+	$(CARGO) fmt --all --check
+
+lint: setup
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+doc: setup
+	RUSTDOCFLAGS="-D rustdoc::broken_intra_doc_links" $(CARGO) doc --workspace --no-deps
+
+test: setup fmt lint
+	$(CARGO) test --workspace
+	$(MAKE) --no-print-directory doc
+
+demo: setup
+	$(CARGO) run --release --example synth_cohort -- --preset demo --out $(DEMO_OUT)/cohort
+
+bench: setup
+	$(CARGO) bench --workspace

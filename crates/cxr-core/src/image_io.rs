@@ -1,0 +1,190 @@
+//! Grayscale image loading and saving.
+//!
+//! Loading accepts 8- and 16-bit grayscale PNG, JPEG, RGB(A) and palette images (the
+//! forms the public sources ship) and returns an 8-bit [`GrayImage`]. Saving writes an
+//! 8-bit grayscale PNG atomically, with no metadata chunks.
+
+use std::io::Write;
+use std::path::Path;
+
+use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+use image::{DynamicImage, ImageEncoder, ImageReader};
+pub use image::{GrayImage, ImageBuffer, Luma};
+
+use crate::atomic::write_atomic;
+use crate::error::{Error, Result};
+
+/// How 16-bit samples become 8-bit ones.
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SixteenToEight {
+    /// Stretch the image's own minimum..maximum to 0..255. PadChest's 16-bit PNGs use
+    /// varying parts of the range (often 12 bits), so this is the default.
+    #[default]
+    MinMax,
+    /// Map 0..65535 linearly to 0..255 (`round(v / 257)`), as torchxrayvision does.
+    FullRange,
+}
+
+/// Options for [`load_gray_with`].
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct LoadOptions {
+    /// 16-bit to 8-bit mapping.
+    pub sixteen_bit: SixteenToEight,
+}
+
+/// Loads an image as 8-bit grayscale with default options.
+///
+/// Colour images are converted with the Rec. 709 luma weights
+/// (0.2126 R + 0.7152 G + 0.0722 B), alpha is dropped.
+pub fn load_gray(path: &Path) -> Result<GrayImage> {
+    load_gray_with(path, LoadOptions::default())
+}
+
+/// Loads an image as 8-bit grayscale.
+pub fn load_gray_with(path: &Path, options: LoadOptions) -> Result<GrayImage> {
+    let read_err = |source| Error::ReadImage {
+        path: path.to_path_buf(),
+        source,
+    };
+    let reader = ImageReader::open(path)
+        .map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?
+        .with_guessed_format()
+        .map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let img = reader.decode().map_err(read_err)?;
+    Ok(match img {
+        DynamicImage::ImageLuma8(g) => g,
+        DynamicImage::ImageLuma16(g) => sixteen_to_eight(&g, options.sixteen_bit),
+        DynamicImage::ImageLumaA16(_)
+        | DynamicImage::ImageRgb16(_)
+        | DynamicImage::ImageRgba16(_) => sixteen_to_eight(&img.to_luma16(), options.sixteen_bit),
+        DynamicImage::ImageLumaA8(_) | DynamicImage::ImageRgb8(_) | DynamicImage::ImageRgba8(_) => {
+            img.to_luma8()
+        }
+        other => {
+            return Err(Error::UnsupportedImage {
+                path: path.to_path_buf(),
+                layout: format!("{:?}", other.color()),
+            });
+        }
+    })
+}
+
+/// Maps a 16-bit grayscale image to 8 bits.
+pub fn sixteen_to_eight(img: &ImageBuffer<Luma<u16>, Vec<u16>>, how: SixteenToEight) -> GrayImage {
+    let (w, h) = img.dimensions();
+    let raw = img.as_raw();
+    let out: Vec<u8> = match how {
+        SixteenToEight::FullRange => raw
+            .iter()
+            .map(|&v| ((u32::from(v) + 128) / 257) as u8)
+            .collect(),
+        SixteenToEight::MinMax => {
+            let (lo, hi) = raw
+                .iter()
+                .fold((u16::MAX, 0u16), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+            if hi <= lo {
+                vec![0; raw.len()]
+            } else {
+                let span = f64::from(hi - lo);
+                raw.iter()
+                    .map(|&v| (f64::from(v - lo) * 255.0 / span).round() as u8)
+                    .collect()
+            }
+        }
+    };
+    GrayImage::from_raw(w, h, out).expect("buffer has w*h samples")
+}
+
+/// Encodes an 8-bit grayscale PNG (no metadata chunks) into `w`.
+pub fn encode_png<W: Write>(w: W, img: &GrayImage) -> image::ImageResult<()> {
+    PngEncoder::new_with_quality(w, CompressionType::Fast, FilterType::Adaptive).write_image(
+        img.as_raw(),
+        img.width(),
+        img.height(),
+        image::ExtendedColorType::L8,
+    )
+}
+
+/// Saves an 8-bit grayscale PNG atomically (temporary file, then rename).
+pub fn save_png(path: &Path, img: &GrayImage) -> Result<()> {
+    write_atomic(path, |w| {
+        encode_png(w, img).map_err(|source| Error::EncodeImage {
+            path: path.to_path_buf(),
+            source,
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn png_round_trip_8_bit() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.png");
+        let img = GrayImage::from_fn(7, 5, |x, y| Luma([(x * 30 + y) as u8]));
+        save_png(&p, &img).unwrap();
+        assert_eq!(load_gray(&p).unwrap(), img);
+        // No text/time chunks: only IHDR, IDAT(s), IEND.
+        let bytes = std::fs::read(&p).unwrap();
+        let mut pos = 8;
+        let mut chunks = vec![];
+        while pos + 8 <= bytes.len() {
+            let len = u32::from_be_bytes(bytes[pos..pos + 4].try_into().unwrap()) as usize;
+            chunks.push(String::from_utf8_lossy(&bytes[pos + 4..pos + 8]).into_owned());
+            pos += 12 + len;
+        }
+        chunks.dedup();
+        assert_eq!(chunks, ["IHDR", "IDAT", "IEND"]);
+    }
+
+    #[test]
+    fn sixteen_bit_png_is_stretched_or_scaled() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("b.png");
+        let img: ImageBuffer<Luma<u16>, Vec<u16>> =
+            ImageBuffer::from_raw(4, 1, vec![1000, 2000, 3000, 4095]).unwrap();
+        img.save(&p).unwrap();
+        let g = load_gray(&p).unwrap();
+        assert_eq!(g.as_raw(), &[0, 82, 165, 255]);
+        let g = load_gray_with(
+            &p,
+            LoadOptions {
+                sixteen_bit: SixteenToEight::FullRange,
+            },
+        )
+        .unwrap();
+        assert_eq!(g.as_raw(), &[4, 8, 12, 16]);
+    }
+
+    #[test]
+    fn rgb_uses_rec709_luma() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.png");
+        let img = image::RgbImage::from_raw(3, 1, vec![255, 0, 0, 0, 255, 0, 0, 0, 255]).unwrap();
+        img.save(&p).unwrap();
+        let g = load_gray(&p).unwrap();
+        assert_eq!(g.as_raw(), &[54, 182, 18]);
+    }
+
+    #[test]
+    fn bad_files_name_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("broken.png");
+        std::fs::write(&p, b"\x89PNG\r\n\x1a\nnot really").unwrap();
+        let e = load_gray(&p).unwrap_err();
+        assert!(e.to_string().contains("broken.png"), "{e}");
+        let missing = dir.path().join("missing.png");
+        let e = load_gray(&missing).unwrap_err();
+        assert!(matches!(e, Error::Io { .. }));
+        assert!(e.to_string().contains("missing.png"));
+    }
+}

@@ -1,0 +1,43 @@
+//! # cxr-core — the vocabulary of the cxr workspace
+//!
+//! Every other crate speaks in these types. This crate sits at the bottom of the DAG
+//! (see `docs/architecture.md`) and links no libtorch.
+//!
+//! - [`Label`] (healthy / covid / bacterial), [`SourceId`], [`View`], [`Sex`],
+//!   [`StudyDate`], [`PatientId`] (namespaced by source);
+//! - [`ImageRecord`] — metadata of one usable image, and [`Exclusion`] — a row that was
+//!   left out, with its typed [`ExclusionReason`];
+//! - the [`Source`] trait that each dataset adapter implements, yielding a [`Scan`];
+//! - grayscale image I/O ([`load_gray`], [`save_png`]), [`LungMask`], atomic writes
+//!   ([`write_atomic`]) and the records/exclusions CSV tables ([`manifest`]).
+//!
+//! ```
+//! use cxr_core::{ImageRecord, Label, PatientId, SourceId, View};
+//!
+//! let patient = PatientId::new(SourceId::CovidIdc, "311a");
+//! let rec = ImageRecord::new(patient, "img-1", "images/a.png", Label::Covid,
+//!                            "finding=COVID-19", View::Pa);
+//! assert_eq!(rec.patient.to_string(), "covid-idc:311a");
+//! assert!(rec.view.is_frontal());
+//! assert_eq!("bacterial".parse::<Label>().unwrap().index(), 2);
+//! ```
+#![warn(missing_docs)]
+
+pub mod atomic;
+pub mod date;
+pub mod error;
+pub mod image_io;
+pub mod manifest;
+pub mod mask;
+pub mod record;
+pub mod source;
+pub mod vocab;
+
+pub use atomic::{write_atomic, write_bytes_atomic};
+pub use date::StudyDate;
+pub use error::{Error, ParseError, Result};
+pub use image_io::{GrayImage, LoadOptions, SixteenToEight, load_gray, load_gray_with, save_png};
+pub use mask::LungMask;
+pub use record::{Exclusion, ExclusionReason, ImageRecord, PatientId};
+pub use source::{Scan, ScanError, Source};
+pub use vocab::{Label, Sex, SourceId, View};

@@ -1,0 +1,291 @@
+//! Metadata of one image ([`ImageRecord`]) and of a row that did not become one
+//! ([`Exclusion`]). No pixels here: splits and statistics run on these alone.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::date::StudyDate;
+use crate::error::ParseError;
+use crate::vocab::{Label, Sex, SourceId, View};
+
+/// A patient identifier, namespaced by its source so that two sources' `123` differ.
+///
+/// Written `source:local` (`covid-idc:311a`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PatientId {
+    /// The source that issued the id.
+    pub source: SourceId,
+    /// The id as the source writes it.
+    pub local: String,
+}
+
+impl PatientId {
+    /// A namespaced id.
+    pub fn new(source: SourceId, local: impl Into<String>) -> Self {
+        Self {
+            source,
+            local: local.into(),
+        }
+    }
+
+    /// Parses `source:local`, or a bare `local` taken to belong to `default_source`.
+    pub fn parse_with_default(text: &str, default_source: SourceId) -> Result<Self, ParseError> {
+        match text.split_once(':') {
+            Some((s, local)) if s.parse::<SourceId>().is_ok() => {
+                Ok(PatientId::new(s.parse()?, local))
+            }
+            _ if text.trim().is_empty() => Err(ParseError::new("patient id", text, "")),
+            _ => Ok(PatientId::new(default_source, text.trim())),
+        }
+    }
+}
+
+impl std::fmt::Display for PatientId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.source, self.local)
+    }
+}
+
+impl std::str::FromStr for PatientId {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        let (source, local) = s
+            .split_once(':')
+            .ok_or_else(|| ParseError::new("patient id", s, "source:local"))?;
+        if local.is_empty() {
+            return Err(ParseError::new("patient id", s, "source:local"));
+        }
+        Ok(PatientId::new(source.parse()?, local))
+    }
+}
+
+impl Serialize for PatientId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for PatientId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// One usable image: who, what, where, and why it got its label.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImageRecord {
+    /// The source it came from.
+    pub source: SourceId,
+    /// The patient (namespaced by source).
+    pub patient: PatientId,
+    /// The image id, unique within the source.
+    pub image_id: String,
+    /// Path of the image file.
+    pub path: PathBuf,
+    /// The class.
+    pub label: Label,
+    /// Why the record has that label, in the source's terms (`finding=COVID-19`,
+    /// `PCR POSITIVO 2020-03-20`, `file suffix _1`).
+    pub label_reason: String,
+    /// The projection.
+    pub view: View,
+    /// Day of the study, when the source gives one.
+    pub study_date: Option<StudyDate>,
+    /// Days since symptom onset or admission, for sources that give offsets not dates.
+    pub day_offset: Option<i32>,
+    /// Age in years at the study.
+    pub age: Option<f32>,
+    /// Sex.
+    pub sex: Option<Sex>,
+    /// Source-specific fields worth carrying (`mask_path`, `finding`, …).
+    pub extras: BTreeMap<String, String>,
+}
+
+impl ImageRecord {
+    /// A record with the required fields; optional ones empty.
+    pub fn new(
+        patient: PatientId,
+        image_id: impl Into<String>,
+        path: impl Into<PathBuf>,
+        label: Label,
+        label_reason: impl Into<String>,
+        view: View,
+    ) -> Self {
+        ImageRecord {
+            source: patient.source,
+            patient,
+            image_id: image_id.into(),
+            path: path.into(),
+            label,
+            label_reason: label_reason.into(),
+            view,
+            study_date: None,
+            day_offset: None,
+            age: None,
+            sex: None,
+            extras: BTreeMap::new(),
+        }
+    }
+}
+
+/// Why a row or file of a source did not become an [`ImageRecord`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ExclusionReason {
+    /// Not a frontal projection.
+    NotFrontal {
+        /// The view as the source wrote it.
+        view: String,
+    },
+    /// Not a radiograph (CT, MRI…).
+    NotXray {
+        /// The modality as the source wrote it.
+        modality: String,
+    },
+    /// The finding maps to none of the three classes.
+    UnknownLabel {
+        /// The finding as the source wrote it.
+        finding: String,
+    },
+    /// A covid candidate with no positive PCR on record.
+    NoPositivePcr,
+    /// A covid candidate whose positive PCR is outside the window before the image.
+    PcrOutsideWindow {
+        /// Days from the PCR to the image (negative: the PCR came after).
+        days: i64,
+    },
+    /// The image file named by the metadata does not exist.
+    MissingFile,
+    /// A date that cannot be read.
+    UnparseableDate {
+        /// The text found.
+        value: String,
+    },
+    /// A row that cannot be read (too few fields, bad value).
+    MalformedRow {
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// The source itself flags the image as unusable.
+    FlaggedBySource {
+        /// The source's reason.
+        reason: String,
+    },
+    /// A pediatric study, where the policy excludes them.
+    Pediatric,
+    /// A control left out by the cohort's random sampling.
+    NotSampled,
+    /// An exact or near duplicate of another image that was kept.
+    Duplicate {
+        /// Image id of the image kept.
+        of: String,
+    },
+    /// Rejected by the lung-mask quality gate.
+    QualityGate {
+        /// The gate's reason.
+        reason: String,
+    },
+}
+
+impl ExclusionReason {
+    /// The reason's kind in snake_case (its serde tag, the `reason` column of
+    /// `exclusions.csv`).
+    pub const fn kind(&self) -> &'static str {
+        use ExclusionReason::*;
+        match self {
+            NotFrontal { .. } => "not_frontal",
+            NotXray { .. } => "not_xray",
+            UnknownLabel { .. } => "unknown_label",
+            NoPositivePcr => "no_positive_pcr",
+            PcrOutsideWindow { .. } => "pcr_outside_window",
+            MissingFile => "missing_file",
+            UnparseableDate { .. } => "unparseable_date",
+            MalformedRow { .. } => "malformed_row",
+            FlaggedBySource { .. } => "flagged_by_source",
+            Pediatric => "pediatric",
+            NotSampled => "not_sampled",
+            Duplicate { .. } => "duplicate",
+            QualityGate { .. } => "quality_gate",
+        }
+    }
+}
+
+impl std::fmt::Display for ExclusionReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use ExclusionReason::*;
+        match self {
+            NotFrontal { view } => write!(f, "not frontal: view `{view}`"),
+            NotXray { modality } => write!(f, "not an X-ray: modality `{modality}`"),
+            UnknownLabel { finding } => write!(f, "unknown label: finding `{finding}`"),
+            NoPositivePcr => f.write_str("no positive PCR"),
+            PcrOutsideWindow { days } => write!(f, "PCR outside window: {days} days before image"),
+            MissingFile => f.write_str("missing file"),
+            UnparseableDate { value } => write!(f, "unparseable date `{value}`"),
+            MalformedRow { detail } => write!(f, "malformed row: {detail}"),
+            FlaggedBySource { reason } => write!(f, "flagged by source: {reason}"),
+            Pediatric => f.write_str("pediatric"),
+            NotSampled => f.write_str("control not sampled"),
+            Duplicate { of } => write!(f, "duplicate of {of}"),
+            QualityGate { reason } => write!(f, "quality gate: {reason}"),
+        }
+    }
+}
+
+/// A row or file that did not become a record, with where it was and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Exclusion {
+    /// The source.
+    pub source: SourceId,
+    /// The metadata file the row came from, if any.
+    pub file: Option<PathBuf>,
+    /// 1-based line of that file (header = line 1), if any.
+    pub row: Option<u64>,
+    /// The image file concerned, if known.
+    pub path: Option<PathBuf>,
+    /// Why it was left out.
+    pub reason: ExclusionReason,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patient_ids_are_namespaced() {
+        let p = PatientId::new(SourceId::CovidIdc, "311a");
+        assert_eq!(p.to_string(), "covid-idc:311a");
+        assert_eq!("covid-idc:311a".parse::<PatientId>().unwrap(), p);
+        assert_ne!(p, PatientId::new(SourceId::Padchest, "311a"));
+        assert_eq!(
+            PatientId::parse_with_default("311a", SourceId::CovidIdc).unwrap(),
+            p
+        );
+        assert_eq!(
+            PatientId::parse_with_default("nlm-tb:MCUCXR_0001", SourceId::CovidIdc).unwrap(),
+            PatientId::new(SourceId::NlmTb, "MCUCXR_0001")
+        );
+        // A colon inside a local id that is not a source prefix stays part of the id.
+        assert_eq!(
+            PatientId::parse_with_default("a:b", SourceId::Qmenta)
+                .unwrap()
+                .local,
+            "a:b"
+        );
+        assert!("nosuch:1".parse::<PatientId>().is_err());
+        assert!("padchest:".parse::<PatientId>().is_err());
+    }
+
+    #[test]
+    fn exclusion_reasons_read_well() {
+        let r = ExclusionReason::PcrOutsideWindow { days: 21 };
+        assert_eq!(r.to_string(), "PCR outside window: 21 days before image");
+        assert_eq!(
+            ExclusionReason::NotFrontal { view: "L".into() }.to_string(),
+            "not frontal: view `L`"
+        );
+    }
+}

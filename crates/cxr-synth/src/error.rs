@@ -1,0 +1,18 @@
+//! The error type of `cxr-synth`.
+
+/// Errors of the generator.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A configuration field is out of range.
+    #[error("invalid synth config: `{field}` = {value}")]
+    InvalidConfig {
+        /// The field's path (`difficulty.occult_fraction`).
+        field: &'static str,
+        /// Its value.
+        value: f64,
+    },
+    /// Writing the cohort failed.
+    #[error(transparent)]
+    Core(#[from] cxr_core::Error),
+}

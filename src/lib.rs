@@ -1,0 +1,32 @@
+//! # cxr — covid-19 and bacterial pneumonia detection on frontal chest X-rays
+//!
+//! The facade over the cxr workspace: it re-exports the workspace crates and a
+//! [`prelude`]. Examples (`examples/`) and benchmarks (`benches/`) live here.
+//!
+//! | module | crate | what |
+//! |---|---|---|
+//! | [`core`] | `cxr-core` | labels, sources, records, image and mask I/O |
+//! | [`synth`] | `cxr-synth` | procedural chest-radiograph phantoms |
+//! | [`nn`] | `cxr-nn` | libtorch glue shared by the models |
+//!
+//! ```
+//! use cxr::prelude::*;
+//!
+//! let case = cxr::synth::CaseSpec::single(7, Label::Covid, SourceId::CovidIdc);
+//! let phantom = cxr::synth::render(&case, &SynthConfig::with_size(64));
+//! assert_eq!(phantom.image.dimensions(), (64, 64));
+//! ```
+#![warn(missing_docs)]
+
+pub use cxr_core as core;
+pub use cxr_nn as nn;
+pub use cxr_synth as synth;
+
+/// The types most programs need.
+pub mod prelude {
+    pub use cxr_core::{
+        Exclusion, ExclusionReason, GrayImage, ImageRecord, Label, LungMask, PatientId, Scan, Sex,
+        Source, SourceId, StudyDate, View,
+    };
+    pub use cxr_synth::{Phantom, SynthConfig};
+}
