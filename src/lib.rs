@@ -8,6 +8,8 @@
 //! | [`core`] | `cxr-core` | labels, sources, records, image and mask I/O |
 //! | [`synth`] | `cxr-synth` | procedural chest-radiograph phantoms |
 //! | [`nn`] | `cxr-nn` | libtorch glue shared by the models |
+//! | [`stats`] | `cxr-stats` | ROC/AUC, DeLong, bootstrap, cutoffs, metrics, tests, design |
+//! | [`report`] | `cxr-report` | markdown tables, plots, the `evaluate` pipeline |
 //!
 //! ```
 //! use cxr::prelude::*;
@@ -20,6 +22,8 @@
 
 pub use cxr_core as core;
 pub use cxr_nn as nn;
+pub use cxr_report as report;
+pub use cxr_stats as stats;
 pub use cxr_synth as synth;
 
 /// The types most programs need.

@@ -1,0 +1,51 @@
+//! The error type of `cxr-report`.
+
+use std::path::PathBuf;
+
+/// Errors of rendering and of the evaluate pipeline.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The predictions file could not be read or has bad rows.
+    #[error(transparent)]
+    Read(#[from] cxr_stats::evaluate::ReadError),
+    /// A statistic is undefined for these data.
+    #[error("evaluating {path}")]
+    Stats {
+        /// The predictions file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: cxr_stats::Error,
+    },
+    /// A plot could not be drawn.
+    #[error("cannot draw {what}")]
+    Plot {
+        /// Which plot.
+        what: &'static str,
+        /// What plotters said.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A PNG could not be encoded.
+    #[error("cannot encode {what} as PNG")]
+    Encode {
+        /// Which plot.
+        what: &'static str,
+        /// The encoder's error.
+        #[source]
+        source: image::ImageError,
+    },
+    /// `metrics.json` could not be serialised.
+    #[error("cannot serialise metrics")]
+    Json(#[from] serde_json::Error),
+    /// The embedded font was refused.
+    #[error("the embedded font is invalid")]
+    Font,
+    /// Writing an output file failed.
+    #[error(transparent)]
+    Write(#[from] cxr_core::Error),
+}
+
+/// `Result` with this crate's [`Error`] as default.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,221 @@
+//! `report.md`: the paper's Table 3 (detection results at the operating point) and
+//! Figure 3 (confusion matrix, ROC curves) as markdown.
+//!
+//! Where the paper writes `91.8 % +0.5 %`, the report gives the interval itself:
+//! `91.8 % [91.3, 92.3]`, with the method stated once under the table.
+
+use std::fmt::Write as _;
+
+use cxr_core::Label;
+use cxr_stats::evaluate::{ClassMetrics, Evaluation};
+
+use crate::plot::class_name;
+
+fn pct(v: f64) -> String {
+    if v.is_finite() {
+        format!("{:.1} %", 100.0 * v)
+    } else {
+        "n/a".to_owned()
+    }
+}
+
+fn pct_ci(ci: Option<[f64; 2]>) -> String {
+    match ci {
+        Some([lo, hi]) => format!("[{:.1}, {:.1}]", 100.0 * lo, 100.0 * hi),
+        None => "[n/a]".to_owned(),
+    }
+}
+
+fn num(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v:.2}")
+    } else if v == f64::INFINITY {
+        "∞".to_owned()
+    } else {
+        "n/a".to_owned()
+    }
+}
+
+fn num_ci(ci: Option<[f64; 2]>) -> String {
+    match ci {
+        Some([lo, hi]) => format!("[{lo:.2}, {hi:.2}]"),
+        None => "[n/a]".to_owned(),
+    }
+}
+
+fn auc_ci(ci: Option<[f64; 2]>) -> String {
+    match ci {
+        Some([lo, hi]) => format!("[{lo:.4}, {hi:.4}]"),
+        None => "[n/a]".to_owned(),
+    }
+}
+
+fn frac(k: u64, n: u64, v: f64, ci: Option<[f64; 2]>) -> String {
+    format!("{k}/{n} ({} {})", pct(v), pct_ci(ci))
+}
+
+fn table3_row(name: &str, m: &ClassMetrics) -> String {
+    let n = m.tp + m.fp + m.tn + m.fn_;
+    format!(
+        "| {name} | {} | {} {} | {} {} | {} | {} | {} | {} | {} {} | {} {} | {:.4} |",
+        frac(m.tp + m.tn, n, m.accuracy, m.accuracy_ci95),
+        pct(m.f1),
+        pct_ci(m.f1_ci95),
+        pct(m.auc),
+        pct_ci(m.auc_ci95),
+        frac(m.tp, m.tp + m.fn_, m.detection_rate, m.detection_rate_ci95),
+        frac(m.fp, m.fp + m.tn, m.fpr, m.fpr_ci95),
+        frac(m.tp, m.tp + m.fp, m.ppv, m.ppv_ci95),
+        frac(m.tn, m.tn + m.fn_, m.npv, m.npv_ci95),
+        num(m.lr_pos),
+        num_ci(m.lr_pos_ci95),
+        num(m.lr_neg),
+        num_ci(m.lr_neg_ci95),
+        m.cutoff,
+    )
+}
+
+/// Renders the whole report. `roc_png` and `confusion_png` are the image file names
+/// the report links to (relative to the report).
+pub fn report(eval: &Evaluation, roc_png: &str, confusion_png: &str) -> String {
+    let mut s = String::new();
+    let level = format!("{:.0} %", 100.0 * eval.level);
+    let prevalence = |l: Label| {
+        eval.per_class
+            .get(l)
+            .as_ref()
+            .map_or("n/a".to_owned(), |m| pct(m.prevalence))
+    };
+    let _ = writeln!(s, "# Evaluation report\n");
+    let _ = writeln!(
+        s,
+        "N = {} units ({:?} grouping) from {} patients and {} images; covid-19 prevalence {}, \
+         bacterial pneumonia prevalence {}.\n",
+        eval.n_units,
+        eval.grouping,
+        eval.n_patients,
+        eval.n_images,
+        prevalence(Label::Covid),
+        prevalence(Label::Bacterial),
+    );
+    let criterion = eval
+        .per_class
+        .covid
+        .as_ref()
+        .or(eval.per_class.bacterial.as_ref())
+        .map_or("max_accuracy", |m| m.criterion.as_str());
+    let _ = writeln!(
+        s,
+        "## Table 3. Detection results at the `{criterion}` cut-off\n"
+    );
+    let _ = writeln!(
+        s,
+        "| Disease | Accuracy | F1 Score | AUC | Detection Rate | False Positive Rate | PPV | NPV | LR+ | LR− | Cut-off |"
+    );
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|---|");
+    for label in [Label::Covid, Label::Bacterial, Label::Healthy] {
+        if let Some(m) = eval.per_class.get(label) {
+            let _ = writeln!(s, "{}", table3_row(class_name(label), m));
+        }
+    }
+    let _ = writeln!(
+        s,
+        "\n{level} intervals in brackets: Wilson for proportions, DeLong for the AUC, log \
+         method for LR+ and LR−, {} for F1 ({} rounds, seed {}, patients resampled within \
+         each class, cut-off {} in each round). The paper used 10 bootstrap rounds.\n",
+        match eval.bootstrap.method {
+            cxr_stats::IntervalMethod::Percentile => "percentile bootstrap",
+            cxr_stats::IntervalMethod::Bca => "BCa bootstrap",
+        },
+        eval.bootstrap.rounds,
+        eval.bootstrap.seed,
+        if eval.bootstrap.refit_cutoff {
+            "re-selected"
+        } else {
+            "fixed"
+        },
+    );
+
+    let _ = writeln!(s, "## Figure 3. (a) Confusion matrix\n");
+    let _ = writeln!(s, "![Confusion matrix]({confusion_png})\n");
+    let _ = writeln!(
+        s,
+        "| Truth \\ Prediction | Healthy | Covid-19 | Bacterial pneumonia | Class accuracy |"
+    );
+    let _ = writeln!(s, "|---|---|---|---|---|");
+    for (t, row) in eval.confusion_matrix.counts.iter().enumerate() {
+        let label = Label::from_index(t).unwrap_or(Label::Healthy);
+        let cells: Vec<String> = row.iter().map(u64::to_string).collect();
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} |",
+            class_name(label),
+            cells.join(" | "),
+            pct(*eval.class_accuracy.get(label))
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nGlobal accuracy {} {}; average class accuracy {} {} (SD {}).\n",
+        pct(eval.global_accuracy),
+        pct_ci(eval.global_accuracy_ci95),
+        pct(eval.mean_class_accuracy),
+        pct_ci(eval.mean_class_accuracy_ci95),
+        pct(eval.class_accuracy_sd),
+    );
+
+    let _ = writeln!(s, "## Figure 3. (b) ROC curves (one-vs-rest)\n");
+    let _ = writeln!(s, "![ROC curves]({roc_png})\n");
+    let _ = writeln!(
+        s,
+        "| Class | AUC | DeLong {level} CI | Bootstrap {level} CI | Cut-off | Youden cut-off | Closest-top-left cut-off |"
+    );
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|");
+    for label in [Label::Covid, Label::Bacterial, Label::Healthy] {
+        let Some(m) = eval.per_class.get(label) else {
+            continue;
+        };
+        let alt = |name: &str| {
+            m.alternative_points
+                .iter()
+                .find(|p| p.criterion == name)
+                .map_or("n/a".to_owned(), |p| {
+                    format!(
+                        "{:.4} (DR {}, FPR {})",
+                        p.cutoff,
+                        pct(p.detection_rate),
+                        pct(p.fpr)
+                    )
+                })
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {:.4} | {} | {} | {:.4} | {} | {} |",
+            class_name(label),
+            m.auc,
+            auc_ci(m.auc_ci95),
+            auc_ci(m.auc_bootstrap_ci95),
+            m.cutoff,
+            alt("youden"),
+            alt("closest_topleft"),
+        );
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(pct(0.9184), "91.8 %");
+        assert_eq!(pct(f64::NAN), "n/a");
+        assert_eq!(pct_ci(Some([0.913, 0.9231])), "[91.3, 92.3]");
+        assert_eq!(num(f64::INFINITY), "∞");
+        assert_eq!(
+            frac(1440, 1568, 1440.0 / 1568.0, None),
+            "1440/1568 (91.8 % [n/a])"
+        );
+    }
+}

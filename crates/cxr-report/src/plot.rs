@@ -1,0 +1,229 @@
+//! PNG plots of an evaluation, drawn with plotters into memory: the one-vs-rest ROC
+//! curves with their operating points (the paper's Figure 3b: blue = covid-19,
+//! red = bacterial pneumonia; healthy in grey) and the confusion matrix (Figure 3a).
+
+use cxr_core::Label;
+use cxr_stats::evaluate::Evaluation;
+use image::ImageEncoder;
+use image::codecs::png::PngEncoder;
+use plotters::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::font::{FAMILY, ensure_registered};
+
+/// Default size of both plots, in pixels.
+pub const SIZE: (u32, u32) = (800, 700);
+
+/// The colour of a class in every plot.
+pub fn class_color(label: Label) -> RGBColor {
+    match label {
+        Label::Healthy => RGBColor(110, 110, 110),
+        Label::Covid => RGBColor(31, 90, 200),
+        Label::Bacterial => RGBColor(210, 40, 40),
+    }
+}
+
+/// A display name for a class.
+pub fn class_name(label: Label) -> &'static str {
+    match label {
+        Label::Healthy => "Healthy",
+        Label::Covid => "Covid-19",
+        Label::Bacterial => "Bacterial pneumonia",
+    }
+}
+
+fn plot_err<E: std::error::Error + Send + Sync + 'static>(
+    what: &'static str,
+) -> impl FnOnce(E) -> Error {
+    move |e| Error::Plot {
+        what,
+        source: Box::new(e),
+    }
+}
+
+fn encode(buf: &[u8], (w, h): (u32, u32), what: &'static str) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    PngEncoder::new(&mut out)
+        .write_image(buf, w, h, image::ExtendedColorType::Rgb8)
+        .map_err(|source| Error::Encode { what, source })?;
+    Ok(out)
+}
+
+/// The ROC plot as PNG bytes.
+///
+/// # Errors
+/// [`Error::Plot`], [`Error::Encode`], [`Error::Font`].
+pub fn roc_png(eval: &Evaluation, size: (u32, u32)) -> Result<Vec<u8>> {
+    const WHAT: &str = "ROC plot";
+    ensure_registered()?;
+    let mut buf = vec![255u8; (size.0 * size.1 * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, size).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_err(WHAT))?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!("One-vs-rest ROC (N = {} units)", eval.n_units),
+                (FAMILY, 24),
+            )
+            .margin(20)
+            .x_label_area_size(50)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0f64..1f64, 0f64..1.0001f64)
+            .map_err(plot_err(WHAT))?;
+        chart
+            .configure_mesh()
+            .x_desc("False positive rate")
+            .y_desc("Detection rate")
+            .label_style((FAMILY, 16))
+            .axis_desc_style((FAMILY, 18))
+            .draw()
+            .map_err(plot_err(WHAT))?;
+        chart
+            .draw_series(LineSeries::new(
+                [(0.0, 0.0), (1.0, 1.0)],
+                RGBColor(200, 200, 200).stroke_width(1),
+            ))
+            .map_err(plot_err(WHAT))?;
+        // Diseases first in the legend, as in the paper.
+        for label in [Label::Covid, Label::Bacterial, Label::Healthy] {
+            let Some(m) = eval.per_class.get(label) else {
+                continue;
+            };
+            let Some(curve) = &m.roc else { continue };
+            let color = class_color(label);
+            let points: Vec<(f64, f64)> = (0..curve.len())
+                .map(|i| (curve.fpr(i), curve.tpr(i)))
+                .collect();
+            chart
+                .draw_series(LineSeries::new(points, color.stroke_width(2)))
+                .map_err(plot_err(WHAT))?
+                .label(format!("{} (AUC {:.3})", class_name(label), m.auc))
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+            chart
+                .draw_series(std::iter::once(Circle::new(
+                    (m.fpr, m.detection_rate),
+                    6,
+                    color.filled(),
+                )))
+                .map_err(plot_err(WHAT))?;
+        }
+        chart
+            .configure_series_labels()
+            .label_font((FAMILY, 16))
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::LowerRight)
+            .draw()
+            .map_err(plot_err(WHAT))?;
+        root.present().map_err(plot_err(WHAT))?;
+    }
+    encode(&buf, size, WHAT)
+}
+
+/// The confusion-matrix plot as PNG bytes: counts and row percentages, shaded by the row
+/// fraction.
+///
+/// # Errors
+/// [`Error::Plot`], [`Error::Encode`], [`Error::Font`].
+pub fn confusion_png(eval: &Evaluation, size: (u32, u32)) -> Result<Vec<u8>> {
+    const WHAT: &str = "confusion matrix plot";
+    ensure_registered()?;
+    let counts = &eval.confusion_matrix.counts;
+    let k = counts.len().max(1) as i32;
+    let (w, h) = (size.0 as i32, size.1 as i32);
+    let (left, top, right, bottom) = (170, 90, 30, 110);
+    let cw = (w - left - right) / k;
+    let ch = (h - top - bottom) / k;
+    let mut buf = vec![255u8; (size.0 * size.1 * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, size).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_err(WHAT))?;
+        let title = format!(
+            "Confusion matrix (N = {}), accuracy {:.1} %",
+            eval.n_units,
+            100.0 * eval.global_accuracy
+        );
+        let center = |style: TextStyle<'static>| {
+            style.pos(plotters::style::text_anchor::Pos::new(
+                plotters::style::text_anchor::HPos::Center,
+                plotters::style::text_anchor::VPos::Center,
+            ))
+        };
+        root.draw(&Text::new(
+            title,
+            (w / 2, 35),
+            center((FAMILY, 24).into_text_style(&root)),
+        ))
+        .map_err(plot_err(WHAT))?;
+        for (t, row) in counts.iter().enumerate() {
+            let total: u64 = row.iter().sum();
+            let name = Label::from_index(t).map_or("?", class_name);
+            root.draw(&Text::new(
+                name.to_owned(),
+                (left - 10 - 75, top + ch * t as i32 + ch / 2),
+                center((FAMILY, 16).into_text_style(&root)),
+            ))
+            .map_err(plot_err(WHAT))?;
+            for (p, &n) in row.iter().enumerate() {
+                let f = if total == 0 {
+                    0.0
+                } else {
+                    n as f64 / total as f64
+                };
+                let shade = |full: u8| (255.0 - f * (255.0 - f64::from(full))) as u8;
+                let color = RGBColor(shade(20), shade(70), shade(160));
+                let (x0, y0) = (left + cw * p as i32, top + ch * t as i32);
+                root.draw(&Rectangle::new(
+                    [(x0, y0), (x0 + cw, y0 + ch)],
+                    color.filled(),
+                ))
+                .map_err(plot_err(WHAT))?;
+                root.draw(&Rectangle::new(
+                    [(x0, y0), (x0 + cw, y0 + ch)],
+                    BLACK.stroke_width(1),
+                ))
+                .map_err(plot_err(WHAT))?;
+                let text_color = if f > 0.5 { WHITE } else { BLACK };
+                let style = center((FAMILY, 20).into_text_style(&root)).color(&text_color);
+                root.draw(&Text::new(
+                    n.to_string(),
+                    (x0 + cw / 2, y0 + ch / 2 - 12),
+                    style.clone(),
+                ))
+                .map_err(plot_err(WHAT))?;
+                let small = center((FAMILY, 15).into_text_style(&root)).color(&text_color);
+                root.draw(&Text::new(
+                    format!("{:.1} %", 100.0 * f),
+                    (x0 + cw / 2, y0 + ch / 2 + 14),
+                    small,
+                ))
+                .map_err(plot_err(WHAT))?;
+            }
+        }
+        for p in 0..k {
+            let name = Label::from_index(p as usize).map_or("?", class_name);
+            root.draw(&Text::new(
+                name.to_owned(),
+                (left + cw * p + cw / 2, top + ch * k + 20),
+                center((FAMILY, 16).into_text_style(&root)),
+            ))
+            .map_err(plot_err(WHAT))?;
+        }
+        root.draw(&Text::new(
+            "Predicted class",
+            (left + cw * k / 2, top + ch * k + 55),
+            center((FAMILY, 18).into_text_style(&root)),
+        ))
+        .map_err(plot_err(WHAT))?;
+        root.draw(&Text::new(
+            "True class (rows)",
+            (left - 85, top - 25),
+            center((FAMILY, 18).into_text_style(&root)),
+        ))
+        .map_err(plot_err(WHAT))?;
+        root.present().map_err(plot_err(WHAT))?;
+    }
+    encode(&buf, size, WHAT)
+}

@@ -1,0 +1,273 @@
+//! Calibration of predicted probabilities: Brier score, reliability diagrams with
+//! expected / maximum calibration error, and decision-curve net benefit.
+//!
+//! Bins follow scikit-learn's `calibration_curve` exactly, so that the diagrams agree
+//! with it (checked in `tests/calibration.rs`):
+//!
+//! * [`BinStrategy::EqualWidth`]: edges `0, 1/k, …, 1` (`strategy="uniform"`);
+//! * [`BinStrategy::EqualCount`]: edges at the `0, 1/k, …, 1` quantiles of the
+//!   predictions with linear interpolation (`strategy="quantile"`, numpy's default
+//!   percentile);
+//! * bin `i` holds the predictions `p` with `edge[i] < p ≤ edge[i+1]`, the first bin also
+//!   `p = edge[0]` (numpy `searchsorted(edges[1:-1], p)`); with equal-count edges, ties
+//!   can leave a bin empty.
+//!
+//! ```
+//! use cxr_stats::calibration::{brier_score, reliability_diagram, BinStrategy};
+//! let y = [false, false, true, true];
+//! let p = [0.1, 0.4, 0.35, 0.8];
+//! assert!((brier_score(&y, &p).unwrap() - 0.158125).abs() < 1e-12);
+//! let d = reliability_diagram(&y, &p, 2, BinStrategy::EqualWidth).unwrap();
+//! assert_eq!(d.bins[0].count, 3);
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+fn check_inputs(what: &'static str, y: &[bool], p: &[f64]) -> Result<()> {
+    if y.len() != p.len() {
+        return Err(Error::LengthMismatch {
+            what,
+            left: y.len(),
+            right: p.len(),
+        });
+    }
+    if y.is_empty() {
+        return Err(Error::TooFew {
+            what,
+            needed: 1,
+            got: 0,
+        });
+    }
+    if let Some(&v) = p.iter().find(|v| !(0.0..=1.0).contains(*v)) {
+        return Err(Error::InvalidValue {
+            what,
+            value: v,
+            expected: "probabilities in [0, 1]",
+        });
+    }
+    Ok(())
+}
+
+/// Brier score, `mean((p − y)²)`, with `y` in {0, 1} (scikit-learn `brier_score_loss`).
+///
+/// # Errors
+/// [`Error::LengthMismatch`], [`Error::TooFew`] for no observations,
+/// [`Error::InvalidValue`] for a probability outside [0, 1] (NaN included).
+pub fn brier_score(y_true: &[bool], y_prob: &[f64]) -> Result<f64> {
+    check_inputs("brier_score", y_true, y_prob)?;
+    let s: f64 = y_true
+        .iter()
+        .zip(y_prob)
+        .map(|(&y, &p)| {
+            let d = p - if y { 1.0 } else { 0.0 };
+            d * d
+        })
+        .sum();
+    Ok(s / y_true.len() as f64)
+}
+
+/// How a reliability diagram's bins are chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum BinStrategy {
+    /// `k` bins of width `1/k` over [0, 1].
+    #[default]
+    EqualWidth,
+    /// Edges at the quantiles of the predictions (about `n/k` predictions per bin).
+    EqualCount,
+}
+
+/// One bin of a reliability diagram.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReliabilityBin {
+    /// Lower edge.
+    pub lower: f64,
+    /// Upper edge.
+    pub upper: f64,
+    /// Predictions in the bin.
+    pub count: usize,
+    /// Mean predicted probability, `None` for an empty bin.
+    pub mean_predicted: Option<f64>,
+    /// Fraction of positives, `None` for an empty bin.
+    pub observed_frequency: Option<f64>,
+}
+
+/// A reliability diagram with its summary errors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReliabilityDiagram {
+    /// Bins in increasing order, empty ones included.
+    pub bins: Vec<ReliabilityBin>,
+    /// Expected calibration error, `Σ_b (n_b / n) |observed_b − predicted_b|` over
+    /// non-empty bins.
+    pub ece: f64,
+    /// Maximum calibration error, `max_b |observed_b − predicted_b|` over non-empty bins.
+    pub mce: f64,
+}
+
+/// Linear-interpolation quantile of sorted data (numpy's default `percentile`).
+fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
+    let pos = q * (sorted.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = (lo + 1).min(sorted.len() - 1);
+    let frac = pos - lo as f64;
+    sorted[lo] + (sorted[hi] - sorted[lo]) * frac
+}
+
+/// Builds a reliability diagram with `n_bins` bins and its ECE and MCE.
+///
+/// # Errors
+/// As [`brier_score`]; [`Error::TooFew`] for `n_bins == 0`.
+pub fn reliability_diagram(
+    y_true: &[bool],
+    y_prob: &[f64],
+    n_bins: usize,
+    strategy: BinStrategy,
+) -> Result<ReliabilityDiagram> {
+    const WHAT: &str = "reliability_diagram";
+    check_inputs(WHAT, y_true, y_prob)?;
+    if n_bins == 0 {
+        return Err(Error::TooFew {
+            what: "reliability_diagram (bins)",
+            needed: 1,
+            got: 0,
+        });
+    }
+    let edges: Vec<f64> = match strategy {
+        BinStrategy::EqualWidth => (0..=n_bins).map(|i| i as f64 / n_bins as f64).collect(),
+        BinStrategy::EqualCount => {
+            let mut sorted = y_prob.to_vec();
+            sorted.sort_by(f64::total_cmp);
+            (0..=n_bins)
+                .map(|i| quantile_sorted(&sorted, i as f64 / n_bins as f64))
+                .collect()
+        }
+    };
+    let inner = &edges[1..n_bins];
+    let mut count = vec![0usize; n_bins];
+    let mut sum_p = vec![0.0f64; n_bins];
+    let mut sum_y = vec![0.0f64; n_bins];
+    for (&y, &p) in y_true.iter().zip(y_prob) {
+        // number of inner edges strictly below p (numpy searchsorted, side = "left")
+        let b = inner.partition_point(|&e| e < p);
+        count[b] += 1;
+        sum_p[b] += p;
+        sum_y[b] += if y { 1.0 } else { 0.0 };
+    }
+    let n = y_true.len() as f64;
+    let (mut ece, mut mce) = (0.0f64, 0.0f64);
+    let bins = (0..n_bins)
+        .map(|b| {
+            let (mean_predicted, observed_frequency) = if count[b] > 0 {
+                let c = count[b] as f64;
+                let (mp, of) = (sum_p[b] / c, sum_y[b] / c);
+                let gap = (of - mp).abs();
+                ece += c / n * gap;
+                mce = mce.max(gap);
+                (Some(mp), Some(of))
+            } else {
+                (None, None)
+            };
+            ReliabilityBin {
+                lower: edges[b],
+                upper: edges[b + 1],
+                count: count[b],
+                mean_predicted,
+                observed_frequency,
+            }
+        })
+        .collect();
+    Ok(ReliabilityDiagram { bins, ece, mce })
+}
+
+/// Net benefit of one decision strategy at one threshold probability.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct NetBenefitPoint {
+    /// Threshold probability `t` (a patient is treated when `p ≥ t`).
+    pub threshold: f64,
+    /// Net benefit of the model, `TP/n − FP/n · t/(1 − t)`.
+    pub model: f64,
+    /// Treat everyone: `prevalence − (1 − prevalence) · t/(1 − t)`.
+    pub treat_all: f64,
+    /// Treat no one: always 0.
+    pub treat_none: f64,
+}
+
+/// Decision-curve analysis (Vickers & Elkin 2006): net benefit of the model, of treating
+/// all and of treating none at each threshold. A prediction `p` counts as positive when
+/// `p ≥ t`, as in the `dcurves` package.
+///
+/// # Errors
+/// As [`brier_score`]; [`Error::InvalidValue`] for a threshold outside (0, 1) (at 1 the
+/// weight `t/(1 − t)` is infinite).
+pub fn net_benefit(
+    y_true: &[bool],
+    y_prob: &[f64],
+    thresholds: &[f64],
+) -> Result<Vec<NetBenefitPoint>> {
+    check_inputs("net_benefit", y_true, y_prob)?;
+    if let Some(&t) = thresholds.iter().find(|t| !(**t > 0.0 && **t < 1.0)) {
+        return Err(Error::InvalidValue {
+            what: "net_benefit threshold",
+            value: t,
+            expected: "a threshold in (0, 1)",
+        });
+    }
+    let n = y_true.len() as f64;
+    let prevalence = y_true.iter().filter(|&&y| y).count() as f64 / n;
+    Ok(thresholds
+        .iter()
+        .map(|&t| {
+            let (mut tp, mut fp) = (0usize, 0usize);
+            for (&y, &p) in y_true.iter().zip(y_prob) {
+                if p >= t {
+                    if y { tp += 1 } else { fp += 1 }
+                }
+            }
+            let w = t / (1.0 - t);
+            NetBenefitPoint {
+                threshold: t,
+                model: tp as f64 / n - fp as f64 / n * w,
+                treat_all: prevalence - (1.0 - prevalence) * w,
+                treat_none: 0.0,
+            }
+        })
+        .collect())
+}
+
+/// An evenly spaced threshold grid `start, start + step, …` up to `stop` (inclusive
+/// within 1e-9), the usual input of [`net_benefit`] (e.g. `0.01..=0.99` by `0.01`).
+///
+/// # Errors
+/// [`Error::InvalidValue`] unless `0 < start ≤ stop < 1` and `step > 0`.
+pub fn threshold_grid(start: f64, stop: f64, step: f64) -> Result<Vec<f64>> {
+    if !(start > 0.0 && start <= stop && stop < 1.0) {
+        return Err(Error::InvalidValue {
+            what: "threshold_grid",
+            value: if start > 0.0 { stop } else { start },
+            expected: "0 < start <= stop < 1",
+        });
+    }
+    if !(step > 0.0 && step.is_finite()) {
+        return Err(Error::InvalidValue {
+            what: "threshold_grid step",
+            value: step,
+            expected: "> 0",
+        });
+    }
+    let k = ((stop - start) / step + 1e-9).floor() as usize;
+    Ok((0..=k).map(|i| start + i as f64 * step).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantile_matches_numpy_linear() {
+        let s = [1.0, 2.0, 4.0, 8.0];
+        assert_eq!(quantile_sorted(&s, 0.0), 1.0);
+        assert_eq!(quantile_sorted(&s, 1.0), 8.0);
+        assert!((quantile_sorted(&s, 0.5) - 3.0).abs() < 1e-15);
+    }
+}

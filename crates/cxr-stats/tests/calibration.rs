@@ -1,0 +1,159 @@
+//! Calibration against scikit-learn (fixture from `scripts/reference/stats_reference_b.py`).
+
+use cxr_stats::Error;
+use cxr_stats::calibration::{
+    BinStrategy, brier_score, net_benefit, reliability_diagram, threshold_grid,
+};
+use serde_json::Value;
+
+fn fixture() -> (Value, Vec<bool>, Vec<f64>) {
+    let v: Value = serde_json::from_str(include_str!("reference/b_calibration.json")).unwrap();
+    let y = v["y_true"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() == 1)
+        .collect();
+    let p = v["y_prob"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    (v, y, p)
+}
+
+fn close(a: f64, b: f64, tol: f64) -> bool {
+    (a - b).abs() <= tol * b.abs().max(1.0)
+}
+
+#[test]
+fn brier_matches_sklearn() {
+    let (v, y, p) = fixture();
+    let b = brier_score(&y, &p).unwrap();
+    assert!(close(b, v["brier"].as_f64().unwrap(), 1e-12), "{b}");
+    // Perfect and worst predictions.
+    assert_eq!(brier_score(&[true, false], &[1.0, 0.0]).unwrap(), 0.0);
+    assert_eq!(brier_score(&[true, false], &[0.0, 1.0]).unwrap(), 1.0);
+}
+
+#[test]
+fn reliability_matches_sklearn_calibration_curve() {
+    let (v, y, p) = fixture();
+    for c in v["reliability"].as_array().unwrap() {
+        let strategy = match c["strategy"].as_str().unwrap() {
+            "uniform" => BinStrategy::EqualWidth,
+            _ => BinStrategy::EqualCount,
+        };
+        let k = c["n_bins"].as_u64().unwrap() as usize;
+        let d = reliability_diagram(&y, &p, k, strategy).unwrap();
+        assert_eq!(d.bins.len(), k);
+        let edges: Vec<f64> = c["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e.as_f64().unwrap())
+            .collect();
+        for (b, bin) in d.bins.iter().enumerate() {
+            assert!(close(bin.lower, edges[b], 1e-12) && close(bin.upper, edges[b + 1], 1e-12));
+            assert_eq!(
+                bin.count as u64,
+                c["counts"][b].as_u64().unwrap(),
+                "{strategy:?} {k}"
+            );
+        }
+        // sklearn drops empty bins.
+        let nonempty: Vec<_> = d.bins.iter().filter(|b| b.count > 0).collect();
+        let pt = c["prob_true"].as_array().unwrap();
+        let pp = c["prob_pred"].as_array().unwrap();
+        assert_eq!(nonempty.len(), pt.len());
+        for (bin, (t, q)) in nonempty.iter().zip(pt.iter().zip(pp)) {
+            assert!(close(
+                bin.observed_frequency.unwrap(),
+                t.as_f64().unwrap(),
+                1e-12
+            ));
+            assert!(close(
+                bin.mean_predicted.unwrap(),
+                q.as_f64().unwrap(),
+                1e-12
+            ));
+        }
+        assert!(
+            close(d.ece, c["ece"].as_f64().unwrap(), 1e-12),
+            "ece {}",
+            d.ece
+        );
+        assert!(
+            close(d.mce, c["mce"].as_f64().unwrap(), 1e-12),
+            "mce {}",
+            d.mce
+        );
+        assert_eq!(d.bins.iter().map(|b| b.count).sum::<usize>(), y.len());
+    }
+}
+
+#[test]
+fn empty_bins_have_no_means() {
+    let d = reliability_diagram(&[true, false], &[0.95, 0.05], 4, BinStrategy::EqualWidth).unwrap();
+    assert_eq!(
+        d.bins.iter().map(|b| b.count).collect::<Vec<_>>(),
+        vec![1, 0, 0, 1]
+    );
+    assert_eq!(d.bins[1].mean_predicted, None);
+    assert!((d.ece - 0.05).abs() < 1e-12 && (d.mce - 0.05).abs() < 1e-12);
+    // A prediction on an inner edge goes to the lower bin (sklearn convention).
+    let d = reliability_diagram(&[true], &[0.5], 2, BinStrategy::EqualWidth).unwrap();
+    assert_eq!(d.bins[0].count, 1);
+}
+
+#[test]
+fn net_benefit_matches_reference() {
+    let (v, y, p) = fixture();
+    let nb = v["net_benefit"].as_array().unwrap();
+    let ts: Vec<f64> = nb
+        .iter()
+        .map(|c| c["threshold"].as_f64().unwrap())
+        .collect();
+    let got = net_benefit(&y, &p, &ts).unwrap();
+    for (g, c) in got.iter().zip(nb) {
+        assert!(close(g.model, c["model"].as_f64().unwrap(), 1e-12), "{g:?}");
+        assert!(
+            close(g.treat_all, c["treat_all"].as_f64().unwrap(), 1e-12),
+            "{g:?}"
+        );
+        assert_eq!(g.treat_none, 0.0);
+    }
+    // A perfect model's net benefit is the prevalence at every threshold.
+    let perfect = net_benefit(
+        &[true, false, false, false],
+        &[1.0, 0.0, 0.0, 0.0],
+        &[0.2, 0.7],
+    )
+    .unwrap();
+    assert!(perfect.iter().all(|pt| (pt.model - 0.25).abs() < 1e-15));
+}
+
+#[test]
+fn grid_and_errors() {
+    let g = threshold_grid(0.01, 0.99, 0.01).unwrap();
+    assert_eq!(g.len(), 99);
+    assert!((g[98] - 0.99).abs() < 1e-12);
+    assert!(matches!(
+        net_benefit(&[true], &[0.5], &[1.0]),
+        Err(Error::InvalidValue { .. })
+    ));
+    assert!(matches!(
+        brier_score(&[true], &[f64::NAN]),
+        Err(Error::InvalidValue { .. })
+    ));
+    assert!(matches!(
+        brier_score(&[true], &[0.2, 0.3]),
+        Err(Error::LengthMismatch { .. })
+    ));
+    assert!(matches!(brier_score(&[], &[]), Err(Error::TooFew { .. })));
+    assert!(matches!(
+        reliability_diagram(&[true], &[0.3], 0, BinStrategy::EqualCount),
+        Err(Error::TooFew { .. })
+    ));
+}
