@@ -12,10 +12,24 @@ TORCH_STAMP := $(VENV)/.torch-$(TORCH_VERSION)
 CARGO ?= cargo
 DEMO_OUT ?= out/demo
 
-.PHONY: setup test demo fmt lint doc bench
+.PHONY: setup build-tools test demo fmt lint doc bench
 .DEFAULT_GOAL := test
 
-setup: $(TORCH_STAMP)
+setup: build-tools $(TORCH_STAMP)
+
+# cxr-dicom builds the CharLS (JPEG-LS) and OpenJPEG (JPEG 2000) codecs from their bundled
+# sources, which needs cmake and a C++ compiler. Installed from Debian when missing.
+build-tools:
+	@missing=""; command -v cmake >/dev/null || missing="$$missing cmake"; \
+	command -v c++ >/dev/null || missing="$$missing g++"; \
+	if [ -n "$$missing" ]; then \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing$$missing from Debian..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "error: missing build tools:$$missing (needed to build the JPEG-LS and JPEG 2000 codecs); install them and rerun" >&2; exit 1; \
+	  fi; \
+	fi
 
 # tch 0.24.0 is built against PyTorch 2.11.0 (the build the lent GPU machines carry).
 # .cargo/config.toml points torch-sys at $(VENV)/libtorch, a link to the wheel's torch/.

@@ -1,0 +1,73 @@
+//! Chest-sized conversions: 2,000 × 2,500, 12-bit, native and JPEG 2000 lossless,
+//! file → 8-bit PNG file, plus batch scaling over 1 and 2 threads.
+//!
+//! Inputs are made by the fixture script into a git-ignored folder:
+//! `scripts/reference/make_dicom_fixtures.sh bench` (writes `target/dicom-bench/`,
+//! override with `CXR_DICOM_BENCH_DIR`). The pydicom counterpart is
+//! `scripts/bench/dicom_pydicom.py`; results are in `docs/performance-dicom.md`.
+
+use std::path::PathBuf;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use cxr_dicom::{BatchOptions, ConvertOptions, convert_to_png, convert_tree};
+
+fn bench_dir() -> PathBuf {
+    std::env::var_os("CXR_DICOM_BENCH_DIR").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/dicom-bench"),
+        PathBuf::from,
+    )
+}
+
+fn per_image(c: &mut Criterion) {
+    let dir = bench_dir();
+    let out = tempfile::tempdir().unwrap();
+    let mut g = c.benchmark_group("convert_2000x2500_12bit");
+    g.sample_size(20);
+    for name in ["chest_12bit_native.dcm", "chest_12bit_j2k.dcm"] {
+        let input = dir.join(name);
+        if !input.exists() {
+            eprintln!(
+                "{} missing: run scripts/reference/make_dicom_fixtures.sh bench",
+                input.display()
+            );
+            return;
+        }
+        let png = out.path().join("out.png");
+        g.bench_function(name, |b| {
+            b.iter(|| convert_to_png(&input, &png, &ConvertOptions::default()).unwrap())
+        });
+    }
+    g.finish();
+}
+
+fn batch(c: &mut Criterion) {
+    let dir = bench_dir();
+    let src = dir.join("chest_12bit_native.dcm");
+    if !src.exists() {
+        return;
+    }
+    // 8 copies of the native image.
+    let input = tempfile::tempdir().unwrap();
+    for i in 0..8 {
+        std::fs::copy(&src, input.path().join(format!("im{i}.dcm"))).unwrap();
+    }
+    let mut g = c.benchmark_group("batch_8_native");
+    g.sample_size(10);
+    for jobs in [1, 2] {
+        let out = tempfile::tempdir().unwrap();
+        let opts = BatchOptions {
+            jobs,
+            ..BatchOptions::default()
+        };
+        g.bench_function(format!("jobs_{jobs}"), |b| {
+            b.iter(|| {
+                let r = convert_tree(input.path(), out.path(), &opts, None).unwrap();
+                assert_eq!(r.ok(), 8);
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, per_image, batch);
+criterion_main!(benches);

@@ -1,0 +1,345 @@
+//! Batch conversion of a file or a folder tree, in parallel, with a manifest.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::convert::convert_to_png;
+use crate::error::{Error, Result};
+use crate::options::ConvertOptions;
+
+/// File name of the manifest written in the output folder.
+pub const MANIFEST: &str = "conversion.csv";
+
+/// Columns of the manifest, in order.
+pub const COLUMNS: [&str; 12] = [
+    "input",
+    "output",
+    "status",
+    "error",
+    "rows",
+    "columns",
+    "photometric",
+    "bits_stored",
+    "transfer_syntax",
+    "voi_source",
+    "window_center",
+    "window_width",
+];
+
+/// Settings of one batch.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BatchOptions {
+    /// Per-file conversion settings.
+    pub convert: ConvertOptions,
+    /// Worker threads; 0 = one per core.
+    pub jobs: usize,
+}
+
+/// Outcome of one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Converted and written.
+    Ok,
+    /// Not converted; `error` says why.
+    Error,
+}
+
+/// One row of `conversion.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchRow {
+    /// Input, relative to the input folder (or as given for a single file).
+    pub input: String,
+    /// Output PNG, relative to the output folder (empty on error).
+    pub output: String,
+    /// `ok` or `error`.
+    pub status: Status,
+    /// The error and its causes, `: `-separated (empty when ok).
+    pub error: String,
+    /// Rows (0028,0010).
+    pub rows: Option<u16>,
+    /// Columns (0028,0011).
+    pub columns: Option<u16>,
+    /// Photometric Interpretation.
+    pub photometric: String,
+    /// Bits Stored.
+    pub bits_stored: Option<u16>,
+    /// Transfer Syntax UID.
+    pub transfer_syntax: String,
+    /// `voi_lut`, `window`, `minmax` or `none` (colour), empty on error.
+    pub voi_source: String,
+    /// Window center applied (min–max: centre of the range).
+    pub window_center: Option<f64>,
+    /// Window width applied (min–max: the range).
+    pub window_width: Option<f64>,
+}
+
+/// What a batch did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchReport {
+    /// One row per input file, sorted by input.
+    pub rows: Vec<BatchRow>,
+    /// The manifest written.
+    pub manifest: PathBuf,
+}
+
+impl BatchReport {
+    /// Files converted.
+    pub fn ok(&self) -> usize {
+        self.rows.iter().filter(|r| r.status == Status::Ok).count()
+    }
+    /// Files that failed.
+    pub fn failed(&self) -> usize {
+        self.rows.len() - self.ok()
+    }
+}
+
+/// The error and its chain of sources on one line.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+struct Job {
+    input: PathBuf,
+    /// For the manifest.
+    input_label: String,
+    /// Relative to the output folder.
+    output_rel: PathBuf,
+    /// A walk error for this entry (unreadable folder…).
+    walk_error: Option<Error>,
+}
+
+/// Lists the files under `dir` (recursively, sorted), leaving out `skip` (the output
+/// folder when it lies inside the input) and hidden files.
+fn walk(dir: &Path, skip: &Path, out: &mut Vec<(PathBuf, Option<Error>)>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(source) => {
+            out.push((
+                dir.to_path_buf(),
+                Some(Error::Io {
+                    path: dir.to_path_buf(),
+                    source,
+                }),
+            ));
+            return;
+        }
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for p in paths {
+        let hidden = p
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+        if hidden || same_path(&p, skip) {
+            continue;
+        }
+        if p.is_dir() {
+            walk(&p, skip, out);
+        } else {
+            out.push((p, None));
+        }
+    }
+}
+
+fn same_path(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// `a/b.dcm` → `a/b.png`; a name without a `.dcm`/`.dicom` extension gets `.png`
+/// appended (`a/IM0001` → `a/IM0001.png`, `a/x.1.2` → `a/x.1.2.png`).
+fn png_name(rel: &Path) -> PathBuf {
+    let is_dcm = rel
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("dcm") || e.eq_ignore_ascii_case("dicom"));
+    if is_dcm {
+        rel.with_extension("png")
+    } else {
+        let mut s = rel.as_os_str().to_owned();
+        s.push(".png");
+        PathBuf::from(s)
+    }
+}
+
+/// Converts `input` (a DICOM file, or a folder walked recursively; files need no
+/// `.dcm` extension) into `output/<relative path>.png`, in parallel, and writes
+/// `output/conversion.csv` with one row per file.
+///
+/// A file that cannot be converted (not DICOM, truncated, no pixel data, unsupported
+/// syntax…) becomes an error row and the rest carries on; each PNG is written to a
+/// temporary file and renamed, so no partial PNG is ever left. The function itself
+/// fails only when the output folder or the manifest cannot be written, or the thread
+/// pool cannot be built.
+pub fn convert_tree(
+    input: &Path,
+    output: &Path,
+    options: &BatchOptions,
+    progress: Option<&indicatif::ProgressBar>,
+) -> Result<BatchReport> {
+    options.convert.validate()?;
+    std::fs::create_dir_all(output).map_err(|source| Error::Io {
+        path: output.to_path_buf(),
+        source,
+    })?;
+    let mut jobs: Vec<Job> = Vec::new();
+    if input.is_dir() {
+        let mut files = Vec::new();
+        walk(input, output, &mut files);
+        for (p, walk_error) in files {
+            let rel = p.strip_prefix(input).unwrap_or(&p).to_path_buf();
+            jobs.push(Job {
+                input_label: rel.to_string_lossy().into_owned(),
+                output_rel: png_name(&rel),
+                input: p,
+                walk_error,
+            });
+        }
+    } else {
+        let name = input.file_name().map(PathBuf::from).unwrap_or_default();
+        jobs.push(Job {
+            input: input.to_path_buf(),
+            input_label: input.to_string_lossy().into_owned(),
+            output_rel: png_name(&name),
+            walk_error: None,
+        });
+    }
+    // Two inputs that would share an output name (a.dcm and a) keep their full names.
+    let mut seen: HashMap<PathBuf, usize> = HashMap::new();
+    for j in &jobs {
+        *seen.entry(j.output_rel.clone()).or_default() += 1;
+    }
+    for j in &mut jobs {
+        if seen[&j.output_rel] > 1 {
+            let mut s = PathBuf::from(&j.input_label).into_os_string();
+            s.push(".png");
+            j.output_rel = PathBuf::from(s);
+        }
+    }
+    if let Some(pb) = progress {
+        pb.set_length(jobs.len() as u64);
+    }
+
+    let run = |job: &Job| -> BatchRow {
+        let result = match &job.walk_error {
+            Some(e) => Err(error_chain(e)),
+            None => convert_to_png(&job.input, &output.join(&job.output_rel), &options.convert)
+                .map_err(|e| error_chain(&e)),
+        };
+        if let Some(pb) = progress {
+            pb.inc(1);
+        }
+        match result {
+            Ok(info) => BatchRow {
+                input: job.input_label.clone(),
+                output: job.output_rel.to_string_lossy().into_owned(),
+                status: Status::Ok,
+                error: String::new(),
+                rows: info.header.rows,
+                columns: info.header.columns,
+                photometric: info
+                    .header
+                    .photometric
+                    .as_ref()
+                    .map(|p| p.to_string())
+                    .unwrap_or_default(),
+                bits_stored: info.header.bits_stored,
+                transfer_syntax: info.header.transfer_syntax.clone(),
+                voi_source: info.voi_source.as_str().to_owned(),
+                window_center: info.window_center,
+                window_width: info.window_width,
+            },
+            Err(error) => {
+                // Header fields when the header can be read.
+                let h = crate::header::DicomHeader::read(&job.input).ok();
+                BatchRow {
+                    input: job.input_label.clone(),
+                    output: String::new(),
+                    status: Status::Error,
+                    error,
+                    rows: h.as_ref().and_then(|h| h.rows),
+                    columns: h.as_ref().and_then(|h| h.columns),
+                    photometric: h
+                        .as_ref()
+                        .and_then(|h| h.photometric.as_ref())
+                        .map(|p| p.to_string())
+                        .unwrap_or_default(),
+                    bits_stored: h.as_ref().and_then(|h| h.bits_stored),
+                    transfer_syntax: h.map(|h| h.transfer_syntax).unwrap_or_default(),
+                    voi_source: String::new(),
+                    window_center: None,
+                    window_width: None,
+                }
+            }
+        }
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.jobs)
+        .build()
+        .map_err(|source| Error::ThreadPool { source })?;
+    let rows: Vec<BatchRow> = pool.install(|| jobs.par_iter().map(run).collect());
+
+    let manifest = output.join(MANIFEST);
+    write_manifest(&manifest, &rows)?;
+    Ok(BatchReport { rows, manifest })
+}
+
+fn write_manifest(path: &Path, rows: &[BatchRow]) -> Result<()> {
+    let csv_err = |source| Error::Csv {
+        path: path.to_path_buf(),
+        source,
+    };
+    cxr_core::write_atomic(path, |w| {
+        let mut wr = csv::Writer::from_writer(w);
+        if rows.is_empty() {
+            wr.write_record(COLUMNS)
+                .map_err(|source| cxr_core::Error::Csv {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+        }
+        for r in rows {
+            wr.serialize(r).map_err(|source| cxr_core::Error::Csv {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        }
+        wr.flush().map_err(|source| cxr_core::Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    })
+    .map_err(|e| match e {
+        cxr_core::Error::Csv { source, .. } => csv_err(source),
+        other => Error::Write {
+            path: path.to_path_buf(),
+            source: Box::new(other),
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn png_names() {
+        assert_eq!(png_name(Path::new("a/b.dcm")), Path::new("a/b.png"));
+        assert_eq!(png_name(Path::new("a/B.DCM")), Path::new("a/B.png"));
+        assert_eq!(png_name(Path::new("IM0001")), Path::new("IM0001.png"));
+        assert_eq!(png_name(Path::new("x.1.2")), Path::new("x.1.2.png"));
+    }
+}

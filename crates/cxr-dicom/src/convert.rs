@@ -1,0 +1,133 @@
+//! One file to one 8-bit grayscale image.
+
+use std::path::Path;
+
+use cxr_core::GrayImage;
+
+use crate::error::{Error, Result};
+use crate::header::DicomHeader;
+use crate::lut::{self, VoiSource};
+use crate::options::{ConvertOptions, VoiFunction};
+use crate::pixels::{self, Arrangement, Layout};
+use crate::read::{self, Mode, Opened};
+
+/// What a conversion did, beside the image.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ConversionInfo {
+    /// The file's header attributes.
+    pub header: DicomHeader,
+    /// Frame converted (0-based).
+    pub frame: u32,
+    /// Where the VOI came from.
+    pub voi_source: VoiSource,
+    /// Window center applied (for min–max: the centre of the range mapped).
+    pub window_center: Option<f64>,
+    /// Window width applied (for min–max: the range mapped).
+    pub window_width: Option<f64>,
+    /// Function applied inside the window (min–max is LINEAR_EXACT).
+    pub voi_function: Option<VoiFunction>,
+    /// Whether the output was inverted (MONOCHROME1 or Presentation LUT Shape INVERSE).
+    pub inverted: bool,
+}
+
+/// An 8-bit image and how it was made.
+#[derive(Debug, Clone)]
+pub struct Converted {
+    /// The image: 0 black, 255 white, lungs dark.
+    pub image: GrayImage,
+    /// What was applied.
+    pub info: ConversionInfo,
+}
+
+/// Converts one DICOM file to an 8-bit grayscale image (see the crate documentation
+/// for the order of operations).
+pub fn convert_file(path: &Path, options: &ConvertOptions) -> Result<Converted> {
+    options.validate()?;
+    let opened = read::open(path, Mode::Full)?;
+    convert_opened(&opened, options, path)
+}
+
+/// Converts a DICOM file held in memory; `name` only names it in errors. This is the
+/// entry point of the fuzz target.
+pub fn convert_bytes(bytes: &[u8], name: &Path, options: &ConvertOptions) -> Result<Converted> {
+    options.validate()?;
+    let opened = read::open_bytes(name, bytes, Mode::Full)?;
+    convert_opened(&opened, options, name)
+}
+
+/// Reads only the header of a DICOM file held in memory (fuzz target, tests).
+pub fn header_from_bytes(bytes: &[u8], name: &Path) -> Result<DicomHeader> {
+    let opened = read::open_bytes(name, bytes, Mode::Header)?;
+    Ok(DicomHeader::from_opened(&opened))
+}
+
+/// Converts `input` and writes `output` as an 8-bit grayscale PNG (atomically, no
+/// metadata chunks).
+pub fn convert_to_png(
+    input: &Path,
+    output: &Path,
+    options: &ConvertOptions,
+) -> Result<ConversionInfo> {
+    let c = convert_file(input, options)?;
+    cxr_core::save_png(output, &c.image).map_err(|source| Error::Write {
+        path: output.to_path_buf(),
+        source: Box::new(source),
+    })?;
+    Ok(c.info)
+}
+
+fn convert_opened(o: &Opened, options: &ConvertOptions, path: &Path) -> Result<Converted> {
+    let header = DicomHeader::from_opened(o);
+    if !o.has_pixel_data {
+        return Err(Error::NoPixelData {
+            path: path.to_path_buf(),
+        });
+    }
+    let layout = Layout::read(&o.obj, path)?;
+    let frame = pixels::decode_frame(
+        &o.obj,
+        &layout,
+        &o.ts_uid,
+        o.big_endian,
+        options.frame,
+        path,
+    )?;
+    let (data, info) = if frame.arrangement == Arrangement::Gray {
+        let (data, report, inverted) = lut::gray_to_u8(&o.obj, &layout, &frame, options, path)?;
+        (
+            data,
+            ConversionInfo {
+                header,
+                frame: options.frame,
+                voi_source: report.source,
+                window_center: report.center,
+                window_width: report.width,
+                voi_function: report.function,
+                inverted,
+            },
+        )
+    } else {
+        (
+            lut::color_to_u8(&layout, &frame),
+            ConversionInfo {
+                header,
+                frame: options.frame,
+                voi_source: VoiSource::None,
+                window_center: None,
+                window_width: None,
+                voi_function: None,
+                inverted: false,
+            },
+        )
+    };
+    let image = GrayImage::from_raw(layout.cols, layout.rows, data).ok_or_else(|| {
+        Error::PixelDataTooShort {
+            path: path.to_path_buf(),
+            frame: options.frame,
+            expected: layout.frame_bytes(),
+            found: 0,
+        }
+    })?;
+    Ok(Converted { image, info })
+}

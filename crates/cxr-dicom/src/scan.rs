@@ -1,0 +1,479 @@
+//! A length check over the encoded data set, run before the DICOM parser sees it.
+//!
+//! The parser trusts the value length each element header declares and reserves that
+//! many bytes before reading them, so a 200-byte file that declares a 4 GiB value makes
+//! it allocate 4 GiB. This walk visits every element header (descending into sequences,
+//! items and encapsulated pixel data) and refuses any defined length that runs past the
+//! end of its container, without reading or copying a value.
+
+/// Byte order and VR encoding of a data set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Encoding {
+    /// Explicit VR (else implicit).
+    pub explicit: bool,
+    /// Big endian (else little endian).
+    pub big_endian: bool,
+}
+
+/// Why a data set was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ScanError {
+    /// The buffer ended inside an element header: read more of the file and scan again.
+    NeedMore,
+    /// The data set is malformed.
+    Malformed(Malformed),
+}
+
+/// A structural defect found by the scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Malformed {
+    /// Offset of the element header in the data set (after the file meta group).
+    pub offset: u64,
+    /// Tag of the element, `(group, element)`.
+    pub tag: (u16, u16),
+    /// The value length declared (`u32::MAX` for undefined).
+    pub declared: u32,
+    /// Bytes left in the enclosing container (the file, a sequence or an item).
+    pub available: u64,
+    /// What is wrong.
+    pub kind: MalformedKind,
+}
+
+/// The kind of structural defect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MalformedKind {
+    /// A value is longer than what is left of its container.
+    ValueTooLong,
+    /// A header does not fit in what is left of its container.
+    TruncatedHeader,
+    /// An undefined-length sequence or pixel data item list has no delimiter.
+    MissingDelimiter,
+    /// Sequences nest deeper than this crate accepts.
+    TooDeep,
+    /// Something other than an item where an item must be.
+    ExpectedItem,
+}
+
+impl std::fmt::Display for Malformed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let what = match self.kind {
+            MalformedKind::ValueTooLong => "value longer than the bytes left",
+            MalformedKind::TruncatedHeader => "truncated element header",
+            MalformedKind::MissingDelimiter => "missing sequence delimiter",
+            MalformedKind::TooDeep => "sequences nested too deep",
+            MalformedKind::ExpectedItem => "expected an item tag (FFFE,E000)",
+        };
+        write!(
+            f,
+            "{what}: element ({:04X},{:04X}) at byte {} declares {} bytes, {} available",
+            self.tag.0,
+            self.tag.1,
+            self.offset,
+            if self.declared == u32::MAX {
+                "undefined".to_owned()
+            } else {
+                self.declared.to_string()
+            },
+            self.available
+        )
+    }
+}
+
+const UNDEFINED: u32 = u32::MAX;
+const ITEM: (u16, u16) = (0xFFFE, 0xE000);
+const ITEM_END: (u16, u16) = (0xFFFE, 0xE00D);
+const SEQ_END: (u16, u16) = (0xFFFE, 0xE0DD);
+const PIXEL_DATA: (u16, u16) = (0x7FE0, 0x0010);
+const MAX_DEPTH: usize = 32;
+
+struct Scanner<'a> {
+    bytes: &'a [u8],
+    /// Length of the whole data set (the buffer may hold only a prefix of it).
+    total: u64,
+    enc: Encoding,
+}
+
+struct Header {
+    tag: (u16, u16),
+    vr: [u8; 2],
+    len: u32,
+    header_len: u64,
+}
+
+impl Scanner<'_> {
+    fn u16_at(&self, pos: u64) -> Option<u16> {
+        let p = usize::try_from(pos).ok()?;
+        let b: [u8; 2] = self.bytes.get(p..p.checked_add(2)?)?.try_into().ok()?;
+        Some(if self.enc.big_endian {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        })
+    }
+
+    fn u32_at(&self, pos: u64, big_endian: bool) -> Option<u32> {
+        let p = usize::try_from(pos).ok()?;
+        let b: [u8; 4] = self.bytes.get(p..p.checked_add(4)?)?.try_into().ok()?;
+        Some(if big_endian {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        })
+    }
+
+    fn need(&self, pos: u64, n: u64, end: u64) -> Result<(), ScanError> {
+        if pos + n > end {
+            return Err(ScanError::Malformed(Malformed {
+                offset: pos,
+                tag: (0, 0),
+                declared: 0,
+                available: end.saturating_sub(pos),
+                kind: MalformedKind::TruncatedHeader,
+            }));
+        }
+        if pos + n > self.bytes.len() as u64 {
+            return Err(ScanError::NeedMore);
+        }
+        Ok(())
+    }
+
+    /// Reads the element header at `pos`. Items and delimiters always use the 8-byte
+    /// form; so does implicit VR. `end` bounds the enclosing container.
+    fn header(&self, pos: u64, end: u64, explicit: bool) -> Result<Header, ScanError> {
+        self.need(pos, 8, end)?;
+        let tag = (
+            self.u16_at(pos).ok_or(ScanError::NeedMore)?,
+            self.u16_at(pos + 2).ok_or(ScanError::NeedMore)?,
+        );
+        if tag.0 == 0xFFFE || !explicit {
+            // Items and delimiters are little endian only in LE syntaxes; big endian
+            // syntaxes encode them big endian as well.
+            let len = self
+                .u32_at(pos + 4, self.enc.big_endian)
+                .ok_or(ScanError::NeedMore)?;
+            return Ok(Header {
+                tag,
+                vr: *b"  ",
+                len,
+                header_len: 8,
+            });
+        }
+        let p = pos as usize;
+        let vr = [self.bytes[p + 4], self.bytes[p + 5]];
+        if matches!(
+            &vr,
+            b"OB"
+                | b"OD"
+                | b"OF"
+                | b"OL"
+                | b"OV"
+                | b"OW"
+                | b"SQ"
+                | b"UC"
+                | b"UN"
+                | b"UR"
+                | b"UT"
+                | b"SV"
+                | b"UV"
+        ) {
+            self.need(pos, 12, end)?;
+            let len = self
+                .u32_at(pos + 8, self.enc.big_endian)
+                .ok_or(ScanError::NeedMore)?;
+            Ok(Header {
+                tag,
+                vr,
+                len,
+                header_len: 12,
+            })
+        } else {
+            let len = u32::from(self.u16_at(pos + 6).ok_or(ScanError::NeedMore)?);
+            Ok(Header {
+                tag,
+                vr,
+                len,
+                header_len: 8,
+            })
+        }
+    }
+
+    fn too_long(pos: u64, h: &Header, end: u64, kind: MalformedKind) -> ScanError {
+        ScanError::Malformed(Malformed {
+            offset: pos,
+            tag: h.tag,
+            declared: h.len,
+            available: end.saturating_sub(pos + h.header_len),
+            kind,
+        })
+    }
+
+    /// Scans elements from `pos` to `end` (or to a delimiter `stop` when given).
+    /// Returns the position after the last element (after the delimiter if any) and,
+    /// when `stop_at_pixel_data`, the offset of a top-level Pixel Data header.
+    fn elements(
+        &self,
+        mut pos: u64,
+        end: u64,
+        stop: Option<(u16, u16)>,
+        depth: usize,
+        explicit: bool,
+        stop_at_pixel_data: bool,
+    ) -> Result<(u64, Option<u64>), ScanError> {
+        if depth > MAX_DEPTH {
+            return Err(ScanError::Malformed(Malformed {
+                offset: pos,
+                tag: (0, 0),
+                declared: 0,
+                available: end.saturating_sub(pos),
+                kind: MalformedKind::TooDeep,
+            }));
+        }
+        loop {
+            if pos >= end {
+                if stop.is_some() && end == self.total {
+                    return Err(ScanError::Malformed(Malformed {
+                        offset: pos,
+                        tag: stop.unwrap_or_default(),
+                        declared: UNDEFINED,
+                        available: 0,
+                        kind: MalformedKind::MissingDelimiter,
+                    }));
+                }
+                return Ok((pos, None));
+            }
+            // Trailing padding shorter than a header at the very end of a file is
+            // tolerated at top level (some writers pad to an even length).
+            if depth == 0 && end - pos < 8 && end == self.total {
+                return Ok((end, None));
+            }
+            let h = self.header(pos, end, explicit)?;
+            if Some(h.tag) == stop {
+                return Ok((pos + h.header_len, None));
+            }
+            if depth == 0 && stop_at_pixel_data && h.tag == PIXEL_DATA {
+                return Ok((pos, Some(pos)));
+            }
+            let value_start = pos + h.header_len;
+            if h.len == UNDEFINED {
+                let encapsulated = h.tag == PIXEL_DATA || matches!(&h.vr, b"OB" | b"OW");
+                let is_seq = &h.vr == b"SQ" || &h.vr == b"UN" || !explicit || encapsulated;
+                if !is_seq {
+                    return Err(Self::too_long(pos, &h, end, MalformedKind::ValueTooLong));
+                }
+                // UN with undefined length is encoded as implicit VR little endian.
+                let inner_explicit = explicit && &h.vr != b"UN";
+                pos = self.items(value_start, end, depth + 1, inner_explicit, encapsulated)?;
+            } else {
+                let len = u64::from(h.len);
+                if value_start + len > end {
+                    return Err(Self::too_long(pos, &h, end, MalformedKind::ValueTooLong));
+                }
+                let looks_like_seq =
+                    &h.vr == b"SQ" || (!explicit && len >= 8 && self.starts_with_item(value_start));
+                if looks_like_seq && len > 0 {
+                    self.items(value_start, value_start + len, depth + 1, explicit, false)?;
+                }
+                pos = value_start + len;
+            }
+        }
+    }
+
+    fn starts_with_item(&self, pos: u64) -> bool {
+        self.u16_at(pos) == Some(0xFFFE) && self.u16_at(pos + 2) == Some(0xE000)
+    }
+
+    /// Scans a list of items (a sequence value or encapsulated pixel fragments) from
+    /// `pos`. With `end` the end of a defined-length value the list ends there;
+    /// otherwise a sequence delimiter ends it.
+    fn items(
+        &self,
+        mut pos: u64,
+        end: u64,
+        depth: usize,
+        explicit: bool,
+        fragments: bool,
+    ) -> Result<u64, ScanError> {
+        loop {
+            if pos >= end {
+                if end == self.total {
+                    // Undefined length reaching the end of the data: no delimiter.
+                    return Err(ScanError::Malformed(Malformed {
+                        offset: pos,
+                        tag: SEQ_END,
+                        declared: UNDEFINED,
+                        available: 0,
+                        kind: MalformedKind::MissingDelimiter,
+                    }));
+                }
+                return Ok(pos);
+            }
+            let h = self.header(pos, end, explicit)?;
+            if h.tag == SEQ_END {
+                return Ok(pos + 8);
+            }
+            if h.tag != ITEM {
+                return Err(Self::too_long(pos, &h, end, MalformedKind::ExpectedItem));
+            }
+            let value_start = pos + 8;
+            if h.len == UNDEFINED {
+                if fragments {
+                    return Err(Self::too_long(pos, &h, end, MalformedKind::ValueTooLong));
+                }
+                let (after, _) =
+                    self.elements(value_start, end, Some(ITEM_END), depth, explicit, false)?;
+                pos = after;
+            } else {
+                let len = u64::from(h.len);
+                if value_start + len > end {
+                    return Err(Self::too_long(pos, &h, end, MalformedKind::ValueTooLong));
+                }
+                if !fragments {
+                    self.elements(value_start, value_start + len, None, depth, explicit, false)?;
+                }
+                pos = value_start + len;
+            }
+        }
+    }
+}
+
+/// Scans the file meta group (explicit VR little endian, group 0002) that starts at
+/// the beginning of `bytes` (just after `DICM`); the meta group parser reserves what a
+/// header declares, like the data set parser.
+pub(crate) fn scan_meta(bytes: &[u8], total: u64) -> Result<(), ScanError> {
+    let s = Scanner {
+        bytes,
+        total,
+        enc: Encoding {
+            explicit: true,
+            big_endian: false,
+        },
+    };
+    let mut pos = 0u64;
+    loop {
+        if pos + 8 > total {
+            return Ok(()); // truncated: the meta parser reports it
+        }
+        match s.u16_at(pos) {
+            None => return Err(ScanError::NeedMore),
+            Some(0x0002) => {}
+            Some(_) => return Ok(()),
+        }
+        let h = s.header(pos, total, true)?;
+        let value_start = pos + h.header_len;
+        if h.len == UNDEFINED || value_start + u64::from(h.len) > total {
+            return Err(Scanner::too_long(
+                pos,
+                &h,
+                total,
+                MalformedKind::ValueTooLong,
+            ));
+        }
+        pos = value_start + u64::from(h.len);
+    }
+}
+
+/// Scans a data set. `bytes` holds the first bytes of a data set `total` bytes long.
+/// With `stop_at_pixel_data` the scan ends at the top-level Pixel Data element and
+/// returns its offset.
+pub(crate) fn scan(
+    bytes: &[u8],
+    total: u64,
+    enc: Encoding,
+    stop_at_pixel_data: bool,
+) -> Result<Option<u64>, ScanError> {
+    let s = Scanner { bytes, total, enc };
+    let (_, pixel) = s.elements(0, total, None, 0, enc.explicit, stop_at_pixel_data)?;
+    Ok(pixel)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LE: Encoding = Encoding {
+        explicit: true,
+        big_endian: false,
+    };
+
+    fn elem(tag: (u16, u16), vr: &[u8; 2], value: &[u8]) -> Vec<u8> {
+        let mut v = vec![];
+        v.extend(tag.0.to_le_bytes());
+        v.extend(tag.1.to_le_bytes());
+        v.extend(vr);
+        if matches!(vr, b"OB" | b"OW" | b"SQ" | b"UN" | b"UT") {
+            v.extend([0, 0]);
+            v.extend((value.len() as u32).to_le_bytes());
+        } else {
+            v.extend((value.len() as u16).to_le_bytes());
+        }
+        v.extend(value);
+        v
+    }
+
+    #[test]
+    fn accepts_a_plain_data_set_and_finds_pixel_data() {
+        let mut d = elem((0x0010, 0x0020), b"LO", b"ID01");
+        let pd_at = d.len() as u64;
+        d.extend(elem(PIXEL_DATA, b"OW", &[1, 2, 3, 4]));
+        assert_eq!(scan(&d, d.len() as u64, LE, true), Ok(Some(pd_at)));
+        assert_eq!(scan(&d, d.len() as u64, LE, false), Ok(None));
+    }
+
+    #[test]
+    fn refuses_a_value_longer_than_the_file() {
+        let mut d = elem((0x0010, 0x0020), b"LO", b"ID01");
+        let mut pd = elem(PIXEL_DATA, b"OW", &[1, 2, 3, 4]);
+        pd[8..12].copy_from_slice(&0xF000_0000u32.to_le_bytes());
+        let pd_at = d.len() as u64;
+        d.extend(pd);
+        let Err(ScanError::Malformed(m)) = scan(&d, d.len() as u64, LE, false) else {
+            panic!("accepted");
+        };
+        assert_eq!(m.kind, MalformedKind::ValueTooLong);
+        assert_eq!(m.offset, pd_at);
+        assert_eq!(m.tag, PIXEL_DATA);
+        assert_eq!(m.available, 4);
+    }
+
+    #[test]
+    fn refuses_an_item_longer_than_its_sequence() {
+        let mut item = vec![];
+        item.extend(0xFFFEu16.to_le_bytes());
+        item.extend(0xE000u16.to_le_bytes());
+        item.extend(100u32.to_le_bytes());
+        item.extend(elem((0x0028, 0x3002), b"US", &[0, 1, 0, 0, 16, 0]));
+        let d = elem((0x0028, 0x3010), b"SQ", &item);
+        let Err(ScanError::Malformed(m)) = scan(&d, d.len() as u64, LE, false) else {
+            panic!("accepted");
+        };
+        assert_eq!(m.tag, ITEM);
+        assert_eq!(m.declared, 100);
+    }
+
+    #[test]
+    fn refuses_a_meta_element_longer_than_the_file() {
+        let mut m = elem((0x0002, 0x0000), b"UL", &[30, 0, 0, 0]);
+        let mut uid = elem((0x0002, 0x0010), b"UI", b"1.2.840.10008.1.2.1\0");
+        m.append(&mut uid.clone());
+        assert_eq!(scan_meta(&m, m.len() as u64), Ok(()));
+        uid[6..8].copy_from_slice(&0xFFF0u16.to_le_bytes());
+        let mut bad = elem((0x0002, 0x0000), b"UL", &[30, 0, 0, 0]);
+        bad.append(&mut uid);
+        let Err(ScanError::Malformed(d)) = scan_meta(&bad, bad.len() as u64) else {
+            panic!("accepted");
+        };
+        assert_eq!((d.tag, d.declared), ((0x0002, 0x0010), 0xFFF0));
+    }
+
+    #[test]
+    fn a_prefix_asks_for_more() {
+        let mut d = elem((0x0010, 0x0020), b"LO", b"ID01");
+        d.extend(elem((0x0010, 0x0040), b"CS", b"F "));
+        d.extend(elem(PIXEL_DATA, b"OW", &[1, 2, 3, 4]));
+        assert_eq!(
+            scan(&d[..10], d.len() as u64, LE, true),
+            Err(ScanError::NeedMore)
+        );
+    }
+}

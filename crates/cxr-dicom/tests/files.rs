@@ -1,0 +1,348 @@
+//! Header reading, options, broken files and the batch converter.
+
+use std::path::{Path, PathBuf};
+
+use cxr_core::{Sex, StudyDate, View};
+use cxr_dicom::{
+    BatchOptions, ConvertOptions, DicomHeader, Error, Photometric, Status, VoiChoice, VoiSource,
+    convert_file, convert_tree,
+};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn bad(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/bad")
+        .join(name)
+}
+
+#[test]
+fn header_is_typed_and_needs_no_pixels() {
+    let h = DicomHeader::read(&fixture("mono1_12bit_window.dcm")).unwrap();
+    assert_eq!(h.patient_id.as_deref(), Some("P-mono1_12"));
+    assert_eq!(h.patient_sex, Some(Sex::Female));
+    assert_eq!(h.patient_age.unwrap().years(), 45.0);
+    assert_eq!(h.patient_birth_date, StudyDate::from_ymd(1975, 1, 2));
+    assert_eq!(h.study_date, StudyDate::from_ymd(2020, 4, 15));
+    assert_eq!(h.view_position, Some(View::Pa));
+    assert_eq!(h.view_position_text.as_deref(), Some("PA"));
+    assert_eq!(h.body_part.as_deref(), Some("CHEST"));
+    assert_eq!(h.modality.as_deref(), Some("DX"));
+    assert_eq!(h.photometric, Some(Photometric::Monochrome1));
+    assert_eq!((h.rows, h.columns), (Some(96), Some(128)));
+    assert_eq!(
+        (h.bits_allocated, h.bits_stored, h.high_bit),
+        (Some(16), Some(12), Some(11))
+    );
+    assert_eq!(h.pixel_representation, Some(0));
+    assert_eq!(h.number_of_frames, 1);
+    assert!(h.has_pixel_data);
+    assert_eq!(h.transfer_syntax, "1.2.840.10008.1.2.1");
+
+    let mf = DicomHeader::read(&fixture("multiframe.dcm")).unwrap();
+    assert_eq!(mf.number_of_frames, 3);
+    let j = DicomHeader::read(&fixture("j2k_lossless_12bit.dcm")).unwrap();
+    assert_eq!(j.transfer_syntax, "1.2.840.10008.1.2.4.90");
+    let d = DicomHeader::read(&fixture("deflated.dcm")).unwrap();
+    assert_eq!(d.rows, Some(96));
+    // A header whose pixel data length is absurd still reads: the pixels are not.
+    let huge = DicomHeader::read(&bad("huge_value_length.dcm")).unwrap();
+    assert!(huge.has_pixel_data);
+    assert!(
+        !DicomHeader::read(&bad("no_pixel_data.dcm"))
+            .unwrap()
+            .has_pixel_data
+    );
+}
+
+#[test]
+fn voi_choices_and_reports() {
+    let p = fixture("two_windows.dcm");
+    let first = convert_file(&p, &ConvertOptions::default()).unwrap();
+    assert_eq!(first.info.voi_source, VoiSource::Window);
+    assert_eq!(
+        (first.info.window_center, first.info.window_width),
+        (Some(2048.0), Some(4000.0))
+    );
+    let second = ConvertOptions {
+        voi: VoiChoice::Window { index: 1 },
+        ..Default::default()
+    };
+    let second = convert_file(&p, &second).unwrap();
+    assert_eq!(
+        (second.info.window_center, second.info.window_width),
+        (Some(1500.0), Some(1000.0))
+    );
+    assert_ne!(first.image, second.image);
+    let third = ConvertOptions {
+        voi: VoiChoice::Window { index: 2 },
+        ..Default::default()
+    };
+    assert!(matches!(
+        convert_file(&p, &third),
+        Err(Error::NoSuchVoi {
+            index: 2,
+            available: 2,
+            ..
+        })
+    ));
+
+    let lut = convert_file(&fixture("voi_lut.dcm"), &ConvertOptions::default()).unwrap();
+    assert_eq!(lut.info.voi_source, VoiSource::VoiLut);
+    let mm = convert_file(
+        &fixture("mono2_8bit_nowindow.dcm"),
+        &ConvertOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(mm.info.voi_source, VoiSource::Minmax);
+    // Min-max reaches both ends.
+    assert_eq!(mm.image.as_raw().iter().min(), Some(&0));
+    assert_eq!(mm.image.as_raw().iter().max(), Some(&255));
+
+    // Percentile clip saturates more pixels than plain min-max.
+    let clip = convert_file(
+        &fixture("mono2_8bit_nowindow.dcm"),
+        &ConvertOptions::percentile_clip(5.0),
+    )
+    .unwrap();
+    let sat =
+        |img: &cxr_core::GrayImage| img.as_raw().iter().filter(|&&v| v == 0 || v == 255).count();
+    let n = mm.image.as_raw().len();
+    assert!(
+        sat(&clip.image) >= n / 10 - 2,
+        "{} of {n}",
+        sat(&clip.image)
+    );
+    assert!(sat(&mm.image) < n / 50);
+
+    // MONOCHROME1 is inverted: the same anatomy stored inverted renders alike.
+    let m1 = convert_file(
+        &fixture("mono1_12bit_window.dcm"),
+        &ConvertOptions::default(),
+    )
+    .unwrap();
+    let m2 = convert_file(
+        &fixture("mono2_12bit_window.dcm"),
+        &ConvertOptions::default(),
+    )
+    .unwrap();
+    assert!(m1.info.inverted && !m2.info.inverted);
+    let diff = m1
+        .image
+        .as_raw()
+        .iter()
+        .zip(m2.image.as_raw())
+        .map(|(a, b)| a.abs_diff(*b))
+        .max();
+    assert!(diff <= Some(1), "{diff:?}");
+
+    let color = convert_file(&fixture("rgb.dcm"), &ConvertOptions::default()).unwrap();
+    assert_eq!(color.info.voi_source, VoiSource::None);
+
+    let frames = convert_file(
+        &fixture("multiframe.dcm"),
+        &ConvertOptions {
+            frame: 3,
+            ..Default::default()
+        },
+    );
+    assert!(matches!(
+        frames,
+        Err(Error::FrameOutOfRange {
+            frame: 3,
+            frames: 3,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn broken_files_are_typed_errors_naming_the_file() {
+    let expect = |name: &str, check: &dyn Fn(&Error) -> bool| {
+        let e = convert_file(&bad(name), &ConvertOptions::default()).unwrap_err();
+        assert!(check(&e), "{name}: unexpected {e:?}");
+        assert!(e.to_string().contains(name), "{name}: {e}");
+    };
+    expect("not_dicom.dcm", &|e| matches!(e, Error::NotDicom { .. }));
+    expect("empty.dcm", &|e| matches!(e, Error::NotDicom { .. }));
+    expect("truncated.dcm", &|e| matches!(e, Error::Malformed { .. }));
+    expect("truncated_header.dcm", &|e| {
+        matches!(e, Error::Malformed { .. } | Error::ReadMeta { .. })
+    });
+    expect("no_pixel_data.dcm", &|e| {
+        matches!(e, Error::NoPixelData { .. })
+    });
+    expect(
+        "unsupported_syntax.dcm",
+        &|e| matches!(e, Error::UnsupportedTransferSyntax { uid, .. } if uid == "1.2.840.10008.1.2.4.100"),
+    );
+    expect("short_pixel_data.dcm", &|e| {
+        matches!(
+            e,
+            Error::PixelDataTooShort {
+                expected: 51200,
+                found: 24576,
+                ..
+            }
+        )
+    });
+    expect("huge_declared_size.dcm", &|e| {
+        matches!(e, Error::TooLarge { .. })
+    });
+    expect(
+        "huge_value_length.dcm",
+        &|e| matches!(e, Error::Malformed { defect, .. } if defect.tag == (0x7FE0, 0x0010) && defect.declared == 0xF000_0000),
+    );
+    expect("bad_bits_stored.dcm", &|e| {
+        matches!(
+            e,
+            Error::BadAttribute {
+                name: "BitsStored",
+                ..
+            }
+        )
+    });
+    expect("jpeg_size_mismatch.dcm", &|e| {
+        matches!(e, Error::Decode { .. })
+    });
+    // Found by cargo-fuzz: a meta group string declaring 2.9 GB.
+    expect(
+        "fuzz_meta_huge_length.dcm",
+        &|e| matches!(e, Error::Malformed { defect, .. } if defect.tag.0 == 0x0002),
+    );
+    expect("rle_truncated_fragment.dcm", &|e| {
+        matches!(
+            e,
+            Error::Decode {
+                codec: "RLE Lossless",
+                ..
+            }
+        )
+    });
+}
+
+#[test]
+fn batch_converts_the_rest_and_writes_the_manifest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    std::fs::create_dir_all(input.join("sub")).unwrap();
+    for f in ["mono2_12bit_window.dcm", "rle_12bit_window.dcm", "IM000001"] {
+        std::fs::copy(fixture(f), input.join(f)).unwrap();
+    }
+    std::fs::copy(fixture("j2k_lossless_12bit.dcm"), input.join("sub/j2k")).unwrap();
+    for f in [
+        "not_dicom.dcm",
+        "truncated.dcm",
+        "no_pixel_data.dcm",
+        "unsupported_syntax.dcm",
+    ] {
+        std::fs::copy(bad(f), input.join("sub").join(f)).unwrap();
+    }
+    let out = tmp.path().join("out");
+    let pb = indicatif::ProgressBar::hidden();
+    let opts = BatchOptions {
+        jobs: 2,
+        ..Default::default()
+    };
+    let report = convert_tree(&input, &out, &opts, Some(&pb)).unwrap();
+    assert_eq!(pb.position(), 8);
+    assert_eq!((report.ok(), report.failed()), (4, 4));
+    let by_input = |i: &str| report.rows.iter().find(|r| r.input == i).unwrap();
+    let ok = by_input("mono2_12bit_window.dcm");
+    assert_eq!(ok.output, "mono2_12bit_window.png");
+    assert_eq!(
+        (ok.rows, ok.columns, ok.bits_stored),
+        (Some(96), Some(128), Some(12))
+    );
+    assert_eq!(ok.voi_source, "window");
+    assert_eq!(
+        (ok.window_center, ok.window_width),
+        (Some(2048.0), Some(3000.0))
+    );
+    assert_eq!(by_input("IM000001").output, "IM000001.png");
+    assert_eq!(by_input("IM000001").voi_source, "minmax");
+    assert_eq!(by_input("sub/j2k").output, "sub/j2k.png");
+    let nd = by_input("sub/no_pixel_data.dcm");
+    assert_eq!(nd.status, Status::Error);
+    assert!(nd.error.contains("no pixel data"), "{}", nd.error);
+    assert_eq!(nd.rows, Some(96));
+    assert!(
+        by_input("sub/not_dicom.dcm")
+            .error
+            .contains("not a DICOM file")
+    );
+    assert!(
+        by_input("sub/unsupported_syntax.dcm")
+            .error
+            .contains("1.2.840.10008.1.2.4.100")
+    );
+
+    // PNGs for ok rows only, nothing temporary left, manifest with the agreed columns.
+    let img = cxr_core::load_gray(&out.join("sub/j2k.png")).unwrap();
+    assert_eq!(img.dimensions(), (128, 96));
+    assert!(!out.join("sub/truncated.png").exists());
+    let mut names = vec![];
+    for e in walk(&out) {
+        names.push(e.strip_prefix(&out).unwrap().to_string_lossy().into_owned());
+    }
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "IM000001.png",
+            "conversion.csv",
+            "mono2_12bit_window.png",
+            "rle_12bit_window.png",
+            "sub/j2k.png"
+        ]
+    );
+    let csv = std::fs::read_to_string(out.join("conversion.csv")).unwrap();
+    assert_eq!(
+        csv.lines().next().unwrap(),
+        "input,output,status,error,rows,columns,photometric,bits_stored,transfer_syntax,voi_source,window_center,window_width"
+    );
+    assert_eq!(csv.lines().count(), 9);
+
+    // A single file: input as given, output next to nothing else.
+    let single = convert_tree(
+        &fixture("sigmoid.dcm"),
+        &tmp.path().join("one"),
+        &opts,
+        None,
+    )
+    .unwrap();
+    assert_eq!(single.rows[0].output, "sigmoid.png");
+    assert!(single.rows[0].input.ends_with("tests/fixtures/sigmoid.dcm"));
+    assert!(tmp.path().join("one/sigmoid.png").exists());
+}
+
+#[test]
+fn unwritable_output_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let e = convert_tree(
+        &fixture("sigmoid.dcm"),
+        &file.join("out"),
+        &BatchOptions::default(),
+        None,
+    );
+    assert!(matches!(e, Err(Error::Io { .. })));
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = vec![];
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

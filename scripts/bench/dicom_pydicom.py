@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""pydicom + numpy + Pillow counterpart of crates/cxr-dicom/benches/convert.rs.
+
+Same inputs (scripts/reference/make_dicom_fixtures.sh bench -> target/dicom-bench/),
+same work per image: read the file, decode, Modality LUT, VOI (window), scale to 8 bits,
+write an 8-bit PNG. Prints the median time per image over repeated runs, Pillow at its
+default compress_level (6) and at 1 (closer to cxr-dicom's fast PNG setting), and the
+batch time over 8 copies with 1 and 2 worker processes.
+
+    .venv/bin/python scripts/bench/dicom_pydicom.py [DIR]
+"""
+
+import multiprocessing as mp
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pydicom
+from PIL import Image
+from pydicom.pixels import apply_modality_lut, apply_voi_lut
+
+
+def convert(src, dst, level=6):
+    ds = pydicom.dcmread(src)
+    arr = apply_modality_lut(ds.pixel_array, ds)
+    y = apply_voi_lut(arr, ds)  # windowing onto the stored range
+    lo, hi = 0.0, float(2**ds.BitsStored - 1)
+    y8 = np.clip(np.floor((y - lo) / (hi - lo) * 255 + 0.5), 0, 255).astype(np.uint8)
+    if ds.PhotometricInterpretation == "MONOCHROME1":
+        y8 = 255 - y8
+    Image.fromarray(y8).save(dst, compress_level=level)
+
+
+def timeit(f, reps):
+    ts = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        f()
+        ts.append(time.perf_counter() - t)
+    return statistics.median(ts)
+
+
+def job(args):
+    convert(*args)
+
+
+def main():
+    root = Path(__file__).resolve().parents[2]
+    d = Path(sys.argv[1]) if len(sys.argv) > 1 else root / "target/dicom-bench"
+    tmp = Path(tempfile.mkdtemp())
+    try:
+        for name in ["chest_12bit_native.dcm", "chest_12bit_j2k.dcm"]:
+            for level in (6, 1):
+                t = timeit(lambda: convert(d / name, tmp / "out.png", level), 7)
+                print(f"{name} compress_level={level}: {t * 1000:.1f} ms/image")
+        src = d / "chest_12bit_native.dcm"
+        jobs = []
+        for i in range(8):
+            shutil.copy(src, tmp / f"im{i}.dcm")
+            jobs.append((tmp / f"im{i}.dcm", tmp / f"im{i}.png"))
+        for procs in (1, 2):
+            with mp.Pool(procs) as pool:
+                pool.map(job, jobs[:procs])  # warm-up (imports)
+                t = timeit(lambda: pool.map(job, jobs), 3)
+            print(f"batch 8 native, {procs} process(es): {t * 1000:.0f} ms ({t / 8 * 1000:.1f} ms/image)")
+    finally:
+        shutil.rmtree(tmp)
+
+
+if __name__ == "__main__":
+    main()

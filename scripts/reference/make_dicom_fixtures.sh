@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Regenerates crates/cxr-dicom/tests/fixtures/ and tests/bad/ (small, committed).
+#
+# Needs: Debian packages dcmtk (dcmcjpeg, dcmcrle, dcmcjpls, dcmodify) and the project
+# venv with pydicom, numpy, pillow, pylibjpeg, pylibjpeg-libjpeg, pylibjpeg-openjpeg:
+#   apt-get install dcmtk
+#   .venv/bin/pip install pydicom numpy pillow pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg
+# Then: scripts/reference/make_dicom_fixtures.sh && scripts/reference/make_dicom_references.sh
+#
+# With `bench DIR` it only writes the large benchmark inputs (2000x2500, 12-bit, native
+# and JPEG 2000) into DIR (git-ignored; default target/dicom-bench).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+py="${PYTHON:-$root/.venv/bin/python}"
+here="$root/scripts/reference"
+
+if [[ "${1:-}" == "bench" ]]; then
+  "$py" "$here/make_dicom_fixtures.py" bench "${2:-$root/target/dicom-bench}"
+  exit 0
+fi
+
+fix="$root/crates/cxr-dicom/tests/fixtures"
+bad="$root/crates/cxr-dicom/tests/bad"
+rm -rf "$fix" && mkdir -p "$fix" "$bad"
+"$py" "$here/make_dicom_fixtures.py" native "$fix"
+src="$fix/_src"
+
+# RLE Lossless
+dcmcrle "$fix/mono2_12bit_window.dcm" "$fix/rle_12bit_window.dcm"
+dcmcrle "$fix/mono2_8bit_nowindow.dcm" "$fix/rle_8bit_nowindow.dcm"
+dcmcrle "$fix/mono1_12bit_nowindow.dcm" "$fix/rle_mono1_nowindow.dcm"
+dcmcrle "$fix/rgb.dcm" "$fix/rle_rgb.dcm"
+dcmcrle "$src/signed_12bit.dcm" "$fix/rle_signed_12bit.dcm"
+dcmcrle "$fix/multiframe.dcm" "$fix/rle_multiframe.dcm"
+
+# JPEG: baseline (8-bit, process 1), extended (12-bit, process 4), lossless process 14
+# (selection value 6 here) and process 14 SV1.
+dcmcjpeg +eb "$fix/mono2_8bit_window.dcm" "$fix/jpeg_baseline_8bit.dcm"
+dcmcjpeg +eb "$fix/rgb.dcm" "$fix/jpeg_baseline_rgb.dcm"
+dcmcjpeg +ee "$fix/mono2_12bit_window.dcm" "$fix/jpeg_extended_12bit.dcm"
+dcmcjpeg +ee "$fix/mono1_12bit_nowindow.dcm" "$fix/jpeg_extended_12bit_mono1.dcm"
+dcmcjpeg +el +sv 6 "$fix/mono2_12bit_window.dcm" "$fix/jpeg_lossless_p14.dcm"
+dcmcjpeg +e1 "$fix/mono2_12bit_window.dcm" "$fix/jpeg_lossless_sv1.dcm"
+dcmcjpeg +e1 "$src/signed_12bit.dcm" "$fix/jpeg_lossless_signed.dcm"
+dcmcjpeg +e1 "$src/mono2_16bit.dcm" "$fix/jpeg_lossless_16bit.dcm"
+dcmcjpeg +e1 "$fix/multiframe.dcm" "$fix/jpeg_lossless_multiframe.dcm"
+
+# JPEG-LS lossless and near-lossless
+dcmcjpls +el "$fix/mono2_12bit_window.dcm" "$fix/jpegls_lossless_12bit.dcm"
+dcmcjpls +en +md 3 "$fix/mono2_12bit_window.dcm" "$fix/jpegls_near_12bit.dcm"
+dcmcjpls +el "$fix/mono2_8bit_nowindow.dcm" "$fix/jpegls_lossless_8bit.dcm"
+dcmcjpls +el "$src/signed_12bit.dcm" "$fix/jpegls_lossless_signed.dcm"
+
+# JPEG 2000 (pylibjpeg-openjpeg encoder through pydicom)
+"$py" "$here/make_dicom_fixtures.py" j2k "$fix"
+
+rm -rf "$src"
+
+# Broken files
+"$py" "$here/make_dicom_fixtures.py" bad "$fix" "$bad"
+# A JPEG whose SOF says 96x128 while the header says 64x64.
+cp "$fix/jpeg_baseline_8bit.dcm" "$bad/jpeg_size_mismatch.dcm"
+dcmodify -nb -m "(0028,0010)=64" -m "(0028,0011)=64" "$bad/jpeg_size_mismatch.dcm"
+# An RLE file with its pixel data cut: rewrite via python (truncate fragment bytes).
+"$py" - "$fix/rle_12bit_window.dcm" "$bad/rle_truncated_fragment.dcm" <<'PY'
+import sys, pydicom
+from pydicom.encaps import generate_fragments, encapsulate
+ds = pydicom.dcmread(sys.argv[1])
+frag = next(generate_fragments(ds.PixelData))
+ds.PixelData = encapsulate([frag[: len(frag) // 3 * 2 // 2 * 2]])
+ds.save_as(sys.argv[2], enforce_file_format=True)
+PY
+ls -la "$fix" "$bad"
