@@ -8,6 +8,7 @@
 //! | [`core`] | `cxr-core` | labels, sources, records, image and mask I/O |
 //! | [`synth`] | `cxr-synth` | procedural chest-radiograph phantoms |
 //! | [`nn`] | `cxr-nn` | libtorch glue shared by the models |
+//! | [`cohort`] | `cxr-cohort` | source union, sampling, duplicates, splits, Tables 1–2 |
 //! | [`dicom`] | `cxr-dicom` | DICOM → 8-bit PNG, header fields, batch conversion |
 //! | [`stats`] | `cxr-stats` | ROC/AUC, DeLong, bootstrap, cutoffs, metrics, tests, design |
 //! | [`report`] | `cxr-report` | markdown tables, plots, the `evaluate` pipeline |
@@ -21,6 +22,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub use cxr_cohort as cohort;
 pub use cxr_core as core;
 pub use cxr_dicom as dicom;
 pub use cxr_nn as nn;

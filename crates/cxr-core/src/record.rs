@@ -179,6 +179,11 @@ pub enum ExclusionReason {
     Pediatric,
     /// A control left out by the cohort's random sampling.
     NotSampled,
+    /// The cohort's policy does not keep this label from this source.
+    LabelNotKept {
+        /// The label.
+        label: Label,
+    },
     /// An exact or near duplicate of another image that was kept.
     Duplicate {
         /// Image id of the image kept.
@@ -208,6 +213,7 @@ impl ExclusionReason {
             FlaggedBySource { .. } => "flagged_by_source",
             Pediatric => "pediatric",
             NotSampled => "not_sampled",
+            LabelNotKept { .. } => "label_not_kept",
             Duplicate { .. } => "duplicate",
             QualityGate { .. } => "quality_gate",
         }
@@ -229,6 +235,7 @@ impl std::fmt::Display for ExclusionReason {
             FlaggedBySource { reason } => write!(f, "flagged by source: {reason}"),
             Pediatric => f.write_str("pediatric"),
             NotSampled => f.write_str("control not sampled"),
+            LabelNotKept { label } => write!(f, "label `{label}` not kept from this source"),
             Duplicate { of } => write!(f, "duplicate of {of}"),
             QualityGate { reason } => write!(f, "quality gate: {reason}"),
         }

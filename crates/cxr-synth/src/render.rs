@@ -1,6 +1,5 @@
 //! Rendering one phantom: anatomy → intensities → lesions → source style.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use cxr_core::{
@@ -94,6 +93,28 @@ impl CaseSpec {
     pub fn source(&self) -> SourceId {
         self.patient.source
     }
+
+    /// The record of this case stored at `path`, without rendering it (the lesion
+    /// pattern is only known after rendering: see [`Phantom::record`]). Bad lateral
+    /// images are filed as frontal, as happens in real sources; extras carry `defect`.
+    pub fn record(&self, path: &Path) -> ImageRecord {
+        let mut r = ImageRecord::new(
+            self.patient.clone(),
+            self.image_id.clone(),
+            path,
+            self.label,
+            "synthetic",
+            View::Pa,
+        );
+        r.study_date = Some(self.study_date);
+        r.age = self.age;
+        r.sex = self.sex;
+        r.extras.insert(
+            "defect".to_owned(),
+            self.defect.map_or("none", Defect::as_str).to_owned(),
+        );
+        r
+    }
 }
 
 /// A rendered phantom: image, ground-truth lung masks, lesion support and metadata.
@@ -132,26 +153,10 @@ impl Phantom {
     /// The record describing this phantom stored at `path`. Extras carry the ground
     /// truth (`defect`, `pattern`).
     pub fn record(&self, path: &Path) -> ImageRecord {
-        let c = &self.case;
-        let mut r = ImageRecord::new(
-            c.patient.clone(),
-            c.image_id.clone(),
-            path,
-            c.label,
-            format!("synthetic {}", pattern_name(self.pattern)),
-            // Bad lateral images are filed as frontal, as happens in real sources.
-            View::Pa,
-        );
-        r.study_date = Some(c.study_date);
-        r.age = c.age;
-        r.sex = c.sex;
-        r.extras = BTreeMap::from([
-            (
-                "defect".to_owned(),
-                c.defect.map_or("none", Defect::as_str).to_owned(),
-            ),
-            ("pattern".to_owned(), pattern_name(self.pattern).to_owned()),
-        ]);
+        let mut r = self.case.record(path);
+        let pattern = pattern_name(self.pattern);
+        r.label_reason = format!("synthetic {pattern}");
+        r.extras.insert("pattern".to_owned(), pattern.to_owned());
         r
     }
 }
