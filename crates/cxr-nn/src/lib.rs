@@ -1,10 +1,15 @@
 //! # cxr-nn — the libtorch glue both models share
 //!
-//! Device choice ([`select_device`], [`device_from_env`]): CUDA when available, else CPU,
-//! overridable with the `CXR_DEVICE` environment variable (`auto`, `cpu`, `cuda`,
-//! `cuda:N`) or an explicit [`DevicePreference`]. Sits on `tch`; together with
-//! `cxr-lungseg` and `cxr-classifier` it is the only part of the workspace that links
-//! libtorch.
+//! - device choice ([`select_device`], [`device_from_env`]): CUDA when available, else
+//!   CPU, overridable with `CXR_DEVICE` (`auto`, `cpu`, `cuda`, `cuda:N`);
+//! - [`augment`]: the paper's augmentations, identical on an image and its masks;
+//! - [`loader`]: worker threads with a bounded prefetch queue, deterministic per seed and
+//!   epoch whatever the number of workers;
+//! - [`schedule`]: cosine decay with warm-up, early stopping;
+//! - [`checkpoint`]: safetensors + JSON checkpoints (`best`, `last`), `metrics.jsonl`.
+//!
+//! Sits on `tch`; together with `cxr-lungseg` and `cxr-classifier` it is the only part of
+//! the workspace that links libtorch.
 //!
 //! ```no_run
 //! use cxr_nn::{DevicePreference, select_device};
@@ -14,9 +19,17 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod augment;
+pub mod checkpoint;
 mod device;
+pub mod loader;
+pub mod schedule;
 
+pub use augment::{Affine, AugmentConfig};
+pub use checkpoint::{append_jsonl, load_checkpoint, save_checkpoint};
 pub use device::{DEVICE_ENV, DevicePreference, device_from_env, select_device};
+pub use loader::{Batch, DataLoader, Dataset, LoaderConfig, Sample};
+pub use schedule::{CosineSchedule, Decision, EarlyStopping, Goal};
 
 /// Errors of the training kit.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +51,33 @@ pub enum Error {
         /// How many devices libtorch sees.
         available: usize,
     },
+    /// A checkpoint that should exist does not.
+    #[error("no checkpoint at {path}")]
+    MissingCheckpoint {
+        /// The weights file looked for.
+        path: std::path::PathBuf,
+    },
+    /// A file could not be read or written.
+    #[error("I/O error on {path}")]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A JSON file could not be read or written.
+    #[error("JSON error in {path}")]
+    Json {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The underlying error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// An error of the core (atomic writes).
+    #[error(transparent)]
+    Core(#[from] cxr_core::Error),
     /// An error raised by libtorch.
     #[error(transparent)]
     Torch(#[from] tch::TchError),

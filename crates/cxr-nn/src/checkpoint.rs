@@ -1,0 +1,114 @@
+//! Checkpoints: weights as safetensors plus a JSON state, written atomically, under the
+//! names `best` and `last`; and the per-epoch `metrics.jsonl` log.
+//!
+//! A run folder holds `config.json` (written first by the trainer), `last.safetensors` +
+//! `last.json`, `best.safetensors` + `best.json`, and `metrics.jsonl`. Resuming reloads
+//! `last`: weights, epoch, step and the early-stopping state. Adam's moment estimates are
+//! not saved (tch does not expose them), so the optimiser restarts its moments on resume.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Serialize, de::DeserializeOwned};
+use tch::nn::VarStore;
+
+use crate::{Error, Result};
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Paths of a named checkpoint in `dir`: (`<name>.safetensors`, `<name>.json`).
+pub fn checkpoint_paths(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    (
+        dir.join(format!("{name}.safetensors")),
+        dir.join(format!("{name}.json")),
+    )
+}
+
+/// Saves `vs` and `state` as checkpoint `name` in `dir`. Each file is written to a
+/// temporary name and renamed, weights first, so a reader never sees half a checkpoint
+/// and the JSON always describes complete weights.
+pub fn save_checkpoint<S: Serialize>(
+    dir: &Path,
+    name: &str,
+    vs: &VarStore,
+    state: &S,
+) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let (weights, json) = checkpoint_paths(dir, name);
+    let tmp = dir.join(format!(".{name}.{}.tmp.safetensors", std::process::id()));
+    if let Err(e) = vs.save(&tmp) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e.into());
+    }
+    std::fs::rename(&tmp, &weights).map_err(io(&weights))?;
+    write_json(&json, state)
+}
+
+/// Loads checkpoint `name` from `dir` into `vs`, returning its state.
+pub fn load_checkpoint<S: DeserializeOwned>(
+    dir: &Path,
+    name: &str,
+    vs: &mut VarStore,
+) -> Result<S> {
+    let (weights, json) = checkpoint_paths(dir, name);
+    if !weights.exists() {
+        return Err(Error::MissingCheckpoint { path: weights });
+    }
+    let state = read_json(&json)?;
+    vs.load(&weights)?;
+    Ok(state)
+}
+
+/// Writes a value as pretty JSON, atomically.
+pub fn write_json<S: Serialize>(path: &Path, value: &S) -> Result<()> {
+    let text = serde_json::to_vec_pretty(value).map_err(|source| Error::Json {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    cxr_core::write_bytes_atomic(path, &text)?;
+    Ok(())
+}
+
+/// Reads a JSON value.
+pub fn read_json<S: DeserializeOwned>(path: &Path) -> Result<S> {
+    let text = std::fs::read(path).map_err(io(path))?;
+    serde_json::from_slice(&text).map_err(|source| Error::Json {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Appends one JSON object per line to `path` (`metrics.jsonl`), flushed to disk.
+pub fn append_jsonl<S: Serialize>(path: &Path, value: &S) -> Result<()> {
+    let mut line = serde_json::to_vec(value).map_err(|source| Error::Json {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    line.push(b'\n');
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(io(path))?;
+    f.write_all(&line).map_err(io(path))?;
+    f.sync_data().map_err(io(path))
+}
+
+/// Reads every line of a `metrics.jsonl`.
+pub fn read_jsonl<S: DeserializeOwned>(path: &Path) -> Result<Vec<S>> {
+    let text = std::fs::read_to_string(path).map_err(io(path))?;
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            serde_json::from_str(l).map_err(|source| Error::Json {
+                path: path.to_path_buf(),
+                source,
+            })
+        })
+        .collect()
+}
