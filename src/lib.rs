@@ -7,6 +7,7 @@
 //! |---|---|---|
 //! | [`core`] | `cxr-core` | labels, sources, records, image and mask I/O |
 //! | [`synth`] | `cxr-synth` | procedural chest-radiograph phantoms |
+//! | [`lungseg`] | `cxr-lungseg` | DeepLabv3+ lung segmenter, post-processing, quality gate |
 //! | [`nn`] | `cxr-nn` | libtorch glue shared by the models |
 //! | [`cohort`] | `cxr-cohort` | source union, sampling, duplicates, splits, Tables 1–2 |
 //! | [`dicom`] | `cxr-dicom` | DICOM → 8-bit PNG, header fields, batch conversion |
@@ -25,6 +26,7 @@
 pub use cxr_cohort as cohort;
 pub use cxr_core as core;
 pub use cxr_dicom as dicom;
+pub use cxr_lungseg as lungseg;
 pub use cxr_nn as nn;
 pub use cxr_report as report;
 pub use cxr_stats as stats;

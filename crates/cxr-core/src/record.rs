@@ -160,6 +160,11 @@ pub enum ExclusionReason {
     },
     /// The image file named by the metadata does not exist.
     MissingFile,
+    /// A file in an image folder that is not an image (`Thumbs.db`, `.DS_Store`).
+    NotAnImage {
+        /// The file name.
+        name: String,
+    },
     /// A date that cannot be read.
     UnparseableDate {
         /// The text found.
@@ -208,6 +213,7 @@ impl ExclusionReason {
             NoPositivePcr => "no_positive_pcr",
             PcrOutsideWindow { .. } => "pcr_outside_window",
             MissingFile => "missing_file",
+            NotAnImage { .. } => "not_an_image",
             UnparseableDate { .. } => "unparseable_date",
             MalformedRow { .. } => "malformed_row",
             FlaggedBySource { .. } => "flagged_by_source",
@@ -230,6 +236,7 @@ impl std::fmt::Display for ExclusionReason {
             NoPositivePcr => f.write_str("no positive PCR"),
             PcrOutsideWindow { days } => write!(f, "PCR outside window: {days} days before image"),
             MissingFile => f.write_str("missing file"),
+            NotAnImage { name } => write!(f, "not an image: `{name}`"),
             UnparseableDate { value } => write!(f, "unparseable date `{value}`"),
             MalformedRow { detail } => write!(f, "malformed row: {detail}"),
             FlaggedBySource { reason } => write!(f, "flagged by source: {reason}"),

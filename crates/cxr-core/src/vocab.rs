@@ -138,7 +138,7 @@ string_enum! {
         /// Anterior-posterior, patient erect or unknown.
         Ap = "AP" | "ANTEROPOSTERIOR" | "AP Erect" | "AP semi erect",
         /// Anterior-posterior, patient supine.
-        ApSupine = "AP Supine" | "APS" | "AP_horizontal",
+        ApSupine = "AP Supine" | "APS" | "AP_horizontal" | "AP_SUPINE",
         /// Lateral (either side).
         Lateral = "lateral" | "L" | "LL" | "LAT" | "RL",
         /// Anything else (CT slices, oblique, unknown).

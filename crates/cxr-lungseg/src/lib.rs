@@ -1,0 +1,47 @@
+//! # cxr-lungseg — lung segmentation and the paper's quality gate
+//!
+//! The paper trains "a variation of a DeepLab CNN" on hand-delineated lungs, runs it on
+//! every image, and discards images where both lungs are not clearly found or the lungs
+//! cover less than 30 % of the pixels. This crate holds:
+//! - [`postprocess`]: threshold, two largest components, left/right, hole filling,
+//!   smoothing (plain Rust);
+//! - [`qc`]: the quality gate ([`qc::LungQc`]);
+//! - [`metrics`]: Dice, IoU, 95th-percentile Hausdorff distance;
+//! - [`masks`]: readers of lung-mask datasets (Montgomery, Shenzhen, JSRT/SCR, generic
+//!   `images/` + `masks/` folders).
+//!
+//! - [`model`]: DeepLabv3+ with a ResNet backbone ([`SegmenterConfig`] presets);
+//! - [`train`]: BCE + Dice training with the `cxr-nn` kit, and [`Segmenter`] inference.
+//!
+//! Sits on `cxr-core` and `cxr-nn` (libtorch) in the crate DAG.
+#![warn(missing_docs)]
+
+pub mod masks;
+pub mod metrics;
+pub mod model;
+pub mod postprocess;
+pub mod qc;
+pub mod train;
+
+pub use model::{DeepLabV3Plus, SegmenterConfig};
+pub use train::{InMemory, LabelledImages, SegTrainConfig, Segmenter, TrainSummary, train};
+
+/// Errors of the segmenter's model, training and inference.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A configuration field is out of range.
+    #[error("invalid segmenter config: `{field}` ({detail})")]
+    InvalidConfig {
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        detail: String,
+    },
+    /// An error of the training kit (checkpoints, JSON, I/O).
+    #[error(transparent)]
+    Nn(#[from] cxr_nn::Error),
+    /// An error raised by libtorch.
+    #[error(transparent)]
+    Torch(#[from] tch::TchError),
+}

@@ -1,0 +1,467 @@
+//! DeepLabv3+ (Chen et al., 2018) with a ResNet backbone, for one-channel radiographs.
+//!
+//! - Backbone: ResNet-18/34 (basic blocks) or ResNet-50 (bottlenecks), torchvision
+//!   variable names (`conv1`, `bn1`, `layer1.0.conv1`, …) so converted torchvision
+//!   weights load by name. Output stride 16: `layer4` keeps stride 1 and dilates by 2.
+//! - ASPP on `layer4`: a 1×1 branch, three 3×3 atrous branches (rates 6, 12, 18 at
+//!   output stride 16) and an image-pooling branch, concatenated and projected.
+//! - Decoder: `layer1` features (stride 4) reduced by a 1×1 convolution, concatenated
+//!   with the ×4-upsampled ASPP output, two 3×3 convolutions, a 1×1 classifier, ×4
+//!   bilinear upsampling to the input size.
+
+use serde::{Deserialize, Serialize};
+use tch::Tensor;
+use tch::nn::{self, BatchNorm, Conv2D, ModuleT};
+
+/// Architecture settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SegmenterConfig {
+    /// Square input size in pixels (images are resized to it).
+    pub input_size: i64,
+    /// ResNet depth: 18, 34 or 50.
+    pub depth: u32,
+    /// Channels of the stem and of `layer1` (64 in the standard ResNet).
+    pub width: i64,
+    /// Channels of the ASPP output.
+    pub aspp_channels: i64,
+    /// Atrous rates of the three 3×3 ASPP branches.
+    pub aspp_rates: [i64; 3],
+    /// Channels the low-level features are reduced to (48 in the paper of DeepLabv3+).
+    pub low_level_channels: i64,
+    /// Channels of the decoder's 3×3 convolutions.
+    pub decoder_channels: i64,
+    /// Input channels (1: grayscale).
+    pub in_channels: i64,
+}
+
+impl Default for SegmenterConfig {
+    fn default() -> Self {
+        SegmenterConfig::resnet18_256()
+    }
+}
+
+impl SegmenterConfig {
+    /// ResNet-18 backbone at 256×256: the CPU-friendly default.
+    pub fn resnet18_256() -> Self {
+        SegmenterConfig {
+            input_size: 256,
+            depth: 18,
+            width: 64,
+            aspp_channels: 256,
+            aspp_rates: [6, 12, 18],
+            low_level_channels: 48,
+            decoder_channels: 256,
+            in_channels: 1,
+        }
+    }
+
+    /// ResNet-50 backbone at 512×512 (GPU).
+    pub fn resnet50_512() -> Self {
+        SegmenterConfig {
+            input_size: 512,
+            depth: 50,
+            ..SegmenterConfig::resnet18_256()
+        }
+    }
+
+    /// A narrow ResNet-18 for tests and quick CPU runs.
+    pub fn tiny(input_size: i64) -> Self {
+        SegmenterConfig {
+            input_size,
+            depth: 18,
+            width: 8,
+            aspp_channels: 16,
+            aspp_rates: [6, 12, 18],
+            low_level_channels: 8,
+            decoder_channels: 16,
+            in_channels: 1,
+        }
+    }
+
+    /// Checks the settings, naming the first bad field.
+    pub fn validate(&self) -> Result<(), crate::Error> {
+        let bad = |field, detail: String| Err(crate::Error::InvalidConfig { field, detail });
+        if ![18, 34, 50].contains(&self.depth) {
+            return bad("depth", format!("{} is not 18, 34 or 50", self.depth));
+        }
+        if self.input_size < 32 || self.input_size % 16 != 0 {
+            return bad(
+                "input_size",
+                format!("{} is not a multiple of 16 ≥ 32", self.input_size),
+            );
+        }
+        for (field, v) in [
+            ("width", self.width),
+            ("aspp_channels", self.aspp_channels),
+            ("low_level_channels", self.low_level_channels),
+            ("decoder_channels", self.decoder_channels),
+            ("in_channels", self.in_channels),
+        ] {
+            if v < 1 {
+                return bad(field, format!("{v} < 1"));
+            }
+        }
+        Ok(())
+    }
+
+    fn blocks(&self) -> [usize; 4] {
+        match self.depth {
+            18 => [2, 2, 2, 2],
+            34 | 50 => [3, 4, 6, 3],
+            _ => unreachable!("validated"),
+        }
+    }
+}
+
+fn conv(p: nn::Path, cin: i64, cout: i64, k: i64, stride: i64, dilation: i64) -> Conv2D {
+    let cfg = nn::ConvConfig {
+        stride,
+        padding: dilation * (k - 1) / 2,
+        dilation,
+        bias: false,
+        ..Default::default()
+    };
+    nn::conv2d(p, cin, cout, k, cfg)
+}
+
+fn bn(p: nn::Path, c: i64) -> BatchNorm {
+    nn::batch_norm2d(p, c, Default::default())
+}
+
+#[derive(Debug)]
+struct Block {
+    convs: Vec<(Conv2D, BatchNorm)>,
+    downsample: Option<(Conv2D, BatchNorm)>,
+}
+
+impl Block {
+    fn new(
+        p: &nn::Path,
+        cin: i64,
+        planes: i64,
+        stride: i64,
+        dilation: i64,
+        bottleneck: bool,
+    ) -> (Block, i64) {
+        let expansion = if bottleneck { 4 } else { 1 };
+        let cout = planes * expansion;
+        let convs = if bottleneck {
+            vec![
+                (
+                    conv(p / "conv1", cin, planes, 1, 1, 1),
+                    bn(p / "bn1", planes),
+                ),
+                (
+                    conv(p / "conv2", planes, planes, 3, stride, dilation),
+                    bn(p / "bn2", planes),
+                ),
+                (
+                    conv(p / "conv3", planes, cout, 1, 1, 1),
+                    bn(p / "bn3", cout),
+                ),
+            ]
+        } else {
+            vec![
+                (
+                    conv(p / "conv1", cin, planes, 3, stride, dilation),
+                    bn(p / "bn1", planes),
+                ),
+                (
+                    conv(p / "conv2", planes, planes, 3, 1, dilation),
+                    bn(p / "bn2", planes),
+                ),
+            ]
+        };
+        let downsample = (stride != 1 || cin != cout).then(|| {
+            let d = p / "downsample";
+            (conv(&d / "0", cin, cout, 1, stride, 1), bn(&d / "1", cout))
+        });
+        (Block { convs, downsample }, cout)
+    }
+}
+
+impl ModuleT for Block {
+    fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+        let mut y = xs.shallow_clone();
+        let last = self.convs.len() - 1;
+        for (i, (c, b)) in self.convs.iter().enumerate() {
+            y = y.apply(c).apply_t(b, train);
+            if i < last {
+                y = y.relu();
+            }
+        }
+        let shortcut = match &self.downsample {
+            Some((c, b)) => xs.apply(c).apply_t(b, train),
+            None => xs.shallow_clone(),
+        };
+        (y + shortcut).relu()
+    }
+}
+
+#[derive(Debug)]
+struct Backbone {
+    conv1: Conv2D,
+    bn1: BatchNorm,
+    layers: Vec<Vec<Block>>,
+}
+
+impl Backbone {
+    fn new(p: &nn::Path, c: &SegmenterConfig) -> (Backbone, i64, i64) {
+        let bottleneck = c.depth == 50;
+        let conv1 = nn::conv2d(
+            p / "conv1",
+            c.in_channels,
+            c.width,
+            7,
+            nn::ConvConfig {
+                stride: 2,
+                padding: 3,
+                bias: false,
+                ..Default::default()
+            },
+        );
+        let bn1 = bn(p / "bn1", c.width);
+        let mut cin = c.width;
+        let mut layers = Vec::new();
+        let mut low_channels = 0;
+        // (planes, stride, dilation) per layer; layer4 dilated for output stride 16.
+        let plan = [(1, 1, 1), (2, 2, 1), (4, 2, 1), (8, 1, 2)];
+        for (li, (&n, (mult, stride, dilation))) in c.blocks().iter().zip(plan).enumerate() {
+            let lp = p / format!("layer{}", li + 1);
+            let mut blocks = Vec::new();
+            for bi in 0..n {
+                let s = if bi == 0 { stride } else { 1 };
+                let (b, cout) = Block::new(
+                    &(&lp / bi.to_string()),
+                    cin,
+                    c.width * mult,
+                    s,
+                    dilation,
+                    bottleneck,
+                );
+                cin = cout;
+                blocks.push(b);
+            }
+            if li == 0 {
+                low_channels = cin;
+            }
+            layers.push(blocks);
+        }
+        (Backbone { conv1, bn1, layers }, low_channels, cin)
+    }
+
+    /// Returns (layer1 features at stride 4, layer4 features at stride 16).
+    fn forward_t(&self, xs: &Tensor, train: bool) -> (Tensor, Tensor) {
+        let mut x = xs
+            .apply(&self.conv1)
+            .apply_t(&self.bn1, train)
+            .relu()
+            .max_pool2d([3, 3], [2, 2], [1, 1], [1, 1], false);
+        let mut low = None;
+        for (li, layer) in self.layers.iter().enumerate() {
+            for b in layer {
+                x = b.forward_t(&x, train);
+            }
+            if li == 0 {
+                low = Some(x.shallow_clone());
+            }
+        }
+        (low.expect("four layers"), x)
+    }
+}
+
+#[derive(Debug)]
+struct Aspp {
+    branches: Vec<(Conv2D, BatchNorm)>,
+    pool: (Conv2D, BatchNorm),
+    project: (Conv2D, BatchNorm),
+}
+
+impl Aspp {
+    fn new(p: &nn::Path, cin: i64, cout: i64, rates: [i64; 3]) -> Aspp {
+        let mut branches = vec![(
+            conv(p / "b0" / "conv", cin, cout, 1, 1, 1),
+            bn(p / "b0" / "bn", cout),
+        )];
+        for (i, r) in rates.iter().enumerate() {
+            let b = p / format!("b{}", i + 1);
+            branches.push((conv(&b / "conv", cin, cout, 3, 1, *r), bn(&b / "bn", cout)));
+        }
+        Aspp {
+            branches,
+            pool: (
+                conv(p / "pool" / "conv", cin, cout, 1, 1, 1),
+                bn(p / "pool" / "bn", cout),
+            ),
+            project: (
+                conv(p / "project" / "conv", 5 * cout, cout, 1, 1, 1),
+                bn(p / "project" / "bn", cout),
+            ),
+        }
+    }
+
+    fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
+        let (h, w) = (x.size()[2], x.size()[3]);
+        let mut outs: Vec<Tensor> = self
+            .branches
+            .iter()
+            .map(|(c, b)| x.apply(c).apply_t(b, train).relu())
+            .collect();
+        // Image pooling: batch norm over a 1×1 map needs more than one value per channel
+        // in training, so it is applied in eval mode there (as torchvision does for B = 1).
+        let pooled = x.adaptive_avg_pool2d([1, 1]).apply(&self.pool.0);
+        let pooled = if train && x.size()[0] == 1 {
+            pooled
+        } else {
+            pooled.apply_t(&self.pool.1, train)
+        };
+        outs.push(pooled.relu().upsample_bilinear2d([h, w], false, None, None));
+        let y = Tensor::cat(&outs, 1)
+            .apply(&self.project.0)
+            .apply_t(&self.project.1, train)
+            .relu();
+        y.dropout(0.1, train)
+    }
+}
+
+/// DeepLabv3+ lung segmenter producing one logit per pixel (lung vs background).
+#[derive(Debug)]
+pub struct DeepLabV3Plus {
+    backbone: Backbone,
+    aspp: Aspp,
+    low_reduce: (Conv2D, BatchNorm),
+    decoder: Vec<(Conv2D, BatchNorm)>,
+    classifier: Conv2D,
+}
+
+impl DeepLabV3Plus {
+    /// Builds the network under `p` (backbone under `p / "backbone"`).
+    pub fn new(p: &nn::Path, c: &SegmenterConfig) -> Result<Self, crate::Error> {
+        c.validate()?;
+        let (backbone, low_ch, high_ch) = Backbone::new(&(p / "backbone"), c);
+        let aspp = Aspp::new(&(p / "aspp"), high_ch, c.aspp_channels, c.aspp_rates);
+        let d = p / "decoder";
+        let low_reduce = (
+            conv(&d / "low" / "conv", low_ch, c.low_level_channels, 1, 1, 1),
+            bn(&d / "low" / "bn", c.low_level_channels),
+        );
+        let decoder = vec![
+            (
+                conv(
+                    &d / "conv1",
+                    c.aspp_channels + c.low_level_channels,
+                    c.decoder_channels,
+                    3,
+                    1,
+                    1,
+                ),
+                bn(&d / "bn1", c.decoder_channels),
+            ),
+            (
+                conv(
+                    &d / "conv2",
+                    c.decoder_channels,
+                    c.decoder_channels,
+                    3,
+                    1,
+                    1,
+                ),
+                bn(&d / "bn2", c.decoder_channels),
+            ),
+        ];
+        let classifier = nn::conv2d(
+            &d / "classifier",
+            c.decoder_channels,
+            1,
+            1,
+            Default::default(),
+        );
+        Ok(DeepLabV3Plus {
+            backbone,
+            aspp,
+            low_reduce,
+            decoder,
+            classifier,
+        })
+    }
+}
+
+impl ModuleT for DeepLabV3Plus {
+    /// # Shapes
+    /// - input: `[B, in_channels, H, W]`, float, H and W multiples of 16;
+    /// - output: `[B, 1, H, W]` logits (sigmoid → lung probability).
+    fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+        let (h, w) = (xs.size()[2], xs.size()[3]);
+        let (low, high) = self.backbone.forward_t(xs, train);
+        let low = low
+            .apply(&self.low_reduce.0)
+            .apply_t(&self.low_reduce.1, train)
+            .relu();
+        let (lh, lw) = (low.size()[2], low.size()[3]);
+        let a = self
+            .aspp
+            .forward_t(&high, train)
+            .upsample_bilinear2d([lh, lw], false, None, None);
+        let mut y = Tensor::cat(&[a, low], 1);
+        for (c, b) in &self.decoder {
+            y = y.apply(c).apply_t(b, train).relu();
+        }
+        y.apply(&self.classifier)
+            .upsample_bilinear2d([h, w], false, None, None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::{Device, Kind};
+
+    #[test]
+    fn shapes_and_names() {
+        for (cfg, params) in [
+            (SegmenterConfig::tiny(64), None),
+            (SegmenterConfig::resnet18_256(), Some(())),
+        ] {
+            let vs = nn::VarStore::new(Device::Cpu);
+            let net = DeepLabV3Plus::new(&vs.root(), &cfg).unwrap();
+            let x = Tensor::rand([2, 1, 64, 64], (Kind::Float, Device::Cpu));
+            let y = net.forward_t(&x, false);
+            assert_eq!(y.size(), [2, 1, 64, 64]);
+            let vars = vs.variables();
+            for name in [
+                "backbone.conv1.weight",
+                "backbone.layer1.0.conv1.weight",
+                "backbone.layer2.0.downsample.0.weight",
+                "backbone.layer4.1.bn2.running_mean",
+                "aspp.b3.conv.weight",
+                "decoder.classifier.bias",
+            ] {
+                assert!(vars.contains_key(name), "missing {name}");
+            }
+            if params.is_some() {
+                // ResNet-18 backbone: 11.2 M parameters without its fc layer, 1 input channel.
+                let backbone: i64 = vars
+                    .iter()
+                    .filter(|(k, _)| {
+                        k.starts_with("backbone.")
+                            && !k.contains("running")
+                            && !k.contains("num_batches")
+                    })
+                    .map(|(_, v)| v.numel() as i64)
+                    .sum();
+                assert_eq!(backbone, 11_170_240);
+                // Layer 4 is dilated, not strided: output stride 16.
+                assert_eq!(
+                    vars["backbone.layer4.0.conv1.weight"].size(),
+                    [512, 256, 3, 3]
+                );
+            }
+        }
+        let bad = SegmenterConfig {
+            depth: 101,
+            ..SegmenterConfig::tiny(64)
+        };
+        assert!(DeepLabV3Plus::new(&nn::VarStore::new(Device::Cpu).root(), &bad).is_err());
+    }
+}

@@ -1,0 +1,450 @@
+//! Training the segmenter (BCE + Dice on image/mask pairs) and running it
+//! ([`Segmenter`]).
+//!
+//! A run folder holds `config.json` (written first), `last`/`best` checkpoints
+//! (safetensors + JSON) and `metrics.jsonl`; a stopped run resumes from `last`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use cxr_core::GrayImage;
+use cxr_nn::checkpoint::{append_jsonl, read_json, write_json};
+use cxr_nn::loader::{BoxError, Dataset, Sample};
+use cxr_nn::{
+    AugmentConfig, CosineSchedule, DataLoader, Decision, EarlyStopping, Goal, LoaderConfig,
+};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use tch::nn::{self, ModuleT, OptimizerConfig};
+use tch::{Device, Kind, Reduction, Tensor};
+
+use crate::Error;
+use crate::model::{DeepLabV3Plus, SegmenterConfig};
+
+/// Label values of a training mask plane.
+pub const BACKGROUND: u8 = 0;
+/// Lung.
+pub const LUNG: u8 = 1;
+/// Excluded from the loss and the metrics (devices, markings).
+pub const IGNORE: u8 = 255;
+
+/// A set of images with lung labels (`BACKGROUND`, `LUNG`, `IGNORE` per pixel).
+pub trait LabelledImages: Send + Sync {
+    /// Number of pairs.
+    fn len(&self) -> usize;
+    /// Whether there are none.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Loads pair `i`: the image and a label plane of the same size.
+    fn load(&self, i: usize) -> Result<(GrayImage, Vec<u8>), BoxError>;
+}
+
+/// Pairs held in memory (phantoms, tests).
+#[derive(Debug, Clone, Default)]
+pub struct InMemory(pub Vec<(GrayImage, Vec<u8>)>);
+
+impl LabelledImages for InMemory {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn load(&self, i: usize) -> Result<(GrayImage, Vec<u8>), BoxError> {
+        Ok(self.0[i].clone())
+    }
+}
+
+/// Training settings (`config.json` of a run).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SegTrainConfig {
+    /// The network.
+    pub model: SegmenterConfig,
+    /// Maximum epochs.
+    pub epochs: usize,
+    /// Batch size.
+    pub batch_size: usize,
+    /// Peak learning rate (Adam), cosine-decayed to 1 % of it.
+    pub learning_rate: f64,
+    /// Decoupled weight decay (AdamW).
+    pub weight_decay: f64,
+    /// Warm-up epochs.
+    pub warmup_epochs: usize,
+    /// Share of pairs held out for validation.
+    pub validation_fraction: f64,
+    /// Epochs without a better validation Dice before stopping.
+    pub patience: usize,
+    /// Training augmentation.
+    pub augment: AugmentConfig,
+    /// Loader threads.
+    pub workers: usize,
+    /// Seed of the split, shuffling, augmentation and initial weights.
+    pub seed: u64,
+}
+
+impl Default for SegTrainConfig {
+    fn default() -> Self {
+        SegTrainConfig {
+            model: SegmenterConfig::resnet18_256(),
+            epochs: 30,
+            batch_size: 8,
+            learning_rate: 1e-3,
+            weight_decay: 1e-4,
+            warmup_epochs: 1,
+            validation_fraction: 0.1,
+            patience: 5,
+            augment: AugmentConfig::paper(),
+            workers: 2,
+            seed: 2020,
+        }
+    }
+}
+
+struct PairDataset {
+    pairs: Arc<dyn LabelledImages>,
+    indices: Vec<usize>,
+    size: usize,
+    augment: AugmentConfig,
+}
+
+fn to_f32(img: &GrayImage) -> Vec<f32> {
+    img.as_raw().iter().map(|&v| f32::from(v) / 255.0).collect()
+}
+
+impl Dataset for PairDataset {
+    fn len(&self) -> usize {
+        self.indices.len()
+    }
+    fn get(&self, index: usize, rng: &mut ChaCha8Rng) -> Result<Sample, BoxError> {
+        let (img, labels) = self.pairs.load(self.indices[index])?;
+        let src = (img.width() as usize, img.height() as usize);
+        if labels.len() != src.0 * src.1 {
+            return Err(format!(
+                "label plane has {} values for a {}×{} image",
+                labels.len(),
+                src.0,
+                src.1
+            )
+            .into());
+        }
+        let a = self.augment.sample(rng);
+        let out = (self.size, self.size);
+        Ok(Sample {
+            size: out,
+            image: a.warp_image(&to_f32(&img), src, out),
+            channels: vec![],
+            masks: vec![a.warp_labels(&labels, src, out, BACKGROUND)],
+            class: 0,
+        })
+    }
+}
+
+/// BCE + soft Dice over the non-ignored pixels. `labels` is `[B, 1, H, W]` uint8.
+pub fn seg_loss(logits: &Tensor, labels: &Tensor) -> Tensor {
+    let valid = labels.ne(i64::from(IGNORE)).to_kind(Kind::Float);
+    let target = labels.eq(i64::from(LUNG)).to_kind(Kind::Float);
+    let n = valid.sum(Kind::Float).clamp_min(1.0);
+    let bce = logits.binary_cross_entropy_with_logits::<&Tensor>(
+        &target,
+        Some(&valid),
+        None,
+        Reduction::Sum,
+    ) / &n;
+    let p = logits.sigmoid() * &valid;
+    let inter = (&p * &target).sum(Kind::Float);
+    let dice = (inter * 2.0 + 1.0) / (p.sum(Kind::Float) + target.sum(Kind::Float) + 1.0);
+    bce + (1.0 - dice)
+}
+
+/// Dice of thresholded predictions over non-ignored pixels: (intersection, |pred|, |true|).
+fn dice_counts(logits: &Tensor, labels: &Tensor) -> (f64, f64, f64) {
+    let valid = labels.ne(i64::from(IGNORE));
+    let pred = logits.ge(0.0).logical_and(&valid).to_kind(Kind::Float);
+    let truth = labels.eq(i64::from(LUNG)).to_kind(Kind::Float);
+    (
+        (&pred * &truth).sum(Kind::Float).double_value(&[]),
+        pred.sum(Kind::Float).double_value(&[]),
+        truth.sum(Kind::Float).double_value(&[]),
+    )
+}
+
+/// Per-epoch log line (`metrics.jsonl`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochMetrics {
+    /// Epoch, from 0.
+    pub epoch: usize,
+    /// Mean training loss.
+    pub train_loss: f64,
+    /// Mean validation loss.
+    pub val_loss: f64,
+    /// Validation Dice (pooled over pixels).
+    pub val_dice: f64,
+    /// Learning rate at the end of the epoch.
+    pub lr: f64,
+    /// Seconds the epoch took.
+    pub seconds: f64,
+}
+
+/// State saved with each checkpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainState {
+    /// Epochs completed.
+    pub epochs_done: usize,
+    /// Optimiser steps taken.
+    pub step: usize,
+    /// Early-stopping state.
+    pub early: EarlyStopping,
+    /// Whether training has finished (stopped early or ran all epochs).
+    pub finished: bool,
+}
+
+/// What [`train`] returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainSummary {
+    /// One line per epoch run in this call.
+    pub epochs: Vec<EpochMetrics>,
+    /// Best validation Dice.
+    pub best_dice: f64,
+    /// Indices of the pairs used for validation.
+    pub validation: Vec<usize>,
+}
+
+/// Splits pair indices into (train, validation), deterministically from the seed.
+pub fn split_pairs(n: usize, fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let mut idx: Vec<usize> = (0..n).collect();
+    idx.shuffle(&mut ChaCha8Rng::seed_from_u64(seed ^ 0x5E6));
+    let n_val =
+        ((n as f64 * fraction).round() as usize).clamp(usize::from(n > 1), n.saturating_sub(1));
+    let val = idx.split_off(n - n_val);
+    (idx, val)
+}
+
+/// Trains a segmenter into `run_dir` on `pairs`. Resumes from `run_dir/last` when a run
+/// with the same configuration was stopped there. Shows progress bars when `progress`.
+pub fn train(
+    run_dir: &Path,
+    pairs: Arc<dyn LabelledImages>,
+    config: &SegTrainConfig,
+    device: Device,
+    progress: bool,
+) -> Result<TrainSummary, Error> {
+    config.model.validate()?;
+    let config_path = run_dir.join("config.json");
+    if config_path.exists() {
+        let old: SegTrainConfig = read_json(&config_path)?;
+        if &old != config {
+            return Err(Error::InvalidConfig {
+                field: "run_dir",
+                detail: format!(
+                    "{} holds a run with another configuration",
+                    run_dir.display()
+                ),
+            });
+        }
+    } else {
+        write_json(&config_path, config)?;
+    }
+    let (train_idx, val_idx) = split_pairs(pairs.len(), config.validation_fraction, config.seed);
+    let size = config.model.input_size as usize;
+    let loader = |indices: Vec<usize>, augment: AugmentConfig, shuffle: bool| {
+        DataLoader::new(
+            Arc::new(PairDataset {
+                pairs: Arc::clone(&pairs),
+                indices,
+                size,
+                augment,
+            }),
+            LoaderConfig {
+                batch_size: config.batch_size,
+                shuffle,
+                drop_last: false,
+                workers: config.workers,
+                prefetch: 4,
+                seed: config.seed,
+            },
+        )
+    };
+    let train_loader = loader(train_idx, config.augment.clone(), true);
+    let val_loader = loader(val_idx.clone(), AugmentConfig::none(), false);
+
+    tch::manual_seed(config.seed as i64);
+    let mut vs = nn::VarStore::new(device);
+    let net = DeepLabV3Plus::new(&vs.root(), &config.model)?;
+    let mut state = TrainState {
+        epochs_done: 0,
+        step: 0,
+        early: EarlyStopping::new(config.patience, Goal::Maximize),
+        finished: false,
+    };
+    if run_dir.join("last.safetensors").exists() {
+        state = cxr_nn::load_checkpoint(run_dir, "last", &mut vs)?;
+        tracing::info!(epoch = state.epochs_done, "resuming from last checkpoint");
+    }
+    let mut opt = nn::AdamW {
+        wd: config.weight_decay,
+        ..Default::default()
+    }
+    .build(&vs, config.learning_rate)?;
+    let steps_per_epoch = train_loader.batches().max(1);
+    let schedule = CosineSchedule {
+        base_lr: config.learning_rate,
+        min_lr: config.learning_rate * 0.01,
+        warmup_steps: config.warmup_epochs * steps_per_epoch,
+        total_steps: config.epochs * steps_per_epoch,
+    };
+    let bar = |len: usize, what: &str| {
+        let pb = if progress {
+            ProgressBar::new(len as u64)
+        } else {
+            ProgressBar::hidden()
+        };
+        pb.set_style(
+            ProgressStyle::with_template(&format!(
+                "{what} {{bar:30}} {{pos}}/{{len}} {{msg}} ({{elapsed}}<{{eta}})"
+            ))
+            .expect("static template"),
+        );
+        pb
+    };
+    let epochs_bar = bar(config.epochs, "epochs ");
+    epochs_bar.set_position(state.epochs_done as u64);
+    let mut summary = TrainSummary {
+        epochs: vec![],
+        best_dice: state.early.best.unwrap_or(0.0),
+        validation: val_idx,
+    };
+    while !state.finished && state.epochs_done < config.epochs {
+        let epoch = state.epochs_done;
+        let t0 = std::time::Instant::now();
+        let batches = bar(steps_per_epoch, "batches");
+        let (mut loss_sum, mut n) = (0.0, 0usize);
+        for b in train_loader.epoch(epoch as u64) {
+            for f in &b.failures {
+                tracing::warn!(index = f.index, error = %f.source, "training sample skipped");
+            }
+            if b.indices.is_empty() {
+                continue;
+            }
+            opt.set_lr(schedule.lr_at(state.step));
+            let logits = net.forward_t(&b.images.to_device(device), true);
+            let loss = seg_loss(&logits, &b.masks[0].to_device(device));
+            opt.backward_step(&loss);
+            loss_sum += loss.double_value(&[]) * b.indices.len() as f64;
+            n += b.indices.len();
+            state.step += 1;
+            batches.inc(1);
+        }
+        batches.finish_and_clear();
+        let (val_loss, val_dice) = evaluate(&net, &val_loader, device);
+        let m = EpochMetrics {
+            epoch,
+            train_loss: loss_sum / n.max(1) as f64,
+            val_loss,
+            val_dice,
+            lr: schedule.lr_at(state.step.saturating_sub(1)),
+            seconds: t0.elapsed().as_secs_f64(),
+        };
+        append_jsonl(&run_dir.join("metrics.jsonl"), &m)?;
+        state.epochs_done += 1;
+        let decision = state.early.update(val_dice);
+        state.finished = decision == Decision::Stop || state.epochs_done == config.epochs;
+        if decision == Decision::Improved {
+            cxr_nn::save_checkpoint(run_dir, "best", &vs, &state)?;
+        }
+        cxr_nn::save_checkpoint(run_dir, "last", &vs, &state)?;
+        epochs_bar.set_message(format!("val Dice {val_dice:.4}"));
+        epochs_bar.inc(1);
+        summary.epochs.push(m);
+    }
+    epochs_bar.finish();
+    summary.best_dice = state.early.best.unwrap_or(0.0);
+    Ok(summary)
+}
+
+fn evaluate<D: Dataset + 'static>(
+    net: &DeepLabV3Plus,
+    loader: &DataLoader<D>,
+    device: Device,
+) -> (f64, f64) {
+    let _guard = tch::no_grad_guard();
+    let (mut loss, mut n, mut inter, mut p, mut t) = (0.0, 0usize, 0.0, 0.0, 0.0);
+    for b in loader.epoch(0) {
+        if b.indices.is_empty() {
+            continue;
+        }
+        let labels = b.masks[0].to_device(device);
+        let logits = net.forward_t(&b.images.to_device(device), false);
+        loss += seg_loss(&logits, &labels).double_value(&[]) * b.indices.len() as f64;
+        n += b.indices.len();
+        let (i, pp, tt) = dice_counts(&logits, &labels);
+        (inter, p, t) = (inter + i, p + pp, t + tt);
+    }
+    let dice = if p + t == 0.0 {
+        1.0
+    } else {
+        2.0 * inter / (p + t)
+    };
+    (loss / n.max(1) as f64, dice)
+}
+
+/// A trained segmenter, loaded from a run folder.
+#[derive(Debug)]
+pub struct Segmenter {
+    net: DeepLabV3Plus,
+    config: SegTrainConfig,
+    device: Device,
+    _vs: nn::VarStore,
+}
+
+impl Segmenter {
+    /// Loads `run_dir/config.json`, then the `best` weights (else `last`).
+    pub fn load(run_dir: &Path, device: Device) -> Result<Segmenter, Error> {
+        let config: SegTrainConfig = read_json(&run_dir.join("config.json"))?;
+        let mut vs = nn::VarStore::new(device);
+        let net = DeepLabV3Plus::new(&vs.root(), &config.model)?;
+        let name = if run_dir.join("best.safetensors").exists() {
+            "best"
+        } else {
+            "last"
+        };
+        let _: TrainState = cxr_nn::load_checkpoint(run_dir, name, &mut vs)?;
+        Ok(Segmenter {
+            net,
+            config,
+            device,
+            _vs: vs,
+        })
+    }
+
+    /// The run's configuration.
+    pub fn config(&self) -> &SegTrainConfig {
+        &self.config
+    }
+
+    /// Lung probabilities at the image's own size (row-major), computed at the model's
+    /// input size and resized back bilinearly. Deterministic.
+    pub fn probabilities(&self, img: &GrayImage) -> Vec<f32> {
+        let _guard = tch::no_grad_guard();
+        let s = self.config.model.input_size;
+        let (w, h) = (img.width() as i64, img.height() as i64);
+        let x = Tensor::from_slice(&to_f32(img))
+            .view([1, 1, h, w])
+            .upsample_bilinear2d([s, s], false, None, None)
+            .to_device(self.device);
+        let p = self
+            .net
+            .forward_t(&x, false)
+            .sigmoid()
+            .upsample_bilinear2d([h, w], false, None, None)
+            .to_device(Device::Cpu)
+            .flatten(0, -1);
+        Vec::<f32>::try_from(&p).expect("float tensor")
+    }
+}
+
+/// Folder of a run's files: the configuration path.
+pub fn config_path(run_dir: &Path) -> PathBuf {
+    run_dir.join("config.json")
+}
