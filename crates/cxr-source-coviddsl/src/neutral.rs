@@ -1,0 +1,184 @@
+//! The neutral manifest FORMATS.md proposes for sources without a usable schema:
+//! `manifest.csv` at the source root, UTF-8, comma-separated, one row per image, columns
+//! `source, image_path, patient_id, study_id, study_date, day_offset, view, modality,
+//! label, label_source, sex, age_years` (matched by name; only `image_path`,
+//! `patient_id`, `view`, `label` are required).
+//!
+//! The same module is shared, file for file, by the adapters that accept it.
+
+use std::path::Path;
+
+use cxr_core::{
+    Exclusion, ExclusionReason, ImageRecord, Label, PatientId, Scan, ScanError, Sex, SourceId,
+    StudyDate, View,
+};
+
+use crate::table::{Encoding, Row, Table};
+
+/// File name of the neutral manifest, at the source root.
+pub const NEUTRAL_MANIFEST: &str = "manifest.csv";
+
+/// Scans `root/manifest.csv` as records of `source`.
+pub(crate) fn scan_manifest(source: SourceId, root: &Path) -> Result<Scan, ScanError> {
+    let path = root.join(NEUTRAL_MANIFEST);
+    let t = Table::read(&path, b',', Encoding::Utf8)?;
+    let c = Cols {
+        source: t.col(&["source"]),
+        image: t.need(&["image_path"])?,
+        patient: t.need(&["patient_id"])?,
+        study: t.col(&["study_id"]),
+        date: t.col(&["study_date"]),
+        offset: t.col(&["day_offset"]),
+        view: t.need(&["view"])?,
+        modality: t.col(&["modality"]),
+        label: t.need(&["label"])?,
+        label_source: t.col(&["label_source"]),
+        sex: t.col(&["sex"]),
+        age: t.col(&["age_years"]),
+    };
+    let mut scan = Scan::default();
+    for row in &t.rows {
+        match manifest_row(source, root, &t, &c, row) {
+            Ok(r) => scan.records.push(r),
+            Err(reason) => scan.exclusions.push(Exclusion {
+                source,
+                file: Some(path.clone()),
+                row: Some(row.line),
+                path: Some(root.join(row.get(c.image))).filter(|_| !row.get(c.image).is_empty()),
+                reason,
+            }),
+        }
+    }
+    Ok(scan)
+}
+
+struct Cols {
+    source: Option<usize>,
+    image: usize,
+    patient: usize,
+    study: Option<usize>,
+    date: Option<usize>,
+    offset: Option<usize>,
+    view: usize,
+    modality: Option<usize>,
+    label: usize,
+    label_source: Option<usize>,
+    sex: Option<usize>,
+    age: Option<usize>,
+}
+
+fn manifest_row(
+    source: SourceId,
+    root: &Path,
+    t: &Table,
+    c: &Cols,
+    row: &Row,
+) -> Result<ImageRecord, ExclusionReason> {
+    let malformed = |detail: String| ExclusionReason::MalformedRow { detail };
+    if let Some(r) = t.check_width(row) {
+        return Err(r);
+    }
+    let src = row.opt(c.source);
+    if !src.is_empty() && src.parse::<SourceId>().ok() != Some(source) {
+        return Err(malformed(format!("source `{src}` is not `{source}`")));
+    }
+    let (image, patient) = (row.get(c.image), row.get(c.patient));
+    if image.is_empty() || patient.is_empty() {
+        return Err(malformed("empty image_path or patient_id".into()));
+    }
+    let view_text = row.get(c.view);
+    let view = match view_text.to_ascii_uppercase().as_str() {
+        "PA" => View::Pa,
+        "AP" => View::Ap,
+        "AP_SUPINE" => View::ApSupine,
+        _ => {
+            return Err(ExclusionReason::NotFrontal {
+                view: view_text.to_owned(),
+            });
+        }
+    };
+    let modality = row.opt(c.modality);
+    if !modality.is_empty() && !matches!(modality.to_ascii_uppercase().as_str(), "CR" | "DX") {
+        return Err(ExclusionReason::NotXray {
+            modality: modality.to_owned(),
+        });
+    }
+    let label_text = row.get(c.label);
+    let label: Label = label_text
+        .parse()
+        .map_err(|_| ExclusionReason::UnknownLabel {
+            finding: label_text.to_owned(),
+        })?;
+    let date_text = row.opt(c.date);
+    let study_date = if date_text.is_empty() {
+        None
+    } else {
+        Some(
+            date_text
+                .parse::<StudyDate>()
+                .map_err(|_| ExclusionReason::UnparseableDate {
+                    value: date_text.to_owned(),
+                })?,
+        )
+    };
+    let offset_text = row.opt(c.offset);
+    let day_offset = if offset_text.is_empty() {
+        None
+    } else {
+        Some(
+            offset_text
+                .parse::<i32>()
+                .map_err(|_| malformed(format!("day_offset `{offset_text}` is not an integer")))?,
+        )
+    };
+    let age_text = row.opt(c.age);
+    let age = if age_text.is_empty() {
+        None
+    } else {
+        Some(
+            age_text
+                .parse::<f32>()
+                .ok()
+                .filter(|a| a.is_finite() && *a >= 0.0)
+                .ok_or_else(|| malformed(format!("age_years `{age_text}` is not an age")))?,
+        )
+    };
+    let sex_text = row.opt(c.sex);
+    let sex = if sex_text.is_empty() {
+        None
+    } else {
+        Some(
+            sex_text
+                .parse::<Sex>()
+                .map_err(|_| malformed(format!("sex `{sex_text}` is not M or F")))?,
+        )
+    };
+    let path = root.join(image);
+    if !path.is_file() {
+        return Err(ExclusionReason::MissingFile);
+    }
+    let reason = match row.opt(c.label_source) {
+        "" => format!("manifest label={label_text}"),
+        s => s.to_owned(),
+    };
+    let mut rec = ImageRecord::new(
+        PatientId::new(source, patient),
+        image,
+        path,
+        label,
+        reason,
+        view,
+    );
+    rec.study_date = study_date;
+    rec.day_offset = day_offset;
+    rec.age = age;
+    rec.sex = sex;
+    if !row.opt(c.study).is_empty() {
+        rec.extras
+            .insert("study_id".into(), row.opt(c.study).to_owned());
+    }
+    if !modality.is_empty() {
+        rec.extras.insert("modality".into(), modality.to_owned());
+    }
+    Ok(rec)
+}
