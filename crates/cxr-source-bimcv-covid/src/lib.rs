@@ -56,7 +56,7 @@
 #![warn(missing_docs)]
 
 mod sidecar;
-mod table;
+use cxr_source_util::delimited as table;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};

@@ -30,7 +30,7 @@
 //! ```
 #![warn(missing_docs)]
 
-pub mod table;
+pub use cxr_source_util::stream as table;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};

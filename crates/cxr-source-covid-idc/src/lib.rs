@@ -36,7 +36,7 @@
 #![warn(missing_docs)]
 
 pub mod date;
-pub mod table;
+pub use cxr_source_util::stream as table;
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;

@@ -38,7 +38,7 @@
 //! ```
 #![warn(missing_docs)]
 
-mod table;
+use cxr_source_util::delimited as table;
 
 use std::path::{Path, PathBuf};
 

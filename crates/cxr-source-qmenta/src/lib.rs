@@ -36,7 +36,7 @@
 #![warn(missing_docs)]
 
 pub mod neutral;
-pub mod table;
+pub use cxr_source_util::stream as table;
 
 use std::path::{Path, PathBuf};
 

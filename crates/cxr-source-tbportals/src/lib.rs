@@ -47,8 +47,8 @@
 //! ```
 #![warn(missing_docs)]
 
-mod neutral;
-mod table;
+use cxr_source_util::delimited as table;
+use cxr_source_util::neutral;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

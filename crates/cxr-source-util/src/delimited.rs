@@ -10,7 +10,7 @@ use cxr_core::{ExclusionReason, ScanError};
 
 /// How a table's bytes are decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Encoding {
+pub enum Encoding {
     /// UTF-8; an invalid byte is a [`ScanError::Table`] naming line and column.
     Utf8,
     /// ISO-8859-1: every byte is the code point of the same value (cannot fail).
@@ -20,7 +20,7 @@ pub(crate) enum Encoding {
 }
 
 /// Decodes `bytes` (a leading UTF-8 byte-order mark is dropped).
-pub(crate) fn decode(bytes: &[u8], encoding: Encoding, path: &Path) -> Result<String, ScanError> {
+pub fn decode(bytes: &[u8], encoding: Encoding, path: &Path) -> Result<String, ScanError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let latin1 = |b: &[u8]| b.iter().map(|&c| char::from(c)).collect::<String>();
     match encoding {
@@ -47,7 +47,7 @@ pub(crate) fn decode(bytes: &[u8], encoding: Encoding, path: &Path) -> Result<St
 }
 
 /// A header name reduced for matching: lower case, all white space removed.
-pub(crate) fn norm(name: &str) -> String {
+pub fn norm(name: &str) -> String {
     name.chars()
         .filter(|c| !c.is_whitespace())
         .flat_map(char::to_lowercase)
@@ -56,7 +56,7 @@ pub(crate) fn norm(name: &str) -> String {
 
 /// One data row of a table.
 #[derive(Debug, Clone)]
-pub(crate) struct Row {
+pub struct Row {
     /// 1-based line where the row starts (the header is line 1).
     pub line: u64,
     /// The fields, as written (not trimmed).
@@ -77,7 +77,7 @@ impl Row {
 
 /// A delimited table read whole.
 #[derive(Debug, Clone)]
-pub(crate) struct Table {
+pub struct Table {
     /// The file.
     pub path: PathBuf,
     /// Header names as written.
@@ -236,7 +236,7 @@ impl Table {
 /// and BIMCV write them; items are trimmed and empty items dropped. `None` for blank,
 /// `nan` or `None` text; `Err` (with what is wrong) for anything else that is not such a
 /// list.
-pub(crate) fn python_list(text: &str) -> Result<Option<Vec<String>>, String> {
+pub fn python_list(text: &str) -> Result<Option<Vec<String>>, String> {
     let t = text.trim();
     if t.is_empty() || t.eq_ignore_ascii_case("nan") || t == "None" {
         return Ok(None);

@@ -13,13 +13,13 @@ use cxr_core::{
     StudyDate, View,
 };
 
-use crate::table::{Encoding, Row, Table};
+use crate::delimited::{Encoding, Row, Table};
 
 /// File name of the neutral manifest, at the source root.
 pub const NEUTRAL_MANIFEST: &str = "manifest.csv";
 
 /// Scans `root/manifest.csv` as records of `source`.
-pub(crate) fn scan_manifest(source: SourceId, root: &Path) -> Result<Scan, ScanError> {
+pub fn scan_manifest(source: SourceId, root: &Path) -> Result<Scan, ScanError> {
     let path = root.join(NEUTRAL_MANIFEST);
     let t = Table::read(&path, b',', Encoding::Utf8)?;
     let c = Cols {
