@@ -11,6 +11,7 @@
 //! | [`nn`] | `cxr-nn` | libtorch glue shared by the models |
 //! | [`cohort`] | `cxr-cohort` | source union, sampling, duplicates, splits, Tables 1–2 |
 //! | [`dicom`] | `cxr-dicom` | DICOM → 8-bit PNG, header fields, batch conversion |
+//! | [`sources`] | `cxr-sources` + `cxr-source-*` | the eight source adapters, `build_cohort` |
 //! | [`stats`] | `cxr-stats` | ROC/AUC, DeLong, bootstrap, cutoffs, metrics, tests, design |
 //! | [`report`] | `cxr-report` | markdown tables, plots, the `evaluate` pipeline |
 //!
@@ -29,6 +30,7 @@ pub use cxr_dicom as dicom;
 pub use cxr_lungseg as lungseg;
 pub use cxr_nn as nn;
 pub use cxr_report as report;
+pub use cxr_sources as sources;
 pub use cxr_stats as stats;
 pub use cxr_synth as synth;
 

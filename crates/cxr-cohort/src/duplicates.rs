@@ -21,8 +21,13 @@ use crate::policy::Cohort;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DuplicateOptions {
-    /// Hamming distance (of 64 bits) at or below which two images are near duplicates.
+    /// Hamming distance (of 64 bits) at or below which two images are near-duplicate
+    /// candidates.
     pub max_hamming: u32,
+    /// A candidate pair is confirmed when the mean absolute difference of their
+    /// mean-centred 32×32 thumbnails is at most this (gray levels). Chest radiographs are
+    /// alike in their global layout, so the 64-bit hash alone over-groups them.
+    pub max_thumbnail_mad: f64,
     /// Keep one image of each exact-duplicate group and exclude the others.
     pub drop_exact: bool,
 }
@@ -31,19 +36,36 @@ impl Default for DuplicateOptions {
     fn default() -> Self {
         DuplicateOptions {
             max_hamming: 4,
+            max_thumbnail_mad: 3.0,
             drop_exact: true,
         }
     }
 }
 
 /// Fingerprints of one image.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fingerprint {
     /// SHA-256 of the file's bytes.
     pub sha256: [u8; 32],
     /// Difference hash of the 9×8 downscaled gray image.
     pub dhash: u64,
+    /// 32×32 thumbnail (row-major), to confirm near duplicates.
+    pub thumbnail: Vec<u8>,
 }
+
+/// Mean absolute difference of two thumbnails after removing each one's mean.
+pub fn thumbnail_mad(a: &[u8], b: &[u8]) -> f64 {
+    let mean = |t: &[u8]| t.iter().map(|&v| f64::from(v)).sum::<f64>() / t.len().max(1) as f64;
+    let (ma, mb) = (mean(a), mean(b));
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| ((f64::from(x) - ma) - (f64::from(y) - mb)).abs())
+        .sum::<f64>()
+        / a.len().max(1) as f64
+}
+
+/// Error of an image loader.
+pub type LoadError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Difference hash: downscale to 9×8 and set a bit where a pixel is brighter than its
 /// right neighbour. Robust to re-encoding, resizing and mild contrast changes.
@@ -59,17 +81,21 @@ pub fn dhash(img: &cxr_core::GrayImage) -> u64 {
     h
 }
 
-/// Fingerprints an image file.
-pub fn fingerprint(path: &Path) -> cxr_core::Result<Fingerprint> {
+/// Fingerprints an image file, decoding it with `load`.
+pub fn fingerprint<L>(path: &Path, load: &L) -> Result<Fingerprint, LoadError>
+where
+    L: Fn(&Path) -> Result<cxr_core::GrayImage, LoadError>,
+{
     let bytes = std::fs::read(path).map_err(|source| cxr_core::Error::Io {
         path: path.to_path_buf(),
         source,
     })?;
     let sha256 = Sha256::digest(&bytes).into();
-    let img = cxr_core::load_gray(path)?;
+    let img = load(path)?;
     Ok(Fingerprint {
         sha256,
         dhash: dhash(&img),
+        thumbnail: image::imageops::resize(&img, 32, 32, FilterType::Triangle).into_raw(),
     })
 }
 
@@ -98,7 +124,7 @@ pub struct DuplicateReport {
     /// Exact groups and near groups (a near group contains any exact group it overlaps).
     pub groups: Vec<DuplicateGroup>,
     /// Images that could not be read (they take part in no group).
-    pub failures: Vec<(usize, cxr_core::Error)>,
+    pub failures: Vec<(usize, LoadError)>,
 }
 
 struct UnionFind(Vec<usize>);
@@ -142,7 +168,11 @@ pub(crate) fn union_groups(
 }
 
 /// Groups already fingerprinted images (`None` = unreadable).
-pub fn group_fingerprints(prints: &[Option<Fingerprint>], max_hamming: u32) -> Vec<DuplicateGroup> {
+pub fn group_fingerprints(
+    prints: &[Option<Fingerprint>],
+    options: &DuplicateOptions,
+) -> Vec<DuplicateGroup> {
+    let max_hamming = options.max_hamming;
     let n = prints.len();
     let mut by_sha: BTreeMap<[u8; 32], Vec<usize>> = BTreeMap::new();
     for (i, p) in prints.iter().enumerate() {
@@ -161,7 +191,7 @@ pub fn group_fingerprints(prints: &[Option<Fingerprint>], max_hamming: u32) -> V
     let hashes: Vec<(usize, u64)> = prints
         .iter()
         .enumerate()
-        .filter_map(|(i, p)| p.map(|p| (i, p.dhash)))
+        .filter_map(|(i, p)| p.as_ref().map(|p| (i, p.dhash)))
         .collect();
     // All pairs, in parallel: 30,000 images are 4.5e8 popcounts, well under a second.
     let pairs: Vec<(usize, usize)> = (0..hashes.len())
@@ -172,6 +202,13 @@ pub fn group_fingerprints(prints: &[Option<Fingerprint>], max_hamming: u32) -> V
                 .iter()
                 .filter(move |(_, hb)| (ha ^ hb).count_ones() <= max_hamming)
                 .map(move |&(ib, _)| (ia, ib))
+        })
+        .filter(|&(a, b)| {
+            let (pa, pb) = (prints[a].as_ref(), prints[b].as_ref());
+            pa.zip(pb).is_some_and(|(pa, pb)| {
+                pa.sha256 == pb.sha256
+                    || thumbnail_mad(&pa.thumbnail, &pb.thumbnail) <= options.max_thumbnail_mad
+            })
         })
         .collect();
     groups.extend(
@@ -186,16 +223,32 @@ pub fn group_fingerprints(prints: &[Option<Fingerprint>], max_hamming: u32) -> V
 }
 
 /// Fingerprints every record's image in parallel (progress on `progress`) and groups
-/// duplicates.
+/// duplicates; images are decoded with [`cxr_core::load_gray`] (PNG/JPEG). Use
+/// [`find_duplicates_with`] for other formats (DICOM via `cxr_dicom::load_image`).
 pub fn find_duplicates(
     records: &[ImageRecord],
     options: &DuplicateOptions,
     progress: Option<&ProgressBar>,
 ) -> DuplicateReport {
-    let results: Vec<cxr_core::Result<Fingerprint>> = records
+    find_duplicates_with(records, options, progress, &|p: &Path| {
+        Ok(cxr_core::load_gray(p)?)
+    })
+}
+
+/// [`find_duplicates`] with a custom image loader.
+pub fn find_duplicates_with<L>(
+    records: &[ImageRecord],
+    options: &DuplicateOptions,
+    progress: Option<&ProgressBar>,
+    load: &L,
+) -> DuplicateReport
+where
+    L: Fn(&Path) -> Result<cxr_core::GrayImage, LoadError> + Sync,
+{
+    let results: Vec<Result<Fingerprint, LoadError>> = records
         .par_iter()
         .map(|r| {
-            let f = fingerprint(&r.path);
+            let f = fingerprint(&r.path, load);
             if let Some(pb) = progress {
                 pb.inc(1);
             }
@@ -209,7 +262,7 @@ pub fn find_duplicates(
         .map(|(i, r)| r.map_err(|e| failures.push((i, e))).ok())
         .collect();
     DuplicateReport {
-        groups: group_fingerprints(&prints, options.max_hamming),
+        groups: group_fingerprints(&prints, options),
         failures,
     }
 }

@@ -18,6 +18,10 @@ use crate::error::{Error, Result};
 pub struct SourcePolicy {
     /// The source.
     pub source: SourceId,
+    /// Where the source is laid out (see docs/data.md); sources without a root are not
+    /// scanned by `cxr_sources::scan_all`.
+    #[serde(default)]
+    pub root: Option<std::path::PathBuf>,
     /// Labels kept from this source (others become `LabelNotKept` exclusions).
     #[serde(default = "all_labels")]
     pub labels: Vec<Label>,
@@ -40,6 +44,7 @@ impl SourcePolicy {
     pub fn keep_all(source: SourceId) -> Self {
         SourcePolicy {
             source,
+            root: None,
             labels: all_labels(),
             sample_healthy: None,
             pcr_window_days: None,
@@ -74,6 +79,7 @@ impl CohortConfig {
     pub fn paper() -> Self {
         let p = |source, labels: &[Label], sample: Option<usize>, pcr: Option<u32>| SourcePolicy {
             source,
+            root: None,
             labels: labels.to_vec(),
             sample_healthy: sample,
             pcr_window_days: pcr,

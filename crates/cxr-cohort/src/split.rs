@@ -351,13 +351,14 @@ pub fn split(
             .collect();
         candidates.shuffle(&mut rng);
         let want = (config.validation_fraction * train as f64).round() as usize;
+        // Blocks that would overshoot the target are skipped (a large duplicate group
+        // would otherwise fill validation alone).
         let mut val = 0;
         for b in candidates {
-            if val >= want {
-                break;
+            if val + blocks[b].len() <= want {
+                val += blocks[b].len();
+                part_of_block[b] = Some(Part::Validation);
             }
-            val += blocks[b].len();
-            part_of_block[b] = Some(Part::Validation);
         }
     }
     let mut parts = BTreeMap::new();

@@ -131,3 +131,34 @@ fn convert_opened(o: &Opened, options: &ConvertOptions, path: &Path) -> Result<C
     })?;
     Ok(Converted { image, info })
 }
+
+/// Why [`load_image`] failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// The file is DICOM and could not be converted.
+    #[error(transparent)]
+    Dicom(#[from] crate::Error),
+    /// The file is not DICOM and could not be read as PNG/JPEG.
+    #[error(transparent)]
+    Image(#[from] cxr_core::Error),
+}
+
+/// Loads any image the sources ship as 8-bit grayscale: DICOM (recognised by its `DICM`
+/// magic, converted with default options) or whatever [`cxr_core::load_gray`] reads.
+pub fn load_image(path: &Path) -> std::result::Result<GrayImage, LoadError> {
+    use std::io::Read;
+    let mut head = [0u8; 132];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .map_err(|source| cxr_core::Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let dicom = (n >= 132 && &head[128..132] == b"DICM") || (n >= 4 && &head[0..4] == b"DICM");
+    if dicom {
+        Ok(convert_file(path, &ConvertOptions::default())?.image)
+    } else {
+        Ok(cxr_core::load_gray(path)?)
+    }
+}

@@ -53,7 +53,8 @@ mod scan;
 
 pub use batch::{BatchOptions, BatchReport, BatchRow, Status, convert_tree};
 pub use convert::{
-    ConversionInfo, Converted, convert_bytes, convert_file, convert_to_png, header_from_bytes,
+    ConversionInfo, Converted, LoadError, convert_bytes, convert_file, convert_to_png,
+    header_from_bytes, load_image,
 };
 pub use error::{CodecError, Error, Result};
 pub use header::{AgeUnit, DicomHeader, PatientAge, Photometric};
