@@ -16,6 +16,7 @@
 //! Sits on `cxr-core` and `cxr-nn` (libtorch) in the crate DAG.
 #![warn(missing_docs)]
 
+pub mod batch;
 pub mod masks;
 pub mod metrics;
 pub mod model;
@@ -23,6 +24,7 @@ pub mod postprocess;
 pub mod qc;
 pub mod train;
 
+pub use batch::{QcRow, segment_dir, segment_image};
 pub use model::{DeepLabV3Plus, SegmenterConfig};
 pub use train::{InMemory, LabelledImages, SegTrainConfig, Segmenter, TrainSummary, train};
 
