@@ -11,7 +11,7 @@
 //!   `images/` + `masks/` folders).
 //!
 //! - [`model`]: DeepLabv3+ with a ResNet backbone ([`SegmenterConfig`] presets);
-//! - [`train`]: BCE + Dice training with the `cxr-nn` kit, and [`Segmenter`] inference.
+//! - [`train`](mod@train): BCE + Dice training with the `cxr-nn` kit, and [`Segmenter`] inference.
 //!
 //! Sits on `cxr-core` and `cxr-nn` (libtorch) in the crate DAG.
 #![warn(missing_docs)]
