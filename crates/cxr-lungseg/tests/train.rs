@@ -121,14 +121,36 @@ fn trains_to_a_good_dice_resumes_and_segments() {
     cxr_core::save_png(&input.join("sub/b.png"), &phantoms(1, 2000, 80).0[0].0).unwrap();
     std::fs::write(input.join("broken.png"), b"not a png").unwrap();
     let out = dir.path().join("out");
-    let rows = cxr_lungseg::segment_dir(&seg, &input, &out, &Default::default(), &Default::default(), None).unwrap();
+    let rows = cxr_lungseg::segment_dir(
+        &seg,
+        &input,
+        &out,
+        &Default::default(),
+        &Default::default(),
+        None,
+    )
+    .unwrap();
     let status: Vec<(&str, &str)> = rows.iter().map(|r| (r.image.as_str(), r.status)).collect();
-    assert_eq!(status, [("a.png", "ok"), ("broken.png", "error"), ("sub/b.png", "ok")]);
+    assert_eq!(
+        status,
+        [
+            ("a.png", "ok"),
+            ("broken.png", "error"),
+            ("sub/b.png", "ok")
+        ]
+    );
     assert!(rows[1].reason.contains("broken.png"), "{}", rows[1].reason);
     let mask = cxr_core::LungMask::load(&out.join("masks/sub/b.png")).unwrap();
-    assert_eq!(mask.dimensions(), (80, 80), "masks come back at the input's size");
+    assert_eq!(
+        mask.dimensions(),
+        (80, 80),
+        "masks come back at the input's size"
+    );
     assert!(out.join("overlays/a.png").exists());
     let qc = std::fs::read_to_string(out.join("qc.csv")).unwrap();
-    assert!(qc.starts_with("image,status,lungs_found,lung_fraction,verdict,reason\n"), "{qc}");
+    assert!(
+        qc.starts_with("image,status,lungs_found,lung_fraction,verdict,reason\n"),
+        "{qc}"
+    );
     assert_eq!(qc.lines().count(), 4);
 }
