@@ -28,7 +28,9 @@ struct Args {
     /// Folder of masks.
     #[arg(long)]
     masks: Option<PathBuf>,
-    /// Train on this many cxr-synth phantoms instead (256 px, all sources and labels).
+    /// Train on this many cxr-synth phantoms instead (256 px, all sources and labels;
+    /// one in eight is a bad acquisition with its true, partial mask, so the model learns
+    /// to mark what is visible rather than a lung-shaped prior).
     #[arg(long, conflicts_with = "images")]
     synthetic: Option<u64>,
     /// Run folder (config.json, checkpoints, metrics.jsonl); an existing run resumes.
@@ -71,11 +73,15 @@ fn main() -> anyhow::Result<()> {
         (Some(n), _, _) => Arc::new(InMemory(
             (0..n)
                 .map(|i| {
-                    let case = cxr::synth::CaseSpec::single(
+                    let mut case = cxr::synth::CaseSpec::single(
                         i,
                         Label::ALL[(i % 3) as usize],
                         SourceId::ALL[(i % 8) as usize],
                     );
+                    // One in eight is a bad acquisition with its true, partial mask.
+                    if i % 8 == 7 {
+                        case.defect = Some(cxr::synth::Defect::ALL[(i / 8 % 4) as usize]);
+                    }
                     let p = cxr::synth::render(&case, &SynthConfig::with_size(256));
                     let labels = p
                         .lungs()
