@@ -12,6 +12,7 @@ use cxr_nn::checkpoint::{append_jsonl, read_json, write_json};
 use cxr_nn::loader::{BoxError, Dataset, Sample};
 use cxr_nn::{
     AugmentConfig, CosineSchedule, DataLoader, Decision, EarlyStopping, Goal, LoaderConfig,
+    Precision, Stepper, autocast,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
@@ -82,6 +83,11 @@ pub struct SegTrainConfig {
     pub workers: usize,
     /// Seed of the split, shuffling, augmentation and initial weights.
     pub seed: u64,
+    /// Batches whose gradients are summed before each optimiser step (effective batch
+    /// = `batch_size × accumulate`).
+    pub accumulate: usize,
+    /// Forward-pass arithmetic: fp16 autocast with loss scaling on CUDA by default.
+    pub precision: Precision,
 }
 
 impl Default for SegTrainConfig {
@@ -98,6 +104,8 @@ impl Default for SegTrainConfig {
             augment: AugmentConfig::paper(),
             workers: 2,
             seed: 2020,
+            accumulate: 1,
+            precision: Precision::Auto,
         }
     }
 }
@@ -287,7 +295,11 @@ pub fn train(
         ..Default::default()
     }
     .build(&vs, config.learning_rate)?;
-    let steps_per_epoch = train_loader.batches().max(1);
+    let mut stepper = Stepper::new(config.accumulate, config.precision.mixed_on(device));
+    let steps_per_epoch = train_loader
+        .batches()
+        .div_ceil(config.accumulate.max(1))
+        .max(1);
     let schedule = CosineSchedule {
         base_lr: config.learning_rate,
         min_lr: config.learning_rate * 0.01,
@@ -328,13 +340,18 @@ pub fn train(
                 continue;
             }
             opt.set_lr(schedule.lr_at(state.step));
-            let logits = net.forward_t(&b.images.to_device(device), true);
-            let loss = seg_loss(&logits, &b.masks[0].to_device(device));
-            opt.backward_step(&loss);
+            let images = b.images.to_device(device);
+            let logits = autocast(device, config.precision, || net.forward_t(&images, true));
+            let loss = seg_loss(&logits.to_kind(Kind::Float), &b.masks[0].to_device(device));
+            if stepper.backward(&loss, &mut opt, &vs).is_some() {
+                state.step += 1;
+            }
             loss_sum += loss.double_value(&[]) * b.indices.len() as f64;
             n += b.indices.len();
-            state.step += 1;
             batches.inc(1);
+        }
+        if stepper.flush(&mut opt, &vs).is_some() {
+            state.step += 1;
         }
         batches.finish_and_clear();
         let (val_loss, val_dice) = evaluate(&net, &val_loader, device);

@@ -6,6 +6,7 @@
 //! - [`loader`]: worker threads with a bounded prefetch queue, deterministic per seed and
 //!   epoch whatever the number of workers;
 //! - [`schedule`]: cosine decay with warm-up, early stopping;
+//! - [`amp`]: fp16 autocast with dynamic loss scaling on CUDA, gradient accumulation;
 //! - [`checkpoint`]: safetensors + JSON checkpoints (`best`, `last`), `metrics.jsonl`.
 //!
 //! Sits on `tch`; together with `cxr-lungseg` and `cxr-classifier` it is the only part of
@@ -19,12 +20,14 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod amp;
 pub mod augment;
 pub mod checkpoint;
 mod device;
 pub mod loader;
 pub mod schedule;
 
+pub use amp::{GradScaler, Precision, Stepper, autocast};
 pub use augment::{Affine, AugmentConfig};
 pub use checkpoint::{append_jsonl, load_checkpoint, save_checkpoint};
 pub use device::{DEVICE_ENV, DevicePreference, device_from_env, select_device};
