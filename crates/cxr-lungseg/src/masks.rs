@@ -31,9 +31,8 @@
 //! agree.
 //!
 //! # GIF
-//! The workspace's `image` dependency is built without its `gif` codec, so the SCR GIF
-//! masks cannot be decoded yet: loading one gives [`Error::GifUnsupported`]. Converted
-//! PNG masks with the same stem are read instead (and are preferred when both exist).
+//! SCR distributes its masks as GIF; they are decoded by the `image` crate's `gif` codec
+//! (enabled in the workspace). PNG conversions with the same stem are also accepted.
 //!
 //! ```no_run
 //! use std::path::Path;
@@ -69,17 +68,6 @@ pub enum Error {
     #[error("cannot read {path}")]
     Image {
         /// The file.
-        path: PathBuf,
-        /// What the image loader said (boxed: it is large).
-        #[source]
-        source: Box<cxr_core::Error>,
-    },
-    /// A GIF mask, and the `image` crate was built without its `gif` codec.
-    #[error(
-        "cannot decode GIF mask {path}: the workspace's image crate has no `gif` codec; convert the mask to PNG"
-    )]
-    GifUnsupported {
-        /// The GIF file.
         path: PathBuf,
         /// What the image loader said (boxed: it is large).
         #[source]
@@ -375,21 +363,9 @@ impl MaskSource {
 }
 
 fn load_mask_image(path: &Path) -> Result<GrayImage> {
-    load_gray(path).map_err(|source| {
-        let gif = path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("gif"));
-        if gif && matches!(source, cxr_core::Error::ReadImage { .. }) {
-            Error::GifUnsupported {
-                path: path.to_path_buf(),
-                source: Box::new(source),
-            }
-        } else {
-            Error::Image {
-                path: path.to_path_buf(),
-                source: Box::new(source),
-            }
-        }
+    load_gray(path).map_err(|source| Error::Image {
+        path: path.to_path_buf(),
+        source: Box::new(source),
     })
 }
 

@@ -93,10 +93,12 @@ fn jsrt_raw_images_with_scr_masks() {
     assert_eq!(mask.dimensions(), (32, 32));
     assert_eq!(mask.count(PixelLabel::Lung), 320);
 
-    // GIF masks are listed, but cannot be decoded without the `gif` codec.
-    let e = set.pairs[1].load_mask().unwrap_err();
-    assert!(matches!(e, Error::GifUnsupported { .. }), "{e:?}");
-    assert!(e.to_string().contains("JPCNN002.gif"), "{e}");
+    // SCR's own GIF masks decode: 2 × 4×12 lung pixels at 16×16, ×4 at the image's size.
+    assert_eq!(
+        set.pairs[1].load_mask().unwrap().count(PixelLabel::Lung),
+        96
+    );
+    assert_eq!(set.pairs[1].load().unwrap().1.count(PixelLabel::Lung), 384);
 }
 
 #[test]
@@ -203,6 +205,20 @@ fn radiograph() -> GrayImage {
 fn put(path: &Path, img: &GrayImage) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     save_png(path, img).unwrap();
+}
+
+fn put_gif(path: &Path, img: &GrayImage) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let rgba = image::DynamicImage::ImageLuma8(img.clone()).to_rgba8();
+    let file = std::fs::File::create(path).unwrap();
+    image::codecs::gif::GifEncoder::new(file)
+        .encode(
+            rgba.as_raw(),
+            img.width(),
+            img.height(),
+            image::ExtendedColorType::Rgba8,
+        )
+        .unwrap();
 }
 
 fn put_bytes(path: &Path, bytes: &[u8]) {
@@ -325,14 +341,14 @@ fn write_fixtures(fixtures_root: &Path, bad_root: &Path) {
         &scr.join("left lung/JPCLN001.png"),
         &rects(16, 16, 255, &[(10, 3, 14, 13)]),
     );
-    // Only the GIF signature: the workspace's image crate has no GIF codec.
-    put_bytes(
+    // SCR ships GIF masks.
+    put_gif(
         &scr.join("right lung/JPCNN002.gif"),
-        b"GIF89a\x10\x00\x10\x00",
+        &rects(16, 16, 255, &[(3, 2, 7, 14)]),
     );
-    put_bytes(
+    put_gif(
         &scr.join("left lung/JPCNN002.gif"),
-        b"GIF89a\x10\x00\x10\x00",
+        &rects(16, 16, 255, &[(9, 2, 13, 14)]),
     );
 
     // Generic: a.png has 192 lung and 16 ignore pixels, b.png is empty, c.png has no
