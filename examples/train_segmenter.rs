@@ -83,13 +83,7 @@ fn main() -> anyhow::Result<()> {
                         case.defect = Some(cxr::synth::Defect::ALL[(i / 8 % 4) as usize]);
                     }
                     let p = cxr::synth::render(&case, &SynthConfig::with_size(256));
-                    let labels = p
-                        .lungs()
-                        .as_image()
-                        .as_raw()
-                        .iter()
-                        .map(|&v| u8::from(v > 0))
-                        .collect();
+                    let labels = p.lungs().to_binary();
                     (p.image, labels)
                 })
                 .collect(),

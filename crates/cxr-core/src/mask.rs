@@ -103,6 +103,11 @@ impl LungMask {
         }
     }
 
+    /// The mask as a 0/1 label plane, row-major (the training target of a segmenter).
+    pub fn to_binary(&self) -> Vec<u8> {
+        self.0.as_raw().iter().map(|&v| u8::from(v != 0)).collect()
+    }
+
     /// The underlying 0/255 image.
     pub fn as_image(&self) -> &GrayImage {
         &self.0
@@ -141,6 +146,11 @@ mod tests {
         let a = LungMask::from_fn(10, 10, |x, _| x < 3);
         let b = LungMask::from_fn(10, 10, |x, _| x >= 7);
         assert_eq!(a.area(), 30);
+        assert_eq!(
+            a.to_binary().iter().map(|&v| usize::from(v)).sum::<usize>(),
+            30
+        );
+        assert_eq!(a.to_binary()[..4], [1, 1, 1, 0]);
         assert!((a.fraction() - 0.3).abs() < 1e-12);
         let u = a.union(&b).unwrap();
         assert_eq!(u.area(), 60);

@@ -32,13 +32,7 @@ fn fp16_autocast_training_and_throughput_on_cuda() {
                     ),
                     &config,
                 );
-                let labels = p
-                    .lungs()
-                    .as_image()
-                    .as_raw()
-                    .iter()
-                    .map(|&v| u8::from(v > 0))
-                    .collect();
+                let labels = p.lungs().to_binary();
                 (p.image, labels)
             })
             .collect(),

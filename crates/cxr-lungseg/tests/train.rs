@@ -29,13 +29,7 @@ fn phantoms(n: u64, offset: u64, size: u32) -> InMemory {
                     ),
                     &config,
                 );
-                let labels = p
-                    .lungs()
-                    .as_image()
-                    .as_raw()
-                    .iter()
-                    .map(|&v| u8::from(v > 0))
-                    .collect();
+                let labels = p.lungs().to_binary();
                 (p.image, labels)
             })
             .collect(),
