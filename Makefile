@@ -12,7 +12,7 @@ TORCH_STAMP := $(VENV)/.torch-$(TORCH_VERSION)
 CARGO ?= cargo
 DEMO_OUT ?= out/demo
 
-.PHONY: setup build-tools test demo fmt lint doc bench
+.PHONY: setup build-tools test demo fmt lint doc bench peers
 .DEFAULT_GOAL := test
 
 setup: build-tools $(TORCH_STAMP)
@@ -45,6 +45,12 @@ $(TORCH_STAMP):
 	@ln -sfn "$$($(VENV)/bin/python -c 'import os, torch; print(os.path.dirname(torch.__file__))')" $(VENV)/libtorch
 	@touch $@
 	@echo "PyTorch $(TORCH_VERSION) ready: $(VENV)/libtorch"
+
+# The Python peers the reference scripts (scripts/reference, scripts/bench) compare with.
+# Not needed by `make test`: their outputs are committed as fixtures.
+peers: $(TORCH_STAMP)
+	$(VENV)/bin/pip install --disable-pip-version-check -q torchvision==0.26.0 numpy scipy \
+	  scikit-learn pandas statsmodels pydicom pillow pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg
 
 fmt:
 	$(CARGO) fmt --all --check

@@ -24,6 +24,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub use cxr_classifier as classifier;
 pub use cxr_cohort as cohort;
 pub use cxr_core as core;
 pub use cxr_dicom as dicom;

@@ -8,6 +8,9 @@ use image::ImageEncoder;
 use image::codecs::png::PngEncoder;
 use plotters::prelude::*;
 
+/// Colours of plot series (plotters' type, re-exported for callers of [`lines_png`]).
+pub use plotters::style::RGBColor;
+
 use crate::error::{Error, Result};
 use crate::font::{FAMILY, ensure_registered};
 
@@ -226,4 +229,126 @@ pub fn confusion_png(eval: &Evaluation, size: (u32, u32)) -> Result<Vec<u8>> {
         root.present().map_err(plot_err(WHAT))?;
     }
     encode(&buf, size, WHAT)
+}
+
+/// One line of a [`lines_png`] chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// Legend text.
+    pub name: String,
+    /// Colour.
+    pub color: RGBColor,
+    /// Points, in x order.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A line chart as PNG bytes (training curves, metric-versus-size curves). Axes span the
+/// data; points are marked so that single-point series show.
+///
+/// # Errors
+/// [`Error::Plot`], [`Error::Encode`], [`Error::Font`].
+pub fn lines_png(
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    series: &[Series],
+    size: (u32, u32),
+) -> Result<Vec<u8>> {
+    const WHAT: &str = "line chart";
+    ensure_registered()?;
+    let pts = || series.iter().flat_map(|s| s.points.iter().copied());
+    let span = |v: Vec<f64>| {
+        let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        if !lo.is_finite() {
+            (0.0, 1.0)
+        } else if hi - lo < 1e-9 {
+            (lo - 0.5, hi + 0.5)
+        } else {
+            let pad = 0.05 * (hi - lo);
+            (lo - pad, hi + pad)
+        }
+    };
+    let (x0, x1) = span(pts().map(|p| p.0).filter(|v| v.is_finite()).collect());
+    let (y0, y1) = span(pts().map(|p| p.1).filter(|v| v.is_finite()).collect());
+    let mut buf = vec![255u8; (size.0 * size.1 * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, size).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_err(WHAT))?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FAMILY, 24))
+            .margin(20)
+            .x_label_area_size(50)
+            .y_label_area_size(70)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(plot_err(WHAT))?;
+        chart
+            .configure_mesh()
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+            .label_style((FAMILY, 16))
+            .axis_desc_style((FAMILY, 18))
+            .draw()
+            .map_err(plot_err(WHAT))?;
+        for s in series {
+            let color = s.color;
+            let finite: Vec<(f64, f64)> = s
+                .points
+                .iter()
+                .copied()
+                .filter(|(x, y)| x.is_finite() && y.is_finite())
+                .collect();
+            chart
+                .draw_series(LineSeries::new(finite.clone(), color.stroke_width(2)))
+                .map_err(plot_err(WHAT))?
+                .label(s.name.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+            chart
+                .draw_series(
+                    finite
+                        .into_iter()
+                        .map(|p| Circle::new(p, 3, color.filled())),
+                )
+                .map_err(plot_err(WHAT))?;
+        }
+        chart
+            .configure_series_labels()
+            .label_font((FAMILY, 16))
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(plot_err(WHAT))?;
+        root.present().map_err(plot_err(WHAT))?;
+    }
+    encode(&buf, size, WHAT)
+}
+
+#[cfg(test)]
+mod line_tests {
+    use super::*;
+
+    #[test]
+    fn line_chart_draws_each_series_in_its_colour() {
+        let series = [
+            Series {
+                name: "train loss".into(),
+                color: RGBColor(31, 90, 200),
+                points: vec![(0.0, 1.0), (1.0, 0.6), (2.0, 0.4)],
+            },
+            Series {
+                name: "val loss".into(),
+                color: RGBColor(210, 40, 40),
+                points: vec![(0.0, 1.1), (1.0, f64::NAN), (2.0, 0.5)],
+            },
+        ];
+        let png = lines_png("Curves", "epoch", "loss", &series, (400, 300)).unwrap();
+        let img = image::load_from_memory(&png).unwrap().to_rgb8();
+        assert_eq!(img.dimensions(), (400, 300));
+        let count = |c: [u8; 3]| img.pixels().filter(|p| p.0 == c).count();
+        assert!(count([31, 90, 200]) > 50);
+        assert!(count([210, 40, 40]) > 50);
+    }
 }

@@ -1,0 +1,306 @@
+//! What the classifier trains and predicts on: image + lung mask + class + patient, from a
+//! `records.csv` manifest, with masks either given (`mask_path` column) or computed by a
+//! segmenter run and cached, and quality-gate rejects set aside with their reason.
+
+use std::path::{Path, PathBuf};
+
+use cxr_core::{GrayImage, ImageRecord, Label, LungMask};
+use cxr_lungseg::postprocess::PostprocessOptions;
+use cxr_lungseg::qc::{LungQc, QcOptions};
+use cxr_lungseg::{Segmenter, segment_image};
+use indicatif::ProgressBar;
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+
+/// The extra manifest column holding a record's lung mask.
+pub const MASK_COLUMN: &str = "mask_path";
+
+/// One labelled image with its lung mask.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Example {
+    /// Image file (PNG, JPEG or DICOM).
+    pub image: PathBuf,
+    /// Lung mask file (PNG, nonzero = lung), the image's size.
+    pub mask: PathBuf,
+    /// The class.
+    pub label: Label,
+    /// Patient (namespaced by source: `source:id`).
+    pub patient: String,
+    /// Image id, unique within its source.
+    pub image_id: String,
+}
+
+/// Loads any image a source ships (PNG/JPEG, or DICOM through `cxr-dicom`) as 8-bit gray.
+pub fn load_image(path: &Path) -> Result<GrayImage, Error> {
+    cxr_dicom::load_image(path).map_err(|e| Error::Input {
+        path: path.to_path_buf(),
+        source: Box::new(e),
+    })
+}
+
+impl Example {
+    /// Loads the image and its mask, checking they have the same size.
+    pub fn load(&self) -> Result<(GrayImage, LungMask), Error> {
+        let img = load_image(&self.image)?;
+        let mask = LungMask::load(&self.mask)?;
+        if mask.dimensions() != img.dimensions() {
+            return Err(Error::MaskSize {
+                path: self.mask.clone(),
+                image: img.dimensions(),
+                mask: mask.dimensions(),
+            });
+        }
+        Ok((img, mask))
+    }
+}
+
+/// Images per class, in [`Label::index`] order.
+pub fn class_counts(examples: &[Example]) -> [usize; Label::COUNT] {
+    let mut n = [0; Label::COUNT];
+    for e in examples {
+        n[e.label.index()] += 1;
+    }
+    n
+}
+
+/// Splits example indices into (train, validation) by patient: `fraction` of each class's
+/// patients (a patient's class is that of their first image) go to validation, drawn
+/// from `seed`. No patient is in both parts.
+pub fn split_by_patient(
+    examples: &[Example],
+    fraction: f64,
+    seed: u64,
+) -> (Vec<usize>, Vec<usize>) {
+    let mut patients: Vec<(&str, Label)> = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for e in examples {
+        if seen.insert(e.patient.as_str()) {
+            patients.push((e.patient.as_str(), e.label));
+        }
+    }
+    patients.sort();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xC1A5);
+    let mut val = std::collections::BTreeSet::new();
+    for label in Label::ALL {
+        let mut ps: Vec<&str> = patients
+            .iter()
+            .filter(|(_, l)| l == label)
+            .map(|(p, _)| *p)
+            .collect();
+        ps.shuffle(&mut rng);
+        let k = ((ps.len() as f64 * fraction).round() as usize).min(ps.len().saturating_sub(1));
+        val.extend(ps.into_iter().take(k));
+    }
+    (0..examples.len()).partition(|&i| !val.contains(examples[i].patient.as_str()))
+}
+
+/// A record left out because the quality gate rejected its image, or because it could not
+/// be segmented.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rejection {
+    /// Source.
+    pub source: String,
+    /// Patient id.
+    pub patient_id: String,
+    /// Image id.
+    pub image_id: String,
+    /// Image path.
+    pub path: String,
+    /// `lungs_not_found`, `lungs_too_small` or `error`.
+    pub reason: String,
+    /// The human-readable detail.
+    pub detail: String,
+}
+
+impl Rejection {
+    fn new(r: &ImageRecord, reason: &str, detail: String) -> Self {
+        Rejection {
+            source: r.source.as_str().into(),
+            patient_id: r.patient.to_string(),
+            image_id: r.image_id.clone(),
+            path: r.path.to_string_lossy().into_owned(),
+            reason: reason.into(),
+            detail,
+        }
+    }
+}
+
+/// Examples from records whose manifest carries a `mask_path` column (relative paths are
+/// relative to `base`, the manifest's folder, as the `path` column's are). Records
+/// without one are rejections (`error`).
+pub fn examples_with_mask_column(
+    records: &[ImageRecord],
+    base: &Path,
+) -> (Vec<Example>, Vec<Rejection>) {
+    let mut ok = Vec::new();
+    let mut bad = Vec::new();
+    for r in records {
+        match r.extras.get(MASK_COLUMN).filter(|m| !m.is_empty()) {
+            Some(m) => {
+                let mask = PathBuf::from(m);
+                let mask = if mask.is_relative() {
+                    base.join(mask)
+                } else {
+                    mask
+                };
+                ok.push(example(r, mask));
+            }
+            None => bad.push(Rejection::new(
+                r,
+                "error",
+                format!("no `{MASK_COLUMN}` value and no segmenter given"),
+            )),
+        }
+    }
+    (ok, bad)
+}
+
+fn example(r: &ImageRecord, mask: PathBuf) -> Example {
+    Example {
+        image: r.path.clone(),
+        mask,
+        label: r.label,
+        patient: r.patient.to_string(),
+        image_id: r.image_id.clone(),
+    }
+}
+
+/// Where a record's cached mask and gate verdict live under `cache`.
+pub fn cached_paths(cache: &Path, r: &ImageRecord) -> (PathBuf, PathBuf) {
+    let dir = cache.join(r.source.as_str());
+    let stem = r.image_id.replace(['/', '\\'], "_");
+    (
+        dir.join(format!("{stem}.png")),
+        dir.join(format!("{stem}.qc.json")),
+    )
+}
+
+/// Segments every record with `seg` (or reuses the mask and verdict cached under
+/// `cache` by an earlier call), applies the gate, and returns the accepted examples and
+/// the rejections. Per-record failures are rejections; the rest goes on.
+pub fn examples_from_segmenter(
+    records: &[ImageRecord],
+    seg: &Segmenter,
+    cache: &Path,
+    post: &PostprocessOptions,
+    qc: &QcOptions,
+    progress: Option<&ProgressBar>,
+) -> (Vec<Example>, Vec<Rejection>) {
+    let mut ok = Vec::new();
+    let mut bad = Vec::new();
+    for r in records {
+        let (mask_path, qc_path) = cached_paths(cache, r);
+        let verdict = (|| -> Result<LungQc, Error> {
+            if mask_path.exists()
+                && let Ok(q) = cxr_nn::checkpoint::read_json::<LungQc>(&qc_path)
+            {
+                return Ok(q);
+            }
+            let img = load_image(&r.path)?;
+            let (s, q) = segment_image(seg, &img, post, qc).map_err(|e| Error::Input {
+                path: r.path.clone(),
+                source: Box::new(e),
+            })?;
+            s.lungs.save(&mask_path)?;
+            cxr_nn::checkpoint::write_json(&qc_path, &q)?;
+            Ok(q)
+        })();
+        match verdict {
+            Ok(q) if q.verdict.is_accept() => ok.push(example(r, mask_path)),
+            Ok(q) => bad.push(Rejection::new(r, q.verdict.code(), q.verdict.to_string())),
+            Err(e) => bad.push(Rejection::new(r, "error", e.to_string())),
+        }
+        if let Some(pb) = progress {
+            pb.inc(1);
+        }
+    }
+    (ok, bad)
+}
+
+/// Writes rejections as CSV (atomically).
+pub fn write_rejections(path: &Path, rows: &[Rejection]) -> Result<(), Error> {
+    cxr_core::write_atomic(path, |w| {
+        let mut wr = csv::Writer::from_writer(w);
+        if rows.is_empty() {
+            wr.write_record([
+                "source",
+                "patient_id",
+                "image_id",
+                "path",
+                "reason",
+                "detail",
+            ])
+            .map_err(|source| cxr_core::Error::Csv {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        }
+        for r in rows {
+            wr.serialize(r).map_err(|source| cxr_core::Error::Csv {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        }
+        wr.flush().map_err(|source| cxr_core::Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ex(patient: &str, label: Label) -> Example {
+        Example {
+            image: "i.png".into(),
+            mask: "m.png".into(),
+            label,
+            patient: patient.into(),
+            image_id: patient.into(),
+        }
+    }
+
+    #[test]
+    fn patient_split_keeps_patients_whole_and_takes_a_tenth_per_class() {
+        let mut all = Vec::new();
+        for p in 0..40 {
+            let label = Label::ALL[p % 3];
+            for _ in 0..(1 + p % 3) {
+                all.push(ex(&format!("p{p}"), label));
+            }
+        }
+        let (train, val) = split_by_patient(&all, 0.1, 3);
+        assert_eq!(train.len() + val.len(), all.len());
+        let pt = |ix: &[usize]| -> std::collections::BTreeSet<String> {
+            ix.iter().map(|&i| all[i].patient.clone()).collect()
+        };
+        let (a, b) = (pt(&train), pt(&val));
+        assert!(a.is_disjoint(&b));
+        // 14, 13, 13 patients per class → round(1.4) = 1, 1, 1.
+        assert_eq!(b.len(), 3);
+        assert_eq!(split_by_patient(&all, 0.1, 3), (train, val));
+        assert_ne!(
+            split_by_patient(&all, 0.1, 4).1,
+            split_by_patient(&all, 0.1, 3).1
+        );
+    }
+
+    #[test]
+    fn records_without_a_mask_column_are_rejections() {
+        let p = cxr_core::PatientId::new(cxr_core::SourceId::Qmenta, "7");
+        let mut r = ImageRecord::new(p, "a", "/x/a.png", Label::Covid, "t", cxr_core::View::Pa);
+        let (ok, bad) = examples_with_mask_column(std::slice::from_ref(&r), Path::new("/x"));
+        assert!(ok.is_empty());
+        assert_eq!(bad[0].reason, "error");
+        r.extras.insert(MASK_COLUMN.into(), "masks/a.png".into());
+        let (ok, _) = examples_with_mask_column(&[r], Path::new("/x"));
+        assert_eq!(ok[0].mask, Path::new("/x/masks/a.png"));
+    }
+}

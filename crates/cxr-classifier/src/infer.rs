@@ -1,0 +1,336 @@
+//! Using a trained classifier: [`Classifier`] (a run folder's `best` weights) and
+//! [`Pipeline`] (a raw image → lung segmentation → quality gate → class probabilities).
+//!
+//! Everything here runs in evaluation mode without randomness, so the same input gives
+//! the same output. Patient-level aggregation of same-day images is
+//! [`cxr_stats::aggregate::aggregate`] with [`Grouping::PatientDay`] (re-exported here).
+//!
+//! ```no_run
+//! use cxr_classifier::infer::Pipeline;
+//! use std::path::Path;
+//!
+//! let pipeline = Pipeline::load(Path::new("runs/classifier"), tch::Device::Cpu).unwrap();
+//! let out = pipeline.run(Path::new("patient42.dcm")).unwrap();
+//! match out.probabilities {
+//!     Some(p) => println!("healthy {:.3} covid {:.3} bacterial {:.3}", p[0], p[1], p[2]),
+//!     None => println!("rejected by the lung gate: {}", out.qc.verdict),
+//! }
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use cxr_core::{GrayImage, LungMask};
+use cxr_lungseg::postprocess::PostprocessOptions;
+use cxr_lungseg::qc::{LungQc, QcOptions};
+use cxr_lungseg::{Segmenter, segment_image};
+use tch::nn::{self};
+use tch::{Device, Tensor};
+
+pub use cxr_stats::aggregate::{Grouping, ImagePrediction, UnitPrediction, aggregate};
+
+use crate::data::load_image;
+use crate::model::{InceptionV3, probabilities};
+use crate::preprocess::input_tensor;
+use crate::train::{TrainConfig, TrainState};
+use crate::{Error, Result};
+
+/// A trained classifier loaded from a run folder.
+#[derive(Debug)]
+pub struct Classifier {
+    net: InceptionV3,
+    config: TrainConfig,
+    device: Device,
+    run_dir: PathBuf,
+    _vs: nn::VarStore,
+}
+
+impl Classifier {
+    /// Loads `run_dir/config.json`, then the `best` weights (else `last`).
+    pub fn load(run_dir: &Path, device: Device) -> Result<Classifier> {
+        let config: TrainConfig = cxr_nn::checkpoint::read_json(&run_dir.join("config.json"))?;
+        let mut vs = nn::VarStore::new(device);
+        let net = InceptionV3::new(&vs.root(), &config.model)?;
+        let name = if run_dir.join("best.safetensors").exists() {
+            "best"
+        } else {
+            "last"
+        };
+        let _: TrainState = cxr_nn::load_checkpoint(run_dir, name, &mut vs)?;
+        Ok(Classifier {
+            net,
+            config,
+            device,
+            run_dir: run_dir.to_path_buf(),
+            _vs: vs,
+        })
+    }
+
+    /// The run's configuration.
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    /// The run folder it was loaded from.
+    pub fn run_dir(&self) -> &Path {
+        &self.run_dir
+    }
+
+    /// The network (for saliency and custom use).
+    pub fn net(&self) -> &InceptionV3 {
+        &self.net
+    }
+
+    /// The device it runs on.
+    pub fn device(&self) -> Device {
+        self.device
+    }
+
+    /// The network input `[1, C, S, S]` for an image and its lung mask (same size).
+    pub fn input(&self, img: &GrayImage, mask: &LungMask) -> Result<Tensor> {
+        if mask.dimensions() != img.dimensions() {
+            return Err(Error::MaskSize {
+                path: PathBuf::from("<in memory>"),
+                image: img.dimensions(),
+                mask: mask.dimensions(),
+            });
+        }
+        let m = &self.config.model;
+        Ok(input_tensor(img, mask, m.input_size as u32, m.input).to_device(self.device))
+    }
+
+    /// Class probabilities (in [`cxr_core::Label::index`] order) for one image.
+    pub fn predict(&self, img: &GrayImage, mask: &LungMask) -> Result<Vec<f32>> {
+        Ok(self.predict_batch(&[(img, mask)])?.remove(0))
+    }
+
+    /// Class probabilities for several images, run as one batch.
+    pub fn predict_batch(&self, pairs: &[(&GrayImage, &LungMask)]) -> Result<Vec<Vec<f32>>> {
+        if pairs.is_empty() {
+            return Ok(vec![]);
+        }
+        let xs = pairs
+            .iter()
+            .map(|(i, m)| self.input(i, m))
+            .collect::<Result<Vec<_>>>()?;
+        let x = Tensor::cat(&xs, 0);
+        let logits = tch::no_grad(|| self.net.forward_all(&x, false).logits);
+        Ok(probabilities(&logits))
+    }
+}
+
+/// What the pipeline says about one image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PipelineOutput {
+    /// The lung gate's measures and verdict.
+    pub qc: LungQc,
+    /// Both lungs, at the image's size.
+    pub mask: LungMask,
+    /// Class probabilities, when the gate accepted the image.
+    pub probabilities: Option<Vec<f32>>,
+}
+
+/// Raw image → segmentation → quality gate → classification.
+#[derive(Debug)]
+pub struct Pipeline {
+    /// The lung segmenter.
+    pub segmenter: Segmenter,
+    /// The classifier.
+    pub classifier: Classifier,
+    /// Mask post-processing.
+    pub post: PostprocessOptions,
+    /// The gate (the paper's rule by default).
+    pub qc: QcOptions,
+}
+
+impl Pipeline {
+    /// Loads a classifier run and the segmenter run it recorded (`config.segmenter`).
+    pub fn load(run_dir: &Path, device: Device) -> Result<Pipeline> {
+        let classifier = Classifier::load(run_dir, device)?;
+        let seg_dir = classifier
+            .config
+            .segmenter
+            .clone()
+            .ok_or_else(|| Error::InvalidConfig {
+                field: "segmenter",
+                detail: format!(
+                    "{} was trained on given masks and records no segmenter",
+                    run_dir.join("config.json").display()
+                ),
+            })?;
+        let seg_dir = if seg_dir.is_relative() && !seg_dir.exists() {
+            run_dir.join(seg_dir)
+        } else {
+            seg_dir
+        };
+        Ok(Pipeline::new(
+            Segmenter::load(&seg_dir, device)?,
+            classifier,
+        ))
+    }
+
+    /// A pipeline with the default post-processing and the paper's gate.
+    pub fn new(segmenter: Segmenter, classifier: Classifier) -> Pipeline {
+        Pipeline {
+            segmenter,
+            classifier,
+            post: PostprocessOptions::default(),
+            qc: QcOptions::default(),
+        }
+    }
+
+    /// Runs on an image file (PNG, JPEG or DICOM).
+    pub fn run(&self, path: &Path) -> Result<PipelineOutput> {
+        let img = load_image(path)?;
+        self.run_image(&img).map_err(|e| match e {
+            Error::Input { source, .. } => Error::Input {
+                path: path.to_path_buf(),
+                source,
+            },
+            e => e,
+        })
+    }
+
+    /// Runs on a decoded image.
+    pub fn run_image(&self, img: &GrayImage) -> Result<PipelineOutput> {
+        let (s, qc) = segment_image(&self.segmenter, img, &self.post, &self.qc).map_err(|e| {
+            Error::Input {
+                path: PathBuf::from("<in memory>"),
+                source: Box::new(e),
+            }
+        })?;
+        let probabilities = if qc.verdict.is_accept() {
+            Some(self.classifier.predict(img, &s.lungs)?)
+        } else {
+            None
+        };
+        Ok(PipelineOutput {
+            qc,
+            mask: s.lungs,
+            probabilities,
+        })
+    }
+}
+
+/// One row of a predictions CSV: the columns `evaluate` reads
+/// (`patient_id,study_date,image_id,label,p_healthy,p_covid,p_bacterial`) plus `source`
+/// and `path`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PredictionRow {
+    /// Patient (`source:id`).
+    pub patient_id: String,
+    /// Study date; records without one get [`UNDATED`], so all of a patient's undated
+    /// images form one unit.
+    pub study_date: String,
+    /// Image id.
+    pub image_id: String,
+    /// True class (`healthy|covid|bacterial`), empty when unknown.
+    pub label: String,
+    /// P(healthy).
+    pub p_healthy: f32,
+    /// P(covid-19).
+    pub p_covid: f32,
+    /// P(bacterial).
+    pub p_bacterial: f32,
+    /// Source.
+    pub source: String,
+    /// Image path.
+    pub path: String,
+}
+
+/// The date written for records without a study date.
+pub const UNDATED: &str = "1900-01-01";
+
+impl PredictionRow {
+    /// A row for a record and its probabilities.
+    pub fn new(r: &cxr_core::ImageRecord, p: &[f32]) -> Self {
+        let mut row = PredictionRow::unlabelled(&r.path, p);
+        row.patient_id = r.patient.to_string();
+        row.study_date = r
+            .study_date
+            .map_or_else(|| UNDATED.to_string(), |d| d.to_string());
+        row.image_id = r.image_id.clone();
+        row.label = r.label.as_str().to_string();
+        row.source = r.source.as_str().to_string();
+        row
+    }
+
+    /// A row for an image known only by its path: the file stem stands for patient and
+    /// image, the label is empty.
+    pub fn unlabelled(path: &Path, p: &[f32]) -> Self {
+        // Renormalise the f32 softmax so the three printed values sum to 1 within 1e-6.
+        let s: f32 = p.iter().sum();
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        PredictionRow {
+            patient_id: stem.clone(),
+            study_date: UNDATED.to_string(),
+            image_id: stem,
+            label: String::new(),
+            p_healthy: p[0] / s,
+            p_covid: p[1] / s,
+            p_bacterial: p[2] / s,
+            source: String::new(),
+            path: path.to_string_lossy().into_owned(),
+        }
+    }
+}
+
+/// Writes prediction rows as CSV (atomically).
+pub fn write_predictions(path: &Path, rows: &[PredictionRow]) -> Result<()> {
+    cxr_core::write_atomic(path, |w| {
+        let mut wr = csv::Writer::from_writer(w);
+        for r in rows {
+            wr.serialize(r).map_err(|source| cxr_core::Error::Csv {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        }
+        wr.flush().map_err(|source| cxr_core::Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    })?;
+    Ok(())
+}
+
+/// Predicts every example (in batches of `batch`), returning per-example probabilities
+/// or the error that stopped that example (the others go on).
+pub fn predict_examples(
+    clf: &Classifier,
+    examples: &[crate::Example],
+    batch: usize,
+    progress: Option<&indicatif::ProgressBar>,
+) -> Vec<Result<Vec<f32>>> {
+    use rayon::prelude::*;
+    let mut out = Vec::with_capacity(examples.len());
+    for chunk in examples.chunks(batch.max(1)) {
+        let loaded: Vec<Result<(GrayImage, LungMask)>> =
+            chunk.par_iter().map(crate::Example::load).collect();
+        let ok: Vec<(&GrayImage, &LungMask)> = loaded
+            .iter()
+            .filter_map(|r| r.as_ref().ok().map(|(i, m)| (i, m)))
+            .collect();
+        let mut probs = match clf.predict_batch(&ok) {
+            Ok(p) => p.into_iter(),
+            Err(e) => {
+                let msg = e.to_string();
+                out.extend(chunk.iter().map(|ex| {
+                    Err(Error::Input {
+                        path: ex.image.clone(),
+                        source: msg.clone().into(),
+                    })
+                }));
+                continue;
+            }
+        };
+        for r in loaded {
+            out.push(r.map(|_| probs.next().expect("one output per loaded input")));
+        }
+        if let Some(pb) = progress {
+            pb.inc(chunk.len() as u64);
+        }
+    }
+    out
+}

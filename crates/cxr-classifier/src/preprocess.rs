@@ -1,0 +1,83 @@
+//! From an image and its lung mask to the network's input.
+//!
+//! Pixel values `v` (0..255) are mapped to `v / 127.5 − 1` (−1..1, the range Inception
+//! v3's ImageNet weights were trained on), then multiplied by the lung mask, so every
+//! pixel outside the lungs is exactly 0 and contributes nothing to the first convolution
+//! (the paper: the network "only used the image pixels contained in the lung masks").
+//! With [`InputMode::MaskedWithMask`] the mask (0/1) is a second channel.
+//!
+//! Training feeds the image (0..1) and the mask (a label plane) through the same
+//! augmentation, then calls [`to_input`] on the batch; inference resizes both with
+//! [`resize_pair`] and calls the same function, so the two paths cannot drift.
+
+use cxr_core::{GrayImage, LungMask};
+use tch::{Kind, Tensor};
+
+use crate::model::InputMode;
+
+/// Network input from an image batch `[B, 1, H, W]` in 0..1 and a mask batch
+/// `[B, 1, H, W]` (any numeric kind, nonzero = lung).
+pub fn to_input(images: &Tensor, masks: &Tensor, mode: InputMode) -> Tensor {
+    let m = masks.ne(0).to_kind(Kind::Float);
+    let x = (images.to_kind(Kind::Float) * 2.0 - 1.0) * &m;
+    match mode {
+        InputMode::Masked => x,
+        InputMode::MaskedWithMask => Tensor::cat(&[x, m], 1),
+        InputMode::Rgb => x.repeat([1, 3, 1, 1]),
+    }
+}
+
+/// The image (0..1, bilinear) and the mask (0/1, nearest) at `size × size`, row-major.
+pub fn resize_pair(img: &GrayImage, mask: &LungMask, size: u32) -> (Vec<f32>, Vec<u8>) {
+    let id = cxr_nn::Affine::identity();
+    let src = (img.width() as usize, img.height() as usize);
+    let out = (size as usize, size as usize);
+    let data: Vec<f32> = img.as_raw().iter().map(|&v| f32::from(v) / 255.0).collect();
+    let image = id.warp_image(&data, src, out);
+    let (mw, mh) = mask.dimensions();
+    let labels = id.warp_labels(&mask.to_binary(), (mw as usize, mh as usize), out, 0);
+    (image, labels)
+}
+
+/// The input tensor `[1, C, size, size]` for one image and its mask (which must have the
+/// image's size).
+pub fn input_tensor(img: &GrayImage, mask: &LungMask, size: u32, mode: InputMode) -> Tensor {
+    let (image, labels) = resize_pair(img, mask, size);
+    let s = i64::from(size);
+    let x = Tensor::from_slice(&image).view([1, 1, s, s]);
+    let m = Tensor::from_slice(&labels).view([1, 1, s, s]);
+    to_input(&x, &m, mode)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outside_the_lungs_is_zero_and_inside_is_scaled() {
+        let img = GrayImage::from_fn(8, 8, |x, _| image::Luma([if x < 4 { 0 } else { 255 }]));
+        let mask = LungMask::from_fn(8, 8, |_, y| y >= 4);
+        let t = input_tensor(&img, &mask, 8, InputMode::MaskedWithMask);
+        assert_eq!(t.size(), [1, 2, 8, 8]);
+        let x = |c: i64, y: i64, xx: i64| t.double_value(&[0, c, y, xx]);
+        assert_eq!(x(0, 0, 0), 0.0);
+        assert_eq!(x(0, 0, 7), 0.0);
+        assert_eq!(x(0, 5, 0), -1.0);
+        assert_eq!(x(0, 5, 7), 1.0);
+        assert_eq!(x(1, 5, 7), 1.0);
+        assert_eq!(x(1, 1, 7), 0.0);
+        let rgb = input_tensor(&img, &mask, 8, InputMode::Rgb);
+        assert_eq!(rgb.size(), [1, 3, 8, 8]);
+        assert_eq!(rgb.double_value(&[0, 2, 5, 7]), 1.0);
+    }
+
+    #[test]
+    fn resizing_keeps_the_mask_binary() {
+        let img = GrayImage::from_fn(20, 10, |x, y| image::Luma([(x * 10 + y) as u8]));
+        let mask = LungMask::from_fn(20, 10, |x, _| x >= 10);
+        let (i, m) = resize_pair(&img, &mask, 16);
+        assert_eq!((i.len(), m.len()), (256, 256));
+        assert!(m.iter().all(|&v| v <= 1));
+        assert_eq!(m.iter().filter(|&&v| v == 1).count(), 128);
+    }
+}

@@ -1,0 +1,244 @@
+//! Where the network looks: vanilla gradients (Simonyan et al., 2014 — the paper's
+//! reference 31), SmoothGrad (Smilkov et al., 2017) and Grad-CAM (Selvaraju et al.,
+//! 2017), overlays as PNG, and the share of saliency mass inside the lung mask.
+//!
+//! Gradients are taken with respect to the *network input* (the masked image), not the
+//! raw pixels: the raw-pixel gradient is zero outside the mask by construction
+//! (input = image × mask), which would make the lung share trivially 1. The input
+//! gradient shows what the network would react to anywhere, so a share well below 1
+//! flags a network that relies on what lies outside the lungs (which, for a masked
+//! input, can only be the mask's shape itself — a shortcut worth knowing about).
+//! Grad-CAM maps come from `Mixed_7c` and are upsampled bilinearly.
+
+use cxr_core::{GrayImage, LungMask};
+use image::{Rgb, RgbImage};
+use serde::Serialize;
+use tch::{Kind, Tensor};
+
+use crate::Result;
+use crate::infer::Classifier;
+
+/// Which saliency method.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "method")]
+pub enum Method {
+    /// |∂ score / ∂ input|, maximum over input channels.
+    Vanilla,
+    /// Mean of vanilla maps over `samples` copies of the input with Gaussian noise of
+    /// standard deviation `noise` × (max − min of the input). Fixed seed: deterministic.
+    SmoothGrad {
+        /// Noisy copies.
+        samples: usize,
+        /// Noise level relative to the input's range (0.15 in the paper of SmoothGrad).
+        noise: f64,
+    },
+    /// ReLU of the gradient-weighted sum of `Mixed_7c` feature maps.
+    GradCam,
+}
+
+impl Method {
+    /// Stable name (`vanilla`, `smoothgrad`, `gradcam`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Method::Vanilla => "vanilla",
+            Method::SmoothGrad { .. } => "smoothgrad",
+            Method::GradCam => "gradcam",
+        }
+    }
+}
+
+/// A saliency map at the image's size, values ≥ 0 (row-major).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SaliencyMap {
+    /// Width.
+    pub width: u32,
+    /// Height.
+    pub height: u32,
+    /// Values, ≥ 0.
+    pub values: Vec<f32>,
+}
+
+impl SaliencyMap {
+    /// Share of the total saliency inside the mask (0..1; 0 for an all-zero map).
+    pub fn share_inside(&self, mask: &LungMask) -> f64 {
+        let bin = mask.to_binary();
+        let (mut inside, mut total) = (0.0f64, 0.0f64);
+        for (v, m) in self.values.iter().zip(bin) {
+            total += f64::from(*v);
+            if m != 0 {
+                inside += f64::from(*v);
+            }
+        }
+        if total > 0.0 { inside / total } else { 0.0 }
+    }
+
+    /// The map scaled to 0..1 by its maximum.
+    pub fn normalized(&self) -> Vec<f32> {
+        let max = self.values.iter().copied().fold(0.0f32, f32::max);
+        self.values
+            .iter()
+            .map(|v| if max > 0.0 { v / max } else { 0.0 })
+            .collect()
+    }
+
+    /// The image with the map blended on it in a blue → red colour scale (weight grows
+    /// with saliency), and the lung outline in white.
+    pub fn overlay(&self, img: &GrayImage, mask: Option<&LungMask>) -> RgbImage {
+        let n = self.normalized();
+        let (w, h) = (self.width, self.height);
+        let edge = |x: u32, y: u32| {
+            mask.is_some_and(|m| {
+                m.contains(x, y)
+                    && [(-1i64, 0i64), (1, 0), (0, -1), (0, 1)]
+                        .iter()
+                        .any(|(dx, dy)| {
+                            let (a, b) = (x as i64 + dx, y as i64 + dy);
+                            a < 0
+                                || b < 0
+                                || a >= w as i64
+                                || b >= h as i64
+                                || !m.contains(a as u32, b as u32)
+                        })
+            })
+        };
+        RgbImage::from_fn(w, h, |x, y| {
+            if edge(x, y) {
+                return Rgb([255, 255, 255]);
+            }
+            let g = f32::from(img.get_pixel(x, y).0[0]);
+            let s = n[(y * w + x) as usize];
+            let c = colormap(s);
+            let a = 0.6 * s.sqrt();
+            let mix = |ch: f32| (g * (1.0 - a) + ch * a).round().clamp(0.0, 255.0) as u8;
+            Rgb([mix(c[0]), mix(c[1]), mix(c[2])])
+        })
+    }
+}
+
+/// A blue → cyan → yellow → red scale for `t` in 0..1.
+fn colormap(t: f32) -> [f32; 3] {
+    let t = t.clamp(0.0, 1.0);
+    let stops = [
+        [0.0, 0.0, 255.0],
+        [0.0, 255.0, 255.0],
+        [255.0, 255.0, 0.0],
+        [255.0, 0.0, 0.0],
+    ];
+    let f = t * 3.0;
+    let i = (f.floor() as usize).min(2);
+    let u = f - i as f32;
+    let (a, b) = (stops[i], stops[i + 1]);
+    [
+        a[0] + (b[0] - a[0]) * u,
+        a[1] + (b[1] - a[1]) * u,
+        a[2] + (b[2] - a[2]) * u,
+    ]
+}
+
+fn input_gradient(clf: &Classifier, x: &Tensor, class: i64) -> Tensor {
+    let x = x.detach().set_requires_grad(true);
+    let logits = clf.net().forward_all(&x, false).logits;
+    let score = logits.select(1, class).sum(Kind::Float);
+    let g = Tensor::run_backward(&[score], &[&x], false, false);
+    g[0].abs().amax([1i64].as_slice(), false)
+}
+
+/// Saliency of `class` for an image and its lung mask, at the image's size.
+pub fn saliency(
+    clf: &Classifier,
+    img: &GrayImage,
+    mask: &LungMask,
+    class: usize,
+    method: Method,
+) -> Result<SaliencyMap> {
+    let x = clf.input(img, mask)?;
+    let class = class as i64;
+    let map = match method {
+        Method::Vanilla => input_gradient(clf, &x, class),
+        Method::SmoothGrad { samples, noise } => {
+            let range = (x.max() - x.min()).double_value(&[]);
+            let sigma = noise * range;
+            let gen_seed = 0x5A11_E4C7;
+            let samples = samples.max(1);
+            let mut acc = x.select(1, 0).zeros_like();
+            // A private generator keeps the noise (and the map) the same on every call.
+            let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(gen_seed);
+            let numel = x.numel();
+            for _ in 0..samples {
+                let noise: Vec<f32> = (0..numel)
+                    .map(|_| gaussian(&mut rng) * sigma as f32)
+                    .collect();
+                let n = Tensor::from_slice(&noise)
+                    .view(x.size().as_slice())
+                    .to_device(x.device());
+                acc += input_gradient(clf, &(&x + n), class);
+            }
+            acc / samples as f64
+        }
+        Method::GradCam => {
+            let x = x.detach();
+            let out = clf.net().forward_all(&x, false);
+            let score = out.logits.select(1, class).sum(Kind::Float);
+            let g = Tensor::run_backward(&[score], &[&out.features], false, false);
+            let weights = g[0].mean_dim([2i64, 3].as_slice(), true, Kind::Float);
+            let cam = (&out.features * weights)
+                .sum_dim_intlist([1i64].as_slice(), false, Kind::Float)
+                .relu();
+            let s = x.size();
+            cam.unsqueeze(1)
+                .upsample_bilinear2d([s[2], s[3]], false, None, None)
+                .squeeze_dim(1)
+        }
+    };
+    // [1, S, S] at the model's size → the image's size.
+    let (w, h) = img.dimensions();
+    let up = map
+        .detach()
+        .unsqueeze(1)
+        .upsample_bilinear2d([i64::from(h), i64::from(w)], false, None, None)
+        .clamp_min(0.0)
+        .to_device(tch::Device::Cpu)
+        .flatten(0, -1);
+    Ok(SaliencyMap {
+        width: w,
+        height: h,
+        values: Vec::<f32>::try_from(&up).expect("float tensor"),
+    })
+}
+
+/// A standard normal draw (Box–Muller).
+fn gaussian(rng: &mut rand_chacha::ChaCha8Rng) -> f32 {
+    use rand::Rng;
+    let u1: f64 = rng.random::<f64>().max(f64::MIN_POSITIVE);
+    let u2: f64 = rng.random();
+    ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()) as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn share_inside_counts_mass_under_the_mask() {
+        let map = SaliencyMap {
+            width: 4,
+            height: 1,
+            values: vec![1.0, 3.0, 0.0, 4.0],
+        };
+        let mask = LungMask::from_fn(4, 1, |x, _| x == 1 || x == 2);
+        assert!((map.share_inside(&mask) - 3.0 / 8.0).abs() < 1e-12);
+        let zero = SaliencyMap {
+            values: vec![0.0; 4],
+            ..map.clone()
+        };
+        assert_eq!(zero.share_inside(&mask), 0.0);
+        assert_eq!(map.normalized(), vec![0.25, 0.75, 0.0, 1.0]);
+    }
+
+    #[test]
+    fn colormap_runs_blue_to_red() {
+        assert_eq!(colormap(0.0), [0.0, 0.0, 255.0]);
+        assert_eq!(colormap(1.0), [255.0, 0.0, 0.0]);
+        assert_eq!(colormap(0.5), [127.5, 255.0, 127.5]);
+    }
+}

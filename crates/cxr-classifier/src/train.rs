@@ -1,0 +1,633 @@
+//! The paper's training recipe on the `cxr-nn` kit.
+//!
+//! Defaults ([`TrainConfig::default`]) are the paper's: softmax cross-entropy, Adam at
+//! 1e-4 with cosine decay, batch 64, at most 30 epochs, early stopping when the
+//! validation loss has not improved for 5 epochs, 10 % of the training *patients* held
+//! out for validation, augmentation by mirroring, 0–20 % crops, 0–10 px translations and
+//! ±15° rotations (none at evaluation).
+//!
+//! **Weight decay.** The paper reports "weight decay 0.9". As an L2 factor in Adam that
+//! would dominate every gradient (the loss gradients of a fine-tuned network are orders
+//! of magnitude smaller than 0.9 × w) and drive the weights to zero; the value is almost
+//! surely a momentum-like constant (Adam's β₁ is 0.9) or a learning-rate decay factor
+//! reported under that name. We use decoupled weight decay (AdamW) with a default of
+//! 1e-4, a usual fine-tuning value that barely moves pretrained weights over 30 epochs;
+//! 0 gives plain Adam.
+//!
+//! A run folder holds `config.json` (written first), `last`/`best` checkpoints,
+//! `metrics.jsonl` and `curves.png`; a stopped run resumes from `last`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use cxr_core::Label;
+use cxr_nn::checkpoint::{append_jsonl, read_json, write_json};
+use cxr_nn::loader::{BoxError, Dataset, Sample};
+use cxr_nn::{
+    AugmentConfig, CosineSchedule, DataLoader, Decision, EarlyStopping, Goal, LoaderConfig,
+    Precision, Stepper, autocast,
+};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use tch::nn::{self, OptimizerConfig};
+use tch::{Device, Kind, Reduction, Tensor};
+
+use crate::data::{Example, class_counts, split_by_patient};
+use crate::model::{ClassifierConfig, InceptionV3};
+use crate::preprocess::to_input;
+use crate::{Error, transfer};
+
+/// How classes are weighted in the loss.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClassWeighting {
+    /// Every image counts the same (the paper).
+    #[default]
+    None,
+    /// Each class weighs `n / (K · n_class)` (inverse frequency in the training part).
+    Balanced,
+    /// Given weights, in [`Label::index`] order.
+    Manual(Vec<f64>),
+}
+
+/// Training settings (`config.json` of a run).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    /// The network.
+    pub model: ClassifierConfig,
+    /// torchvision ImageNet weights (safetensors) to start from; `None` = random start.
+    pub pretrained: Option<PathBuf>,
+    /// The segmenter run that made the masks (recorded so that prediction reuses it).
+    pub segmenter: Option<PathBuf>,
+    /// Maximum epochs.
+    pub epochs: usize,
+    /// Batch size.
+    pub batch_size: usize,
+    /// Peak learning rate, cosine-decayed to `min_lr_fraction` of it.
+    pub learning_rate: f64,
+    /// Final learning rate as a fraction of the peak.
+    pub min_lr_fraction: f64,
+    /// Decoupled weight decay (AdamW); 0 = Adam. See the module docs for the paper's 0.9.
+    pub weight_decay: f64,
+    /// Warm-up epochs.
+    pub warmup_epochs: usize,
+    /// Share of training patients held out for validation.
+    pub validation_fraction: f64,
+    /// Epochs without a lower validation loss before stopping.
+    pub patience: usize,
+    /// Training augmentation.
+    pub augment: AugmentConfig,
+    /// Class weighting of the loss.
+    pub class_weighting: ClassWeighting,
+    /// Weight of the auxiliary head's loss (when the model has one).
+    pub aux_weight: f64,
+    /// Loader threads.
+    pub workers: usize,
+    /// Seed of the split, shuffling, augmentation and initial weights.
+    pub seed: u64,
+    /// Batches whose gradients are summed before each step.
+    pub accumulate: usize,
+    /// Forward-pass arithmetic: fp16 autocast with loss scaling on CUDA by default.
+    pub precision: Precision,
+    /// Channels-last memory layout for inputs and weights on CUDA.
+    pub channels_last: bool,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            model: ClassifierConfig::v3_299(),
+            pretrained: None,
+            segmenter: None,
+            epochs: 30,
+            batch_size: 64,
+            learning_rate: 1e-4,
+            min_lr_fraction: 0.0,
+            weight_decay: 1e-4,
+            warmup_epochs: 0,
+            validation_fraction: 0.1,
+            patience: 5,
+            augment: AugmentConfig::paper(),
+            class_weighting: ClassWeighting::None,
+            aux_weight: 0.4,
+            workers: 2,
+            seed: 2020,
+            accumulate: 1,
+            precision: Precision::Auto,
+            channels_last: true,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// The CPU preset: [`ClassifierConfig::small`] trained from scratch with a higher
+    /// learning rate and smaller batches (no ImageNet weights fit a narrow network).
+    pub fn cpu_small() -> Self {
+        TrainConfig {
+            model: ClassifierConfig::small(),
+            batch_size: 16,
+            learning_rate: 1e-3,
+            min_lr_fraction: 0.01,
+            epochs: 20,
+            warmup_epochs: 1,
+            ..TrainConfig::default()
+        }
+    }
+
+    /// Checks the settings, naming the first bad field.
+    pub fn validate(&self) -> Result<(), Error> {
+        self.model.validate()?;
+        let bad = |field, detail: String| Err(Error::InvalidConfig { field, detail });
+        if self.batch_size == 0 {
+            return bad("batch_size", "0".into());
+        }
+        if self.learning_rate.is_nan() || self.learning_rate <= 0.0 {
+            return bad("learning_rate", format!("{} ≤ 0", self.learning_rate));
+        }
+        if !(0.0..1.0).contains(&self.validation_fraction) {
+            return bad(
+                "validation_fraction",
+                format!("{} is not in [0, 1)", self.validation_fraction),
+            );
+        }
+        if let ClassWeighting::Manual(w) = &self.class_weighting
+            && (w.len() != self.model.num_classes as usize
+                || w.iter().any(|v| v.is_nan() || *v < 0.0))
+        {
+            return bad(
+                "class_weighting",
+                format!("{w:?}: need {} weights ≥ 0", self.model.num_classes),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Puts a 4-d tensor in channels-last memory order (same shape and values; NHWC strides),
+/// the layout cuDNN's fastest convolution kernels use. Other tensors are returned as is.
+pub fn channels_last(t: &Tensor) -> Tensor {
+    if t.dim() == 4 {
+        t.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2])
+    } else {
+        t.shallow_clone()
+    }
+}
+
+/// Moves every 4-d weight of `vs` to channels-last order in place.
+pub fn weights_channels_last(vs: &nn::VarStore) {
+    let _g = tch::no_grad_guard();
+    for (_, mut v) in vs.variables() {
+        if v.dim() == 4 {
+            let cl = channels_last(&v);
+            v.set_data(&cl);
+        }
+    }
+}
+
+struct ExampleDataset {
+    examples: Arc<Vec<Example>>,
+    indices: Vec<usize>,
+    size: usize,
+    augment: AugmentConfig,
+}
+
+impl Dataset for ExampleDataset {
+    fn len(&self) -> usize {
+        self.indices.len()
+    }
+    fn get(&self, index: usize, rng: &mut ChaCha8Rng) -> Result<Sample, BoxError> {
+        let ex = &self.examples[self.indices[index]];
+        let (img, mask) = ex.load()?;
+        let src = (img.width() as usize, img.height() as usize);
+        let data: Vec<f32> = img.as_raw().iter().map(|&v| f32::from(v) / 255.0).collect();
+        let a = self.augment.sample(rng);
+        let out = (self.size, self.size);
+        Ok(Sample {
+            size: out,
+            image: a.warp_image(&data, src, out),
+            channels: vec![],
+            masks: vec![a.warp_labels(&mask.to_binary(), src, out, 0)],
+            class: ex.label.index() as i64,
+        })
+    }
+}
+
+/// Per-epoch log line (`metrics.jsonl`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochMetrics {
+    /// Epoch, from 0.
+    pub epoch: usize,
+    /// Mean training loss (main head).
+    pub train_loss: f64,
+    /// Mean validation loss.
+    pub val_loss: f64,
+    /// Validation accuracy (argmax).
+    pub val_accuracy: f64,
+    /// Validation one-vs-rest AUC of covid-19 (`null` without both classes).
+    pub val_auc_covid: Option<f64>,
+    /// Learning rate at the end of the epoch.
+    pub lr: f64,
+    /// Seconds the epoch took.
+    pub seconds: f64,
+    /// Training samples that could not be loaded this epoch.
+    pub failed_samples: usize,
+}
+
+/// State saved with each checkpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainState {
+    /// Epochs completed.
+    pub epochs_done: usize,
+    /// Optimiser steps taken.
+    pub step: usize,
+    /// Early-stopping state (validation loss).
+    pub early: EarlyStopping,
+    /// Whether training has finished.
+    pub finished: bool,
+}
+
+/// What [`train`] returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainSummary {
+    /// One line per epoch run in this call.
+    pub epochs: Vec<EpochMetrics>,
+    /// Best validation loss.
+    pub best_val_loss: f64,
+    /// Example indices used for training and for validation.
+    pub train: Vec<usize>,
+    /// Validation indices.
+    pub validation: Vec<usize>,
+    /// What the ImageNet import did (when `pretrained` is set and training started fresh).
+    pub import: Option<transfer::ImportReport>,
+}
+
+fn class_weights(config: &TrainConfig, examples: &[Example], train: &[usize]) -> Option<Tensor> {
+    let k = config.model.num_classes as usize;
+    let w: Vec<f64> = match &config.class_weighting {
+        ClassWeighting::None => return None,
+        ClassWeighting::Manual(w) => w.clone(),
+        ClassWeighting::Balanced => {
+            let sub: Vec<Example> = train.iter().map(|&i| examples[i].clone()).collect();
+            let n = class_counts(&sub);
+            let total: usize = n.iter().sum();
+            (0..k)
+                .map(|c| {
+                    let nc = n.get(c).copied().unwrap_or(0);
+                    if nc == 0 {
+                        0.0
+                    } else {
+                        total as f64 / (k as f64 * nc as f64)
+                    }
+                })
+                .collect()
+        }
+    };
+    Some(Tensor::from_slice(&w).to_kind(Kind::Float))
+}
+
+fn ce(logits: &Tensor, targets: &Tensor, weights: Option<&Tensor>) -> Tensor {
+    logits
+        .to_kind(Kind::Float)
+        .cross_entropy_loss(targets, weights, Reduction::Mean, -100, 0.0)
+}
+
+/// Trains a classifier into `run_dir` on `examples`, holding out
+/// `config.validation_fraction` of their patients for validation. Resumes from
+/// `run_dir/last` when a run with the same configuration was stopped there. Shows
+/// progress bars when `progress`.
+pub fn train(
+    run_dir: &Path,
+    examples: &[Example],
+    config: &TrainConfig,
+    device: Device,
+    progress: bool,
+) -> Result<TrainSummary, Error> {
+    let (train_idx, val_idx) = split_by_patient(examples, config.validation_fraction, config.seed);
+    train_split(
+        run_dir, examples, train_idx, val_idx, config, device, progress,
+    )
+}
+
+/// Like [`train`], with the validation examples given (an experiment's own split).
+pub fn train_with_validation(
+    run_dir: &Path,
+    train_examples: &[Example],
+    validation: &[Example],
+    config: &TrainConfig,
+    device: Device,
+    progress: bool,
+) -> Result<TrainSummary, Error> {
+    let all: Vec<Example> = train_examples.iter().chain(validation).cloned().collect();
+    let n = train_examples.len();
+    train_split(
+        run_dir,
+        &all,
+        (0..n).collect(),
+        (n..all.len()).collect(),
+        config,
+        device,
+        progress,
+    )
+}
+
+fn train_split(
+    run_dir: &Path,
+    examples: &[Example],
+    train_idx: Vec<usize>,
+    val_idx: Vec<usize>,
+    config: &TrainConfig,
+    device: Device,
+    progress: bool,
+) -> Result<TrainSummary, Error> {
+    config.validate()?;
+    let config_path = run_dir.join("config.json");
+    if config_path.exists() {
+        let old: TrainConfig = read_json(&config_path)?;
+        if &old != config {
+            return Err(Error::InvalidConfig {
+                field: "run_dir",
+                detail: format!(
+                    "{} holds a run with another configuration",
+                    run_dir.display()
+                ),
+            });
+        }
+    } else {
+        write_json(&config_path, config)?;
+    }
+    let shared = Arc::new(examples.to_vec());
+    let size = config.model.input_size as usize;
+    let loader = |indices: Vec<usize>, augment: AugmentConfig, shuffle: bool| {
+        DataLoader::new(
+            Arc::new(ExampleDataset {
+                examples: Arc::clone(&shared),
+                indices,
+                size,
+                augment,
+            }),
+            LoaderConfig {
+                batch_size: config.batch_size,
+                shuffle,
+                drop_last: false,
+                workers: config.workers,
+                prefetch: 4,
+                seed: config.seed,
+            },
+        )
+    };
+    let train_loader = loader(train_idx.clone(), config.augment.clone(), true);
+    let val_loader = loader(val_idx.clone(), AugmentConfig::none(), false);
+    let weights = class_weights(config, examples, &train_idx).map(|w| w.to_device(device));
+
+    tch::manual_seed(config.seed as i64);
+    let mut vs = nn::VarStore::new(device);
+    let net = InceptionV3::new(&vs.root(), &config.model)?;
+    let mut state = TrainState {
+        epochs_done: 0,
+        step: 0,
+        early: EarlyStopping::new(config.patience, Goal::Minimize),
+        finished: false,
+    };
+    let mut import = None;
+    if run_dir.join("last.safetensors").exists() {
+        state = cxr_nn::load_checkpoint(run_dir, "last", &mut vs)?;
+        tracing::info!(epoch = state.epochs_done, "resuming from last checkpoint");
+    } else if let Some(p) = &config.pretrained {
+        let report = transfer::import_torchvision(&mut vs, p, false)?;
+        tracing::info!("ImageNet import: {report}");
+        import = Some(report);
+    }
+    let cl = config.channels_last && device.is_cuda();
+    if cl {
+        weights_channels_last(&vs);
+    }
+    let mut opt = nn::AdamW {
+        wd: config.weight_decay,
+        ..Default::default()
+    }
+    .build(&vs, config.learning_rate)?;
+    let mut stepper = Stepper::new(config.accumulate, config.precision.mixed_on(device));
+    let steps_per_epoch = train_loader
+        .batches()
+        .div_ceil(config.accumulate.max(1))
+        .max(1);
+    let schedule = CosineSchedule {
+        base_lr: config.learning_rate,
+        min_lr: config.learning_rate * config.min_lr_fraction,
+        warmup_steps: config.warmup_epochs * steps_per_epoch,
+        total_steps: config.epochs * steps_per_epoch,
+    };
+    let bar = |len: usize, what: &str| {
+        let pb = if progress {
+            ProgressBar::new(len as u64)
+        } else {
+            ProgressBar::hidden()
+        };
+        pb.set_style(
+            ProgressStyle::with_template(&format!(
+                "{what} {{bar:30}} {{pos}}/{{len}} {{msg}} ({{elapsed}}<{{eta}})"
+            ))
+            .expect("static template"),
+        );
+        pb
+    };
+    let mode = config.model.input;
+    let prepare = |b: &cxr_nn::Batch| {
+        let x = to_input(&b.images, &b.masks[0], mode).to_device(device);
+        if cl { channels_last(&x) } else { x }
+    };
+    let epochs_bar = bar(config.epochs, "epochs ");
+    epochs_bar.set_position(state.epochs_done as u64);
+    let mut summary = TrainSummary {
+        epochs: vec![],
+        best_val_loss: state.early.best.unwrap_or(f64::INFINITY),
+        train: train_idx,
+        validation: val_idx,
+        import,
+    };
+    while !state.finished && state.epochs_done < config.epochs {
+        let epoch = state.epochs_done;
+        let t0 = std::time::Instant::now();
+        let batches = bar(train_loader.batches(), "batches");
+        let (mut loss_sum, mut n, mut failed) = (0.0, 0usize, 0usize);
+        for b in train_loader.epoch(epoch as u64) {
+            for f in &b.failures {
+                tracing::warn!(index = f.index, error = %f.source, "training sample skipped");
+            }
+            failed += b.failures.len();
+            if b.indices.is_empty() {
+                continue;
+            }
+            opt.set_lr(schedule.lr_at(state.step));
+            let x = prepare(&b);
+            let y = b.classes.to_device(device);
+            let out = autocast(device, config.precision, || net.forward_all(&x, true));
+            let main = ce(&out.logits, &y, weights.as_ref());
+            let loss = match &out.aux {
+                Some(aux) if config.aux_weight > 0.0 => {
+                    &main + ce(aux, &y, weights.as_ref()) * config.aux_weight
+                }
+                _ => main.shallow_clone(),
+            };
+            if stepper.backward(&loss, &mut opt, &vs).is_some() {
+                state.step += 1;
+            }
+            loss_sum += main.double_value(&[]) * b.indices.len() as f64;
+            n += b.indices.len();
+            batches.inc(1);
+        }
+        if stepper.flush(&mut opt, &vs).is_some() {
+            state.step += 1;
+        }
+        batches.finish_and_clear();
+        let v = evaluate(&net, &val_loader, mode, device, cl, weights.as_ref());
+        let m = EpochMetrics {
+            epoch,
+            train_loss: loss_sum / n.max(1) as f64,
+            val_loss: v.loss,
+            val_accuracy: v.accuracy,
+            val_auc_covid: v.auc_covid,
+            lr: schedule.lr_at(state.step.saturating_sub(1)),
+            seconds: t0.elapsed().as_secs_f64(),
+            failed_samples: failed,
+        };
+        append_jsonl(&run_dir.join("metrics.jsonl"), &m)?;
+        state.epochs_done += 1;
+        // Without validation patients, training loss stands in (and early stopping
+        // then only guards against divergence).
+        let watched = if val_loader.batches() == 0 {
+            m.train_loss
+        } else {
+            v.loss
+        };
+        let decision = state.early.update(watched);
+        state.finished = decision == Decision::Stop || state.epochs_done == config.epochs;
+        if decision == Decision::Improved {
+            cxr_nn::save_checkpoint(run_dir, "best", &vs, &state)?;
+        }
+        cxr_nn::save_checkpoint(run_dir, "last", &vs, &state)?;
+        write_curves(run_dir)?;
+        epochs_bar.set_message(format!(
+            "val loss {:.4} acc {:.3}",
+            m.val_loss, m.val_accuracy
+        ));
+        epochs_bar.inc(1);
+        summary.epochs.push(m);
+    }
+    epochs_bar.finish();
+    summary.best_val_loss = state.early.best.unwrap_or(f64::INFINITY);
+    Ok(summary)
+}
+
+struct Validation {
+    loss: f64,
+    accuracy: f64,
+    auc_covid: Option<f64>,
+}
+
+fn evaluate<D: Dataset + 'static>(
+    net: &InceptionV3,
+    loader: &DataLoader<D>,
+    mode: crate::InputMode,
+    device: Device,
+    cl: bool,
+    weights: Option<&Tensor>,
+) -> Validation {
+    let _guard = tch::no_grad_guard();
+    let (mut loss, mut n, mut correct) = (0.0, 0usize, 0usize);
+    let (mut covid_scores, mut is_covid) = (Vec::new(), Vec::new());
+    for b in loader.epoch(0) {
+        if b.indices.is_empty() {
+            continue;
+        }
+        let x = to_input(&b.images, &b.masks[0], mode).to_device(device);
+        let x = if cl { channels_last(&x) } else { x };
+        let y = b.classes.to_device(device);
+        let logits = net.forward_all(&x, false).logits.to_kind(Kind::Float);
+        loss += ce(&logits, &y, weights).double_value(&[]) * b.indices.len() as f64;
+        n += b.indices.len();
+        correct += logits
+            .argmax(-1, false)
+            .eq_tensor(&y)
+            .sum(Kind::Int64)
+            .int64_value(&[]) as usize;
+        let probs = crate::model::probabilities(&logits);
+        let ys = Vec::<i64>::try_from(&b.classes).expect("int64 classes");
+        for (p, c) in probs.iter().zip(ys) {
+            covid_scores.push(f64::from(p[Label::Covid.index()]));
+            is_covid.push(c == Label::Covid.index() as i64);
+        }
+    }
+    Validation {
+        loss: loss / n.max(1) as f64,
+        accuracy: correct as f64 / n.max(1) as f64,
+        auc_covid: cxr_stats::roc::roc_auc(&covid_scores, &is_covid).ok(),
+    }
+}
+
+/// Reads `metrics.jsonl` of a run.
+pub fn read_metrics(run_dir: &Path) -> Result<Vec<EpochMetrics>, Error> {
+    let path = run_dir.join("metrics.jsonl");
+    let text = std::fs::read_to_string(&path).map_err(|source| cxr_core::Error::Io {
+        path: path.clone(),
+        source,
+    })?;
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .map(|(i, l)| {
+            serde_json::from_str(l).map_err(|e| Error::Input {
+                path: path.clone(),
+                source: format!("line {}: {e}", i + 1).into(),
+            })
+        })
+        .collect()
+}
+
+/// Draws `curves.png` (losses, validation accuracy and covid AUC per epoch) from the
+/// run's `metrics.jsonl`.
+pub fn write_curves(run_dir: &Path) -> Result<(), Error> {
+    use cxr_report::plot::{Series, lines_png};
+    use plotters_colors::*;
+    let m = read_metrics(run_dir)?;
+    let pts = |f: &dyn Fn(&EpochMetrics) -> Option<f64>| -> Vec<(f64, f64)> {
+        m.iter()
+            .filter_map(|e| f(e).map(|v| (e.epoch as f64, v)))
+            .collect()
+    };
+    let series = [
+        Series {
+            name: "training loss".into(),
+            color: BLUE,
+            points: pts(&|e| Some(e.train_loss)),
+        },
+        Series {
+            name: "validation loss".into(),
+            color: RED,
+            points: pts(&|e| Some(e.val_loss)),
+        },
+        Series {
+            name: "validation accuracy".into(),
+            color: GREEN,
+            points: pts(&|e| Some(e.val_accuracy)),
+        },
+        Series {
+            name: "validation covid AUC".into(),
+            color: GREY,
+            points: pts(&|e| e.val_auc_covid),
+        },
+    ];
+    let png = lines_png("Training curves", "epoch", "", &series, (900, 600))?;
+    cxr_core::write_bytes_atomic(&run_dir.join("curves.png"), &png)?;
+    Ok(())
+}
+
+mod plotters_colors {
+    pub use cxr_report::plot::RGBColor;
+    pub const BLUE: RGBColor = RGBColor(31, 90, 200);
+    pub const RED: RGBColor = RGBColor(210, 40, 40);
+    pub const GREEN: RGBColor = RGBColor(30, 150, 60);
+    pub const GREY: RGBColor = RGBColor(120, 120, 120);
+}

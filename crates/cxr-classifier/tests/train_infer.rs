@@ -1,0 +1,307 @@
+//! Training a tiny classifier on phantoms, then everything that uses a run folder:
+//! resuming, loading, prediction, the pipeline (PNG and DICOM input) and saliency.
+//! One training run is shared by the tests (a `OnceLock`), so the file stays quick.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use cxr_classifier::data::{Example, examples_with_mask_column};
+use cxr_classifier::infer::predict_examples;
+use cxr_classifier::saliency::{Method, saliency};
+use cxr_classifier::{Classifier, ClassifierConfig, Pipeline, TrainConfig, train};
+use cxr_core::{Label, SourceId};
+use cxr_nn::AugmentConfig;
+use cxr_synth::{CohortPlan, SynthConfig, plan_cases, write_cohort};
+use tch::Device;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    run: PathBuf,
+    examples: Vec<Example>,
+    config: TrainConfig,
+    first_loss: f64,
+    last_loss: f64,
+}
+
+fn config() -> TrainConfig {
+    TrainConfig {
+        model: ClassifierConfig::tiny(80),
+        epochs: 3,
+        batch_size: 16,
+        learning_rate: 2e-3,
+        min_lr_fraction: 0.1,
+        augment: AugmentConfig::none(),
+        workers: 2,
+        validation_fraction: 0.2,
+        ..TrainConfig::cpu_small()
+    }
+}
+
+fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let plan = CohortPlan {
+            sources: vec![cxr_synth::SourcePlan {
+                source: SourceId::Qmenta,
+                healthy: 16,
+                covid: 16,
+                bacterial: 16,
+                images_per_patient: 1.0,
+            }],
+        };
+        let synth = SynthConfig::with_size(96);
+        let cases = plan_cases(&plan, &synth, 11);
+        let files = write_cohort(&dir.path().join("cohort"), &cases, &synth, None).unwrap();
+        let records = cxr_core::manifest::read_records(&files.records_csv).unwrap();
+        let (examples, bad) = examples_with_mask_column(&records, &dir.path().join("cohort"));
+        assert!(bad.is_empty());
+        let run = dir.path().join("run");
+        let config = config();
+        let s = train(&run, &examples, &config, Device::Cpu, false).unwrap();
+        assert_eq!(s.epochs.len(), 3);
+        Fixture {
+            run,
+            first_loss: s.epochs[0].train_loss,
+            last_loss: s.epochs[2].train_loss,
+            examples,
+            config,
+            _dir: dir,
+        }
+    })
+}
+
+#[test]
+fn a_run_folder_has_everything_and_training_lowers_the_loss() {
+    let f = fixture();
+    for name in [
+        "config.json",
+        "best.safetensors",
+        "best.json",
+        "last.safetensors",
+        "last.json",
+        "metrics.jsonl",
+        "curves.png",
+    ] {
+        assert!(f.run.join(name).exists(), "{name}");
+    }
+    let m = cxr_classifier::train::read_metrics(&f.run).unwrap();
+    assert_eq!(m.len(), 3);
+    assert!(
+        m.iter()
+            .all(|e| e.val_loss.is_finite() && e.failed_samples == 0)
+    );
+    assert!(
+        f.last_loss < f.first_loss,
+        "{} → {}",
+        f.first_loss,
+        f.last_loss
+    );
+    // Same configuration, finished: nothing more to do.
+    let again = train(&f.run, &f.examples, &f.config, Device::Cpu, false).unwrap();
+    assert!(again.epochs.is_empty());
+    // Another configuration in the same folder is refused.
+    let other = TrainConfig {
+        epochs: 4,
+        ..f.config.clone()
+    };
+    let e = train(&f.run, &f.examples, &other, Device::Cpu, false).unwrap_err();
+    assert!(e.to_string().contains("another configuration"), "{e}");
+}
+
+#[test]
+fn a_stopped_run_resumes_from_last() {
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["config.json", "last.safetensors", "metrics.jsonl"] {
+        std::fs::copy(f.run.join(name), dir.path().join(name)).unwrap();
+    }
+    // Pretend the run stopped after its second epoch.
+    let mut state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(f.run.join("last.json")).unwrap()).unwrap();
+    state["epochs_done"] = 2.into();
+    state["finished"] = false.into();
+    std::fs::write(dir.path().join("last.json"), state.to_string()).unwrap();
+    let s = train(dir.path(), &f.examples, &f.config, Device::Cpu, false).unwrap();
+    assert_eq!(s.epochs.len(), 1);
+    assert_eq!(s.epochs[0].epoch, 2);
+    assert_eq!(
+        cxr_classifier::train::read_metrics(dir.path())
+            .unwrap()
+            .len(),
+        4
+    );
+}
+
+#[test]
+fn predictions_are_probabilities_and_deterministic() {
+    let f = fixture();
+    let clf = Classifier::load(&f.run, Device::Cpu).unwrap();
+    let a = predict_examples(&clf, &f.examples[..10], 4, None);
+    let b = predict_examples(&clf, &f.examples[..10], 10, None);
+    for (x, y) in a.iter().zip(&b) {
+        let (x, y) = (x.as_ref().unwrap(), y.as_ref().unwrap());
+        assert_eq!(x.len(), 3);
+        assert!((x.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+        for (p, q) in x.iter().zip(y) {
+            assert!((p - q).abs() < 1e-5, "batching changed a prediction");
+        }
+    }
+    // A missing file is an error for that example only.
+    let mut broken = f.examples[..3].to_vec();
+    broken[1].image = PathBuf::from("/nonexistent/x.png");
+    let out = predict_examples(&clf, &broken, 8, None);
+    assert!(out[0].is_ok() && out[2].is_ok());
+    let msg = out[1].as_ref().unwrap_err().to_string();
+    assert!(msg.contains("/nonexistent/x.png"), "{msg}");
+}
+
+fn tiny_segmenter(dir: &Path) -> cxr_lungseg::Segmenter {
+    let pairs: Vec<_> = (0..8u64)
+        .map(|i| {
+            let case =
+                cxr_synth::CaseSpec::single(i, Label::ALL[(i % 3) as usize], SourceId::Qmenta);
+            let p = cxr_synth::render(&case, &SynthConfig::with_size(64));
+            let labels = p.lungs().to_binary();
+            (p.image, labels)
+        })
+        .collect();
+    let cfg = cxr_lungseg::SegTrainConfig {
+        model: cxr_lungseg::SegmenterConfig::tiny(64),
+        epochs: 1,
+        batch_size: 4,
+        workers: 1,
+        ..Default::default()
+    };
+    cxr_lungseg::train(
+        dir,
+        Arc::new(cxr_lungseg::InMemory(pairs)),
+        &cfg,
+        Device::Cpu,
+        false,
+    )
+    .unwrap();
+    cxr_lungseg::Segmenter::load(dir, Device::Cpu).unwrap()
+}
+
+#[test]
+fn the_pipeline_segments_gates_and_classifies_png_and_dicom() {
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let seg = tiny_segmenter(dir.path());
+    let mut p = Pipeline::new(seg, Classifier::load(&f.run, Device::Cpu).unwrap());
+    // A gate that lets everything through: probabilities must be the classifier's on
+    // the pipeline's own mask.
+    p.qc = cxr_lungseg::qc::QcOptions {
+        min_lungs: 0,
+        min_fraction: 0.0,
+    };
+    let out = p.run(&f.examples[0].image).unwrap();
+    assert!(out.qc.verdict.is_accept());
+    let img = cxr_classifier::data::load_image(&f.examples[0].image).unwrap();
+    assert_eq!(out.mask.dimensions(), img.dimensions());
+    let direct = p.classifier.predict(&img, &out.mask).unwrap();
+    assert_eq!(out.probabilities.as_deref(), Some(direct.as_slice()));
+    assert_eq!(
+        p.run(&f.examples[0].image).unwrap(),
+        out,
+        "not deterministic"
+    );
+
+    let dcm =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../cxr-dicom/tests/fixtures/big_endian.dcm");
+    let d = p.run(&dcm).unwrap();
+    assert_eq!(d.probabilities.map(|v| v.len()), Some(3));
+
+    // An impossible gate rejects: no probabilities, the reason kept.
+    p.qc.min_fraction = 1.0;
+    let r = p.run(&f.examples[0].image).unwrap();
+    assert!(r.probabilities.is_none() && !r.qc.verdict.is_accept());
+
+    let e = p
+        .run(Path::new("/nonexistent/y.png"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("/nonexistent/y.png"), "{e}");
+}
+
+#[test]
+fn vanilla_saliency_is_the_input_gradient() {
+    let f = fixture();
+    let clf = Classifier::load(&f.run, Device::Cpu).unwrap();
+    let (img, mask) = f.examples[5].load().unwrap();
+    // Resize to the model's size so that the map's pixels are the input's.
+    let s = clf.config().model.input_size as u32;
+    let img = image::imageops::resize(&img, s, s, image::imageops::FilterType::Triangle);
+    let mask = cxr_core::LungMask::from_gray(
+        &image::imageops::resize(mask.as_image(), s, s, image::imageops::FilterType::Nearest),
+        128,
+    );
+    let class = Label::Covid.index();
+    let map = saliency(&clf, &img, &mask, class, Method::Vanilla).unwrap();
+    assert_eq!((map.width, map.height), (s, s));
+    // Finite differences need float64: the tiny network's per-pixel gradients (~1e-5) are
+    // below float32 resolution of its logits. Same weights, converted.
+    let mut vs = tch::nn::VarStore::new(Device::Cpu);
+    let net64 = cxr_classifier::InceptionV3::new(&vs.root(), &clf.config().model).unwrap();
+    vs.load(f.run.join("best.safetensors")).unwrap();
+    vs.double();
+    let x = clf.input(&img, &mask).unwrap().to_kind(tch::Kind::Double);
+    let score = |x: &tch::Tensor| {
+        tch::no_grad(|| {
+            net64
+                .forward_all(x, false)
+                .logits
+                .double_value(&[0, class as i64])
+        })
+    };
+    // Central differences at the three most salient pixels.
+    let mut order: Vec<usize> = (0..map.values.len()).collect();
+    order.sort_by(|a, b| map.values[*b].total_cmp(&map.values[*a]));
+    for &i in &order[..3] {
+        let (py, px) = ((i as u32 / s) as i64, (i as u32 % s) as i64);
+        let eps = 1e-4;
+        let bump = |d: f64| {
+            let y = x.copy();
+            let _ = y
+                .get(0)
+                .get(0)
+                .get(py)
+                .get(px)
+                .fill_(x.double_value(&[0, 0, py, px]) + d);
+            y
+        };
+        let fd = (score(&bump(eps)) - score(&bump(-eps))) / (2.0 * eps);
+        let g = f64::from(map.values[i]);
+        assert!(g > 0.0);
+        assert!(
+            ((fd.abs() - g) / g).abs() < 0.05,
+            "pixel {i}: |fd| {} vs {g}",
+            fd.abs()
+        );
+    }
+}
+
+#[test]
+fn smoothgrad_and_gradcam_are_deterministic_maps_at_image_size() {
+    let f = fixture();
+    let clf = Classifier::load(&f.run, Device::Cpu).unwrap();
+    let (img, mask) = f.examples[7].load().unwrap();
+    for method in [
+        Method::SmoothGrad {
+            samples: 4,
+            noise: 0.15,
+        },
+        Method::GradCam,
+    ] {
+        let a = saliency(&clf, &img, &mask, 1, method).unwrap();
+        let b = saliency(&clf, &img, &mask, 1, method).unwrap();
+        assert_eq!(a, b, "{method:?}");
+        assert_eq!((a.width, a.height), img.dimensions());
+        assert!(a.values.iter().all(|v| *v >= 0.0));
+        let share = a.share_inside(&mask);
+        assert!((0.0..=1.0).contains(&share));
+        let ov = a.overlay(&img, Some(&mask));
+        assert_eq!(ov.dimensions(), img.dimensions());
+    }
+}

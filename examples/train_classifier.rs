@@ -1,0 +1,144 @@
+//! Trains the masked-input Inception v3 (healthy / covid-19 / bacterial) on a
+//! `records.csv` manifest.
+//!
+//! `cargo run --release --example train_classifier -- --manifest M.csv --segmenter SEGRUN --out RUN`
+//!
+//! With `--segmenter`, lung masks are computed by that segmenter run and cached under
+//! `RUN/masks/`; images the quality gate rejects are left out and listed in
+//! `RUN/qc_rejected.csv`. Without it, the manifest's `mask_path` column gives the masks.
+//! Without size/epoch flags: the `small` preset on a CPU, the paper's `v3_299` on a GPU.
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+use cxr::classifier::data::{examples_from_segmenter, examples_with_mask_column, write_rejections};
+use cxr::classifier::{ClassWeighting, ClassifierConfig, InputMode, TrainConfig, train};
+use cxr::lungseg::Segmenter;
+use cxr::lungseg::postprocess::PostprocessOptions;
+use cxr::lungseg::qc::QcOptions;
+use indicatif::{ProgressBar, ProgressStyle};
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Preset {
+    /// Quarter-width Inception v3 at 128 px (CPU).
+    Small,
+    /// The paper's Inception v3 at 299 px.
+    V3,
+    /// Eighth-width at 96 px (tests).
+    Tiny,
+}
+
+#[derive(Parser)]
+#[command(about = "Train the masked-input Inception v3 classifier")]
+struct Args {
+    /// records.csv (source,patient_id,image_id,path,label,view,study_date,age,sex[,mask_path]).
+    #[arg(long)]
+    manifest: PathBuf,
+    /// A segmenter run (train_segmenter); without it the manifest's mask_path column is used.
+    #[arg(long)]
+    segmenter: Option<PathBuf>,
+    /// Run folder.
+    #[arg(long)]
+    out: PathBuf,
+    #[arg(long, value_enum)]
+    preset: Option<Preset>,
+    /// Input size in pixels.
+    #[arg(long)]
+    size: Option<i64>,
+    #[arg(long)]
+    epochs: Option<usize>,
+    #[arg(long)]
+    batch_size: Option<usize>,
+    #[arg(long)]
+    lr: Option<f64>,
+    /// torchvision ImageNet weights converted to safetensors (see cxr_classifier::transfer).
+    #[arg(long)]
+    pretrained: Option<PathBuf>,
+    /// Weight classes by inverse frequency.
+    #[arg(long)]
+    balanced: bool,
+    /// Give the lung mask to the network as a second channel.
+    #[arg(long)]
+    mask_channel: bool,
+    #[arg(long, default_value_t = 2020)]
+    seed: u64,
+}
+
+fn main() -> anyhow::Result<()> {
+    let a = Args::parse();
+    let device = cxr::nn::device_from_env()?;
+    let records = cxr::core::manifest::read_records(&a.manifest)?;
+    let manifest_dir = a.manifest.parent().unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(&a.out)?;
+    let (examples, rejected) = match &a.segmenter {
+        Some(seg_dir) => {
+            let seg = Segmenter::load(seg_dir, device)?;
+            let pb = ProgressBar::new(records.len() as u64).with_style(
+                ProgressStyle::with_template("segmenting [{bar:40}] {pos}/{len} ({eta})")?,
+            );
+            let out = examples_from_segmenter(
+                &records,
+                &seg,
+                &a.out.join("masks"),
+                &PostprocessOptions::default(),
+                &QcOptions::default(),
+                Some(&pb),
+            );
+            pb.finish_and_clear();
+            out
+        }
+        None => examples_with_mask_column(&records, manifest_dir),
+    };
+    write_rejections(&a.out.join("qc_rejected.csv"), &rejected)?;
+    println!(
+        "{} records: {} used, {} left out (see {})",
+        records.len(),
+        examples.len(),
+        rejected.len(),
+        a.out.join("qc_rejected.csv").display()
+    );
+    let preset = a.preset.unwrap_or(if device.is_cuda() {
+        Preset::V3
+    } else {
+        Preset::Small
+    });
+    let mut config = match preset {
+        Preset::Small => TrainConfig::cpu_small(),
+        Preset::V3 => TrainConfig::default(),
+        Preset::Tiny => TrainConfig {
+            model: ClassifierConfig::tiny(96),
+            ..TrainConfig::cpu_small()
+        },
+    };
+    if let Some(s) = a.size {
+        config.model.input_size = s;
+    }
+    if a.mask_channel {
+        config.model.input = InputMode::MaskedWithMask;
+    }
+    config.epochs = a.epochs.unwrap_or(config.epochs);
+    config.batch_size = a.batch_size.unwrap_or(config.batch_size);
+    config.learning_rate = a.lr.unwrap_or(config.learning_rate);
+    config.pretrained = a.pretrained.map(std::path::absolute).transpose()?;
+    config.segmenter = a
+        .segmenter
+        .as_deref()
+        .map(std::path::absolute)
+        .transpose()?;
+    config.seed = a.seed;
+    if a.balanced {
+        config.class_weighting = ClassWeighting::Balanced;
+    }
+    let summary = train(&a.out, &examples, &config, device, true)?;
+    if let Some(r) = &summary.import {
+        print!("ImageNet import: {r}");
+    }
+    let last = summary.epochs.last();
+    println!(
+        "{} epochs run; best validation loss {:.4}; last validation accuracy {}; run in {}",
+        summary.epochs.len(),
+        summary.best_val_loss,
+        last.map_or("-".into(), |m| format!("{:.3}", m.val_accuracy)),
+        a.out.display()
+    );
+    Ok(())
+}
