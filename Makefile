@@ -65,8 +65,10 @@ test: setup fmt lint
 	$(CARGO) test --workspace
 	$(MAKE) --no-print-directory doc
 
+# The paper's main experiment on the synthetic demo cohort (docs/reproducing.md). A
+# finished run in $(DEMO_OUT) is re-rendered from its files; `rm -rf $(DEMO_OUT)` to redo.
 demo: setup
-	$(CARGO) run --release --example synth_cohort -- --preset demo --out $(DEMO_OUT)/cohort
+	$(CARGO) run --release --example reproduce_main -- --synthetic --out $(DEMO_OUT)
 
 bench: setup
 	$(CARGO) bench --workspace

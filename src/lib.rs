@@ -28,6 +28,7 @@ pub use cxr_classifier as classifier;
 pub use cxr_cohort as cohort;
 pub use cxr_core as core;
 pub use cxr_dicom as dicom;
+pub use cxr_experiments as experiments;
 pub use cxr_lungseg as lungseg;
 pub use cxr_nn as nn;
 pub use cxr_report as report;

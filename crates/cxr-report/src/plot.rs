@@ -352,3 +352,163 @@ mod line_tests {
         assert!(count([210, 40, 40]) > 50);
     }
 }
+
+/// One bar of a [`bars_png`] chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bar {
+    /// Category name, written left of the bar.
+    pub name: String,
+    /// Bar length.
+    pub value: f64,
+    /// Interval drawn as a whisker over the bar, when known.
+    pub interval: Option<[f64; 2]>,
+    /// Fill colour.
+    pub color: RGBColor,
+}
+
+/// A horizontal bar chart with interval whiskers as PNG bytes (rates per category with
+/// their confidence intervals). Bars run top to bottom in the order given; the value axis
+/// starts at 0 and spans the bars, whiskers and `reference`, which is drawn as a dashed
+/// vertical line with its name in the legend (an overall rate, say). Non-finite values
+/// draw no bar.
+///
+/// # Errors
+/// [`Error::Plot`], [`Error::Encode`], [`Error::Font`].
+pub fn bars_png(
+    title: &str,
+    x_desc: &str,
+    bars: &[Bar],
+    reference: Option<(&str, f64)>,
+    size: (u32, u32),
+) -> Result<Vec<u8>> {
+    const WHAT: &str = "bar chart";
+    ensure_registered()?;
+    let n = bars.len();
+    let hi = bars
+        .iter()
+        .flat_map(|b| std::iter::once(b.value).chain(b.interval.into_iter().flatten()))
+        .chain(reference.map(|r| r.1))
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, f64::max);
+    let x1 = if hi > 0.0 { hi * 1.08 } else { 1.0 };
+    // Bar i sits at y = n − 1 − i, so the first bar is on top.
+    let y_of = |i: usize| (n - 1 - i) as f64;
+    let names: Vec<&str> = bars.iter().map(|b| b.name.as_str()).collect();
+    let longest = names.iter().map(|s| s.chars().count()).max().unwrap_or(0);
+    let label_area = (longest as u32 * 9 + 20).clamp(60, size.0 / 2);
+    let mut buf = vec![255u8; (size.0 * size.1 * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, size).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_err(WHAT))?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FAMILY, 24))
+            .margin(20)
+            .x_label_area_size(50)
+            .y_label_area_size(label_area)
+            .build_cartesian_2d(0f64..x1, -0.6f64..(n.max(1) as f64 - 0.4))
+            .map_err(plot_err(WHAT))?;
+        let label = |y: &f64| {
+            let k = y.round();
+            if (y - k).abs() > 1e-6 || k < 0.0 || k >= n as f64 {
+                return String::new();
+            }
+            names[n - 1 - k as usize].to_owned()
+        };
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .x_desc(x_desc)
+            .y_labels(2 * n + 1)
+            .y_label_formatter(&label)
+            .label_style((FAMILY, 16))
+            .axis_desc_style((FAMILY, 18))
+            .draw()
+            .map_err(plot_err(WHAT))?;
+        for (i, b) in bars.iter().enumerate() {
+            if !b.value.is_finite() {
+                continue;
+            }
+            let y = y_of(i);
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(0.0, y - 0.32), (b.value, y + 0.32)],
+                    b.color.filled(),
+                )))
+                .map_err(plot_err(WHAT))?;
+            if let Some([lo, hi]) = b.interval.filter(|iv| iv.iter().all(|v| v.is_finite())) {
+                let style = BLACK.stroke_width(2);
+                let whisker = [
+                    vec![(lo, y), (hi, y)],
+                    vec![(lo, y - 0.15), (lo, y + 0.15)],
+                    vec![(hi, y - 0.15), (hi, y + 0.15)],
+                ];
+                chart
+                    .draw_series(whisker.into_iter().map(|p| PathElement::new(p, style)))
+                    .map_err(plot_err(WHAT))?;
+            }
+        }
+        if let Some((name, r)) = reference.filter(|r| r.1.is_finite()) {
+            let color = RGBColor(60, 60, 60);
+            chart
+                .draw_series(DashedLineSeries::new(
+                    [(r, -0.6), (r, n.max(1) as f64 - 0.4)],
+                    8,
+                    5,
+                    color.stroke_width(2),
+                ))
+                .map_err(plot_err(WHAT))?
+                .label(name.to_owned())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+            chart
+                .configure_series_labels()
+                .label_font((FAMILY, 16))
+                .background_style(WHITE.mix(0.9))
+                .border_style(BLACK)
+                .position(SeriesLabelPosition::LowerRight)
+                .draw()
+                .map_err(plot_err(WHAT))?;
+        }
+        root.present().map_err(plot_err(WHAT))?;
+    }
+    encode(&buf, size, WHAT)
+}
+
+#[cfg(test)]
+mod bar_tests {
+    use super::*;
+
+    #[test]
+    fn bar_chart_draws_each_bar_in_its_colour() {
+        let bars = [
+            Bar {
+                name: "PadChest".into(),
+                value: 12.0,
+                interval: Some([8.0, 17.0]),
+                color: RGBColor(31, 90, 200),
+            },
+            Bar {
+                name: "Covid-19 Image Data Collection".into(),
+                value: 4.0,
+                interval: None,
+                color: RGBColor(210, 40, 40),
+            },
+        ];
+        let png = bars_png(
+            "Errors",
+            "error rate (%)",
+            &bars,
+            Some(("all", 9.0)),
+            (500, 300),
+        )
+        .unwrap();
+        let img = image::load_from_memory(&png).unwrap().to_rgb8();
+        assert_eq!(img.dimensions(), (500, 300));
+        let count = |c: [u8; 3]| img.pixels().filter(|p| p.0 == c).count();
+        // The first bar is three times as long as the second, at the same height.
+        let (blue, red) = (count([31, 90, 200]), count([210, 40, 40]));
+        assert!(red > 200, "{red}");
+        assert!(blue > 2 * red, "{blue} vs {red}");
+    }
+}

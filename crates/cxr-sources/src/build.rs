@@ -55,6 +55,8 @@ pub struct BuildReport {
     pub exclusions: usize,
     /// Near-duplicate groups kept together by the split.
     pub duplicate_groups: usize,
+    /// The groups themselves (indices into `records.csv`'s rows).
+    pub groups: Vec<cxr_cohort::DuplicateGroup>,
     /// Images that could not be read for duplicate detection.
     pub unreadable: Vec<(PathBuf, LoadError)>,
     /// The split and its SHA-256.
@@ -111,6 +113,7 @@ pub fn build_cohort(
         patients: cohort.patients().len(),
         exclusions: cohort.exclusions.len(),
         duplicate_groups: groups.len(),
+        groups,
         unreadable,
         split: s,
         split_sha256,

@@ -1,0 +1,356 @@
+//! An experiment's settings: where the images come from, how the segmenter and the
+//! classifier are trained, how patients are split and how results are evaluated. Read
+//! from TOML (every field optional, defaults = the paper where it says, CPU-friendly
+//! otherwise) and written into the run folder as `experiment.toml`.
+
+use std::path::{Path, PathBuf};
+
+use cxr_classifier::{ClassifierConfig, TrainConfig};
+use cxr_cohort::{DuplicateOptions, SplitConfig};
+use cxr_lungseg::postprocess::PostprocessOptions;
+use cxr_lungseg::qc::QcOptions;
+use cxr_lungseg::{SegTrainConfig, SegmenterConfig};
+use cxr_nn::AugmentConfig;
+use cxr_synth::{CohortPlan, SynthConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// A synthetic cohort (`cxr-synth`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SyntheticData {
+    /// Patients per source and class.
+    pub plan: CohortPlan,
+    /// Rendering settings (size, difficulty, share of bad acquisitions, demographics).
+    pub synth: SynthConfig,
+    /// Seed of the cohort.
+    pub seed: u64,
+}
+
+impl Default for SyntheticData {
+    fn default() -> Self {
+        SyntheticData {
+            plan: CohortPlan::demo(),
+            synth: SynthConfig::default(),
+            seed: 2020,
+        }
+    }
+}
+
+/// Where the images come from: exactly one of the two.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataConfig {
+    /// A synthetic cohort.
+    pub synthetic: Option<SyntheticData>,
+    /// The real sources: a `build_cohort` TOML (`configs/cohort-fixtures.toml` shows the
+    /// layout; `docs/data.md` how to get each source). Relative roots in it are relative
+    /// to the working directory.
+    pub sources: Option<PathBuf>,
+}
+
+/// How the lung segmenter is obtained.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SegmenterStep {
+    /// An existing segmenter run (`train_segmenter`) to use as is.
+    pub run: Option<PathBuf>,
+    /// Otherwise: phantoms to train on (the paper's 1,000 hand-delineated images; an
+    /// independent set, not the cohort's images). One in eight is a bad acquisition with
+    /// its true partial mask, so the gate learns what to reject.
+    pub synthetic_images: usize,
+    /// Training settings.
+    pub train: SegTrainConfig,
+    /// Mask post-processing.
+    pub post: PostprocessOptions,
+    /// The quality gate (the paper: both lungs, ≥ 30 % of the pixels).
+    pub qc: QcOptions,
+}
+
+impl Default for SegmenterStep {
+    fn default() -> Self {
+        SegmenterStep {
+            run: None,
+            synthetic_images: 320,
+            train: SegTrainConfig {
+                model: SegmenterConfig::cpu_256(),
+                epochs: 6,
+                ..SegTrainConfig::default()
+            },
+            post: PostprocessOptions::default(),
+            qc: QcOptions::default(),
+        }
+    }
+}
+
+/// Evaluation settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EvaluationConfig {
+    /// Bootstrap rounds for the intervals.
+    pub rounds: usize,
+    /// Bootstrap seed.
+    pub seed: u64,
+}
+
+impl Default for EvaluationConfig {
+    fn default() -> Self {
+        EvaluationConfig {
+            rounds: 1000,
+            seed: 2020,
+        }
+    }
+}
+
+/// Saliency examples in the report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SaliencyConfig {
+    /// Test images per class to explain.
+    pub per_class: usize,
+    /// SmoothGrad samples.
+    pub smoothgrad_samples: usize,
+}
+
+impl Default for SaliencyConfig {
+    fn default() -> Self {
+        SaliencyConfig {
+            per_class: 1,
+            smoothgrad_samples: 16,
+        }
+    }
+}
+
+/// Everything an experiment needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExperimentConfig {
+    /// The images.
+    pub data: DataConfig,
+    /// Near-duplicate detection (duplicates stay in one split part).
+    pub duplicates: DuplicateOptions,
+    /// The lung segmenter and the gate.
+    pub segmenter: SegmenterStep,
+    /// The patient split (the paper: 50 % train, 10 % of those for validation).
+    pub split: SplitConfig,
+    /// The classifier.
+    pub classifier: TrainConfig,
+    /// Evaluation.
+    pub evaluation: EvaluationConfig,
+    /// Saliency examples.
+    pub saliency: SaliencyConfig,
+}
+
+impl Default for ExperimentConfig {
+    fn default() -> Self {
+        ExperimentConfig::demo()
+    }
+}
+
+impl ExperimentConfig {
+    /// `make demo`: the demo cohort (eight source styles, ~850 patients, 256 px), a
+    /// CPU segmenter trained for a few epochs on 320 phantoms, the `small` classifier.
+    /// About 10 minutes on 2 cores.
+    pub fn demo() -> Self {
+        ExperimentConfig {
+            data: DataConfig {
+                synthetic: Some(SyntheticData::default()),
+                sources: None,
+            },
+            duplicates: DuplicateOptions::default(),
+            segmenter: SegmenterStep::default(),
+            split: SplitConfig::default(),
+            classifier: TrainConfig::cpu_small(),
+            evaluation: EvaluationConfig::default(),
+            saliency: SaliencyConfig::default(),
+        }
+    }
+
+    /// A few dozen small phantoms and tiny networks: seconds, for tests.
+    pub fn tiny() -> Self {
+        let mut c = ExperimentConfig::demo();
+        let synth = c.data.synthetic.as_mut().expect("demo is synthetic");
+        synth.plan = CohortPlan::tiny();
+        synth.synth.size = 96;
+        c.segmenter.synthetic_images = 16;
+        c.segmenter.train = SegTrainConfig {
+            model: SegmenterConfig::tiny(64),
+            epochs: 1,
+            batch_size: 8,
+            workers: 1,
+            ..SegTrainConfig::default()
+        };
+        // Tiny segmenters find noisy lungs: keep every image so the later steps have data.
+        c.segmenter.qc = QcOptions {
+            min_lungs: 0,
+            min_fraction: 0.0,
+        };
+        c.classifier = TrainConfig {
+            model: ClassifierConfig::tiny(80),
+            epochs: 2,
+            batch_size: 8,
+            augment: AugmentConfig::none(),
+            workers: 1,
+            ..TrainConfig::cpu_small()
+        };
+        c.evaluation.rounds = 50;
+        c.saliency.smoothgrad_samples = 2;
+        c
+    }
+
+    /// The paper's settings on real data: the full Inception v3 at 299 px from ImageNet
+    /// weights (`classifier.pretrained` must then be set), a ResNet-50 segmenter at 512.
+    pub fn paper(sources: PathBuf) -> Self {
+        ExperimentConfig {
+            data: DataConfig {
+                synthetic: None,
+                sources: Some(sources),
+            },
+            segmenter: SegmenterStep {
+                train: SegTrainConfig {
+                    model: SegmenterConfig::resnet50_512(),
+                    ..SegTrainConfig::default()
+                },
+                ..SegmenterStep::default()
+            },
+            classifier: TrainConfig::default(),
+            ..ExperimentConfig::demo()
+        }
+    }
+
+    /// Reads a TOML file (missing fields take [`ExperimentConfig::demo`]'s values).
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        })?;
+        let c: ExperimentConfig = toml::from_str(&text).map_err(|e| Error::Config {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        })?;
+        c.validate(path)?;
+        Ok(c)
+    }
+
+    /// The TOML text of these settings.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("settings serialise")
+    }
+
+    /// Checks that exactly one data source is given and the parts are valid.
+    pub fn validate(&self, origin: &Path) -> Result<()> {
+        let bad = |detail: String| Error::Config {
+            path: origin.to_path_buf(),
+            detail,
+        };
+        match (&self.data.synthetic, &self.data.sources) {
+            (Some(_), Some(_)) => {
+                return Err(bad(
+                    "data: give either `synthetic` or `sources`, not both".into()
+                ));
+            }
+            (None, None) => return Err(bad("data: give `synthetic` or `sources`".into())),
+            _ => {}
+        }
+        if let Some(s) = &self.data.synthetic {
+            s.synth
+                .validate()
+                .map_err(|e| bad(format!("data.synthetic: {e}")))?;
+        }
+        self.split
+            .validate()
+            .map_err(|e| bad(format!("split: {e}")))?;
+        self.classifier
+            .validate()
+            .map_err(|e| bad(format!("classifier: {e}")))?;
+        self.segmenter
+            .train
+            .model
+            .validate()
+            .map_err(|e| bad(format!("segmenter: {e}")))?;
+        if self.segmenter.run.is_none() && self.data.synthetic.is_none() {
+            return Err(bad(
+                "segmenter.run: real data needs a trained segmenter run (train_segmenter on \
+                 Montgomery/Shenzhen/JSRT masks, docs/lungseg.md)"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Writes a `build_cohort` TOML for real data laid out as `data_root/<source name>/`
+/// (`docs/data.md`), with the paper's policies; sources whose folder is missing are
+/// left out. Returns the sources found.
+pub fn write_paper_sources(data_root: &Path, path: &Path) -> Result<Vec<cxr_core::SourceId>> {
+    let mut cohort = cxr_cohort::CohortConfig::paper();
+    cohort.sources.retain_mut(|p| {
+        let dir = data_root.join(p.source.as_str());
+        p.root = Some(dir.clone());
+        dir.is_dir()
+    });
+    if cohort.sources.is_empty() {
+        return Err(Error::Config {
+            path: data_root.to_path_buf(),
+            detail: "no source folder found (expected e.g. covid-idc/, padchest/, qmenta/ — \
+                     docs/data.md)"
+                .into(),
+        });
+    }
+    let found = cohort.sources.iter().map(|p| p.source).collect();
+    let build = cxr_sources::BuildConfig {
+        cohort,
+        duplicates: DuplicateOptions::default(),
+        split: SplitConfig::default(),
+    };
+    let text = toml::to_string_pretty(&build).map_err(|e| Error::Config {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    })?;
+    cxr_core::write_bytes_atomic(path, text.as_bytes())?;
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_round_trip_through_toml_and_partial_files_take_defaults() {
+        for c in [ExperimentConfig::demo(), ExperimentConfig::tiny()] {
+            let back: ExperimentConfig = toml::from_str(&c.to_toml()).unwrap();
+            assert_eq!(back, c);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("e.toml");
+        std::fs::write(
+            &p,
+            "[classifier]\nepochs = 3\n[split]\ntrain_fraction = 0.9\n",
+        )
+        .unwrap();
+        let c = ExperimentConfig::load(&p).unwrap();
+        assert_eq!(c.classifier.epochs, 3);
+        assert_eq!(c.split.train_fraction, 0.9);
+        assert_eq!(c.segmenter, ExperimentConfig::demo().segmenter);
+    }
+
+    #[test]
+    fn bad_files_name_the_file_and_the_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("bad.toml");
+        std::fs::write(&p, "[classifier]\nepochs = \"many\"\n").unwrap();
+        let e = ExperimentConfig::load(&p).unwrap_err().to_string();
+        assert!(e.contains("bad.toml") && e.contains("epochs"), "{e}");
+        std::fs::write(
+            &p,
+            "[data]\nsources = \"x.toml\"\n[data.synthetic]\nseed = 1\n",
+        )
+        .unwrap();
+        let e = ExperimentConfig::load(&p).unwrap_err().to_string();
+        assert!(e.contains("not both"), "{e}");
+        std::fs::write(&p, "[split]\ntrain_fraction = 1.5\n").unwrap();
+        let e = ExperimentConfig::load(&p).unwrap_err().to_string();
+        assert!(e.contains("train_fraction"), "{e}");
+    }
+}

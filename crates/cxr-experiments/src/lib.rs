@@ -1,0 +1,26 @@
+//! # cxr-experiments — the paper's experiments end to end
+//!
+//! - [`config`]: an experiment's settings ([`ExperimentConfig`], TOML), with presets for
+//!   `make demo`, tests and the paper's scale;
+//! - [`run`]: the steps of the main experiment — cohort → lung segmenter → segmentation
+//!   and quality gate → patient-level split → classifier → prediction → patient-level
+//!   evaluation → report — each writing into the run folder and skipped when its output is
+//!   already there, so a run can be re-run from its folder to the same numbers;
+//! - [`studies`]: the split-size (Figure 4a), transfer (Figure 4b) and
+//!   leave-one-source-out studies built on those steps;
+//! - [`error_analysis`]: errors against age, sex and source (Supplementary Table 1);
+//! - [`power`]: the number of validation patients needed.
+//!
+//! The examples `reproduce_main`, `reproduce_splits`, `reproduce_transfer`,
+//! `error_analysis`, `power_analysis` and `leave_one_source_out` are thin wrappers.
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod error;
+pub mod report;
+pub mod run;
+pub mod studies;
+pub use config::ExperimentConfig;
+pub use error::{Error, Result};
+pub mod error_analysis;
+pub mod power;

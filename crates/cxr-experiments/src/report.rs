@@ -1,0 +1,181 @@
+//! The run's `report.md`: Table 1, the quality gate, the split, training, Table 3 with
+//! Figure 3, saliency examples. Every number is read from the step outputs it cites, so
+//! the report always matches `evaluation/metrics.json` (checked by a test).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use cxr_cohort::Part;
+use cxr_core::ImageRecord;
+use cxr_stats::evaluate::Evaluation;
+
+use crate::Result;
+use crate::run::{Context, GateSummary, SaliencyExample};
+
+/// Demotes every Markdown heading of `md` by `levels`.
+pub fn demote_headings(md: &str, levels: usize) -> String {
+    md.lines()
+        .map(|l| {
+            if l.starts_with('#') {
+                format!("{}{l}", "#".repeat(levels))
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The gate's table.
+pub fn gate_markdown(g: &GateSummary) -> String {
+    let mut s = String::from(
+        "| Source | Images | Accepted | Rejected: lungs not found | Rejected: lungs too small | Errors |\n|---|---|---|---|---|---|\n",
+    );
+    let row = |s: &mut String, name: &str, c: &crate::run::GateCounts| {
+        let r = |k: &str| c.rejected.get(k).copied().unwrap_or(0);
+        let _ = writeln!(
+            s,
+            "| {name} | {} | {} ({:.1} %) | {} | {} | {} |",
+            c.images,
+            c.accepted,
+            100.0 * c.accepted as f64 / c.images.max(1) as f64,
+            r("lungs_not_found"),
+            r("lungs_too_small"),
+            r("error")
+        );
+    };
+    for (src, c) in &g.by_source {
+        row(&mut s, src, c);
+    }
+    row(&mut s, "**All**", &g.total);
+    s
+}
+
+fn read_optional(path: &Path) -> Option<String> {
+    std::fs::read_to_string(path).ok()
+}
+
+/// Writes `report.md` of a main run and returns its path.
+pub fn write_main_report(
+    ctx: &Context,
+    records: &[ImageRecord],
+    gate: &GateSummary,
+    split_counts: &BTreeMap<Part, usize>,
+    evaluation: &Evaluation,
+    saliency: &[SaliencyExample],
+) -> Result<PathBuf> {
+    let mut md = String::from("# Main experiment (Figure 3, Table 3)\n\n");
+    let patients: std::collections::BTreeSet<_> = records.iter().map(|r| &r.patient).collect();
+    let data = match (&ctx.config.data.synthetic, &ctx.config.data.sources) {
+        (Some(s), _) => format!(
+            "a synthetic cohort (`cxr-synth`, seed {}, {} px)",
+            s.seed, s.synth.size
+        ),
+        (_, Some(p)) => format!("the sources of `{}`", p.display()),
+        _ => "?".into(),
+    };
+    let _ = writeln!(
+        md,
+        "Data: {data}: {} images of {} patients. Settings: `experiment.toml`. Every number \
+         below is read from the files this run wrote.\n",
+        records.len(),
+        patients.len()
+    );
+    md.push_str("## Cohort (Table 1)\n\n");
+    if let Some(t1) = read_optional(&ctx.out.join("cohort/table1.md")) {
+        md.push_str(&demote_headings(&t1, 1));
+        md.push_str("\n\n");
+    }
+    md.push_str("## Lung segmentation and quality gate\n\n");
+    let _ = writeln!(
+        md,
+        "Images are kept when at least {} lungs are found and cover at least {:.0} % of the \
+         image (the paper: both lungs, 30 %); masks in `masks/`, rejects with their reason \
+         in `qc_rejected.csv`.\n",
+        ctx.config.segmenter.qc.min_lungs,
+        100.0 * ctx.config.segmenter.qc.min_fraction
+    );
+    md.push_str(&gate_markdown(gate));
+    md.push('\n');
+    md.push_str("## Patient split\n\n| Part | Patients |\n|---|---|\n");
+    for (p, n) in split_counts {
+        let _ = writeln!(md, "| {p:?} | {n} |");
+    }
+    let sha = read_optional(&ctx.out.join("split.csv.sha256")).unwrap_or_default();
+    let _ = writeln!(
+        md,
+        "\nNo patient is in two parts and near-duplicate images stay in one part (checked \
+         when the split is made and when it is read back). `split.csv` SHA-256: `{}`.\n",
+        sha.split_whitespace().next().unwrap_or("?")
+    );
+    md.push_str("## Classifier training\n\n");
+    if let Ok(m) = cxr_classifier::train::read_metrics(&ctx.out.join("classifier")) {
+        let best = m.iter().min_by(|a, b| a.val_loss.total_cmp(&b.val_loss));
+        let secs: f64 = m.iter().map(|e| e.seconds).sum();
+        let _ = writeln!(
+            md,
+            "{} epochs ({:.0} s); best validation loss {:.4} at epoch {} (validation \
+             accuracy {:.3}).\n\n![Training curves](classifier/curves.png)\n",
+            m.len(),
+            secs,
+            best.map_or(f64::NAN, |b| b.val_loss),
+            best.map_or(0, |b| b.epoch),
+            best.map_or(f64::NAN, |b| b.val_accuracy),
+        );
+    }
+    md.push_str("## Results on the test patients\n\n");
+    let eval_md =
+        cxr_report::markdown::report(evaluation, "evaluation/roc.png", "evaluation/confusion.png");
+    // Drop the evaluation report's own title; demote its sections under this one.
+    let body: String = eval_md
+        .lines()
+        .skip_while(|l| l.starts_with("# ") || l.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join("\n");
+    md.push_str(&demote_headings(&body, 1));
+    md.push_str("\n\n## Saliency (where the network looks)\n\n");
+    if saliency.is_empty() {
+        md.push_str("No test images to explain.\n");
+    } else {
+        md.push_str(
+            "Share of saliency mass inside the lung mask, per method (1.0 = all inside), \
+             next to the share of the image the lungs cover (what an evenly spread map \
+             would give). Gradients are taken with respect to the masked network input, so \
+             mass outside the lungs means the network reacts to the mask's outline.\n\n\
+             | Image | Class | Predicted | P(class) | Lung area | Vanilla | SmoothGrad | Grad-CAM |\n|---|---|---|---|---|---|---|---|\n",
+        );
+        for s in saliency {
+            let idx = s.label.parse::<cxr_core::Label>().map_or(0, |l| l.index());
+            let share = |m: &str| {
+                s.maps
+                    .iter()
+                    .find(|x| x.0 == m)
+                    .map_or("-".into(), |x| format!("{:.2}", x.2))
+            };
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {:.3} | {:.2} | {} | {} | {} |",
+                s.image_id,
+                s.label,
+                s.predicted,
+                s.probabilities.get(idx).copied().unwrap_or(f32::NAN),
+                s.lung_fraction,
+                share("vanilla"),
+                share("smoothgrad"),
+                share("gradcam")
+            );
+        }
+        md.push('\n');
+        for s in saliency {
+            let _ = write!(md, "**{} ({})**: ", s.image_id, s.label);
+            for (m, png, _) in &s.maps {
+                let _ = write!(md, "![{m}]({png}) ");
+            }
+            md.push_str("\n\n");
+        }
+    }
+    let path = ctx.out.join("report.md");
+    cxr_core::write_bytes_atomic(&path, md.as_bytes())?;
+    Ok(path)
+}

@@ -1,0 +1,406 @@
+//! Studies built on the main experiment's steps. They share the run folder's cohort,
+//! segmenter and gate (computed once) and train one classifier per arm under
+//! `<study>/<arm>/`, each arm with its own `split.csv`, `classifier/`, `predictions.csv`
+//! and `evaluation/`.
+//!
+//! - [`splits`]: training on 33 %, 50 %, 66 %, 90 % of the patients, over seeds
+//!   (Figure 4a);
+//! - [`transfer`]: one source's covid patients kept out of training, then some of them
+//!   added back (Figure 4b);
+//! - [`leave_one_source_out`]: train on all sources but one, test on it, for every
+//!   source — how much of the performance is source shortcut (beyond the paper).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use cxr_classifier::Example;
+use cxr_cohort::{Part, SplitConfig, TransferSpec};
+use cxr_core::{ImageRecord, Label, SourceId};
+use cxr_report::plot::{RGBColor, Series, lines_png};
+use cxr_stats::evaluate::Evaluation;
+use serde::{Deserialize, Serialize};
+
+use crate::run::{self, Context, KeyGroups};
+use crate::{Error, Result};
+
+/// The shared first half of every study: cohort, segmenter, gate.
+pub struct Prepared {
+    /// Accepted records.
+    pub records: Vec<ImageRecord>,
+    /// Their examples (image + mask + label).
+    pub examples: Vec<Example>,
+    /// Near-duplicate groups.
+    pub groups: KeyGroups,
+    /// The segmenter run.
+    pub segmenter: PathBuf,
+}
+
+/// Runs (or reads back) the cohort, segmenter and gate steps.
+pub fn prepare(ctx: &Context) -> Result<Prepared> {
+    let (records, groups) = run::cohort(ctx)?;
+    let segmenter = run::segmenter(ctx)?;
+    let (records, examples, _) = run::gate(ctx, &records, &segmenter)?;
+    Ok(Prepared {
+        records,
+        examples,
+        groups,
+        segmenter,
+    })
+}
+
+/// One trained-and-evaluated arm of a study.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArmResult {
+    /// Arm name (its folder).
+    pub arm: String,
+    /// Test units evaluated.
+    pub test_units: usize,
+    /// Training patients.
+    pub train_patients: usize,
+    /// Per class (healthy, covid, bacterial): AUC and its DeLong 95 % interval, when
+    /// defined.
+    pub auc: Vec<Option<(f64, [f64; 2])>>,
+    /// Global accuracy.
+    pub accuracy: f64,
+}
+
+fn arm_result(arm: &str, train_patients: usize, e: &Evaluation) -> ArmResult {
+    ArmResult {
+        arm: arm.into(),
+        test_units: e.n_units,
+        train_patients,
+        auc: Label::ALL
+            .iter()
+            .map(|l| {
+                e.per_class
+                    .get(*l)
+                    .as_ref()
+                    .map(|m| (m.auc, m.auc_ci95.unwrap_or([f64::NAN, f64::NAN])))
+            })
+            .collect(),
+        accuracy: e.global_accuracy,
+    }
+}
+
+/// Trains and evaluates one arm with `split_config` under `dir`.
+fn arm(ctx: &Context, p: &Prepared, split_config: &SplitConfig, dir: &Path) -> Result<ArmResult> {
+    std::fs::create_dir_all(dir).map_err(|source| cxr_core::Error::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let s = run::split(&p.records, &p.groups, split_config, &dir.join("split.csv"))?;
+    let train = run::part(&p.examples, &p.records, &s, Part::Train);
+    let val = run::part(&p.examples, &p.records, &s, Part::Validation);
+    let test = run::part(&p.examples, &p.records, &s, Part::Test);
+    arm_on(
+        ctx,
+        p,
+        &train,
+        &val,
+        &test,
+        dir,
+        s.counts().get(&Part::Train).copied(),
+    )
+}
+
+fn arm_on(
+    ctx: &Context,
+    p: &Prepared,
+    train: &[Example],
+    val: &[Example],
+    test: &[Example],
+    dir: &Path,
+    train_patients: Option<usize>,
+) -> Result<ArmResult> {
+    let name = dir
+        .file_name()
+        .map_or("arm".into(), |n| n.to_string_lossy().into_owned());
+    if test.is_empty() {
+        return Err(Error::Step {
+            step: "study arm",
+            detail: format!("{name}: no test images"),
+        });
+    }
+    let clf = dir.join("classifier");
+    run::classify(ctx, &ctx.config.classifier, train, val, &clf, &p.segmenter)?;
+    let pred = dir.join("predictions.csv");
+    run::predict(ctx, &clf, test, &p.records, &pred)?;
+    let e = run::evaluate(ctx, &pred, &dir.join("evaluation"))?;
+    let patients: BTreeSet<&str> = train.iter().map(|e| e.patient.as_str()).collect();
+    Ok(arm_result(
+        &name,
+        train_patients.unwrap_or(patients.len()),
+        &e,
+    ))
+}
+
+const CLASS_COLORS: [RGBColor; 3] = [
+    RGBColor(110, 110, 110),
+    RGBColor(31, 90, 200),
+    RGBColor(210, 40, 40),
+];
+
+fn auc_table(rows: &[ArmResult], first: &str) -> String {
+    let mut s = format!(
+        "| {first} | Training patients | Test units | Accuracy | AUC healthy | AUC covid-19 | AUC bacterial |\n|---|---|---|---|---|---|---|\n"
+    );
+    for r in rows {
+        let auc = |i: usize| {
+            r.auc[i].map_or("—".into(), |(a, ci)| {
+                format!("{a:.3} [{:.3}, {:.3}]", ci[0], ci[1])
+            })
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {:.3} | {} | {} | {} |",
+            r.arm,
+            r.train_patients,
+            r.test_units,
+            r.accuracy,
+            auc(0),
+            auc(1),
+            auc(2)
+        );
+    }
+    s
+}
+
+fn write_study(dir: &Path, name: &str, rows: &[ArmResult], md: &str) -> Result<()> {
+    let json = serde_json::to_vec_pretty(rows).expect("results serialise");
+    cxr_core::write_bytes_atomic(&dir.join(format!("{name}.json")), &json)?;
+    cxr_core::write_bytes_atomic(&dir.join(format!("{name}.md")), md.as_bytes())?;
+    Ok(())
+}
+
+/// Figure 4a: one arm per (training fraction, seed); `splits/splits.md`, `.json`, `.png`.
+pub fn splits(ctx: &Context, fractions: &[f64], seeds: &[u64]) -> Result<Vec<ArmResult>> {
+    let p = prepare(ctx)?;
+    let dir = ctx.out.join("splits");
+    let mut rows = Vec::new();
+    for &f in fractions {
+        for &seed in seeds {
+            let cfg = SplitConfig {
+                train_fraction: f,
+                seed,
+                ..ctx.config.split.clone()
+            };
+            let arm_dir = dir.join(format!("train{:02.0}_seed{seed}", f * 100.0));
+            ctx.say(format!(
+                "splits: {:.0} % of patients, seed {seed}",
+                f * 100.0
+            ));
+            rows.push(arm(ctx, &p, &cfg, &arm_dir)?);
+        }
+    }
+    // Mean AUC per fraction and class, with the spread over seeds.
+    let mut series: Vec<Series> = Vec::new();
+    let mut summary = String::from(
+        "\n| Training share | Seeds | Mean AUC healthy | Mean AUC covid-19 | Mean AUC bacterial |\n|---|---|---|---|---|\n",
+    );
+    let mut per_class: Vec<Vec<(f64, f64)>> = vec![vec![]; 3];
+    for (i, &f) in fractions.iter().enumerate() {
+        let arms = &rows[i * seeds.len()..(i + 1) * seeds.len()];
+        let mean = |c: usize| {
+            let v: Vec<f64> = arms.iter().filter_map(|r| r.auc[c].map(|a| a.0)).collect();
+            (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+        };
+        let cell = |c: usize| mean(c).map_or("—".into(), |m| format!("{m:.3}"));
+        let _ = writeln!(
+            summary,
+            "| {:.0} % | {} | {} | {} | {} |",
+            f * 100.0,
+            arms.len(),
+            cell(0),
+            cell(1),
+            cell(2)
+        );
+        for (c, pts) in per_class.iter_mut().enumerate() {
+            if let Some(m) = mean(c) {
+                pts.push((f * 100.0, m));
+            }
+        }
+    }
+    for (c, pts) in per_class.into_iter().enumerate() {
+        series.push(Series {
+            name: format!("{} (mean over seeds)", Label::ALL[c].as_str()),
+            color: CLASS_COLORS[c],
+            points: pts,
+        });
+    }
+    let png = lines_png(
+        "AUC against the share of patients used for training",
+        "training patients (%)",
+        "AUC (test patients)",
+        &series,
+        (900, 600),
+    )?;
+    cxr_core::write_bytes_atomic(&dir.join("splits.png"), &png)?;
+    let md = format!(
+        "# Training-set size (Figure 4a)\n\nEach arm: its own patient split, classifier and \
+         evaluation under `splits/<arm>/`. DeLong 95 % intervals.\n\n{}{summary}\n![AUC vs \
+         training share](splits.png)\n",
+        auc_table(&rows, "Arm")
+    );
+    write_study(&dir, "splits", &rows, &md)?;
+    Ok(rows)
+}
+
+/// Figure 4b: `source`'s covid patients held out of training, `add_back` of them put back
+/// (one arm per value); tested on the held-out ones not added back (and the other test
+/// patients). `transfer/transfer.md`, `.json`, `.png`.
+pub fn transfer(ctx: &Context, source: SourceId, add_back: &[usize]) -> Result<Vec<ArmResult>> {
+    let p = prepare(ctx)?;
+    let held: BTreeSet<&str> = p
+        .records
+        .iter()
+        .filter(|r| r.source == source && r.label == Label::Covid)
+        .map(|r| r.patient.local.as_str())
+        .collect();
+    let dir = ctx.out.join("transfer");
+    let mut rows = Vec::new();
+    for &n in add_back {
+        if n > held.len() {
+            return Err(Error::Step {
+                step: "transfer",
+                detail: format!(
+                    "{n} patients to add back, but {source} has {} covid patients",
+                    held.len()
+                ),
+            });
+        }
+        let cfg = SplitConfig {
+            transfer: Some(TransferSpec {
+                source,
+                add_back: n,
+            }),
+            ..ctx.config.split.clone()
+        };
+        ctx.say(format!("transfer: {n} {source} covid patients in training"));
+        rows.push(arm(ctx, &p, &cfg, &dir.join(format!("add{n}")))?);
+    }
+    let covid: Vec<(f64, f64)> = add_back
+        .iter()
+        .zip(&rows)
+        .filter_map(|(&n, r)| r.auc[Label::Covid.index()].map(|a| (n as f64, a.0)))
+        .collect();
+    let png = lines_png(
+        &format!("Covid AUC as {source} covid patients join training"),
+        &format!("{source} covid patients in training"),
+        "covid-19 AUC (test patients)",
+        &[Series {
+            name: "covid-19".into(),
+            color: CLASS_COLORS[1],
+            points: covid,
+        }],
+        (900, 600),
+    )?;
+    cxr_core::write_bytes_atomic(&dir.join("transfer.png"), &png)?;
+    let md = format!(
+        "# Transfer to a new source (Figure 4b)\n\n{} had {} covid patients after the \
+         gate; each arm keeps them out of training except the number added back, and tests \
+         on the rest with the other test patients.\n\n{}\n![covid AUC](transfer.png)\n",
+        source,
+        held.len(),
+        auc_table(&rows, "Arm")
+    );
+    write_study(&dir, "transfer", &rows, &md)?;
+    Ok(rows)
+}
+
+/// Leave one source out: for every source, a classifier trained on all the other sources
+/// (a tenth of their patients for validation) is tested on that source. Per source:
+/// accuracy and each class's AUC where the source has both that class and another;
+/// then all sources' held-out predictions evaluated together ("source-blind"), next to
+/// the main experiment when it exists. `loso/loso.md`, `.json`.
+pub fn leave_one_source_out(ctx: &Context) -> Result<Vec<ArmResult>> {
+    let p = prepare(ctx)?;
+    let dir = ctx.out.join("loso");
+    let sources: BTreeSet<SourceId> = p.records.iter().map(|r| r.source).collect();
+    let source_of = |e: &Example| e.patient.split(':').next().unwrap_or("").to_string();
+    let mut rows = Vec::new();
+    let mut pooled = Vec::new();
+    for s in &sources {
+        let (test, rest): (Vec<Example>, Vec<Example>) = p
+            .examples
+            .iter()
+            .cloned()
+            .partition(|e| source_of(e) == s.as_str());
+        let (ti, vi) = cxr_classifier::data::split_by_patient(
+            &rest,
+            ctx.config.split.validation_fraction,
+            ctx.config.split.seed,
+        );
+        let train: Vec<Example> = ti.iter().map(|&i| rest[i].clone()).collect();
+        let val: Vec<Example> = vi.iter().map(|&i| rest[i].clone()).collect();
+        ctx.say(format!("loso: testing on {s}"));
+        let arm_dir = dir.join(s.as_str());
+        rows.push(arm_on(ctx, &p, &train, &val, &test, &arm_dir, None)?);
+        pooled.push(arm_dir.join("predictions.csv"));
+    }
+    // All held-out predictions together.
+    let mut all = String::new();
+    for (i, f) in pooled.iter().enumerate() {
+        let text = std::fs::read_to_string(f).map_err(|source| cxr_core::Error::Io {
+            path: f.clone(),
+            source,
+        })?;
+        let mut lines = text.lines();
+        let header = lines.next().unwrap_or("");
+        if i == 0 {
+            all.push_str(header);
+            all.push('\n');
+        }
+        for l in lines {
+            all.push_str(l);
+            all.push('\n');
+        }
+    }
+    let pooled_csv = dir.join("pooled_predictions.csv");
+    cxr_core::write_bytes_atomic(&pooled_csv, all.as_bytes())?;
+    let pooled_eval = run::evaluate(ctx, &pooled_csv, &dir.join("pooled"))?;
+    let pooled_row = arm_result("all sources, held out", 0, &pooled_eval);
+    let main = std::fs::read(ctx.out.join("evaluation/metrics.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Evaluation>(&b).ok())
+        .map(|e| arm_result("main experiment (random split)", 0, &e));
+    let mut compare = vec![pooled_row];
+    compare.extend(main);
+    let md = format!(
+        "# Leave one source out\n\nEach row: a classifier trained on every other source, \
+         tested on this one. AUC is defined only for classes the source has together with \
+         another class (—: not defined).\n\n{}\n## Source-blind against random split\n\n\
+         Held-out predictions of every source evaluated together, next to the main \
+         experiment's random patient split when this run folder has one. A large gap is \
+         performance that came from recognising the source rather than the disease.\n\n{}",
+        auc_table(&rows, "Held-out source"),
+        auc_table(&compare, "Evaluation")
+    );
+    write_study(&dir, "loso", &rows, &md)?;
+    Ok(rows)
+}
+
+/// Reads a study's results back (`<dir>/<name>.json`).
+pub fn read_results(dir: &Path, name: &str) -> Result<Vec<ArmResult>> {
+    let path = dir.join(format!("{name}.json"));
+    let bytes = std::fs::read(&path).map_err(|source| cxr_core::Error::Io {
+        path: path.clone(),
+        source,
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::Step {
+        step: "read results",
+        detail: format!("{}: {e}", path.display()),
+    })
+}
+
+/// Patients per source and class among the accepted records (to choose a transfer
+/// source and `add_back` values).
+pub fn covid_patients_by_source(records: &[ImageRecord]) -> BTreeMap<SourceId, usize> {
+    let mut m: BTreeMap<SourceId, BTreeSet<&str>> = BTreeMap::new();
+    for r in records.iter().filter(|r| r.label == Label::Covid) {
+        m.entry(r.source)
+            .or_default()
+            .insert(r.patient.local.as_str());
+    }
+    m.into_iter().map(|(k, v)| (k, v.len())).collect()
+}

@@ -1,0 +1,185 @@
+//! Every experiment example, run on the tiny synthetic cohort (`--tiny`) in one run
+//! folder, the way a user runs them: the main experiment first, then the studies that
+//! reuse its cohort, segmenter and gate. Checks that the report's numbers are those of
+//! `evaluation/metrics.json`, that a re-run reproduces them, and that splits keep
+//! patients apart.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// `target/<profile>/examples/<name>`: cargo builds the examples before running tests.
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap().join("examples");
+    let p = dir.join(name);
+    assert!(
+        p.exists(),
+        "{} not built: `cargo test` builds the examples, `cargo test --test experiments` \
+         alone does not (run `cargo build --examples` first)",
+        p.display()
+    );
+    p
+}
+
+fn run(name: &str, args: &[&str]) -> String {
+    let out = Command::new(example(name))
+        .args(args)
+        .env("CXR_DEVICE", "cpu")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{name} {args:?} failed:\n{text}");
+    text
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+#[test]
+fn every_experiment_runs_on_the_tiny_cohort() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("run");
+    let ds = d.to_str().unwrap();
+
+    // Main experiment.
+    let said = run("reproduce_main", &["--tiny", "--out", ds]);
+    assert!(said.contains("report:"), "{said}");
+    let metrics_text = read(&d.join("evaluation/metrics.json"));
+    let metrics: serde_json::Value = serde_json::from_str(&metrics_text).unwrap();
+    let report = read(&d.join("report.md"));
+    // The report's numbers are the evaluation's.
+    let n_units = metrics["n_units"].as_u64().unwrap();
+    assert!(report.contains(&format!("N = {n_units} units")), "units");
+    for (class, name) in [("covid", "Covid-19"), ("bacterial", "Bacterial pneumonia")] {
+        let auc = metrics["per_class"][class]["auc"].as_f64().unwrap();
+        let row = format!("| {name} | {auc:.4} |");
+        assert!(report.contains(&row), "{row} not in the report");
+    }
+    let acc = metrics["global_accuracy"].as_f64().unwrap();
+    assert!(
+        report.contains(&format!("Global accuracy {:.1} %", 100.0 * acc)),
+        "accuracy"
+    );
+    for f in [
+        "experiment.toml",
+        "cohort/records.csv",
+        "cohort/table1.md",
+        "split.csv",
+        "split.csv.sha256",
+        "qc.json",
+        "qc_rejected.csv",
+        "classifier/curves.png",
+        "predictions.csv",
+        "evaluation/roc.png",
+        "evaluation/confusion.png",
+        "saliency/saliency.json",
+    ] {
+        assert!(d.join(f).exists(), "{f}");
+    }
+
+    // No patient in two parts; every test prediction comes from a test patient.
+    let split = read(&d.join("split.csv"));
+    let mut part: BTreeMap<String, String> = BTreeMap::new();
+    for line in split.lines().skip(1) {
+        let (p, q) = line.rsplit_once(',').unwrap();
+        let p = p.trim_matches('"');
+        assert!(
+            part.insert(p.to_string(), q.to_string()).is_none(),
+            "{p} twice"
+        );
+    }
+    let preds = read(&d.join("predictions.csv"));
+    let predicted: BTreeSet<&str> = preds
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert!(!predicted.is_empty());
+    for p in predicted {
+        assert_eq!(part.get(p).map(String::as_str), Some("test"), "{p}");
+    }
+
+    // Re-running the same folder gives the same numbers (from its files).
+    run("reproduce_main", &["--tiny", "--out", ds]);
+    assert_eq!(read(&d.join("evaluation/metrics.json")), metrics_text);
+    // Other settings in the same folder are refused.
+    let other = tmp.path().join("other.toml");
+    std::fs::write(&other, "[classifier]\nepochs = 7\n").unwrap();
+    let out = Command::new(example("reproduce_main"))
+        .args(["--config", other.to_str().unwrap(), "--out", ds])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("another experiment"));
+
+    // The studies, reusing the main run's cohort, segmenter and gate.
+    run(
+        "reproduce_splits",
+        &[
+            "--tiny",
+            "--fractions",
+            "0.5,0.9",
+            "--seeds",
+            "1",
+            "--out",
+            ds,
+        ],
+    );
+    let splits = read(&d.join("splits/splits.md"));
+    assert!(splits.contains("train50_seed1") && splits.contains("train90_seed1"));
+    assert!(d.join("splits/splits.png").exists());
+
+    run(
+        "reproduce_transfer",
+        &[
+            "--tiny",
+            "--source",
+            "covid-idc",
+            "--add-back",
+            "0,2",
+            "--out",
+            ds,
+        ],
+    );
+    let transfer = read(&d.join("transfer/transfer.md"));
+    assert!(transfer.contains("add0") && transfer.contains("add2"));
+    // Arm add0: no covid-idc covid patient in training.
+    let s0 = read(&d.join("transfer/add0/split.csv"));
+    let records = cxr_core::manifest::read_records(&d.join("cohort/records.csv")).unwrap();
+    let held: BTreeSet<String> = records
+        .iter()
+        .filter(|r| r.source == cxr_core::SourceId::CovidIdc && r.label == cxr_core::Label::Covid)
+        .map(|r| r.patient.to_string())
+        .collect();
+    for line in s0.lines().skip(1) {
+        let (p, q) = line.rsplit_once(',').unwrap();
+        let p = p.trim_matches('"');
+        if held.contains(p) {
+            assert_eq!(q, "test", "{p}");
+        }
+    }
+
+    run("leave_one_source_out", &["--tiny", "--out", ds]);
+    let loso = read(&d.join("loso/loso.md"));
+    for s in ["covid-idc", "chestxray8", "qmenta"] {
+        assert!(loso.contains(&format!("| {s} |")), "{s} row");
+    }
+    assert!(loso.contains("main experiment"), "comparison row");
+
+    run(
+        "error_analysis",
+        &["--run", ds, "--out", d.join("errors").to_str().unwrap()],
+    );
+    assert!(d.join("errors/error_analysis.md").exists());
+    run(
+        "power_analysis",
+        &["--out", d.join("power").to_str().unwrap()],
+    );
+    assert!(d.join("power/power.md").exists());
+}
