@@ -83,20 +83,7 @@ fn main() -> anyhow::Result<()> {
         let map = saliency(&clf, &img, &mask, class, method)?;
         let png = a.out.join(format!("{stem}_{}.png", method.name()));
         let ov = map.overlay(&img, Some(&mask));
-        cxr::core::write_atomic(&png, |w| {
-            use image::ImageEncoder;
-            image::codecs::png::PngEncoder::new(w)
-                .write_image(
-                    ov.as_raw(),
-                    ov.width(),
-                    ov.height(),
-                    image::ExtendedColorType::Rgb8,
-                )
-                .map_err(|source| cxr::core::Error::EncodeImage {
-                    path: png.clone(),
-                    source,
-                })
-        })?;
+        cxr::core::save_rgb_png(&png, &ov)?;
         let share = map.share_inside(&mask);
         println!(
             "{:<10} share inside the lungs {:.3} → {}",

@@ -223,34 +223,15 @@ pub fn examples_from_segmenter(
 
 /// Writes rejections as CSV (atomically).
 pub fn write_rejections(path: &Path, rows: &[Rejection]) -> Result<(), Error> {
-    cxr_core::write_atomic(path, |w| {
-        let mut wr = csv::Writer::from_writer(w);
-        if rows.is_empty() {
-            wr.write_record([
-                "source",
-                "patient_id",
-                "image_id",
-                "path",
-                "reason",
-                "detail",
-            ])
-            .map_err(|source| cxr_core::Error::Csv {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        }
-        for r in rows {
-            wr.serialize(r).map_err(|source| cxr_core::Error::Csv {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        }
-        wr.flush().map_err(|source| cxr_core::Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })
-    })?;
-    Ok(())
+    let header = [
+        "source",
+        "patient_id",
+        "image_id",
+        "path",
+        "reason",
+        "detail",
+    ];
+    Ok(cxr_core::write_csv(path, &header, rows)?)
 }
 
 #[cfg(test)]

@@ -50,12 +50,7 @@ impl Classifier {
         let config: TrainConfig = cxr_nn::checkpoint::read_json(&run_dir.join("config.json"))?;
         let mut vs = nn::VarStore::new(device);
         let net = InceptionV3::new(&vs.root(), &config.model)?;
-        let name = if run_dir.join("best.safetensors").exists() {
-            "best"
-        } else {
-            "last"
-        };
-        let _: TrainState = cxr_nn::load_checkpoint(run_dir, name, &mut vs)?;
+        let _: TrainState = cxr_nn::load_best(run_dir, &mut vs)?;
         Ok(Classifier {
             net,
             config,
@@ -279,20 +274,18 @@ impl PredictionRow {
 
 /// Writes prediction rows as CSV (atomically).
 pub fn write_predictions(path: &Path, rows: &[PredictionRow]) -> Result<()> {
-    cxr_core::write_atomic(path, |w| {
-        let mut wr = csv::Writer::from_writer(w);
-        for r in rows {
-            wr.serialize(r).map_err(|source| cxr_core::Error::Csv {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        }
-        wr.flush().map_err(|source| cxr_core::Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })
-    })?;
-    Ok(())
+    let header = [
+        "patient_id",
+        "study_date",
+        "image_id",
+        "label",
+        "p_healthy",
+        "p_covid",
+        "p_bacterial",
+        "source",
+        "path",
+    ];
+    Ok(cxr_core::write_csv(path, &header, rows)?)
 }
 
 /// Predicts every example (in batches of `batch`), returning per-example probabilities

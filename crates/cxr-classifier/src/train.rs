@@ -21,13 +21,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use cxr_core::Label;
-use cxr_nn::checkpoint::{append_jsonl, read_json, write_json};
+use cxr_nn::checkpoint::append_jsonl;
 use cxr_nn::loader::{BoxError, Dataset, Sample};
 use cxr_nn::{
     AugmentConfig, CosineSchedule, DataLoader, Decision, EarlyStopping, Goal, LoaderConfig,
     Precision, Stepper, autocast,
 };
-use indicatif::{ProgressBar, ProgressStyle};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, OptimizerConfig};
@@ -342,21 +341,7 @@ fn train_split(
     progress: bool,
 ) -> Result<TrainSummary, Error> {
     config.validate()?;
-    let config_path = run_dir.join("config.json");
-    if config_path.exists() {
-        let old: TrainConfig = read_json(&config_path)?;
-        if &old != config {
-            return Err(Error::InvalidConfig {
-                field: "run_dir",
-                detail: format!(
-                    "{} holds a run with another configuration",
-                    run_dir.display()
-                ),
-            });
-        }
-    } else {
-        write_json(&config_path, config)?;
-    }
+    cxr_nn::open_run(run_dir, config)?;
     let shared = Arc::new(examples.to_vec());
     let size = config.model.input_size as usize;
     let loader = |indices: Vec<usize>, augment: AugmentConfig, shuffle: bool| {
@@ -419,20 +404,7 @@ fn train_split(
         warmup_steps: config.warmup_epochs * steps_per_epoch,
         total_steps: config.epochs * steps_per_epoch,
     };
-    let bar = |len: usize, what: &str| {
-        let pb = if progress {
-            ProgressBar::new(len as u64)
-        } else {
-            ProgressBar::hidden()
-        };
-        pb.set_style(
-            ProgressStyle::with_template(&format!(
-                "{what} {{bar:30}} {{pos}}/{{len}} {{msg}} ({{elapsed}}<{{eta}})"
-            ))
-            .expect("static template"),
-        );
-        pb
-    };
+    let bar = |len: usize, what: &str| cxr_nn::progress_bar(len, what, progress);
     let mode = config.model.input;
     let prepare = |b: &cxr_nn::Batch| {
         let x = to_input(&b.images, &b.masks[0], mode).to_device(device);
@@ -569,21 +541,9 @@ fn evaluate<D: Dataset + 'static>(
 
 /// Reads `metrics.jsonl` of a run.
 pub fn read_metrics(run_dir: &Path) -> Result<Vec<EpochMetrics>, Error> {
-    let path = run_dir.join("metrics.jsonl");
-    let text = std::fs::read_to_string(&path).map_err(|source| cxr_core::Error::Io {
-        path: path.clone(),
-        source,
-    })?;
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .enumerate()
-        .map(|(i, l)| {
-            serde_json::from_str(l).map_err(|e| Error::Input {
-                path: path.clone(),
-                source: format!("line {}: {e}", i + 1).into(),
-            })
-        })
-        .collect()
+    Ok(cxr_nn::checkpoint::read_jsonl(
+        &run_dir.join("metrics.jsonl"),
+    )?)
 }
 
 /// Draws `curves.png` (losses, validation accuracy and covid AUC per epoch) from the

@@ -122,6 +122,23 @@ pub fn save_png(path: &Path, img: &GrayImage) -> Result<()> {
     })
 }
 
+/// Saves an 8-bit RGB PNG (overlays, saliency maps) atomically.
+pub fn save_rgb_png(path: &Path, img: &image::RgbImage) -> Result<()> {
+    write_atomic(path, |w| {
+        PngEncoder::new_with_quality(w, CompressionType::Fast, FilterType::Adaptive)
+            .write_image(
+                img.as_raw(),
+                img.width(),
+                img.height(),
+                image::ExtendedColorType::Rgb8,
+            )
+            .map_err(|source| Error::EncodeImage {
+                path: path.to_path_buf(),
+                source,
+            })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -36,7 +36,10 @@ pub mod vocab;
 pub use atomic::{write_atomic, write_bytes_atomic};
 pub use date::StudyDate;
 pub use error::{Error, ParseError, Result};
-pub use image_io::{GrayImage, LoadOptions, SixteenToEight, load_gray, load_gray_with, save_png};
+pub use image_io::{
+    GrayImage, LoadOptions, SixteenToEight, load_gray, load_gray_with, save_png, save_rgb_png,
+};
+pub use manifest::write_csv;
 pub use mask::LungMask;
 pub use record::{Exclusion, ExclusionReason, ImageRecord, PatientId};
 pub use source::{Scan, ScanError, Source};

@@ -302,27 +302,7 @@ fn write_manifest(path: &Path, rows: &[BatchRow]) -> Result<()> {
         path: path.to_path_buf(),
         source,
     };
-    cxr_core::write_atomic(path, |w| {
-        let mut wr = csv::Writer::from_writer(w);
-        if rows.is_empty() {
-            wr.write_record(COLUMNS)
-                .map_err(|source| cxr_core::Error::Csv {
-                    path: path.to_path_buf(),
-                    source,
-                })?;
-        }
-        for r in rows {
-            wr.serialize(r).map_err(|source| cxr_core::Error::Csv {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        }
-        wr.flush().map_err(|source| cxr_core::Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })
-    })
-    .map_err(|e| match e {
+    cxr_core::write_csv(path, &COLUMNS, rows).map_err(|e| match e {
         cxr_core::Error::Csv { source, .. } => csv_err(source),
         other => Error::Write {
             path: path.to_path_buf(),

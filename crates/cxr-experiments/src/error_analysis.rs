@@ -73,7 +73,7 @@ pub const AGE_BANDS: [f64; 5] = [0.0, 18.0, 40.0, 60.0, 80.0];
 /// How many unmatched predictions [`ErrorAnalysis::unmatched_examples`] lists.
 const EXAMPLES: usize = 10;
 
-/// File names written by [`write`].
+/// File names written by [`write()`].
 pub const FILES: [&str; 3] = [
     "error_analysis.json",
     "error_analysis.md",

@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
-/// File names written by [`write`].
+/// File names written by [`write()`].
 pub const FILES: [&str; 3] = ["power.json", "power.md", "power.png"];
 
 /// The assumptions of the power analysis. Defaults are the paper's (where the paper

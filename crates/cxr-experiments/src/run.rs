@@ -540,19 +540,7 @@ pub fn saliency_examples(
                     method.name()
                 );
                 let ov = map.overlay(&img, Some(&mask));
-                let mut png = Vec::new();
-                image::ImageEncoder::write_image(
-                    image::codecs::png::PngEncoder::new(&mut png),
-                    ov.as_raw(),
-                    ov.width(),
-                    ov.height(),
-                    image::ExtendedColorType::Rgb8,
-                )
-                .map_err(|source| cxr_core::Error::EncodeImage {
-                    path: ctx.out.join(&rel),
-                    source,
-                })?;
-                cxr_core::write_bytes_atomic(&ctx.out.join(&rel), &png)?;
+                cxr_core::save_rgb_png(&ctx.out.join(&rel), &ov)?;
                 maps.push((method.name().to_string(), rel, map.share_inside(&mask)));
             }
             out.push(SaliencyExample {

@@ -123,20 +123,7 @@ pub fn segment_dir(
             let img = cxr_core::load_gray(&path)?;
             let (s, q) = segment_image(seg, &img, post, qc)?;
             s.lungs.save(&out.join("masks").join(&stem))?;
-            let ov = overlay(&img, &s);
-            cxr_core::write_atomic(&out.join("overlays").join(&stem), |w| {
-                image::codecs::png::PngEncoder::new(w)
-                    .write_image(
-                        ov.as_raw(),
-                        ov.width(),
-                        ov.height(),
-                        image::ExtendedColorType::Rgb8,
-                    )
-                    .map_err(|source| cxr_core::Error::EncodeImage {
-                        path: stem.clone(),
-                        source,
-                    })
-            })?;
+            cxr_core::save_rgb_png(&out.join("overlays").join(&stem), &overlay(&img, &s))?;
             Ok(QcRow {
                 image: rel.to_string_lossy().into_owned(),
                 status: "ok",
@@ -167,21 +154,14 @@ pub fn segment_dir(
             pb.inc(1);
         }
     }
-    let qc_path = out.join("qc.csv");
-    cxr_core::write_atomic(&qc_path, |w| {
-        let mut wr = csv::Writer::from_writer(w);
-        for r in &rows {
-            wr.serialize(r).map_err(|source| cxr_core::Error::Csv {
-                path: qc_path.clone(),
-                source,
-            })?;
-        }
-        wr.flush().map_err(|source| cxr_core::Error::Io {
-            path: qc_path.clone(),
-            source,
-        })
-    })?;
+    let header = [
+        "image",
+        "status",
+        "lungs_found",
+        "lung_fraction",
+        "verdict",
+        "reason",
+    ];
+    cxr_core::write_csv(&out.join("qc.csv"), &header, &rows)?;
     Ok(rows)
 }
-
-use image::ImageEncoder as _;

@@ -8,13 +8,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use cxr_core::GrayImage;
-use cxr_nn::checkpoint::{append_jsonl, read_json, write_json};
+use cxr_nn::checkpoint::{append_jsonl, read_json};
 use cxr_nn::loader::{BoxError, Dataset, Sample};
 use cxr_nn::{
     AugmentConfig, CosineSchedule, DataLoader, Decision, EarlyStopping, Goal, LoaderConfig,
     Precision, Stepper, autocast,
 };
-use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -239,21 +238,7 @@ pub fn train(
     progress: bool,
 ) -> Result<TrainSummary, Error> {
     config.model.validate()?;
-    let config_path = run_dir.join("config.json");
-    if config_path.exists() {
-        let old: SegTrainConfig = read_json(&config_path)?;
-        if &old != config {
-            return Err(Error::InvalidConfig {
-                field: "run_dir",
-                detail: format!(
-                    "{} holds a run with another configuration",
-                    run_dir.display()
-                ),
-            });
-        }
-    } else {
-        write_json(&config_path, config)?;
-    }
+    cxr_nn::open_run(run_dir, config)?;
     let (train_idx, val_idx) = split_pairs(pairs.len(), config.validation_fraction, config.seed);
     let size = config.model.input_size as usize;
     let loader = |indices: Vec<usize>, augment: AugmentConfig, shuffle: bool| {
@@ -306,20 +291,7 @@ pub fn train(
         warmup_steps: config.warmup_epochs * steps_per_epoch,
         total_steps: config.epochs * steps_per_epoch,
     };
-    let bar = |len: usize, what: &str| {
-        let pb = if progress {
-            ProgressBar::new(len as u64)
-        } else {
-            ProgressBar::hidden()
-        };
-        pb.set_style(
-            ProgressStyle::with_template(&format!(
-                "{what} {{bar:30}} {{pos}}/{{len}} {{msg}} ({{elapsed}}<{{eta}})"
-            ))
-            .expect("static template"),
-        );
-        pb
-    };
+    let bar = |len: usize, what: &str| cxr_nn::progress_bar(len, what, progress);
     let epochs_bar = bar(config.epochs, "epochs ");
     epochs_bar.set_position(state.epochs_done as u64);
     let mut summary = TrainSummary {
@@ -421,12 +393,7 @@ impl Segmenter {
         let config: SegTrainConfig = read_json(&run_dir.join("config.json"))?;
         let mut vs = nn::VarStore::new(device);
         let net = DeepLabV3Plus::new(&vs.root(), &config.model)?;
-        let name = if run_dir.join("best.safetensors").exists() {
-            "best"
-        } else {
-            "last"
-        };
-        let _: TrainState = cxr_nn::load_checkpoint(run_dir, name, &mut vs)?;
+        let _: TrainState = cxr_nn::load_best(run_dir, &mut vs)?;
         Ok(Segmenter {
             net,
             config,

@@ -64,6 +64,31 @@ pub fn load_checkpoint<S: DeserializeOwned>(
     Ok(state)
 }
 
+/// Starts or continues the run in `dir`: writes `config.json` the first time; later,
+/// checks that the one there equals `config`, so a run never resumes with other settings.
+pub fn open_run<C: Serialize + DeserializeOwned + PartialEq>(dir: &Path, config: &C) -> Result<()> {
+    let path = dir.join("config.json");
+    if path.exists() {
+        let old: C = read_json(&path)?;
+        if &old != config {
+            return Err(Error::RunMismatch { path });
+        }
+        Ok(())
+    } else {
+        write_json(&path, config)
+    }
+}
+
+/// Loads checkpoint `best` from a run folder, or `last` when there is no `best`.
+pub fn load_best<S: DeserializeOwned>(dir: &Path, vs: &mut VarStore) -> Result<S> {
+    let name = if checkpoint_paths(dir, "best").0.exists() {
+        "best"
+    } else {
+        "last"
+    };
+    load_checkpoint(dir, name, vs)
+}
+
 /// Writes a value as pretty JSON, atomically.
 pub fn write_json<S: Serialize>(path: &Path, value: &S) -> Result<()> {
     let text = serde_json::to_vec_pretty(value).map_err(|source| Error::Json {

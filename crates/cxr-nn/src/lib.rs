@@ -25,13 +25,15 @@ pub mod augment;
 pub mod checkpoint;
 mod device;
 pub mod loader;
+mod progress;
 pub mod schedule;
 
 pub use amp::{GradScaler, Precision, Stepper, autocast};
 pub use augment::{Affine, AugmentConfig};
-pub use checkpoint::{append_jsonl, load_checkpoint, save_checkpoint};
+pub use checkpoint::{append_jsonl, load_best, load_checkpoint, open_run, save_checkpoint};
 pub use device::{DEVICE_ENV, DevicePreference, device_from_env, select_device};
 pub use loader::{Batch, DataLoader, Dataset, LoaderConfig, Sample};
+pub use progress::progress_bar;
 pub use schedule::{CosineSchedule, Decision, EarlyStopping, Goal};
 
 /// Errors of the training kit.
@@ -53,6 +55,12 @@ pub enum Error {
         index: usize,
         /// How many devices libtorch sees.
         available: usize,
+    },
+    /// A run folder holds a run with other settings.
+    #[error("{path} holds a run with another configuration")]
+    RunMismatch {
+        /// The run's `config.json`.
+        path: std::path::PathBuf,
     },
     /// A checkpoint that should exist does not.
     #[error("no checkpoint at {path}")]
