@@ -38,6 +38,12 @@ struct Args {
     /// Another segmenter run than the one the classifier recorded.
     #[arg(long)]
     segmenter: Option<PathBuf>,
+    /// Quality gate: lungs that must be found (the paper: 2).
+    #[arg(long, default_value_t = 2)]
+    min_lungs: u8,
+    /// Quality gate: smallest share of the image the lungs must cover (the paper: 0.30).
+    #[arg(long, default_value_t = 0.30)]
+    min_fraction: f32,
 }
 
 fn sibling(out: &Path, suffix: &str) -> PathBuf {
@@ -67,7 +73,11 @@ fn main() -> anyhow::Result<()> {
     let mut rejected: Vec<Rejection> = Vec::new();
     if a.input.is_dir() {
         let seg_dir = seg_dir.ok_or_else(|| anyhow::anyhow!("a folder needs a segmenter"))?;
-        let pipeline = Pipeline::new(Segmenter::load(&seg_dir, device)?, clf);
+        let mut pipeline = Pipeline::new(Segmenter::load(&seg_dir, device)?, clf);
+        pipeline.qc = QcOptions {
+            min_lungs: a.min_lungs,
+            min_fraction: a.min_fraction,
+        };
         let mut files: Vec<PathBuf> = walk(&a.input)?;
         files.sort();
         let pb = bar(files.len(), "predicting")?;
@@ -97,7 +107,10 @@ fn main() -> anyhow::Result<()> {
                     &seg,
                     &sibling(&a.out, "_masks"),
                     &PostprocessOptions::default(),
-                    &QcOptions::default(),
+                    &QcOptions {
+                        min_lungs: a.min_lungs,
+                        min_fraction: a.min_fraction,
+                    },
                     Some(&pb),
                 );
                 pb.finish_and_clear();

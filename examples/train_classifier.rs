@@ -61,6 +61,12 @@ struct Args {
     mask_channel: bool,
     #[arg(long, default_value_t = 2020)]
     seed: u64,
+    /// Quality gate: lungs that must be found (the paper: 2).
+    #[arg(long, default_value_t = 2)]
+    min_lungs: u8,
+    /// Quality gate: smallest share of the image the lungs must cover (the paper: 0.30).
+    #[arg(long, default_value_t = 0.30)]
+    min_fraction: f32,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -80,7 +86,10 @@ fn main() -> anyhow::Result<()> {
                 &seg,
                 &a.out.join("masks"),
                 &PostprocessOptions::default(),
-                &QcOptions::default(),
+                &QcOptions {
+                    min_lungs: a.min_lungs,
+                    min_fraction: a.min_fraction,
+                },
                 Some(&pb),
             );
             pb.finish_and_clear();

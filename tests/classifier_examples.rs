@@ -1,0 +1,187 @@
+//! The classifier's examples on a tiny synthetic cohort, chained as a user would:
+//! synth_cohort → train_segmenter → train_classifier (masks from the segmenter, cached,
+//! gate rejects listed) → predict (manifest and folder) → evaluate → saliency.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let p = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join(name);
+    assert!(
+        p.exists(),
+        "{} not built: `cargo test` builds the examples (or run `cargo build --examples`)",
+        p.display()
+    );
+    p
+}
+
+fn run(name: &str, args: &[&str]) -> String {
+    let out = Command::new(example(name))
+        .args(args)
+        .env("CXR_DEVICE", "cpu")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{name} {args:?} failed:\n{text}");
+    text
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn lines(p: &Path) -> Vec<String> {
+    std::fs::read_to_string(p)
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn train_predict_evaluate_and_explain_on_a_tiny_cohort() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let cohort = d.join("cohort");
+    run(
+        "synth_cohort",
+        &["--preset", "tiny", "--size", "96", "--out", s(&cohort)],
+    );
+    let seg = d.join("seg");
+    run(
+        "train_segmenter",
+        &[
+            "--synthetic",
+            "16",
+            "--preset",
+            "tiny",
+            "--epochs",
+            "1",
+            "--out",
+            s(&seg),
+        ],
+    );
+    let clf = d.join("clf");
+    let manifest = cohort.join("records.csv");
+    // A lenient gate, so that the barely trained segmenter's masks are all used.
+    let gate = ["--min-lungs", "0", "--min-fraction", "0"];
+    let said = run(
+        "train_classifier",
+        &[
+            &[
+                "--manifest",
+                s(&manifest),
+                "--segmenter",
+                s(&seg),
+                "--out",
+                s(&clf),
+            ][..],
+            &["--preset", "tiny", "--epochs", "1"],
+            &gate,
+        ]
+        .concat(),
+    );
+    assert!(said.contains("epochs run"), "{said}");
+    let n_records = lines(&manifest).len() - 1;
+    // Every record was segmented once and cached.
+    let cached = std::fs::read_dir(clf.join("masks"))
+        .unwrap()
+        .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "png")
+        })
+        .count();
+    assert_eq!(cached, n_records);
+    assert_eq!(lines(&clf.join("qc_rejected.csv")).len(), 1, "header only");
+    let config = std::fs::read_to_string(clf.join("config.json")).unwrap();
+    assert!(
+        config.contains("\"segmenter\""),
+        "the run records its segmenter"
+    );
+
+    // Predict a manifest: the evaluate format, one row per image, with labels.
+    let pred = d.join("pred.csv");
+    run(
+        "predict",
+        &[
+            &["--run", s(&clf), "--input", s(&manifest), "--out", s(&pred)][..],
+            &gate,
+        ]
+        .concat(),
+    );
+    let rows = lines(&pred);
+    assert_eq!(
+        rows[0],
+        "patient_id,study_date,image_id,label,p_healthy,p_covid,p_bacterial,source,path"
+    );
+    assert_eq!(rows.len() - 1, n_records);
+    run(
+        "evaluate",
+        &["--predictions", s(&pred), "--out", s(&d.join("eval"))],
+    );
+    assert!(d.join("eval/metrics.json").exists());
+
+    // Predict a folder (the run's recorded segmenter), one broken file among them.
+    let folder = cohort.join("images/qmenta");
+    std::fs::write(folder.join("broken.png"), b"not a png").unwrap();
+    let pred2 = d.join("folder.csv");
+    run(
+        "predict",
+        &[
+            &["--run", s(&clf), "--input", s(&folder), "--out", s(&pred2)][..],
+            &gate,
+        ]
+        .concat(),
+    );
+    let images = std::fs::read_dir(&folder).unwrap().count();
+    assert_eq!(lines(&pred2).len() - 1, images - 1);
+    let rejected = lines(&d.join("folder_rejected.csv"));
+    assert_eq!(rejected.len(), 2, "{rejected:?}");
+    assert!(rejected[1].contains("broken.png") && rejected[1].contains("error"));
+
+    // Saliency for one image, masks from the run's segmenter.
+    let img = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| !p.ends_with("broken.png"))
+        .unwrap();
+    let sal = d.join("sal");
+    run(
+        "saliency",
+        &[
+            "--run",
+            s(&clf),
+            "--input",
+            s(&img),
+            "--out",
+            s(&sal),
+            "--samples",
+            "2",
+        ],
+    );
+    let stem = img.file_stem().unwrap().to_str().unwrap();
+    for m in ["vanilla", "smoothgrad", "gradcam"] {
+        assert!(sal.join(format!("{stem}_{m}.png")).exists(), "{m}");
+    }
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(sal.join(format!("{stem}_saliency.json"))).unwrap(),
+    )
+    .unwrap();
+    let share = json["share_inside_lungs"]["gradcam"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&share));
+}
