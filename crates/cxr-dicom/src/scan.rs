@@ -53,6 +53,9 @@ pub enum MalformedKind {
     TooDeep,
     /// Something other than an item where an item must be.
     ExpectedItem,
+    /// A binary value whose length is not a multiple of its VR's size (an FL of 2
+    /// bytes): the parser would read fewer bytes than declared and lose its place.
+    LengthNotMultiple,
 }
 
 impl std::fmt::Display for Malformed {
@@ -63,6 +66,7 @@ impl std::fmt::Display for Malformed {
             MalformedKind::MissingDelimiter => "missing sequence delimiter",
             MalformedKind::TooDeep => "sequences nested too deep",
             MalformedKind::ExpectedItem => "expected an item tag (FFFE,E000)",
+            MalformedKind::LengthNotMultiple => "length not a multiple of the VR's value size",
         };
         write!(
             f,
@@ -81,6 +85,23 @@ impl std::fmt::Display for Malformed {
 }
 
 const UNDEFINED: u32 = u32::MAX;
+
+/// Bytes per value of a binary VR (1 for the others).
+fn value_size(vr: &[u8; 2]) -> u64 {
+    match vr {
+        b"FD" | b"OD" | b"OV" | b"SV" | b"UV" => 8,
+        b"FL" | b"OF" | b"OL" | b"SL" | b"UL" | b"AT" => 4,
+        b"SS" | b"US" | b"OW" => 2,
+        _ => 1,
+    }
+}
+
+/// The value representations of PS3.5 Table 6.2-1.
+const KNOWN_VRS: [[u8; 2]; 34] = [
+    *b"AE", *b"AS", *b"AT", *b"CS", *b"DA", *b"DS", *b"DT", *b"FD", *b"FL", *b"IS", *b"LO", *b"LT",
+    *b"OB", *b"OD", *b"OF", *b"OL", *b"OV", *b"OW", *b"PN", *b"SH", *b"SL", *b"SQ", *b"SS", *b"ST",
+    *b"SV", *b"TM", *b"UC", *b"UI", *b"UL", *b"UN", *b"UR", *b"US", *b"UT", *b"UV",
+];
 const ITEM: (u16, u16) = (0xFFFE, 0xE000);
 const ITEM_END: (u16, u16) = (0xFFFE, 0xE00D);
 const SEQ_END: (u16, u16) = (0xFFFE, 0xE0DD);
@@ -94,6 +115,7 @@ struct Scanner<'a> {
     enc: Encoding,
 }
 
+#[derive(Debug, Clone, Copy)]
 struct Header {
     tag: (u16, u16),
     vr: [u8; 2],
@@ -161,22 +183,27 @@ impl Scanner<'_> {
         }
         let p = pos as usize;
         let vr = [self.bytes[p + 4], self.bytes[p + 5]];
-        if matches!(
-            &vr,
-            b"OB"
-                | b"OD"
-                | b"OF"
-                | b"OL"
-                | b"OV"
-                | b"OW"
-                | b"SQ"
-                | b"UC"
-                | b"UN"
-                | b"UR"
-                | b"UT"
-                | b"SV"
-                | b"UV"
-        ) {
+        // A VR code the standard does not define is read as UN (reserved bytes and a
+        // 4-byte length), as the DICOM parser does: reading it with a 2-byte length here
+        // would let the parser find a different, possibly huge, length.
+        if !KNOWN_VRS.contains(&vr)
+            || matches!(
+                &vr,
+                b"OB"
+                    | b"OD"
+                    | b"OF"
+                    | b"OL"
+                    | b"OV"
+                    | b"OW"
+                    | b"SQ"
+                    | b"UC"
+                    | b"UN"
+                    | b"UR"
+                    | b"UT"
+                    | b"SV"
+                    | b"UV"
+            )
+        {
             self.need(pos, 12, end)?;
             let len = self
                 .u32_at(pos + 8, self.enc.big_endian)
@@ -269,6 +296,14 @@ impl Scanner<'_> {
                 if value_start + len > end {
                     return Err(Self::too_long(pos, &h, end, MalformedKind::ValueTooLong));
                 }
+                if explicit && len % value_size(&h.vr) != 0 {
+                    return Err(Self::too_long(
+                        pos,
+                        &h,
+                        end,
+                        MalformedKind::LengthNotMultiple,
+                    ));
+                }
                 let looks_like_seq =
                     &h.vr == b"SQ" || (!explicit && len >= 8 && self.starts_with_item(value_start));
                 if looks_like_seq && len > 0 {
@@ -328,6 +363,14 @@ impl Scanner<'_> {
                 if value_start + len > end {
                     return Err(Self::too_long(pos, &h, end, MalformedKind::ValueTooLong));
                 }
+                if explicit && len % value_size(&h.vr) != 0 {
+                    return Err(Self::too_long(
+                        pos,
+                        &h,
+                        end,
+                        MalformedKind::LengthNotMultiple,
+                    ));
+                }
                 if !fragments {
                     self.elements(value_start, value_start + len, None, depth, explicit, false)?;
                 }
@@ -350,14 +393,19 @@ pub(crate) fn scan_meta(bytes: &[u8], total: u64) -> Result<(), ScanError> {
         },
     };
     let mut pos = 0u64;
-    loop {
+    // The declared (0002,0000) group length, checked against the group-2 elements
+    // present: the meta parser reads elements until it has consumed that many bytes,
+    // whatever their group, so a length that runs past the group would make it read
+    // the data set's elements as meta elements with their lengths unchecked.
+    let mut group_length: Option<(Header, u64)> = None;
+    let group_end = loop {
         if pos + 8 > total {
-            return Ok(()); // truncated: the meta parser reports it
+            break None; // truncated: the meta parser reports it
         }
         match s.u16_at(pos) {
             None => return Err(ScanError::NeedMore),
             Some(0x0002) => {}
-            Some(_) => return Ok(()),
+            Some(_) => break Some(pos),
         }
         let h = s.header(pos, total, true)?;
         let value_start = pos + h.header_len;
@@ -369,8 +417,25 @@ pub(crate) fn scan_meta(bytes: &[u8], total: u64) -> Result<(), ScanError> {
                 MalformedKind::ValueTooLong,
             ));
         }
+        if h.tag == (0x0002, 0x0000) && h.len == 4 {
+            let v = s.u32_at(value_start, false).ok_or(ScanError::NeedMore)?;
+            group_length = Some((h, u64::from(v)));
+        }
         pos = value_start + u64::from(h.len);
+    };
+    if let (Some((h, declared)), Some(end)) = (group_length, group_end) {
+        let present = end.saturating_sub(h.header_len + 4);
+        if declared > present {
+            return Err(ScanError::Malformed(Malformed {
+                offset: 0,
+                tag: h.tag,
+                declared: declared as u32,
+                available: present,
+                kind: MalformedKind::ValueTooLong,
+            }));
+        }
     }
+    Ok(())
 }
 
 /// Scans a data set. `bytes` holds the first bytes of a data set `total` bytes long.
@@ -464,6 +529,51 @@ mod tests {
             panic!("accepted");
         };
         assert_eq!((d.tag, d.declared), ((0x0002, 0x0010), 0xFFF0));
+    }
+
+    #[test]
+    fn reads_unknown_vrs_as_un_and_refuses_binary_values_of_odd_size() {
+        // "ZZ" is no VR: its header is read in the 12-byte UN form, whose 4-byte length
+        // (here huge) the parser would also read.
+        let mut d = vec![0x10, 0x00, 0x20, 0x00, b'Z', b'Z', 4, 0];
+        d.extend(0x7000_0000u32.to_le_bytes());
+        let Err(ScanError::Malformed(m)) = scan(&d, d.len() as u64, LE, false) else {
+            panic!("accepted");
+        };
+        assert_eq!(
+            (m.kind, m.declared),
+            (MalformedKind::ValueTooLong, 0x7000_0000)
+        );
+        // An FL of 2 bytes: the parser would read no float and lose its place.
+        let d = elem((0x0028, 0x1054), b"FL", &[1, 2]);
+        let Err(ScanError::Malformed(m)) = scan(&d, d.len() as u64, LE, false) else {
+            panic!("accepted");
+        };
+        assert_eq!(m.kind, MalformedKind::LengthNotMultiple);
+        let ok = elem((0x0028, 0x1054), b"FL", &[1, 2, 3, 4]);
+        assert_eq!(scan(&ok, ok.len() as u64, LE, false), Ok(None));
+    }
+
+    #[test]
+    fn refuses_a_meta_group_length_past_the_group() {
+        let uid = elem((0x0002, 0x0010), b"UI", b"1.2.840.10008.1.2.1\0");
+        let n = uid.len() as u32;
+        let group = |declared: u32| {
+            let mut m = elem((0x0002, 0x0000), b"UL", &declared.to_le_bytes());
+            m.extend(&uid);
+            m.extend(elem((0x0008, 0x0016), b"UI", b"1.2\0"));
+            m
+        };
+        let m = group(n);
+        assert_eq!(scan_meta(&m, m.len() as u64), Ok(()));
+        let m = group(n + 12);
+        let Err(ScanError::Malformed(d)) = scan_meta(&m, m.len() as u64) else {
+            panic!("accepted");
+        };
+        assert_eq!(
+            (d.tag, d.declared, d.available),
+            ((0x0002, 0x0000), n + 12, u64::from(n))
+        );
     }
 
     #[test]
