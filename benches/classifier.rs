@@ -1,6 +1,7 @@
 //! Classifier throughput on the CPU: the paper's Inception v3 (masked grayscale input,
-//! three classes, no auxiliary head) at 299 × 299 — inference at batch 1, 8 and 32, and
-//! one training step (forward, cross-entropy, backward, Adam) at batch 16. Compare with
+//! three classes, no auxiliary head) at 299 × 299 — inference at batch 1, 8 and 32 (batch
+//! norms folded, as `Classifier` runs it; batch 8 also unfolded), and one training step
+//! (forward, cross-entropy, backward, Adam) at batch 16. Compare with
 //! `scripts/bench/classifier_pytorch.py` (same architecture, same thread count):
 //! `CXR_THREADS=2 cargo bench --bench classifier`.
 
@@ -28,7 +29,18 @@ fn classify(c: &mut Criterion) {
     tch::set_num_threads(threads);
     let mut g = c.benchmark_group(format!("classifier_cpu_{threads}threads"));
     g.sample_size(10);
-    let (_vs, net) = model();
+    let (_vs, mut net) = model();
+    // Unfolded: the same graph as PyTorch eager (conv, batch norm, ReLU).
+    let x8 = Tensor::rand([8, 1, 299, 299], (Kind::Float, Device::Cpu));
+    g.throughput(Throughput::Elements(8));
+    g.bench_function("inception_v3_299_infer_batch8_unfolded", |b| {
+        b.iter(|| {
+            let _guard = tch::no_grad_guard();
+            net.forward_all(&x8, false).logits
+        })
+    });
+    // What `Classifier` runs: batch norms folded into the convolutions.
+    net.fold_batchnorm();
     for batch in [1i64, 8, 32] {
         let x = Tensor::rand([batch, 1, 299, 299], (Kind::Float, Device::Cpu));
         g.throughput(Throughput::Elements(batch as u64));

@@ -49,8 +49,10 @@ impl Classifier {
     pub fn load(run_dir: &Path, device: Device) -> Result<Classifier> {
         let config: TrainConfig = cxr_nn::checkpoint::read_json(&run_dir.join("config.json"))?;
         let mut vs = nn::VarStore::new(device);
-        let net = InceptionV3::new(&vs.root(), &config.model)?;
+        let mut net = InceptionV3::new(&vs.root(), &config.model)?;
         let _: TrainState = cxr_nn::load_best(run_dir, &mut vs)?;
+        // Inference only: one convolution per BasicConv2d instead of conv + batch norm.
+        net.fold_batchnorm();
         Ok(Classifier {
             net,
             config,
