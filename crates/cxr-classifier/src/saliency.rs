@@ -176,7 +176,8 @@ pub fn saliency(
             acc / samples as f64
         }
         Method::GradCam => {
-            let x = x.detach();
+            // The input carries the graph: folded inference weights do not require grad.
+            let x = x.detach().set_requires_grad(true);
             let out = clf.net().forward_all(&x, false);
             let score = out.logits.select(1, class).sum(Kind::Float);
             let g = Tensor::run_backward(&[score], &[&out.features], false, false);
