@@ -151,11 +151,16 @@ fn auc_table(rows: &[ArmResult], first: &str) -> String {
                 format!("{a:.3} [{:.3}, {:.3}]", ci[0], ci[1])
             })
         };
+        let train = if r.train_patients == 0 {
+            "—".to_string()
+        } else {
+            r.train_patients.to_string()
+        };
         let _ = writeln!(
             s,
             "| {} | {} | {} | {:.3} | {} | {} | {} |",
             r.arm,
-            r.train_patients,
+            train,
             r.test_units,
             r.accuracy,
             auc(0),
