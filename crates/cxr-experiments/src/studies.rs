@@ -264,6 +264,7 @@ pub fn transfer(ctx: &Context, source: SourceId, add_back: &[usize]) -> Result<V
         .collect();
     let dir = ctx.out.join("transfer");
     let mut rows = Vec::new();
+    let mut held_out = Vec::new();
     for &n in add_back {
         if n > held.len() {
             return Err(Error::Step {
@@ -282,17 +283,19 @@ pub fn transfer(ctx: &Context, source: SourceId, add_back: &[usize]) -> Result<V
             ..ctx.config.split.clone()
         };
         ctx.say(format!("transfer: {n} {source} covid patients in training"));
-        rows.push(arm(ctx, &p, &cfg, &dir.join(format!("add{n}")))?);
+        let arm_dir = dir.join(format!("add{n}"));
+        rows.push(arm(ctx, &p, &cfg, &arm_dir)?);
+        held_out.push(held_source_evaluation(ctx, &arm_dir, source, n)?);
     }
     let covid: Vec<(f64, f64)> = add_back
         .iter()
-        .zip(&rows)
+        .zip(&held_out)
         .filter_map(|(&n, r)| r.auc[Label::Covid.index()].map(|a| (n as f64, a.0)))
         .collect();
     let png = lines_png(
         &format!("Covid AUC as {source} covid patients join training"),
         &format!("{source} covid patients in training"),
-        "covid-19 AUC (test patients)",
+        &format!("covid-19 AUC ({source} covid vs all non-covid test patients)"),
         &[Series {
             name: "covid-19".into(),
             color: CLASS_COLORS[1],
@@ -302,15 +305,67 @@ pub fn transfer(ctx: &Context, source: SourceId, add_back: &[usize]) -> Result<V
     )?;
     cxr_core::write_bytes_atomic(&dir.join("transfer.png"), &png)?;
     let md = format!(
-        "# Transfer to a new source (Figure 4b)\n\n{} had {} covid patients after the \
-         gate; each arm keeps them out of training except the number added back, and tests \
-         on the rest with the other test patients.\n\n{}\n![covid AUC](transfer.png)\n",
-        source,
+        "# Transfer to a new source (Figure 4b)\n\n{source} had {} covid patients after the \
+         gate; each arm keeps them out of training except the number added back.\n\n\
+         ## On the held-out source (the paper's Figure 4b)\n\nPositives: the {source} covid \
+         patients not added back; negatives: every healthy and bacterial test patient \
+         (`add<N>/evaluation_{source}/`).\n\n{}\n![covid AUC](transfer.png)\n\n\
+         ## On all test patients\n\n{}",
         held.len(),
+        auc_table(&held_out, "Arm"),
         auc_table(&rows, "Arm")
     );
-    write_study(&dir, "transfer", &rows, &md)?;
-    Ok(rows)
+    write_study(&dir, "transfer", &held_out, &md)?;
+    Ok(held_out)
+}
+
+/// The arm's test predictions restricted to `source`'s covid patients and every
+/// non-covid patient, evaluated into `arm_dir/evaluation_<source>/`.
+fn held_source_evaluation(
+    ctx: &Context,
+    arm_dir: &Path,
+    source: SourceId,
+    n: usize,
+) -> Result<ArmResult> {
+    let text = std::fs::read_to_string(arm_dir.join("predictions.csv")).map_err(|e| {
+        cxr_core::Error::Io {
+            path: arm_dir.join("predictions.csv"),
+            source: e,
+        }
+    })?;
+    let mut lines = text.lines();
+    let header = lines.next().unwrap_or_default();
+    let cols: Vec<&str> = header.split(',').collect();
+    let col = |name: &str| cols.iter().position(|c| *c == name);
+    let (Some(label), Some(src)) = (col("label"), col("source")) else {
+        return Err(Error::Step {
+            step: "transfer",
+            detail: format!("{}: no label/source column", arm_dir.display()),
+        });
+    };
+    let mut out = String::from(header);
+    out.push('\n');
+    let mut kept = 0usize;
+    for l in lines {
+        // Predictions rows have no quoted commas before `path` (the last column).
+        let f: Vec<&str> = l.splitn(cols.len(), ',').collect();
+        let covid = f.get(label) == Some(&"covid");
+        if !covid || f.get(src) == Some(&source.as_str()) {
+            out.push_str(l);
+            out.push('\n');
+            kept += usize::from(covid);
+        }
+    }
+    if kept == 0 {
+        return Err(Error::Step {
+            step: "transfer",
+            detail: format!("add{n}: no {source} covid patient left to test on"),
+        });
+    }
+    let csv = arm_dir.join(format!("predictions_{source}.csv"));
+    cxr_core::write_bytes_atomic(&csv, out.as_bytes())?;
+    let e = run::evaluate(ctx, &csv, &arm_dir.join(format!("evaluation_{source}")))?;
+    Ok(arm_result(&format!("add{n}"), 0, &e))
 }
 
 /// Leave one source out: for every source, a classifier trained on all the other sources
