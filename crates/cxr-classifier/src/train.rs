@@ -24,8 +24,8 @@ use cxr_core::Label;
 use cxr_nn::checkpoint::append_jsonl;
 use cxr_nn::loader::{BoxError, Dataset, Sample};
 use cxr_nn::{
-    AugmentConfig, CosineSchedule, DataLoader, Decision, EarlyStopping, Goal, LoaderConfig,
-    Precision, Stepper, autocast,
+    AugmentConfig, CosineSchedule, DataLoader, Decision, Goal, LoaderConfig, Precision, Stepper,
+    autocast,
 };
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -234,18 +234,7 @@ pub struct EpochMetrics {
     pub failed_samples: usize,
 }
 
-/// State saved with each checkpoint.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TrainState {
-    /// Epochs completed.
-    pub epochs_done: usize,
-    /// Optimiser steps taken.
-    pub step: usize,
-    /// Early-stopping state (validation loss).
-    pub early: EarlyStopping,
-    /// Whether training has finished.
-    pub finished: bool,
-}
+pub use cxr_nn::TrainState;
 
 /// What [`train`] returns.
 #[derive(Debug, Clone, PartialEq)]
@@ -369,12 +358,7 @@ fn train_split(
     tch::manual_seed(config.seed as i64);
     let mut vs = nn::VarStore::new(device);
     let net = InceptionV3::new(&vs.root(), &config.model)?;
-    let mut state = TrainState {
-        epochs_done: 0,
-        step: 0,
-        early: EarlyStopping::new(config.patience, Goal::Minimize),
-        finished: false,
-    };
+    let mut state = TrainState::new(config.patience, Goal::Minimize);
     let mut import = None;
     if run_dir.join("last.safetensors").exists() {
         state = cxr_nn::load_checkpoint(run_dir, "last", &mut vs)?;

@@ -781,13 +781,8 @@ pub fn source_plot(a: &ErrorAnalysis) -> Result<Vec<u8>> {
 /// # Errors
 /// [`Error::Report`] from the plot, [`Error::Nn`] / [`Error::Core`] from writing.
 pub fn write(dir: &Path, a: &ErrorAnalysis) -> Result<Vec<PathBuf>> {
-    let md = markdown(a);
     let png = source_plot(a)?;
-    let paths: Vec<PathBuf> = FILES.iter().map(|f| dir.join(f)).collect();
-    cxr_nn::checkpoint::write_json(&paths[0], a)?;
-    cxr_core::write_bytes_atomic(&paths[1], md.as_bytes())?;
-    cxr_core::write_bytes_atomic(&paths[2], &png)?;
-    Ok(paths)
+    crate::report::write_json_md_png(dir, FILES, a, &markdown(a), &png)
 }
 
 #[cfg(test)]

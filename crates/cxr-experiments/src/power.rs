@@ -482,13 +482,8 @@ pub fn plot(a: &PowerAnalysis) -> Result<Vec<u8>> {
 /// # Errors
 /// [`Error::Report`] from the plot, [`Error::Nn`] / [`Error::Core`] from writing.
 pub fn write(dir: &Path, a: &PowerAnalysis) -> Result<Vec<PathBuf>> {
-    let md = markdown(a);
     let png = plot(a)?;
-    let paths: Vec<PathBuf> = FILES.iter().map(|f| dir.join(f)).collect();
-    cxr_nn::checkpoint::write_json(&paths[0], a)?;
-    cxr_core::write_bytes_atomic(&paths[1], md.as_bytes())?;
-    cxr_core::write_bytes_atomic(&paths[2], &png)?;
-    Ok(paths)
+    crate::report::write_json_md_png(dir, FILES, a, &markdown(a), &png)
 }
 
 #[cfg(test)]

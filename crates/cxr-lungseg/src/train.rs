@@ -11,8 +11,8 @@ use cxr_core::GrayImage;
 use cxr_nn::checkpoint::{append_jsonl, read_json};
 use cxr_nn::loader::{BoxError, Dataset, Sample};
 use cxr_nn::{
-    AugmentConfig, CosineSchedule, DataLoader, Decision, EarlyStopping, Goal, LoaderConfig,
-    Precision, Stepper, autocast,
+    AugmentConfig, CosineSchedule, DataLoader, Decision, Goal, LoaderConfig, Precision, Stepper,
+    autocast,
 };
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -194,18 +194,7 @@ pub struct EpochMetrics {
     pub seconds: f64,
 }
 
-/// State saved with each checkpoint.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TrainState {
-    /// Epochs completed.
-    pub epochs_done: usize,
-    /// Optimiser steps taken.
-    pub step: usize,
-    /// Early-stopping state.
-    pub early: EarlyStopping,
-    /// Whether training has finished (stopped early or ran all epochs).
-    pub finished: bool,
-}
+pub use cxr_nn::TrainState;
 
 /// What [`train`] returns.
 #[derive(Debug, Clone, PartialEq)]
@@ -265,12 +254,7 @@ pub fn train(
     tch::manual_seed(config.seed as i64);
     let mut vs = nn::VarStore::new(device);
     let net = DeepLabV3Plus::new(&vs.root(), &config.model)?;
-    let mut state = TrainState {
-        epochs_done: 0,
-        step: 0,
-        early: EarlyStopping::new(config.patience, Goal::Maximize),
-        finished: false,
-    };
+    let mut state = TrainState::new(config.patience, Goal::Maximize);
     if run_dir.join("last.safetensors").exists() {
         state = cxr_nn::load_checkpoint(run_dir, "last", &mut vs)?;
         tracing::info!(epoch = state.epochs_done, "resuming from last checkpoint");

@@ -34,7 +34,7 @@ pub use checkpoint::{append_jsonl, load_best, load_checkpoint, open_run, save_ch
 pub use device::{DEVICE_ENV, DevicePreference, device_from_env, select_device};
 pub use loader::{Batch, DataLoader, Dataset, LoaderConfig, Sample};
 pub use progress::progress_bar;
-pub use schedule::{CosineSchedule, Decision, EarlyStopping, Goal};
+pub use schedule::{CosineSchedule, Decision, EarlyStopping, Goal, TrainState};
 
 /// Errors of the training kit.
 #[derive(Debug, thiserror::Error)]

@@ -140,3 +140,31 @@ mod tests {
         assert_eq!(m.update(0.4), Decision::Stop);
     }
 }
+
+/// Where a training run stands, saved with each checkpoint (`last.json`, `best.json`) so a
+/// stopped run resumes: epochs and optimiser steps done, the early-stopping state, and
+/// whether the run has finished (stopped early or ran all its epochs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainState {
+    /// Epochs completed.
+    pub epochs_done: usize,
+    /// Optimiser steps taken.
+    pub step: usize,
+    /// Early-stopping state on the watched validation metric.
+    pub early: EarlyStopping,
+    /// Whether training has finished.
+    pub finished: bool,
+}
+
+impl TrainState {
+    /// A run that has not started, stopping early after `patience` epochs without
+    /// improvement towards `goal`.
+    pub fn new(patience: usize, goal: Goal) -> Self {
+        TrainState {
+            epochs_done: 0,
+            step: 0,
+            early: EarlyStopping::new(patience, goal),
+            finished: false,
+        }
+    }
+}
