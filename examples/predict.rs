@@ -127,8 +127,7 @@ fn main() -> anyhow::Result<()> {
         let probs = predict_examples(&clf, &examples, 16, Some(&pb));
         pb.finish_and_clear();
         for (ex, p) in examples.iter().zip(probs) {
-            let source = ex.patient.split(':').next().unwrap_or("");
-            let r = by_id[&(ex.image_id.as_str(), source)];
+            let r = by_id[&(ex.image_id.as_str(), ex.source())];
             match p {
                 Ok(p) => rows.push(PredictionRow::new(r, &p)),
                 Err(e) => rejected.push(file_rejection(&ex.image, "error", e.to_string())),

@@ -43,6 +43,16 @@ pub fn load_image(path: &Path) -> Result<GrayImage, Error> {
 }
 
 impl Example {
+    /// The source name, the part of `patient` before its `:`.
+    pub fn source(&self) -> &str {
+        self.patient.split(':').next().unwrap_or("")
+    }
+
+    /// `(source, image id)`: unique within a cohort, the key records are matched by.
+    pub fn key(&self) -> (String, String) {
+        (self.source().to_string(), self.image_id.clone())
+    }
+
     /// Loads the image and its mask, checking they have the same size.
     pub fn load(&self) -> Result<(GrayImage, LungMask), Error> {
         let img = load_image(&self.image)?;

@@ -299,15 +299,7 @@ pub fn gate(
     write_rejections(&ctx.out.join("qc_rejected.csv"), &rejected)?;
     let summary = gate_summary(records, &rejected);
     write_json(&ctx.out.join("qc.json"), &summary)?;
-    let kept: BTreeSet<(String, String)> = examples
-        .iter()
-        .map(|e| {
-            (
-                e.patient.split(':').next().unwrap_or("").to_string(),
-                e.image_id.clone(),
-            )
-        })
-        .collect();
+    let kept: BTreeSet<(String, String)> = examples.iter().map(|e| e.key()).collect();
     let accepted: Vec<ImageRecord> = records
         .iter()
         .filter(|r| kept.contains(&key(r)))
@@ -375,10 +367,7 @@ pub fn part(examples: &[Example], records: &[ImageRecord], s: &Split, p: Part) -
     examples
         .iter()
         .filter(|e| {
-            let k = (
-                e.patient.split(':').next().unwrap_or("").to_string(),
-                e.image_id.clone(),
-            );
+            let k = e.key();
             by_key
                 .get(&k)
                 .is_some_and(|r| s.part(&r.patient) == Some(p))
@@ -443,10 +432,7 @@ pub fn predict(
     let mut rows = Vec::new();
     let mut failed = Vec::new();
     for (e, p) in examples.iter().zip(probs) {
-        let k = (
-            e.patient.split(':').next().unwrap_or("").to_string(),
-            e.image_id.clone(),
-        );
+        let k = e.key();
         let r = by_key[&k];
         match p {
             Ok(p) => rows.push(PredictionRow::new(r, &p)),

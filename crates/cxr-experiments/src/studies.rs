@@ -377,7 +377,7 @@ pub fn leave_one_source_out(ctx: &Context) -> Result<Vec<ArmResult>> {
     let p = prepare(ctx)?;
     let dir = ctx.out.join("loso");
     let sources: BTreeSet<SourceId> = p.records.iter().map(|r| r.source).collect();
-    let source_of = |e: &Example| e.patient.split(':').next().unwrap_or("").to_string();
+
     let mut rows = Vec::new();
     let mut pooled = Vec::new();
     for s in &sources {
@@ -385,7 +385,7 @@ pub fn leave_one_source_out(ctx: &Context) -> Result<Vec<ArmResult>> {
             .examples
             .iter()
             .cloned()
-            .partition(|e| source_of(e) == s.as_str());
+            .partition(|e| e.source() == s.as_str());
         let (ti, vi) = cxr_classifier::data::split_by_patient(
             &rest,
             ctx.config.split.validation_fraction,
