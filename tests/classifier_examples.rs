@@ -2,40 +2,10 @@
 //! synth_cohort → train_segmenter → train_classifier (masks from the segmenter, cached,
 //! gate rejects listed) → predict (manifest and folder) → evaluate → saliency.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let p = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(name);
-    assert!(
-        p.exists(),
-        "{} not built: `cargo test` builds the examples (or run `cargo build --examples`)",
-        p.display()
-    );
-    p
-}
-
-fn run(name: &str, args: &[&str]) -> String {
-    let out = Command::new(example(name))
-        .args(args)
-        .env("CXR_DEVICE", "cpu")
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{name} {args:?} failed:\n{text}");
-    text
-}
+mod common;
+use common::run;
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()

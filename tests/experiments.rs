@@ -5,37 +5,11 @@
 //! patients apart.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-/// `target/<profile>/examples/<name>`: cargo builds the examples before running tests.
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap().join("examples");
-    let p = dir.join(name);
-    assert!(
-        p.exists(),
-        "{} not built: `cargo test` builds the examples, `cargo test --test experiments` \
-         alone does not (run `cargo build --examples` first)",
-        p.display()
-    );
-    p
-}
-
-fn run(name: &str, args: &[&str]) -> String {
-    let out = Command::new(example(name))
-        .args(args)
-        .env("CXR_DEVICE", "cpu")
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{name} {args:?} failed:\n{text}");
-    text
-}
+mod common;
+use common::{example, run};
 
 fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))

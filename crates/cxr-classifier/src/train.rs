@@ -341,14 +341,7 @@ fn train_split(
                 size,
                 augment,
             }),
-            LoaderConfig {
-                batch_size: config.batch_size,
-                shuffle,
-                drop_last: false,
-                workers: config.workers,
-                prefetch: 4,
-                seed: config.seed,
-            },
+            LoaderConfig::new(config.batch_size, config.workers, config.seed, shuffle),
         )
     };
     let train_loader = loader(train_idx.clone(), config.augment.clone(), true);

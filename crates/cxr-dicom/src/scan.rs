@@ -225,6 +225,24 @@ impl Scanner<'_> {
         }
     }
 
+    /// The length of a defined-length value whose header is at `pos`, checked: it fits in
+    /// its container and, for a binary VR, is a whole number of values.
+    fn defined_length(pos: u64, h: &Header, end: u64, explicit: bool) -> Result<u64, ScanError> {
+        let len = u64::from(h.len);
+        if pos + h.header_len + len > end {
+            return Err(Self::too_long(pos, h, end, MalformedKind::ValueTooLong));
+        }
+        if explicit && len % value_size(&h.vr) != 0 {
+            return Err(Self::too_long(
+                pos,
+                h,
+                end,
+                MalformedKind::LengthNotMultiple,
+            ));
+        }
+        Ok(len)
+    }
+
     fn too_long(pos: u64, h: &Header, end: u64, kind: MalformedKind) -> ScanError {
         ScanError::Malformed(Malformed {
             offset: pos,
@@ -292,18 +310,7 @@ impl Scanner<'_> {
                 let inner_explicit = explicit && &h.vr != b"UN";
                 pos = self.items(value_start, end, depth + 1, inner_explicit, encapsulated)?;
             } else {
-                let len = u64::from(h.len);
-                if value_start + len > end {
-                    return Err(Self::too_long(pos, &h, end, MalformedKind::ValueTooLong));
-                }
-                if explicit && len % value_size(&h.vr) != 0 {
-                    return Err(Self::too_long(
-                        pos,
-                        &h,
-                        end,
-                        MalformedKind::LengthNotMultiple,
-                    ));
-                }
+                let len = Self::defined_length(pos, &h, end, explicit)?;
                 let looks_like_seq =
                     &h.vr == b"SQ" || (!explicit && len >= 8 && self.starts_with_item(value_start));
                 if looks_like_seq && len > 0 {
@@ -359,18 +366,7 @@ impl Scanner<'_> {
                     self.elements(value_start, end, Some(ITEM_END), depth, explicit, false)?;
                 pos = after;
             } else {
-                let len = u64::from(h.len);
-                if value_start + len > end {
-                    return Err(Self::too_long(pos, &h, end, MalformedKind::ValueTooLong));
-                }
-                if explicit && len % value_size(&h.vr) != 0 {
-                    return Err(Self::too_long(
-                        pos,
-                        &h,
-                        end,
-                        MalformedKind::LengthNotMultiple,
-                    ));
-                }
+                let len = Self::defined_length(pos, &h, end, explicit)?;
                 if !fragments {
                     self.elements(value_start, value_start + len, None, depth, explicit, false)?;
                 }

@@ -238,14 +238,7 @@ pub fn train(
                 size,
                 augment,
             }),
-            LoaderConfig {
-                batch_size: config.batch_size,
-                shuffle,
-                drop_last: false,
-                workers: config.workers,
-                prefetch: 4,
-                seed: config.seed,
-            },
+            LoaderConfig::new(config.batch_size, config.workers, config.seed, shuffle),
         )
     };
     let train_loader = loader(train_idx, config.augment.clone(), true);

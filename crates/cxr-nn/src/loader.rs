@@ -90,6 +90,21 @@ pub struct LoaderConfig {
     pub seed: u64,
 }
 
+impl LoaderConfig {
+    /// The trainers' settings: batches of `batch_size`, the last one kept whole or short,
+    /// `workers` threads, four batches of prefetch.
+    pub fn new(batch_size: usize, workers: usize, seed: u64, shuffle: bool) -> Self {
+        LoaderConfig {
+            batch_size,
+            shuffle,
+            drop_last: false,
+            workers,
+            prefetch: 4,
+            seed,
+        }
+    }
+}
+
 impl Default for LoaderConfig {
     fn default() -> Self {
         LoaderConfig {

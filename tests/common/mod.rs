@@ -1,0 +1,42 @@
+//! Running the workspace's examples from integration tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// `target/<profile>/examples/<name>`: `cargo test` builds the examples before running
+/// tests; `cargo test --test <one>` alone does not (run `cargo build --examples` first).
+pub fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let p = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join(name);
+    assert!(
+        p.exists(),
+        "{} not built: `cargo test` builds the examples, `cargo test --test <one>` alone \
+         does not (run `cargo build --examples` first)",
+        p.display()
+    );
+    p
+}
+
+/// Runs an example on the CPU and returns its stdout and stderr; fails the test, with
+/// that text, when it exits unsuccessfully.
+pub fn run(name: &str, args: &[&str]) -> String {
+    let out = Command::new(example(name))
+        .args(args)
+        .env("CXR_DEVICE", "cpu")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{name} {args:?} failed:\n{text}");
+    text
+}
