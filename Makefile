@@ -9,6 +9,8 @@ VENV ?= .venv
 PYTHON ?= python3
 TORCH_VERSION := 2.11.0
 TORCH_STAMP := $(VENV)/.torch-$(TORCH_VERSION)
+# Free space the install needs (KiB): 4.5 GB installed, plus the wheels while pip unpacks them.
+TORCH_DISK_KB ?= 7340032
 CARGO ?= cargo
 DEMO_OUT ?= out/demo
 
@@ -36,8 +38,13 @@ build-tools:
 $(TORCH_STAMP):
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found: install Python >= 3.10 or run 'make PYTHON=/path/to/python3 ...'" >&2; exit 1; }
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV) || { echo "error: cannot create $(VENV) (Debian: apt-get install python3-venv)" >&2; exit 1; }
+	@free_kb=$$(df -Pk $(VENV) | awk 'NR==2 {print $$4}'); tmp_kb=$$(df -Pk "$${TMPDIR:-/tmp}" | awk 'NR==2 {print $$4}'); \
+	if [ "$$free_kb" -lt $(TORCH_DISK_KB) ] || [ "$$tmp_kb" -lt $(TORCH_DISK_KB) ]; then \
+	  echo "error: installing PyTorch $(TORCH_VERSION) needs about $$(( $(TORCH_DISK_KB) / 1048576 )) GB free for $(VENV) and for its download in $${TMPDIR:-/tmp};" >&2; \
+	  echo "  free: $$(( free_kb / 1048576 )) GB there, $$(( tmp_kb / 1048576 )) GB in $${TMPDIR:-/tmp}. Free some space (cargo clean?) or set TMPDIR, then rerun." >&2; \
+	  exit 1; fi
 	@echo "Installing PyTorch $(TORCH_VERSION) into $(VENV) (about 4.5 GB, only once)..."
-	@$(VENV)/bin/pip install --disable-pip-version-check -q torch==$(TORCH_VERSION) || { \
+	@$(VENV)/bin/pip install --disable-pip-version-check --no-cache-dir -q torch==$(TORCH_VERSION) || { \
 	  echo "error: pip could not install torch==$(TORCH_VERSION) into $(VENV)." >&2; \
 	  echo "  Check access to PyPI and free disk space (~5 GB), then run 'make setup' again," >&2; \
 	  echo "  or use an existing libtorch $(TORCH_VERSION): export LIBTORCH=/path/to/libtorch and run cargo directly (README)." >&2; \
