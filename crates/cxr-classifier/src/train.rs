@@ -24,12 +24,11 @@ use cxr_core::Label;
 use cxr_nn::checkpoint::append_jsonl;
 use cxr_nn::loader::{BoxError, Dataset, Sample};
 use cxr_nn::{
-    AugmentConfig, CosineSchedule, DataLoader, Decision, Goal, LoaderConfig, Precision, Stepper,
-    autocast,
+    AugmentConfig, DataLoader, FitPlan, Goal, LoaderConfig, Precision, Validated, autocast,
 };
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use tch::nn::{self, OptimizerConfig};
+use tch::nn;
 use tch::{Device, Kind, Reduction, Tensor};
 
 use crate::data::{Example, class_counts, split_by_patient};
@@ -351,12 +350,10 @@ fn train_split(
     tch::manual_seed(config.seed as i64);
     let mut vs = nn::VarStore::new(device);
     let net = InceptionV3::new(&vs.root(), &config.model)?;
-    let mut state = TrainState::new(config.patience, Goal::Minimize);
+    let (state, resumed) =
+        cxr_nn::resume_or_start(run_dir, &mut vs, config.patience, Goal::Minimize)?;
     let mut import = None;
-    if run_dir.join("last.safetensors").exists() {
-        state = cxr_nn::load_checkpoint(run_dir, "last", &mut vs)?;
-        tracing::info!(epoch = state.epochs_done, "resuming from last checkpoint");
-    } else if let Some(p) = &config.pretrained {
+    if let (false, Some(p)) = (resumed, &config.pretrained) {
         let report = transfer::import_torchvision(&mut vs, p, false)?;
         tracing::info!("ImageNet import: {report}");
         import = Some(report);
@@ -365,109 +362,72 @@ fn train_split(
     if cl {
         weights_channels_last(&vs);
     }
-    let mut opt = nn::AdamW {
-        wd: config.weight_decay,
-        ..Default::default()
-    }
-    .build(&vs, config.learning_rate)?;
-    let mut stepper = Stepper::new(config.accumulate, config.precision.mixed_on(device));
-    let steps_per_epoch = train_loader
-        .batches()
-        .div_ceil(config.accumulate.max(1))
-        .max(1);
-    let schedule = CosineSchedule {
-        base_lr: config.learning_rate,
+    let plan = FitPlan {
+        epochs: config.epochs,
+        learning_rate: config.learning_rate,
         min_lr: config.learning_rate * config.min_lr_fraction,
-        warmup_steps: config.warmup_epochs * steps_per_epoch,
-        total_steps: config.epochs * steps_per_epoch,
+        warmup_epochs: config.warmup_epochs,
+        weight_decay: config.weight_decay,
+        accumulate: config.accumulate,
+        mixed: config.precision.mixed_on(device),
+        progress,
     };
-    let bar = |len: usize, what: &str| cxr_nn::progress_bar(len, what, progress);
     let mode = config.model.input;
-    let prepare = |b: &cxr_nn::Batch| {
-        let x = to_input(&b.images, &b.masks[0], mode).to_device(device);
-        if cl { channels_last(&x) } else { x }
-    };
-    let epochs_bar = bar(config.epochs, "epochs ");
-    epochs_bar.set_position(state.epochs_done as u64);
-    let mut summary = TrainSummary {
-        epochs: vec![],
+    let mut epochs = Vec::new();
+    let state = cxr_nn::fit::<Error, _>(
+        run_dir,
+        &vs,
+        &train_loader,
+        &plan,
+        state,
+        |b| {
+            let x = to_input(&b.images, &b.masks[0], mode).to_device(device);
+            let x = if cl { channels_last(&x) } else { x };
+            let y = b.classes.to_device(device);
+            let out = autocast(device, config.precision, || net.forward_all(&x, true));
+            let main = ce(&out.logits, &y, weights.as_ref());
+            let logged = main.double_value(&[]);
+            let loss = match &out.aux {
+                Some(aux) if config.aux_weight > 0.0 => {
+                    main + ce(aux, &y, weights.as_ref()) * config.aux_weight
+                }
+                _ => main,
+            };
+            (loss, logged)
+        },
+        |done| {
+            let v = evaluate(&net, &val_loader, mode, device, cl, weights.as_ref());
+            let m = EpochMetrics {
+                epoch: done.epoch,
+                train_loss: done.train_loss,
+                val_loss: v.loss,
+                val_accuracy: v.accuracy,
+                val_auc_covid: v.auc_covid,
+                lr: done.lr,
+                seconds: done.started.elapsed().as_secs_f64(),
+                failed_samples: done.failed_samples,
+            };
+            append_jsonl(&run_dir.join("metrics.jsonl"), &m)?;
+            write_curves(run_dir)?;
+            // Without validation patients, training loss stands in (and early stopping
+            // then only guards against divergence).
+            let watched = if val_loader.batches() == 0 {
+                m.train_loss
+            } else {
+                v.loss
+            };
+            let message = format!("val loss {:.4} acc {:.3}", m.val_loss, m.val_accuracy);
+            epochs.push(m);
+            Ok(Validated { watched, message })
+        },
+    )?;
+    Ok(TrainSummary {
+        epochs,
         best_val_loss: state.early.best.unwrap_or(f64::INFINITY),
         train: train_idx,
         validation: val_idx,
         import,
-    };
-    while !state.finished && state.epochs_done < config.epochs {
-        let epoch = state.epochs_done;
-        let t0 = std::time::Instant::now();
-        let batches = bar(train_loader.batches(), "batches");
-        let (mut loss_sum, mut n, mut failed) = (0.0, 0usize, 0usize);
-        for b in train_loader.epoch(epoch as u64) {
-            for f in &b.failures {
-                tracing::warn!(index = f.index, error = %f.source, "training sample skipped");
-            }
-            failed += b.failures.len();
-            if b.indices.is_empty() {
-                continue;
-            }
-            opt.set_lr(schedule.lr_at(state.step));
-            let x = prepare(&b);
-            let y = b.classes.to_device(device);
-            let out = autocast(device, config.precision, || net.forward_all(&x, true));
-            let main = ce(&out.logits, &y, weights.as_ref());
-            let loss = match &out.aux {
-                Some(aux) if config.aux_weight > 0.0 => {
-                    &main + ce(aux, &y, weights.as_ref()) * config.aux_weight
-                }
-                _ => main.shallow_clone(),
-            };
-            if stepper.backward(&loss, &mut opt, &vs).is_some() {
-                state.step += 1;
-            }
-            loss_sum += main.double_value(&[]) * b.indices.len() as f64;
-            n += b.indices.len();
-            batches.inc(1);
-        }
-        if stepper.flush(&mut opt, &vs).is_some() {
-            state.step += 1;
-        }
-        batches.finish_and_clear();
-        let v = evaluate(&net, &val_loader, mode, device, cl, weights.as_ref());
-        let m = EpochMetrics {
-            epoch,
-            train_loss: loss_sum / n.max(1) as f64,
-            val_loss: v.loss,
-            val_accuracy: v.accuracy,
-            val_auc_covid: v.auc_covid,
-            lr: schedule.lr_at(state.step.saturating_sub(1)),
-            seconds: t0.elapsed().as_secs_f64(),
-            failed_samples: failed,
-        };
-        append_jsonl(&run_dir.join("metrics.jsonl"), &m)?;
-        state.epochs_done += 1;
-        // Without validation patients, training loss stands in (and early stopping
-        // then only guards against divergence).
-        let watched = if val_loader.batches() == 0 {
-            m.train_loss
-        } else {
-            v.loss
-        };
-        let decision = state.early.update(watched);
-        state.finished = decision == Decision::Stop || state.epochs_done == config.epochs;
-        if decision == Decision::Improved {
-            cxr_nn::save_checkpoint(run_dir, "best", &vs, &state)?;
-        }
-        cxr_nn::save_checkpoint(run_dir, "last", &vs, &state)?;
-        write_curves(run_dir)?;
-        epochs_bar.set_message(format!(
-            "val loss {:.4} acc {:.3}",
-            m.val_loss, m.val_accuracy
-        ));
-        epochs_bar.inc(1);
-        summary.epochs.push(m);
-    }
-    epochs_bar.finish();
-    summary.best_val_loss = state.early.best.unwrap_or(f64::INFINITY);
-    Ok(summary)
+    })
 }
 
 struct Validation {

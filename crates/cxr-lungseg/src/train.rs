@@ -11,14 +11,13 @@ use cxr_core::GrayImage;
 use cxr_nn::checkpoint::{append_jsonl, read_json};
 use cxr_nn::loader::{BoxError, Dataset, Sample};
 use cxr_nn::{
-    AugmentConfig, CosineSchedule, DataLoader, Decision, Goal, LoaderConfig, Precision, Stepper,
-    autocast,
+    AugmentConfig, DataLoader, FitPlan, Goal, LoaderConfig, Precision, Validated, autocast,
 };
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use tch::nn::{self, ModuleT, OptimizerConfig};
+use tch::nn::{self, ModuleT};
 use tch::{Device, Kind, Reduction, Tensor};
 
 use crate::Error;
@@ -247,86 +246,54 @@ pub fn train(
     tch::manual_seed(config.seed as i64);
     let mut vs = nn::VarStore::new(device);
     let net = DeepLabV3Plus::new(&vs.root(), &config.model)?;
-    let mut state = TrainState::new(config.patience, Goal::Maximize);
-    if run_dir.join("last.safetensors").exists() {
-        state = cxr_nn::load_checkpoint(run_dir, "last", &mut vs)?;
-        tracing::info!(epoch = state.epochs_done, "resuming from last checkpoint");
-    }
-    let mut opt = nn::AdamW {
-        wd: config.weight_decay,
-        ..Default::default()
-    }
-    .build(&vs, config.learning_rate)?;
-    let mut stepper = Stepper::new(config.accumulate, config.precision.mixed_on(device));
-    let steps_per_epoch = train_loader
-        .batches()
-        .div_ceil(config.accumulate.max(1))
-        .max(1);
-    let schedule = CosineSchedule {
-        base_lr: config.learning_rate,
+    let (state, _) = cxr_nn::resume_or_start(run_dir, &mut vs, config.patience, Goal::Maximize)?;
+    let plan = FitPlan {
+        epochs: config.epochs,
+        learning_rate: config.learning_rate,
         min_lr: config.learning_rate * 0.01,
-        warmup_steps: config.warmup_epochs * steps_per_epoch,
-        total_steps: config.epochs * steps_per_epoch,
+        warmup_epochs: config.warmup_epochs,
+        weight_decay: config.weight_decay,
+        accumulate: config.accumulate,
+        mixed: config.precision.mixed_on(device),
+        progress,
     };
-    let bar = |len: usize, what: &str| cxr_nn::progress_bar(len, what, progress);
-    let epochs_bar = bar(config.epochs, "epochs ");
-    epochs_bar.set_position(state.epochs_done as u64);
-    let mut summary = TrainSummary {
-        epochs: vec![],
-        best_dice: state.early.best.unwrap_or(0.0),
-        validation: val_idx,
-    };
-    while !state.finished && state.epochs_done < config.epochs {
-        let epoch = state.epochs_done;
-        let t0 = std::time::Instant::now();
-        let batches = bar(steps_per_epoch, "batches");
-        let (mut loss_sum, mut n) = (0.0, 0usize);
-        for b in train_loader.epoch(epoch as u64) {
-            for f in &b.failures {
-                tracing::warn!(index = f.index, error = %f.source, "training sample skipped");
-            }
-            if b.indices.is_empty() {
-                continue;
-            }
-            opt.set_lr(schedule.lr_at(state.step));
+    let mut epochs = Vec::new();
+    let state = cxr_nn::fit::<Error, _>(
+        run_dir,
+        &vs,
+        &train_loader,
+        &plan,
+        state,
+        |b| {
             let images = b.images.to_device(device);
             let logits = autocast(device, config.precision, || net.forward_t(&images, true));
             let loss = seg_loss(&logits.to_kind(Kind::Float), &b.masks[0].to_device(device));
-            if stepper.backward(&loss, &mut opt, &vs).is_some() {
-                state.step += 1;
-            }
-            loss_sum += loss.double_value(&[]) * b.indices.len() as f64;
-            n += b.indices.len();
-            batches.inc(1);
-        }
-        if stepper.flush(&mut opt, &vs).is_some() {
-            state.step += 1;
-        }
-        batches.finish_and_clear();
-        let (val_loss, val_dice) = evaluate(&net, &val_loader, device);
-        let m = EpochMetrics {
-            epoch,
-            train_loss: loss_sum / n.max(1) as f64,
-            val_loss,
-            val_dice,
-            lr: schedule.lr_at(state.step.saturating_sub(1)),
-            seconds: t0.elapsed().as_secs_f64(),
-        };
-        append_jsonl(&run_dir.join("metrics.jsonl"), &m)?;
-        state.epochs_done += 1;
-        let decision = state.early.update(val_dice);
-        state.finished = decision == Decision::Stop || state.epochs_done == config.epochs;
-        if decision == Decision::Improved {
-            cxr_nn::save_checkpoint(run_dir, "best", &vs, &state)?;
-        }
-        cxr_nn::save_checkpoint(run_dir, "last", &vs, &state)?;
-        epochs_bar.set_message(format!("val Dice {val_dice:.4}"));
-        epochs_bar.inc(1);
-        summary.epochs.push(m);
-    }
-    epochs_bar.finish();
-    summary.best_dice = state.early.best.unwrap_or(0.0);
-    Ok(summary)
+            let logged = loss.double_value(&[]);
+            (loss, logged)
+        },
+        |done| {
+            let (val_loss, val_dice) = evaluate(&net, &val_loader, device);
+            let m = EpochMetrics {
+                epoch: done.epoch,
+                train_loss: done.train_loss,
+                val_loss,
+                val_dice,
+                lr: done.lr,
+                seconds: done.started.elapsed().as_secs_f64(),
+            };
+            append_jsonl(&run_dir.join("metrics.jsonl"), &m)?;
+            epochs.push(m);
+            Ok(Validated {
+                watched: val_dice,
+                message: format!("val Dice {val_dice:.4}"),
+            })
+        },
+    )?;
+    Ok(TrainSummary {
+        epochs,
+        best_dice: state.early.best.unwrap_or(0.0),
+        validation: val_idx,
+    })
 }
 
 fn evaluate<D: Dataset + 'static>(

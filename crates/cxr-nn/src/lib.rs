@@ -8,6 +8,8 @@
 //! - [`schedule`]: cosine decay with warm-up, early stopping;
 //! - [`amp`]: fp16 autocast with dynamic loss scaling on CUDA, gradient accumulation;
 //! - [`checkpoint`]: safetensors + JSON checkpoints (`best`, `last`), `metrics.jsonl`.
+//! - [`fit`]: the epoch loop both trainers run (optimiser, schedule, validation, early
+//!   stopping, checkpoints, progress bars), with the model-specific parts as closures.
 //!
 //! Sits on `tch`; together with `cxr-lungseg` and `cxr-classifier` it is the only part of
 //! the workspace that links libtorch.
@@ -24,6 +26,7 @@ pub mod amp;
 pub mod augment;
 pub mod checkpoint;
 mod device;
+pub mod fit;
 pub mod loader;
 mod progress;
 pub mod schedule;
@@ -32,6 +35,7 @@ pub use amp::{GradScaler, Precision, Stepper, autocast};
 pub use augment::{Affine, AugmentConfig};
 pub use checkpoint::{append_jsonl, load_best, load_checkpoint, open_run, save_checkpoint};
 pub use device::{DEVICE_ENV, DevicePreference, device_from_env, select_device};
+pub use fit::{EpochDone, FitPlan, Validated, fit, resume_or_start};
 pub use loader::{Batch, DataLoader, Dataset, LoaderConfig, Sample};
 pub use progress::progress_bar;
 pub use schedule::{CosineSchedule, Decision, EarlyStopping, Goal, TrainState};
