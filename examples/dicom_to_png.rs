@@ -1,7 +1,7 @@
 //! DICOM → 8-bit PNG, for a file or a folder tree.
 //!
 //! ```sh
-//! cargo run --release --example dicom_to_png -- --input FILE_OR_DIR --output DIR [--jobs N]
+//! cargo run --release --example dicom_to_png -- --input FILE_OR_DIR --output DIR [--jobs N] [--reduce N]
 //! ```
 //!
 //! Writes `DIR/<relative path>.png` and `DIR/conversion.csv` (one row per input, with
@@ -33,6 +33,10 @@ struct Args {
     /// Ignore the files' windows and VOI LUTs: min–max, clipping this percent at each end.
     #[arg(long)]
     clip_percent: Option<f64>,
+    /// Write images at 1/2^N of their size (0..=5; JPEG 2000 then decodes only the lower
+    /// resolutions, several times faster).
+    #[arg(long, default_value_t = 0)]
+    reduce: u8,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -44,6 +48,7 @@ fn main() -> anyhow::Result<()> {
     );
     let mut convert = ConvertOptions {
         frame: args.frame,
+        reduce: args.reduce,
         ..ConvertOptions::default()
     };
     if let Some(p) = args.clip_percent {

@@ -10,11 +10,16 @@
   or +Ww c w to pick the same VOI; +F n for the frame. DCMTK has no JPEG 2000 decoder,
   so JPEG 2000 cases have pydicom references only.
 
+Reduced-resolution JPEG 2000 cases (cxr-dicom's `reduce`): pydicom has no way to ask
+for fewer wavelet levels, so the frame's codestream is decoded by OpenJPEG's own CLI,
+`opj_decompress -r N` (Debian libopenjp2-tools), to PGX, and that array goes through
+the same pydicom LUT path.
+
 Colour images are reduced to Rec. 709 luma (0.2126 R + 0.7152 G + 0.0722 B) from each
 peer's RGB output, as cxr-dicom does.
 
 Writes crates/cxr-dicom/tests/reference/{pydicom,dcmtk}/<case>.png and cases.csv
-(case, file, frame, voi, index, center, width, pydicom, dcmtk). Regenerate with
+(case, file, frame, voi, index, center, width, pydicom, dcmtk, reduce). Regenerate with
 scripts/reference/make_dicom_references.sh after make_dicom_fixtures.sh.
 """
 
@@ -52,11 +57,38 @@ def window_range(ds):
     return y_min, y_max
 
 
-def pydicom_render(path, frame, voi, index, center, width):
+def read_pgx(path):
+    """A PGX file (OpenJPEG's raw single-component format): `PG ML|LM [+|-] bits w h`."""
+    data = Path(path).read_bytes()
+    end = data.index(b"\n")
+    head = data[:end].decode().replace("+", " + ").replace("-", " - ").split()
+    order, sign, bits, w, h = head[1], head[2], int(head[3]), int(head[4]), int(head[5])
+    nbytes = (bits + 7) // 8
+    kind = {1: "u1", 2: "u2", 4: "u4"}[nbytes] if sign == "+" else {1: "i1", 2: "i2", 4: "i4"}[nbytes]
+    dt = np.dtype(kind).newbyteorder(">" if order == "ML" else "<")
+    return np.frombuffer(data[end + 1 : end + 1 + w * h * nbytes], dtype=dt).reshape(h, w)
+
+
+def opj_reduced(ds, frame, reduce, tmp):
+    """Frame `frame` decoded by opj_decompress with `reduce` resolution levels dropped."""
+    frames = list(pydicom.encaps.generate_frames(ds.PixelData, number_of_frames=int(ds.get("NumberOfFrames", 1))))
+    src = Path(tmp) / "frame.j2k"
+    src.write_bytes(frames[frame])
+    out = Path(tmp) / "frame.pgx"
+    subprocess.run(["opj_decompress", "-i", str(src), "-o", str(out), "-r", str(reduce), "-quiet"], check=True, capture_output=True)
+    # opj_decompress names single-component PGX output frame_0.pgx
+    pgx = out if out.exists() else Path(tmp) / "frame_0.pgx"
+    return read_pgx(pgx)
+
+
+def pydicom_render(path, frame, voi, index, center, width, reduce=0, tmp=None):
     ds = pydicom.dcmread(path)
-    arr = ds.pixel_array
-    if int(ds.get("NumberOfFrames", 1)) > 1:
-        arr = arr[frame]
+    if reduce:
+        arr = opj_reduced(ds, frame, reduce, tmp)
+    else:
+        arr = ds.pixel_array
+        if int(ds.get("NumberOfFrames", 1)) > 1:
+            arr = arr[frame]
     pi = ds.PhotometricInterpretation
     if ds.SamplesPerPixel == 3:
         # pixel_array is RGB (pydicom converts YBR by default).
@@ -119,7 +151,7 @@ def cases(fixtures):
     out = []
     for p in sorted(fixtures.iterdir()):
         if p.is_file():
-            out.append((p.stem if p.suffix == ".dcm" else p.name, p.name, 0, "auto", 0, "", ""))
+            out.append((p.stem if p.suffix == ".dcm" else p.name, p.name, 0, "auto", 0, "", "", 0))
     out += [
         ("two_windows@window1", "two_windows.dcm", 0, "window", 1, "", ""),
         ("multiframe@frame1", "multiframe.dcm", 1, "auto", 0, "", ""),
@@ -131,6 +163,10 @@ def cases(fixtures):
         ("voi_lut@window0", "voi_lut.dcm", 0, "window", 0, "", ""),
         ("signed_12bit_rescale@minmax", "signed_12bit_rescale.dcm", 0, "minmax", 0, "", ""),
     ]
+    out = [c + (0,) if len(c) == 7 else c for c in out]
+    for name in ("j2k_lossless_12bit", "j2k_lossy_12bit", "j2k_lossless_signed", "j2k_lossless_mono1_nowindow"):
+        for r in (1, 2):
+            out.append((f"{name}@reduce{r}", f"{name}.dcm", 0, "auto", 0, "", "", r))
     return out
 
 
@@ -143,26 +179,26 @@ def main():
     (ref / "dcmtk").mkdir(parents=True)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for case, file, frame, voi, index, center, width in cases(fixtures):
+        for case, file, frame, voi, index, center, width, reduce in cases(fixtures):
             path = fixtures / file
             c = float(center) if center else None
             w = float(width) if width else None
             py_name = dc_name = ""
             try:
-                img = pydicom_render(path, frame, voi, index, c, w)
+                img = pydicom_render(path, frame, voi, index, c, w, reduce, tmp)
                 py_name = f"pydicom/{case}.png"
                 Image.fromarray(img).save(ref / py_name)
             except Exception as e:  # noqa: BLE001 - a peer that cannot decode is recorded
                 print(f"  pydicom failed on {case}: {e}", file=sys.stderr)
-            img = dcmtk_render(path, frame, voi, index, c, w, tmp)
+            img = None if reduce else dcmtk_render(path, frame, voi, index, c, w, tmp)
             if img is not None:
                 dc_name = f"dcmtk/{case}.png"
                 Image.fromarray(img).save(ref / dc_name)
-            rows.append([case, file, frame, voi, index, center, width, py_name, dc_name])
+            rows.append([case, file, frame, voi, index, center, width, py_name, dc_name, reduce])
             print(f"{case}: pydicom={'yes' if py_name else 'no'} dcmtk={'yes' if dc_name else 'no'}")
     with open(ref / "cases.csv", "w", newline="") as f:
         wr = csv.writer(f)
-        wr.writerow(["case", "file", "frame", "voi", "index", "center", "width", "pydicom", "dcmtk"])
+        wr.writerow(["case", "file", "frame", "voi", "index", "center", "width", "pydicom", "dcmtk", "reduce"])
         wr.writerows(rows)
     # Where the peers disagree with each other by more than one gray level.
     print("\npeer disagreements (max |pydicom - dcmtk|):")

@@ -1,10 +1,11 @@
 //! Chest-sized conversions: 2,000 × 2,500, 12-bit, native and JPEG 2000 lossless,
-//! file → 8-bit PNG file, plus batch scaling over 1 and 2 threads.
+//! file → 8-bit PNG file, at full size and at a quarter of each side (`reduce` 2), plus
+//! batch scaling over 1 and 2 threads.
 //!
 //! Inputs are made by the fixture script into a git-ignored folder:
 //! `scripts/reference/make_dicom_fixtures.sh bench` (writes `target/dicom-bench/`,
 //! override with `CXR_DICOM_BENCH_DIR`). The pydicom counterpart is
-//! `scripts/bench/dicom_pydicom.py`; results are in `docs/performance-dicom.md`.
+//! `scripts/bench/dicom_pydicom.py`; results are in `docs/performance.md`.
 
 use std::path::PathBuf;
 
@@ -35,6 +36,14 @@ fn per_image(c: &mut Criterion) {
         let png = out.path().join("out.png");
         g.bench_function(name, |b| {
             b.iter(|| convert_to_png(&input, &png, &ConvertOptions::default()).unwrap())
+        });
+        // A quarter of each side (500 × 625), for consumers that resize anyway.
+        let quarter = ConvertOptions {
+            reduce: 2,
+            ..ConvertOptions::default()
+        };
+        g.bench_function(format!("{name}/reduce_2"), |b| {
+            b.iter(|| convert_to_png(&input, &png, &quarter).unwrap())
         });
     }
     g.finish();

@@ -35,11 +35,14 @@ fn mismatch(what: &'static str, got: u64, expected: u64) -> CodecError {
     }
 }
 
-/// Decodes one encapsulated frame into right-aligned samples.
+/// Decodes one encapsulated frame into right-aligned samples. `levels` resolution levels
+/// are dropped (JPEG 2000 only; the caller takes at most [`j2k_levels`]), so the frame
+/// has the size of `layout.reduced(levels)`.
 pub(crate) fn decode(
     data: &[u8],
     layout: &Layout,
     syntax: Syntax,
+    levels: u32,
 ) -> Result<Frame<'static>, CodecError> {
     match syntax {
         Syntax::Native => unreachable_native(),
@@ -66,7 +69,7 @@ pub(crate) fn decode(
         Syntax::Rle => rle(data, layout),
         Syntax::Jpeg => jpeg(data, layout),
         Syntax::JpegLs => jpeg_ls(data, layout),
-        Syntax::Jpeg2000 => jpeg2000(data, layout),
+        Syntax::Jpeg2000 => jpeg2000(data, layout, levels),
     }
 }
 
@@ -298,13 +301,41 @@ fn j2k_siz(data: &[u8]) -> Option<(u32, u32, u32)> {
     Some((x.checked_sub(xo)?, y.checked_sub(yo)?, c))
 }
 
-fn jpeg2000(data: &[u8], layout: &Layout) -> Result<Frame<'static>, CodecError> {
+/// Wavelet decomposition levels of the main header's COD segment: how many resolution
+/// levels a decoder can drop. 0 when there is no COD before the first tile.
+pub(crate) fn j2k_levels(data: &[u8]) -> u32 {
+    let Some(start) = data
+        .windows(4)
+        .take(4096)
+        .position(|w| w == [0xFF, 0x4F, 0xFF, 0x51])
+    else {
+        return 0;
+    };
+    // Marker segments after SOC: marker(2) length(2, counting itself) body.
+    let mut p = start + 2;
+    while let Some(&[0xFF, m, l0, l1]) = data.get(p..p + 4) {
+        match m {
+            // COD: Scod(1) progression(1) layers(2) MCT(1), then NL.
+            0x52 => return data.get(p + 9).map_or(0, |&nl| u32::from(nl)),
+            0x90 | 0x93 | 0xD9 => return 0, // SOT, SOD, EOC: main header over
+            _ => p += 2 + usize::from(u16::from_be_bytes([l0, l1])),
+        }
+    }
+    0
+}
+
+fn jpeg2000(data: &[u8], layout: &Layout, levels: u32) -> Result<Frame<'static>, CodecError> {
     let (w, h, c) = j2k_siz(data).ok_or(mismatch("J2K SIZ marker", 0, 1))?;
     check_dims(w, h, layout)?;
     if c != layout.samples {
         return Err(mismatch("components", c.into(), layout.samples.into()));
     }
-    let image = jpeg2k::Image::from_bytes(data)?;
+    let image = if levels == 0 {
+        jpeg2k::Image::from_bytes(data)?
+    } else {
+        jpeg2k::Image::from_bytes_with(data, jpeg2k::DecodeParameters::new().reduce(levels))?
+    };
+    let layout = &layout.reduced(levels);
     let comps = image.components();
     if comps.len() != layout.samples as usize {
         return Err(mismatch(
@@ -369,5 +400,18 @@ mod tests {
         cs.extend([0, 1, 11, 1, 1]);
         assert_eq!(j2k_siz(&cs), Some((128, 96, 1)));
         assert_eq!(j2k_siz(&cs[..20]), None);
+        // No COD before the end of the data: nothing can be dropped.
+        assert_eq!(j2k_levels(&cs), 0);
+        // A COM segment, then COD with 3 decomposition levels, then SOT.
+        let siz_len = cs.len();
+        cs.extend([0xFF, 0x64, 0, 5, 0, 1, b'x']);
+        cs.extend([0xFF, 0x52, 0, 12, 0, 0, 0, 1, 0, 3, 4, 4, 0, 0]);
+        cs.extend([0xFF, 0x90, 0, 10]);
+        assert_eq!(j2k_levels(&cs), 3);
+        // COD after the first tile part belongs to a tile, not to the main header.
+        cs.truncate(siz_len);
+        cs.extend([0xFF, 0x90, 0, 10, 0, 0, 0, 0, 0, 0, 0, 1]);
+        cs.extend([0xFF, 0x52, 0, 12, 0, 0, 0, 1, 0, 3, 4, 4, 0, 0]);
+        assert_eq!(j2k_levels(&cs), 0);
     }
 }

@@ -59,5 +59,5 @@ pub use convert::{
 pub use error::{CodecError, Error, Result};
 pub use header::{AgeUnit, DicomHeader, PatientAge, Photometric};
 pub use lut::VoiSource;
-pub use options::{ConvertOptions, VoiChoice, VoiFunction};
+pub use options::{ConvertOptions, MAX_REDUCE, VoiChoice, VoiFunction};
 pub use pixels::MAX_PIXELS;

@@ -73,6 +73,9 @@ pub enum VoiChoice {
     MinMax,
 }
 
+/// Largest [`ConvertOptions::reduce`]: 1/32 of a 3,000-pixel side is still ~94 pixels.
+pub const MAX_REDUCE: u8 = 5;
+
 /// Settings for converting one file (see [`crate::convert_file`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -84,6 +87,12 @@ pub struct ConvertOptions {
     /// For min–max: percent of pixels clipped at each end (0 = true minimum and
     /// maximum; 0.5 maps the 0.5th..99.5th percentiles to 0..255). In `[0, 50)`.
     pub minmax_clip_percent: f64,
+    /// Output at 1/2^`reduce` of the stored size (each side rounded up), 0..=5. JPEG 2000
+    /// decodes only the lower wavelet resolutions (about 4^`reduce` times less work, up
+    /// to the levels the codestream has); every other syntax, and levels past those, are
+    /// decoded in full and averaged over 2^`reduce` × 2^`reduce` blocks of 8-bit output.
+    /// For consumers that resize to a few hundred pixels anyway (the classifier: 299).
+    pub reduce: u8,
 }
 
 impl Default for ConvertOptions {
@@ -92,6 +101,7 @@ impl Default for ConvertOptions {
             frame: 0,
             voi: VoiChoice::Auto,
             minmax_clip_percent: 0.0,
+            reduce: 0,
         }
     }
 }
@@ -108,6 +118,12 @@ impl ConvertOptions {
 
     /// Checks the fields; the error names the bad one.
     pub fn validate(&self) -> Result<()> {
+        if self.reduce > MAX_REDUCE {
+            return Err(Error::InvalidOption {
+                field: "reduce",
+                reason: "must be in 0..=5",
+            });
+        }
         if !(self.minmax_clip_percent >= 0.0 && self.minmax_clip_percent < 50.0) {
             return Err(Error::InvalidOption {
                 field: "minmax_clip_percent",

@@ -136,6 +136,16 @@ impl Layout {
         u64::from(self.rows) * u64::from(self.cols) * u64::from(self.samples)
     }
 
+    /// The layout of the image with `levels` halvings of each side (rounded up), as a
+    /// JPEG 2000 decoder returns it when asked to drop that many resolution levels.
+    pub fn reduced(&self, levels: u32) -> Layout {
+        Layout {
+            rows: self.rows.div_ceil(1 << levels),
+            cols: self.cols.div_ceil(1 << levels),
+            ..self.clone()
+        }
+    }
+
     /// Bytes of one native frame.
     pub fn frame_bytes(&self) -> usize {
         // Bounded by MAX_PIXELS * 2, fits in usize on 32- and 64-bit targets.
@@ -240,15 +250,18 @@ fn native_arrangement(layout: &Layout, path: &Path) -> Result<Arrangement> {
     })
 }
 
-/// Decodes frame `frame` of an opened data set.
+/// Decodes frame `frame` of an opened data set. A JPEG 2000 frame drops up to `reduce`
+/// resolution levels; returns the frame and the levels dropped (its size is
+/// `layout.reduced(levels)`).
 pub(crate) fn decode_frame<'a>(
     obj: &'a InMemDicomObject,
     layout: &Layout,
     ts_uid: &str,
     big_endian: bool,
     frame: u32,
+    reduce: u32,
     path: &Path,
-) -> Result<Frame<'a>> {
+) -> Result<(Frame<'a>, u32)> {
     let syntax = Syntax::from_uid(ts_uid).ok_or_else(|| Error::UnsupportedTransferSyntax {
         path: path.to_path_buf(),
         uid: ts_uid.to_owned(),
@@ -317,11 +330,14 @@ pub(crate) fn decode_frame<'a>(
                     });
                 }
             };
-            Ok(Frame {
-                samples,
-                shift,
-                arrangement,
-            })
+            Ok((
+                Frame {
+                    samples,
+                    shift,
+                    arrangement,
+                },
+                0,
+            ))
         }
         (Value::PixelSequence(seq), s) if s != Syntax::Native => {
             let data = frame_fragments(seq.fragments(), seq.offset_table(), layout, frame, s)
@@ -345,12 +361,18 @@ pub(crate) fn decode_frame<'a>(
                     samples: layout.samples,
                 });
             }
-            let decoded = codec::decode(&data, layout, s).map_err(|source| Error::Decode {
-                path: path.to_path_buf(),
-                frame,
-                codec: codec::name(s),
-                source,
-            })?;
+            let levels = match s {
+                Syntax::Jpeg2000 => reduce.min(codec::j2k_levels(&data)),
+                _ => 0,
+            };
+            let decoded =
+                codec::decode(&data, layout, s, levels).map_err(|source| Error::Decode {
+                    path: path.to_path_buf(),
+                    frame,
+                    codec: codec::name(s),
+                    source,
+                })?;
+            let layout = &layout.reduced(levels);
             if decoded.samples.len() as u64 != layout.frame_samples() {
                 return Err(Error::Decode {
                     path: path.to_path_buf(),
@@ -363,7 +385,7 @@ pub(crate) fn decode_frame<'a>(
                     },
                 });
             }
-            Ok(decoded)
+            Ok((decoded, levels))
         }
         _ => Err(Error::BadAttribute {
             path: path.to_path_buf(),

@@ -40,7 +40,7 @@ fn cases() -> Vec<Case> {
     let mut out = vec![];
     for line in text.lines().skip(1) {
         let f: Vec<&str> = line.split(',').collect();
-        assert_eq!(f.len(), 9, "{line}");
+        assert_eq!(f.len(), 10, "{line}");
         let index: usize = f[4].parse().unwrap();
         let voi = match f[3] {
             "auto" => VoiChoice::Auto,
@@ -66,6 +66,7 @@ fn cases() -> Vec<Case> {
             options: ConvertOptions {
                 frame: f[2].parse().unwrap(),
                 voi,
+                reduce: f[9].parse().unwrap(),
                 ..ConvertOptions::default()
             },
             refs,
