@@ -6,6 +6,7 @@ use cxr_core::Label;
 use cxr_stats::evaluate::Evaluation;
 use image::ImageEncoder;
 use image::codecs::png::PngEncoder;
+use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 
 /// Colours of plot series (plotters' type, re-exported for callers of [`lines_png`]).
@@ -44,6 +45,47 @@ fn plot_err<E: std::error::Error + Send + Sync + 'static>(
     }
 }
 
+/// Draws into a white RGB canvas of `size` with `draw` and returns it as PNG bytes.
+fn render(
+    size: (u32, u32),
+    what: &'static str,
+    draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<()>,
+) -> Result<Vec<u8>> {
+    ensure_registered()?;
+    let mut buf = vec![255u8; (size.0 * size.1 * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, size).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_err(what))?;
+        draw(&root)?;
+        root.present().map_err(plot_err(what))?;
+    }
+    encode(&buf, size, what)
+}
+
+/// The legend sample of a line series: a 20-pixel stroke in its colour.
+fn legend_line(color: RGBColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+    move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+}
+
+/// The legend box every plot uses, at `position`.
+fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+    what: &'static str,
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    chart
+        .configure_series_labels()
+        .label_font((FAMILY, 16))
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .position(position)
+        .draw()
+        .map_err(plot_err(what))
+}
+
 fn encode(buf: &[u8], (w, h): (u32, u32), what: &'static str) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     PngEncoder::new(&mut out)
@@ -58,12 +100,8 @@ fn encode(buf: &[u8], (w, h): (u32, u32), what: &'static str) -> Result<Vec<u8>>
 /// [`Error::Plot`], [`Error::Encode`], [`Error::Font`].
 pub fn roc_png(eval: &Evaluation, size: (u32, u32)) -> Result<Vec<u8>> {
     const WHAT: &str = "ROC plot";
-    ensure_registered()?;
-    let mut buf = vec![255u8; (size.0 * size.1 * 3) as usize];
-    {
-        let root = BitMapBackend::with_buffer(&mut buf, size).into_drawing_area();
-        root.fill(&WHITE).map_err(plot_err(WHAT))?;
-        let mut chart = ChartBuilder::on(&root)
+    render(size, WHAT, |root| {
+        let mut chart = ChartBuilder::on(root)
             .caption(
                 format!("One-vs-rest ROC (N = {} units)", eval.n_units),
                 (FAMILY, 24),
@@ -101,9 +139,7 @@ pub fn roc_png(eval: &Evaluation, size: (u32, u32)) -> Result<Vec<u8>> {
                 .draw_series(LineSeries::new(points, color.stroke_width(2)))
                 .map_err(plot_err(WHAT))?
                 .label(format!("{} (AUC {:.3})", class_name(label), m.auc))
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-                });
+                .legend(legend_line(color));
             chart
                 .draw_series(std::iter::once(Circle::new(
                     (m.fpr, m.detection_rate),
@@ -112,17 +148,9 @@ pub fn roc_png(eval: &Evaluation, size: (u32, u32)) -> Result<Vec<u8>> {
                 )))
                 .map_err(plot_err(WHAT))?;
         }
-        chart
-            .configure_series_labels()
-            .label_font((FAMILY, 16))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::LowerRight)
-            .draw()
-            .map_err(plot_err(WHAT))?;
-        root.present().map_err(plot_err(WHAT))?;
-    }
-    encode(&buf, size, WHAT)
+        draw_legend(&mut chart, SeriesLabelPosition::LowerRight, WHAT)?;
+        Ok(())
+    })
 }
 
 /// The confusion-matrix plot as PNG bytes: counts and row percentages, shaded by the row
@@ -132,17 +160,13 @@ pub fn roc_png(eval: &Evaluation, size: (u32, u32)) -> Result<Vec<u8>> {
 /// [`Error::Plot`], [`Error::Encode`], [`Error::Font`].
 pub fn confusion_png(eval: &Evaluation, size: (u32, u32)) -> Result<Vec<u8>> {
     const WHAT: &str = "confusion matrix plot";
-    ensure_registered()?;
     let counts = &eval.confusion_matrix.counts;
     let k = counts.len().max(1) as i32;
     let (w, h) = (size.0 as i32, size.1 as i32);
     let (left, top, right, bottom) = (170, 90, 30, 110);
     let cw = (w - left - right) / k;
     let ch = (h - top - bottom) / k;
-    let mut buf = vec![255u8; (size.0 * size.1 * 3) as usize];
-    {
-        let root = BitMapBackend::with_buffer(&mut buf, size).into_drawing_area();
-        root.fill(&WHITE).map_err(plot_err(WHAT))?;
+    render(size, WHAT, |root| {
         let title = format!(
             "Confusion matrix (N = {}), accuracy {:.1} %",
             eval.n_units,
@@ -157,7 +181,7 @@ pub fn confusion_png(eval: &Evaluation, size: (u32, u32)) -> Result<Vec<u8>> {
         root.draw(&Text::new(
             title,
             (w / 2, 35),
-            center((FAMILY, 24).into_text_style(&root)),
+            center((FAMILY, 24).into_text_style(root)),
         ))
         .map_err(plot_err(WHAT))?;
         for (t, row) in counts.iter().enumerate() {
@@ -166,7 +190,7 @@ pub fn confusion_png(eval: &Evaluation, size: (u32, u32)) -> Result<Vec<u8>> {
             root.draw(&Text::new(
                 name.to_owned(),
                 (left - 10 - 75, top + ch * t as i32 + ch / 2),
-                center((FAMILY, 16).into_text_style(&root)),
+                center((FAMILY, 16).into_text_style(root)),
             ))
             .map_err(plot_err(WHAT))?;
             for (p, &n) in row.iter().enumerate() {
@@ -189,14 +213,14 @@ pub fn confusion_png(eval: &Evaluation, size: (u32, u32)) -> Result<Vec<u8>> {
                 ))
                 .map_err(plot_err(WHAT))?;
                 let text_color = if f > 0.5 { WHITE } else { BLACK };
-                let style = center((FAMILY, 20).into_text_style(&root)).color(&text_color);
+                let style = center((FAMILY, 20).into_text_style(root)).color(&text_color);
                 root.draw(&Text::new(
                     n.to_string(),
                     (x0 + cw / 2, y0 + ch / 2 - 12),
                     style.clone(),
                 ))
                 .map_err(plot_err(WHAT))?;
-                let small = center((FAMILY, 15).into_text_style(&root)).color(&text_color);
+                let small = center((FAMILY, 15).into_text_style(root)).color(&text_color);
                 root.draw(&Text::new(
                     format!("{:.1} %", 100.0 * f),
                     (x0 + cw / 2, y0 + ch / 2 + 14),
@@ -210,25 +234,24 @@ pub fn confusion_png(eval: &Evaluation, size: (u32, u32)) -> Result<Vec<u8>> {
             root.draw(&Text::new(
                 name.to_owned(),
                 (left + cw * p + cw / 2, top + ch * k + 20),
-                center((FAMILY, 16).into_text_style(&root)),
+                center((FAMILY, 16).into_text_style(root)),
             ))
             .map_err(plot_err(WHAT))?;
         }
         root.draw(&Text::new(
             "Predicted class",
             (left + cw * k / 2, top + ch * k + 55),
-            center((FAMILY, 18).into_text_style(&root)),
+            center((FAMILY, 18).into_text_style(root)),
         ))
         .map_err(plot_err(WHAT))?;
         root.draw(&Text::new(
             "True class (rows)",
             (left - 85, top - 25),
-            center((FAMILY, 18).into_text_style(&root)),
+            center((FAMILY, 18).into_text_style(root)),
         ))
         .map_err(plot_err(WHAT))?;
-        root.present().map_err(plot_err(WHAT))?;
-    }
-    encode(&buf, size, WHAT)
+        Ok(())
+    })
 }
 
 /// One line of a [`lines_png`] chart.
@@ -255,7 +278,6 @@ pub fn lines_png(
     size: (u32, u32),
 ) -> Result<Vec<u8>> {
     const WHAT: &str = "line chart";
-    ensure_registered()?;
     let pts = || series.iter().flat_map(|s| s.points.iter().copied());
     let span = |v: Vec<f64>| {
         let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
@@ -271,11 +293,8 @@ pub fn lines_png(
     };
     let (x0, x1) = span(pts().map(|p| p.0).filter(|v| v.is_finite()).collect());
     let (y0, y1) = span(pts().map(|p| p.1).filter(|v| v.is_finite()).collect());
-    let mut buf = vec![255u8; (size.0 * size.1 * 3) as usize];
-    {
-        let root = BitMapBackend::with_buffer(&mut buf, size).into_drawing_area();
-        root.fill(&WHITE).map_err(plot_err(WHAT))?;
-        let mut chart = ChartBuilder::on(&root)
+    render(size, WHAT, |root| {
+        let mut chart = ChartBuilder::on(root)
             .caption(title, (FAMILY, 24))
             .margin(20)
             .x_label_area_size(50)
@@ -302,9 +321,7 @@ pub fn lines_png(
                 .draw_series(LineSeries::new(finite.clone(), color.stroke_width(2)))
                 .map_err(plot_err(WHAT))?
                 .label(s.name.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-                });
+                .legend(legend_line(color));
             chart
                 .draw_series(
                     finite
@@ -313,17 +330,9 @@ pub fn lines_png(
                 )
                 .map_err(plot_err(WHAT))?;
         }
-        chart
-            .configure_series_labels()
-            .label_font((FAMILY, 16))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(plot_err(WHAT))?;
-        root.present().map_err(plot_err(WHAT))?;
-    }
-    encode(&buf, size, WHAT)
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight, WHAT)?;
+        Ok(())
+    })
 }
 
 #[cfg(test)]
@@ -382,7 +391,6 @@ pub fn bars_png(
     size: (u32, u32),
 ) -> Result<Vec<u8>> {
     const WHAT: &str = "bar chart";
-    ensure_registered()?;
     let n = bars.len();
     let hi = bars
         .iter()
@@ -396,11 +404,8 @@ pub fn bars_png(
     let names: Vec<&str> = bars.iter().map(|b| b.name.as_str()).collect();
     let longest = names.iter().map(|s| s.chars().count()).max().unwrap_or(0);
     let label_area = (longest as u32 * 9 + 20).clamp(60, size.0 / 2);
-    let mut buf = vec![255u8; (size.0 * size.1 * 3) as usize];
-    {
-        let root = BitMapBackend::with_buffer(&mut buf, size).into_drawing_area();
-        root.fill(&WHITE).map_err(plot_err(WHAT))?;
-        let mut chart = ChartBuilder::on(&root)
+    render(size, WHAT, |root| {
+        let mut chart = ChartBuilder::on(root)
             .caption(title, (FAMILY, 24))
             .margin(20)
             .x_label_area_size(50)
@@ -458,21 +463,11 @@ pub fn bars_png(
                 ))
                 .map_err(plot_err(WHAT))?
                 .label(name.to_owned())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-                });
-            chart
-                .configure_series_labels()
-                .label_font((FAMILY, 16))
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK)
-                .position(SeriesLabelPosition::LowerRight)
-                .draw()
-                .map_err(plot_err(WHAT))?;
+                .legend(legend_line(color));
+            draw_legend(&mut chart, SeriesLabelPosition::LowerRight, WHAT)?;
         }
-        root.present().map_err(plot_err(WHAT))?;
-    }
-    encode(&buf, size, WHAT)
+        Ok(())
+    })
 }
 
 #[cfg(test)]
