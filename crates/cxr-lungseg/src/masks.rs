@@ -472,6 +472,32 @@ const MASK_EXTENSIONS: [&str; 3] = ["png", "gif", "bmp"];
 
 /// Files of `dir` with one of `exts` (case-insensitive), by stem; for a stem present with
 /// several extensions, the earliest in `exts` wins.
+/// Images matched by stem with a left and a right lung mask (Montgomery, JSRT/SCR); an
+/// image missing either mask, and a mask without its image, are listed.
+fn pair_left_right(
+    images: &BTreeMap<String, PathBuf>,
+    left: &BTreeMap<String, PathBuf>,
+    right: &BTreeMap<String, PathBuf>,
+) -> MaskSet {
+    let mut set = MaskSet::default();
+    for (stem, image) in images {
+        match (left.get(stem), right.get(stem)) {
+            (Some(l), Some(r)) => set.pairs.push(MaskPair {
+                image: image.clone(),
+                mask: MaskSource::Binary(vec![l.clone(), r.clone()]),
+            }),
+            _ => set.images_without_mask.push(image.clone()),
+        }
+    }
+    for (stem, p) in left.iter().chain(right) {
+        if !images.contains_key(stem) {
+            set.masks_without_image.push(p.clone());
+        }
+    }
+    set.masks_without_image.sort();
+    set
+}
+
 fn files_by_stem(dir: &Path, exts: &[&str]) -> Result<BTreeMap<String, PathBuf>> {
     let io = |source| Error::Io {
         path: dir.to_path_buf(),
@@ -535,23 +561,7 @@ pub fn montgomery(root: &Path) -> Result<MaskSet> {
     )?;
     let left = files_by_stem(&left_dir, &MASK_EXTENSIONS)?;
     let right = files_by_stem(&right_dir, &MASK_EXTENSIONS)?;
-    let mut set = MaskSet::default();
-    for (stem, image) in &images {
-        match (left.get(stem), right.get(stem)) {
-            (Some(l), Some(r)) => set.pairs.push(MaskPair {
-                image: image.clone(),
-                mask: MaskSource::Binary(vec![l.clone(), r.clone()]),
-            }),
-            _ => set.images_without_mask.push(image.clone()),
-        }
-    }
-    for (stem, p) in left.iter().chain(&right) {
-        if !images.contains_key(stem) {
-            set.masks_without_image.push(p.clone());
-        }
-    }
-    set.masks_without_image.sort();
-    Ok(set)
+    Ok(pair_left_right(&images, &left, &right))
 }
 
 /// Shenzhen set with the commonly distributed masks: `root` holds `CXR_png/` and
@@ -610,23 +620,7 @@ pub fn jsrt_scr(images: &Path, scr_masks: &Path) -> Result<MaskSet> {
         &require_dir(scr_masks.join("right lung"), "SCR right lung masks")?,
         &mask_exts,
     )?;
-    let mut set = MaskSet::default();
-    for (stem, image) in &imgs {
-        match (left.get(stem), right.get(stem)) {
-            (Some(l), Some(r)) => set.pairs.push(MaskPair {
-                image: image.clone(),
-                mask: MaskSource::Binary(vec![l.clone(), r.clone()]),
-            }),
-            _ => set.images_without_mask.push(image.clone()),
-        }
-    }
-    for (stem, p) in left.iter().chain(&right) {
-        if !imgs.contains_key(stem) {
-            set.masks_without_image.push(p.clone());
-        }
-    }
-    set.masks_without_image.sort();
-    Ok(set)
+    Ok(pair_left_right(&imgs, &left, &right))
 }
 
 /// A generic `images/` + `masks/` pair of folders matched by file stem; masks are read

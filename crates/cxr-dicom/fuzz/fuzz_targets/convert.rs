@@ -15,5 +15,11 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let name = Path::new("fuzz.dcm");
     let _ = cxr_dicom::header_from_bytes(data, name);
-    let _ = cxr_dicom::convert_bytes(data, name, &cxr_dicom::ConvertOptions::default());
+    // The last byte picks a resolution reduction (0–3), so the full and the reduced
+    // decode routes are both fuzzed without touching the leading bytes (the preamble).
+    let options = cxr_dicom::ConvertOptions {
+        reduce: data.last().map_or(0, |b| b % 4),
+        ..Default::default()
+    };
+    let _ = cxr_dicom::convert_bytes(data, name, &options);
 });
