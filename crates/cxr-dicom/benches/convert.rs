@@ -55,24 +55,29 @@ fn batch(c: &mut Criterion) {
     if !src.exists() {
         return;
     }
-    // 8 copies of the native image.
+    // 16 copies of the native image, each iteration into a fresh output folder (made and
+    // removed outside the timing), so no run overwrites the files of the one before.
     let input = tempfile::tempdir().unwrap();
-    for i in 0..8 {
+    for i in 0..16 {
         std::fs::copy(&src, input.path().join(format!("im{i}.dcm"))).unwrap();
     }
-    let mut g = c.benchmark_group("batch_8_native");
+    let mut g = c.benchmark_group("batch_16_native");
     g.sample_size(10);
     for jobs in [1, 2] {
-        let out = tempfile::tempdir().unwrap();
         let opts = BatchOptions {
             jobs,
             ..BatchOptions::default()
         };
         g.bench_function(format!("jobs_{jobs}"), |b| {
-            b.iter(|| {
-                let r = convert_tree(input.path(), out.path(), &opts, None).unwrap();
-                assert_eq!(r.ok(), 8);
-            })
+            b.iter_batched(
+                || tempfile::tempdir().unwrap(),
+                |out| {
+                    let r = convert_tree(input.path(), out.path(), &opts, None).unwrap();
+                    assert_eq!(r.ok(), 16);
+                    out
+                },
+                criterion::BatchSize::PerIteration,
+            )
         });
     }
     g.finish();
