@@ -130,7 +130,7 @@ fn main() -> anyhow::Result<()> {
             let r = by_id[&(ex.image_id.as_str(), ex.source())];
             match p {
                 Ok(p) => rows.push(PredictionRow::new(r, &p)),
-                Err(e) => rejected.push(file_rejection(&ex.image, "error", e.to_string())),
+                Err(e) => rejected.push(Rejection::new(r, "error", e.to_string())),
             }
         }
     }

@@ -120,14 +120,16 @@ pub struct Rejection {
     pub image_id: String,
     /// Image path.
     pub path: String,
-    /// `lungs_not_found`, `lungs_too_small` or `error`.
+    /// `lungs_not_found`, `lungs_too_small` or `error`. (For images predicted from a
+    /// folder, source and patient are empty and the image id is the file stem.)
     pub reason: String,
     /// The human-readable detail.
     pub detail: String,
 }
 
 impl Rejection {
-    fn new(r: &ImageRecord, reason: &str, detail: String) -> Self {
+    /// A record left out for `reason` (a code such as `lungs_too_small` or `error`).
+    pub fn new(r: &ImageRecord, reason: &str, detail: String) -> Self {
         Rejection {
             source: r.source.as_str().into(),
             patient_id: r.patient.to_string(),
