@@ -1,8 +1,7 @@
 //! Reading the sources' metadata tables: decoding (UTF-8 or ISO-8859-1), delimiter check,
 //! columns matched by name case- and space-insensitively, rows with their line numbers.
-//!
-//! The same module is shared, file for file, by the `cxr-source-*` adapter crates.
-#![allow(dead_code)]
+//! Small tables read whole (labels, clinical exports, several delimiters and encodings);
+//! [`crate::stream`] reads the large comma-separated ones row by row.
 
 use std::path::{Path, PathBuf};
 
