@@ -53,9 +53,27 @@ fn every_experiment_runs_on_the_tiny_cohort() {
         "evaluation/roc.png",
         "evaluation/confusion.png",
         "saliency/saliency.json",
+        "figures/sources.png",
+        "figures/segmentation.png",
     ] {
         assert!(d.join(f).exists(), "{f}");
     }
+    // Figures 1 and 2 are linked from the report; Figure 1 has one tile per source with
+    // accepted images (a grid at most 4 tiles wide, 230 px per tile, 10 px margins).
+    let qc: serde_json::Value = serde_json::from_str(&read(&d.join("qc.json"))).unwrap();
+    let sources = qc["by_source"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|s| s["accepted"].as_u64().unwrap() > 0)
+        .count();
+    assert!(sources >= 2, "{sources} sources");
+    for f in ["figures/sources.png", "figures/segmentation.png"] {
+        assert!(report.contains(&format!("]({f})")), "{f} not linked");
+    }
+    let (w, h) = image::image_dimensions(d.join("figures/sources.png")).unwrap();
+    let rows = sources.div_ceil(4) as u32;
+    assert_eq!((w, h), (10 + sources.min(4) as u32 * 230, 50 + rows * 250 + 10));
 
     // No patient in two parts; every test prediction comes from a test patient.
     let split = read(&d.join("split.csv"));

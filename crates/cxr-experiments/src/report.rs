@@ -81,6 +81,7 @@ pub fn write_main_report(
     split_counts: &BTreeMap<Part, usize>,
     evaluation: &Evaluation,
     saliency: &[SaliencyExample],
+    figures: &crate::run::Figures,
 ) -> Result<PathBuf> {
     let mut md = String::from("# Main experiment (Figure 3, Table 3)\n\n");
     let patients: std::collections::BTreeSet<_> = records.iter().map(|r| &r.patient).collect();
@@ -104,6 +105,7 @@ pub fn write_main_report(
         md.push_str(&demote_headings(&t1, 1));
         md.push_str("\n\n");
     }
+    let _ = writeln!(md, "![Figure 1. Image examples]({})\n", figures.sources);
     md.push_str("## Lung segmentation and quality gate\n\n");
     let _ = writeln!(
         md,
@@ -115,6 +117,11 @@ pub fn write_main_report(
     );
     md.push_str(&gate_markdown(gate));
     md.push('\n');
+    let _ = writeln!(
+        md,
+        "![Figure 2. Automatic lung segmentations]({})\n",
+        figures.segmentation
+    );
     md.push_str("## Patient split\n\n| Part | Patients |\n|---|---|\n");
     for (p, n) in split_counts {
         let _ = writeln!(md, "| {p:?} | {n} |");

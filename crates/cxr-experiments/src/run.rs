@@ -27,6 +27,7 @@ use cxr_classifier::saliency::{Method, saliency};
 use cxr_classifier::{Classifier, TrainConfig, train_with_validation};
 use cxr_cohort::{DuplicateGroup, DuplicateKind, Part, Split, SplitConfig};
 use cxr_core::{ImageRecord, Label};
+use cxr_lungseg::segment_image;
 use cxr_stats::evaluate::{EvaluateOptions, Evaluation};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
@@ -545,6 +546,88 @@ pub fn saliency_examples(
     Ok(out)
 }
 
+/// Where [`figures`] wrote the paper's Figures 1 and 2, relative to the run folder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Figures {
+    /// One image of each source (Figure 1).
+    pub sources: String,
+    /// Automatic lung segmentations with the gate's verdict (Figure 2).
+    pub segmentation: String,
+}
+
+/// The paper's Figure 1 (`figures/sources.png`: one accepted image of each source, the
+/// classes taken in turn) and Figure 2 (`figures/segmentation.png`: the segmenter's left
+/// and right lungs on those images, then on up to two images the gate rejected, each
+/// with lungs found, lung share and verdict). An image that cannot be read is left out.
+pub fn figures(
+    ctx: &Context,
+    records: &[ImageRecord],
+    accepted: &[ImageRecord],
+    segmenter_dir: &Path,
+) -> Result<Figures> {
+    use cxr_report::plot::{Tile, image_grid_png};
+    let mut by_source: BTreeMap<&str, Vec<&ImageRecord>> = BTreeMap::new();
+    for r in accepted {
+        by_source.entry(r.source.as_str()).or_default().push(r);
+    }
+    let shown: Vec<&ImageRecord> = by_source
+        .values()
+        .enumerate()
+        .filter_map(|(i, rs)| {
+            let want = Label::ALL[i % Label::ALL.len()];
+            rs.iter().find(|r| r.label == want).or(rs.first()).copied()
+        })
+        .collect();
+    let kept: BTreeSet<(String, String)> = accepted.iter().map(key).collect();
+    let rejected = records.iter().filter(|r| !kept.contains(&key(r))).take(2);
+    let seg = cxr_lungseg::Segmenter::load(segmenter_dir, ctx.device)?;
+    let (mut sources, mut segmentations) = (Vec::new(), Vec::new());
+    for r in shown.iter().copied().chain(rejected) {
+        let img = match cxr_classifier::data::load_image(&r.path) {
+            Ok(img) => img,
+            Err(e) => {
+                tracing::warn!(path = %r.path.display(), error = %e, "left out of the figures");
+                continue;
+            }
+        };
+        if kept.contains(&key(r)) {
+            sources.push(Tile {
+                image: image::DynamicImage::ImageLuma8(img.clone()).to_rgb8(),
+                caption: format!("{} · {}", r.source.as_str(), r.label.as_str()),
+            });
+        }
+        let post = &ctx.config.segmenter.post;
+        let Ok((s, q)) = segment_image(&seg, &img, post, &ctx.config.segmenter.qc) else {
+            continue;
+        };
+        segmentations.push(Tile {
+            image: cxr_lungseg::batch::overlay(&img, &s),
+            caption: format!(
+                "{} · {} lung(s), {:.0} % · {}",
+                r.source.as_str(),
+                q.lungs_found,
+                100.0 * q.lung_fraction,
+                if q.verdict.is_accept() {
+                    "kept"
+                } else {
+                    "rejected"
+                }
+            ),
+        });
+    }
+    let figures = Figures {
+        sources: "figures/sources.png".into(),
+        segmentation: "figures/segmentation.png".into(),
+    };
+    let title = "Figure 1. Image examples, one per source";
+    let png = image_grid_png(title, &sources, 4, 220)?;
+    cxr_core::write_bytes_atomic(&ctx.out.join(&figures.sources), &png)?;
+    let title = "Figure 2. Automatic lung segmentations (green: right lung, blue: left)";
+    let png = image_grid_png(title, &segmentations, 4, 220)?;
+    cxr_core::write_bytes_atomic(&ctx.out.join(&figures.segmentation), &png)?;
+    Ok(figures)
+}
+
 /// What [`reproduce_main`] produced.
 #[derive(Debug, Clone)]
 pub struct MainOutputs {
@@ -563,6 +646,7 @@ pub fn reproduce_main(ctx: &Context) -> Result<MainOutputs> {
     let (records, groups) = cohort(ctx)?;
     let seg_dir = segmenter(ctx)?;
     let (accepted, examples, gate) = gate(ctx, &records, &seg_dir)?;
+    let figs = figures(ctx, &records, &accepted, &seg_dir)?;
     let s = split(
         &accepted,
         &groups,
@@ -586,8 +670,15 @@ pub fn reproduce_main(ctx: &Context) -> Result<MainOutputs> {
     let evaluation = evaluate(ctx, &predictions, &ctx.out.join("evaluation"))?;
     let sal = saliency_examples(ctx, &clf_dir, &test)?;
     let split_counts = s.counts();
-    let report =
-        crate::report::write_main_report(ctx, &records, &gate, &split_counts, &evaluation, &sal)?;
+    let report = crate::report::write_main_report(
+        ctx,
+        &records,
+        &gate,
+        &split_counts,
+        &evaluation,
+        &sal,
+        &figs,
+    )?;
     Ok(MainOutputs {
         evaluation,
         gate,
