@@ -59,6 +59,10 @@ struct Args {
     /// Give the lung mask to the network as a second channel.
     #[arg(long)]
     mask_channel: bool,
+    /// Decode the original images every epoch instead of keeping copies shrunk for the
+    /// input size in OUT/inputs/ (same samples; saves the disk space of the copies).
+    #[arg(long)]
+    no_input_cache: bool,
     #[arg(long, default_value_t = 2020)]
     seed: u64,
     /// Quality gate: lungs that must be found (the paper: 2).
@@ -134,6 +138,7 @@ fn main() -> anyhow::Result<()> {
         .map(std::path::absolute)
         .transpose()?;
     config.seed = a.seed;
+    config.input_cache = !a.no_input_cache;
     if a.balanced {
         config.class_weighting = ClassWeighting::Balanced;
     }

@@ -73,7 +73,10 @@ fn every_experiment_runs_on_the_tiny_cohort() {
     }
     let (w, h) = image::image_dimensions(d.join("figures/sources.png")).unwrap();
     let rows = sources.div_ceil(4) as u32;
-    assert_eq!((w, h), (10 + sources.min(4) as u32 * 230, 50 + rows * 250 + 10));
+    assert_eq!(
+        (w, h),
+        (10 + sources.min(4) as u32 * 230, 50 + rows * 250 + 10)
+    );
 
     // No patient in two parts; every test prediction comes from a test patient.
     let split = read(&d.join("split.csv"));

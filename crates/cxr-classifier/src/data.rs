@@ -183,12 +183,52 @@ fn example(r: &ImageRecord, mask: PathBuf) -> Example {
 
 /// Where a record's cached mask and gate verdict live under `cache`.
 pub fn cached_paths(cache: &Path, r: &ImageRecord) -> (PathBuf, PathBuf) {
-    let dir = cache.join(r.source.as_str());
-    let stem = r.image_id.replace(['/', '\\'], "_");
-    (
-        dir.join(format!("{stem}.png")),
-        dir.join(format!("{stem}.qc.json")),
-    )
+    let file = |ext| cache_file(cache, r.source.as_str(), &r.image_id, ext);
+    (file("png"), file("qc.json"))
+}
+
+/// `cache/<source>/<image id>.<ext>`, path separators in the id made `_`.
+fn cache_file(cache: &Path, source: &str, image_id: &str, ext: &str) -> PathBuf {
+    let stem = image_id.replace(['/', '\\'], "_");
+    cache.join(source).join(format!("{stem}.{ext}"))
+}
+
+/// The examples with every image too large for a `size × size` input replaced by a copy
+/// shrunk once by [`crate::preprocess::shrink_pair`] (image `dir/<source>/<id>.png`, mask
+/// `<id>.mask.png`), so that training reads a few hundred pixels a side each epoch instead
+/// of decoding the original. The samples are the same bit for bit: shrinking a shrunk
+/// copy changes nothing. Copies from an earlier call are reused; an example that cannot
+/// be read is kept as it is, for the loader to report.
+pub fn shrink_inputs(
+    examples: &[Example],
+    dir: &Path,
+    size: u32,
+    progress: Option<&ProgressBar>,
+) -> Vec<Example> {
+    use rayon::prelude::*;
+    examples
+        .par_iter()
+        .map(|e| {
+            let shrunk = Example {
+                image: cache_file(dir, e.source(), &e.image_id, "png"),
+                mask: cache_file(dir, e.source(), &e.image_id, "mask.png"),
+                ..e.clone()
+            };
+            let made = (shrunk.image.exists() && shrunk.mask.exists())
+                || e.load().is_ok_and(|(img, m)| {
+                    cxr_core::shrink_factor(img.dimensions(), size) > 1 && {
+                        let (img, m) = crate::preprocess::shrink_pair(img, m, size);
+                        // The mask last: a copy counts once both files exist.
+                        cxr_core::save_png(&shrunk.image, &img).is_ok()
+                            && m.save(&shrunk.mask).is_ok()
+                    }
+                });
+            if let Some(pb) = progress {
+                pb.inc(1);
+            }
+            if made { shrunk } else { e.clone() }
+        })
+        .collect()
 }
 
 /// Segments every record with `seg` (or reuses the mask and verdict cached under

@@ -91,6 +91,10 @@ pub struct TrainConfig {
     pub precision: Precision,
     /// Channels-last memory layout for inputs and weights on CUDA.
     pub channels_last: bool,
+    /// Keep copies of large inputs shrunk for the model's input size in `RUN/inputs/`
+    /// ([`crate::data::shrink_inputs`]): the same samples, without decoding full-size
+    /// radiographs every epoch.
+    pub input_cache: bool,
 }
 
 impl Default for TrainConfig {
@@ -115,6 +119,7 @@ impl Default for TrainConfig {
             accumulate: 1,
             precision: Precision::Auto,
             channels_last: true,
+            input_cache: true,
         }
     }
 }
@@ -198,6 +203,7 @@ impl Dataset for ExampleDataset {
     fn get(&self, index: usize, rng: &mut ChaCha8Rng) -> Result<Sample, BoxError> {
         let ex = &self.examples[self.indices[index]];
         let (img, mask) = ex.load()?;
+        let (img, mask) = crate::preprocess::shrink_pair(img, mask, self.size as u32);
         let src = (img.width() as usize, img.height() as usize);
         let data: Vec<f32> = img.as_raw().iter().map(|&v| f32::from(v) / 255.0).collect();
         let a = self.augment.sample(rng);
@@ -330,8 +336,16 @@ fn train_split(
 ) -> Result<TrainSummary, Error> {
     config.validate()?;
     cxr_nn::open_run(run_dir, config)?;
-    let shared = Arc::new(examples.to_vec());
     let size = config.model.input_size as usize;
+    let shared = Arc::new(if config.input_cache {
+        let bar = cxr_nn::progress_bar(examples.len(), "shrinking inputs", progress);
+        let shrunk =
+            crate::data::shrink_inputs(examples, &run_dir.join("inputs"), size as u32, Some(&bar));
+        bar.finish_and_clear();
+        shrunk
+    } else {
+        examples.to_vec()
+    });
     let loader = |indices: Vec<usize>, augment: AugmentConfig, shuffle: bool| {
         DataLoader::new(
             Arc::new(ExampleDataset {
@@ -527,4 +541,64 @@ mod plotters_colors {
     pub const RED: RGBColor = RGBColor(210, 40, 40);
     pub const GREEN: RGBColor = RGBColor(30, 150, 60);
     pub const GREY: RGBColor = RGBColor(120, 120, 120);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cxr_core::{GrayImage, LungMask};
+
+    fn example(dir: &Path, name: &str, (w, h): (u32, u32)) -> Example {
+        let img = GrayImage::from_fn(w, h, |x, y| image::Luma([((x * 7 + y * 13) % 256) as u8]));
+        let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
+        let mask = LungMask::from_fn(w, h, |x, y| {
+            ((x as f32 - cx) / cx).powi(2) + ((y as f32 - cy) / cy).powi(2) < 0.6
+        });
+        let image = dir.join(format!("{name}.png"));
+        cxr_core::save_png(&image, &img).unwrap();
+        let mask_path = dir.join(format!("{name}_mask.png"));
+        mask.save(&mask_path).unwrap();
+        Example {
+            image,
+            mask: mask_path,
+            label: Label::Covid,
+            patient: "covid-idc:P1".into(),
+            image_id: format!("sub/{name}.png"),
+        }
+    }
+
+    #[test]
+    fn shrunk_input_copies_give_the_same_samples() {
+        let tmp = tempfile::tempdir().unwrap();
+        let big = example(tmp.path(), "big", (600, 520));
+        let small = example(tmp.path(), "small", (256, 256));
+        let cache = tmp.path().join("inputs");
+        let out = crate::data::shrink_inputs(&[big.clone(), small.clone()], &cache, 128, None);
+        // 520 / 256 → shrunk by 2; 256 px is small enough already.
+        assert_eq!(out[0].image, cache.join("covid-idc/sub_big.png.png"));
+        assert_eq!(image::image_dimensions(&out[0].image).unwrap(), (300, 260));
+        assert_eq!(image::image_dimensions(&out[0].mask).unwrap(), (300, 260));
+        assert_eq!(out[1], small);
+        // Copies are reused.
+        let again = crate::data::shrink_inputs(std::slice::from_ref(&big), &cache, 128, None);
+        assert_eq!(again[0], out[0]);
+
+        let ds = ExampleDataset {
+            examples: Arc::new(vec![big, out[0].clone()]),
+            indices: vec![0, 1],
+            size: 128,
+            augment: AugmentConfig::paper(),
+        };
+        for seed in 0..3 {
+            let a = ds
+                .get(0, &mut cxr_nn::loader::sample_rng(seed, 0, 0))
+                .unwrap();
+            let b = ds
+                .get(1, &mut cxr_nn::loader::sample_rng(seed, 0, 0))
+                .unwrap();
+            assert_eq!(a.image, b.image, "seed {seed}");
+            assert_eq!(a.masks, b.masks, "seed {seed}");
+            assert!(a.masks[0].contains(&1));
+        }
+    }
 }

@@ -30,6 +30,7 @@ pub mod image_io;
 pub mod manifest;
 pub mod mask;
 pub mod record;
+pub mod resample;
 pub mod source;
 pub mod vocab;
 
@@ -42,5 +43,6 @@ pub use image_io::{
 pub use manifest::write_csv;
 pub use mask::LungMask;
 pub use record::{Exclusion, ExclusionReason, ImageRecord, PatientId};
+pub use resample::{shrink_factor, shrink_gray};
 pub use source::{Scan, ScanError, Source};
 pub use vocab::{Label, Sex, SourceId, View};

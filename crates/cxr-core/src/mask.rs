@@ -137,6 +137,30 @@ impl LungMask {
     }
 }
 
+impl LungMask {
+    /// The mask on the grid of [`crate::shrink_gray`]`(_, k)`: each pixel is lung when most of its
+    /// block is (ties count as lung), so image and mask stay aligned.
+    pub fn shrink(&self, k: u32) -> LungMask {
+        if k <= 1 {
+            return self.clone();
+        }
+        let (w, h) = self.dimensions();
+        let (w, h, k) = (w as usize, h as usize, k as usize);
+        let ow = w.div_ceil(k);
+        let mut lung = vec![0u32; ow * h.div_ceil(k)];
+        for (i, &v) in self.0.as_raw().iter().enumerate() {
+            if v != 0 {
+                lung[(i / w / k) * ow + (i % w) / k] += 1;
+            }
+        }
+        LungMask::from_fn(ow as u32, h.div_ceil(k) as u32, |ox, oy| {
+            let (ox, oy) = (ox as usize, oy as usize);
+            let n = (((ox + 1) * k).min(w) - ox * k) * (((oy + 1) * k).min(h) - oy * k);
+            2 * lung[oy * ow + ox] as usize >= n
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

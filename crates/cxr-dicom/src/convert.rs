@@ -133,38 +133,14 @@ fn convert_opened(o: &Opened, options: &ConvertOptions, path: &Path) -> Result<C
         }
     })?;
     Ok(Converted {
-        image: box_reduce(image, reduce - dropped),
+        // Levels the codec did not drop: 2^n × 2^n block means of the 8-bit output.
+        image: if reduce > dropped {
+            cxr_core::shrink_gray(&image, 1 << (reduce - dropped))
+        } else {
+            image
+        },
         info,
     })
-}
-
-/// Each side halved `levels` times (rounded up): every output pixel is the rounded mean
-/// of its 2^levels × 2^levels block, cut at the right and bottom edges.
-fn box_reduce(img: GrayImage, levels: u32) -> GrayImage {
-    if levels == 0 {
-        return img;
-    }
-    let f = 1usize << levels;
-    let (w, h) = (img.width() as usize, img.height() as usize);
-    let (ow, oh) = (w.div_ceil(f), h.div_ceil(f));
-    let src = img.as_raw();
-    let mut sums = vec![0u32; ow];
-    let mut out = Vec::with_capacity(ow * oh);
-    for oy in 0..oh {
-        sums.fill(0);
-        let rows = oy * f..((oy + 1) * f).min(h);
-        let n_rows = rows.len() as u32;
-        for y in rows {
-            for (x, &v) in src[y * w..(y + 1) * w].iter().enumerate() {
-                sums[x / f] += u32::from(v);
-            }
-        }
-        for (ox, &sum) in sums.iter().enumerate() {
-            let n = n_rows * (((ox + 1) * f).min(w) - ox * f) as u32;
-            out.push(((sum + n / 2) / n) as u8);
-        }
-    }
-    GrayImage::from_raw(ow as u32, oh as u32, out).expect("size matches")
 }
 
 /// Why [`load_image`] failed.
@@ -195,35 +171,5 @@ pub fn load_image(path: &Path) -> std::result::Result<GrayImage, LoadError> {
         Ok(convert_file(path, &ConvertOptions::default())?.image)
     } else {
         Ok(cxr_core::load_gray(path)?)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn box_reduce_cuts_blocks_at_the_edges() {
-        // 5 × 3 → 3 × 2: blocks of 2 × 2, then 1-wide and 1-high remainders.
-        let img = GrayImage::from_raw(
-            5,
-            3,
-            vec![
-                0, 10, 20, 30, 40, //
-                2, 12, 22, 33, 44, //
-                100, 101, 200, 201, 255,
-            ],
-        )
-        .unwrap();
-        let out = box_reduce(img.clone(), 1);
-        assert_eq!(out.dimensions(), (3, 2));
-        // (0+10+2+12)/4 = 6, (20+30+22+33)/4 = 26.25, (40+44)/2 = 42,
-        // (100+101)/2 = 100.5 → 101, (200+201)/2 = 200.5 → 201, 255.
-        assert_eq!(out.as_raw(), &vec![6, 26, 42, 101, 201, 255]);
-        assert_eq!(box_reduce(img.clone(), 0), img);
-        let one = box_reduce(img, 3);
-        assert_eq!(one.dimensions(), (1, 1));
-        // Sum 1070 over 15 pixels = 71.33.
-        assert_eq!(one.as_raw(), &vec![71]);
     }
 }

@@ -109,10 +109,69 @@ impl Default for SegTrainConfig {
 }
 
 struct PairDataset {
-    pairs: Arc<dyn LabelledImages>,
+    pairs: Arc<ShrunkPairs>,
     indices: Vec<usize>,
     size: usize,
     augment: AugmentConfig,
+}
+
+/// Training pairs checked (label plane the image's size), shrunk for the input size
+/// (block means, block-majority labels: [`cxr_core::shrink_factor`]) and kept in memory
+/// from their first load, so later epochs neither decode full-size radiographs again nor
+/// alias them when resampling. A pair that fails to load is not kept (the loader reports
+/// it each epoch).
+struct ShrunkPairs {
+    pairs: Arc<dyn LabelledImages>,
+    size: u32,
+    kept: Vec<std::sync::OnceLock<(GrayImage, Vec<u8>)>>,
+}
+
+impl ShrunkPairs {
+    fn new(pairs: Arc<dyn LabelledImages>, size: u32) -> Self {
+        let kept = (0..pairs.len())
+            .map(|_| std::sync::OnceLock::new())
+            .collect();
+        ShrunkPairs { pairs, size, kept }
+    }
+
+    fn load(&self, i: usize) -> Result<(GrayImage, Vec<u8>), BoxError> {
+        if let Some(p) = self.kept[i].get() {
+            return Ok(p.clone());
+        }
+        let (img, labels) = self.pairs.load(i)?;
+        let (w, h) = (img.width() as usize, img.height() as usize);
+        if labels.len() != w * h {
+            return Err(format!(
+                "label plane has {} values for a {w}×{h} image",
+                labels.len()
+            )
+            .into());
+        }
+        let pair = match cxr_core::shrink_factor(img.dimensions(), self.size) {
+            1 => (img, labels),
+            k => (
+                cxr_core::shrink_gray(&img, k),
+                shrink_labels(&labels, (w, h), k as usize),
+            ),
+        };
+        Ok(self.kept[i].get_or_init(|| pair).clone())
+    }
+}
+
+/// A label plane on the grid of [`cxr_core::shrink_gray`]`(_, k)`: each pixel takes the
+/// most common label of its block (ties: lung, then ignore, then background).
+fn shrink_labels(labels: &[u8], (w, h): (usize, usize), k: usize) -> Vec<u8> {
+    const ORDER: [u8; 3] = [LUNG, IGNORE, BACKGROUND];
+    let ow = w.div_ceil(k);
+    let mut counts = vec![[0u32; 3]; ow * h.div_ceil(k)];
+    for (i, &v) in labels.iter().enumerate() {
+        let c = ORDER.iter().position(|&o| o == v).unwrap_or(2);
+        counts[(i / w / k) * ow + (i % w) / k][c] += 1;
+    }
+    counts
+        .iter()
+        .map(|c| ORDER[(0..3).max_by_key(|&j| (c[j], 2 - j)).unwrap_or(2)])
+        .collect()
 }
 
 fn to_f32(img: &GrayImage) -> Vec<f32> {
@@ -126,15 +185,6 @@ impl Dataset for PairDataset {
     fn get(&self, index: usize, rng: &mut ChaCha8Rng) -> Result<Sample, BoxError> {
         let (img, labels) = self.pairs.load(self.indices[index])?;
         let src = (img.width() as usize, img.height() as usize);
-        if labels.len() != src.0 * src.1 {
-            return Err(format!(
-                "label plane has {} values for a {}×{} image",
-                labels.len(),
-                src.0,
-                src.1
-            )
-            .into());
-        }
         let a = self.augment.sample(rng);
         let out = (self.size, self.size);
         Ok(Sample {
@@ -229,10 +279,11 @@ pub fn train(
     cxr_nn::open_run(run_dir, config)?;
     let (train_idx, val_idx) = split_pairs(pairs.len(), config.validation_fraction, config.seed);
     let size = config.model.input_size as usize;
+    let shrunk = Arc::new(ShrunkPairs::new(pairs, size as u32));
     let loader = |indices: Vec<usize>, augment: AugmentConfig, shuffle: bool| {
         DataLoader::new(
             Arc::new(PairDataset {
-                pairs: Arc::clone(&pairs),
+                pairs: Arc::clone(&shrunk),
                 indices,
                 size,
                 augment,
@@ -357,8 +408,10 @@ impl Segmenter {
         let _guard = tch::no_grad_guard();
         let s = self.config.model.input_size;
         let (w, h) = (img.width() as i64, img.height() as i64);
-        let x = Tensor::from_slice(&to_f32(img))
-            .view([1, 1, h, w])
+        // Shrunk as in training, so the network sees what it was trained on.
+        let small = cxr_core::shrink_gray(img, cxr_core::shrink_factor(img.dimensions(), s as u32));
+        let x = Tensor::from_slice(&to_f32(&small))
+            .view([1, 1, i64::from(small.height()), i64::from(small.width())])
             .upsample_bilinear2d([s, s], false, None, None)
             .to_device(self.device);
         let p = self
@@ -375,4 +428,42 @@ impl Segmenter {
 /// Folder of a run's files: the configuration path.
 pub fn config_path(run_dir: &Path) -> PathBuf {
     run_dir.join("config.json")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_blocks_take_their_majority() {
+        const B: u8 = BACKGROUND;
+        const L: u8 = LUNG;
+        const I: u8 = IGNORE;
+        // 5 × 2, k = 2: blocks of 4, 4 and 2 pixels.
+        let labels = [
+            L, B, I, I, L, //
+            L, B, I, B, B,
+        ];
+        assert_eq!(shrink_labels(&labels, (5, 2), 2), vec![L, I, L]);
+        // Ties of lung and background go to lung; of ignore and background to ignore.
+        assert_eq!(shrink_labels(&[I, B, B, I], (2, 2), 2), vec![I]);
+        assert_eq!(shrink_labels(&[B, B, L, B, I, I], (6, 1), 6), vec![B]);
+    }
+
+    #[test]
+    fn pairs_are_checked_shrunk_and_kept() {
+        let big = GrayImage::from_fn(600, 520, |x, y| image::Luma([((x + y) % 256) as u8]));
+        let labels: Vec<u8> = (0..600 * 520).map(|i| u8::from(i % 600 < 300)).collect();
+        let pairs = InMemory(vec![(big.clone(), labels), (big, vec![0; 10])]);
+        let shrunk = ShrunkPairs::new(Arc::new(pairs), 128);
+        let (img, l) = shrunk.load(0).unwrap();
+        assert_eq!(img.dimensions(), (300, 260));
+        assert_eq!(l.len(), 300 * 260);
+        assert_eq!(l[149], LUNG);
+        assert_eq!(l[150], BACKGROUND);
+        assert!(shrunk.kept[0].get().is_some());
+        let e = shrunk.load(1).unwrap_err().to_string();
+        assert!(e.contains("10 values for a 600×520 image"), "{e}");
+        assert!(shrunk.kept[1].get().is_none());
+    }
 }
