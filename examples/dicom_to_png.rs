@@ -37,6 +37,10 @@ struct Args {
     /// resolutions, several times faster).
     #[arg(long, default_value_t = 0)]
     reduce: u8,
+    /// Do not flush each PNG to disk before renaming it into place (faster where the disk
+    /// is the limit; after a machine crash some PNGs may be empty).
+    #[arg(long)]
+    no_sync: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -58,6 +62,7 @@ fn main() -> anyhow::Result<()> {
     let options = BatchOptions {
         convert,
         jobs: args.jobs,
+        sync: !args.no_sync,
     };
     let pb = ProgressBar::new(0).with_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} {elapsed_precise} eta {eta}")

@@ -11,7 +11,7 @@ use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::{DynamicImage, ImageEncoder, ImageReader};
 pub use image::{GrayImage, ImageBuffer, Luma};
 
-use crate::atomic::write_atomic;
+use crate::atomic::{Staged, stage, write_atomic};
 use crate::error::{Error, Result};
 
 /// How 16-bit samples become 8-bit ones.
@@ -114,7 +114,12 @@ pub fn encode_png<W: Write>(w: W, img: &GrayImage) -> image::ImageResult<()> {
 
 /// Saves an 8-bit grayscale PNG atomically (temporary file, then rename).
 pub fn save_png(path: &Path, img: &GrayImage) -> Result<()> {
-    write_atomic(path, |w| {
+    stage_png(path, img)?.commit()
+}
+
+/// Writes an 8-bit grayscale PNG to its temporary name, for [`Staged::commit`] later.
+pub fn stage_png(path: &Path, img: &GrayImage) -> Result<Staged> {
+    stage(path, |w| {
         encode_png(w, img).map_err(|source| Error::EncodeImage {
             path: path.to_path_buf(),
             source,

@@ -34,11 +34,12 @@ pub mod resample;
 pub mod source;
 pub mod vocab;
 
-pub use atomic::{write_atomic, write_bytes_atomic};
+pub use atomic::{Staged, commit_all, stage, write_atomic, write_bytes_atomic};
 pub use date::StudyDate;
 pub use error::{Error, ParseError, Result};
 pub use image_io::{
     GrayImage, LoadOptions, SixteenToEight, load_gray, load_gray_with, save_png, save_rgb_png,
+    stage_png,
 };
 pub use manifest::write_csv;
 pub use mask::LungMask;

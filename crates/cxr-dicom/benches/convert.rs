@@ -1,6 +1,6 @@
 //! Chest-sized conversions: 2,000 × 2,500, 12-bit, native and JPEG 2000 lossless,
 //! file → 8-bit PNG file, at full size and at a quarter of each side (`reduce` 2), plus
-//! batch scaling over 1 and 2 threads.
+//! batch scaling over 1 and 2 threads, with and without flushing each PNG to disk.
 //!
 //! Inputs are made by the fixture script into a git-ignored folder:
 //! `scripts/reference/make_dicom_fixtures.sh bench` (writes `target/dicom-bench/`,
@@ -12,11 +12,50 @@ use std::path::PathBuf;
 use criterion::{Criterion, criterion_group, criterion_main};
 use cxr_dicom::{BatchOptions, ConvertOptions, convert_to_png, convert_tree};
 
+/// Where the bench inputs are (`CXR_DICOM_BENCH_DIR`, default `target/dicom-bench`).
 fn bench_dir() -> PathBuf {
     std::env::var_os("CXR_DICOM_BENCH_DIR").map_or_else(
         || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/dicom-bench"),
         PathBuf::from,
     )
+}
+
+/// 16 copies of the native image, 1 and 2 workers, with and without flushing each PNG.
+fn batch(c: &mut Criterion) {
+    let dir = bench_dir();
+    let src = dir.join("chest_12bit_native.dcm");
+    if !src.exists() {
+        return;
+    }
+    // 16 copies of the native image, each iteration into a fresh output folder (made and
+    // removed outside the timing), so no run overwrites the files of the one before.
+    let input = tempfile::tempdir().unwrap();
+    for i in 0..16 {
+        std::fs::copy(&src, input.path().join(format!("im{i}.dcm"))).unwrap();
+    }
+    let mut g = c.benchmark_group("batch_16_native");
+    g.sample_size(10);
+    // With each PNG flushed to disk before its rename (the default), and without.
+    for (jobs, sync) in [(1, true), (2, true), (1, false), (2, false)] {
+        let opts = BatchOptions {
+            jobs,
+            sync,
+            ..BatchOptions::default()
+        };
+        let name = format!("jobs_{jobs}{}", if sync { "" } else { "_nosync" });
+        g.bench_function(name, |b| {
+            b.iter_batched(
+                || tempfile::tempdir().unwrap(),
+                |out| {
+                    let r = convert_tree(input.path(), out.path(), &opts, None).unwrap();
+                    assert_eq!(r.ok(), 16);
+                    out
+                },
+                criterion::BatchSize::PerIteration,
+            )
+        });
+    }
+    g.finish();
 }
 
 fn per_image(c: &mut Criterion) {
@@ -44,40 +83,6 @@ fn per_image(c: &mut Criterion) {
         };
         g.bench_function(format!("{name}/reduce_2"), |b| {
             b.iter(|| convert_to_png(&input, &png, &quarter).unwrap())
-        });
-    }
-    g.finish();
-}
-
-fn batch(c: &mut Criterion) {
-    let dir = bench_dir();
-    let src = dir.join("chest_12bit_native.dcm");
-    if !src.exists() {
-        return;
-    }
-    // 16 copies of the native image, each iteration into a fresh output folder (made and
-    // removed outside the timing), so no run overwrites the files of the one before.
-    let input = tempfile::tempdir().unwrap();
-    for i in 0..16 {
-        std::fs::copy(&src, input.path().join(format!("im{i}.dcm"))).unwrap();
-    }
-    let mut g = c.benchmark_group("batch_16_native");
-    g.sample_size(10);
-    for jobs in [1, 2] {
-        let opts = BatchOptions {
-            jobs,
-            ..BatchOptions::default()
-        };
-        g.bench_function(format!("jobs_{jobs}"), |b| {
-            b.iter_batched(
-                || tempfile::tempdir().unwrap(),
-                |out| {
-                    let r = convert_tree(input.path(), out.path(), &opts, None).unwrap();
-                    assert_eq!(r.ok(), 16);
-                    out
-                },
-                criterion::BatchSize::PerIteration,
-            )
         });
     }
     g.finish();

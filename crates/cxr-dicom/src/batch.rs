@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::convert::convert_to_png;
+use crate::convert::convert_file;
 use crate::error::{Error, Result};
 use crate::options::ConvertOptions;
 
@@ -30,13 +30,27 @@ pub const COLUMNS: [&str; 12] = [
 ];
 
 /// Settings of one batch.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BatchOptions {
     /// Per-file conversion settings.
     pub convert: ConvertOptions,
     /// Worker threads; 0 = one per core.
     pub jobs: usize,
+    /// Flush each PNG to disk before it takes its name (default), so that after a crash
+    /// every PNG present is whole. `false` only renames: faster where the disk is the
+    /// limit, and a crash of the machine (not of the program) may leave empty PNGs.
+    pub sync: bool,
+}
+
+impl Default for BatchOptions {
+    fn default() -> Self {
+        BatchOptions {
+            convert: ConvertOptions::default(),
+            jobs: 0,
+            sync: true,
+        }
+    }
 }
 
 /// Outcome of one file.
@@ -233,10 +247,31 @@ pub fn convert_tree(
         pb.set_length(jobs.len() as u64);
     }
 
-    let run = |job: &Job| -> BatchRow {
+    // Workers convert and write each PNG under a temporary name; one committer thread
+    // flushes each to disk and renames it into place. The flushes serialise in the
+    // file system's journal: on the workers they held the second core idle.
+    let (to_commit, committed) = std::sync::mpsc::channel::<(usize, cxr_core::Staged)>();
+    let run = |tx: &mut std::sync::mpsc::Sender<(usize, cxr_core::Staged)>,
+               (i, job): (usize, &Job)|
+     -> BatchRow {
         let result = match &job.walk_error {
             Some(e) => Err(error_chain(e)),
-            None => convert_to_png(&job.input, &output.join(&job.output_rel), &options.convert)
+            None => convert_file(&job.input, &options.convert)
+                .and_then(|c| {
+                    let png = output.join(&job.output_rel);
+                    let staged =
+                        cxr_core::stage_png(&png, &c.image).map_err(|source| Error::Write {
+                            path: png.clone(),
+                            source: Box::new(source),
+                        })?;
+                    if let Err(std::sync::mpsc::SendError((_, staged))) = tx.send((i, staged)) {
+                        staged.commit().map_err(|source| Error::Write {
+                            path: png,
+                            source: Box::new(source),
+                        })?;
+                    }
+                    Ok(c.info)
+                })
                 .map_err(|e| error_chain(&e)),
         };
         if let Some(pb) = progress {
@@ -290,7 +325,54 @@ pub fn convert_tree(
         .num_threads(options.jobs)
         .build()
         .map_err(|source| Error::ThreadPool { source })?;
-    let rows: Vec<BatchRow> = pool.install(|| jobs.par_iter().map(run).collect());
+    let (mut rows, failed_commits) = std::thread::scope(|scope| {
+        // Whatever has queued up is flushed together (cxr_core::commit_all).
+        let sync = options.sync;
+        let committer = scope.spawn(move || {
+            let mut failed = Vec::new();
+            while let Ok(first) = committed.recv() {
+                let (index, files): (Vec<usize>, Vec<cxr_core::Staged>) =
+                    std::iter::once(first).chain(committed.try_iter()).unzip();
+                let paths: Vec<PathBuf> = files.iter().map(|f| f.path().to_path_buf()).collect();
+                let results = if sync {
+                    cxr_core::commit_all(files)
+                } else {
+                    files
+                        .into_iter()
+                        .map(cxr_core::Staged::commit_unsynced)
+                        .collect()
+                };
+                for ((i, path), result) in index.into_iter().zip(paths).zip(results) {
+                    if let Err(source) = result {
+                        let e = Error::Write {
+                            path,
+                            source: Box::new(source),
+                        };
+                        failed.push((i, error_chain(&e)));
+                    }
+                }
+            }
+            failed
+        });
+        let rows: Vec<BatchRow> = pool.install(|| {
+            jobs.par_iter()
+                .enumerate()
+                .map_with(to_commit, run)
+                .collect()
+        });
+        (
+            rows,
+            committer
+                .join()
+                .expect("the committer thread does not panic"),
+        )
+    });
+    for (i, error) in failed_commits {
+        let row = &mut rows[i];
+        row.status = Status::Error;
+        row.output.clear();
+        row.error = error;
+    }
 
     let manifest = output.join(MANIFEST);
     write_manifest(&manifest, &rows)?;
