@@ -431,3 +431,46 @@ fn reduce_drops_jpeg2000_resolution_levels() {
         }
     }
 }
+
+#[test]
+fn a_png_that_cannot_take_its_name_is_an_error_row() {
+    // `b.png` is a folder with a file in it: the committer's rename fails for that file
+    // alone, with and without the flush.
+    for sync in [true, false] {
+        let tmp = tempfile::tempdir().unwrap();
+        let input = tmp.path().join("in");
+        std::fs::create_dir_all(&input).unwrap();
+        for f in ["a.dcm", "b.dcm"] {
+            std::fs::copy(fixture("mono2_12bit_window.dcm"), input.join(f)).unwrap();
+        }
+        let out = tmp.path().join("out");
+        std::fs::create_dir_all(out.join("b.png")).unwrap();
+        std::fs::write(out.join("b.png/keep"), b"x").unwrap();
+        let opts = BatchOptions {
+            jobs: 2,
+            sync,
+            ..Default::default()
+        };
+        let report = convert_tree(&input, &out, &opts, None).unwrap();
+        assert_eq!((report.ok(), report.failed()), (1, 1), "sync {sync}");
+        let b = report.rows.iter().find(|r| r.input == "b.dcm").unwrap();
+        assert_eq!(b.status, Status::Error);
+        assert_eq!(b.output, "");
+        assert!(b.error.contains("b.png"), "{}", b.error);
+        assert_eq!(
+            cxr_core::load_gray(&out.join("a.png"))
+                .unwrap()
+                .dimensions(),
+            (128, 96)
+        );
+        // No temporary file is left beside the outputs.
+        let left: Vec<_> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+        let manifest = std::fs::read_to_string(out.join("conversion.csv")).unwrap();
+        assert!(manifest.contains("b.dcm,,error,"), "{manifest}");
+    }
+}
