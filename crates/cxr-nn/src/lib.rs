@@ -8,7 +8,7 @@
 //! - [`schedule`]: cosine decay with warm-up, early stopping;
 //! - [`amp`]: fp16 autocast with dynamic loss scaling on CUDA, gradient accumulation;
 //! - [`checkpoint`]: safetensors + JSON checkpoints (`best`, `last`), `metrics.jsonl`.
-//! - [`fit`]: the epoch loop both trainers run (optimiser, schedule, validation, early
+//! - [`fit`](mod@fit): the epoch loop both trainers run (optimiser, schedule, validation, early
 //!   stopping, checkpoints, progress bars), with the model-specific parts as closures.
 //!
 //! Sits on `tch`; together with `cxr-lungseg` and `cxr-classifier` it is the only part of
