@@ -27,7 +27,7 @@ use cxr_classifier::saliency::{Method, saliency};
 use cxr_classifier::{Classifier, TrainConfig, train_with_validation};
 use cxr_cohort::{DuplicateGroup, DuplicateKind, Part, Split, SplitConfig};
 use cxr_core::{ImageRecord, Label};
-use cxr_lungseg::segment_image;
+use cxr_lungseg::{Segmenter, segment_image};
 use cxr_stats::evaluate::{EvaluateOptions, Evaluation};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
@@ -278,19 +278,18 @@ pub struct GateSummary {
     pub total: GateCounts,
 }
 
-/// Segments every record (masks cached under `masks/`), applies the gate, and returns
-/// the accepted records with their examples; rejects go to `qc_rejected.csv`, counts to
-/// `qc.json`.
+/// Segments every record with `seg` (masks cached under `masks/`), applies the gate,
+/// and returns the accepted records with their examples; rejects go to
+/// `qc_rejected.csv`, counts to `qc.json`.
 pub fn gate(
     ctx: &Context,
     records: &[ImageRecord],
-    segmenter_dir: &Path,
+    seg: &Segmenter,
 ) -> Result<(Vec<ImageRecord>, Vec<Example>, GateSummary)> {
-    let seg = cxr_lungseg::Segmenter::load(segmenter_dir, ctx.device)?;
     let pb = ctx.bar(records.len(), "segmenting");
     let (examples, rejected) = examples_from_segmenter(
         records,
-        &seg,
+        seg,
         &ctx.out.join("masks"),
         &ctx.config.segmenter.post,
         &ctx.config.segmenter.qc,
@@ -563,7 +562,7 @@ pub fn figures(
     ctx: &Context,
     records: &[ImageRecord],
     accepted: &[ImageRecord],
-    segmenter_dir: &Path,
+    seg: &Segmenter,
 ) -> Result<Figures> {
     use cxr_report::plot::{Tile, image_grid_png};
     let mut by_source: BTreeMap<&str, Vec<&ImageRecord>> = BTreeMap::new();
@@ -580,7 +579,6 @@ pub fn figures(
         .collect();
     let kept: BTreeSet<(String, String)> = accepted.iter().map(key).collect();
     let rejected = records.iter().filter(|r| !kept.contains(&key(r))).take(2);
-    let seg = cxr_lungseg::Segmenter::load(segmenter_dir, ctx.device)?;
     let (mut sources, mut segmentations) = (Vec::new(), Vec::new());
     for r in shown.iter().copied().chain(rejected) {
         let img = match cxr_classifier::data::load_image(&r.path) {
@@ -597,7 +595,7 @@ pub fn figures(
             });
         }
         let post = &ctx.config.segmenter.post;
-        let Ok((s, q)) = segment_image(&seg, &img, post, &ctx.config.segmenter.qc) else {
+        let Ok((s, q)) = segment_image(seg, &img, post, &ctx.config.segmenter.qc) else {
             continue;
         };
         segmentations.push(Tile {
@@ -645,8 +643,9 @@ pub struct MainOutputs {
 pub fn reproduce_main(ctx: &Context) -> Result<MainOutputs> {
     let (records, groups) = cohort(ctx)?;
     let seg_dir = segmenter(ctx)?;
-    let (accepted, examples, gate) = gate(ctx, &records, &seg_dir)?;
-    let figs = figures(ctx, &records, &accepted, &seg_dir)?;
+    let seg = Segmenter::load(&seg_dir, ctx.device)?;
+    let (accepted, examples, gate) = gate(ctx, &records, &seg)?;
+    let figs = figures(ctx, &records, &accepted, &seg)?;
     let s = split(
         &accepted,
         &groups,

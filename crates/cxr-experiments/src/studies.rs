@@ -40,7 +40,8 @@ pub struct Prepared {
 pub fn prepare(ctx: &Context) -> Result<Prepared> {
     let (records, groups) = run::cohort(ctx)?;
     let segmenter = run::segmenter(ctx)?;
-    let (records, examples, _) = run::gate(ctx, &records, &segmenter)?;
+    let seg = cxr_lungseg::Segmenter::load(&segmenter, ctx.device)?;
+    let (records, examples, _) = run::gate(ctx, &records, &seg)?;
     Ok(Prepared {
         records,
         examples,
