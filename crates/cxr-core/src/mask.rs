@@ -145,19 +145,12 @@ impl LungMask {
             return self.clone();
         }
         let (w, h) = self.dimensions();
-        let (w, h, k) = (w as usize, h as usize, k as usize);
-        let ow = w.div_ceil(k);
-        let mut lung = vec![0u32; ow * h.div_ceil(k)];
-        for (i, &v) in self.0.as_raw().iter().enumerate() {
-            if v != 0 {
-                lung[(i / w / k) * ow + (i % w) / k] += 1;
-            }
-        }
-        LungMask::from_fn(ow as u32, h.div_ceil(k) as u32, |ox, oy| {
-            let (ox, oy) = (ox as usize, oy as usize);
-            let n = (((ox + 1) * k).min(w) - ox * k) * (((oy + 1) * k).min(h) - oy * k);
-            2 * lung[oy * ow + ox] as usize >= n
-        })
+        // Lung (any nonzero pixel, as `contains` reads it) is first, so ties go to lung.
+        let plane: Vec<u8> = self.0.as_raw().iter().map(|&v| u8::from(v != 0)).collect();
+        let k = k as usize;
+        let small = crate::resample::shrink_labels(&plane, (w as usize, h as usize), k, &[1, 0]);
+        let (ow, oh) = (w.div_ceil(k as u32), h.div_ceil(k as u32));
+        LungMask::from_fn(ow, oh, |x, y| small[(y * ow + x) as usize] == 1)
     }
 }
 

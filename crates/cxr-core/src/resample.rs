@@ -45,6 +45,28 @@ pub fn shrink_gray(img: &GrayImage, k: u32) -> GrayImage {
     GrayImage::from_raw(ow as u32, oh as u32, out).expect("size matches")
 }
 
+/// A `w × h` label plane on the grid of [`shrink_gray`]`(_, k)`: each pixel takes the most
+/// common label of its block, ties going to the label earlier in `order`; values not in
+/// `order` count as its last entry. `k = 1` is a copy.
+pub fn shrink_labels(labels: &[u8], (w, h): (usize, usize), k: usize, order: &[u8]) -> Vec<u8> {
+    let k = k.max(1);
+    let last = order.len().saturating_sub(1);
+    let ow = w.div_ceil(k);
+    let mut counts = vec![vec![0u32; order.len()]; ow * h.div_ceil(k)];
+    for (i, &v) in labels.iter().enumerate().take(w * h) {
+        let c = order.iter().position(|&o| o == v).unwrap_or(last);
+        counts[(i / w / k) * ow + (i % w) / k][c] += 1;
+    }
+    counts
+        .iter()
+        .map(|c| {
+            order[(0..order.len())
+                .max_by_key(|&j| (c[j], last - j))
+                .unwrap_or(last)]
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,6 +30,10 @@ pub const LUNG: u8 = 1;
 /// Excluded from the loss and the metrics (devices, markings).
 pub const IGNORE: u8 = 255;
 
+/// Which label wins a tie when a label plane is shrunk: lung, then ignore, then
+/// background.
+const LABEL_TIES: [u8; 3] = [LUNG, IGNORE, BACKGROUND];
+
 /// A set of images with lung labels (`BACKGROUND`, `LUNG`, `IGNORE` per pixel).
 pub trait LabelledImages: Send + Sync {
     /// Number of pairs.
@@ -151,27 +155,11 @@ impl ShrunkPairs {
             1 => (img, labels),
             k => (
                 cxr_core::shrink_gray(&img, k),
-                shrink_labels(&labels, (w, h), k as usize),
+                cxr_core::shrink_labels(&labels, (w, h), k as usize, &LABEL_TIES),
             ),
         };
         Ok(self.kept[i].get_or_init(|| pair).clone())
     }
-}
-
-/// A label plane on the grid of [`cxr_core::shrink_gray`]`(_, k)`: each pixel takes the
-/// most common label of its block (ties: lung, then ignore, then background).
-fn shrink_labels(labels: &[u8], (w, h): (usize, usize), k: usize) -> Vec<u8> {
-    const ORDER: [u8; 3] = [LUNG, IGNORE, BACKGROUND];
-    let ow = w.div_ceil(k);
-    let mut counts = vec![[0u32; 3]; ow * h.div_ceil(k)];
-    for (i, &v) in labels.iter().enumerate() {
-        let c = ORDER.iter().position(|&o| o == v).unwrap_or(2);
-        counts[(i / w / k) * ow + (i % w) / k][c] += 1;
-    }
-    counts
-        .iter()
-        .map(|c| ORDER[(0..3).max_by_key(|&j| (c[j], 2 - j)).unwrap_or(2)])
-        .collect()
 }
 
 fn to_f32(img: &GrayImage) -> Vec<f32> {
@@ -444,10 +432,19 @@ mod tests {
             L, B, I, I, L, //
             L, B, I, B, B,
         ];
-        assert_eq!(shrink_labels(&labels, (5, 2), 2), vec![L, I, L]);
+        assert_eq!(
+            cxr_core::shrink_labels(&labels, (5, 2), 2, &LABEL_TIES),
+            vec![L, I, L]
+        );
         // Ties of lung and background go to lung; of ignore and background to ignore.
-        assert_eq!(shrink_labels(&[I, B, B, I], (2, 2), 2), vec![I]);
-        assert_eq!(shrink_labels(&[B, B, L, B, I, I], (6, 1), 6), vec![B]);
+        assert_eq!(
+            cxr_core::shrink_labels(&[I, B, B, I], (2, 2), 2, &LABEL_TIES),
+            vec![I]
+        );
+        assert_eq!(
+            cxr_core::shrink_labels(&[B, B, L, B, I, I], (6, 1), 6, &LABEL_TIES),
+            vec![B]
+        );
     }
 
     #[test]
