@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::convert::convert_file;
+use crate::convert::convert_file_reusing;
 use crate::error::{Error, Result};
 use crate::options::ConvertOptions;
 
@@ -189,6 +189,12 @@ fn png_name(rel: &Path) -> PathBuf {
     }
 }
 
+thread_local! {
+    /// Each worker's read buffer, kept from one file to the next. The workers belong
+    /// to a pool that [`convert_tree`] builds and drops, so the buffers go with it.
+    static FILE_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Converts `input` (a DICOM file, or a folder walked recursively; files need no
 /// `.dcm` extension) into `output/<relative path>.png`, in parallel, and writes
 /// `output/conversion.csv` with one row per file.
@@ -256,7 +262,14 @@ pub fn convert_tree(
      -> BatchRow {
         let result = match &job.walk_error {
             Some(e) => Err(error_chain(e)),
-            None => convert_file(&job.input, &options.convert)
+            None => FILE_BUFFER
+                .with(|cell| match cell.try_borrow_mut() {
+                    Ok(mut buffer) => {
+                        convert_file_reusing(&job.input, &options.convert, &mut buffer)
+                    }
+                    // Only if a conversion ever ran a job of this pool inside itself.
+                    Err(_) => convert_file_reusing(&job.input, &options.convert, &mut Vec::new()),
+                })
                 .and_then(|c| {
                     let png = output.join(&job.output_rel);
                     let staged =

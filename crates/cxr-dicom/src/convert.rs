@@ -48,6 +48,30 @@ pub fn convert_file(path: &Path, options: &ConvertOptions) -> Result<Converted> 
     convert_opened(&opened, options, path)
 }
 
+/// Largest read buffer [`convert_file_reusing`] keeps for the next file.
+const KEEP_BUFFER_MAX: usize = 256 << 20;
+
+/// [`convert_file`], reading into `buffer` and leaving it there for the next file: a
+/// batch worker that converts many files then faults in one read buffer rather than
+/// one per file (with two threads, glibc's malloc returned each file's buffer to the
+/// kernel and the page faults serialised the threads; see `docs/performance.md`).
+pub(crate) fn convert_file_reusing(
+    path: &Path,
+    options: &ConvertOptions,
+    buffer: &mut Vec<u8>,
+) -> Result<Converted> {
+    options.validate()?;
+    let opened = read::open_into(path, Mode::Full, std::mem::take(buffer))?;
+    let converted = convert_opened(&opened, options, path);
+    if let Some(b) = opened
+        .into_buffer()
+        .filter(|b| b.capacity() <= KEEP_BUFFER_MAX)
+    {
+        *buffer = b;
+    }
+    converted
+}
+
 /// Converts a DICOM file held in memory; `name` only names it in errors. This is the
 /// entry point of the fuzz target.
 pub fn convert_bytes(bytes: &[u8], name: &Path, options: &ConvertOptions) -> Result<Converted> {
@@ -86,15 +110,7 @@ fn convert_opened(o: &Opened, options: &ConvertOptions, path: &Path) -> Result<C
     }
     let full = Layout::read(&o.obj, path)?;
     let reduce = u32::from(options.reduce);
-    let (frame, dropped) = pixels::decode_frame(
-        &o.obj,
-        &full,
-        &o.ts_uid,
-        o.big_endian,
-        options.frame,
-        reduce,
-        path,
-    )?;
+    let (frame, dropped) = pixels::decode_frame(o, &full, options.frame, reduce, path)?;
     let layout = full.reduced(dropped);
     let (data, info) = if frame.arrangement == Arrangement::Gray {
         let (data, report, inverted) = lut::gray_to_u8(&o.obj, &layout, &frame, options, path)?;

@@ -4,13 +4,14 @@
 use std::borrow::Cow;
 use std::path::Path;
 
-use dicom_core::value::{DicomValueType, PrimitiveValue, Value};
 use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
 
 use crate::codec;
 use crate::error::{CodecError, Error, Result};
 use crate::header::{Photometric, number_of_frames, text, ushort};
+use crate::read::Opened;
+use crate::scan::PixelValue;
 
 /// The most samples (rows × columns × samples per pixel) one frame may declare:
 /// 2²⁸, far above any radiograph (a 4,300 × 4,300 detector has 1.8·10⁷).
@@ -252,16 +253,17 @@ fn native_arrangement(layout: &Layout, path: &Path) -> Result<Arrangement> {
 
 /// Decodes frame `frame` of an opened data set. A JPEG 2000 frame drops up to `reduce`
 /// resolution levels; returns the frame and the levels dropped (its size is
-/// `layout.reduced(levels)`).
+/// `layout.reduced(levels)`). Native samples are read in place where their byte order
+/// and alignment allow.
 pub(crate) fn decode_frame<'a>(
-    obj: &'a InMemDicomObject,
+    opened: &'a Opened<'_>,
     layout: &Layout,
-    ts_uid: &str,
-    big_endian: bool,
     frame: u32,
     reduce: u32,
     path: &Path,
 ) -> Result<(Frame<'a>, u32)> {
+    let ts_uid = opened.ts_uid.as_str();
+    let big_endian = opened.big_endian;
     let syntax = Syntax::from_uid(ts_uid).ok_or_else(|| Error::UnsupportedTransferSyntax {
         path: path.to_path_buf(),
         uid: ts_uid.to_owned(),
@@ -273,11 +275,10 @@ pub(crate) fn decode_frame<'a>(
             frames: layout.frames,
         });
     }
-    let elem = obj
-        .get(tags::PIXEL_DATA)
-        .ok_or_else(|| Error::NoPixelData {
-            path: path.to_path_buf(),
-        })?;
+    let pixel = opened.pixel.as_ref().ok_or_else(|| Error::NoPixelData {
+        path: path.to_path_buf(),
+    })?;
+    let data = opened.data();
     let frame_bytes = layout.frame_bytes();
     let too_short = |found: usize| Error::PixelDataTooShort {
         path: path.to_path_buf(),
@@ -285,67 +286,48 @@ pub(crate) fn decode_frame<'a>(
         expected: frame_bytes,
         found,
     };
-    match (elem.value(), syntax) {
-        (Value::Primitive(p), Syntax::Native) => {
+    match (pixel, syntax) {
+        (PixelValue::Native(value), Syntax::Native) => {
+            let value = &data[value.clone()];
             let start = frame_bytes * frame as usize;
-            let end = start + frame_bytes;
-            let shift = u32::from(layout.high_bit + 1 - layout.bits_stored);
-            let arrangement = native_arrangement(layout, path)?;
-            let samples = match (p, layout.bits_allocated) {
-                (PrimitiveValue::U8(b), 8) => Samples::U8(Cow::Borrowed(
-                    b.get(start..end)
-                        .ok_or_else(|| too_short(b.len().saturating_sub(start)))?,
-                )),
-                (PrimitiveValue::U8(b), _) => {
-                    let b = b
-                        .get(start..end)
-                        .ok_or_else(|| too_short(b.len().saturating_sub(start)))?;
-                    Samples::U16(Cow::Owned(words(b, big_endian)))
-                }
-                (PrimitiveValue::U16(w), 16) => Samples::U16(Cow::Borrowed(
-                    w.get(start / 2..end / 2)
-                        .ok_or_else(|| too_short((w.len() * 2).saturating_sub(start)))?,
-                )),
-                (PrimitiveValue::U16(w), _) => {
-                    let w = w
-                        .get(start / 2..end.div_ceil(2))
-                        .ok_or_else(|| too_short((w.len() * 2).saturating_sub(start)))?;
-                    // OW words hold bytes in file order: low byte first for LE.
-                    let mut b: Vec<u8> = Vec::with_capacity(w.len() * 2);
-                    for x in w {
-                        b.extend(if big_endian {
-                            x.to_be_bytes()
-                        } else {
-                            x.to_le_bytes()
-                        });
-                    }
-                    b.truncate(frame_bytes);
-                    Samples::U8(Cow::Owned(b))
-                }
-                (other, _) => {
-                    return Err(Error::BadAttribute {
-                        path: path.to_path_buf(),
-                        name: "PixelData",
-                        value: format!("value of type {:?}", other.value_type()),
-                    });
-                }
+            let b = value
+                .get(start..start + frame_bytes)
+                .ok_or_else(|| too_short(value.len().saturating_sub(start)))?;
+            let samples = if layout.bits_allocated == 8 {
+                // One byte per sample, in file order whatever the VR (OB or OW).
+                Samples::U8(Cow::Borrowed(b))
+            } else {
+                Samples::U16(u16_samples(b, big_endian))
             };
             Ok((
                 Frame {
                     samples,
-                    shift,
-                    arrangement,
+                    shift: u32::from(layout.high_bit + 1 - layout.bits_stored),
+                    arrangement: native_arrangement(layout, path)?,
                 },
                 0,
             ))
         }
-        (Value::PixelSequence(seq), s) if s != Syntax::Native => {
-            let data = frame_fragments(seq.fragments(), seq.offset_table(), layout, frame, s)
-                .ok_or_else(|| Error::Decode {
-                    path: path.to_path_buf(),
-                    frame,
-                    codec: codec::name(s),
-                    source: CodecError::MissingFragment,
+        (
+            PixelValue::Encapsulated {
+                offset_table,
+                fragments,
+            },
+            s,
+        ) if s != Syntax::Native => {
+            let offsets: Vec<u32> = data[offset_table.clone()]
+                .chunks_exact(4)
+                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            let fragments: Vec<&[u8]> = fragments.iter().map(|r| &data[r.clone()]).collect();
+            let data =
+                frame_fragments(&fragments, &offsets, layout, frame, s).ok_or_else(|| {
+                    Error::Decode {
+                        path: path.to_path_buf(),
+                        frame,
+                        codec: codec::name(s),
+                        source: CodecError::MissingFragment,
+                    }
                 })?;
             // Decompression-bomb guard: a frame may expand at most 1024-fold, with a
             // 64 MiB floor so that blank or near-blank frames (which JPEG-LS and
@@ -392,7 +374,7 @@ pub(crate) fn decode_frame<'a>(
             name: "PixelData",
             value: format!(
                 "{} pixel data under transfer syntax {ts_uid}",
-                if matches!(elem.value(), Value::PixelSequence(_)) {
+                if matches!(pixel, PixelValue::Encapsulated { .. }) {
                     "encapsulated"
                 } else {
                     "native"
@@ -400,6 +382,19 @@ pub(crate) fn decode_frame<'a>(
             ),
         }),
     }
+}
+
+/// 16-bit samples: borrowed when the data and this machine are both little endian and
+/// the bytes are 2-aligned (as a value at an even offset of a heap buffer is),
+/// else copied.
+fn u16_samples(b: &[u8], big_endian: bool) -> Cow<'_, [u16]> {
+    if !big_endian
+        && cfg!(target_endian = "little")
+        && let Ok(w) = bytemuck::try_cast_slice(b)
+    {
+        return Cow::Borrowed(w);
+    }
+    Cow::Owned(words(b, big_endian))
 }
 
 fn words(b: &[u8], big_endian: bool) -> Vec<u16> {
@@ -418,7 +413,7 @@ fn words(b: &[u8], big_endian: bool) -> Vec<u16> {
 /// fragments for a single frame, the Basic Offset Table, or (without one) a split at
 /// fragments that start a new codestream.
 fn frame_fragments<'a>(
-    fragments: &'a [Vec<u8>],
+    fragments: &[&'a [u8]],
     offsets: &[u32],
     layout: &Layout,
     frame: u32,
@@ -430,7 +425,7 @@ fn frame_fragments<'a>(
         return None;
     }
     if fragments.len() == n {
-        return Some(Cow::Borrowed(&fragments[f]));
+        return Some(Cow::Borrowed(fragments[f]));
     }
     if n == 1 {
         return Some(Cow::Owned(fragments.concat()));
@@ -465,7 +460,7 @@ fn frame_fragments<'a>(
                 }
                 index += 1;
             }
-            current = Some(frag.clone());
+            current = Some(frag.to_vec());
         } else if let Some(c) = current.as_mut() {
             c.extend_from_slice(frag);
         }

@@ -1,6 +1,8 @@
 //! Opening a DICOM file: preamble and meta group, transfer syntax, deflate, the length
-//! scan of [`crate::scan`], then the dicom-object parser.
+//! scan of [`crate::scan`], then the dicom-object parser for the elements before Pixel
+//! Data. The pixel data stays where it was read and is decoded in place.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
@@ -11,7 +13,7 @@ use dicom_object::meta::FileMetaTable;
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 
 use crate::error::{Error, Result};
-use crate::scan::{self, Encoding, ScanError};
+use crate::scan::{self, Encoding, PixelValue, ScanError};
 
 /// Largest inflated data set accepted for the Deflated transfer syntax.
 const MAX_INFLATED: u64 = 1 << 30;
@@ -23,13 +25,35 @@ pub(crate) const EXPLICIT_VR_LE: &str = "1.2.840.10008.1.2.1";
 const DEFLATED: &str = "1.2.840.10008.1.2.1.99";
 
 /// A parsed file.
-pub(crate) struct Opened {
+pub(crate) struct Opened<'a> {
     pub ts_uid: String,
+    /// The elements before Pixel Data.
     pub obj: InMemDicomObject,
     /// Whether a top-level Pixel Data element exists (known in both modes).
     pub has_pixel_data: bool,
+    /// Where the Pixel Data value lies in [`Opened::data`] (full mode only).
+    pub pixel: Option<PixelValue>,
     /// Byte order of the data set (big endian only for the retired syntax).
     pub big_endian: bool,
+    /// The bytes read: the whole file, or the inflated data set of a deflated one.
+    bytes: Cow<'a, [u8]>,
+    /// Where the data set starts in `bytes`.
+    data_start: usize,
+}
+
+impl Opened<'_> {
+    /// The encoded data set (after the file meta group; inflated if it was deflated).
+    pub fn data(&self) -> &[u8] {
+        self.bytes.get(self.data_start..).unwrap_or_default()
+    }
+
+    /// The buffer the file was read into, for the next file.
+    pub fn into_buffer(self) -> Option<Vec<u8>> {
+        match self.bytes {
+            Cow::Owned(v) => Some(v),
+            Cow::Borrowed(_) => None,
+        }
+    }
 }
 
 /// How much of the file to parse.
@@ -65,14 +89,21 @@ fn read_more(file: &mut File, buf: &mut Vec<u8>, n: usize, path: &Path) -> Resul
     Ok(())
 }
 
-pub(crate) fn open(path: &Path, mode: Mode) -> Result<Opened> {
+pub(crate) fn open(path: &Path, mode: Mode) -> Result<Opened<'static>> {
+    open_into(path, mode, Vec::new())
+}
+
+/// [`open`], reading into `bytes` (cleared first): a caller that opens many files
+/// passes back the buffer of the last one ([`Opened::into_buffer`]) rather than
+/// having a new one allocated and faulted in for each.
+pub(crate) fn open_into(path: &Path, mode: Mode, mut bytes: Vec<u8>) -> Result<Opened<'static>> {
+    bytes.clear();
     let mut file = File::open(path).map_err(io(path))?;
     let file_len = file.metadata().map_err(io(path))?.len();
-    let mut bytes = Vec::new();
     match mode {
         Mode::Full => {
             bytes
-                .try_reserve_exact(usize::try_from(file_len).unwrap_or(usize::MAX))
+                .try_reserve(usize::try_from(file_len).unwrap_or(usize::MAX))
                 .map_err(|_| Error::Io {
                     path: path.to_path_buf(),
                     source: std::io::Error::from(std::io::ErrorKind::OutOfMemory),
@@ -102,16 +133,16 @@ pub(crate) fn open(path: &Path, mode: Mode) -> Result<Opened> {
                 });
             }
             Err(ParseStop::Error(e)) => return Err(*e),
-            Ok(o) => return Ok(o),
+            Ok(p) => return Ok(p.opened(Cow::Owned(bytes))),
         }
     }
 }
 
 /// Parses DICOM bytes held in memory (the whole file). Used by the fuzz target and
 /// tests; `path` only names the source in errors.
-pub(crate) fn open_bytes(path: &Path, bytes: &[u8], mode: Mode) -> Result<Opened> {
+pub(crate) fn open_bytes<'a>(path: &Path, bytes: &'a [u8], mode: Mode) -> Result<Opened<'a>> {
     match parse(path, bytes, bytes.len() as u64, mode) {
-        Ok(o) => Ok(o),
+        Ok(p) => Ok(p.opened(Cow::Borrowed(bytes))),
         Err(ParseStop::Error(e)) => Err(*e),
         Err(ParseStop::NeedMore) => Err(Error::Malformed {
             path: path.to_path_buf(),
@@ -137,12 +168,43 @@ impl From<Error> for ParseStop {
     }
 }
 
+/// What [`parse`] found, apart from the bytes it parsed.
+struct Parsed {
+    ts_uid: String,
+    obj: InMemDicomObject,
+    has_pixel_data: bool,
+    pixel: Option<PixelValue>,
+    big_endian: bool,
+    /// The inflated data set of a deflated file.
+    inflated: Option<Vec<u8>>,
+    /// Where the data set starts in the file's bytes.
+    data_start: usize,
+}
+
+impl Parsed {
+    fn opened(self, file: Cow<'_, [u8]>) -> Opened<'_> {
+        let (bytes, data_start) = match self.inflated {
+            Some(v) => (Cow::Owned(v), 0),
+            None => (file, self.data_start),
+        };
+        Opened {
+            ts_uid: self.ts_uid,
+            obj: self.obj,
+            has_pixel_data: self.has_pixel_data,
+            pixel: self.pixel,
+            big_endian: self.big_endian,
+            bytes,
+            data_start,
+        }
+    }
+}
+
 fn parse(
     path: &Path,
     bytes: &[u8],
     file_len: u64,
     mode: Mode,
-) -> std::result::Result<Opened, ParseStop> {
+) -> std::result::Result<Parsed, ParseStop> {
     let not_dicom = || Error::NotDicom {
         path: path.to_path_buf(),
     };
@@ -218,7 +280,7 @@ fn parse(
         big_endian: parse_ts.endianness() == dicom_encoding::Endianness::Big,
     };
     let data_start = data_start as usize;
-    let inflated;
+    let mut inflated = None;
     let (data, total): (&[u8], u64) = if deflated {
         if (bytes.len() as u64) < file_len {
             return Err(ParseStop::NeedMore);
@@ -243,8 +305,8 @@ fn parse(
             }
             .into());
         }
-        inflated = out;
-        (&inflated[..], inflated.len() as u64)
+        let n = out.len() as u64;
+        (&inflated.insert(out)[..], n)
     } else {
         (
             bytes.get(data_start..).unwrap_or_default(),
@@ -263,6 +325,20 @@ fn parse(
             .into());
         }
     };
+    // The parser sees the elements before Pixel Data; the pixel data stays in `data`.
+    let malformed = |defect| {
+        ParseStop::from(Error::Malformed {
+            path: path.to_path_buf(),
+            defect,
+        })
+    };
+    let pixel = match (mode, pixel_at) {
+        (Mode::Full, Some(at)) => Some(scan::pixel_value(data, at, enc).map_err(|e| match e {
+            ScanError::NeedMore => ParseStop::NeedMore,
+            ScanError::Malformed(defect) => malformed(defect),
+        })?),
+        _ => None,
+    };
     let parse_bytes = match pixel_at {
         Some(at) => &data[..at as usize],
         None => data,
@@ -273,12 +349,13 @@ fn parse(
             source: Box::new(source),
         }
     })?;
-    let has_pixel_data =
-        pixel_at.is_some() || obj.get(dicom_dictionary_std::tags::PIXEL_DATA).is_some();
-    Ok(Opened {
+    Ok(Parsed {
         ts_uid,
         obj,
-        has_pixel_data,
+        has_pixel_data: pixel_at.is_some(),
+        pixel,
         big_endian: enc.big_endian,
+        inflated,
+        data_start,
     })
 }

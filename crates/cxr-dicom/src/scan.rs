@@ -5,6 +5,11 @@
 //! it allocate 4 GiB. This walk visits every element header (descending into sequences,
 //! items and encapsulated pixel data) and refuses any defined length that runs past the
 //! end of its container, without reading or copying a value.
+//!
+//! It also locates the Pixel Data value ([`pixel_value`]), which is then read in place
+//! rather than copied by the parser.
+
+use std::ops::Range;
 
 /// Byte order and VR encoding of a data set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -254,8 +259,9 @@ impl Scanner<'_> {
     }
 
     /// Scans elements from `pos` to `end` (or to a delimiter `stop` when given).
-    /// Returns the position after the last element (after the delimiter if any) and,
-    /// when `stop_at_pixel_data`, the offset of a top-level Pixel Data header.
+    /// Returns the position after the last element (after the delimiter if any) and
+    /// the offset of the first top-level Pixel Data header, where the scan ends when
+    /// `stop_at_pixel_data`.
     fn elements(
         &self,
         mut pos: u64,
@@ -274,6 +280,7 @@ impl Scanner<'_> {
                 kind: MalformedKind::TooDeep,
             }));
         }
+        let mut pixel = None;
         loop {
             if pos >= end {
                 if stop.is_some() && end == self.total {
@@ -285,19 +292,22 @@ impl Scanner<'_> {
                         kind: MalformedKind::MissingDelimiter,
                     }));
                 }
-                return Ok((pos, None));
+                return Ok((pos, pixel));
             }
             // Trailing padding shorter than a header at the very end of a file is
             // tolerated at top level (some writers pad to an even length).
             if depth == 0 && end - pos < 8 && end == self.total {
-                return Ok((end, None));
+                return Ok((end, pixel));
             }
             let h = self.header(pos, end, explicit)?;
             if Some(h.tag) == stop {
                 return Ok((pos + h.header_len, None));
             }
-            if depth == 0 && stop_at_pixel_data && h.tag == PIXEL_DATA {
-                return Ok((pos, Some(pos)));
+            if depth == 0 && h.tag == PIXEL_DATA {
+                if stop_at_pixel_data {
+                    return Ok((pos, Some(pos)));
+                }
+                pixel = pixel.or(Some(pos));
             }
             let value_start = pos + h.header_len;
             if h.len == UNDEFINED {
@@ -435,8 +445,8 @@ pub(crate) fn scan_meta(bytes: &[u8], total: u64) -> Result<(), ScanError> {
 }
 
 /// Scans a data set. `bytes` holds the first bytes of a data set `total` bytes long.
-/// With `stop_at_pixel_data` the scan ends at the top-level Pixel Data element and
-/// returns its offset.
+/// Returns the offset of the first top-level Pixel Data element; with
+/// `stop_at_pixel_data` the scan ends there.
 pub(crate) fn scan(
     bytes: &[u8],
     total: u64,
@@ -446,6 +456,55 @@ pub(crate) fn scan(
     let s = Scanner { bytes, total, enc };
     let (_, pixel) = s.elements(0, total, None, 0, enc.explicit, stop_at_pixel_data)?;
     Ok(pixel)
+}
+
+/// Where the value of a Pixel Data element lies, as byte ranges of the data set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PixelValue {
+    /// A defined-length value: the samples themselves.
+    Native(Range<usize>),
+    /// An undefined-length item list: the Basic Offset Table item's value (possibly
+    /// empty) and the fragments that follow it.
+    Encapsulated {
+        offset_table: Range<usize>,
+        fragments: Vec<Range<usize>>,
+    },
+}
+
+/// Locates the value of the Pixel Data element whose header is at `at` (an offset that
+/// [`scan`] returned for the whole of `bytes`), without copying it.
+pub(crate) fn pixel_value(bytes: &[u8], at: u64, enc: Encoding) -> Result<PixelValue, ScanError> {
+    let s = Scanner {
+        bytes,
+        total: bytes.len() as u64,
+        enc,
+    };
+    let end = s.total;
+    let range = |from: u64, len: u64| from as usize..(from + len) as usize;
+    let h = s.header(at, end, enc.explicit)?;
+    if h.len != UNDEFINED {
+        let len = Scanner::defined_length(at, &h, end, enc.explicit)?;
+        return Ok(PixelValue::Native(range(at + h.header_len, len)));
+    }
+    let mut items = Vec::new();
+    let mut pos = at + h.header_len;
+    loop {
+        let h = s.header(pos, end, false)?;
+        if h.tag == SEQ_END {
+            break;
+        }
+        if h.tag != ITEM || h.len == UNDEFINED {
+            return Err(Scanner::too_long(pos, &h, end, MalformedKind::ExpectedItem));
+        }
+        let len = Scanner::defined_length(pos, &h, end, false)?;
+        items.push(range(pos + 8, len));
+        pos += 8 + len;
+    }
+    let mut items = items.into_iter();
+    Ok(PixelValue::Encapsulated {
+        offset_table: items.next().unwrap_or_default(),
+        fragments: items.collect(),
+    })
 }
 
 #[cfg(test)]
@@ -478,7 +537,49 @@ mod tests {
         let pd_at = d.len() as u64;
         d.extend(elem(PIXEL_DATA, b"OW", &[1, 2, 3, 4]));
         assert_eq!(scan(&d, d.len() as u64, LE, true), Ok(Some(pd_at)));
-        assert_eq!(scan(&d, d.len() as u64, LE, false), Ok(None));
+        assert_eq!(scan(&d, d.len() as u64, LE, false), Ok(Some(pd_at)));
+        let start = pd_at as usize + 12;
+        assert_eq!(
+            pixel_value(&d, pd_at, LE),
+            Ok(PixelValue::Native(start..start + 4))
+        );
+    }
+
+    #[test]
+    fn locates_the_offset_table_and_fragments_of_encapsulated_pixel_data() {
+        let item = |value: &[u8]| {
+            let mut v = vec![0xFE, 0xFF, 0x00, 0xE0];
+            v.extend((value.len() as u32).to_le_bytes());
+            v.extend(value);
+            v
+        };
+        let mut d = elem((0x0010, 0x0020), b"LO", b"ID01");
+        let pd_at = d.len();
+        d.extend([
+            0xE0, 0x7F, 0x10, 0x00, b'O', b'B', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+        ]);
+        d.extend(item(&[0, 0, 0, 0]));
+        d.extend(item(&[1, 2, 3, 4, 5, 6]));
+        d.extend(item(&[7, 8]));
+        d.extend([0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
+        // A trailing element after the pixel data.
+        d.extend(elem((0xFFFC, 0xFFFC), b"OB", &[0, 0]));
+        let at = pd_at as u64;
+        assert_eq!(scan(&d, d.len() as u64, LE, false), Ok(Some(at)));
+        let first = pd_at + 12 + 8;
+        assert_eq!(
+            pixel_value(&d, at, LE),
+            Ok(PixelValue::Encapsulated {
+                offset_table: first..first + 4,
+                fragments: vec![first + 12..first + 18, first + 26..first + 28],
+            })
+        );
+        // Cut before the delimiter: refused, not read past the end.
+        let cut = &d[..first + 28];
+        assert!(matches!(
+            pixel_value(cut, at, LE),
+            Err(ScanError::Malformed(_) | ScanError::NeedMore)
+        ));
     }
 
     #[test]
