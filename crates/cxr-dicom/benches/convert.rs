@@ -1,6 +1,7 @@
 //! Chest-sized conversions: 2,000 × 2,500, 12-bit, native and JPEG 2000 lossless,
 //! file → 8-bit PNG file, at full size and at a quarter of each side (`reduce` 2), plus
-//! batch scaling over 1 and 2 threads, with and without flushing each PNG to disk.
+//! batch scaling over 1 and 2 threads (native: with and without flushing each PNG to
+//! disk; JPEG 2000: flushed).
 //!
 //! Inputs are made by the fixture script into a git-ignored folder:
 //! `scripts/reference/make_dicom_fixtures.sh bench` (writes `target/dicom-bench/`,
@@ -20,23 +21,44 @@ fn bench_dir() -> PathBuf {
     )
 }
 
-/// 16 copies of the native image, 1 and 2 workers, with and without flushing each PNG.
+/// 16 copies of the native image, 1 and 2 workers, with and without flushing each PNG;
+/// 4 copies of the JPEG 2000 image, flushed.
 fn batch(c: &mut Criterion) {
     let dir = bench_dir();
-    let src = dir.join("chest_12bit_native.dcm");
+    batch_of(
+        c,
+        &dir.join("chest_12bit_native.dcm"),
+        16,
+        &[(1, true), (2, true), (1, false), (2, false)],
+    );
+    batch_of(
+        c,
+        &dir.join("chest_12bit_j2k.dcm"),
+        4,
+        &[(1, true), (2, true)],
+    );
+}
+
+/// `copies` copies of `src`, converted with each `(jobs, sync)`.
+fn batch_of(c: &mut Criterion, src: &std::path::Path, copies: usize, runs: &[(usize, bool)]) {
     if !src.exists() {
         return;
     }
-    // 16 copies of the native image, each iteration into a fresh output folder (made and
-    // removed outside the timing), so no run overwrites the files of the one before.
+    // Each iteration writes into a fresh output folder (made and removed outside the
+    // timing), so no run overwrites the files of the one before.
     let input = tempfile::tempdir().unwrap();
-    for i in 0..16 {
-        std::fs::copy(&src, input.path().join(format!("im{i}.dcm"))).unwrap();
+    for i in 0..copies {
+        std::fs::copy(src, input.path().join(format!("im{i}.dcm"))).unwrap();
     }
-    let mut g = c.benchmark_group("batch_16_native");
+    let kind = if src.to_string_lossy().contains("j2k") {
+        "j2k"
+    } else {
+        "native"
+    };
+    let mut g = c.benchmark_group(format!("batch_{copies}_{kind}"));
     g.sample_size(10);
     // With each PNG flushed to disk before its rename (the default), and without.
-    for (jobs, sync) in [(1, true), (2, true), (1, false), (2, false)] {
+    for &(jobs, sync) in runs {
         let opts = BatchOptions {
             jobs,
             sync,
@@ -48,7 +70,7 @@ fn batch(c: &mut Criterion) {
                 || tempfile::tempdir().unwrap(),
                 |out| {
                     let r = convert_tree(input.path(), out.path(), &opts, None).unwrap();
-                    assert_eq!(r.ok(), 16);
+                    assert_eq!(r.ok(), copies);
                     out
                 },
                 criterion::BatchSize::PerIteration,

@@ -23,7 +23,7 @@
 //! No dates, ages or sexes are recorded.
 //!
 //! If the root holds `manifest.csv`, it is read as the neutral manifest
-//! ([`neutral::read_neutral_manifest`]) instead of the folder layout.
+//! ([`cxr_source_util::neutral`]) instead of the folder layout.
 //!
 //! ```no_run
 //! use cxr_core::Source;
@@ -35,7 +35,6 @@
 //! ```
 #![warn(missing_docs)]
 
-pub mod neutral;
 pub use cxr_source_util::stream as table;
 
 use std::path::{Path, PathBuf};
@@ -157,7 +156,7 @@ impl Source for QmentaSource {
             None => Some(root.join("manifest.csv")).filter(|p| p.is_file()),
         };
         if let Some(m) = manifest {
-            return neutral::read_neutral_manifest(&m, root, SourceId::Qmenta);
+            return cxr_source_util::neutral::read_manifest(SourceId::Qmenta, &m, root);
         }
         let splits = split_dirs(root);
         if splits.is_empty() {

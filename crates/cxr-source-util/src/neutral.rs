@@ -4,7 +4,13 @@
 //! label, label_source, sex, age_years` (matched by name; only `image_path`,
 //! `patient_id`, `view`, `label` are required).
 //!
-//! The same module is shared, file for file, by the adapters that accept it.
+//! One reader for every adapter that accepts it (COVIDDSL, TB Portals, QMenta). A row
+//! is checked in this order, and the first failure is its exclusion reason: field count
+//! against the header → empty `image_path` or `patient_id` → a `source` naming another
+//! source → `view` not PA, AP or AP_SUPINE (or the core's spellings of those) →
+//! `modality` other than blank, CR or DX → `label` not healthy, covid or bacterial →
+//! unreadable `study_date` → unreadable `day_offset`, `age_years` or `sex` → image file
+//! missing.
 
 use std::path::Path;
 
@@ -20,7 +26,13 @@ pub const NEUTRAL_MANIFEST: &str = "manifest.csv";
 
 /// Scans `root/manifest.csv` as records of `source`.
 pub fn scan_manifest(source: SourceId, root: &Path) -> Result<Scan, ScanError> {
-    let path = root.join(NEUTRAL_MANIFEST);
+    read_manifest(source, &root.join(NEUTRAL_MANIFEST), root)
+}
+
+/// Reads the neutral manifest at `path`, whose image paths are relative to `root`, as
+/// records of `source`.
+pub fn read_manifest(source: SourceId, path: &Path, root: &Path) -> Result<Scan, ScanError> {
+    let path = path.to_path_buf();
     let t = Table::read(&path, b',', Encoding::Utf8)?;
     let c = Cols {
         source: t.col(&["source"]),
@@ -67,6 +79,17 @@ struct Cols {
     age: Option<usize>,
 }
 
+/// The `view` column's frontal values (PA, AP, AP_SUPINE, any case), or the core's
+/// spellings of a frontal view.
+fn frontal_view(text: &str) -> Option<View> {
+    match text.trim().to_ascii_uppercase().as_str() {
+        "PA" => Some(View::Pa),
+        "AP" => Some(View::Ap),
+        "AP_SUPINE" => Some(View::ApSupine),
+        _ => text.parse::<View>().ok().filter(|v| v.is_frontal()),
+    }
+}
+
 fn manifest_row(
     source: SourceId,
     root: &Path,
@@ -87,16 +110,9 @@ fn manifest_row(
         return Err(malformed("empty image_path or patient_id".into()));
     }
     let view_text = row.get(c.view);
-    let view = match view_text.to_ascii_uppercase().as_str() {
-        "PA" => View::Pa,
-        "AP" => View::Ap,
-        "AP_SUPINE" => View::ApSupine,
-        _ => {
-            return Err(ExclusionReason::NotFrontal {
-                view: view_text.to_owned(),
-            });
-        }
-    };
+    let view = frontal_view(view_text).ok_or_else(|| ExclusionReason::NotFrontal {
+        view: view_text.to_owned(),
+    })?;
     let modality = row.opt(c.modality);
     if !modality.is_empty() && !matches!(modality.to_ascii_uppercase().as_str(), "CR" | "DX") {
         return Err(ExclusionReason::NotXray {
@@ -181,4 +197,55 @@ fn manifest_row(
         rec.extras.insert("modality".into(), modality.to_owned());
     }
     Ok(rec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frontal_views_in_the_manifest_vocabulary_and_the_cores() {
+        assert_eq!(frontal_view("PA"), Some(View::Pa));
+        assert_eq!(frontal_view(" ap_supine "), Some(View::ApSupine));
+        assert_eq!(frontal_view("AP_horizontal"), Some(View::ApSupine));
+        assert_eq!(frontal_view("POSTEROANTERIOR"), Some(View::Pa));
+        assert_eq!(frontal_view("LATERAL"), None);
+        assert_eq!(frontal_view("UNKNOWN"), None);
+        assert_eq!(frontal_view(""), None);
+    }
+
+    #[test]
+    fn the_first_failing_check_names_the_row() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.png"), b"").unwrap();
+        std::fs::write(
+            dir.path().join(NEUTRAL_MANIFEST),
+            "image_path,patient_id,view,modality,label,age_years\n\
+             a.png,p1,PA,CR,covid,40\n\
+             a.png,p1,LATERAL,MR,other,x\n\
+             a.png,p1,AP,MR,other,x\n\
+             a.png,p1,AP,,other,x\n\
+             a.png,p1,AP,,covid,x\n\
+             b.png,p1,AP,,covid,41\n",
+        )
+        .unwrap();
+        let scan = scan_manifest(SourceId::Coviddsl, dir.path()).unwrap();
+        assert_eq!(scan.records.len(), 1);
+        assert_eq!(scan.records[0].age, Some(40.0));
+        let reasons: Vec<String> = scan
+            .exclusions
+            .iter()
+            .map(|e| format!("{} {}", e.row.unwrap(), e.reason))
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                "3 not frontal: view `LATERAL`",
+                "4 not an X-ray: modality `MR`",
+                "5 unknown label: finding `other`",
+                "6 malformed row: age_years `x` is not an age",
+                "7 missing file",
+            ]
+        );
+    }
 }
