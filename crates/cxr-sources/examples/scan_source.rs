@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
-use cxr::cohort::SourcePolicy;
-use cxr::core::SourceId;
+use cxr_cohort::SourcePolicy;
+use cxr_core::SourceId;
 
 #[derive(Parser)]
 #[command(about = "Scan a public chest X-ray source into records.csv and exclusions.csv")]
@@ -34,11 +34,11 @@ fn main() -> anyhow::Result<()> {
         pcr_window_days: a.pcr_window_days,
         ..SourcePolicy::keep_all(a.source)
     };
-    let scan = cxr::sources::adapter(&policy)
+    let scan = cxr_sources::adapter(&policy)
         .scan(&a.root)
         .with_context(|| format!("scanning {} at {}", a.source, a.root.display()))?;
-    cxr::core::manifest::write_records(&a.out.join("records.csv"), &scan.records)?;
-    cxr::core::manifest::write_exclusions(&a.out.join("exclusions.csv"), &scan.exclusions)?;
+    cxr_core::manifest::write_records(&a.out.join("records.csv"), &scan.records)?;
+    cxr_core::manifest::write_exclusions(&a.out.join("exclusions.csv"), &scan.exclusions)?;
     let mut by_reason: BTreeMap<&str, usize> = BTreeMap::new();
     for e in &scan.exclusions {
         *by_reason.entry(e.reason.kind()).or_default() += 1;

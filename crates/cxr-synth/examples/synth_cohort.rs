@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
-use cxr::synth::{CohortPlan, SynthConfig, plan_cases, write_cohort};
+use cxr_synth::{CohortPlan, SynthConfig, plan_cases, write_cohort};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use clap::Parser;
-use cxr::sources::{BuildConfig, build_cohort};
+use cxr_sources::{BuildConfig, build_cohort};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Parser)]
