@@ -3,7 +3,7 @@
 //! Renders the [`cxr_stats::evaluate::Evaluation`] of a run: `report.md` laid out like the
 //! paper's Table 3 and Figure 3 ([`markdown`]), `roc.png` (one-vs-rest ROC curves with the
 //! chosen operating points) and `confusion.png` ([`plot`]), and `metrics.json`. The
-//! [`evaluate`] module is the whole pipeline behind `examples/evaluate.rs`: read and
+//! [`evaluate`] module is the whole pipeline behind this crate's `evaluate` example: read and
 //! validate the CSV, aggregate per patient-day, compute, render everything in memory, then
 //! write each file atomically (`cxr_core::write_atomic`), so a failed run writes nothing.
 //!
