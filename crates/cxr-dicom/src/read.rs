@@ -103,7 +103,7 @@ pub(crate) fn open_into(path: &Path, mode: Mode, mut bytes: Vec<u8>) -> Result<O
     match mode {
         Mode::Full => {
             bytes
-                .try_reserve(usize::try_from(file_len).unwrap_or(usize::MAX))
+                .try_reserve_exact(usize::try_from(file_len).unwrap_or(usize::MAX))
                 .map_err(|_| Error::Io {
                     path: path.to_path_buf(),
                     source: std::io::Error::from(std::io::ErrorKind::OutOfMemory),
@@ -162,6 +162,18 @@ enum ParseStop {
     Error(Box<Error>),
 }
 
+/// A scan that needs more of the file asks for it; a defect is the file's error.
+fn scan_stop(path: &Path) -> impl Fn(ScanError) -> ParseStop + '_ {
+    move |e| match e {
+        ScanError::NeedMore => ParseStop::NeedMore,
+        ScanError::Malformed(defect) => Error::Malformed {
+            path: path.to_path_buf(),
+            defect,
+        }
+        .into(),
+    }
+}
+
 impl From<Error> for ParseStop {
     fn from(e: Error) -> Self {
         ParseStop::Error(Box::new(e))
@@ -217,17 +229,8 @@ fn parse(
     } else {
         return Err(not_dicom().into());
     };
-    match scan::scan_meta(&bytes[meta_start + 4..], file_len - meta_start as u64 - 4) {
-        Ok(()) => {}
-        Err(ScanError::NeedMore) => return Err(ParseStop::NeedMore),
-        Err(ScanError::Malformed(defect)) => {
-            return Err(Error::Malformed {
-                path: path.to_path_buf(),
-                defect,
-            }
-            .into());
-        }
-    }
+    scan::scan_meta(&bytes[meta_start + 4..], file_len - meta_start as u64 - 4)
+        .map_err(scan_stop(path))?;
     let meta = FileMetaTable::from_reader(&bytes[meta_start..]).map_err(|source| {
         // A meta group cut by the end of a prefix buffer: read more.
         if (bytes.len() as u64) < file_len {
@@ -314,29 +317,10 @@ fn parse(
         )
     };
     let stop = mode == Mode::Header;
-    let pixel_at = match scan::scan(data, total, enc, stop) {
-        Ok(p) => p,
-        Err(ScanError::NeedMore) => return Err(ParseStop::NeedMore),
-        Err(ScanError::Malformed(defect)) => {
-            return Err(Error::Malformed {
-                path: path.to_path_buf(),
-                defect,
-            }
-            .into());
-        }
-    };
+    let pixel_at = scan::scan(data, total, enc, stop).map_err(scan_stop(path))?;
     // The parser sees the elements before Pixel Data; the pixel data stays in `data`.
-    let malformed = |defect| {
-        ParseStop::from(Error::Malformed {
-            path: path.to_path_buf(),
-            defect,
-        })
-    };
     let pixel = match (mode, pixel_at) {
-        (Mode::Full, Some(at)) => Some(scan::pixel_value(data, at, enc).map_err(|e| match e {
-            ScanError::NeedMore => ParseStop::NeedMore,
-            ScanError::Malformed(defect) => malformed(defect),
-        })?),
+        (Mode::Full, Some(at)) => Some(scan::pixel_value(data, at, enc).map_err(scan_stop(path))?),
         _ => None,
     };
     let parse_bytes = match pixel_at {
