@@ -87,11 +87,16 @@ impl PadchestSource {
     }
 
     /// The labels table under `root`: [`LABELS_CSV`], or else any
-    /// `PADCHEST_chest_x_ray_images_labels*.csv` (another release date).
+    /// `PADCHEST_chest_x_ray_images_labels*.csv` (another release date); each also
+    /// gzipped (`.csv.gz`, as BIMCV serves it), the plain file first.
     pub fn find_table(root: &Path) -> Result<PathBuf, ScanError> {
         let exact = root.join(LABELS_CSV);
         if exact.is_file() {
             return Ok(exact);
+        }
+        let gzipped = root.join(format!("{LABELS_CSV}.gz"));
+        if gzipped.is_file() {
+            return Ok(gzipped);
         }
         let mut found: Vec<PathBuf> = std::fs::read_dir(root)
             .map_err(|source| ScanError::Io {
@@ -102,11 +107,13 @@ impl PadchestSource {
             .filter(|p| {
                 p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
                     let n = n.to_ascii_lowercase();
-                    n.starts_with("padchest_chest_x_ray_images_labels") && n.ends_with(".csv")
+                    n.starts_with("padchest_chest_x_ray_images_labels")
+                        && (n.ends_with(".csv") || n.ends_with(".csv.gz"))
                 })
             })
             .collect();
-        found.sort();
+        // Plain before gzipped, then by name.
+        found.sort_by_key(|p| (cxr_source_util::delimited::is_gzip_name(p), p.clone()));
         found.into_iter().next().ok_or(ScanError::MissingLayout {
             source_id: SourceId::Padchest,
             what: LABELS_CSV,

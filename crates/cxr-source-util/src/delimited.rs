@@ -45,6 +45,36 @@ pub fn decode(bytes: &[u8], encoding: Encoding, path: &Path) -> Result<String, S
     }
 }
 
+/// Largest table accepted from a `.gz` file, unpacked.
+const MAX_GUNZIPPED: u64 = 4 << 30;
+
+/// Whether `path` names a gzipped file (`….gz`, any case).
+pub fn is_gzip_name(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|x| x.eq_ignore_ascii_case("gz"))
+}
+
+fn gunzip(bytes: &[u8], path: &Path) -> Result<Vec<u8>, ScanError> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(bytes)
+        .take(MAX_GUNZIPPED + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| ScanError::Table {
+            path: path.to_path_buf(),
+            line: None,
+            problem: format!("not a readable gzip file: {e}"),
+        })?;
+    if out.len() as u64 > MAX_GUNZIPPED {
+        return Err(ScanError::Table {
+            path: path.to_path_buf(),
+            line: None,
+            problem: format!("unpacks to more than {} GiB", MAX_GUNZIPPED >> 30),
+        });
+    }
+    Ok(out)
+}
+
 /// A header name reduced for matching: lower case, all white space removed.
 pub fn norm(name: &str) -> String {
     name.chars()
@@ -100,12 +130,16 @@ fn show(d: u8) -> &'static str {
 }
 
 impl Table {
-    /// Reads and decodes `path`, splitting on `delimiter`.
+    /// Reads and decodes `path`, splitting on `delimiter`. A name ending in `.gz` is
+    /// gunzipped first (PadChest ships its table that way).
     pub fn read(path: &Path, delimiter: u8, encoding: Encoding) -> Result<Table, ScanError> {
-        let bytes = std::fs::read(path).map_err(|source| ScanError::Io {
+        let mut bytes = std::fs::read(path).map_err(|source| ScanError::Io {
             path: path.to_path_buf(),
             source,
         })?;
+        if is_gzip_name(path) {
+            bytes = gunzip(&bytes, path)?;
+        }
         let text = decode(&bytes, encoding, path)?;
         Table::parse(path, &text, delimiter)
     }
