@@ -117,7 +117,9 @@ fn tables(root: &Path, prefix: &str) -> Result<Vec<PathBuf>, ScanError> {
     Ok(v)
 }
 
-/// Folders an image URL may be relative to.
+/// Folders an image URL may be relative to: the root, `images/`, and each unpacked
+/// `TB_Portals_Published_CXRs_*` archive, or its `GlobalBucket/` folder where the
+/// archive's entries carry that prefix.
 fn image_bases(root: &Path) -> Vec<PathBuf> {
     let mut bases = vec![root.to_path_buf(), root.join("images")];
     if let Ok(rd) = std::fs::read_dir(root) {
@@ -132,7 +134,13 @@ fn image_bases(root: &Path) -> Vec<PathBuf> {
             })
             .collect();
         extra.sort();
-        bases.extend(extra);
+        for dir in extra {
+            let bucket = dir.join("GlobalBucket");
+            if bucket.is_dir() {
+                bases.push(bucket);
+            }
+            bases.push(dir);
+        }
     }
     bases
 }

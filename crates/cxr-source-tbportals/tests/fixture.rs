@@ -179,3 +179,46 @@ fn malformed_tables_are_named_errors() {
     assert_eq!(scan.items(), 1);
     assert_eq!(scan.exclusions[0].reason.kind(), "malformed_row");
 }
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// Copies of the image archive whose entries start with `GlobalBucket/` unpack one
+/// folder deeper; the images are found there just the same.
+#[test]
+fn an_archive_unpacked_with_its_global_bucket_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("niaid");
+    copy_tree(&fixture("niaid"), &root);
+    let archive = root.join("TB_Portals_Published_CXRs_August_2023_Amended");
+    let moved = tmp.path().join("moved");
+    std::fs::rename(&archive, &moved).unwrap();
+    std::fs::create_dir_all(&archive).unwrap();
+    std::fs::rename(&moved, archive.join("GlobalBucket")).unwrap();
+
+    let plain = TbPortalsSource::default().scan(&fixture("niaid")).unwrap();
+    let bucket = TbPortalsSource::default().scan(&root).unwrap();
+    assert_eq!(bucket.records.len(), 4);
+    let ids = |s: &cxr_core::Scan| {
+        s.records
+            .iter()
+            .map(|r| (r.image_id.clone(), r.label, r.view))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&bucket), ids(&plain));
+    assert!(
+        bucket
+            .records
+            .iter()
+            .all(|r| r.path.starts_with(archive.join("GlobalBucket")))
+    );
+}
