@@ -51,6 +51,7 @@ use cxr_source_util::delimited as table;
 use cxr_source_util::neutral;
 
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use cxr_core::{
@@ -117,32 +118,71 @@ fn tables(root: &Path, prefix: &str) -> Result<Vec<PathBuf>, ScanError> {
     Ok(v)
 }
 
-/// Folders an image URL may be relative to: the root, `images/`, and each unpacked
-/// `TB_Portals_Published_CXRs_*` archive, or its `GlobalBucket/` folder where the
-/// archive's entries carry that prefix.
-fn image_bases(root: &Path) -> Vec<PathBuf> {
-    let mut bases = vec![root.to_path_buf(), root.join("images")];
-    if let Ok(rd) = std::fs::read_dir(root) {
-        let mut extra: Vec<PathBuf> = rd
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.is_dir()
-                    && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
-                        n.to_ascii_lowercase()
-                            .starts_with("tb_portals_published_cxrs")
-                    })
-            })
-            .collect();
-        extra.sort();
-        for dir in extra {
-            let bucket = dir.join("GlobalBucket");
-            if bucket.is_dir() {
-                bases.push(bucket);
+/// How deep below the root a folder an image URL starts from may sit: the root itself,
+/// `images/`, an unpacked archive (`TB_Portals_Published_CXRs_*`), or an archive whose
+/// entries carry a prefix folder (`…/GlobalBucket/`).
+const MAX_BASE_DEPTH: usize = 3;
+
+/// Where image URLs (`<patient_id>/<study>/<series>/<instance>.dcm`) may start: every
+/// folder up to [`MAX_BASE_DEPTH`] levels below the root, by name, so that an archive
+/// unpacked under any folder name or prefix is found without knowing that name.
+struct ImageBases {
+    root: PathBuf,
+    /// Folder name → the folders holding a folder of that name, in sorted order.
+    parents: HashMap<OsString, Vec<PathBuf>>,
+}
+
+impl ImageBases {
+    fn index(root: &Path) -> ImageBases {
+        let mut parents: HashMap<OsString, Vec<PathBuf>> = HashMap::new();
+        let mut level = vec![root.to_path_buf()];
+        for _ in 0..MAX_BASE_DEPTH {
+            let mut next = Vec::new();
+            for dir in &level {
+                let Ok(rd) = std::fs::read_dir(dir) else {
+                    continue;
+                };
+                let mut subdirs: Vec<PathBuf> = rd
+                    .filter_map(|e| e.ok())
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                    .map(|e| e.path())
+                    .collect();
+                subdirs.sort();
+                for sub in subdirs {
+                    if let Some(name) = sub.file_name() {
+                        parents
+                            .entry(name.to_os_string())
+                            .or_default()
+                            .push(dir.clone());
+                    }
+                    next.push(sub);
+                }
             }
-            bases.push(dir);
+            level = next;
+        }
+        ImageBases {
+            root: root.to_path_buf(),
+            parents,
         }
     }
-    bases
+
+    /// The image file of `url` (or the same path converted to `.png`), under whichever
+    /// folder holds the URL's first folder; else the path it was expected at.
+    fn find(&self, url: &str) -> Result<PathBuf, PathBuf> {
+        let rel = Path::new(url);
+        let png = rel.with_extension("png");
+        let first = rel
+            .components()
+            .next()
+            .map(|c| c.as_os_str().to_os_string());
+        first
+            .and_then(|f| self.parents.get(&f))
+            .into_iter()
+            .flatten()
+            .flat_map(|b| [b.join(rel), b.join(&png)])
+            .find(|p| p.is_file())
+            .ok_or_else(|| self.root.join(rel))
+    }
 }
 
 /// Age and sex of the patient cases table, by patient id.
@@ -173,7 +213,7 @@ impl TbPortalsSource {
         t: &Table,
         c: &Cols,
         row: &Row,
-        bases: &[PathBuf],
+        bases: &ImageBases,
         cases: &Cases,
     ) -> Result<ImageRecord, (ExclusionReason, Option<PathBuf>)> {
         let fail = |r| (r, None);
@@ -216,12 +256,9 @@ impl TbPortalsSource {
                 })
             })?)
         };
-        let png = Path::new(url).with_extension("png");
         let path = bases
-            .iter()
-            .flat_map(|b| [b.join(url), b.join(&png)])
-            .find(|p| p.is_file())
-            .ok_or_else(|| (ExclusionReason::MissingFile, Some(bases[0].join(url))))?;
+            .find(url)
+            .map_err(|expected| (ExclusionReason::MissingFile, Some(expected)))?;
         let is_dicom = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("dcm"));
@@ -334,7 +371,7 @@ impl Source for TbPortalsSource {
                     .or_insert((age(row.opt(c_age)), row.opt(c_sex).parse().ok()));
             }
         }
-        let bases = image_bases(root);
+        let bases = ImageBases::index(root);
         let mut scan = Scan::default();
         for path in cxr_tables {
             let t = Table::read(&path, b',', Encoding::Utf8)?;

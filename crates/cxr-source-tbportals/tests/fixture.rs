@@ -192,33 +192,38 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-/// Copies of the image archive whose entries start with `GlobalBucket/` unpack one
-/// folder deeper; the images are found there just the same.
+/// The images are found whatever folders the archive was unpacked into, up to three
+/// levels below the root: copies whose entries start with `GlobalBucket/`, and later
+/// releases' folders of part archives.
 #[test]
-fn an_archive_unpacked_with_its_global_bucket_folder() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("niaid");
-    copy_tree(&fixture("niaid"), &root);
-    let archive = root.join("TB_Portals_Published_CXRs_August_2023_Amended");
-    let moved = tmp.path().join("moved");
-    std::fs::rename(&archive, &moved).unwrap();
-    std::fs::create_dir_all(&archive).unwrap();
-    std::fs::rename(&moved, archive.join("GlobalBucket")).unwrap();
-
+fn archives_unpacked_under_other_folder_names() {
     let plain = TbPortalsSource::default().scan(&fixture("niaid")).unwrap();
-    let bucket = TbPortalsSource::default().scan(&root).unwrap();
-    assert_eq!(bucket.records.len(), 4);
     let ids = |s: &cxr_core::Scan| {
         s.records
             .iter()
             .map(|r| (r.image_id.clone(), r.label, r.view))
             .collect::<Vec<_>>()
     };
-    assert_eq!(ids(&bucket), ids(&plain));
-    assert!(
-        bucket
-            .records
-            .iter()
-            .all(|r| r.path.starts_with(archive.join("GlobalBucket")))
-    );
+    for layout in [
+        "TB_Portals_Published_CXRs_August_2023_Amended/GlobalBucket",
+        "TB_Portals_CXRs_March_2025/part_07",
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("niaid");
+        copy_tree(&fixture("niaid"), &root);
+        let archive = root.join("TB_Portals_Published_CXRs_August_2023_Amended");
+        let moved = tmp.path().join("moved");
+        std::fs::rename(&archive, &moved).unwrap();
+        let to = root.join(layout);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::rename(&moved, &to).unwrap();
+
+        let scan = TbPortalsSource::default().scan(&root).unwrap();
+        assert_eq!(scan.records.len(), 4, "{layout}");
+        assert_eq!(ids(&scan), ids(&plain), "{layout}");
+        assert!(
+            scan.records.iter().all(|r| r.path.starts_with(&to)),
+            "{layout}"
+        );
+    }
 }
