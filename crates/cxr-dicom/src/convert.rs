@@ -41,15 +41,59 @@ pub struct Converted {
 }
 
 /// Converts one DICOM file to an 8-bit grayscale image (see the crate documentation
-/// for the order of operations).
+/// for the order of operations). To convert many files in a loop, a [`Converter`]
+/// reuses its read buffer from one to the next.
 pub fn convert_file(path: &Path, options: &ConvertOptions) -> Result<Converted> {
-    options.validate()?;
-    let opened = read::open(path, Mode::Full)?;
-    convert_opened(&opened, options, path)
+    convert_file_reusing(path, options, &mut Vec::new())
 }
 
 /// Largest read buffer [`convert_file_reusing`] keeps for the next file.
 const KEEP_BUFFER_MAX: usize = 256 << 20;
+
+/// Converts many files with the same options, reading each into the buffer the one
+/// before was read into. Files of similar size (one source's radiographs) then cost
+/// one buffer's page faults rather than one per file, which matters most when several
+/// threads convert at once: give each thread its own `Converter`
+/// ([`convert_tree`](crate::convert_tree) keeps one buffer per worker the same way). A
+/// buffer over 256 MiB is not kept.
+///
+/// ```no_run
+/// use std::path::Path;
+/// use cxr_dicom::{ConvertOptions, Converter};
+///
+/// let mut converter = Converter::new(ConvertOptions::default())?;
+/// for name in ["IM0001", "IM0002", "IM0003"] {
+///     let c = converter.convert(Path::new("study").join(name).as_path())?;
+///     cxr_core::save_png(&Path::new("png").join(name).with_extension("png"), &c.image)?;
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Converter {
+    options: ConvertOptions,
+    buffer: Vec<u8>,
+}
+
+impl Converter {
+    /// A converter applying `options` (checked here, once).
+    pub fn new(options: ConvertOptions) -> Result<Converter> {
+        options.validate()?;
+        Ok(Converter {
+            options,
+            buffer: Vec::new(),
+        })
+    }
+
+    /// The options applied.
+    pub fn options(&self) -> &ConvertOptions {
+        &self.options
+    }
+
+    /// [`convert_file`] with this converter's options and buffer.
+    pub fn convert(&mut self, path: &Path) -> Result<Converted> {
+        convert_file_reusing(path, &self.options, &mut self.buffer)
+    }
+}
 
 /// [`convert_file`], reading into `buffer` and leaving it there for the next file: a
 /// batch worker that converts many files then faults in one read buffer rather than

@@ -53,7 +53,7 @@ mod scan;
 
 pub use batch::{BatchOptions, BatchReport, BatchRow, Status, convert_tree};
 pub use convert::{
-    ConversionInfo, Converted, LoadError, convert_bytes, convert_file, convert_to_png,
+    ConversionInfo, Converted, Converter, LoadError, convert_bytes, convert_file, convert_to_png,
     header_from_bytes, load_image,
 };
 pub use error::{CodecError, Error, Result};

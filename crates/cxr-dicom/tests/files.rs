@@ -359,6 +359,36 @@ fn one_worker_reusing_its_buffer_matches_single_conversions() {
     }
 }
 
+/// A `Converter` reads every fixture into one buffer in turn, in an order that has
+/// large files after small ones and back, and makes the images `convert_file` makes;
+/// its options are checked once, when it is made.
+#[test]
+fn a_converter_reusing_its_buffer_matches_convert_file() {
+    let mut names: Vec<PathBuf> = walk(&fixture(""));
+    names.sort_by_key(|p| std::fs::metadata(p).unwrap().len() % 7);
+    let opts = ConvertOptions {
+        reduce: 1,
+        ..ConvertOptions::default()
+    };
+    let mut converter = cxr_dicom::Converter::new(opts.clone()).unwrap();
+    assert_eq!(converter.options().reduce, 1);
+    for p in &names {
+        let reused = converter.convert(p).unwrap();
+        let alone = convert_file(p, &opts).unwrap();
+        assert!(reused.image == alone.image, "{}", p.display());
+        assert_eq!(reused.info, alone.info, "{}", p.display());
+    }
+    // A broken file in between does not spoil the next conversion.
+    assert!(converter.convert(&bad("truncated.dcm")).is_err());
+    let p = fixture("mono2_12bit_window.dcm");
+    assert!(converter.convert(&p).unwrap().image == convert_file(&p, &opts).unwrap().image);
+    let too_much = ConvertOptions {
+        reduce: cxr_dicom::MAX_REDUCE + 1,
+        ..ConvertOptions::default()
+    };
+    assert!(cxr_dicom::Converter::new(too_much).is_err());
+}
+
 /// Native samples are read in place when 2-aligned and copied otherwise: a file held at
 /// an odd address converts to the same image.
 #[test]
