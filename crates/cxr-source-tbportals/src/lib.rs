@@ -142,10 +142,11 @@ impl ImageBases {
                 let Ok(rd) = std::fs::read_dir(dir) else {
                     continue;
                 };
+                // `is_dir` follows symbolic links (data folders are often linked in
+                // from another disk); the depth limit bounds any link cycle.
                 let mut subdirs: Vec<PathBuf> = rd
-                    .filter_map(|e| e.ok())
-                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-                    .map(|e| e.path())
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.is_dir())
                     .collect();
                 subdirs.sort();
                 for sub in subdirs {
