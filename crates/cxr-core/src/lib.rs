@@ -33,6 +33,7 @@ pub mod record;
 pub mod resample;
 pub mod source;
 pub mod vocab;
+pub mod walk;
 
 pub use atomic::{Staged, commit_all, stage, write_atomic, write_bytes_atomic};
 pub use date::StudyDate;

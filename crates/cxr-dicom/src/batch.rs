@@ -136,44 +136,6 @@ struct Job {
 
 /// Lists the files under `dir` (recursively, sorted), leaving out `skip` (the output
 /// folder when it lies inside the input) and hidden files.
-fn walk(dir: &Path, skip: &Path, out: &mut Vec<(PathBuf, Option<Error>)>) {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(source) => {
-            out.push((
-                dir.to_path_buf(),
-                Some(Error::Io {
-                    path: dir.to_path_buf(),
-                    source,
-                }),
-            ));
-            return;
-        }
-    };
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    for p in paths {
-        let hidden = p
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with('.'));
-        if hidden || same_path(&p, skip) {
-            continue;
-        }
-        if p.is_dir() {
-            walk(&p, skip, out);
-        } else {
-            out.push((p, None));
-        }
-    }
-}
-
-fn same_path(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    }
-}
-
 /// `a/b.dcm` → `a/b.png`; a name without a `.dcm`/`.dicom` extension gets `.png`
 /// appended (`a/IM0001` → `a/IM0001.png`, `a/x.1.2` → `a/x.1.2.png`).
 fn png_name(rel: &Path) -> PathBuf {
@@ -217,9 +179,11 @@ pub fn convert_tree(
     })?;
     let mut jobs: Vec<Job> = Vec::new();
     if input.is_dir() {
-        let mut files = Vec::new();
-        walk(input, output, &mut files);
-        for (p, walk_error) in files {
+        for entry in cxr_core::walk::files(input, Some(output)) {
+            let (p, walk_error) = match entry {
+                Ok(p) => (p, None),
+                Err((dir, source)) => (dir.clone(), Some(Error::Io { path: dir, source })),
+            };
             let rel = p.strip_prefix(input).unwrap_or(&p).to_path_buf();
             jobs.push(Job {
                 input_label: rel.to_string_lossy().into_owned(),

@@ -78,7 +78,8 @@ pub struct QcRow {
     pub reason: String,
 }
 
-/// Segments every PNG/JPEG under `input` (recursively) into `out/masks/<stem>.png` (0/255,
+/// Segments every PNG/JPEG under `input` (recursively, as [`cxr_core::walk::files`]
+/// walks: hidden names skipped, `out` left out) into `out/masks/<stem>.png` (0/255,
 /// the input's size), `out/overlays/<stem>.png` and `out/qc.csv`. Unreadable images are
 /// error rows. Returns the rows.
 pub fn segment_dir(
@@ -89,29 +90,20 @@ pub fn segment_dir(
     qc: &QcOptions,
     progress: Option<&ProgressBar>,
 ) -> cxr_core::Result<Vec<QcRow>> {
+    // The output folder is left out should it sit inside the input.
     let mut files = Vec::new();
-    let mut stack = vec![input.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let entries = std::fs::read_dir(&dir).map_err(|source| cxr_core::Error::Io {
-            path: dir.clone(),
-            source,
-        })?;
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if matches!(
-                p.extension()
-                    .and_then(|x| x.to_str())
-                    .map(str::to_ascii_lowercase)
-                    .as_deref(),
-                Some("png" | "jpg" | "jpeg")
-            ) {
-                files.push(p);
-            }
+    for entry in cxr_core::walk::files(input, Some(out)) {
+        let p = entry.map_err(|(path, source)| cxr_core::Error::Io { path, source })?;
+        if matches!(
+            p.extension()
+                .and_then(|x| x.to_str())
+                .map(str::to_ascii_lowercase)
+                .as_deref(),
+            Some("png" | "jpg" | "jpeg")
+        ) {
+            files.push(p);
         }
     }
-    files.sort();
     if let Some(pb) = progress {
         pb.set_length(files.len() as u64);
     }
