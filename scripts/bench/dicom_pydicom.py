@@ -5,8 +5,8 @@ Same inputs (scripts/reference/make_dicom_fixtures.sh bench -> target/dicom-benc
 same work per image: read the file, decode, Modality LUT, VOI (window), scale to 8 bits,
 write an 8-bit PNG. Prints the median time per image over repeated runs, Pillow at its
 default compress_level (6) and at 1 (closer to cxr-dicom's fast PNG setting), and the
-batch time over 8 copies of the native image and 4 of the JPEG 2000 one with 1 and 2
-worker processes.
+batch time over 8 copies of the native image, 4 of the JPEG 2000 one and 8 of the
+HTJ2K one with 1 and 2 worker processes.
 
     .venv/bin/python scripts/bench/dicom_pydicom.py [DIR]
 """
@@ -59,7 +59,7 @@ def main():
     d = Path(sys.argv[1]) if len(sys.argv) > 1 else root / "target/dicom-bench"
     tmp = Path(tempfile.mkdtemp())
     try:
-        for name in ["chest_12bit_native.dcm", "chest_12bit_j2k.dcm"]:
+        for name in ["chest_12bit_native.dcm", "chest_12bit_j2k.dcm", "chest_12bit_htj2k.dcm"]:
             for level in (6, 1):
                 t = timeit(lambda: convert(d / name, tmp / "out.png", level), 7)
                 print(f"{name} compress_level={level}: {t * 1000:.1f} ms/image")
@@ -68,6 +68,7 @@ def main():
         for name, kind, copies in [
             ("chest_12bit_native.dcm", "native", 8),
             ("chest_12bit_j2k.dcm", "j2k", 4),
+            ("chest_12bit_htj2k.dcm", "htj2k", 8),
         ]:
             jobs = []
             for i in range(copies):

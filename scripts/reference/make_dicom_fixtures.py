@@ -8,12 +8,15 @@ pylibjpeg-openjpeg.
 
     python make_dicom_fixtures.py native OUT_FIXTURES      # uncompressed fixtures
     python make_dicom_fixtures.py j2k OUT_FIXTURES          # JPEG 2000 (pylibjpeg-openjpeg)
+    python make_dicom_fixtures.py htj2k OUT_FIXTURES        # HTJ2K (OpenJPH ojph_compress)
     python make_dicom_fixtures.py bad OUT_FIXTURES OUT_BAD  # broken files
     python make_dicom_fixtures.py bench OUT_DIR             # 2000x2500 12-bit bench inputs
+                                                            # (native, JPEG 2000, HTJ2K)
 
 Everything is deterministic (fixed seeds, fixed UIDs).
 """
 
+import subprocess
 import sys
 import zlib
 from pathlib import Path
@@ -29,6 +32,8 @@ from pydicom.uid import (
     DeflatedExplicitVRLittleEndian,
     JPEG2000Lossless,
     JPEG2000,
+    HTJ2K,
+    HTJ2KLossless,
 )
 
 UID_ROOT = "1.2.826.0.1.3680043.10.1234."  # fixed, fictitious
@@ -312,18 +317,64 @@ def j2k(out):
         ds = base(name, R, C, 16, 12)
         set_pixels(ds, phantom(R, C, 12, seed=30))
         ds.WindowCenter, ds.WindowWidth = 2048, 3500
-        ds.compress(ts, encoding_plugin="pylibjpeg", **kw)
+        ds.compress(ts, encoding_plugin="pylibjpeg", generate_instance_uid=False, **kw)
         save(ds, out / name)
     ds = base("j2k_signed", R, C, 16, 12, signed=True)
     set_pixels(ds, phantom(R, C, 12, seed=31, signed=True))
     ds.RescaleSlope, ds.RescaleIntercept = 1, 1024
     ds.WindowCenter, ds.WindowWidth = 1024, 3800
-    ds.compress(JPEG2000Lossless, encoding_plugin="pylibjpeg")
+    ds.compress(JPEG2000Lossless, encoding_plugin="pylibjpeg", generate_instance_uid=False)
     save(ds, out / "j2k_lossless_signed.dcm")
     ds = base("j2k_mono1", R, C, 16, 12, photometric="MONOCHROME1")
     set_pixels(ds, 4095 - phantom(R, C, 12, seed=32))
-    ds.compress(JPEG2000Lossless, encoding_plugin="pylibjpeg")
+    ds.compress(JPEG2000Lossless, encoding_plugin="pylibjpeg", generate_instance_uid=False)
     save(ds, out / "j2k_lossless_mono1_nowindow.dcm")
+
+
+def ojph_encode(arr, bits, tmp, *extra):
+    """`arr` (unsigned stored values) as an HTJ2K codestream by OpenJPH's ojph_compress
+    (Debian openjph-tools): a 16-bit PGM whose maxval sets the precision."""
+    tmp = Path(tmp)
+    pgm, j2c = tmp / "in.pgm", tmp / "out.j2c"
+    with open(pgm, "wb") as f:
+        f.write(b"P5\n%d %d\n%d\n" % (arr.shape[1], arr.shape[0], (1 << bits) - 1))
+        f.write(np.asarray(arr).astype(">u2").tobytes())
+    subprocess.run(["ojph_compress", "-i", str(pgm), "-o", str(j2c), *extra], check=True, capture_output=True)
+    return j2c.read_bytes()
+
+
+def htj2k(out):
+    """HTJ2K (DICOM 2023, Part 15 block coder) by OpenJPH: lossless (.201) and lossy
+    (.203). pydicom cannot encode HTJ2K, so the codestream is encapsulated here.
+    OpenJPH 0.9's raw reader mangles signed samples, so there is no signed HTJ2K case;
+    signed JPEG 2000 is covered by j2k_lossless_signed (the same path after decoding)."""
+    import tempfile
+
+    from pydicom.encaps import encapsulate
+
+    out = Path(out)
+    R, C = 96, 128
+    cases = [
+        # name, pixels, bits, extra tags, transfer syntax, ojph options
+        ("htj2k_lossless_12bit", phantom(R, C, 12, seed=30), 12, {"WindowCenter": 2048, "WindowWidth": 3500},
+         HTJ2KLossless, ["-reversible", "true"]),
+        ("htj2k_lossy_12bit", phantom(R, C, 12, seed=30), 12, {"WindowCenter": 2048, "WindowWidth": 3500},
+         HTJ2K, ["-reversible", "false", "-qstep", "0.002"]),
+        ("htj2k_lossless_mono1_nowindow", 4095 - phantom(R, C, 12, seed=32), 12, {},
+         HTJ2KLossless, ["-reversible", "true"]),
+        ("htj2k_lossless_16bit", phantom(R, C, 16, seed=22), 16, {}, HTJ2KLossless, ["-reversible", "true"]),
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, pixels, bits, tags, ts, opts in cases:
+            mono1 = "mono1" in name
+            ds = base(name, R, C, 16, bits, photometric="MONOCHROME1" if mono1 else "MONOCHROME2")
+            for k, v in tags.items():
+                setattr(ds, k, v)
+            ds.PixelData = encapsulate([ojph_encode(pixels, bits, tmp, *opts)])
+            ds["PixelData"].VR = "OB"
+            if ts == HTJ2K:
+                ds.LossyImageCompression = "01"
+            save(ds, out / f"{name}.dcm", ts)
 
 
 def bad(fix, out):
@@ -376,8 +427,19 @@ def bench(out):
     ds = base("bench_j2k", R, C, 16, 12)
     set_pixels(ds, phantom(R, C, 12, seed=40))
     ds.WindowCenter, ds.WindowWidth = 2048, 3500
-    ds.compress(JPEG2000Lossless, encoding_plugin="pylibjpeg")
+    ds.compress(JPEG2000Lossless, encoding_plugin="pylibjpeg", generate_instance_uid=False)
     save(ds, out / "chest_12bit_j2k.dcm")
+    # The same image, lossless HTJ2K (OpenJPH defaults: 5 levels, 64 x 64 blocks, RPCL).
+    import tempfile
+
+    from pydicom.encaps import encapsulate
+
+    ds = base("bench_htj2k", R, C, 16, 12)
+    ds.WindowCenter, ds.WindowWidth = 2048, 3500
+    with tempfile.TemporaryDirectory() as tmp:
+        ds.PixelData = encapsulate([ojph_encode(phantom(R, C, 12, seed=40), 12, tmp, "-reversible", "true")])
+    ds["PixelData"].VR = "OB"
+    save(ds, out / "chest_12bit_htj2k.dcm", HTJ2KLossless)
 
 
 if __name__ == "__main__":
@@ -386,6 +448,8 @@ if __name__ == "__main__":
         native(sys.argv[2])
     elif cmd == "j2k":
         j2k(sys.argv[2])
+    elif cmd == "htj2k":
+        htj2k(sys.argv[2])
     elif cmd == "bad":
         bad(sys.argv[2], sys.argv[3])
     elif cmd == "bench":

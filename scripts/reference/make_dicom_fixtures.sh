@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Regenerates crates/cxr-dicom/tests/fixtures/ and tests/bad/ (small, committed).
 #
-# Needs: Debian packages dcmtk (dcmcjpeg, dcmcrle, dcmcjpls, dcmodify) and the project
+# Needs: Debian packages dcmtk (dcmcjpeg, dcmcrle, dcmcjpls, dcmodify), openjph-tools
+# (ojph_compress, ojph_expand for HTJ2K), libopenjp2-tools (opj_decompress) and the project
 # venv with pydicom, numpy, pillow, pylibjpeg, pylibjpeg-libjpeg, pylibjpeg-openjpeg:
-#   apt-get install dcmtk
+#   apt-get install dcmtk openjph-tools libopenjp2-tools
 #   .venv/bin/pip install pydicom numpy pillow pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg
 # Then: scripts/reference/make_dicom_fixtures.sh && scripts/reference/make_dicom_references.sh
 #
 # With `bench DIR` it only writes the large benchmark inputs (2000x2500, 12-bit, native
-# and JPEG 2000) into DIR (git-ignored; default target/dicom-bench).
+# JPEG 2000 and HTJ2K) into DIR (git-ignored; default target/dicom-bench).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 py="${PYTHON:-$root/.venv/bin/python}"
@@ -35,24 +36,26 @@ dcmcrle "$fix/multiframe.dcm" "$fix/rle_multiframe.dcm"
 
 # JPEG: baseline (8-bit, process 1), extended (12-bit, process 4), lossless process 14
 # (selection value 6 here) and process 14 SV1.
-dcmcjpeg +eb "$fix/mono2_8bit_window.dcm" "$fix/jpeg_baseline_8bit.dcm"
-dcmcjpeg +eb "$fix/rgb.dcm" "$fix/jpeg_baseline_rgb.dcm"
-dcmcjpeg +ee "$fix/mono2_12bit_window.dcm" "$fix/jpeg_extended_12bit.dcm"
-dcmcjpeg +ee "$fix/mono1_12bit_nowindow.dcm" "$fix/jpeg_extended_12bit_mono1.dcm"
-dcmcjpeg +el +sv 6 "$fix/mono2_12bit_window.dcm" "$fix/jpeg_lossless_p14.dcm"
-dcmcjpeg +e1 "$fix/mono2_12bit_window.dcm" "$fix/jpeg_lossless_sv1.dcm"
-dcmcjpeg +e1 "$src/signed_12bit.dcm" "$fix/jpeg_lossless_signed.dcm"
-dcmcjpeg +e1 "$src/mono2_16bit.dcm" "$fix/jpeg_lossless_16bit.dcm"
-dcmcjpeg +e1 "$fix/multiframe.dcm" "$fix/jpeg_lossless_multiframe.dcm"
+dcmcjpeg +un +eb "$fix/mono2_8bit_window.dcm" "$fix/jpeg_baseline_8bit.dcm"
+dcmcjpeg +un +eb "$fix/rgb.dcm" "$fix/jpeg_baseline_rgb.dcm"
+dcmcjpeg +un +ee "$fix/mono2_12bit_window.dcm" "$fix/jpeg_extended_12bit.dcm"
+dcmcjpeg +un +ee "$fix/mono1_12bit_nowindow.dcm" "$fix/jpeg_extended_12bit_mono1.dcm"
+dcmcjpeg +un +el +sv 6 "$fix/mono2_12bit_window.dcm" "$fix/jpeg_lossless_p14.dcm"
+dcmcjpeg +un +e1 "$fix/mono2_12bit_window.dcm" "$fix/jpeg_lossless_sv1.dcm"
+dcmcjpeg +un +e1 "$src/signed_12bit.dcm" "$fix/jpeg_lossless_signed.dcm"
+dcmcjpeg +un +e1 "$src/mono2_16bit.dcm" "$fix/jpeg_lossless_16bit.dcm"
+dcmcjpeg +un +e1 "$fix/multiframe.dcm" "$fix/jpeg_lossless_multiframe.dcm"
 
 # JPEG-LS lossless and near-lossless
-dcmcjpls +el "$fix/mono2_12bit_window.dcm" "$fix/jpegls_lossless_12bit.dcm"
-dcmcjpls +en +md 3 "$fix/mono2_12bit_window.dcm" "$fix/jpegls_near_12bit.dcm"
-dcmcjpls +el "$fix/mono2_8bit_nowindow.dcm" "$fix/jpegls_lossless_8bit.dcm"
-dcmcjpls +el "$src/signed_12bit.dcm" "$fix/jpegls_lossless_signed.dcm"
+dcmcjpls +un +el "$fix/mono2_12bit_window.dcm" "$fix/jpegls_lossless_12bit.dcm"
+dcmcjpls +un +en +md 3 "$fix/mono2_12bit_window.dcm" "$fix/jpegls_near_12bit.dcm"
+dcmcjpls +un +el "$fix/mono2_8bit_nowindow.dcm" "$fix/jpegls_lossless_8bit.dcm"
+dcmcjpls +un +el "$src/signed_12bit.dcm" "$fix/jpegls_lossless_signed.dcm"
 
 # JPEG 2000 (pylibjpeg-openjpeg encoder through pydicom)
 "$py" "$here/make_dicom_fixtures.py" j2k "$fix"
+# HTJ2K (OpenJPH ojph_compress)
+"$py" "$here/make_dicom_fixtures.py" htj2k "$fix"
 
 rm -rf "$src"
 

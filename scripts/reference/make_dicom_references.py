@@ -10,6 +10,11 @@
   or +Ww c w to pick the same VOI; +F n for the frame. DCMTK has no JPEG 2000 decoder,
   so JPEG 2000 cases have pydicom references only.
 
+HTJ2K cases: pydicom decodes them with OpenJPEG (pylibjpeg-openjpeg), the decoder
+cxr-dicom uses too, so the stored values are first checked against OpenJPH's
+`ojph_expand` (Debian openjph-tools), an independent HTJ2K decoder: identical when
+lossless, within one stored value when lossy; the script stops otherwise.
+
 Reduced-resolution JPEG 2000 cases (cxr-dicom's `reduce`): pydicom has no way to ask
 for fewer wavelet levels, so the frame's codestream is decoded by OpenJPEG's own CLI,
 `opj_decompress -r N` (Debian libopenjp2-tools), to PGX, and that array goes through
@@ -81,6 +86,28 @@ def opj_reduced(ds, frame, reduce, tmp):
     return read_pgx(pgx)
 
 
+def is_htj2k(ds):
+    return str(ds.file_meta.TransferSyntaxUID).startswith("1.2.840.10008.1.2.4.20")
+
+
+def ojph_decoded(ds, frame, reduce, tmp):
+    """Frame `frame` of an HTJ2K file decoded by OpenJPH's ojph_expand (Debian
+    openjph-tools), an HTJ2K decoder independent of OpenJPEG, `reduce` levels skipped."""
+    frames = list(pydicom.encaps.generate_frames(ds.PixelData, number_of_frames=int(ds.get("NumberOfFrames", 1))))
+    src, out = Path(tmp) / "frame.j2c", Path(tmp) / "frame.pgm"
+    src.write_bytes(frames[frame])
+    args = ["ojph_expand", "-i", str(src), "-o", str(out)]
+    if reduce:
+        args += ["-skip_res", f"{reduce},{reduce}"]
+    subprocess.run(args, check=True, capture_output=True)
+    data = out.read_bytes()
+    head = data.split(b"\n", 3)
+    w, h = (int(v) for v in head[1].split())
+    maxval = int(head[2])
+    dt = np.dtype(">u2") if maxval > 255 else np.dtype("u1")
+    return np.frombuffer(data[-w * h * dt.itemsize :], dtype=dt).reshape(h, w)
+
+
 def pydicom_render(path, frame, voi, index, center, width, reduce=0, tmp=None):
     ds = pydicom.dcmread(path)
     if reduce:
@@ -89,6 +116,16 @@ def pydicom_render(path, frame, voi, index, center, width, reduce=0, tmp=None):
         arr = ds.pixel_array
         if int(ds.get("NumberOfFrames", 1)) > 1:
             arr = arr[frame]
+    if is_htj2k(ds):
+        # The stored values OpenJPEG gave (through pydicom, or its CLI for `reduce`) must
+        # be those of an independent HTJ2K decoder: exactly when lossless, and within
+        # one stored value when lossy (9/7 inverse rounding may differ).
+        other = ojph_decoded(ds, frame, reduce, tmp).astype(np.int64)
+        diff = np.abs(other - arr.astype(np.int64)).max() if other.shape == arr.shape else None
+        lossless = str(ds.file_meta.TransferSyntaxUID) != "1.2.840.10008.1.2.4.203"
+        if diff is None or diff > (0 if lossless else 1):
+            raise SystemExit(f"{path.name}: OpenJPEG and OpenJPH disagree (max diff {diff}, reduce {reduce})")
+        print(f"  {path.name} reduce {reduce}: OpenJPEG and OpenJPH agree (max diff {diff})")
     pi = ds.PhotometricInterpretation
     if ds.SamplesPerPixel == 3:
         # pixel_array is RGB (pydicom converts YBR by default).
@@ -164,7 +201,14 @@ def cases(fixtures):
         ("signed_12bit_rescale@minmax", "signed_12bit_rescale.dcm", 0, "minmax", 0, "", ""),
     ]
     out = [c + (0,) if len(c) == 7 else c for c in out]
-    for name in ("j2k_lossless_12bit", "j2k_lossy_12bit", "j2k_lossless_signed", "j2k_lossless_mono1_nowindow"):
+    for name in (
+        "j2k_lossless_12bit",
+        "j2k_lossy_12bit",
+        "j2k_lossless_signed",
+        "j2k_lossless_mono1_nowindow",
+        "htj2k_lossless_12bit",
+        "htj2k_lossy_12bit",
+    ):
         for r in (1, 2):
             out.append((f"{name}@reduce{r}", f"{name}.dcm", 0, "auto", 0, "", "", r))
     return out

@@ -1,7 +1,7 @@
-//! Chest-sized conversions: 2,000 × 2,500, 12-bit, native and JPEG 2000 lossless,
-//! file → 8-bit PNG file, at full size and at a quarter of each side (`reduce` 2), plus
-//! batch scaling over 1 and 2 threads (native: with and without flushing each PNG to
-//! disk; JPEG 2000: flushed).
+//! Chest-sized conversions: 2,000 × 2,500, 12-bit, native, JPEG 2000 lossless and
+//! HTJ2K lossless, file → 8-bit PNG file, at full size and at a quarter of each side
+//! (`reduce` 2), plus batch scaling over 1 and 2 threads (native: with and without
+//! flushing each PNG to disk; JPEG 2000 and HTJ2K: flushed).
 //!
 //! Inputs are made by the fixture script into a git-ignored folder:
 //! `scripts/reference/make_dicom_fixtures.sh bench` (writes `target/dicom-bench/`,
@@ -22,7 +22,7 @@ fn bench_dir() -> PathBuf {
 }
 
 /// 16 copies of the native image, 1 and 2 workers, with and without flushing each PNG;
-/// 4 copies of the JPEG 2000 image, flushed.
+/// 4 copies of the JPEG 2000 image and 8 of the HTJ2K one, flushed.
 fn batch(c: &mut Criterion) {
     let dir = bench_dir();
     batch_of(
@@ -35,6 +35,12 @@ fn batch(c: &mut Criterion) {
         c,
         &dir.join("chest_12bit_j2k.dcm"),
         4,
+        &[(1, true), (2, true)],
+    );
+    batch_of(
+        c,
+        &dir.join("chest_12bit_htj2k.dcm"),
+        8,
         &[(1, true), (2, true)],
     );
 }
@@ -50,11 +56,11 @@ fn batch_of(c: &mut Criterion, src: &std::path::Path, copies: usize, runs: &[(us
     for i in 0..copies {
         std::fs::copy(src, input.path().join(format!("im{i}.dcm"))).unwrap();
     }
-    let kind = if src.to_string_lossy().contains("j2k") {
-        "j2k"
-    } else {
-        "native"
-    };
+    let kind = src
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .and_then(|s| s.strip_prefix("chest_12bit_"))
+        .unwrap_or("other");
     let mut g = c.benchmark_group(format!("batch_{copies}_{kind}"));
     g.sample_size(10);
     // With each PNG flushed to disk before its rename (the default), and without.
@@ -85,7 +91,11 @@ fn per_image(c: &mut Criterion) {
     let out = tempfile::tempdir().unwrap();
     let mut g = c.benchmark_group("convert_2000x2500_12bit");
     g.sample_size(20);
-    for name in ["chest_12bit_native.dcm", "chest_12bit_j2k.dcm"] {
+    for name in [
+        "chest_12bit_native.dcm",
+        "chest_12bit_j2k.dcm",
+        "chest_12bit_htj2k.dcm",
+    ] {
         let input = dir.join(name);
         if !input.exists() {
             eprintln!(

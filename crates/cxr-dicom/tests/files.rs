@@ -490,6 +490,8 @@ fn reduce_drops_jpeg2000_resolution_levels() {
         "j2k_lossless_12bit.dcm",
         "j2k_lossy_12bit.dcm",
         "j2k_lossless_signed.dcm",
+        "htj2k_lossless_12bit.dcm",
+        "htj2k_lossy_12bit.dcm",
     ] {
         let full = reduced(name, 0);
         for (reduce, dims) in [(1u8, (64, 48)), (2, (32, 24)), (5, (4, 3))] {
@@ -508,6 +510,29 @@ fn reduce_drops_jpeg2000_resolution_levels() {
             }
         }
     }
+}
+
+#[test]
+fn lossless_htj2k_gives_the_pixels_of_lossless_jpeg2000() {
+    // Both fixtures hold the same phantom (seed 30) and window, one coded with the
+    // Part 1 block coder (OpenJPEG), the other with the HT block coder (OpenJPH): lossless
+    // means identical PNGs, at full size and with resolution levels dropped.
+    for reduce in [0u8, 1, 2] {
+        let part1 = reduced("j2k_lossless_12bit.dcm", reduce);
+        let ht = reduced("htj2k_lossless_12bit.dcm", reduce);
+        assert_eq!(part1.dimensions(), ht.dimensions(), "reduce {reduce}");
+        assert!(part1.as_raw() == ht.as_raw(), "reduce {reduce}");
+    }
+    let converted = convert_file(
+        &fixture("htj2k_lossless_16bit.dcm"),
+        &ConvertOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        converted.info.header.transfer_syntax,
+        "1.2.840.10008.1.2.4.201"
+    );
+    assert_eq!(converted.info.header.bits_stored, Some(16));
 }
 
 #[test]
