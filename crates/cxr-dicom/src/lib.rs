@@ -5,8 +5,8 @@
 //! stored values to 8 bits in the order of PS3.3 C.11:
 //!
 //! 1. **decode** — native (little/big endian, deflated), RLE, JPEG baseline/extended
-//!    (8- and 12-bit)/lossless, JPEG-LS, JPEG 2000; Bits Allocated/Stored, High Bit,
-//!    Pixel Representation, Planar Configuration and multi-frame honoured;
+//!    (8- and 12-bit)/lossless, JPEG-LS, JPEG 2000 and HTJ2K; Bits Allocated/Stored,
+//!    High Bit, Pixel Representation, Planar Configuration and multi-frame honoured;
 //! 2. **Modality LUT** — the Modality LUT Sequence, else Rescale Slope/Intercept;
 //! 3. **VOI** — the VOI LUT Sequence, else the first Window Center/Width with its VOI
 //!    LUT Function (LINEAR, LINEAR_EXACT, SIGMOID) onto 0..255, else min–max of the
