@@ -67,6 +67,7 @@ use cxr_core::{
 };
 use serde::{Deserialize, Serialize};
 
+use cxr_source_util::age::age_years;
 pub use sidecar::Sidecar;
 use table::{Encoding, Table, python_list};
 
@@ -351,8 +352,8 @@ impl BimcvCovidSource {
                 let age = python_list(row.opt(c_age))
                     .ok()
                     .flatten()
-                    .and_then(|v| v.first().and_then(|a| a.parse::<f32>().ok()))
-                    .or_else(|| row.opt(c_age).parse().ok());
+                    .and_then(|v| v.first().and_then(|a| age_years(a)))
+                    .or_else(|| age_years(row.opt(c_age)));
                 let sex = row.opt(c_sex).parse::<Sex>().ok();
                 t.participants.insert(row.get(c_sub).to_owned(), (age, sex));
             }

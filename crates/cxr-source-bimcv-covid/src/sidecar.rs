@@ -77,18 +77,11 @@ impl Sidecar {
     /// Age in years at `study`: Patient's Age (`067Y`, `006M`) when present, else
     /// from Patient's Birth Date.
     pub fn age_at(&self, study: StudyDate) -> Option<f32> {
-        if let Some(a) = self.text("00101010") {
-            let (num, unit) = a.split_at(a.len().saturating_sub(1));
-            let div = match unit {
-                "Y" | "y" => Some(1.0),
-                "M" | "m" => Some(12.0),
-                "W" | "w" => Some(52.18),
-                "D" | "d" => Some(365.25),
-                _ => None,
-            };
-            if let (Some(div), Ok(n)) = (div, num.parse::<f32>()) {
-                return Some(n / div);
-            }
+        if let Some(age) = self
+            .text("00101010")
+            .and_then(|a| cxr_source_util::age::age_years(&a))
+        {
+            return Some(age);
         }
         let birth: StudyDate = self.text("00100030")?.parse().ok()?;
         let mut years = study.year() - birth.year();
@@ -124,5 +117,19 @@ mod tests {
         assert_eq!(flat.age_at("2020-01-01".parse().unwrap()), Some(45.0));
         assert!(Sidecar::parse(b"{\"0008").is_err());
         assert!(Sidecar::parse(b"[1]").is_err());
+    }
+
+    #[test]
+    fn an_unreadable_age_falls_back_to_the_birth_date() {
+        // A non-ASCII last character used to be split inside its UTF-8 bytes (a panic);
+        // signs and NaN used to become ages.
+        let study = "2020-03-20".parse().unwrap();
+        for age in ["63º", "-5Y", "NaNY", "º"] {
+            let json = format!(r#"{{"PatientAge": "{age}", "PatientBirthDate": "19500320"}}"#);
+            let s = Sidecar::parse(json.as_bytes()).unwrap();
+            assert_eq!(s.age_at(study), Some(70.0), "{age}");
+            let json = format!(r#"{{"PatientAge": "{age}"}}"#);
+            assert_eq!(Sidecar::parse(json.as_bytes()).unwrap().age_at(study), None);
+        }
     }
 }

@@ -117,26 +117,9 @@ pub fn image_dirs(root: &Path) -> Vec<PathBuf> {
     dirs
 }
 
-/// Reads `Patient Age`: `058Y`, `6M`, `20D`, `58` → years.
-///
-/// ```
-/// use cxr_source_chestxray8::age_years;
-/// assert_eq!(age_years("058Y"), Some(58.0));
-/// assert_eq!(age_years("58"), Some(58.0));
-/// assert_eq!(age_years("006M"), Some(0.5));
-/// assert_eq!(age_years("x"), None);
-/// ```
-pub fn age_years(text: &str) -> Option<f32> {
-    let t = text.trim();
-    let (num, div) = match t.as_bytes().last()? {
-        b'Y' | b'y' => (&t[..t.len() - 1], 1.0),
-        b'M' | b'm' => (&t[..t.len() - 1], 12.0),
-        b'W' | b'w' => (&t[..t.len() - 1], 365.25 / 7.0),
-        b'D' | b'd' => (&t[..t.len() - 1], 365.25),
-        _ => (t, 1.0),
-    };
-    num.trim().parse::<f32>().ok().map(|n| n / div)
-}
+/// Reads `Patient Age` (`058Y`, `6M`, `20D`, `58`) → years: the adapters' shared
+/// parser, [`cxr_source_util::age::age_years`].
+pub use cxr_source_util::age::age_years;
 
 /// `Patient ID` as the 8-digit form the file names use (`1` → `00000001`).
 pub fn patient_local_id(text: &str) -> String {

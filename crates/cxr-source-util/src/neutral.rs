@@ -152,10 +152,7 @@ fn manifest_row(
         None
     } else {
         Some(
-            age_text
-                .parse::<f32>()
-                .ok()
-                .filter(|a| a.is_finite() && *a >= 0.0)
+            crate::age::age_years(age_text)
                 .ok_or_else(|| malformed(format!("age_years `{age_text}` is not an age")))?,
         )
     };
