@@ -31,7 +31,7 @@ fn phantoms(c: &mut Criterion) {
         });
     }
     let config = SynthConfig::with_size(256);
-    let cases = plan_cases(&CohortPlan::tiny(), &config, 1);
+    let cases = plan_cases(&CohortPlan::tiny(), &config, 1).unwrap();
     g.throughput(Throughput::Elements(cases.len() as u64));
     g.bench_function("render_256_parallel_batch", |b| {
         b.iter(|| {

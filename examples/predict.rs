@@ -84,7 +84,7 @@ fn main() -> anyhow::Result<()> {
         for f in files {
             match pipeline.run(&f) {
                 Ok(o) => match o.probabilities {
-                    Some(p) => rows.push(PredictionRow::unlabelled(&f, &p)),
+                    Some(p) => rows.push(PredictionRow::unlabelled(&f, &p)?),
                     None => rejected.push(file_rejection(
                         &f,
                         o.qc.verdict.code(),
@@ -129,7 +129,7 @@ fn main() -> anyhow::Result<()> {
         for (ex, p) in examples.iter().zip(probs) {
             let r = by_id[&(ex.image_id.as_str(), ex.source())];
             match p {
-                Ok(p) => rows.push(PredictionRow::new(r, &p)),
+                Ok(p) => rows.push(PredictionRow::new(r, &p)?),
                 Err(e) => rejected.push(Rejection::new(r, "error", e.to_string())),
             }
         }

@@ -19,7 +19,7 @@
 
 use std::path::{Path, PathBuf};
 
-use cxr_core::{GrayImage, LungMask};
+use cxr_core::{GrayImage, Label, LungMask};
 use cxr_lungseg::postprocess::PostprocessOptions;
 use cxr_lungseg::qc::{LungQc, QcOptions};
 use cxr_lungseg::{Segmenter, segment_image};
@@ -46,8 +46,15 @@ pub struct Classifier {
 
 impl Classifier {
     /// Loads `run_dir/config.json`, then the `best` weights (else `last`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] when the run's settings are out of range (a network
+    /// without the three classes, [`TrainConfig::validate`]); JSON, checkpoint and
+    /// libtorch errors.
     pub fn load(run_dir: &Path, device: Device) -> Result<Classifier> {
         let config: TrainConfig = cxr_nn::checkpoint::read_json(&run_dir.join("config.json"))?;
+        config.validate()?;
         let mut vs = nn::VarStore::new(device);
         let mut net = InceptionV3::new(&vs.root(), &config.model)?;
         let _: TrainState = cxr_nn::load_best(run_dir, &mut vs)?;
@@ -238,9 +245,14 @@ pub struct PredictionRow {
 pub const UNDATED: &str = "1900-01-01";
 
 impl PredictionRow {
-    /// A row for a record and its probabilities.
-    pub fn new(r: &cxr_core::ImageRecord, p: &[f32]) -> Self {
-        let mut row = PredictionRow::unlabelled(&r.path, p);
+    /// A row for a record and its probabilities (one per class, in [`Label::index`]
+    /// order).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Classes`] when `p` does not hold [`Label::COUNT`] values.
+    pub fn new(r: &cxr_core::ImageRecord, p: &[f32]) -> Result<Self> {
+        let mut row = PredictionRow::unlabelled(&r.path, p)?;
         row.patient_id = r.patient.to_string();
         row.study_date = r
             .study_date
@@ -248,19 +260,29 @@ impl PredictionRow {
         row.image_id = r.image_id.clone();
         row.label = r.label.as_str().to_string();
         row.source = r.source.as_str().to_string();
-        row
+        Ok(row)
     }
 
     /// A row for an image known only by its path: the file stem stands for patient and
     /// image, the label is empty.
-    pub fn unlabelled(path: &Path, p: &[f32]) -> Self {
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Classes`] when `p` does not hold [`Label::COUNT`] values.
+    pub fn unlabelled(path: &Path, p: &[f32]) -> Result<Self> {
+        if p.len() != Label::COUNT {
+            return Err(Error::Classes {
+                what: format!("{} probabilities for {}", p.len(), path.display()),
+                expected: Label::COUNT,
+            });
+        }
         // Renormalise the f32 softmax so the three printed values sum to 1 within 1e-6.
         let s: f32 = p.iter().sum();
         let stem = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        PredictionRow {
+        Ok(PredictionRow {
             patient_id: stem.clone(),
             study_date: UNDATED.to_string(),
             image_id: stem,
@@ -270,7 +292,7 @@ impl PredictionRow {
             p_bacterial: p[2] / s,
             source: String::new(),
             path: path.to_string_lossy().into_owned(),
-        }
+        })
     }
 }
 

@@ -70,6 +70,21 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// Training has no usable data (no training examples, no validation sample loaded).
+    #[error("no usable data: {detail}")]
+    NoData {
+        /// What is missing.
+        detail: String,
+    },
+    /// A class index or a probability vector does not fit the label set (healthy, covid,
+    /// bacterial).
+    #[error("{what} does not fit the {expected} classes (healthy, covid, bacterial)")]
+    Classes {
+        /// What was given (`class 5`, `2 probabilities`).
+        what: String,
+        /// Classes of the label set (3).
+        expected: usize,
+    },
     /// An error of the core (image and manifest I/O).
     #[error(transparent)]
     Core(#[from] cxr_core::Error),

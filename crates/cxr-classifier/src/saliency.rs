@@ -10,13 +10,13 @@
 //! input, can only be the mask's shape itself — a shortcut worth knowing about).
 //! Grad-CAM maps come from `Mixed_7c` and are upsampled bilinearly.
 
-use cxr_core::{GrayImage, LungMask};
+use cxr_core::{GrayImage, Label, LungMask};
 use image::{Rgb, RgbImage};
 use serde::Serialize;
 use tch::{Kind, Tensor};
 
-use crate::Result;
 use crate::infer::Classifier;
+use crate::{Error, Result};
 
 /// Which saliency method.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -143,7 +143,13 @@ fn input_gradient(clf: &Classifier, x: &Tensor, class: i64) -> Tensor {
     g[0].abs().amax([1i64].as_slice(), false)
 }
 
-/// Saliency of `class` for an image and its lung mask, at the image's size.
+/// Saliency of `class` ([`Label::index`]) for an image and its lung mask, at the image's
+/// size.
+///
+/// # Errors
+///
+/// [`Error::Classes`] for a class outside the label set; [`Error::MaskSize`] when the
+/// mask's size differs from the image's; libtorch errors.
 pub fn saliency(
     clf: &Classifier,
     img: &GrayImage,
@@ -151,6 +157,13 @@ pub fn saliency(
     class: usize,
     method: Method,
 ) -> Result<SaliencyMap> {
+    // A loaded classifier has exactly `Label::COUNT` outputs (`Classifier::load`).
+    if class >= Label::COUNT {
+        return Err(Error::Classes {
+            what: format!("class {class}"),
+            expected: Label::COUNT,
+        });
+    }
     let x = clf.input(img, mask)?;
     let class = class as i64;
     let map = match method {

@@ -139,12 +139,39 @@ impl TrainConfig {
         }
     }
 
-    /// Checks the settings, naming the first bad field.
+    /// Checks the settings, naming the first bad field: the network
+    /// ([`ClassifierConfig::validate`]) with exactly [`Label::COUNT`] classes (the label
+    /// set is fixed), the augmentation ([`AugmentConfig::validate`], fields `augment.*`),
+    /// `batch_size` and `accumulate` ≥ 1, `learning_rate` > 0, `validation_fraction` in
+    /// `[0, 1)` and manual class weights.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] naming the field.
     pub fn validate(&self) -> Result<(), Error> {
         self.model.validate()?;
         let bad = |field, detail: String| Err(Error::InvalidConfig { field, detail });
+        if self.model.num_classes != Label::COUNT as i64 {
+            return bad(
+                "num_classes",
+                format!(
+                    "{} ≠ {}: the labels are fixed (healthy, covid, bacterial)",
+                    self.model.num_classes,
+                    Label::COUNT
+                ),
+            );
+        }
+        self.augment.validate().map_err(|e| match e {
+            cxr_nn::Error::InvalidConfig { field, detail } => {
+                Error::InvalidConfig { field, detail }
+            }
+            e => Error::Nn(e),
+        })?;
         if self.batch_size == 0 {
             return bad("batch_size", "0".into());
+        }
+        if self.accumulate == 0 {
+            return bad("accumulate", "0".into());
         }
         if self.learning_rate.is_nan() || self.learning_rate <= 0.0 {
             return bad("learning_rate", format!("{} ≤ 0", self.learning_rate));
@@ -290,6 +317,15 @@ fn ce(logits: &Tensor, targets: &Tensor, weights: Option<&Tensor>) -> Tensor {
 /// `config.validation_fraction` of their patients for validation. Resumes from
 /// `run_dir/last` when a run with the same configuration was stopped there. Shows
 /// progress bars when `progress`.
+///
+/// # Errors
+///
+/// - [`Error::InvalidConfig`] for bad settings ([`TrainConfig::validate`]);
+/// - [`Error::NoData`] with no training example, or when validation examples exist but
+///   none loads in an epoch;
+/// - [`cxr_nn::Error::NoTrainingSamples`] (as [`Error::Nn`]) when no training example
+///   loads in an epoch;
+/// - weights, checkpoint, I/O and libtorch errors.
 pub fn train(
     run_dir: &Path,
     examples: &[Example],
@@ -304,6 +340,10 @@ pub fn train(
 }
 
 /// Like [`train`], with the validation examples given (an experiment's own split).
+///
+/// # Errors
+///
+/// As [`train`].
 pub fn train_with_validation(
     run_dir: &Path,
     train_examples: &[Example],
@@ -335,6 +375,15 @@ fn train_split(
     progress: bool,
 ) -> Result<TrainSummary, Error> {
     config.validate()?;
+    if train_idx.is_empty() {
+        return Err(Error::NoData {
+            detail: format!(
+                "no training examples ({} given, {} held out for validation)",
+                examples.len(),
+                val_idx.len()
+            ),
+        });
+    }
     cxr_nn::open_run(run_dir, config)?;
     let size = config.model.input_size as usize;
     let shared = Arc::new(if config.input_cache {
@@ -410,7 +459,11 @@ fn train_split(
             (loss, logged)
         },
         |done| {
-            let v = evaluate(&net, &val_loader, mode, device, cl, weights.as_ref());
+            let v = evaluate(&net, &val_loader, mode, device, cl, weights.as_ref()).ok_or_else(
+                || Error::NoData {
+                    detail: format!("no validation samples loaded in epoch {}", done.epoch),
+                },
+            )?;
             let m = EpochMetrics {
                 epoch: done.epoch,
                 train_loss: done.train_loss,
@@ -450,6 +503,8 @@ struct Validation {
     auc_covid: Option<f64>,
 }
 
+/// The validation pass; `None` when the loader has batches but none of their samples
+/// loaded (an empty validation set gives zeros: training loss then stands in).
 fn evaluate<D: Dataset + 'static>(
     net: &InceptionV3,
     loader: &DataLoader<D>,
@@ -457,7 +512,7 @@ fn evaluate<D: Dataset + 'static>(
     device: Device,
     cl: bool,
     weights: Option<&Tensor>,
-) -> Validation {
+) -> Option<Validation> {
     let _guard = tch::no_grad_guard();
     let (mut loss, mut n, mut correct) = (0.0, 0usize, 0usize);
     let (mut covid_scores, mut is_covid) = (Vec::new(), Vec::new());
@@ -483,11 +538,14 @@ fn evaluate<D: Dataset + 'static>(
             is_covid.push(c == Label::Covid.index() as i64);
         }
     }
-    Validation {
+    if n == 0 && loader.batches() > 0 {
+        return None;
+    }
+    Some(Validation {
         loss: loss / n.max(1) as f64,
         accuracy: correct as f64 / n.max(1) as f64,
         auc_covid: cxr_stats::roc::roc_auc(&covid_scores, &is_covid).ok(),
-    }
+    })
 }
 
 /// Reads `metrics.jsonl` of a run.

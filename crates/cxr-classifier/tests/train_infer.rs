@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use cxr_classifier::data::{Example, examples_with_mask_column};
-use cxr_classifier::infer::predict_examples;
+use cxr_classifier::infer::{PredictionRow, predict_examples};
 use cxr_classifier::saliency::{Method, saliency};
 use cxr_classifier::{Classifier, ClassifierConfig, Pipeline, TrainConfig, train};
 use cxr_core::{Label, SourceId};
@@ -51,7 +51,7 @@ fn fixture() -> &'static Fixture {
             }],
         };
         let synth = SynthConfig::with_size(96);
-        let cases = plan_cases(&plan, &synth, 11);
+        let cases = plan_cases(&plan, &synth, 11).unwrap();
         let files = write_cohort(&dir.path().join("cohort"), &cases, &synth, None).unwrap();
         let records = cxr_core::manifest::read_records(&files.records_csv).unwrap();
         let (examples, bad) = examples_with_mask_column(&records, &dir.path().join("cohort"));
@@ -304,4 +304,139 @@ fn smoothgrad_and_gradcam_are_deterministic_maps_at_image_size() {
         let ov = a.overlay(&img, Some(&mask));
         assert_eq!(ov.dimensions(), img.dimensions());
     }
+}
+
+#[test]
+fn out_of_range_classes_and_probability_vectors_are_errors() {
+    let f = fixture();
+    let clf = Classifier::load(&f.run, Device::Cpu).unwrap();
+    let (img, mask) = f.examples[3].load().unwrap();
+    for method in [Method::Vanilla, Method::GradCam] {
+        let e = saliency(&clf, &img, &mask, 3, method).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "class 3 does not fit the 3 classes (healthy, covid, bacterial)"
+        );
+    }
+    assert!(saliency(&clf, &img, &mask, usize::MAX, Method::Vanilla).is_err());
+
+    let record = cxr_core::ImageRecord::new(
+        cxr_core::PatientId::new(SourceId::Qmenta, "P1"),
+        "a",
+        "a.png",
+        Label::Covid,
+        "test",
+        cxr_core::View::Pa,
+    );
+    let row = PredictionRow::new(&record, &[0.2, 0.6, 0.2]).unwrap();
+    assert_eq!((row.p_covid, row.label.as_str()), (0.6, "covid"));
+    for p in [&[0.5, 0.5][..], &[0.25; 4][..]] {
+        let e = PredictionRow::new(&record, p).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            format!(
+                "{} probabilities for a.png does not fit the 3 classes (healthy, covid, bacterial)",
+                p.len()
+            )
+        );
+        assert!(PredictionRow::unlabelled(Path::new("b.png"), p).is_err());
+    }
+
+    // A run whose network does not have the three classes is refused at load.
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["best.safetensors", "best.json"] {
+        std::fs::copy(f.run.join(name), dir.path().join(name)).unwrap();
+    }
+    let mut config = f.config.clone();
+    config.model.num_classes = 4;
+    cxr_nn::checkpoint::write_json(&dir.path().join("config.json"), &config).unwrap();
+    match Classifier::load(dir.path(), Device::Cpu) {
+        Err(cxr_classifier::Error::InvalidConfig { field, .. }) => assert_eq!(field, "num_classes"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn no_usable_training_or_validation_data_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = TrainConfig {
+        epochs: 1,
+        input_cache: false,
+        ..config()
+    };
+    // Two classes, or a bad augmentation: refused before anything is written.
+    for (bad, field) in [
+        (
+            TrainConfig {
+                model: ClassifierConfig {
+                    num_classes: 2,
+                    ..ClassifierConfig::tiny(80)
+                },
+                ..c.clone()
+            },
+            "num_classes",
+        ),
+        (
+            TrainConfig {
+                augment: AugmentConfig {
+                    mirror: f64::NAN,
+                    ..AugmentConfig::paper()
+                },
+                ..c.clone()
+            },
+            "augment.mirror",
+        ),
+    ] {
+        let run = dir.path().join(field);
+        match train(&run, &[], &bad, Device::Cpu, false) {
+            Err(cxr_classifier::Error::InvalidConfig { field: f, .. }) => assert_eq!(f, field),
+            other => panic!("{other:?}"),
+        }
+        assert!(!run.exists());
+    }
+
+    let e = train(&dir.path().join("empty"), &[], &c, Device::Cpu, false).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "no usable data: no training examples (0 given, 0 held out for validation)"
+    );
+
+    let f = fixture();
+    let missing = |ex: &Example| Example {
+        image: PathBuf::from("/nonexistent").join(&ex.image_id),
+        ..ex.clone()
+    };
+    // Every training image is missing: no epoch with a loss of 0.
+    let gone: Vec<Example> = f.examples[..8].iter().map(missing).collect();
+    let run = dir.path().join("gone");
+    let e = cxr_classifier::train_with_validation(
+        &run,
+        &gone,
+        &f.examples[8..12],
+        &c,
+        Device::Cpu,
+        false,
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "no training samples loaded in epoch 0 (8 failed to load)"
+    );
+    assert!(!run.join("last.safetensors").exists());
+    // Every validation image is missing.
+    let run = dir.path().join("no-val");
+    let e = cxr_classifier::train_with_validation(
+        &run,
+        &f.examples[..8],
+        &gone[..4],
+        &c,
+        Device::Cpu,
+        false,
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "no usable data: no validation samples loaded in epoch 0"
+    );
+    assert!(!run.join("last.safetensors").exists());
 }

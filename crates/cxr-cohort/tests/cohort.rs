@@ -16,6 +16,7 @@ use proptest::prelude::*;
 fn paper_records(scale: f64) -> Vec<ImageRecord> {
     let config = SynthConfig::default();
     plan_cases(&CohortPlan::paper_table1(scale), &config, 1)
+        .unwrap()
         .iter()
         .map(|c| c.record(Path::new(&format!("{}.png", c.image_id))))
         .collect()
@@ -274,7 +275,7 @@ fn duplicates_are_grouped_and_never_cross_a_split() {
         size: 64,
         ..SynthConfig::default()
     };
-    let cases = plan_cases(&CohortPlan::tiny(), &config, 9);
+    let cases = plan_cases(&CohortPlan::tiny(), &config, 9).unwrap();
     let files = cxr_synth::write_cohort(dir.path(), &cases, &config, None).unwrap();
     let mut records = files.records.clone();
     // Exact copy of image 0 under a new patient; near copy of image 3 (brightened) under another source.

@@ -52,18 +52,21 @@ impl StudyDate {
         era * 146_097 + doe - 719_468
     }
 
-    /// The date `days` after 1970-01-01.
-    pub fn from_days_since_epoch(days: i64) -> StudyDate {
-        let z = days + 719_468;
+    /// The date `days` after 1970-01-01, `None` when its year does not fit an `i32`
+    /// (`|days|` beyond about 7.8 · 10¹¹).
+    pub fn from_days_since_epoch(days: i64) -> Option<StudyDate> {
+        // Howard Hinnant's civil_from_days.
+        let z = days.checked_add(719_468)?;
         let era = z.div_euclid(146_097);
         let doe = z - era * 146_097;
         let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
         let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
         let mp = (5 * doy + 2) / 153;
+        // day in 1..=31 and month in 1..=12 by construction; the year may not fit
         let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
         let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
-        let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
-        StudyDate { year, month, day }
+        let year = i32::try_from(yoe + era * 400 + i64::from(month <= 2)).ok()?;
+        Some(StudyDate { year, month, day })
     }
 
     /// Signed number of days from `self` to `later` (`later − self`).
@@ -71,9 +74,10 @@ impl StudyDate {
         later.days_since_epoch() - self.days_since_epoch()
     }
 
-    /// The date `days` later (earlier when negative).
-    pub fn add_days(self, days: i64) -> StudyDate {
-        StudyDate::from_days_since_epoch(self.days_since_epoch() + days)
+    /// The date `days` later (earlier when negative), `None` when it is out of range
+    /// (see [`StudyDate::from_days_since_epoch`]).
+    pub fn add_days(self, days: i64) -> Option<StudyDate> {
+        StudyDate::from_days_since_epoch(self.days_since_epoch().checked_add(days)?)
     }
 }
 
@@ -170,13 +174,39 @@ mod tests {
                 .days_since_epoch(),
             11_017
         );
-        assert_eq!(b.add_days(15), a);
+        assert_eq!(b.add_days(15), Some(a));
+        assert_eq!(a.add_days(-15), Some(b));
+    }
+
+    #[test]
+    fn out_of_range_days_are_none() {
+        let d: StudyDate = "2020-03-01".parse().unwrap();
+        // i64::MAX days used to overflow; days past the i32 years wrapped the year.
+        assert_eq!(d.add_days(i64::MAX), None);
+        assert_eq!(d.add_days(i64::MIN), None);
+        assert_eq!(StudyDate::from_days_since_epoch(i64::MAX), None);
+        assert_eq!(StudyDate::from_days_since_epoch(i64::MIN), None);
+        assert_eq!(StudyDate::from_days_since_epoch(1_000_000_000_000), None);
+        assert_eq!(StudyDate::from_days_since_epoch(-1_000_000_000_000), None);
+        // The first and last representable days round-trip.
+        let last = StudyDate::from_ymd(i32::MAX, 12, 31).unwrap();
+        let first = StudyDate::from_ymd(i32::MIN, 1, 1).unwrap();
+        for edge in [first, last] {
+            let days = edge.days_since_epoch();
+            assert_eq!(StudyDate::from_days_since_epoch(days), Some(edge));
+        }
+        assert_eq!(last.add_days(1), None);
+        assert_eq!(first.add_days(-1), None);
+        assert_eq!(
+            last.add_days(-1),
+            Some(StudyDate::from_ymd(i32::MAX, 12, 30).unwrap())
+        );
     }
 
     proptest! {
         #[test]
         fn epoch_days_round_trip(days in -700_000i64..2_000_000) {
-            let d = StudyDate::from_days_since_epoch(days);
+            let d = StudyDate::from_days_since_epoch(days).unwrap();
             prop_assert_eq!(d.days_since_epoch(), days);
             prop_assert_eq!(d.to_string().parse::<StudyDate>().unwrap(), d);
         }

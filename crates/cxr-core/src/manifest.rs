@@ -89,7 +89,13 @@ pub fn write_records(path: &Path, records: &[ImageRecord]) -> Result<()> {
 }
 
 /// Reads a records table written by [`write_records`] (or by hand, with at least the
-/// columns `source,patient_id,image_id,path,label,view`).
+/// columns `source,patient_id,image_id,path,label,view`). A `patient_id` may carry a
+/// `source:` prefix (as written) or none (it then belongs to the row's `source`).
+///
+/// # Errors
+/// [`Error::Csv`] for an unreadable file, [`Error::MissingColumn`], and
+/// [`Error::BadField`] for a field that does not parse, an `age` that is not a finite
+/// number ≥ 0, or a `patient_id` whose prefix differs from the `source` column.
 pub fn read_records(path: &Path) -> Result<Vec<ImageRecord>> {
     let err = csv_err(path);
     let mut rdr = csv::ReaderBuilder::new()
@@ -140,6 +146,17 @@ pub fn read_records(path: &Path) -> Result<Vec<ImageRecord>> {
         let source: SourceId = field(c_source).parse().map_err(|e| bad(c_source, e))?;
         let patient = PatientId::parse_with_default(field(c_patient), source)
             .map_err(|e| bad(c_patient, e))?;
+        if patient.source != source {
+            // The record would belong to one source and its patient to another.
+            return Err(bad(
+                c_patient,
+                ParseError::new(
+                    "patient id",
+                    field(c_patient),
+                    "no prefix or the `source` column's; the prefix differs from it",
+                ),
+            ));
+        }
         let label: Label = field(c_label).parse().map_err(|e| bad(c_label, e))?;
         let view: View = field(c_view).parse().map_err(|e| bad(c_view, e))?;
         let image_path = PathBuf::from(field(c_path));
@@ -156,14 +173,20 @@ pub fn read_records(path: &Path) -> Result<Vec<ImageRecord>> {
             c_reason.map(field).unwrap_or(""),
             view,
         );
-        r.source = source;
         if let Some(s) = optional(c_date) {
             r.study_date = Some(s.parse().map_err(|e| bad(c_date.unwrap_or(0), e))?);
         }
         if let Some(s) = optional(c_age) {
-            let age: f32 = s
-                .parse()
-                .map_err(|_| bad(c_age.unwrap_or(0), ParseError::new("age", s, "a number")))?;
+            let age = s
+                .parse::<f32>()
+                .ok()
+                .filter(|a| a.is_finite() && *a >= 0.0)
+                .ok_or_else(|| {
+                    bad(
+                        c_age.unwrap_or(0),
+                        ParseError::new("age", s, "a finite number of years ≥ 0"),
+                    )
+                })?;
             r.age = Some(age);
         }
         if let Some(s) = optional(c_sex) {
@@ -294,6 +317,77 @@ mod tests {
         std::fs::write(&p, "source,patient_id,image_id,path,label\n").unwrap();
         let e = read_records(&p).unwrap_err();
         assert!(matches!(e, Error::MissingColumn { ref column, .. } if column == "view"));
+    }
+
+    /// Writes `rows` under the minimal header plus `age` and reads them back.
+    fn read_rows(rows: &str) -> Result<Vec<ImageRecord>> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.csv");
+        std::fs::write(
+            &p,
+            format!("source,patient_id,image_id,path,label,view,age\n{rows}"),
+        )
+        .unwrap();
+        read_records(&p)
+    }
+
+    #[test]
+    fn ages_must_be_finite_and_not_negative() {
+        for bad in [
+            "NaN", "nan", "inf", "-inf", "infinity", "-3", "-0.5", "1e40", "abc",
+        ] {
+            let e = read_rows(&format!(
+                "qmenta,1,a,a.png,healthy,PA,40\nqmenta,2,b,b.png,healthy,PA,{bad}\n"
+            ))
+            .unwrap_err();
+            match &e {
+                Error::BadField {
+                    line,
+                    column,
+                    source,
+                    ..
+                } => {
+                    assert_eq!((*line, column.as_str()), (3, "age"), "{bad}");
+                    assert_eq!(source.value, bad);
+                    assert!(e.to_string().contains("finite number of years"), "{e}");
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+        let ok =
+            read_rows("qmenta,1,a,a.png,healthy,PA,0\nqmenta,2,b,b.png,healthy,PA,63.5\n").unwrap();
+        assert_eq!(ok[0].age, Some(0.0));
+        assert_eq!(ok[1].age, Some(63.5));
+    }
+
+    #[test]
+    fn patient_prefix_must_match_the_source_column() {
+        let e = read_rows(
+            "covid-idc,covid-idc:p7,img6,a.png,covid,PA,\npadchest,covid-idc:p7,img7,b.png,covid,PA,\n",
+        )
+        .unwrap_err();
+        match &e {
+            Error::BadField {
+                line,
+                column,
+                source,
+                ..
+            } => {
+                assert_eq!((*line, column.as_str()), (3, "patient_id"));
+                assert_eq!(source.value, "covid-idc:p7");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(e.to_string().contains("differs"), "{e}");
+        // A matching prefix, or none, gives the row's source to record and patient.
+        let ok = read_rows(
+            "padchest,padchest:p7,img7,b.png,covid,PA,\npadchest,p8,img8,c.png,covid,PA,\n",
+        )
+        .unwrap();
+        for (r, local) in ok.iter().zip(["p7", "p8"]) {
+            assert_eq!(r.source, SourceId::Padchest);
+            assert_eq!(r.patient, PatientId::new(SourceId::Padchest, local));
+        }
     }
 
     #[test]

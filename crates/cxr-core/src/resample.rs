@@ -48,8 +48,14 @@ pub fn shrink_gray(img: &GrayImage, k: u32) -> GrayImage {
 /// A `w × h` label plane on the grid of [`shrink_gray`]`(_, k)`: each pixel takes the most
 /// common label of its block, ties going to the label earlier in `order`; values not in
 /// `order` count as its last entry. `k = 1` is a copy.
+///
+/// `order` is meant to list every label (callers pass a constant); an empty `order` has
+/// no label to give, so every pixel of the result is 0.
 pub fn shrink_labels(labels: &[u8], (w, h): (usize, usize), k: usize, order: &[u8]) -> Vec<u8> {
     let k = k.max(1);
+    if order.is_empty() {
+        return vec![0; w.div_ceil(k) * h.div_ceil(k)];
+    }
     let last = order.len().saturating_sub(1);
     let ow = w.div_ceil(k);
     let mut counts = vec![vec![0u32; order.len()]; ow * h.div_ceil(k)];
@@ -131,5 +137,18 @@ mod tests {
         assert!(s.contains(0, 1));
         assert!(!s.contains(1, 1));
         assert_eq!(m.shrink(1), m);
+    }
+
+    #[test]
+    fn empty_order_gives_label_zero() {
+        // Used to index `order[0]` of an empty slice and panic.
+        assert_eq!(shrink_labels(&[0], (1, 1), 1, &[]), vec![0]);
+        assert_eq!(
+            shrink_labels(&[3, 1, 2, 1, 1], (5, 1), 2, &[]),
+            vec![0, 0, 0]
+        );
+        assert_eq!(shrink_labels(&[], (0, 0), 2, &[]), Vec::<u8>::new());
+        // A one-label order still works as documented: everything maps to it.
+        assert_eq!(shrink_labels(&[3, 1, 2, 1], (2, 2), 2, &[7]), vec![7]);
     }
 }

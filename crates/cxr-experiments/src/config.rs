@@ -234,11 +234,30 @@ impl ExperimentConfig {
     }
 
     /// The TOML text of these settings.
-    pub fn to_toml(&self) -> String {
-        toml::to_string_pretty(self).expect("settings serialise")
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] (`<settings>`) when a value has no TOML form: a path that is not
+    /// UTF-8.
+    pub fn to_toml(&self) -> Result<String> {
+        toml::to_string_pretty(self).map_err(|e| Error::Config {
+            path: PathBuf::from("<settings>"),
+            detail: if e.to_string().contains("UTF-8") {
+                format!("a path is not UTF-8 ({e})")
+            } else {
+                e.to_string()
+            },
+        })
     }
 
-    /// Checks that exactly one data source is given and the parts are valid.
+    /// Checks that exactly one data source is given and the parts are valid: the
+    /// synthetic plan and settings, the split, the classifier and segmenter training
+    /// settings (augmentation included), the segmenter's post-processing and gate, and
+    /// `evaluation.rounds` ≥ 2. `origin` names the file (or `<settings>`) in the error.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] naming the section and field.
     pub fn validate(&self, origin: &Path) -> Result<()> {
         let bad = |detail: String| Error::Config {
             path: origin.to_path_buf(),
@@ -257,6 +276,9 @@ impl ExperimentConfig {
             s.synth
                 .validate()
                 .map_err(|e| bad(format!("data.synthetic: {e}")))?;
+            s.plan
+                .validate()
+                .map_err(|e| bad(format!("data.synthetic.plan: {e}")))?;
         }
         self.split
             .validate()
@@ -266,9 +288,22 @@ impl ExperimentConfig {
             .map_err(|e| bad(format!("classifier: {e}")))?;
         self.segmenter
             .train
-            .model
             .validate()
-            .map_err(|e| bad(format!("segmenter: {e}")))?;
+            .map_err(|e| bad(format!("segmenter.train: {e}")))?;
+        self.segmenter
+            .post
+            .validate()
+            .map_err(|e| bad(format!("segmenter.post: {e}")))?;
+        self.segmenter
+            .qc
+            .validate()
+            .map_err(|e| bad(format!("segmenter.qc: {e}")))?;
+        if self.evaluation.rounds < 2 {
+            return Err(bad(format!(
+                "evaluation.rounds: {} < 2 (the bootstrap needs at least 2 rounds)",
+                self.evaluation.rounds
+            )));
+        }
         if self.segmenter.run.is_none() && self.data.synthetic.is_none() {
             return Err(bad(
                 "segmenter.run: real data needs a trained segmenter run (train_segmenter on \
@@ -319,7 +354,7 @@ mod tests {
     #[test]
     fn settings_round_trip_through_toml_and_partial_files_take_defaults() {
         for c in [ExperimentConfig::demo(), ExperimentConfig::tiny()] {
-            let back: ExperimentConfig = toml::from_str(&c.to_toml()).unwrap();
+            let back: ExperimentConfig = toml::from_str(&c.to_toml().unwrap()).unwrap();
             assert_eq!(back, c);
         }
         let dir = tempfile::tempdir().unwrap();
@@ -352,5 +387,75 @@ mod tests {
         std::fs::write(&p, "[split]\ntrain_fraction = 1.5\n").unwrap();
         let e = ExperimentConfig::load(&p).unwrap_err().to_string();
         assert!(e.contains("train_fraction"), "{e}");
+    }
+
+    #[test]
+    fn bad_augmentation_gate_plan_and_rounds_are_refused_up_front() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("e.toml");
+        for (toml, expected) in [
+            (
+                "[classifier.augment]\nmirror = 1.5\n",
+                "classifier: invalid classifier config: `augment.mirror` (1.5 is not in [0, 1])",
+            ),
+            (
+                "[segmenter.train.augment]\nmax_rotate_deg = inf\n",
+                "segmenter.train: invalid segmenter config: `augment.max_rotate_deg` (inf is not in [0, 180])",
+            ),
+            (
+                "[segmenter.train.augment]\nmax_translate_px = 3e38\n",
+                "`augment.max_translate_px`",
+            ),
+            (
+                "[segmenter.qc]\nmin_fraction = nan\n",
+                "segmenter.qc: invalid quality-gate option `min_fraction`",
+            ),
+            (
+                "[segmenter.qc]\nmin_lungs = 3\n",
+                "segmenter.qc: invalid quality-gate option `min_lungs`",
+            ),
+            (
+                "[segmenter.post]\nthreshold = 2.0\n",
+                "segmenter.post: invalid post-processing option `threshold`",
+            ),
+            (
+                "[segmenter.train.model]\naspp_rates = [0, 12, 18]\n",
+                "segmenter.train: invalid segmenter config: `aspp_rates`",
+            ),
+            (
+                "[segmenter.train.model]\nin_channels = 3\n",
+                "`in_channels`",
+            ),
+            ("[classifier.model]\nnum_classes = 2\n", "`num_classes`"),
+            ("[evaluation]\nrounds = 1\n", "evaluation.rounds: 1 < 2"),
+            (
+                "[data.synthetic.synth.demographics.covid]\nage_mean = 65.0\nage_sd = inf\nmale = 0.5\n",
+                "`demographics.covid.age_sd` = inf",
+            ),
+            (
+                "[[data.synthetic.plan.sources]]\nsource = \"qmenta\"\nhealthy = 2\ncovid = 2\nbacterial = 2\nimages_per_patient = 1e20\n",
+                "data.synthetic.plan: invalid cohort plan: `images_per_patient`",
+            ),
+        ] {
+            std::fs::write(&p, toml).unwrap();
+            let e = ExperimentConfig::load(&p).unwrap_err().to_string();
+            assert!(e.starts_with(&format!("config {}: ", p.display())), "{e}");
+            assert!(e.contains(expected), "{toml}: {e}");
+        }
+        std::fs::write(&p, "[evaluation]\nrounds = 2\n").unwrap();
+        assert_eq!(ExperimentConfig::load(&p).unwrap().evaluation.rounds, 2);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_path_that_is_not_utf8_is_a_config_error() {
+        use std::os::unix::ffi::OsStrExt;
+        let mut c = ExperimentConfig::tiny();
+        c.classifier.pretrained = Some(PathBuf::from(std::ffi::OsStr::from_bytes(b"w\xff.st")));
+        let e = c.to_toml().unwrap_err().to_string();
+        assert!(
+            e.starts_with("config <settings>: a path is not UTF-8"),
+            "{e}"
+        );
     }
 }

@@ -64,7 +64,7 @@ impl Context {
             source,
         })?;
         let path = out.join("experiment.toml");
-        let text = config.to_toml();
+        let text = config.to_toml()?;
         if path.exists() {
             let old = ExperimentConfig::load(&path)?;
             if old != config {
@@ -165,7 +165,7 @@ pub fn cohort(ctx: &Context) -> Result<(Vec<ImageRecord>, KeyGroups)> {
         ));
     }
     let (records, groups) = if let Some(s) = &ctx.config.data.synthetic {
-        let cases = cxr_synth::plan_cases(&s.plan, &s.synth, s.seed);
+        let cases = cxr_synth::plan_cases(&s.plan, &s.synth, s.seed)?;
         ctx.say(format!(
             "cohort: rendering {} phantoms of {} patients",
             cases.len(),
@@ -433,9 +433,19 @@ pub fn predict(
     let mut failed = Vec::new();
     for (e, p) in examples.iter().zip(probs) {
         let k = e.key();
-        let r = by_key[&k];
+        let Some(r) = by_key.get(&k) else {
+            return Err(Error::Step {
+                step: "predict",
+                detail: format!(
+                    "image {} of source {} ({}) has no record",
+                    k.1,
+                    k.0,
+                    e.image.display()
+                ),
+            });
+        };
         match p {
-            Ok(p) => rows.push(PredictionRow::new(r, &p)),
+            Ok(p) => rows.push(PredictionRow::new(r, &p)?),
             Err(err) => failed.push(Rejection {
                 source: k.0,
                 patient_id: e.patient.clone(),
@@ -772,6 +782,40 @@ mod tests {
         assert!(
             md.contains("| covid-idc | 2 | 1 (50.0 %) | 0 | 1 | 0 |"),
             "{md}"
+        );
+    }
+
+    #[test]
+    fn an_example_without_its_record_is_a_step_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = Context::new(
+            ExperimentConfig::tiny(),
+            &dir.path().join("out"),
+            Device::Cpu,
+            false,
+        )
+        .unwrap();
+        // An untrained tiny classifier is enough: the record lookup comes first.
+        let clf_dir = dir.path().join("clf");
+        let config = ctx.config.classifier.clone();
+        let vs = tch::nn::VarStore::new(Device::Cpu);
+        let _net = cxr_classifier::InceptionV3::new(&vs.root(), &config.model).unwrap();
+        let state = cxr_nn::TrainState::new(1, cxr_nn::Goal::Minimize);
+        cxr_nn::save_checkpoint(&clf_dir, "best", &vs, &state).unwrap();
+        write_json(&clf_dir.join("config.json"), &config).unwrap();
+
+        let r = rec(SourceId::Qmenta, "P1", "q1", Label::Covid);
+        let orphan = Example {
+            image: PathBuf::from("/x/q2.png"),
+            mask: PathBuf::from("/x/q2_mask.png"),
+            label: Label::Covid,
+            patient: "qmenta:P2".into(),
+            image_id: "q2".into(),
+        };
+        let e = predict(&ctx, &clf_dir, &[orphan], &[r], &dir.path().join("p.csv")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "predict: image q2 of source qmenta (/x/q2.png) has no record"
         );
     }
 }

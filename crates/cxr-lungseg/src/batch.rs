@@ -33,13 +33,20 @@ impl LabelledImages for MaskSet {
 }
 
 /// Segments one image: probabilities → post-processing → quality gate.
+///
+/// # Errors
+///
+/// [`crate::Error::Postprocess`] / [`crate::Error::Qc`] for out-of-range options,
+/// [`crate::Error::EmptyImage`] for an image without pixels, libtorch errors.
 pub fn segment_image(
     seg: &Segmenter,
     img: &GrayImage,
     post: &PostprocessOptions,
     qc: &QcOptions,
-) -> Result<(Segmentation, LungQc), crate::postprocess::PostprocessError> {
-    let p = seg.probabilities(img);
+) -> Result<(Segmentation, LungQc), crate::Error> {
+    post.validate()?;
+    qc.validate()?;
+    let p = seg.probabilities(img)?;
     let s = postprocess(&p, img.width(), img.height(), post)?;
     let q = assess(&s, qc);
     Ok((s, q))
@@ -82,6 +89,12 @@ pub struct QcRow {
 /// walks: hidden names skipped, `out` left out) into `out/masks/<stem>.png` (0/255,
 /// the input's size), `out/overlays/<stem>.png` and `out/qc.csv`. Unreadable images are
 /// error rows. Returns the rows.
+///
+/// # Errors
+///
+/// [`crate::Error::Postprocess`] / [`crate::Error::Qc`] for out-of-range options (before
+/// any image is read); [`crate::Error::Core`] when the folder cannot be walked or
+/// `qc.csv` cannot be written.
 pub fn segment_dir(
     seg: &Segmenter,
     input: &Path,
@@ -89,7 +102,9 @@ pub fn segment_dir(
     post: &PostprocessOptions,
     qc: &QcOptions,
     progress: Option<&ProgressBar>,
-) -> cxr_core::Result<Vec<QcRow>> {
+) -> Result<Vec<QcRow>, crate::Error> {
+    post.validate()?;
+    qc.validate()?;
     // The output folder is left out should it sit inside the input.
     let mut files = Vec::new();
     for entry in cxr_core::walk::files(input, Some(out)) {

@@ -276,9 +276,13 @@ impl LabelMask {
         })
     }
 
-    /// Nearest-neighbour resampling to `width × height` (pixel centres mapped).
+    /// Nearest-neighbour resampling to `width × height` (pixel centres mapped). A mask
+    /// without pixels (a side of 0) has nothing to sample: the result is all background.
     pub fn resize_nearest(&self, width: u32, height: u32) -> LabelMask {
         let (sw, sh) = (u64::from(self.width), u64::from(self.height));
+        if sw == 0 || sh == 0 {
+            return LabelMask::from_fn(width, height, |_, _| PixelLabel::Background);
+        }
         LabelMask::from_fn(width, height, |x, y| {
             let sx = ((2 * u64::from(x) + 1) * sw / (2 * u64::from(width))).min(sw - 1);
             let sy = ((2 * u64::from(y) + 1) * sh / (2 * u64::from(height))).min(sh - 1);
@@ -672,6 +676,19 @@ mod tests {
         assert_eq!(big.get(1, 1), PixelLabel::Lung);
         assert_eq!(big.get(2, 2), PixelLabel::Ignore);
         assert_eq!(big.resize_nearest(2, 2), m);
+    }
+
+    #[test]
+    fn resize_nearest_of_an_empty_mask_is_background() {
+        // `sw - 1` used to underflow for a 0 × 0 (or 0-wide) mask.
+        for (w, h) in [(0, 0), (0, 3), (3, 0)] {
+            let empty = LabelMask::from_fn(w, h, |_, _| PixelLabel::Lung);
+            let r = empty.resize_nearest(3, 2);
+            assert_eq!(r.dimensions(), (3, 2));
+            assert_eq!(r.count(PixelLabel::Background), 6);
+        }
+        let m = LabelMask::from_fn(2, 2, |_, _| PixelLabel::Lung);
+        assert_eq!(m.resize_nearest(0, 0).dimensions(), (0, 0));
     }
 
     #[test]

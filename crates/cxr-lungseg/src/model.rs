@@ -94,7 +94,13 @@ impl SegmenterConfig {
         }
     }
 
-    /// Checks the settings, naming the first bad field.
+    /// Checks the settings, naming the first bad field: `depth` 18, 34 or 50,
+    /// `input_size` a multiple of 16 ≥ 32, channel counts ≥ 1, `in_channels` 1 (gray
+    /// input), every `aspp_rates` dilation in `1..=input_size`.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::InvalidConfig`] naming the field.
     pub fn validate(&self) -> Result<(), crate::Error> {
         let bad = |field, detail: String| Err(crate::Error::InvalidConfig { field, detail });
         if ![18, 34, 50].contains(&self.depth) {
@@ -111,10 +117,27 @@ impl SegmenterConfig {
             ("aspp_channels", self.aspp_channels),
             ("low_level_channels", self.low_level_channels),
             ("decoder_channels", self.decoder_channels),
-            ("in_channels", self.in_channels),
         ] {
             if v < 1 {
                 return bad(field, format!("{v} < 1"));
+            }
+        }
+        // The data (training pairs and `Segmenter::probabilities`) is one gray channel.
+        if self.in_channels != 1 {
+            return bad(
+                "in_channels",
+                format!(
+                    "{} (the segmenter's input is one gray channel: 1)",
+                    self.in_channels
+                ),
+            );
+        }
+        for r in self.aspp_rates {
+            if !(1..=self.input_size).contains(&r) {
+                return bad(
+                    "aspp_rates",
+                    format!("{r} is not a dilation in 1..={}", self.input_size),
+                );
             }
         }
         Ok(())
@@ -478,5 +501,45 @@ mod tests {
             ..SegmenterConfig::tiny(64)
         };
         assert!(DeepLabV3Plus::new(&nn::VarStore::new(Device::Cpu).root(), &bad).is_err());
+    }
+
+    #[test]
+    fn aspp_rates_and_input_channels_are_checked() {
+        let bad = |c: SegmenterConfig| match c.validate() {
+            Err(crate::Error::InvalidConfig { field, detail }) => format!("{field}: {detail}"),
+            other => panic!("{other:?}"),
+        };
+        let t = SegmenterConfig::tiny;
+        for rates in [[0, 12, 18], [6, -1, 18], [6, 12, 65]] {
+            assert_eq!(
+                bad(SegmenterConfig {
+                    aspp_rates: rates,
+                    ..t(64)
+                }),
+                format!(
+                    "aspp_rates: {} is not a dilation in 1..=64",
+                    rates.iter().find(|r| !(1..=64).contains(*r)).unwrap()
+                )
+            );
+        }
+        assert!(
+            SegmenterConfig {
+                aspp_rates: [1, 1, 64],
+                ..t(64)
+            }
+            .validate()
+            .is_ok()
+        );
+        for c in [0, 3] {
+            assert!(
+                bad(SegmenterConfig {
+                    in_channels: c,
+                    ..t(64)
+                })
+                .starts_with(&format!(
+                    "in_channels: {c} (the segmenter's input is one gray"
+                ))
+            );
+        }
     }
 }

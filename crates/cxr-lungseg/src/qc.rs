@@ -64,7 +64,12 @@ pub struct QcOptionsError {
 }
 
 impl QcOptions {
-    /// Checks the ranges: `min_lungs` ≤ 2, `min_fraction` in `[0, 1]`.
+    /// Checks the ranges: `min_lungs` ≤ 2, `min_fraction` in `[0, 1]` (NaN is out of
+    /// range). [`crate::segment_image`] and [`crate::segment_dir`] call it.
+    ///
+    /// # Errors
+    ///
+    /// [`QcOptionsError`] naming the field.
     pub fn validate(&self) -> Result<(), QcOptionsError> {
         if self.min_lungs > 2 {
             return Err(QcOptionsError {

@@ -112,6 +112,53 @@ impl Default for SegTrainConfig {
     }
 }
 
+impl SegTrainConfig {
+    /// Checks the settings, naming the first bad field: the network
+    /// ([`SegmenterConfig::validate`]), the augmentation
+    /// ([`AugmentConfig::validate`], fields `augment.*`), `batch_size` and `accumulate`
+    /// ≥ 1, a finite `learning_rate` > 0, finite `weight_decay` ≥ 0 and
+    /// `validation_fraction` in `[0, 1)`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] naming the field.
+    pub fn validate(&self) -> Result<(), Error> {
+        self.model.validate()?;
+        self.augment.validate().map_err(|e| match e {
+            cxr_nn::Error::InvalidConfig { field, detail } => {
+                Error::InvalidConfig { field, detail }
+            }
+            e => Error::Nn(e),
+        })?;
+        let bad = |field, detail: String| Err(Error::InvalidConfig { field, detail });
+        if self.batch_size == 0 {
+            return bad("batch_size", "0 < 1".into());
+        }
+        if self.accumulate == 0 {
+            return bad("accumulate", "0 < 1".into());
+        }
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return bad(
+                "learning_rate",
+                format!("{} is not a finite value > 0", self.learning_rate),
+            );
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return bad(
+                "weight_decay",
+                format!("{} is not a finite value ≥ 0", self.weight_decay),
+            );
+        }
+        if !(0.0..1.0).contains(&self.validation_fraction) {
+            return bad(
+                "validation_fraction",
+                format!("{} is not in [0, 1)", self.validation_fraction),
+            );
+        }
+        Ok(())
+    }
+}
+
 struct PairDataset {
     pairs: Arc<ShrunkPairs>,
     indices: Vec<usize>,
@@ -256,6 +303,15 @@ pub fn split_pairs(n: usize, fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize
 
 /// Trains a segmenter into `run_dir` on `pairs`. Resumes from `run_dir/last` when a run
 /// with the same configuration was stopped there. Shows progress bars when `progress`.
+///
+/// # Errors
+///
+/// - [`Error::InvalidConfig`] for bad settings ([`SegTrainConfig::validate`]);
+/// - [`Error::NoData`] with fewer than two pairs (no validation set), or when no
+///   validation pair loads in an epoch;
+/// - [`cxr_nn::Error::NoTrainingSamples`] (as [`Error::Nn`]) when no training pair loads
+///   in an epoch;
+/// - checkpoint, I/O and libtorch errors.
 pub fn train(
     run_dir: &Path,
     pairs: Arc<dyn LabelledImages>,
@@ -263,7 +319,16 @@ pub fn train(
     device: Device,
     progress: bool,
 ) -> Result<TrainSummary, Error> {
-    config.model.validate()?;
+    config.validate()?;
+    if pairs.len() < 2 {
+        return Err(Error::NoData {
+            detail: format!(
+                "{} image/mask pair(s): at least 2 are needed (one for training, one for \
+                 validation)",
+                pairs.len()
+            ),
+        });
+    }
     cxr_nn::open_run(run_dir, config)?;
     let (train_idx, val_idx) = split_pairs(pairs.len(), config.validation_fraction, config.seed);
     let size = config.model.input_size as usize;
@@ -311,7 +376,7 @@ pub fn train(
             (loss, logged)
         },
         |done| {
-            let (val_loss, val_dice) = evaluate(&net, &val_loader, device);
+            let (val_loss, val_dice) = evaluate(&net, &val_loader, device, done.epoch)?;
             let m = EpochMetrics {
                 epoch: done.epoch,
                 train_loss: done.train_loss,
@@ -335,14 +400,21 @@ pub fn train(
     })
 }
 
+/// Validation loss and Dice; an error when no validation sample loads.
 fn evaluate<D: Dataset + 'static>(
     net: &DeepLabV3Plus,
     loader: &DataLoader<D>,
     device: Device,
-) -> (f64, f64) {
+    epoch: usize,
+) -> Result<(f64, f64), Error> {
     let _guard = tch::no_grad_guard();
     let (mut loss, mut n, mut inter, mut p, mut t) = (0.0, 0usize, 0.0, 0.0, 0.0);
+    let mut failed = 0;
     for b in loader.epoch(0) {
+        for f in &b.failures {
+            tracing::warn!(index = f.index, error = %f.source, "validation sample skipped");
+        }
+        failed += b.failures.len();
         if b.indices.is_empty() {
             continue;
         }
@@ -353,12 +425,20 @@ fn evaluate<D: Dataset + 'static>(
         let (i, pp, tt) = dice_counts(&logits, &labels);
         (inter, p, t) = (inter + i, p + pp, t + tt);
     }
+    if n == 0 {
+        return Err(Error::NoData {
+            detail: format!(
+                "no validation samples loaded in epoch {epoch} ({failed} failed to load)"
+            ),
+        });
+    }
+    // No lung in the labels and none predicted: a perfect (empty) segmentation.
     let dice = if p + t == 0.0 {
         1.0
     } else {
         2.0 * inter / (p + t)
     };
-    (loss / n.max(1) as f64, dice)
+    Ok((loss / n as f64, dice))
 }
 
 /// A trained segmenter, loaded from a run folder.
@@ -392,7 +472,17 @@ impl Segmenter {
 
     /// Lung probabilities at the image's own size (row-major), computed at the model's
     /// input size and resized back bilinearly. Deterministic.
-    pub fn probabilities(&self, img: &GrayImage) -> Vec<f32> {
+    ///
+    /// # Errors
+    ///
+    /// [`Error::EmptyImage`] for an image without pixels; libtorch errors.
+    pub fn probabilities(&self, img: &GrayImage) -> Result<Vec<f32>, Error> {
+        if img.width() == 0 || img.height() == 0 {
+            return Err(Error::EmptyImage {
+                width: img.width(),
+                height: img.height(),
+            });
+        }
         let _guard = tch::no_grad_guard();
         let s = self.config.model.input_size;
         let (w, h) = (img.width() as i64, img.height() as i64);
@@ -409,7 +499,7 @@ impl Segmenter {
             .upsample_bilinear2d([h, w], false, None, None)
             .to_device(Device::Cpu)
             .flatten(0, -1);
-        Vec::<f32>::try_from(&p).expect("float tensor")
+        Ok(Vec::<f32>::try_from(&p)?)
     }
 }
 

@@ -63,7 +63,67 @@ impl AugmentConfig {
         }
     }
 
-    /// Draws one augmentation.
+    /// Largest [`AugmentConfig::max_translate_px`] accepted, in pixels.
+    pub const MAX_TRANSLATE_PX: f32 = 10_000.0;
+    /// Largest [`AugmentConfig::gamma`] accepted (gamma in e^±4).
+    pub const MAX_GAMMA: f32 = 4.0;
+
+    /// Checks the settings, naming the first bad field: every value finite and ≥ 0,
+    /// `mirror` ≤ 1, `max_crop` < 1, `max_translate_px` ≤ [`Self::MAX_TRANSLATE_PX`],
+    /// `max_rotate_deg` ≤ 180, `brightness` and `contrast` ≤ 1, `gamma` ≤
+    /// [`Self::MAX_GAMMA`]. [`AugmentConfig::sample`] draws only from valid settings.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::InvalidConfig`] naming the field (`augment.mirror`, …).
+    ///
+    /// ```
+    /// use cxr_nn::AugmentConfig;
+    ///
+    /// assert!(AugmentConfig::paper().validate().is_ok());
+    /// let bad = AugmentConfig { mirror: 1.5, ..AugmentConfig::paper() };
+    /// assert!(bad.validate().unwrap_err().to_string().contains("augment.mirror"));
+    /// ```
+    pub fn validate(&self) -> crate::Result<()> {
+        let checks: [(&'static str, f64, f64, bool); 7] = [
+            ("augment.mirror", self.mirror, 1.0, true),
+            ("augment.max_crop", f64::from(self.max_crop), 1.0, false),
+            (
+                "augment.max_translate_px",
+                f64::from(self.max_translate_px),
+                f64::from(Self::MAX_TRANSLATE_PX),
+                true,
+            ),
+            (
+                "augment.max_rotate_deg",
+                f64::from(self.max_rotate_deg),
+                180.0,
+                true,
+            ),
+            ("augment.brightness", f64::from(self.brightness), 1.0, true),
+            ("augment.contrast", f64::from(self.contrast), 1.0, true),
+            (
+                "augment.gamma",
+                f64::from(self.gamma),
+                f64::from(Self::MAX_GAMMA),
+                true,
+            ),
+        ];
+        for (field, v, max, closed) in checks {
+            let ok = v.is_finite() && v >= 0.0 && if closed { v <= max } else { v < max };
+            if !ok {
+                let close = if closed { ']' } else { ')' };
+                return Err(crate::Error::InvalidConfig {
+                    field,
+                    detail: format!("{v} is not in [0, {max}{close}"),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Draws one augmentation. The settings must be valid ([`AugmentConfig::validate`]);
+    /// the trainers check them before training.
     pub fn sample(&self, rng: &mut ChaCha8Rng) -> Affine {
         let sym = |rng: &mut ChaCha8Rng, m: f32| {
             if m > 0.0 {
@@ -262,6 +322,93 @@ mod tests {
         }
         assert!((200..300).contains(&mirrored), "{mirrored}");
         assert_eq!(AugmentConfig::none().sample(&mut rng).rotate_rad, 0.0);
+    }
+
+    #[test]
+    fn bad_settings_are_rejected_by_field() {
+        let field = |c: AugmentConfig| match c.validate() {
+            Err(crate::Error::InvalidConfig { field, detail }) => (field, detail),
+            other => panic!("{other:?}"),
+        };
+        let p = AugmentConfig::paper;
+        assert!(p().validate().is_ok() && AugmentConfig::none().validate().is_ok());
+        let (f, d) = field(AugmentConfig { mirror: 1.5, ..p() });
+        assert_eq!((f, d.as_str()), ("augment.mirror", "1.5 is not in [0, 1]"));
+        assert_eq!(
+            field(AugmentConfig {
+                mirror: f64::NAN,
+                ..p()
+            })
+            .0,
+            "augment.mirror"
+        );
+        assert_eq!(
+            field(AugmentConfig {
+                mirror: -0.1,
+                ..p()
+            })
+            .0,
+            "augment.mirror"
+        );
+        assert_eq!(
+            field(AugmentConfig {
+                max_crop: 1.0,
+                ..p()
+            })
+            .0,
+            "augment.max_crop"
+        );
+        assert_eq!(
+            field(AugmentConfig {
+                max_rotate_deg: f32::INFINITY,
+                ..p()
+            })
+            .0,
+            "augment.max_rotate_deg"
+        );
+        assert_eq!(
+            field(AugmentConfig {
+                max_translate_px: 3e38,
+                ..p()
+            })
+            .0,
+            "augment.max_translate_px"
+        );
+        assert_eq!(
+            field(AugmentConfig {
+                brightness: f32::NAN,
+                ..p()
+            })
+            .0,
+            "augment.brightness"
+        );
+        assert_eq!(
+            field(AugmentConfig {
+                contrast: 2.0,
+                ..p()
+            })
+            .0,
+            "augment.contrast"
+        );
+        assert_eq!(
+            field(AugmentConfig { gamma: 1e30, ..p() }).0,
+            "augment.gamma"
+        );
+        // The largest valid settings draw without panicking.
+        let max = AugmentConfig {
+            mirror: 1.0,
+            max_crop: 0.99,
+            max_translate_px: AugmentConfig::MAX_TRANSLATE_PX,
+            max_rotate_deg: 180.0,
+            brightness: 1.0,
+            contrast: 1.0,
+            gamma: AugmentConfig::MAX_GAMMA,
+        };
+        max.validate().unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        for _ in 0..100 {
+            assert!(max.sample(&mut rng).mirror);
+        }
     }
 
     proptest! {

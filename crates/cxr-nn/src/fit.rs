@@ -118,6 +118,12 @@ pub fn resume_or_start(
 /// propagate and the per-sample mean loss to log; then `validate` runs the validation
 /// pass (and writes the run's metrics); then the `best` (when the watched value
 /// improved) and `last` checkpoints are saved. Returns the final state.
+///
+/// # Errors
+///
+/// [`crate::Error::NoTrainingSamples`] when an epoch has no sample to train on (an
+/// empty training set, or every sample failed to load): nothing is saved for that epoch.
+/// Errors of `validate`, of libtorch and of writing the checkpoints are passed on.
 pub fn fit<E, D>(
     run_dir: &Path,
     vs: &VarStore,
@@ -172,9 +178,12 @@ where
             state.step += 1;
         }
         batches.finish_and_clear();
+        if n == 0 {
+            return Err(crate::Error::NoTrainingSamples { epoch, failed }.into());
+        }
         let done = EpochDone {
             epoch,
-            train_loss: loss_sum / n.max(1) as f64,
+            train_loss: loss_sum / n as f64,
             lr: schedule.lr_at(state.step.saturating_sub(1)),
             failed_samples: failed,
             started: t0,

@@ -60,6 +60,23 @@ pub enum Error {
         /// How many devices libtorch sees.
         available: usize,
     },
+    /// A setting of the kit (augmentation) is out of range.
+    #[error("invalid setting `{field}` ({detail})")]
+    InvalidConfig {
+        /// The field (`augment.mirror`).
+        field: &'static str,
+        /// What is wrong.
+        detail: String,
+    },
+    /// An epoch of training had no sample to train on: the training set is empty or
+    /// every sample failed to load.
+    #[error("no training samples loaded in epoch {epoch} ({failed} failed to load)")]
+    NoTrainingSamples {
+        /// The epoch (0-based).
+        epoch: usize,
+        /// Samples that failed to load in it.
+        failed: usize,
+    },
     /// A run folder holds a run with other settings.
     #[error("{path} holds a run with another configuration")]
     RunMismatch {

@@ -212,6 +212,7 @@ impl<D: Dataset + 'static> DataLoader<D> {
         EpochIter {
             inner: Inner::Threads {
                 rx,
+                chunks,
                 pending: BTreeMap::new(),
                 want: 0,
                 total,
@@ -222,13 +223,57 @@ impl<D: Dataset + 'static> DataLoader<D> {
     }
 }
 
+/// The message of a caught panic.
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// Checks that every plane of a sample holds `width × height` values.
+fn check_sample(s: &Sample) -> Result<(), BoxError> {
+    let (w, h) = s.size;
+    let n = w
+        .checked_mul(h)
+        .ok_or_else(|| format!("sample size {w}×{h} overflows"))?;
+    let planes = std::iter::once(("image", s.image.len()))
+        .chain(s.channels.iter().map(|c| ("channel", c.len())))
+        .chain(s.masks.iter().map(|m| ("mask", m.len())));
+    for (what, len) in planes {
+        if len != n {
+            return Err(format!("{what} has {len} values for a {w}×{h} sample").into());
+        }
+    }
+    Ok(())
+}
+
+/// A batch whose samples were never built (a worker stopped before building it).
+fn lost_batch(indices: &[usize], why: &str) -> Batch {
+    let failures = indices
+        .iter()
+        .map(|&index| SampleError {
+            index,
+            source: why.into(),
+        })
+        .collect();
+    assemble(&[], Vec::new(), failures)
+}
+
 fn build_batch<D: Dataset + ?Sized>(ds: &D, indices: &[usize], seed: u64, epoch: u64) -> Batch {
     let mut samples = Vec::with_capacity(indices.len());
     let mut kept = Vec::with_capacity(indices.len());
     let mut failures = Vec::new();
     for &index in indices {
         let mut rng = sample_rng(seed, epoch, index);
-        match ds.get(index, &mut rng) {
+        // A dataset that panics on one sample fails that sample, not the epoch.
+        let got =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ds.get(index, &mut rng)))
+                .unwrap_or_else(|panic| {
+                    Err(format!("loading panicked: {}", panic_text(&*panic)).into())
+                });
+        match got.and_then(|s| check_sample(&s).map(|()| s)) {
             Ok(s) => {
                 let same = samples.first().is_none_or(|f: &Sample| {
                     f.size == s.size
@@ -249,11 +294,16 @@ fn build_batch<D: Dataset + ?Sized>(ds: &D, indices: &[usize], seed: u64, epoch:
             Err(source) => failures.push(SampleError { index, source }),
         }
     }
+    assemble(&samples, kept, failures)
+}
+
+/// Stacks checked samples of one shape into a batch.
+fn assemble(samples: &[Sample], kept: Vec<usize>, failures: Vec<SampleError>) -> Batch {
     let (w, h) = samples.first().map_or((0, 0), |s| s.size);
     let c = 1 + samples.first().map_or(0, |s| s.channels.len());
     let n = samples.len() as i64;
     let mut flat = Vec::with_capacity(samples.len() * c * w * h);
-    for s in &samples {
+    for s in samples {
         flat.extend_from_slice(&s.image);
         for ch in &s.channels {
             flat.extend_from_slice(ch);
@@ -285,6 +335,7 @@ enum Inner {
     Inline(Box<dyn Iterator<Item = Batch>>),
     Threads {
         rx: Receiver<(usize, Batch)>,
+        chunks: Arc<Vec<Vec<usize>>>,
         pending: BTreeMap<usize, Batch>,
         want: usize,
         total: usize,
@@ -305,6 +356,7 @@ impl Iterator for EpochIter {
             Inner::Inline(it) => it.next(),
             Inner::Threads {
                 rx,
+                chunks,
                 pending,
                 want,
                 total,
@@ -322,7 +374,14 @@ impl Iterator for EpochIter {
                         Ok((i, b)) => {
                             pending.insert(i, b);
                         }
-                        Err(_) => return None,
+                        Err(_) => {
+                            // Every worker is gone before building this batch: its
+                            // samples are reported as failures, so the epoch is never
+                            // silently short.
+                            let b = lost_batch(&chunks[*want], "loader worker stopped");
+                            *want += 1;
+                            return Some(b);
+                        }
                     }
                 }
             }
@@ -417,6 +476,61 @@ mod tests {
         sorted.sort();
         assert_eq!(sorted, (0..23).filter(|&i| i != 7).collect::<Vec<_>>());
         assert_ne!(all, sorted, "shuffled");
+    }
+
+    /// Index 2 panics while loading; index 3 has a short image, index 4 a short mask.
+    struct Broken;
+    impl Dataset for Broken {
+        fn len(&self) -> usize {
+            6
+        }
+        fn get(&self, index: usize, _: &mut ChaCha8Rng) -> Result<Sample, BoxError> {
+            if index == 2 {
+                panic!("bad augmentation setting");
+            }
+            Ok(Sample {
+                size: (4, 4),
+                image: vec![0.5; if index == 3 { 3 } else { 16 }],
+                channels: vec![],
+                masks: vec![vec![1; if index == 4 { 15 } else { 16 }]],
+                class: 0,
+            })
+        }
+    }
+
+    #[test]
+    fn panicking_and_misshapen_samples_are_failures_for_any_worker_count() {
+        for workers in [0, 1, 2] {
+            let loader = DataLoader::new(
+                Arc::new(Broken),
+                LoaderConfig {
+                    batch_size: 2,
+                    shuffle: false,
+                    workers,
+                    ..LoaderConfig::default()
+                },
+            );
+            let batches: Vec<Batch> = loader.epoch(0).collect();
+            assert_eq!(batches.len(), 3, "workers {workers}: no batch lost");
+            let kept: Vec<usize> = batches.iter().flat_map(|b| b.indices.clone()).collect();
+            assert_eq!(kept, [0, 1, 5], "workers {workers}");
+            let failures: Vec<(usize, String)> = batches
+                .iter()
+                .flat_map(|b| &b.failures)
+                .map(|f| (f.index, f.source.to_string()))
+                .collect();
+            assert_eq!(
+                failures,
+                [
+                    (2, "loading panicked: bad augmentation setting".to_string()),
+                    (3, "image has 3 values for a 4×4 sample".to_string()),
+                    (4, "mask has 15 values for a 4×4 sample".to_string()),
+                ],
+                "workers {workers}"
+            );
+            assert_eq!(batches[1].images.size(), [0, 1, 0, 0]);
+            assert_eq!(batches[2].images.size(), [1, 1, 4, 4]);
+        }
     }
 
     #[test]

@@ -18,6 +18,45 @@ use crate::font::{FAMILY, ensure_registered};
 /// Default size of both plots, in pixels.
 pub const SIZE: (u32, u32) = (800, 700);
 
+/// The smallest side of a chart ([`roc_png`], [`confusion_png`], [`lines_png`],
+/// [`bars_png`]), in pixels: room for the caption, the label areas and a plotting area.
+pub const MIN_SIDE: u32 = 250;
+
+/// The smallest tile of an [`image_grid_png`], in pixels.
+pub const MIN_TILE: u32 = 8;
+
+/// The largest side of any plot, in pixels.
+pub const MAX_SIDE: u32 = 16_384;
+
+/// The most pixels of any plot (8192², a 192 MiB RGB canvas).
+pub const MAX_PIXELS: u64 = 1 << 26;
+
+/// Checks a plot's `size` (or a grid's computed canvas, hence `u64`): each side in
+/// `min..=MAX_SIDE`, at most [`MAX_PIXELS`] in all. `name` says which size it is.
+///
+/// # Errors
+/// [`Error::Plot`] naming the size and the limit it breaks.
+fn check_size(what: &'static str, name: &str, (w, h): (u64, u64), min: u32) -> Result<(u32, u32)> {
+    let problem = if w < u64::from(min) || h < u64::from(min) {
+        format!("each side must be at least {min} pixels")
+    } else if w > u64::from(MAX_SIDE) || h > u64::from(MAX_SIDE) {
+        format!("each side must be at most {MAX_SIDE} pixels")
+    } else if w * h > MAX_PIXELS {
+        format!("at most {MAX_PIXELS} pixels in all")
+    } else {
+        return Ok((w as u32, h as u32));
+    };
+    Err(Error::Plot {
+        what,
+        source: format!("{name} {w}x{h}: {problem}").into(),
+    })
+}
+
+/// [`check_size`] for the `size` argument of a chart, with the [`MIN_SIDE`] minimum.
+fn check_chart_size(what: &'static str, (w, h): (u32, u32)) -> Result<()> {
+    check_size(what, "size", (w.into(), h.into()), MIN_SIDE).map(|_| ())
+}
+
 /// The colour of a class in every plot.
 pub fn class_color(label: Label) -> RGBColor {
     match label {
@@ -46,13 +85,14 @@ fn plot_err<E: std::error::Error + Send + Sync + 'static>(
 }
 
 /// Draws into a white RGB canvas of `size` with `draw` and returns it as PNG bytes.
+/// `size` has passed [`check_size`], so the buffer length cannot overflow.
 fn render(
     size: (u32, u32),
     what: &'static str,
     draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<()>,
 ) -> Result<Vec<u8>> {
     render_on(
-        vec![255u8; (size.0 * size.1 * 3) as usize],
+        vec![255u8; size.0 as usize * size.1 as usize * 3],
         size,
         what,
         draw,
@@ -110,9 +150,11 @@ fn encode(buf: &[u8], (w, h): (u32, u32), what: &'static str) -> Result<Vec<u8>>
 /// The ROC plot as PNG bytes.
 ///
 /// # Errors
-/// [`Error::Plot`], [`Error::Encode`], [`Error::Font`].
+/// [`Error::Plot`], also when a side of `size` is below [`MIN_SIDE`] or above
+/// [`MAX_SIDE`] or the area above [`MAX_PIXELS`]; [`Error::Encode`], [`Error::Font`].
 pub fn roc_png(eval: &Evaluation, size: (u32, u32)) -> Result<Vec<u8>> {
     const WHAT: &str = "ROC plot";
+    check_chart_size(WHAT, size)?;
     render(size, WHAT, |root| {
         let mut chart = ChartBuilder::on(root)
             .caption(
@@ -170,9 +212,11 @@ pub fn roc_png(eval: &Evaluation, size: (u32, u32)) -> Result<Vec<u8>> {
 /// fraction.
 ///
 /// # Errors
-/// [`Error::Plot`], [`Error::Encode`], [`Error::Font`].
+/// [`Error::Plot`], also for a `size` out of bounds as in [`roc_png`]; [`Error::Encode`],
+/// [`Error::Font`].
 pub fn confusion_png(eval: &Evaluation, size: (u32, u32)) -> Result<Vec<u8>> {
     const WHAT: &str = "confusion matrix plot";
+    check_chart_size(WHAT, size)?;
     let counts = &eval.confusion_matrix.counts;
     let k = counts.len().max(1) as i32;
     let (w, h) = (size.0 as i32, size.1 as i32);
@@ -282,7 +326,8 @@ pub struct Series {
 /// data; points are marked so that single-point series show.
 ///
 /// # Errors
-/// [`Error::Plot`], [`Error::Encode`], [`Error::Font`].
+/// [`Error::Plot`], also for a `size` out of bounds as in [`roc_png`]; [`Error::Encode`],
+/// [`Error::Font`].
 pub fn lines_png(
     title: &str,
     x_desc: &str,
@@ -291,6 +336,7 @@ pub fn lines_png(
     size: (u32, u32),
 ) -> Result<Vec<u8>> {
     const WHAT: &str = "line chart";
+    check_chart_size(WHAT, size)?;
     let pts = || series.iter().flat_map(|s| s.points.iter().copied());
     let span = |v: Vec<f64>| {
         let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
@@ -362,19 +408,34 @@ pub struct Tile {
 /// source, automatic lung segmentations).
 ///
 /// # Errors
-/// [`Error::Plot`], [`Error::Encode`], [`Error::Font`].
+/// [`Error::Plot`], also when `tile` is below [`MIN_TILE`] or above [`MAX_SIDE`], or the
+/// whole grid would have a side above [`MAX_SIDE`] or more than [`MAX_PIXELS`] pixels;
+/// [`Error::Encode`], [`Error::Font`].
 pub fn image_grid_png(title: &str, tiles: &[Tile], columns: usize, tile: u32) -> Result<Vec<u8>> {
     const WHAT: &str = "image grid";
     const TITLE: u32 = 50;
     const CAPTION: u32 = 30;
     const GAP: u32 = 10;
+    check_size(WHAT, "tile", (tile.into(), tile.into()), MIN_TILE)?;
     let columns = columns.clamp(1, tiles.len().max(1));
     let rows = tiles.len().div_ceil(columns).max(1);
     let cell = (tile + GAP, tile + CAPTION);
-    let size = (
-        GAP + cell.0 * columns as u32,
-        TITLE + cell.1 * rows as u32 + GAP,
-    );
+    // In u64 (saturating for absurd tile counts) so that the check sees the true size;
+    // once it passes, every coordinate below fits in u32.
+    let canvas = |n: usize, cell: u32, before: u32| {
+        (n as u64)
+            .saturating_mul(cell.into())
+            .saturating_add(before.into())
+    };
+    let size = check_size(
+        WHAT,
+        "grid",
+        (
+            canvas(columns, cell.0, GAP),
+            canvas(rows, cell.1, TITLE + GAP),
+        ),
+        0,
+    )?;
     let mut canvas = image::RgbImage::from_pixel(size.0, size.1, image::Rgb([255, 255, 255]));
     let origin = |i: usize| {
         (
@@ -508,7 +569,8 @@ pub struct Bar {
 /// draw no bar.
 ///
 /// # Errors
-/// [`Error::Plot`], [`Error::Encode`], [`Error::Font`].
+/// [`Error::Plot`], also for a `size` out of bounds as in [`roc_png`]; [`Error::Encode`],
+/// [`Error::Font`].
 pub fn bars_png(
     title: &str,
     x_desc: &str,
@@ -517,6 +579,7 @@ pub fn bars_png(
     size: (u32, u32),
 ) -> Result<Vec<u8>> {
     const WHAT: &str = "bar chart";
+    check_chart_size(WHAT, size)?;
     let n = bars.len();
     let hi = bars
         .iter()
@@ -529,7 +592,9 @@ pub fn bars_png(
     let y_of = |i: usize| (n - 1 - i) as f64;
     let names: Vec<&str> = bars.iter().map(|b| b.name.as_str()).collect();
     let longest = names.iter().map(|s| s.chars().count()).max().unwrap_or(0);
-    let label_area = (longest as u32 * 9 + 20).clamp(60, size.0 / 2);
+    let label_area = u32::try_from(longest.saturating_mul(9).saturating_add(20))
+        .unwrap_or(u32::MAX)
+        .clamp(60, size.0 / 2);
     render(size, WHAT, |root| {
         let mut chart = ChartBuilder::on(root)
             .caption(title, (FAMILY, 24))

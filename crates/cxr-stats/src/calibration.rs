@@ -25,6 +25,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
+/// The most bins [`reliability_diagram`] and the most thresholds [`threshold_grid`]
+/// build; more is refused with [`Error::InvalidValue`] instead of attempting a gigantic
+/// allocation.
+pub const MAX_GRID_POINTS: usize = 1_000_000;
+
 fn check_inputs(what: &'static str, y: &[bool], p: &[f64]) -> Result<()> {
     if y.len() != p.len() {
         return Err(Error::LengthMismatch {
@@ -117,7 +122,8 @@ fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
 /// Builds a reliability diagram with `n_bins` bins and its ECE and MCE.
 ///
 /// # Errors
-/// As [`brier_score`]; [`Error::TooFew`] for `n_bins == 0`.
+/// As [`brier_score`]; [`Error::TooFew`] for `n_bins == 0`, [`Error::InvalidValue`] for
+/// `n_bins` above [`MAX_GRID_POINTS`].
 pub fn reliability_diagram(
     y_true: &[bool],
     y_prob: &[f64],
@@ -131,6 +137,13 @@ pub fn reliability_diagram(
             what: "reliability_diagram (bins)",
             needed: 1,
             got: 0,
+        });
+    }
+    if n_bins > MAX_GRID_POINTS {
+        return Err(Error::InvalidValue {
+            what: "reliability_diagram (bins)",
+            value: n_bins as f64,
+            expected: "at most 1,000,000 bins (MAX_GRID_POINTS)",
         });
     }
     let edges: Vec<f64> = match strategy {
@@ -239,7 +252,8 @@ pub fn net_benefit(
 /// within 1e-9), the usual input of [`net_benefit`] (e.g. `0.01..=0.99` by `0.01`).
 ///
 /// # Errors
-/// [`Error::InvalidValue`] unless `0 < start ≤ stop < 1` and `step > 0`.
+/// [`Error::InvalidValue`] unless `0 < start ≤ stop < 1` and `step > 0`, or when the
+/// grid would have more than [`MAX_GRID_POINTS`] thresholds (a tiny `step`).
 pub fn threshold_grid(start: f64, stop: f64, step: f64) -> Result<Vec<f64>> {
     if !(start > 0.0 && start <= stop && stop < 1.0) {
         return Err(Error::InvalidValue {
@@ -255,7 +269,16 @@ pub fn threshold_grid(start: f64, stop: f64, step: f64) -> Result<Vec<f64>> {
             expected: "> 0",
         });
     }
-    let k = ((stop - start) / step + 1e-9).floor() as usize;
+    // number of steps; checked as a float so that a tiny step cannot saturate the cast
+    let k = ((stop - start) / step + 1e-9).floor();
+    if k.is_nan() || k >= MAX_GRID_POINTS as f64 {
+        return Err(Error::InvalidValue {
+            what: "threshold_grid step",
+            value: step,
+            expected: "a step giving at most 1,000,000 thresholds (MAX_GRID_POINTS)",
+        });
+    }
+    let k = k as usize;
     Ok((0..=k).map(|i| start + i as f64 * step).collect())
 }
 

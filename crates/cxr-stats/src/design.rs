@@ -17,7 +17,8 @@
 //!   ([`power_prop_test_power`], [`power_prop_test_sample_size`]).
 //! * [`paper_power_sampling`] — what the paper's "N=1,314" can be traced to.
 //!
-//! Sample sizes are returned both as the continuous solution and rounded up.
+//! Sample sizes are returned both as the continuous solution and rounded up; a design
+//! needing more than [`MAX_SAMPLE_SIZE`] (10¹²) patients is an [`Error::InvalidValue`].
 //!
 //! ```
 //! use cxr_stats::design::buderer_sensitivity;
@@ -54,6 +55,24 @@ fn check_positive(what: &'static str, v: f64) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// The largest sample size (patients, or patients per group) the routines of this
+/// module return: a design needing more is reported as [`Error::InvalidValue`] rather
+/// than rounded into a meaningless (or saturated, overflowing) integer.
+pub const MAX_SAMPLE_SIZE: f64 = 1e12;
+
+/// Passes a continuous sample size `n` through unless it exceeds [`MAX_SAMPLE_SIZE`]
+/// (or is not a number).
+fn check_size(n: f64) -> Result<f64> {
+    if n.is_nan() || n > MAX_SAMPLE_SIZE {
+        return Err(Error::InvalidValue {
+            what: "required sample size",
+            value: n,
+            expected: "a sample size of at most 1e12 patients (MAX_SAMPLE_SIZE)",
+        });
+    }
+    Ok(n)
 }
 
 /// Rounds a continuous sample size up, forgiving floating-point noise of 1e-9 (so that
@@ -96,14 +115,16 @@ pub struct DiagnosticSampleSize {
 }
 
 impl DiagnosticSampleSize {
-    fn new(cases_exact: f64, share: f64) -> Self {
-        let total_exact = cases_exact / share;
-        Self {
+    /// `share` lies in (0, 1), so `total_exact ≥ cases_exact` and checking the total
+    /// against [`MAX_SAMPLE_SIZE`] bounds both.
+    fn new(cases_exact: f64, share: f64) -> Result<Self> {
+        let total_exact = check_size(cases_exact / share)?;
+        Ok(Self {
             cases_exact,
             cases: ceil_n(cases_exact),
             total_exact,
             total: ceil_n(total_exact),
-        }
+        })
     }
 }
 
@@ -118,7 +139,9 @@ impl DiagnosticSampleSize {
 /// power term: it sizes a Wald confidence interval, not a test.
 ///
 /// # Errors
-/// [`Error::InvalidValue`] unless `se`, `prevalence`, `precision` and `alpha` lie in (0, 1).
+/// [`Error::InvalidValue`] unless `se`, `prevalence`, `precision` and `alpha` lie in (0, 1),
+/// or when the required total exceeds [`MAX_SAMPLE_SIZE`] (a tiny `precision` or
+/// `prevalence`).
 pub fn buderer_sensitivity(
     se: f64,
     prevalence: f64,
@@ -130,10 +153,10 @@ pub fn buderer_sensitivity(
     check_open_unit("precision", precision)?;
     check_open_unit("alpha", alpha)?;
     let z = norm_ppf(1.0 - alpha / 2.0);
-    Ok(DiagnosticSampleSize::new(
+    DiagnosticSampleSize::new(
         z * z * se * (1.0 - se) / (precision * precision),
         prevalence,
-    ))
+    )
 }
 
 /// Buderer (1996) sample size for a specificity `sp`: `z² Sp(1 − Sp)/d²` non-diseased
@@ -167,7 +190,8 @@ pub fn buderer_specificity(
 /// calculations). Use `1 − prevalence` and specificities for the specificity version.
 ///
 /// # Errors
-/// [`Error::InvalidValue`] for values outside (0, 1) or `se0 == se1`.
+/// [`Error::InvalidValue`] for values outside (0, 1), `se0 == se1`, or when the required
+/// total exceeds [`MAX_SAMPLE_SIZE`] (`se0` and `se1` too close).
 pub fn sensitivity_power_sample_size(
     se0: f64,
     se1: f64,
@@ -192,7 +216,7 @@ pub fn sensitivity_power_sample_size(
     let zb = norm_ppf(power);
     let num = za * (se0 * (1.0 - se0)).sqrt() + zb * (se1 * (1.0 - se1)).sqrt();
     let cases = num * num / ((se1 - se0) * (se1 - se0));
-    Ok(DiagnosticSampleSize::new(cases, prevalence))
+    DiagnosticSampleSize::new(cases, prevalence)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -272,15 +296,20 @@ pub struct AucSampleSize {
 }
 
 impl AucSampleSize {
-    fn new(n_pos_exact: f64, ratio: f64) -> Self {
+    /// The continuous total `n_pos_exact + ratio · n_pos_exact` is checked against
+    /// [`MAX_SAMPLE_SIZE`], so both rounded counts are at most `1e12 + 1` and their sum
+    /// cannot overflow.
+    fn new(n_pos_exact: f64, ratio: f64) -> Result<Self> {
+        let n_neg_exact = ratio * n_pos_exact;
+        check_size(n_pos_exact + n_neg_exact)?;
         let n_pos = ceil_n(n_pos_exact);
-        let n_neg = ceil_n(ratio * n_pos_exact);
-        Self {
+        let n_neg = ceil_n(n_neg_exact);
+        Ok(Self {
             n_pos_exact,
             n_pos,
             n_neg,
             total: n_pos + n_neg,
-        }
+        })
     }
 }
 
@@ -296,7 +325,8 @@ fn auc_se(auc: f64, n_pos: f64, ratio: f64, variance: AucVariance) -> Result<f64
 /// per diseased patient.
 ///
 /// # Errors
-/// [`Error::InvalidValue`] for arguments out of range.
+/// [`Error::InvalidValue`] for arguments out of range, or when the required total
+/// (`n_pos + n_neg`) exceeds [`MAX_SAMPLE_SIZE`].
 pub fn auc_precision_sample_size(
     auc: f64,
     precision: f64,
@@ -318,7 +348,7 @@ pub fn auc_precision_sample_size(
             solve_decreasing(lo, |n| Ok(z * auc_se(auc, n, ratio, variance)? - precision))?
         }
     };
-    Ok(AucSampleSize::new(n, ratio))
+    AucSampleSize::new(n, ratio)
 }
 
 /// Diseased patients needed to show an AUC of `auc1` differs from `auc0` (usually 0.5)
@@ -328,7 +358,8 @@ pub fn auc_precision_sample_size(
 /// `n = (z_α √V₀ + z_{1−β} √V₁)² / (auc1 − auc0)²`).
 ///
 /// # Errors
-/// [`Error::InvalidValue`] for arguments out of range or `auc0 == auc1`.
+/// [`Error::InvalidValue`] for arguments out of range, `auc0 == auc1`, or when the
+/// required total (`n_pos + n_neg`) exceeds [`MAX_SAMPLE_SIZE`].
 pub fn auc_test_sample_size(
     auc0: f64,
     auc1: f64,
@@ -369,11 +400,13 @@ pub fn auc_test_sample_size(
             })?
         }
     };
-    Ok(AucSampleSize::new(n, ratio))
+    AucSampleSize::new(n, ratio)
 }
 
-/// Root of a function decreasing in `n` on `[lo, 1e12]`, to a relative 1e-13. When the
-/// function is already ≤ 0 at `lo`, returns `lo`.
+/// Root of a function decreasing in `n` on `[lo, MAX_SAMPLE_SIZE]`, to a relative 1e-13.
+/// When the function is already ≤ 0 at `lo`, returns `lo` (which callers check against
+/// [`MAX_SAMPLE_SIZE`]); when it is still > 0 past the cap, [`Error::InvalidValue`] as
+/// from [`check_size`].
 fn solve_decreasing(lo: f64, f: impl Fn(f64) -> Result<f64>) -> Result<f64> {
     let mut a = lo;
     if f(a)? <= 0.0 {
@@ -383,12 +416,7 @@ fn solve_decreasing(lo: f64, f: impl Fn(f64) -> Result<f64>) -> Result<f64> {
     while f(b)? > 0.0 {
         a = b;
         b *= 2.0;
-        if b > 1e12 {
-            return Err(Error::NoConvergence {
-                what: "sample size search",
-                iterations: 40,
-            });
-        }
+        check_size(b)?;
     }
     for _ in 0..200 {
         let m = 0.5 * (a + b);
@@ -568,8 +596,8 @@ pub fn t_test_power(d: f64, n: f64, alpha: f64) -> Result<f64> {
 /// two-sided two-sample t-test to reach `power` at effect size `d`.
 ///
 /// # Errors
-/// [`Error::InvalidValue`] for `d == 0`, `alpha` or `power` out of range or
-/// `power ≤ alpha`.
+/// [`Error::InvalidValue`] for `d == 0`, `alpha` or `power` out of range,
+/// `power ≤ alpha`, or when more than [`MAX_SAMPLE_SIZE`] per group would be needed.
 pub fn t_test_sample_size(d: f64, alpha: f64, power: f64) -> Result<f64> {
     check_alpha_power(alpha, Some(power))?;
     if !(d.is_finite() && d != 0.0) {
@@ -628,7 +656,8 @@ pub fn two_proportion_power(h: f64, n: f64, alpha: f64) -> Result<f64> {
 /// Patients per group for [`two_proportion_power`] to reach `power`.
 ///
 /// # Errors
-/// As [`two_proportion_power`]; also `h == 0` or `power ≤ alpha`.
+/// As [`two_proportion_power`]; also `h == 0`, `power ≤ alpha`, or more than
+/// [`MAX_SAMPLE_SIZE`] per group needed ([`Error::InvalidValue`]).
 pub fn two_proportion_sample_size(h: f64, alpha: f64, power: f64) -> Result<f64> {
     check_alpha_power(alpha, Some(power))?;
     if !(h.is_finite() && h != 0.0) {
@@ -664,7 +693,8 @@ pub fn power_prop_test_power(p1: f64, p2: f64, n: f64, alpha: f64) -> Result<f64
 /// (`power.prop.test(p1, p2, power, sig.level)$n`).
 ///
 /// # Errors
-/// As [`power_prop_test_power`]; also `p1 == p2`, `power ≤ alpha`.
+/// As [`power_prop_test_power`]; also `p1 == p2`, `power ≤ alpha`, or more than
+/// [`MAX_SAMPLE_SIZE`] per group needed ([`Error::InvalidValue`]).
 pub fn power_prop_test_sample_size(p1: f64, p2: f64, alpha: f64, power: f64) -> Result<f64> {
     check_alpha_power(alpha, Some(power))?;
     if p1 == p2 {

@@ -71,10 +71,21 @@ pub(crate) fn t_cdf(t: f64, df: f64) -> f64 {
 }
 
 /// Student t quantile for `p` in (0, 1), polished by Newton steps on [`t_cdf`] so that
-/// it is accurate to ~1e-12 (the starting value comes from statrs).
+/// it is accurate to ~1e-12 (the starting value comes from statrs). For `df > 1e6`, where
+/// statrs' inverse incomplete beta stops converging in practice, the Cornish–Fisher
+/// expansion around the normal quantile (Abramowitz & Stegun 26.7.5, three terms, error
+/// O(z⁹/df⁴)) is already exact to double precision and is returned as is.
 pub(crate) fn t_ppf(p: f64, df: f64) -> f64 {
     if df.is_infinite() {
         return norm_ppf(p);
+    }
+    if df > 1e6 {
+        let z = norm_ppf(p);
+        let z2 = z * z;
+        let g1 = (z2 + 1.0) * z / 4.0;
+        let g2 = ((5.0 * z2 + 16.0) * z2 + 3.0) * z / 96.0;
+        let g3 = (((3.0 * z2 + 19.0) * z2 + 17.0) * z2 - 15.0) * z / 384.0;
+        return z + (g1 + (g2 + g3 / df) / df) / df;
     }
     let dist = match StudentsT::new(0.0, 1.0, df) {
         Ok(d) => d,
@@ -412,6 +423,15 @@ pub struct FisherExact {
     pub p_value: f64,
 }
 
+/// The largest table total [`fisher_exact`] (and so [`compare_proportions`]) accepts.
+/// Past a billion observations the exact test is no more informative than the
+/// chi-square test, and refusing keeps its cost bounded.
+pub const MAX_EXACT_TOTAL: u64 = 1_000_000_000;
+
+/// Log-weights under which a hypergeometric probability, relative to the mode's, is 0 in
+/// `f64` (`exp(-745.2)` is the smallest subnormal).
+const NEGLIGIBLE_LOG_WEIGHT: f64 = -800.0;
+
 /// Fisher's exact test (two-sided) for a 2×2 table `[[a, b], [c, d]]`, as scipy's
 /// `fisher_exact(table)`.
 ///
@@ -419,48 +439,87 @@ pub struct FisherExact {
 /// margins whose probability is at most `(1 + 1e-7)` times that of the observed table
 /// (the relative tolerance of R's `fisher.test`; scipy uses `1e-14` and a binary search,
 /// which agree except on tables whose probabilities tie to within 1e-7). Probabilities
-/// are accumulated in log space relative to the mode, so large tables don't underflow.
+/// are accumulated in log space relative to the mode, so large tables don't underflow;
+/// the walk away from the mode stops once they are 0 in `f64`, so the cost grows with
+/// the standard deviation of the distribution, not with the table total.
 /// A row or column summing to zero gives p-value 1 and no odds ratio.
-pub fn fisher_exact(table: [[u64; 2]; 2]) -> FisherExact {
+///
+/// # Errors
+/// [`Error::InvalidValue`] when the table total exceeds [`MAX_EXACT_TOTAL`].
+pub fn fisher_exact(table: [[u64; 2]; 2]) -> Result<FisherExact> {
     let [[a, b], [c, d]] = table;
+    let n = [a, b, c, d]
+        .into_iter()
+        .try_fold(0u64, u64::checked_add)
+        .filter(|&n| n <= MAX_EXACT_TOTAL);
+    let Some(n) = n else {
+        return Err(Error::InvalidValue {
+            what: "fisher_exact",
+            value: a as f64 + b as f64 + c as f64 + d as f64,
+            expected: "a table total of at most 1e9 (MAX_EXACT_TOTAL)",
+        });
+    };
+    // Every sum below is at most n ≤ 1e9: no overflow.
     let (r1, r2) = (a + b, c + d);
     let (c1, c2) = (a + c, b + d);
     if r1 == 0 || r2 == 0 || c1 == 0 || c2 == 0 {
-        return FisherExact {
+        return Ok(FisherExact {
             odds_ratio: None,
             p_value: 1.0,
-        };
+        });
     }
     let odds_ratio = if b > 0 && c > 0 {
         (a as f64 * d as f64) / (b as f64 * c as f64)
     } else {
         f64::INFINITY
     };
-    // X = a ~ Hypergeometric(total = r1 + r2, successes = r1, draws = c1).
+    // X = a ~ Hypergeometric(total = r1 + r2, successes = r1, draws = c1), supported on
+    // [lo, hi], unimodal (log-concave) with mode ⌊(r1 + 1)(c1 + 1)/(n + 2)⌋.
     let lo = c1.saturating_sub(r2);
     let hi = c1.min(r1);
-    // log pmf up to a constant, by the ratio recurrence
-    // p(x+1)/p(x) = (r1 − x)(c1 − x) / ((x + 1)(r2 − c1 + x + 1)).
-    let len = (hi - lo + 1) as usize;
-    let mut logw = Vec::with_capacity(len);
+    let mode = ((r1 + 1) * (c1 + 1) / (n + 2)).clamp(lo, hi);
+    // log pmf relative to the mode, by the ratio recurrence
+    // p(x+1)/p(x) = (r1 − x)(c1 − x) / ((x + 1)(r2 − c1 + x + 1)),
+    // walking each way until the weights are negligible (then so are all further ones).
+    let mut below = Vec::new(); // x = mode − 1, mode − 2, …
     let mut acc = 0.0f64;
+    for x in (lo + 1..=mode).rev() {
+        let num = x as f64 * (r2 + x - c1) as f64;
+        let den = (r1 - x + 1) as f64 * (c1 - x + 1) as f64;
+        acc += (num / den).ln();
+        below.push(acc);
+        if acc < NEGLIGIBLE_LOG_WEIGHT {
+            break;
+        }
+    }
+    let start = mode - below.len() as u64; // the smallest x in the window
+    let mut logw: Vec<f64> = below.into_iter().rev().collect();
     logw.push(0.0);
-    for x in lo..hi {
+    let mut acc = 0.0f64;
+    for x in mode..hi {
         let num = (r1 - x) as f64 * (c1 - x) as f64;
         let den = (x + 1) as f64 * (r2 + x + 1 - c1) as f64;
         acc += (num / den).ln();
         logw.push(acc);
+        if acc < NEGLIGIBLE_LOG_WEIGHT {
+            break;
+        }
     }
     let max = logw.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let w: Vec<f64> = logw.iter().map(|l| (l - max).exp()).collect();
     let total: f64 = w.iter().sum();
-    let w_obs = w[(a - lo) as usize];
+    // outside the window the observed table's weight is 0 as well
+    let w_obs = a
+        .checked_sub(start)
+        .and_then(|i| w.get(i as usize))
+        .copied()
+        .unwrap_or(0.0);
     let threshold = w_obs * (1.0 + 1e-7);
     let tail: f64 = w.iter().filter(|&&wi| wi <= threshold).sum();
-    FisherExact {
+    Ok(FisherExact {
         odds_ratio: Some(odds_ratio),
         p_value: (tail / total).min(1.0),
-    }
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -496,7 +555,8 @@ pub struct ProportionComparison {
 /// `[[x_a, n_a − x_a], [x_b, n_b − x_b]]`.
 ///
 /// # Errors
-/// [`Error::InvalidValue`] if a count exceeds its group size, [`Error::TooFew`] if a group
+/// [`Error::InvalidValue`] if a count exceeds its group size or the groups total more than
+/// [`MAX_EXACT_TOTAL`] (the limit of [`fisher_exact`]), [`Error::TooFew`] if a group
 /// has fewer than 2 members, [`Error::ZeroVariance`] if every member of both groups has
 /// the same value (all successes or all failures), [`Error::EmptyMargin`] likewise.
 pub fn compare_proportions(
@@ -514,6 +574,13 @@ pub fn compare_proportions(
                 expected: "a count not larger than its group size",
             });
         }
+    }
+    if n_a.checked_add(n_b).is_none_or(|n| n > MAX_EXACT_TOTAL) {
+        return Err(Error::InvalidValue {
+            what: "compare_proportions",
+            value: n_a as f64 + n_b as f64,
+            expected: "group sizes totalling at most 1e9 (MAX_EXACT_TOTAL)",
+        });
     }
     // Mean and sd of a 0/1 column: p and sqrt(x (n − x) / (n (n − 1))).
     let sd = |x: u64, n: u64| {
@@ -554,7 +621,7 @@ pub fn compare_proportions(
         z_statistic,
         z_p_value,
         chi2_yates,
-        fisher: fisher_exact(table),
+        fisher: fisher_exact(table)?,
     })
 }
 
@@ -574,8 +641,33 @@ mod tests {
     }
 
     #[test]
+    fn t_quantile_for_huge_df_is_cornish_fisher() {
+        // statrs' inverse used to hang at df = 3.4e7 (reached by t_test_sample_size for a
+        // tiny effect). Past 1e6 the expansion joins the polished quantile (as good as
+        // `t_cdf`, ~1e-10 there)…
+        for &p in &[1e-6, 0.025, 0.3, 0.975] {
+            let (below, above) = (t_ppf(p, 1e6), t_ppf(p, 1e6 + 1.0));
+            assert!(
+                (below - above).abs() <= 1e-9 * below.abs(),
+                "{p}: {below} vs {above}"
+            );
+        }
+        // …and lies just outside the normal quantile, by about z(z² + 1)/(4 df).
+        for &df in &[1.5e6, 3.4e7, 1e9, 1e12] {
+            for &p in &[1e-6, 0.025, 0.3, 0.975] {
+                let (x, z) = (t_ppf(p, df), norm_ppf(p));
+                let first = z * (z * z + 1.0) / (4.0 * df);
+                assert!(
+                    ((x - z) - first).abs() <= 1e-3 * first.abs() + 1e-15,
+                    "df {df} p {p}: {x} vs {z}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn fisher_symmetric_table_has_p_one() {
-        let r = fisher_exact([[3, 3], [3, 3]]);
+        let r = fisher_exact([[3, 3], [3, 3]]).unwrap();
         assert!((r.p_value - 1.0).abs() < 1e-12);
         assert_eq!(r.odds_ratio, Some(1.0));
     }

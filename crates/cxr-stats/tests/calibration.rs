@@ -2,7 +2,7 @@
 
 use cxr_stats::Error;
 use cxr_stats::calibration::{
-    BinStrategy, brier_score, net_benefit, reliability_diagram, threshold_grid,
+    BinStrategy, MAX_GRID_POINTS, brier_score, net_benefit, reliability_diagram, threshold_grid,
 };
 use serde_json::Value;
 
@@ -156,4 +156,45 @@ fn grid_and_errors() {
         reliability_diagram(&[true], &[0.3], 0, BinStrategy::EqualCount),
         Err(Error::TooFew { .. })
     ));
+}
+
+#[test]
+fn oversized_grids_are_errors() {
+    // A tiny but valid step used to ask for ~5e299 thresholds (capacity overflow panic).
+    assert!(matches!(
+        threshold_grid(1e-300, 0.5, 1e-300),
+        Err(Error::InvalidValue {
+            what: "threshold_grid step",
+            value,
+            ..
+        }) if value == 1e-300
+    ));
+    // 0.25..=0.75 by 5e-7: 1,000,001 thresholds, one too many; by 1e-6: 500,001.
+    assert!(matches!(
+        threshold_grid(0.25, 0.75, 5e-7),
+        Err(Error::InvalidValue { .. })
+    ));
+    let g = threshold_grid(0.25, 0.75, 1e-6).unwrap();
+    assert_eq!(g.len(), 500_001);
+    assert!((g[g.len() - 1] - 0.75).abs() < 1e-9);
+    // usize::MAX bins used to abort allocating the edges.
+    let y = [true, false];
+    let p = [0.9, 0.2];
+    for strategy in [BinStrategy::EqualWidth, BinStrategy::EqualCount] {
+        assert!(matches!(
+            reliability_diagram(&y, &p, usize::MAX, strategy),
+            Err(Error::InvalidValue {
+                what: "reliability_diagram (bins)",
+                ..
+            })
+        ));
+        assert!(matches!(
+            reliability_diagram(&y, &p, MAX_GRID_POINTS + 1, strategy),
+            Err(Error::InvalidValue { .. })
+        ));
+    }
+    let d = reliability_diagram(&y, &p, MAX_GRID_POINTS, BinStrategy::EqualWidth).unwrap();
+    assert_eq!(d.bins.len(), MAX_GRID_POINTS);
+    assert_eq!(d.bins.iter().map(|b| b.count).sum::<usize>(), 2);
+    assert!((d.ece - 0.15).abs() < 1e-12);
 }

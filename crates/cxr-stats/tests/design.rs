@@ -3,9 +3,9 @@
 
 use cxr_stats::Error;
 use cxr_stats::design::{
-    AucVariance, Sides, auc_precision_sample_size, auc_test_sample_size, buderer_sensitivity,
-    buderer_specificity, cohen_h, hanley_mcneil_variance, noncentral_t_cdf, obuchowski_variance,
-    paper_power_sampling, power_prop_test_power, power_prop_test_sample_size,
+    AucVariance, MAX_SAMPLE_SIZE, Sides, auc_precision_sample_size, auc_test_sample_size,
+    buderer_sensitivity, buderer_specificity, cohen_h, hanley_mcneil_variance, noncentral_t_cdf,
+    obuchowski_variance, paper_power_sampling, power_prop_test_power, power_prop_test_sample_size,
     sensitivity_power_sample_size, t_test_power, t_test_sample_size, two_proportion_power,
     two_proportion_sample_size,
 };
@@ -235,4 +235,87 @@ fn design_rejects_bad_input() {
         power_prop_test_sample_size(0.5, 0.5, 0.05, 0.8),
         Err(Error::InvalidValue { .. })
     ));
+}
+
+/// Asserts that a design was refused for needing more than `MAX_SAMPLE_SIZE` patients.
+fn assert_too_large<T: std::fmt::Debug>(r: Result<T, Error>, what: &str) {
+    match r {
+        Err(Error::InvalidValue {
+            what: "required sample size",
+            value,
+            ..
+        }) => assert!(
+            value.is_nan() || value > MAX_SAMPLE_SIZE,
+            "{what}: value {value}"
+        ),
+        other => panic!("{what}: expected a too-large sample size error, got {other:?}"),
+    }
+}
+
+#[test]
+fn sample_sizes_past_the_cap_are_errors() {
+    // Obuchowski's closed form used to saturate n_pos and n_neg to u64::MAX and overflow
+    // adding them; Buderer reported 18446744073709551615 patients.
+    assert_too_large(
+        auc_precision_sample_size(0.9, 1e-12, 0.05, 1.0, AucVariance::Obuchowski),
+        "obuchowski precision",
+    );
+    assert_too_large(
+        auc_precision_sample_size(0.9, 0.05, 0.05, 1e300, AucVariance::Obuchowski),
+        "huge ratio",
+    );
+    // A tiny ratio starts the Hanley-McNeil search at 1/ratio = 1e15 diseased patients.
+    assert_too_large(
+        auc_precision_sample_size(0.9, 0.05, 0.05, 1e-15, AucVariance::HanleyMcNeil),
+        "tiny ratio",
+    );
+    assert_too_large(
+        auc_precision_sample_size(0.9, 1e-12, 0.05, 1.0, AucVariance::HanleyMcNeil),
+        "hanley-mcneil precision",
+    );
+    assert_too_large(
+        auc_test_sample_size(
+            0.5,
+            0.5 + 1e-9,
+            0.05,
+            0.8,
+            1.0,
+            Sides::TwoSided,
+            AucVariance::Obuchowski,
+        ),
+        "auc test",
+    );
+    assert_too_large(buderer_sensitivity(0.8, 0.2, 1e-12, 0.05), "buderer se");
+    assert_too_large(buderer_specificity(0.8, 0.2, 1e-12, 0.05), "buderer sp");
+    // The cases fit under the cap but the total at a tiny prevalence does not.
+    assert_too_large(buderer_sensitivity(0.8, 1e-300, 0.05, 0.05), "prevalence");
+    assert_too_large(
+        sensitivity_power_sample_size(0.8, 0.8 + 1e-9, 0.2, 0.05, 0.8, Sides::TwoSided),
+        "sensitivity test",
+    );
+    assert_too_large(t_test_sample_size(1e-9, 0.05, 0.8), "t test");
+    assert_too_large(
+        two_proportion_sample_size(1e-9, 0.05, 0.8),
+        "two proportions",
+    );
+    assert_too_large(
+        power_prop_test_sample_size(0.5, 0.5 + 1e-9, 0.05, 0.8),
+        "power.prop.test",
+    );
+}
+
+#[test]
+fn sample_sizes_under_the_cap_are_kept() {
+    // 1.96² · 0.16 / d² = 1.54e11 cases at d = 2e-6, / 0.2 = 7.7e11 in total.
+    let n = buderer_sensitivity(0.8, 0.2, 2e-6, 0.05).unwrap();
+    let z = 1.959963984540054f64;
+    assert_close(n.cases_exact, z * z * 0.16 / 4e-12, 1e-9, "cases");
+    assert_close(n.total_exact, z * z * 0.16 / 4e-12 / 0.2, 1e-9, "total");
+    assert_eq!(n.total, n.total_exact.ceil() as u64);
+    let o = auc_precision_sample_size(0.9, 1e-5, 0.05, 1.0, AucVariance::Obuchowski).unwrap();
+    assert!(
+        o.total as f64 <= MAX_SAMPLE_SIZE && o.total > 1_000_000_000,
+        "{o:?}"
+    );
+    assert_eq!(o.total, o.n_pos + o.n_neg);
 }

@@ -2,7 +2,8 @@
 
 use cxr_stats::Error;
 use cxr_stats::hypothesis::{
-    TTestKind, chi2_contingency, compare_proportions, fisher_exact, t_test, t_test_from_summary,
+    MAX_EXACT_TOTAL, TTestKind, chi2_contingency, compare_proportions, fisher_exact, t_test,
+    t_test_from_summary,
 };
 use serde_json::Value;
 
@@ -200,7 +201,7 @@ fn fisher_matches_scipy() {
         let t = &c["table"];
         let cell = |i: usize, j: usize| t[i][j].as_u64().unwrap();
         let table = [[cell(0, 0), cell(0, 1)], [cell(1, 0), cell(1, 1)]];
-        let r = fisher_exact(table);
+        let r = fisher_exact(table).unwrap();
         let w = format!("{table:?}");
         assert_close(r.p_value, f(&c["pvalue"]), 1e-9, &w);
         match &c["odds_ratio"] {
@@ -251,4 +252,82 @@ fn proportions_reject_impossible_counts() {
         compare_proportions(0, 5, 0, 7, 0.95),
         Err(Error::ZeroVariance { .. })
     ));
+}
+
+#[test]
+fn oversized_tables_are_errors() {
+    // The exact test used to allocate 2^39 + 1 weights and abort.
+    let e = compare_proportions(1 << 39, 1 << 40, 1 << 39, 1 << 40, 0.95).unwrap_err();
+    assert!(
+        matches!(e, Error::InvalidValue { what: "compare_proportions", value, .. }
+            if value == 2f64.powi(41)),
+        "{e:?}"
+    );
+    // n_a + n_b used to overflow.
+    assert!(matches!(
+        compare_proportions(1, u64::MAX, 1, u64::MAX, 0.95),
+        Err(Error::InvalidValue {
+            what: "compare_proportions",
+            ..
+        })
+    ));
+    // One past the cap.
+    assert!(matches!(
+        compare_proportions(1, MAX_EXACT_TOTAL / 2, 1, MAX_EXACT_TOTAL / 2 + 1, 0.95),
+        Err(Error::InvalidValue { .. })
+    ));
+    // The table total overflowed u64 inside fisher_exact itself.
+    for table in [
+        [[u64::MAX, 1], [0, 0]],
+        [[1 << 39, 1 << 39], [1 << 39, 1 << 39]],
+        [[0, 0], [MAX_EXACT_TOTAL, 1]],
+    ] {
+        assert!(
+            matches!(
+                fisher_exact(table),
+                Err(Error::InvalidValue {
+                    what: "fisher_exact",
+                    ..
+                })
+            ),
+            "{table:?}"
+        );
+    }
+}
+
+#[test]
+fn fisher_handles_tables_up_to_the_cap() {
+    // The largest symmetric table accepted: the observed table is the mode, p = 1, and the
+    // walk from the mode keeps the cost at a few standard deviations.
+    let q = MAX_EXACT_TOTAL / 4;
+    let r = fisher_exact([[q, q], [q, q]]).unwrap();
+    assert_eq!(r.odds_ratio, Some(1.0));
+    assert!((r.p_value - 1.0).abs() < 1e-9, "{r:?}");
+    // A table far in the tail: its probability (relative to the mode's) is 0 in f64.
+    let r = fisher_exact([[1_000_000, 0], [0, 1_000_000]]).unwrap();
+    assert_eq!(r.p_value, 0.0);
+    assert_eq!(r.odds_ratio, Some(f64::INFINITY));
+    // One off the mode the probability ties with the mode's within the 1e-7 tolerance.
+    let r = fisher_exact([[q + 1, q - 1], [q - 1, q + 1]]).unwrap();
+    assert_eq!(r.p_value, 1.0);
+    // One standard deviation (σ² ≈ n/16, σ ≈ 7906) off: with symmetric margins the
+    // exact p is the continuity-corrected normal tail, i.e. Yates' chi-square, ≈ 0.3173.
+    let k = 7906;
+    let t = [[q + k, q - k], [q - k, q + k]];
+    let r = fisher_exact(t).unwrap();
+    let chi = chi2_contingency(&t, true).unwrap();
+    assert!((r.p_value - chi.p_value).abs() < 1e-5, "{r:?} {chi:?}");
+    assert!((r.p_value - 0.3173).abs() < 1e-3, "{r:?}");
+    // A moderately large table: the exact p summed over every table with lgamma in
+    // Python is 0.004878795768754; Yates' chi-square is close (0.00488).
+    let t = [[5_200u64, 4_800], [5_000, 5_000]];
+    let r = fisher_exact(t).unwrap();
+    assert_close(
+        r.p_value,
+        0.004878795768754245,
+        1e-9,
+        "5200/4800 vs 5000/5000",
+    );
+    let chi = chi2_contingency(&t, true).unwrap();
+    assert!((r.p_value / chi.p_value - 1.0).abs() < 0.01, "{chi:?}");
 }

@@ -51,7 +51,7 @@ fn main() -> anyhow::Result<()> {
         ..SynthConfig::default()
     };
     config.validate()?;
-    let cases = plan_cases(&plan, &config, args.seed);
+    let cases = plan_cases(&plan, &config, args.seed)?;
     let pb = ProgressBar::new(cases.len() as u64).with_style(
         ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} images ({per_sec}, {eta})")?
             .progress_chars("=> "),

@@ -112,6 +112,51 @@ impl CohortPlan {
         }
     }
 
+    /// Largest [`SourcePlan::images_per_patient`] accepted.
+    pub const MAX_IMAGES_PER_PATIENT: f64 = 1000.0;
+    /// Largest number of patients of one class in one source.
+    pub const MAX_PATIENTS: usize = 1_000_000;
+
+    /// Checks the plan: at least one patient, each source listed once, each count ≤
+    /// [`Self::MAX_PATIENTS`] and `images_per_patient` finite in
+    /// `[1, MAX_IMAGES_PER_PATIENT]`.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::InvalidPlan`] naming the field and the source.
+    pub fn validate(&self) -> Result<(), crate::Error> {
+        let bad = |field, detail: String| Err(crate::Error::InvalidPlan { field, detail });
+        for (i, sp) in self.sources.iter().enumerate() {
+            if self.sources[..i].iter().any(|o| o.source == sp.source) {
+                return bad("sources", format!("{} is listed twice", sp.source));
+            }
+            for label in Label::ALL {
+                let n = sp.count(*label);
+                if n > Self::MAX_PATIENTS {
+                    return bad(
+                        label.as_str(),
+                        format!("{}: {n} > {} patients", sp.source, Self::MAX_PATIENTS),
+                    );
+                }
+            }
+            let ipp = sp.images_per_patient;
+            if !(1.0..=Self::MAX_IMAGES_PER_PATIENT).contains(&ipp) {
+                return bad(
+                    "images_per_patient",
+                    format!(
+                        "{}: {ipp} is not in [1, {}]",
+                        sp.source,
+                        Self::MAX_IMAGES_PER_PATIENT
+                    ),
+                );
+            }
+        }
+        if self.patients() == 0 {
+            return bad("sources", "the plan has no patients".into());
+        }
+        Ok(())
+    }
+
     /// Number of patients.
     pub fn patients(&self) -> usize {
         self.sources
@@ -124,7 +169,28 @@ impl CohortPlan {
 /// Lists every image of the cohort (metadata only, no pixels), deterministically from
 /// `seed`. Patients have 1 + Poisson(images_per_patient − 1) images; an extra image is
 /// taken the same day with probability `config.same_day_fraction`, else 1–30 days later.
-pub fn plan_cases(plan: &CohortPlan, config: &SynthConfig, seed: u64) -> Vec<CaseSpec> {
+///
+/// # Errors
+///
+/// [`crate::Error::InvalidPlan`] for a bad plan ([`CohortPlan::validate`]),
+/// [`crate::Error::InvalidConfig`] for bad settings ([`SynthConfig::validate`]).
+///
+/// ```
+/// use cxr_synth::{CohortPlan, SynthConfig, plan_cases};
+///
+/// let cases = plan_cases(&CohortPlan::tiny(), &SynthConfig::default(), 1).unwrap();
+/// assert!(cases.len() >= CohortPlan::tiny().patients());
+/// let mut bad = CohortPlan::tiny();
+/// bad.sources[0].images_per_patient = f64::INFINITY;
+/// assert!(plan_cases(&bad, &SynthConfig::default(), 1).is_err());
+/// ```
+pub fn plan_cases(
+    plan: &CohortPlan,
+    config: &SynthConfig,
+    seed: u64,
+) -> Result<Vec<CaseSpec>, crate::Error> {
+    plan.validate()?;
+    config.validate()?;
     let mut cases = Vec::new();
     for (si, sp) in plan.sources.iter().enumerate() {
         let style = Style::for_source(sp.source);
@@ -134,8 +200,12 @@ pub fn plan_cases(plan: &CohortPlan, config: &SynthConfig, seed: u64) -> Vec<Cas
                 let patient_seed = hash_words(&[seed, si as u64, label.index() as u64, k as u64]);
                 let mut rng = ChaCha8Rng::seed_from_u64(patient_seed ^ 0xCA5E);
                 let demo = config.demographics.of(*label);
+                // Validated above: finite mean, finite sd ≥ 0.
                 let age = Normal::new(demo.age_mean, demo.age_sd.max(1e-9))
-                    .expect("finite age settings")
+                    .map_err(|_| crate::Error::InvalidConfig {
+                        field: "demographics.age_sd",
+                        value: demo.age_sd,
+                    })?
                     .sample(&mut rng)
                     .clamp(1.0, 100.0)
                     .round() as f32;
@@ -147,8 +217,12 @@ pub fn plan_cases(plan: &CohortPlan, config: &SynthConfig, seed: u64) -> Vec<Cas
                 let age = (!rng.random_bool(style.missing_age)).then_some(age);
                 let sex = (!rng.random_bool(style.missing_sex)).then_some(sex);
                 let extra = if sp.images_per_patient > 1.0 {
+                    // Validated above: 1 < images_per_patient ≤ 1000.
                     Poisson::new(sp.images_per_patient - 1.0)
-                        .expect("positive mean")
+                        .map_err(|e| crate::Error::InvalidPlan {
+                            field: "images_per_patient",
+                            detail: format!("{}: {e}", sp.source),
+                        })?
                         .sample(&mut rng) as usize
                 } else {
                     0
@@ -171,14 +245,15 @@ pub fn plan_cases(plan: &CohortPlan, config: &SynthConfig, seed: u64) -> Vec<Cas
                         label: *label,
                         age,
                         sex,
-                        study_date: StudyDate::from_days_since_epoch(day),
+                        study_date: StudyDate::from_days_since_epoch(day)
+                            .expect("built-in style dates lie near 2020"),
                         defect,
                     });
                 }
             }
         }
     }
-    cases
+    Ok(cases)
 }
 
 /// What [`write_cohort`] produced.

@@ -40,7 +40,17 @@ impl SynthConfig {
         }
     }
 
-    /// Checks the settings, naming the first bad field.
+    /// Largest age mean and age standard deviation accepted, in years.
+    pub const MAX_AGE: f64 = 150.0;
+
+    /// Checks the settings, naming the first bad field: `size` in 32..=4096, fractions
+    /// in `[0, 1]`, contrast and extent ranges ordered within `[0, 1]`, and per class an
+    /// age mean and standard deviation in `[0, MAX_AGE]` and a `male` probability in
+    /// `[0, 1]` (NaN and infinities are out of range).
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::InvalidConfig`] naming the field and its value.
     pub fn validate(&self) -> Result<(), crate::Error> {
         let bad =
             |field: &'static str, value: f64| Err(crate::Error::InvalidConfig { field, value });
@@ -75,13 +85,42 @@ impl SynthConfig {
                 return bad(field, f64::from(hi));
             }
         }
-        for (field, d) in [
-            ("demographics.healthy.male", &self.demographics.healthy),
-            ("demographics.covid.male", &self.demographics.covid),
-            ("demographics.bacterial.male", &self.demographics.bacterial),
+        let d = &self.demographics;
+        for (fields, a) in [
+            (
+                [
+                    "demographics.healthy.age_mean",
+                    "demographics.healthy.age_sd",
+                    "demographics.healthy.male",
+                ],
+                &d.healthy,
+            ),
+            (
+                [
+                    "demographics.covid.age_mean",
+                    "demographics.covid.age_sd",
+                    "demographics.covid.male",
+                ],
+                &d.covid,
+            ),
+            (
+                [
+                    "demographics.bacterial.age_mean",
+                    "demographics.bacterial.age_sd",
+                    "demographics.bacterial.male",
+                ],
+                &d.bacterial,
+            ),
         ] {
-            if !(0.0..=1.0).contains(&d.male) {
-                return bad(field, d.male);
+            // Ages are clamped to 1..=100 when drawn; a mean far outside is a mistake.
+            if !(0.0..=Self::MAX_AGE).contains(&a.age_mean) {
+                return bad(fields[0], a.age_mean);
+            }
+            if !(0.0..=Self::MAX_AGE).contains(&a.age_sd) {
+                return bad(fields[1], a.age_sd);
+            }
+            if !(0.0..=1.0).contains(&a.male) {
+                return bad(fields[2], a.male);
             }
         }
         Ok(())

@@ -84,7 +84,7 @@ impl CaseSpec {
             label,
             age: Some(50.0),
             sex: Some(Sex::Female),
-            study_date: StudyDate::from_days_since_epoch(18_300),
+            study_date: StudyDate::from_days_since_epoch(18_300).expect("a valid constant date"),
             defect: None,
         }
     }

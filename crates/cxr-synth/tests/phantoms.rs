@@ -256,7 +256,7 @@ fn demographics_follow_the_configuration() {
         }],
     };
     let config = SynthConfig::default();
-    let cases = plan_cases(&plan, &config, 7);
+    let cases = plan_cases(&plan, &config, 7).unwrap();
     let (age_c, male_c) = age_sex(&cases, Label::Covid);
     let (age_h, male_h) = age_sex(&cases, Label::Healthy);
     assert!(
@@ -268,7 +268,7 @@ fn demographics_follow_the_configuration() {
         demographics: Demographics::uncorrelated(),
         ..SynthConfig::default()
     };
-    let cases = plan_cases(&plan, &flat, 7);
+    let cases = plan_cases(&plan, &flat, 7).unwrap();
     let (age_c, male_c) = age_sex(&cases, Label::Covid);
     let (age_h, male_h) = age_sex(&cases, Label::Healthy);
     assert!((age_c - age_h).abs() < 1.5 && (male_c - male_h).abs() < 0.05);
@@ -282,7 +282,7 @@ fn demographics_follow_the_configuration() {
         .count();
     assert!(same_day > 100);
     assert_eq!(
-        plan_cases(&plan, &flat, 7),
+        plan_cases(&plan, &flat, 7).unwrap(),
         cases,
         "planning is deterministic"
     );
@@ -297,7 +297,7 @@ fn cohort_is_written_and_reads_back() {
         bad_fraction: 0.2,
         ..SynthConfig::default()
     };
-    let cases = plan_cases(&CohortPlan::tiny(), &config, 3);
+    let cases = plan_cases(&CohortPlan::tiny(), &config, 3).unwrap();
     let files = cxr_synth::write_cohort(dir.path(), &cases, &config, None).unwrap();
     assert!(files.failures.is_empty());
     assert_eq!(files.records.len(), cases.len());
@@ -312,4 +312,89 @@ fn cohort_is_written_and_reads_back() {
         assert_eq!(f >= 0.30, r.extras["defect"] == "none", "{}", r.image_id);
     }
     assert!(back.iter().any(|r| r.extras["defect"] != "none"));
+}
+
+/// Demographics and cohort plans that would panic or give NaN ages are typed errors.
+#[test]
+fn bad_demographics_and_plans_are_errors_not_panics() {
+    let field = |config: &SynthConfig, plan: &CohortPlan| match plan_cases(plan, config, 1) {
+        Err(cxr_synth::Error::InvalidConfig { field, .. }) => field.to_string(),
+        Err(cxr_synth::Error::InvalidPlan { field, detail }) => format!("{field}: {detail}"),
+        other => panic!("{other:?}"),
+    };
+    let tiny = CohortPlan::tiny();
+    let with = |f: &dyn Fn(&mut Demographics)| {
+        let mut c = SynthConfig::default();
+        f(&mut c.demographics);
+        c
+    };
+    let cases: [(SynthConfig, &str); 5] = [
+        (
+            with(&|d| d.covid.age_sd = f64::INFINITY),
+            "demographics.covid.age_sd",
+        ),
+        (
+            with(&|d| d.healthy.age_mean = f64::NAN),
+            "demographics.healthy.age_mean",
+        ),
+        (
+            with(&|d| d.bacterial.age_sd = -1.0),
+            "demographics.bacterial.age_sd",
+        ),
+        (
+            with(&|d| d.bacterial.male = 1.5),
+            "demographics.bacterial.male",
+        ),
+        (
+            with(&|d| d.covid.male = f64::NAN),
+            "demographics.covid.male",
+        ),
+    ];
+    for (config, expected) in cases {
+        assert_eq!(field(&config, &tiny), expected);
+        assert!(config.validate().is_err());
+    }
+
+    let config = SynthConfig::default();
+    let plan_with = |f: &dyn Fn(&mut CohortPlan)| {
+        let mut p = CohortPlan::tiny();
+        f(&mut p);
+        p
+    };
+    for (ipp, text) in [
+        (f64::INFINITY, "inf"),
+        (1e20, "100000000000000000000"),
+        (0.5, "0.5"),
+        (f64::NAN, "NaN"),
+    ] {
+        assert_eq!(
+            field(
+                &config,
+                &plan_with(&|p| p.sources[0].images_per_patient = ipp)
+            ),
+            format!("images_per_patient: covid-idc: {text} is not in [1, 1000]")
+        );
+    }
+    assert_eq!(
+        field(&config, &plan_with(&|p| p.sources[1].covid = 2_000_000)),
+        "covid: chestxray8: 2000000 > 1000000 patients"
+    );
+    assert_eq!(
+        field(
+            &config,
+            &plan_with(&|p| {
+                let again = p.sources[0].clone();
+                p.sources.push(again);
+            })
+        ),
+        "sources: covid-idc is listed twice"
+    );
+    assert_eq!(
+        field(&config, &CohortPlan { sources: vec![] }),
+        "sources: the plan has no patients"
+    );
+    // The largest accepted values plan without trouble.
+    let big = plan_with(&|p| p.sources[0].images_per_patient = 1000.0);
+    let d = with(&|d| d.covid.age_sd = 0.0);
+    assert!(plan_cases(&big, &d, 1).unwrap().len() > tiny.patients());
 }
