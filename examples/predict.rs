@@ -63,6 +63,13 @@ fn bar(len: usize, what: &str) -> anyhow::Result<ProgressBar> {
 
 fn main() -> anyhow::Result<()> {
     let a = Args::parse();
+    let qc = QcOptions {
+        min_lungs: a.min_lungs,
+        min_fraction: a.min_fraction,
+    };
+    // Refuse a bad gate before loading anything, rather than rejecting every image.
+    qc.validate()
+        .map_err(|e| anyhow::anyhow!("--min-lungs / --min-fraction: {e}"))?;
     let device = cxr::nn::device_from_env()?;
     let clf = Classifier::load(&a.run, device)?;
     let seg_dir = a
@@ -74,10 +81,7 @@ fn main() -> anyhow::Result<()> {
     if a.input.is_dir() {
         let seg_dir = seg_dir.ok_or_else(|| anyhow::anyhow!("a folder needs a segmenter"))?;
         let mut pipeline = Pipeline::new(Segmenter::load(&seg_dir, device)?, clf);
-        pipeline.qc = QcOptions {
-            min_lungs: a.min_lungs,
-            min_fraction: a.min_fraction,
-        };
+        pipeline.qc = qc;
         let mut files: Vec<PathBuf> = walk(&a.input)?;
         files.sort();
         let pb = bar(files.len(), "predicting")?;
@@ -107,10 +111,7 @@ fn main() -> anyhow::Result<()> {
                     &seg,
                     &sibling(&a.out, "_masks"),
                     &PostprocessOptions::default(),
-                    &QcOptions {
-                        min_lungs: a.min_lungs,
-                        min_fraction: a.min_fraction,
-                    },
+                    &qc,
                     Some(&pb),
                 );
                 pb.finish_and_clear();
