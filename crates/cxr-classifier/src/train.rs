@@ -548,11 +548,16 @@ fn evaluate<D: Dataset + 'static>(
     })
 }
 
-/// Reads `metrics.jsonl` of a run.
+/// Reads `metrics.jsonl` of a run, one entry per epoch in epoch order.
+///
+/// A run stopped after logging an epoch but before saving its `last` checkpoint logs
+/// that epoch again when it resumes; the later entry (the one the weights belong to)
+/// is kept.
 pub fn read_metrics(run_dir: &Path) -> Result<Vec<EpochMetrics>, Error> {
-    Ok(cxr_nn::checkpoint::read_jsonl(
-        &run_dir.join("metrics.jsonl"),
-    )?)
+    let all: Vec<EpochMetrics> = cxr_nn::checkpoint::read_jsonl(&run_dir.join("metrics.jsonl"))?;
+    let by_epoch: std::collections::BTreeMap<usize, EpochMetrics> =
+        all.into_iter().map(|m| (m.epoch, m)).collect();
+    Ok(by_epoch.into_values().collect())
 }
 
 /// Draws `curves.png` (losses, validation accuracy and covid AUC per epoch) from the
@@ -605,6 +610,28 @@ mod plotters_colors {
 mod tests {
     use super::*;
     use cxr_core::{GrayImage, LungMask};
+
+    #[test]
+    fn a_resumed_epoch_logged_twice_reads_once_with_its_later_entry() {
+        let tmp = tempfile::tempdir().unwrap();
+        let m = |epoch, train_loss| EpochMetrics {
+            epoch,
+            train_loss,
+            val_loss: 1.0,
+            val_accuracy: 0.5,
+            val_auc_covid: None,
+            lr: 1e-3,
+            seconds: 1.0,
+            failed_samples: 0,
+        };
+        let log = tmp.path().join("metrics.jsonl");
+        // Stopped after logging epoch 1 but before its checkpoint; resumed at epoch 1.
+        for e in [m(0, 0.9), m(1, 0.8), m(1, 0.7), m(2, 0.6)] {
+            cxr_nn::checkpoint::append_jsonl(&log, &e).unwrap();
+        }
+        let read = read_metrics(tmp.path()).unwrap();
+        assert_eq!(read, vec![m(0, 0.9), m(1, 0.7), m(2, 0.6)]);
+    }
 
     fn example(dir: &Path, name: &str, (w, h): (u32, u32)) -> Example {
         let img = GrayImage::from_fn(w, h, |x, y| image::Luma([((x * 7 + y * 13) % 256) as u8]));
