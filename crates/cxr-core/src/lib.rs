@@ -23,6 +23,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod age;
 pub mod atomic;
 pub mod date;
 pub mod error;

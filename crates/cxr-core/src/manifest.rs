@@ -95,7 +95,8 @@ pub fn write_records(path: &Path, records: &[ImageRecord]) -> Result<()> {
 /// # Errors
 /// [`Error::Csv`] for an unreadable file, [`Error::MissingColumn`], and
 /// [`Error::BadField`] for a field that does not parse, an `age` that is not a finite
-/// number ≥ 0, or a `patient_id` whose prefix differs from the `source` column.
+/// number ≥ 0, a `patient_id` whose prefix differs from the `source` column, or an
+/// `image_id` a `source` already listed on an earlier row.
 pub fn read_records(path: &Path) -> Result<Vec<ImageRecord>> {
     let err = csv_err(path);
     let mut rdr = csv::ReaderBuilder::new()
@@ -132,6 +133,9 @@ pub fn read_records(path: &Path) -> Result<Vec<ImageRecord>> {
     );
     let base = path.parent().unwrap_or(Path::new(""));
     let mut records = Vec::new();
+    // (source, image id) identifies an image everywhere downstream (masks, splits,
+    // predictions): a second row for it would silently replace the first.
+    let mut seen = std::collections::HashSet::new();
     for row in rdr.records() {
         let row = row.map_err(&err)?;
         let line = row.position().map_or(0, |p| p.line());
@@ -157,6 +161,16 @@ pub fn read_records(path: &Path) -> Result<Vec<ImageRecord>> {
                 ),
             ));
         }
+        if !seen.insert((source, field(c_image).to_owned())) {
+            return Err(bad(
+                c_image,
+                ParseError::new(
+                    "image id",
+                    field(c_image),
+                    "an image id listed once per source; it is on an earlier row too",
+                ),
+            ));
+        }
         let label: Label = field(c_label).parse().map_err(|e| bad(c_label, e))?;
         let view: View = field(c_view).parse().map_err(|e| bad(c_view, e))?;
         let image_path = PathBuf::from(field(c_path));
@@ -177,16 +191,12 @@ pub fn read_records(path: &Path) -> Result<Vec<ImageRecord>> {
             r.study_date = Some(s.parse().map_err(|e| bad(c_date.unwrap_or(0), e))?);
         }
         if let Some(s) = optional(c_age) {
-            let age = s
-                .parse::<f32>()
-                .ok()
-                .filter(|a| a.is_finite() && *a >= 0.0)
-                .ok_or_else(|| {
-                    bad(
-                        c_age.unwrap_or(0),
-                        ParseError::new("age", s, "a finite number of years ≥ 0"),
-                    )
-                })?;
+            let age = crate::age::age_years(s).ok_or_else(|| {
+                bad(
+                    c_age.unwrap_or(0),
+                    ParseError::new("age", s, "a finite number of years ≥ 0"),
+                )
+            })?;
             r.age = Some(age);
         }
         if let Some(s) = optional(c_sex) {
@@ -387,6 +397,31 @@ mod tests {
         for (r, local) in ok.iter().zip(["p7", "p8"]) {
             assert_eq!(r.source, SourceId::Padchest);
             assert_eq!(r.patient, PatientId::new(SourceId::Padchest, local));
+        }
+    }
+
+    #[test]
+    fn an_image_listed_twice_for_its_source_is_refused() {
+        // The same image id under another source is another image.
+        let ok = read_rows("padchest,p1,img1,a.png,covid,PA,\ncovid-idc,p1,img1,b.png,covid,PA,\n")
+            .unwrap();
+        assert_eq!(ok.len(), 2);
+        let e = read_rows(
+            "padchest,p1,img1,a.png,covid,PA,\npadchest,p2,img2,b.png,healthy,PA,\n\
+             padchest,p3,img1,c.png,healthy,PA,\n",
+        )
+        .unwrap_err();
+        match &e {
+            Error::BadField {
+                line,
+                column,
+                source,
+                ..
+            } => {
+                assert_eq!((*line, column.as_str()), (4, "image_id"));
+                assert_eq!(source.value, "img1");
+            }
+            other => panic!("{other:?}"),
         }
     }
 

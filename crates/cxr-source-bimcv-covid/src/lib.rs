@@ -67,7 +67,7 @@ use cxr_core::{
 };
 use serde::{Deserialize, Serialize};
 
-use cxr_source_util::age::age_years;
+use cxr_core::age::age_years;
 pub use sidecar::Sidecar;
 use table::{Encoding, Table, python_list};
 

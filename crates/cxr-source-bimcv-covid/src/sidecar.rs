@@ -79,7 +79,7 @@ impl Sidecar {
     pub fn age_at(&self, study: StudyDate) -> Option<f32> {
         if let Some(age) = self
             .text("00101010")
-            .and_then(|a| cxr_source_util::age::age_years(&a))
+            .and_then(|a| cxr_core::age::age_years(&a))
         {
             return Some(age);
         }

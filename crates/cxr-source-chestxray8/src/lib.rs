@@ -118,8 +118,8 @@ pub fn image_dirs(root: &Path) -> Vec<PathBuf> {
 }
 
 /// Reads `Patient Age` (`058Y`, `6M`, `20D`, `58`) → years: the adapters' shared
-/// parser, [`cxr_source_util::age::age_years`].
-pub use cxr_source_util::age::age_years;
+/// parser, [`cxr_core::age::age_years`].
+pub use cxr_core::age::age_years;
 
 /// `Patient ID` as the 8-digit form the file names use (`1` → `00000001`).
 pub fn patient_local_id(text: &str) -> String {

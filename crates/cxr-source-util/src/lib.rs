@@ -5,15 +5,12 @@
 //!   from byte offsets (the csv crate's drift after blank lines and CRLF is avoided),
 //!   Python list literals (`['normal']`);
 //! - [`stream`]: a row-at-a-time CSV reader for large tables (NIH's 112,120 rows);
-//! - [`age`]: ages as DICOM Age Strings or plain numbers of years, one parser for all
-//!   adapters;
 //! - [`neutral`]: the neutral `manifest.csv` layout FORMATS.md proposes for sources
 //!   without a public index.
 //!
 //! Every error is a [`cxr_core::ScanError`] naming the file, line and column.
 #![warn(missing_docs)]
 
-pub mod age;
 pub mod delimited;
 pub mod neutral;
 pub mod stream;

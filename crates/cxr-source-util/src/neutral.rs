@@ -152,7 +152,7 @@ fn manifest_row(
         None
     } else {
         Some(
-            crate::age::age_years(age_text)
+            cxr_core::age::age_years(age_text)
                 .ok_or_else(|| malformed(format!("age_years `{age_text}` is not an age")))?,
         )
     };

@@ -1,5 +1,6 @@
 //! Ages as the sources write them: DICOM Age Strings (`058Y`, `006M`, `020W`, `003D`)
-//! and plain numbers of years (`58`, `63.5`).
+//! and plain numbers of years (`58`, `63.5`). One parser for every source adapter and
+//! for the `age` column of `records.csv`.
 
 /// Years from an age text, or `None` when it is not an age.
 ///
@@ -9,7 +10,7 @@
 /// is always finite and ≥ 0. Range checks (say, ≤ 120) are the caller's policy.
 ///
 /// ```
-/// use cxr_source_util::age::age_years;
+/// use cxr_core::age::age_years;
 /// assert_eq!(age_years("058Y"), Some(58.0));
 /// assert_eq!(age_years("58"), Some(58.0));
 /// assert_eq!(age_years("63.5"), Some(63.5));
