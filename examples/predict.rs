@@ -120,15 +120,30 @@ fn main() -> anyhow::Result<()> {
             _ => examples_with_mask_column(&records, a.input.parent().unwrap_or(Path::new("."))),
         };
         rejected.extend(bad);
-        let by_id: std::collections::HashMap<(&str, &str), &cxr::core::ImageRecord> = records
-            .iter()
-            .map(|r| ((r.image_id.as_str(), r.source.as_str()), r))
-            .collect();
+        // Rows are matched to their record by (image id, source): an id listed twice would
+        // give one image the other's patient and label.
+        let mut by_id: std::collections::HashMap<(&str, &str), &cxr::core::ImageRecord> =
+            std::collections::HashMap::new();
+        for r in &records {
+            if by_id
+                .insert((r.image_id.as_str(), r.source.as_str()), r)
+                .is_some()
+            {
+                anyhow::bail!(
+                    "{}: image `{}` of source {} is listed twice",
+                    a.input.display(),
+                    r.image_id,
+                    r.source
+                );
+            }
+        }
         let pb = bar(examples.len(), "predicting")?;
         let probs = predict_examples(&clf, &examples, 16, Some(&pb));
         pb.finish_and_clear();
         for (ex, p) in examples.iter().zip(probs) {
-            let r = by_id[&(ex.image_id.as_str(), ex.source())];
+            let r = by_id
+                .get(&(ex.image_id.as_str(), ex.source()))
+                .ok_or_else(|| anyhow::anyhow!("image `{}` has no record", ex.image_id))?;
             match p {
                 Ok(p) => rows.push(PredictionRow::new(r, &p)?),
                 Err(e) => rejected.push(Rejection::new(r, "error", e.to_string())),

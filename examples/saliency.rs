@@ -39,6 +39,10 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let a = Args::parse();
+    anyhow::ensure!(
+        a.samples >= 1,
+        "--samples 0: SmoothGrad needs at least 1 sample"
+    );
     let device = cxr::nn::device_from_env()?;
     let clf = Classifier::load(&a.run, device)?;
     let img = cxr::classifier::data::load_image(&a.input)?;

@@ -76,39 +76,6 @@ struct Args {
 fn main() -> anyhow::Result<()> {
     let a = Args::parse();
     let device = cxr::nn::device_from_env()?;
-    let records = cxr::core::manifest::read_records(&a.manifest)?;
-    let manifest_dir = a.manifest.parent().unwrap_or(std::path::Path::new("."));
-    std::fs::create_dir_all(&a.out)?;
-    let (examples, rejected) = match &a.segmenter {
-        Some(seg_dir) => {
-            let seg = Segmenter::load(seg_dir, device)?;
-            let pb = ProgressBar::new(records.len() as u64).with_style(
-                ProgressStyle::with_template("segmenting [{bar:40}] {pos}/{len} ({eta})")?,
-            );
-            let out = examples_from_segmenter(
-                &records,
-                &seg,
-                &a.out.join("masks"),
-                &PostprocessOptions::default(),
-                &QcOptions {
-                    min_lungs: a.min_lungs,
-                    min_fraction: a.min_fraction,
-                },
-                Some(&pb),
-            );
-            pb.finish_and_clear();
-            out
-        }
-        None => examples_with_mask_column(&records, manifest_dir),
-    };
-    write_rejections(&a.out.join("qc_rejected.csv"), &rejected)?;
-    println!(
-        "{} records: {} used, {} left out (see {})",
-        records.len(),
-        examples.len(),
-        rejected.len(),
-        a.out.join("qc_rejected.csv").display()
-    );
     let preset = a.preset.unwrap_or(if device.is_cuda() {
         Preset::V3
     } else {
@@ -131,6 +98,9 @@ fn main() -> anyhow::Result<()> {
     config.epochs = a.epochs.unwrap_or(config.epochs);
     config.batch_size = a.batch_size.unwrap_or(config.batch_size);
     config.learning_rate = a.lr.unwrap_or(config.learning_rate);
+    if let Some(p) = &a.pretrained {
+        anyhow::ensure!(p.is_file(), "--pretrained {}: no such file", p.display());
+    }
     config.pretrained = a.pretrained.map(std::path::absolute).transpose()?;
     config.segmenter = a
         .segmenter
@@ -142,6 +112,46 @@ fn main() -> anyhow::Result<()> {
     if a.balanced {
         config.class_weighting = ClassWeighting::Balanced;
     }
+    // Refuse bad settings and a bad gate before reading or segmenting anything.
+    config
+        .validate()
+        .map_err(|e| anyhow::anyhow!("--size / --epochs / --batch-size / --lr: {e}"))?;
+    let qc = QcOptions {
+        min_lungs: a.min_lungs,
+        min_fraction: a.min_fraction,
+    };
+    qc.validate()
+        .map_err(|e| anyhow::anyhow!("--min-lungs / --min-fraction: {e}"))?;
+    let records = cxr::core::manifest::read_records(&a.manifest)?;
+    let manifest_dir = a.manifest.parent().unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(&a.out)?;
+    let (examples, rejected) = match &a.segmenter {
+        Some(seg_dir) => {
+            let seg = Segmenter::load(seg_dir, device)?;
+            let pb = ProgressBar::new(records.len() as u64).with_style(
+                ProgressStyle::with_template("segmenting [{bar:40}] {pos}/{len} ({eta})")?,
+            );
+            let out = examples_from_segmenter(
+                &records,
+                &seg,
+                &a.out.join("masks"),
+                &PostprocessOptions::default(),
+                &qc,
+                Some(&pb),
+            );
+            pb.finish_and_clear();
+            out
+        }
+        None => examples_with_mask_column(&records, manifest_dir),
+    };
+    write_rejections(&a.out.join("qc_rejected.csv"), &rejected)?;
+    println!(
+        "{} records: {} used, {} left out (see {})",
+        records.len(),
+        examples.len(),
+        rejected.len(),
+        a.out.join("qc_rejected.csv").display()
+    );
     let summary = train(&a.out, &examples, &config, device, true)?;
     if let Some(r) = &summary.import {
         print!("ImageNet import: {r}");

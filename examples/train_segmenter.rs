@@ -69,6 +69,14 @@ fn main() -> anyhow::Result<()> {
         epochs: a.epochs.unwrap_or(30),
         ..SegTrainConfig::default()
     };
+    // Refuse bad settings before rendering or reading any image.
+    config
+        .validate()
+        .map_err(|e| anyhow::anyhow!("--preset / --size / --epochs: {e}"))?;
+    anyhow::ensure!(
+        a.synthetic != Some(0),
+        "--synthetic 0: no image to train on"
+    );
     let pairs: Arc<dyn LabelledImages> = match (a.synthetic, a.images, a.masks) {
         (Some(n), _, _) => Arc::new(InMemory(
             (0..n)

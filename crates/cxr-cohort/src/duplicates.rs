@@ -15,6 +15,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::error::{Error, Result};
 use crate::policy::Cohort;
 
 /// Settings of duplicate detection.
@@ -39,6 +40,34 @@ impl Default for DuplicateOptions {
             max_thumbnail_mad: 3.0,
             drop_exact: true,
         }
+    }
+}
+
+impl DuplicateOptions {
+    /// Checks the thresholds: `max_hamming` at most 64 (the hash's bits) and
+    /// `max_thumbnail_mad` finite and not negative (NaN or a negative value would
+    /// silently confirm no near duplicate, letting copies cross a split).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] naming the field.
+    pub fn validate(&self) -> Result<()> {
+        if self.max_hamming > 64 {
+            return Err(Error::InvalidConfig {
+                field: "duplicates.max_hamming",
+                detail: format!("{} is more than the hash's 64 bits", self.max_hamming),
+            });
+        }
+        if !(self.max_thumbnail_mad.is_finite() && self.max_thumbnail_mad >= 0.0) {
+            return Err(Error::InvalidConfig {
+                field: "duplicates.max_thumbnail_mad",
+                detail: format!(
+                    "{} is not a finite gray-level difference >= 0",
+                    self.max_thumbnail_mad
+                ),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -167,6 +196,31 @@ pub(crate) fn union_groups(
     uf.groups()
 }
 
+/// Checks that every group has members and that each member indexes one of `n` records.
+///
+/// # Errors
+///
+/// [`Error::InvalidConfig`] (field `groups`) naming the first bad group.
+pub(crate) fn check_groups(groups: &[DuplicateGroup], n: usize) -> Result<()> {
+    for (gi, g) in groups.iter().enumerate() {
+        if g.members.is_empty() {
+            return Err(Error::InvalidConfig {
+                field: "groups",
+                detail: format!("duplicate group {gi} has no member"),
+            });
+        }
+        if let Some(m) = g.members.iter().find(|&&m| m >= n) {
+            return Err(Error::InvalidConfig {
+                field: "groups",
+                detail: format!(
+                    "duplicate group {gi}: record index {m} out of range ({n} records)"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Groups already fingerprinted images (`None` = unreadable).
 pub fn group_fingerprints(
     prints: &[Option<Fingerprint>],
@@ -269,15 +323,31 @@ where
 
 /// Moves all but the first image of each exact group to the exclusions
 /// (`Duplicate { of }`), returning the groups re-indexed to the remaining records.
-pub fn drop_exact_duplicates(cohort: &mut Cohort, report: &DuplicateReport) -> Vec<DuplicateGroup> {
+///
+/// # Errors
+///
+/// [`Error::InvalidConfig`] (field `groups`), and `cohort` left unchanged, when a group
+/// is empty, indexes past `cohort.records`, or lists its kept (first) record again.
+pub fn drop_exact_duplicates(
+    cohort: &mut Cohort,
+    report: &DuplicateReport,
+) -> Result<Vec<DuplicateGroup>> {
+    check_groups(&report.groups, cohort.records.len())?;
     let mut drop = vec![false; cohort.records.len()];
     let mut of = BTreeMap::new();
-    for g in report
+    for (gi, g) in report
         .groups
         .iter()
-        .filter(|g| g.kind == DuplicateKind::Exact)
+        .enumerate()
+        .filter(|(_, g)| g.kind == DuplicateKind::Exact)
     {
         for &m in &g.members[1..] {
+            if m == g.members[0] {
+                return Err(Error::InvalidConfig {
+                    field: "groups",
+                    detail: format!("duplicate group {gi} lists its kept record {m} twice"),
+                });
+            }
             drop[m] = true;
             of.insert(m, cohort.records[g.members[0]].image_id.clone());
         }
@@ -298,7 +368,7 @@ pub fn drop_exact_duplicates(cohort: &mut Cohort, report: &DuplicateReport) -> V
             cohort.records.push(r);
         }
     }
-    report
+    Ok(report
         .groups
         .iter()
         .filter(|g| g.kind == DuplicateKind::Near)
@@ -314,15 +384,17 @@ pub fn drop_exact_duplicates(cohort: &mut Cohort, report: &DuplicateReport) -> V
                 members,
             })
         })
-        .collect()
+        .collect())
 }
 
 /// Writes the groups as `group,kind,source,patient_id,image_id,path` (atomically).
-pub fn write_groups(
-    path: &Path,
-    groups: &[DuplicateGroup],
-    records: &[ImageRecord],
-) -> cxr_core::Result<()> {
+///
+/// # Errors
+///
+/// [`Error::InvalidConfig`] (field `groups`, nothing written) when a group is empty or
+/// indexes past `records`; [`Error::Core`] when writing fails.
+pub fn write_groups(path: &Path, groups: &[DuplicateGroup], records: &[ImageRecord]) -> Result<()> {
+    check_groups(groups, records.len())?;
     cxr_core::write_atomic(path, |w| {
         let err = |source| cxr_core::Error::Csv {
             path: path.to_path_buf(),
@@ -353,5 +425,6 @@ pub fn write_groups(
             path: path.to_path_buf(),
             source,
         })
-    })
+    })?;
+    Ok(())
 }

@@ -14,7 +14,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::duplicates::{DuplicateGroup, union_groups};
+use crate::duplicates::{DuplicateGroup, check_groups, union_groups};
 use crate::error::{Error, Result};
 
 /// Which part of a split a patient is in.
@@ -130,7 +130,14 @@ impl Split {
 
     /// Checks that every record's patient has a part and that no duplicate group spans
     /// two parts (a patient is in one part by construction of the map).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Leak`] when a patient has no part or a group spans parts;
+    /// [`Error::InvalidConfig`] (field `groups`) when a group is empty or indexes past
+    /// `records`.
     pub fn check(&self, records: &[ImageRecord], groups: &[DuplicateGroup]) -> Result<()> {
+        check_groups(groups, records.len())?;
         for r in records {
             if !self.parts.contains_key(&r.patient) {
                 return Err(Error::Leak(format!("patient {} has no part", r.patient)));
@@ -238,12 +245,18 @@ fn hex(bytes: &[u8]) -> String {
 /// Splits the patients of `records`. Patients linked by a duplicate group form one
 /// block that goes to one part; blocks are stratified by the label (and source) of their
 /// first patient.
+///
+/// # Errors
+///
+/// [`Error::InvalidConfig`] for a fraction outside [0, 1], an impossible transfer
+/// `add_back`, or a group that is empty or indexes past `records` (field `groups`).
 pub fn split(
     records: &[ImageRecord],
     groups: &[DuplicateGroup],
     config: &SplitConfig,
 ) -> Result<Split> {
     config.validate()?;
+    check_groups(groups, records.len())?;
     // Patients in first-seen order, with their label and source.
     let mut index: BTreeMap<&PatientId, usize> = BTreeMap::new();
     let mut info: Vec<(&PatientId, Label, SourceId)> = Vec::new();

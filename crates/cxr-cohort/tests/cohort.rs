@@ -322,7 +322,7 @@ fn duplicates_are_grouped_and_never_cross_a_split() {
         records,
         exclusions: vec![],
     };
-    let groups = duplicates::drop_exact_duplicates(&mut cohort, &report);
+    let groups = duplicates::drop_exact_duplicates(&mut cohort, &report).unwrap();
     assert_eq!(cohort.exclusions.len(), 1);
     assert!(
         matches!(&cohort.exclusions[0].reason, ExclusionReason::Duplicate { of } if *of == cohort.records[0].image_id)
@@ -347,6 +347,78 @@ fn duplicates_are_grouped_and_never_cross_a_split() {
         assert_eq!(a, s.part(&cohort.records[near_idx].patient), "seed {seed}");
     }
     duplicates::write_groups(&dir.path().join("duplicates.csv"), &groups, &cohort.records).unwrap();
+}
+
+/// Hand-made duplicate groups that are empty or index past the records are refused
+/// with a typed error by every function that reads them (they used to panic), and no
+/// file is written nor record dropped.
+#[test]
+fn malformed_duplicate_groups_are_refused() {
+    use cxr_cohort::{DuplicateGroup, Error, duplicates::DuplicateReport};
+    let records: Vec<ImageRecord> = paper_records(0.01).into_iter().take(10).collect();
+    assert_eq!(records.len(), 10);
+    let bad = [
+        vec![DuplicateGroup {
+            kind: DuplicateKind::Exact,
+            members: vec![],
+        }],
+        vec![DuplicateGroup {
+            kind: DuplicateKind::Exact,
+            members: vec![0, 999],
+        }],
+        vec![DuplicateGroup {
+            kind: DuplicateKind::Near,
+            members: vec![999],
+        }],
+    ];
+    let is_groups = |e: &Error| {
+        matches!(
+            e,
+            Error::InvalidConfig {
+                field: "groups",
+                ..
+            }
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for groups in &bad {
+        let e = split(&records, groups, &SplitConfig::default()).unwrap_err();
+        assert!(is_groups(&e), "split: {e:?}");
+        let s = split(&records, &[], &SplitConfig::default()).unwrap();
+        let e = s.check(&records, groups).unwrap_err();
+        assert!(is_groups(&e), "check: {e:?}");
+        let mut cohort = cxr_cohort::Cohort {
+            records: records.clone(),
+            exclusions: vec![],
+        };
+        let report = DuplicateReport {
+            groups: groups.clone(),
+            failures: vec![],
+        };
+        let e = duplicates::drop_exact_duplicates(&mut cohort, &report).unwrap_err();
+        assert!(is_groups(&e), "drop: {e:?}");
+        assert_eq!(cohort.records, records);
+        assert!(cohort.exclusions.is_empty());
+        let out = dir.path().join("duplicates.csv");
+        let e = duplicates::write_groups(&out, groups, &records).unwrap_err();
+        assert!(is_groups(&e), "write: {e:?}");
+        assert!(!out.exists());
+    }
+    // An exact group listing its kept record again would exclude it as its own copy.
+    let mut cohort = cxr_cohort::Cohort {
+        records: records.clone(),
+        exclusions: vec![],
+    };
+    let report = DuplicateReport {
+        groups: vec![DuplicateGroup {
+            kind: DuplicateKind::Exact,
+            members: vec![2, 2],
+        }],
+        failures: vec![],
+    };
+    let e = duplicates::drop_exact_duplicates(&mut cohort, &report).unwrap_err();
+    assert!(is_groups(&e), "{e:?}");
+    assert_eq!(cohort.records.len(), 10);
 }
 
 proptest! {

@@ -251,7 +251,7 @@ impl ExperimentConfig {
     }
 
     /// Checks that exactly one data source is given and the parts are valid: the
-    /// synthetic plan and settings, the split, the classifier and segmenter training
+    /// synthetic plan and settings, the duplicate thresholds, the split, the classifier and segmenter training
     /// settings (augmentation included), the segmenter's post-processing and gate, and
     /// `evaluation.rounds` ≥ 2. `origin` names the file (or `<settings>`) in the error.
     ///
@@ -280,6 +280,9 @@ impl ExperimentConfig {
                 .validate()
                 .map_err(|e| bad(format!("data.synthetic.plan: {e}")))?;
         }
+        self.duplicates
+            .validate()
+            .map_err(|e| bad(format!("duplicates: {e}")))?;
         self.split
             .validate()
             .map_err(|e| bad(format!("split: {e}")))?;
@@ -428,6 +431,14 @@ mod tests {
             ),
             ("[classifier.model]\nnum_classes = 2\n", "`num_classes`"),
             ("[evaluation]\nrounds = 1\n", "evaluation.rounds: 1 < 2"),
+            (
+                "[duplicates]\nmax_thumbnail_mad = nan\n",
+                "duplicates: invalid cohort config: `duplicates.max_thumbnail_mad`",
+            ),
+            (
+                "[duplicates]\nmax_hamming = 65\n",
+                "duplicates: invalid cohort config: `duplicates.max_hamming`",
+            ),
             (
                 "[data.synthetic.synth.demographics.covid]\nage_mean = 65.0\nage_sd = inf\nmale = 0.5\n",
                 "`demographics.covid.age_sd` = inf",

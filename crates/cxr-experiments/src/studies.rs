@@ -1,7 +1,8 @@
 //! Studies built on the main experiment's steps. They share the run folder's cohort,
 //! segmenter and gate (computed once) and train one classifier per arm under
-//! `<study>/<arm>/`, each arm with its own `split.csv`, `classifier/`, `predictions.csv`
-//! and `evaluation/`.
+//! `<study>/<arm>/`, each arm with its own `split.toml` (its split settings: a folder
+//! holding another arm's settings is refused), `split.csv`, `classifier/`,
+//! `predictions.csv` and `evaluation/`.
 //!
 //! - [`splits`]: training on 33 %, 50 %, 66 %, 90 % of the patients, over seeds
 //!   (Figure 4a);
@@ -84,12 +85,42 @@ fn arm_result(arm: &str, train_patients: usize, e: &Evaluation) -> ArmResult {
     }
 }
 
+/// Writes `dir/split.toml`, or checks that the one already there holds `split_config`:
+/// an arm folder's `split.csv` and classifier are reused only for the same settings (the
+/// folder name does not carry all of them, e.g. the transfer source).
+fn arm_settings(split_config: &SplitConfig, dir: &Path) -> Result<()> {
+    let path = dir.join("split.toml");
+    let text = toml::to_string_pretty(split_config).map_err(|e| Error::Config {
+        path: path.clone(),
+        detail: e.to_string(),
+    })?;
+    if path.exists() {
+        let old = std::fs::read_to_string(&path).map_err(|source| cxr_core::Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let same = toml::from_str::<SplitConfig>(&old).is_ok_and(|old| old == *split_config);
+        if !same {
+            return Err(Error::Config {
+                path,
+                detail: "the arm folder holds another arm's split settings; use a new --out \
+                         or the same study arguments"
+                    .into(),
+            });
+        }
+    } else {
+        cxr_core::write_bytes_atomic(&path, text.as_bytes())?;
+    }
+    Ok(())
+}
+
 /// Trains and evaluates one arm with `split_config` under `dir`.
 fn arm(ctx: &Context, p: &Prepared, split_config: &SplitConfig, dir: &Path) -> Result<ArmResult> {
     std::fs::create_dir_all(dir).map_err(|source| cxr_core::Error::Io {
         path: dir.to_path_buf(),
         source,
     })?;
+    arm_settings(split_config, dir)?;
     let s = run::split(&p.records, &p.groups, split_config, &dir.join("split.csv"))?;
     let train = run::part(&p.examples, &p.records, &s, Part::Train);
     let val = run::part(&p.examples, &p.records, &s, Part::Validation);
@@ -179,8 +210,43 @@ fn write_study(dir: &Path, name: &str, rows: &[ArmResult], md: &str) -> Result<(
     Ok(())
 }
 
+fn splits_arm_name(fraction: f64, seed: u64) -> String {
+    format!("train{:02.0}_seed{seed}", fraction * 100.0)
+}
+
 /// Figure 4a: one arm per (training fraction, seed); `splits/splits.md`, `.json`, `.png`.
+///
+/// # Errors
+///
+/// [`Error::Step`], before any work, when `fractions` or `seeds` is empty, a fraction is
+/// not in [0, 1], or two (fraction, seed) pairs share an arm folder (fractions equal to
+/// the percent); then any step's error.
 pub fn splits(ctx: &Context, fractions: &[f64], seeds: &[u64]) -> Result<Vec<ArmResult>> {
+    let bad = |detail: String| Error::Step {
+        step: "splits",
+        detail,
+    };
+    if fractions.is_empty() || seeds.is_empty() {
+        return Err(bad("give at least one fraction and one seed".into()));
+    }
+    let mut names = BTreeSet::new();
+    for &f in fractions {
+        SplitConfig {
+            train_fraction: f,
+            ..ctx.config.split.clone()
+        }
+        .validate()
+        .map_err(|e| bad(format!("fraction {f}: {e}")))?;
+        for &seed in seeds {
+            let name = splits_arm_name(f, seed);
+            if !names.insert(name.clone()) {
+                return Err(bad(format!(
+                    "fraction {f}, seed {seed}: arm {name} listed twice (fractions must \
+                     differ in percent)"
+                )));
+            }
+        }
+    }
     let p = prepare(ctx)?;
     let dir = ctx.out.join("splits");
     let mut rows = Vec::new();
@@ -191,7 +257,7 @@ pub fn splits(ctx: &Context, fractions: &[f64], seeds: &[u64]) -> Result<Vec<Arm
                 seed,
                 ..ctx.config.split.clone()
             };
-            let arm_dir = dir.join(format!("train{:02.0}_seed{seed}", f * 100.0));
+            let arm_dir = dir.join(splits_arm_name(f, seed));
             ctx.say(format!(
                 "splits: {:.0} % of patients, seed {seed}",
                 f * 100.0
@@ -255,7 +321,24 @@ pub fn splits(ctx: &Context, fractions: &[f64], seeds: &[u64]) -> Result<Vec<Arm
 /// Figure 4b: `source`'s covid patients held out of training, `add_back` of them put back
 /// (one arm per value); tested on the held-out ones not added back (and the other test
 /// patients). `transfer/transfer.md`, `.json`, `.png`.
+///
+/// # Errors
+///
+/// [`Error::Step`] when `add_back` is empty or lists a value twice (before any work), or
+/// when a value exceeds the source's covid patients (before any arm is trained); then any
+/// step's error.
 pub fn transfer(ctx: &Context, source: SourceId, add_back: &[usize]) -> Result<Vec<ArmResult>> {
+    let bad = |detail: String| Error::Step {
+        step: "transfer",
+        detail,
+    };
+    if add_back.is_empty() {
+        return Err(bad("give at least one add-back value".into()));
+    }
+    let mut seen = BTreeSet::new();
+    if let Some(n) = add_back.iter().find(|&&n| !seen.insert(n)) {
+        return Err(bad(format!("add-back value {n} listed twice")));
+    }
     let p = prepare(ctx)?;
     let held: BTreeSet<&str> = p
         .records
@@ -263,19 +346,16 @@ pub fn transfer(ctx: &Context, source: SourceId, add_back: &[usize]) -> Result<V
         .filter(|r| r.source == source && r.label == Label::Covid)
         .map(|r| r.patient.local.as_str())
         .collect();
+    if let Some(n) = add_back.iter().find(|&&n| n > held.len()) {
+        return Err(bad(format!(
+            "{n} patients to add back, but {source} has {} covid patients",
+            held.len()
+        )));
+    }
     let dir = ctx.out.join("transfer");
     let mut rows = Vec::new();
     let mut held_out = Vec::new();
     for &n in add_back {
-        if n > held.len() {
-            return Err(Error::Step {
-                step: "transfer",
-                detail: format!(
-                    "{n} patients to add back, but {source} has {} covid patients",
-                    held.len()
-                ),
-            });
-        }
         let cfg = SplitConfig {
             transfer: Some(TransferSpec {
                 source,
@@ -320,6 +400,35 @@ pub fn transfer(ctx: &Context, source: SourceId, add_back: &[usize]) -> Result<V
     Ok(held_out)
 }
 
+/// The rows of a predictions CSV that are not covid, or covid from `source`, and how
+/// many covid rows were kept.
+fn restrict_to_source(path: &Path, source: SourceId) -> Result<(Vec<u8>, usize)> {
+    let bad = |detail: String| Error::Step {
+        step: "transfer",
+        detail: format!("{}: {detail}", path.display()),
+    };
+    // Through the csv crate both ways: an id with a comma is quoted in the file.
+    let mut rd = csv::Reader::from_path(path).map_err(|e| bad(e.to_string()))?;
+    let header = rd.headers().map_err(|e| bad(e.to_string()))?.clone();
+    let col = |name: &str| header.iter().position(|c| c == name);
+    let (Some(label), Some(src)) = (col("label"), col("source")) else {
+        return Err(bad("no label/source column".into()));
+    };
+    let mut wr = csv::Writer::from_writer(Vec::new());
+    wr.write_record(&header).map_err(|e| bad(e.to_string()))?;
+    let mut kept = 0usize;
+    for row in rd.records() {
+        let row = row.map_err(|e| bad(e.to_string()))?;
+        let covid = row.get(label) == Some("covid");
+        if !covid || row.get(src) == Some(source.as_str()) {
+            wr.write_record(&row).map_err(|e| bad(e.to_string()))?;
+            kept += usize::from(covid);
+        }
+    }
+    let out = wr.into_inner().map_err(|e| bad(e.to_string()))?;
+    Ok((out, kept))
+}
+
 /// The arm's test predictions restricted to `source`'s covid patients and every
 /// non-covid patient, evaluated into `arm_dir/evaluation_<source>/`.
 fn held_source_evaluation(
@@ -328,35 +437,7 @@ fn held_source_evaluation(
     source: SourceId,
     n: usize,
 ) -> Result<ArmResult> {
-    let text = std::fs::read_to_string(arm_dir.join("predictions.csv")).map_err(|e| {
-        cxr_core::Error::Io {
-            path: arm_dir.join("predictions.csv"),
-            source: e,
-        }
-    })?;
-    let mut lines = text.lines();
-    let header = lines.next().unwrap_or_default();
-    let cols: Vec<&str> = header.split(',').collect();
-    let col = |name: &str| cols.iter().position(|c| *c == name);
-    let (Some(label), Some(src)) = (col("label"), col("source")) else {
-        return Err(Error::Step {
-            step: "transfer",
-            detail: format!("{}: no label/source column", arm_dir.display()),
-        });
-    };
-    let mut out = String::from(header);
-    out.push('\n');
-    let mut kept = 0usize;
-    for l in lines {
-        // Predictions rows have no quoted commas before `path` (the last column).
-        let f: Vec<&str> = l.splitn(cols.len(), ',').collect();
-        let covid = f.get(label) == Some(&"covid");
-        if !covid || f.get(src) == Some(&source.as_str()) {
-            out.push_str(l);
-            out.push('\n');
-            kept += usize::from(covid);
-        }
-    }
+    let (out, kept) = restrict_to_source(&arm_dir.join("predictions.csv"), source)?;
     if kept == 0 {
         return Err(Error::Step {
             step: "transfer",
@@ -364,7 +445,7 @@ fn held_source_evaluation(
         });
     }
     let csv = arm_dir.join(format!("predictions_{source}.csv"));
-    cxr_core::write_bytes_atomic(&csv, out.as_bytes())?;
+    cxr_core::write_bytes_atomic(&csv, &out)?;
     let e = run::evaluate(ctx, &csv, &arm_dir.join(format!("evaluation_{source}")))?;
     Ok(arm_result(&format!("add{n}"), 0, &e))
 }
@@ -464,4 +545,115 @@ pub fn covid_patients_by_source(records: &[ImageRecord]) -> BTreeMap<SourceId, u
             .insert(r.patient.local.as_str());
     }
     m.into_iter().map(|(k, v)| (k, v.len())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ExperimentConfig;
+
+    fn ctx(dir: &Path) -> Context {
+        Context::new(ExperimentConfig::tiny(), dir, tch::Device::Cpu, false).unwrap()
+    }
+
+    #[test]
+    fn restricting_to_a_source_reads_quoted_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("predictions.csv");
+        // A patient id with a comma is quoted; splitting on commas shifted `label`.
+        std::fs::write(
+            &p,
+            "patient_id,label,source,p_covid\n\
+             \"p,1\",covid,padchest,0.9\n\
+             p2,covid,bimcv-covid,0.8\n\
+             \"p,3\",healthy,padchest,0.1\n",
+        )
+        .unwrap();
+        let (out, kept) = restrict_to_source(&p, SourceId::BimcvCovid).unwrap();
+        assert_eq!(kept, 1);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "patient_id,label,source,p_covid\n\
+             p2,covid,bimcv-covid,0.8\n\
+             \"p,3\",healthy,padchest,0.1\n"
+        );
+        std::fs::write(&p, "patient_id,p_covid\np1,0.5\n").unwrap();
+        let e = restrict_to_source(&p, SourceId::BimcvCovid).unwrap_err();
+        assert!(e.to_string().contains("no label/source column"), "{e}");
+    }
+
+    #[test]
+    fn bad_study_arguments_are_refused_before_any_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = ctx(dir.path());
+        for (fractions, seeds, want) in [
+            (&[0.5, f64::NAN][..], &[1u64][..], "fraction NaN"),
+            (&[1.5][..], &[1][..], "fraction 1.5"),
+            (&[-0.1][..], &[1][..], "fraction -0.1"),
+            (&[][..], &[1][..], "at least one"),
+            (&[0.5][..], &[][..], "at least one"),
+            (
+                &[0.5, 0.504][..],
+                &[1][..],
+                "arm train50_seed1 listed twice",
+            ),
+            (&[0.5][..], &[3, 3][..], "arm train50_seed3 listed twice"),
+        ] {
+            let e = splits(&ctx, fractions, seeds).unwrap_err();
+            assert!(
+                matches!(&e, Error::Step { step: "splits", detail } if detail.contains(want)),
+                "{fractions:?} {seeds:?}: {e}"
+            );
+        }
+        for (add_back, want) in [
+            (&[][..], "at least one"),
+            (&[0, 5, 0][..], "value 0 listed twice"),
+        ] {
+            let e = transfer(&ctx, SourceId::BimcvCovid, add_back).unwrap_err();
+            assert!(
+                matches!(&e, Error::Step { step: "transfer", detail } if detail.contains(want)),
+                "{add_back:?}: {e}"
+            );
+        }
+        // Nothing was computed: no cohort, no segmenter, no arm.
+        for sub in ["cohort", "segmenter", "splits", "transfer"] {
+            assert!(!dir.path().join(sub).exists(), "{sub}");
+        }
+    }
+
+    #[test]
+    fn an_arm_folder_is_reused_only_for_the_same_split_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let arm_of = |source| SplitConfig {
+            transfer: Some(TransferSpec {
+                source,
+                add_back: 0,
+            }),
+            ..SplitConfig::default()
+        };
+        let a = arm_of(SourceId::BimcvCovid);
+        arm_settings(&a, dir.path()).unwrap();
+        let written: SplitConfig =
+            toml::from_str(&std::fs::read_to_string(dir.path().join("split.toml")).unwrap())
+                .unwrap();
+        assert_eq!(written, a);
+        // Same settings: reused.
+        arm_settings(&a, dir.path()).unwrap();
+        // `transfer/add0` of another source: refused, the file kept.
+        let e = arm_settings(&arm_of(SourceId::Coviddsl), dir.path()).unwrap_err();
+        assert!(
+            matches!(&e, Error::Config { path, .. } if path.ends_with("split.toml")),
+            "{e}"
+        );
+        let kept: SplitConfig =
+            toml::from_str(&std::fs::read_to_string(dir.path().join("split.toml")).unwrap())
+                .unwrap();
+        assert_eq!(kept, a);
+        // A damaged file is refused too.
+        std::fs::write(dir.path().join("split.toml"), "train_fraction = \"x\"").unwrap();
+        assert!(matches!(
+            arm_settings(&a, dir.path()),
+            Err(Error::Config { .. })
+        ));
+    }
 }

@@ -37,6 +37,7 @@ impl BuildConfig {
                 source,
             })?;
         c.cohort.validate()?;
+        c.duplicates.validate()?;
         c.split.validate()?;
         Ok(c)
     }
@@ -67,11 +68,20 @@ pub struct BuildReport {
 
 /// Runs the cohort stage into `out`: `records.csv`, `exclusions.csv`, `duplicates.csv`,
 /// `split.csv` (+ `.sha256`), `table1.md`, `table1.csv`, `table2.md`, `config.toml`.
+///
+/// # Errors
+///
+/// [`cxr_cohort::Error::InvalidConfig`] for an invalid `config` (checked before anything
+/// is scanned or written); I/O, split and writing errors. A source that cannot be scanned
+/// is reported in [`BuildReport::failed_sources`], not as an error.
 pub fn build_cohort(
     config: &BuildConfig,
     out: &Path,
     progress: Option<&ProgressBar>,
 ) -> Result<BuildReport, cxr_cohort::Error> {
+    config.cohort.validate()?;
+    config.duplicates.validate()?;
+    config.split.validate()?;
     let text = toml::to_string_pretty(config).map_err(|e| cxr_cohort::Error::InvalidConfig {
         field: "config",
         detail: e.to_string(),
@@ -97,7 +107,7 @@ pub fn build_cohort(
         .map(|(i, e)| (cohort.records[i].path.clone(), e))
         .collect();
     let groups = if config.duplicates.drop_exact {
-        drop_exact_duplicates(&mut cohort, &report)
+        drop_exact_duplicates(&mut cohort, &report)?
     } else {
         report.groups.clone()
     };

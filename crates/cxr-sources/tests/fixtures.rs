@@ -116,3 +116,65 @@ fn build_cohort_writes_everything_and_the_split_reloads() {
         "config.toml reloads to the same configuration"
     );
 }
+
+/// Duplicate thresholds that would silently confirm no near duplicate (NaN, negative) or
+/// an impossible split fraction are refused by `BuildConfig::load` and `build_cohort`
+/// before anything is scanned or written.
+#[test]
+fn bad_thresholds_are_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml_path = dir.path().join("cohort.toml");
+    for (text, field) in [
+        (
+            "[duplicates]\nmax_thumbnail_mad = nan\n",
+            "duplicates.max_thumbnail_mad",
+        ),
+        (
+            "[duplicates]\nmax_thumbnail_mad = -1.0\n",
+            "duplicates.max_thumbnail_mad",
+        ),
+        (
+            "[duplicates]\nmax_hamming = 100\n",
+            "duplicates.max_hamming",
+        ),
+    ] {
+        std::fs::write(&toml_path, text).unwrap();
+        let e = cxr_sources::BuildConfig::load(&toml_path).unwrap_err();
+        assert!(
+            matches!(&e, cxr_cohort::Error::InvalidConfig { field: f, .. } if *f == field),
+            "{text}: {e}"
+        );
+    }
+    let mut config = cxr_sources::BuildConfig::default();
+    config.cohort.sources = vec![SourcePolicy {
+        root: Some(root("covid-idc")),
+        ..SourcePolicy::keep_all(SourceId::CovidIdc)
+    }];
+    config.duplicates.max_thumbnail_mad = f64::NAN;
+    let out = dir.path().join("out");
+    let e = cxr_sources::build_cohort(&config, &out, None).unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            cxr_cohort::Error::InvalidConfig {
+                field: "duplicates.max_thumbnail_mad",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    config.duplicates.max_thumbnail_mad = 3.0;
+    config.split.train_fraction = 2.0;
+    let e = cxr_sources::build_cohort(&config, &out, None).unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            cxr_cohort::Error::InvalidConfig {
+                field: "train_fraction",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(!out.exists(), "nothing written");
+}
