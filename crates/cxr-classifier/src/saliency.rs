@@ -148,8 +148,9 @@ fn input_gradient(clf: &Classifier, x: &Tensor, class: i64) -> Tensor {
 ///
 /// # Errors
 ///
-/// [`Error::Classes`] for a class outside the label set; [`Error::MaskSize`] when the
-/// mask's size differs from the image's; libtorch errors.
+/// [`Error::Classes`] for a class outside the label set; [`Error::InvalidConfig`] for
+/// SmoothGrad with no samples or a noise level that is not finite and ≥ 0;
+/// [`Error::MaskSize`] when the mask's size differs from the image's; libtorch errors.
 pub fn saliency(
     clf: &Classifier,
     img: &GrayImage,
@@ -164,6 +165,20 @@ pub fn saliency(
             expected: Label::COUNT,
         });
     }
+    if let Method::SmoothGrad { samples, noise } = method {
+        if samples == 0 {
+            return Err(Error::InvalidConfig {
+                field: "samples",
+                detail: "SmoothGrad needs at least one noisy copy".into(),
+            });
+        }
+        if !(noise.is_finite() && noise >= 0.0) {
+            return Err(Error::InvalidConfig {
+                field: "noise",
+                detail: format!("{noise}: must be finite and ≥ 0"),
+            });
+        }
+    }
     let x = clf.input(img, mask)?;
     let class = class as i64;
     let map = match method {
@@ -172,7 +187,6 @@ pub fn saliency(
             let range = (x.max() - x.min()).double_value(&[]);
             let sigma = noise * range;
             let gen_seed = 0x5A11_E4C7;
-            let samples = samples.max(1);
             let mut acc = x.select(1, 0).zeros_like();
             // A private generator keeps the noise (and the map) the same on every call.
             let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(gen_seed);

@@ -320,6 +320,18 @@ fn out_of_range_classes_and_probability_vectors_are_errors() {
         );
     }
     assert!(saliency(&clf, &img, &mask, usize::MAX, Method::Vanilla).is_err());
+    // SmoothGrad with no copies used to run one silently; a bad noise level is refused.
+    for (samples, noise, field) in [
+        (0, 0.15, "samples"),
+        (4, f64::NAN, "noise"),
+        (4, -0.1, "noise"),
+    ] {
+        let e = saliency(&clf, &img, &mask, 1, Method::SmoothGrad { samples, noise }).unwrap_err();
+        assert!(
+            matches!(&e, cxr_classifier::Error::InvalidConfig { field: f, .. } if *f == field),
+            "{e}"
+        );
+    }
 
     let record = cxr_core::ImageRecord::new(
         cxr_core::PatientId::new(SourceId::Qmenta, "P1"),

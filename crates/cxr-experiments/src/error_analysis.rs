@@ -245,7 +245,8 @@ struct Person {
 /// Runs the analysis; `seed` drives the multiple imputation.
 ///
 /// # Errors
-/// [`Error::Step`] when no prediction matches a record; [`Error::Stats`] when the images
+/// [`Error::Step`] when no prediction matches a record or an image is predicted twice
+/// (it would weigh twice in its patient's mean); [`Error::Stats`] when the images
 /// of a patient-day carry different labels or a probability is not finite.
 pub fn error_analysis(
     records: &[ImageRecord],
@@ -269,7 +270,14 @@ pub fn error_analysis(
     let mut matched = Vec::with_capacity(predictions.len());
     let mut unmatched_examples = Vec::new();
     let mut label_mismatches = 0;
+    let mut seen = std::collections::HashSet::new();
     for p in predictions {
+        if !seen.insert((p.patient_id.as_str(), p.image_id.as_str())) {
+            return Err(Error::Step {
+                step: STEP,
+                detail: format!("{}/{} is predicted twice", p.patient_id, p.image_id),
+            });
+        }
         match labels.get(&(p.patient_id.clone(), p.image_id.as_str())) {
             Some(&l) => {
                 label_mismatches += usize::from(l != p.label);
@@ -858,6 +866,15 @@ mod tests {
             .map(|(r, s)| pred(r, 1, s.5))
             .collect();
         (records, preds)
+    }
+
+    #[test]
+    fn an_image_predicted_twice_is_refused() {
+        // It would count twice in its patient's mean and in every table.
+        let (records, mut preds) = complete();
+        preds.push(preds[4].clone());
+        let e = error_analysis(&records, &preds, 1).unwrap_err();
+        assert!(e.to_string().contains("predicted twice"), "{e}");
     }
 
     #[test]
