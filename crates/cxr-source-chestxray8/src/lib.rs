@@ -340,10 +340,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ages_and_ids() {
-        assert_eq!(age_years("414Y"), Some(414.0));
-        assert_eq!(age_years("020D").map(|a| (a * 365.25).round()), Some(20.0));
-        assert_eq!(age_years(""), None);
+    fn ids() {
+        // Ages: cxr_core::age's tests.
         assert_eq!(patient_local_id("1"), "00000001");
         assert_eq!(patient_local_id("00000001"), "00000001");
         assert_eq!(patient_local_id("000"), "00000000");
