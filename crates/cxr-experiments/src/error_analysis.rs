@@ -983,11 +983,12 @@ mod tests {
         p1.probs = [0.1, 0.3, 0.6]; // wrong alone …
         let mut p2 = pred(&r2, 1, true);
         p2.probs = [0.1, 0.8, 0.1]; // … but the day's mean [0.1, 0.55, 0.35] is right.
-        let p3 = pred(&r2, 2, false); // the next day: wrong.
+        let r4 = rec(SourceId::Padchest, "p", "d", Label::Covid, None, None);
+        let p3 = pred(&r4, 2, false); // the next day: wrong.
         let p4 = pred(&r3, 1, true);
         let mut orphan = pred(&r3, 1, false);
         orphan.image_id = "not-in-records".into();
-        let a = error_analysis(&[r1, r2, r3], &[p1, p2, p3, p4, orphan], 7).unwrap();
+        let a = error_analysis(&[r1, r2, r3, r4], &[p1, p2, p3, p4, orphan], 7).unwrap();
         assert_eq!(a.predictions, 5);
         assert_eq!(a.unmatched_predictions, 1);
         assert_eq!(a.unmatched_examples, ["padchest:q/not-in-records"]);
