@@ -191,7 +191,7 @@ impl Split {
         Ok(hex)
     }
 
-    /// Reads a split written by [`Split::write`], checking its hash.
+    /// Reads a split written by [`Split::write`], checking its hash and its columns.
     pub fn read(path: &Path) -> Result<Split> {
         let bad = |problem: String| Error::BadSplit {
             path: path.to_path_buf(),
@@ -211,6 +211,14 @@ impl Split {
             )));
         }
         let mut rdr = csv::Reader::from_reader(text.as_bytes());
+        // A hand-made table with a fresh hash is accepted only with the written columns.
+        let header = rdr.headers().map_err(|e| bad(e.to_string()))?;
+        if header.iter().collect::<Vec<_>>() != ["patient_id", "part"] {
+            return Err(bad(format!(
+                "columns {:?}, expected [\"patient_id\", \"part\"]",
+                header.iter().collect::<Vec<_>>()
+            )));
+        }
         let mut parts = BTreeMap::new();
         for row in rdr.records() {
             let row = row.map_err(|e| bad(e.to_string()))?;

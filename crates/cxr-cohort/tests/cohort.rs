@@ -264,6 +264,21 @@ fn split_round_trips_through_csv_with_its_hash() {
     std::fs::write(&path, text).unwrap();
     let e = Split::read(&path).unwrap_err().to_string();
     assert!(e.contains("split.csv") && e.contains("hash"), "{e}");
+    // A table with other columns (and a hash made to match) is refused too: the first
+    // column would have been read as patients whatever it held.
+    let text = "part,patient_id\ntest,padchest:p1\n";
+    std::fs::write(&path, text).unwrap();
+    let hex: String = <sha2::Sha256 as sha2::Digest>::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    std::fs::write(
+        dir.path().join("split.csv.sha256"),
+        format!("{hex}  split.csv\n"),
+    )
+    .unwrap();
+    let e = Split::read(&path).unwrap_err().to_string();
+    assert!(e.contains("columns"), "{e}");
 }
 
 /// Exact copies are found and dropped, near copies (re-encoded with a small change,
