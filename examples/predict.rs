@@ -120,23 +120,12 @@ fn main() -> anyhow::Result<()> {
             _ => examples_with_mask_column(&records, a.input.parent().unwrap_or(Path::new("."))),
         };
         rejected.extend(bad);
-        // Rows are matched to their record by (image id, source): an id listed twice would
-        // give one image the other's patient and label.
-        let mut by_id: std::collections::HashMap<(&str, &str), &cxr::core::ImageRecord> =
-            std::collections::HashMap::new();
-        for r in &records {
-            if by_id
-                .insert((r.image_id.as_str(), r.source.as_str()), r)
-                .is_some()
-            {
-                anyhow::bail!(
-                    "{}: image `{}` of source {} is listed twice",
-                    a.input.display(),
-                    r.image_id,
-                    r.source
-                );
-            }
-        }
+        // Rows are matched to their record by (image id, source), which `read_records`
+        // has already checked to be unique.
+        let by_id: std::collections::HashMap<(&str, &str), &cxr::core::ImageRecord> = records
+            .iter()
+            .map(|r| ((r.image_id.as_str(), r.source.as_str()), r))
+            .collect();
         let pb = bar(examples.len(), "predicting")?;
         let probs = predict_examples(&clf, &examples, 16, Some(&pb));
         pb.finish_and_clear();

@@ -341,6 +341,19 @@ mod tests {
         read_records(&p)
     }
 
+    /// (line, column, refused value) of a `BadField` error.
+    fn bad_field(e: &Error) -> (u64, &str, &str) {
+        match e {
+            Error::BadField {
+                line,
+                column,
+                source,
+                ..
+            } => (*line, column.as_str(), source.value.as_str()),
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn ages_must_be_finite_and_not_negative() {
         for bad in [
@@ -350,19 +363,8 @@ mod tests {
                 "qmenta,1,a,a.png,healthy,PA,40\nqmenta,2,b,b.png,healthy,PA,{bad}\n"
             ))
             .unwrap_err();
-            match &e {
-                Error::BadField {
-                    line,
-                    column,
-                    source,
-                    ..
-                } => {
-                    assert_eq!((*line, column.as_str()), (3, "age"), "{bad}");
-                    assert_eq!(source.value, bad);
-                    assert!(e.to_string().contains("finite number of years"), "{e}");
-                }
-                other => panic!("{bad}: {other:?}"),
-            }
+            assert_eq!(bad_field(&e), (3, "age", bad), "{bad}");
+            assert!(e.to_string().contains("finite number of years"), "{e}");
         }
         let ok =
             read_rows("qmenta,1,a,a.png,healthy,PA,0\nqmenta,2,b,b.png,healthy,PA,63.5\n").unwrap();
@@ -376,18 +378,7 @@ mod tests {
             "covid-idc,covid-idc:p7,img6,a.png,covid,PA,\npadchest,covid-idc:p7,img7,b.png,covid,PA,\n",
         )
         .unwrap_err();
-        match &e {
-            Error::BadField {
-                line,
-                column,
-                source,
-                ..
-            } => {
-                assert_eq!((*line, column.as_str()), (3, "patient_id"));
-                assert_eq!(source.value, "covid-idc:p7");
-            }
-            other => panic!("{other:?}"),
-        }
+        assert_eq!(bad_field(&e), (3, "patient_id", "covid-idc:p7"));
         assert!(e.to_string().contains("differs"), "{e}");
         // A matching prefix, or none, gives the row's source to record and patient.
         let ok = read_rows(
@@ -411,18 +402,7 @@ mod tests {
              padchest,p3,img1,c.png,healthy,PA,\n",
         )
         .unwrap_err();
-        match &e {
-            Error::BadField {
-                line,
-                column,
-                source,
-                ..
-            } => {
-                assert_eq!((*line, column.as_str()), (4, "image_id"));
-                assert_eq!(source.value, "img1");
-            }
-            other => panic!("{other:?}"),
-        }
+        assert_eq!(bad_field(&e), (4, "image_id", "img1"));
     }
 
     #[test]
