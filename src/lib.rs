@@ -14,6 +14,7 @@
 //! | [`sources`] | `cxr-sources` + `cxr-source-*` | the eight source adapters, `build_cohort` |
 //! | [`stats`] | `cxr-stats` | ROC/AUC, DeLong, bootstrap, cutoffs, metrics, tests, design |
 //! | [`report`] | `cxr-report` | markdown tables, plots, the `evaluate` pipeline |
+//! | [`analysis`] | `cxr-analysis` | error analysis (Supplementary Table 1), power analysis |
 //!
 //! ```
 //! use cxr::prelude::*;
@@ -24,6 +25,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub use cxr_analysis as analysis;
 pub use cxr_classifier as classifier;
 pub use cxr_cohort as cohort;
 pub use cxr_core as core;

@@ -8,11 +8,13 @@
 //!   already there, so a run can be re-run from its folder to the same numbers;
 //! - [`studies`]: the split-size (Figure 4a), transfer (Figure 4b) and
 //!   leave-one-source-out studies built on those steps;
-//! - [`error_analysis`]: errors against age, sex and source (Supplementary Table 1);
-//! - [`power`]: the number of validation patients needed.
+//! - [`error_analysis`] and [`power`]: re-exported from `cxr-analysis`, which holds them
+//!   without libtorch (errors against age, sex and source, Supplementary Table 1; the
+//!   number of validation patients needed).
 //!
-//! The examples `reproduce_main`, `reproduce_splits`, `reproduce_transfer`,
-//! `error_analysis`, `power_analysis` and `leave_one_source_out` are thin wrappers.
+//! The examples `reproduce_main`, `reproduce_splits`, `reproduce_transfer` and
+//! `leave_one_source_out` are thin wrappers; `error_analysis` and `power_analysis` live
+//! with `cxr-analysis`.
 #![warn(missing_docs)]
 
 pub mod config;
@@ -21,6 +23,5 @@ pub mod report;
 pub mod run;
 pub mod studies;
 pub use config::ExperimentConfig;
+pub use cxr_analysis::{error_analysis, power};
 pub use error::{Error, Result};
-pub mod error_analysis;
-pub mod power;

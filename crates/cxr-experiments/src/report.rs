@@ -13,23 +13,6 @@ use cxr_stats::evaluate::Evaluation;
 use crate::Result;
 use crate::run::{Context, GateSummary, SaliencyExample};
 
-/// Writes an analysis as `dir/<files[0]>` (JSON of `value`), `dir/<files[1]>` (`md`) and
-/// `dir/<files[2]>` (`png`), each atomically, after everything has been rendered.
-/// Returns the paths written.
-pub fn write_json_md_png<T: serde::Serialize>(
-    dir: &Path,
-    files: [&str; 3],
-    value: &T,
-    md: &str,
-    png: &[u8],
-) -> Result<Vec<PathBuf>> {
-    let paths: Vec<PathBuf> = files.iter().map(|f| dir.join(f)).collect();
-    cxr_nn::checkpoint::write_json(&paths[0], value)?;
-    cxr_core::write_bytes_atomic(&paths[1], md.as_bytes())?;
-    cxr_core::write_bytes_atomic(&paths[2], png)?;
-    Ok(paths)
-}
-
 /// Demotes every Markdown heading of `md` by `levels`.
 pub fn demote_headings(md: &str, levels: usize) -> String {
     md.lines()

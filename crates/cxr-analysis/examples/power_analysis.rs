@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 
 use clap::Parser;
-use cxr_experiments::power::{PowerConfig, power_analysis, write};
+use cxr_analysis::power::{PowerConfig, power_analysis, write};
 
 #[derive(Parser)]
 #[command(about = "Validation patients needed: power.json, power.md, power.png")]

@@ -5,9 +5,9 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use cxr_analysis::error_analysis::{self, ErrorAnalysis};
+use cxr_analysis::power::{self, PowerConfig};
 use cxr_core::{ImageRecord, Label, PatientId, Sex, SourceId, StudyDate, View};
-use cxr_experiments::error_analysis::{self, ErrorAnalysis};
-use cxr_experiments::power::{self, PowerConfig};
 
 /// Asserts that every number in `expected` appears in `written` at the same place, to a
 /// relative 1e-12 (the JSON text round trip may move a float by an ulp).

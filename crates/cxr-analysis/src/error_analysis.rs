@@ -35,9 +35,9 @@
 //! use std::path::Path;
 //! let records = cxr_core::manifest::read_records(Path::new("run/cohort/records.csv"))?;
 //! let predictions = cxr_stats::evaluate::read_predictions(Path::new("run/predictions.csv"))?;
-//! let analysis = cxr_experiments::error_analysis::error_analysis(&records, &predictions, 2020)?;
-//! println!("{}", cxr_experiments::error_analysis::markdown(&analysis));
-//! cxr_experiments::error_analysis::write(Path::new("run/errors"), &analysis)?;
+//! let analysis = cxr_analysis::error_analysis::error_analysis(&records, &predictions, 2020)?;
+//! println!("{}", cxr_analysis::error_analysis::markdown(&analysis));
+//! cxr_analysis::error_analysis::write(Path::new("run/errors"), &analysis)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -787,10 +787,10 @@ pub fn source_plot(a: &ErrorAnalysis) -> Result<Vec<u8>> {
 /// written atomically. Returns the paths written.
 ///
 /// # Errors
-/// [`Error::Report`] from the plot, [`Error::Nn`] / [`Error::Core`] from writing.
+/// [`Error::Report`] from the plot, [`Error::Core`] from writing.
 pub fn write(dir: &Path, a: &ErrorAnalysis) -> Result<Vec<PathBuf>> {
     let png = source_plot(a)?;
-    crate::report::write_json_md_png(dir, FILES, a, &markdown(a), &png)
+    crate::write_json_md_png(dir, FILES, a, &markdown(a), &png)
 }
 
 #[cfg(test)]

@@ -17,10 +17,10 @@
 //! candidates side by side.
 //!
 //! ```
-//! use cxr_experiments::power::{PowerConfig, power_analysis};
+//! use cxr_analysis::power::{PowerConfig, power_analysis};
 //! let a = power_analysis(&PowerConfig::default())?;
 //! assert_eq!(a.sensitivity.total, 1301); // the paper reports 1,314
-//! # Ok::<(), cxr_experiments::Error>(())
+//! # Ok::<(), cxr_analysis::Error>(())
 //! ```
 
 use std::fmt::Write as _;
@@ -480,10 +480,10 @@ pub fn plot(a: &PowerAnalysis) -> Result<Vec<u8>> {
 /// paths written.
 ///
 /// # Errors
-/// [`Error::Report`] from the plot, [`Error::Nn`] / [`Error::Core`] from writing.
+/// [`Error::Report`] from the plot, [`Error::Core`] from writing.
 pub fn write(dir: &Path, a: &PowerAnalysis) -> Result<Vec<PathBuf>> {
     let png = plot(a)?;
-    crate::report::write_json_md_png(dir, FILES, a, &markdown(a), &png)
+    crate::write_json_md_png(dir, FILES, a, &markdown(a), &png)
 }
 
 #[cfg(test)]

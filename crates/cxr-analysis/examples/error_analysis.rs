@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
-use cxr_experiments::error_analysis::{error_analysis, write};
+use cxr_analysis::error_analysis::{error_analysis, write};
 
 #[derive(Parser)]
 #[command(
