@@ -12,9 +12,9 @@
 //! | [`cohort`] | `cxr-cohort` | source union, sampling, duplicates, splits, Tables 1–2 |
 //! | [`dicom`] | `cxr-dicom` | DICOM → 8-bit PNG, header fields, batch conversion |
 //! | [`sources`] | `cxr-sources` + `cxr-source-*` | the eight source adapters, `build_cohort` |
-//! | [`stats`] | `cxr-stats` | ROC/AUC, DeLong, bootstrap, cutoffs, metrics, tests, design |
+//! | [`stats`] | `cxr-stats` | ROC/AUC, DeLong, bootstrap, cutoffs, metrics, tests, kappa, design |
 //! | [`report`] | `cxr-report` | markdown tables, plots, the `evaluate` pipeline |
-//! | [`analysis`] | `cxr-analysis` | error analysis (Supplementary Table 1), power analysis |
+//! | [`analysis`] | `cxr-analysis` | error analysis (Supplementary Table 1), power analysis, paired comparison of two models |
 //!
 //! ```
 //! use cxr::prelude::*;

@@ -177,4 +177,24 @@ fn every_experiment_runs_on_the_tiny_cohort() {
         &["--out", d.join("power").to_str().unwrap()],
     );
     assert!(d.join("power/power.md").exists());
+    // A model compared with itself: every paired difference is zero.
+    let preds = d.join("predictions.csv");
+    let said = run(
+        "compare_models",
+        &[
+            "--first",
+            preds.to_str().unwrap(),
+            "--second",
+            preds.to_str().unwrap(),
+            "--names",
+            "main,again",
+            "--out",
+            d.join("compare").to_str().unwrap(),
+        ],
+    );
+    assert!(
+        said.contains("only main right 0, only again right 0, exact p = 1.0000"),
+        "{said}"
+    );
+    assert!(read(&d.join("compare/compare.md")).contains("McNemar's test: exact p = 1.000"));
 }

@@ -58,6 +58,7 @@ use cxr_stats::multiclass::argmax;
 use cxr_stats::proportion::{Interval, wilson};
 use serde::Serialize;
 
+use crate::text::{ci_text, p_eq, p_text};
 use crate::{Error, Result};
 
 /// Confidence level of every interval.
@@ -544,35 +545,12 @@ fn imputed_age_test(matrix: &[Vec<f64>], seed: u64) -> Option<PooledEstimate> {
 // Rendering
 // ---------------------------------------------------------------------------------------
 
-fn p_text(p: Option<f64>) -> String {
-    match p {
-        None => "-".into(),
-        Some(p) if p < 0.001 => "<0.001".into(),
-        Some(p) => format!("{p:.3}"),
-    }
-}
-
-/// `p = 0.016` or `p < 0.001`.
-fn p_eq(p: f64) -> String {
-    if p < 0.001 {
-        "p < 0.001".into()
-    } else {
-        format!("p = {p:.3}")
-    }
-}
-
 fn pct(v: f64) -> String {
     if v.is_finite() {
         format!("{:.1}%", 100.0 * v)
     } else {
         "-".into()
     }
-}
-
-fn ci_text(ci: Option<Interval>) -> String {
-    ci.map_or("-".into(), |[lo, hi]| {
-        format!("{:.1}–{:.1}%", 100.0 * lo, 100.0 * hi)
-    })
 }
 
 fn rate_table(s: &mut String, what: &str, t: &CategoryTest, name: impl Fn(&str) -> String) {

@@ -3,11 +3,14 @@
 //! - [`error_analysis`]: are the classifier's errors related to the patient's age, sex or
 //!   source? (the paper's Supplementary Table 1), from `records.csv` and a predictions
 //!   CSV;
-//! - [`power`]: how many validation patients are needed (the paper's N = 1,314).
+//! - [`power`]: how many validation patients are needed (the paper's N = 1,314);
+//! - [`compare`]: two models on the same test images, paired: McNemar's test on
+//!   accuracy, Cohen's kappa, and the paired DeLong test of each class's AUC.
 //!
-//! Both work on files any model can produce, so this crate links no libtorch and its
-//! examples, `error_analysis` and `power_analysis` (thin wrappers), build in seconds on a
-//! machine without PyTorch. `cxr-experiments` re-exports both modules.
+//! All work on files any model can produce, so this crate links no libtorch and its
+//! examples, `error_analysis`, `power_analysis` and `compare_models` (thin wrappers),
+//! build in seconds on a machine without PyTorch. `cxr-experiments` re-exports the
+//! error and power analyses.
 //!
 //! ```
 //! let a = cxr_analysis::power::power_analysis(&cxr_analysis::power::PowerConfig::paper())?;
@@ -16,9 +19,11 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod compare;
 pub mod error;
 pub mod error_analysis;
 pub mod power;
+mod text;
 
 pub use error::{Error, Result};
 

@@ -24,6 +24,9 @@ pub mod design;
 pub mod hypothesis;
 pub mod missing;
 
+// part C: agreement of paired classifications (kappa; McNemar's test is in `hypothesis`)
+pub mod agreement;
+
 pub use error::{Error, Result};
 
 pub use aggregate::{Grouping, ImagePrediction, UnitPrediction, aggregate};

@@ -1,0 +1,510 @@
+//! Two models on the same test images: is the difference between them real?
+//!
+//! The paper reports one model; anyone who retrains it, changes the recipe or brings
+//! another model wants to know whether the new numbers differ from the old by more than
+//! chance. Two unpaired evaluations cannot tell (their intervals overlap long after a
+//! real difference shows): the tests here are **paired**, each unit scored by both.
+//!
+//! # Pairing
+//! Both predictions files are read and validated as for `evaluate`
+//! ([`cxr_stats::evaluate::read_predictions`]). Images are matched on
+//! `(patient_id, image_id)`; a matched image must carry the same study date and label in
+//! both (otherwise the files do not describe the same test set and [`Error::Step`] names
+//! the image). Images only one model scored are left out and counted
+//! ([`Comparison::only_first`], [`Comparison::only_second`]). The matched images are
+//! then averaged per unit ([`Grouping::PatientDay`] by default, the paper's rule) for
+//! each model, so both are judged on exactly the same units.
+//!
+//! # Tests
+//! - **accuracy** (arg-max over the three classes) of each model with a Wilson interval,
+//!   and **McNemar's test** on the units exactly one of them gets right (exact binomial
+//!   p-value, and the chi-square with continuity correction);
+//! - **Cohen's kappa** of each model against the truth, and between the two models'
+//!   predicted classes;
+//! - per class, one-vs-rest: each model's **AUC** with its DeLong interval and the
+//!   **paired DeLong test** of the difference (pROC's `roc.test(paired = TRUE)`), with
+//!   the interval of the difference. A class with fewer than two positive or two negative
+//!   units has no test (`None`).
+//!
+//! Like `evaluate`'s DeLong intervals, these tests take units as independent; a patient
+//! seen on several days contributes several units ([`Grouping::Patient`] gives one unit
+//! per patient).
+//!
+//! ```no_run
+//! use std::path::Path;
+//! use cxr_analysis::compare::{CompareOptions, compare, markdown};
+//! let a = cxr_stats::evaluate::read_predictions(Path::new("paper/predictions.csv"))?;
+//! let b = cxr_stats::evaluate::read_predictions(Path::new("mine/predictions.csv"))?;
+//! let c = compare(&a, &b, ["paper", "mine"], &CompareOptions::default())?;
+//! println!("McNemar exact p = {:.4}", c.mcnemar.exact_p_value);
+//! println!("{}", markdown(&c));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use cxr_core::Label;
+use cxr_report::plot::{RGBColor, Series, class_color, class_name, lines_png};
+use cxr_stats::aggregate::{Grouping, ImagePrediction, UnitPrediction, aggregate};
+use cxr_stats::agreement::{Kappa, cohen_kappa_from_labels};
+use cxr_stats::delong::{PairedDelong, delong, delong_paired_test};
+use cxr_stats::evaluate::PerClass;
+use cxr_stats::hypothesis::{McNemar, mcnemar};
+use cxr_stats::multiclass::argmax;
+use cxr_stats::proportion::{Interval, wilson};
+use cxr_stats::roc::{RocCurve, roc_curve};
+use serde::Serialize;
+
+use crate::text::{ci_text, p_eq, p_text};
+use crate::{Error, Result};
+
+/// File names written by [`write()`].
+pub const FILES: [&str; 3] = ["compare.json", "compare.md", "compare.png"];
+
+const STEP: &str = "model comparison";
+
+/// Settings of a comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CompareOptions {
+    /// What one unit is (patient-day by default, the paper's rule).
+    pub grouping: Grouping,
+    /// Confidence level of every interval.
+    pub level: f64,
+}
+
+impl Default for CompareOptions {
+    fn default() -> Self {
+        Self {
+            grouping: Grouping::PatientDay,
+            level: 0.95,
+        }
+    }
+}
+
+/// One model's arg-max accuracy on the paired units.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelAccuracy {
+    /// Units whose arg-max class is their label.
+    pub correct: u64,
+    /// `correct / units`.
+    pub accuracy: f64,
+    /// Wilson interval.
+    pub ci: Interval,
+    /// Cohen's kappa of the predicted classes against the truth; `None` when undefined
+    /// (truth and prediction both a single class).
+    pub kappa: Option<Kappa>,
+}
+
+/// One class, one-vs-rest, both models.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClassComparison {
+    /// Units of this class.
+    pub positives: usize,
+    /// Units of the other classes.
+    pub negatives: usize,
+    /// Each model's AUC.
+    pub auc: [f64; 2],
+    /// Each model's DeLong interval.
+    pub auc_ci: [Interval; 2],
+    /// The paired DeLong test of `AUC₁ − AUC₂` (with its interval, `ci_diff`).
+    pub delong: PairedDelong,
+    /// Each model's ROC curve (for the plot; not serialised).
+    #[serde(skip)]
+    pub roc: [RocCurve; 2],
+}
+
+/// Everything `compare.json` holds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Comparison {
+    /// The two models' names, in the order given.
+    pub models: [String; 2],
+    /// The settings used.
+    pub options: CompareOptions,
+    /// Images both models scored.
+    pub images: usize,
+    /// Images only the first model scored (left out).
+    pub only_first: usize,
+    /// Images only the second model scored (left out).
+    pub only_second: usize,
+    /// Paired units.
+    pub units: usize,
+    /// Distinct patients among them.
+    pub patients: usize,
+    /// Units per true class.
+    pub class_counts: PerClass<u64>,
+    /// Each model's accuracy.
+    pub accuracy: [ModelAccuracy; 2],
+    /// Units both models get right.
+    pub both_right: u64,
+    /// Units both models get wrong.
+    pub both_wrong: u64,
+    /// McNemar's test: `b` units only the first gets right, `c` only the second.
+    pub mcnemar: McNemar,
+    /// Cohen's kappa between the two models' predicted classes; `None` when undefined.
+    pub agreement: Option<Kappa>,
+    /// Per class; `None` when the class has fewer than two positive or negative units.
+    pub per_class: PerClass<Option<ClassComparison>>,
+}
+
+/// Compares two models' image predictions (see the module docs). `names` label the
+/// models in the outputs.
+///
+/// # Errors
+/// [`Error::Config`] for a level outside `(0, 1)`; [`Error::Step`] when an image is
+/// listed twice in one input, when a matched image's study date or label differs between
+/// the inputs, or when no image is in both; [`Error::Stats`] when a unit mixes labels or
+/// a probability is not finite.
+pub fn compare(
+    first: &[ImagePrediction],
+    second: &[ImagePrediction],
+    names: [&str; 2],
+    options: &CompareOptions,
+) -> Result<Comparison> {
+    if !(options.level > 0.0 && options.level < 1.0) {
+        return Err(Error::Config {
+            path: PathBuf::from("<arguments>"),
+            detail: format!("level = {} is not in (0, 1)", options.level),
+        });
+    }
+    let (a, b, only_first, only_second) = pair_images(first, second, names)?;
+    let ua = aggregate(&a, options.grouping)?;
+    let ub = aggregate(&b, options.grouping)?;
+    // Both come from the same images with the same keys, labels and dates, and
+    // `aggregate` sorts its units by key: the two lists line up unit for unit.
+    debug_assert!(ua.iter().zip(&ub).all(|(x, y)| x.key() == y.key()));
+    let truth: Vec<usize> = ua.iter().map(|u| u.label.index()).collect();
+    let pred = |units: &[UnitPrediction]| -> Result<Vec<usize>> {
+        Ok(units
+            .iter()
+            .map(|u| argmax(&u.probs))
+            .collect::<cxr_stats::Result<_>>()?)
+    };
+    let (pa, pb) = (pred(&ua)?, pred(&ub)?);
+    let n = ua.len() as u64;
+    let level = options.level;
+    let k = Label::COUNT;
+    let accuracy = |p: &[usize]| -> Result<ModelAccuracy> {
+        let correct = p.iter().zip(&truth).filter(|(x, t)| x == t).count() as u64;
+        Ok(ModelAccuracy {
+            correct,
+            accuracy: correct as f64 / n as f64,
+            ci: wilson(correct, n, level)?,
+            kappa: kappa_or_none(cohen_kappa_from_labels(&truth, p, k, level))?,
+        })
+    };
+    let (mut both_right, mut both_wrong, mut only_a, mut only_b) = (0, 0, 0, 0);
+    for ((x, y), t) in pa.iter().zip(&pb).zip(&truth) {
+        match (x == t, y == t) {
+            (true, true) => both_right += 1,
+            (false, false) => both_wrong += 1,
+            (true, false) => only_a += 1,
+            (false, true) => only_b += 1,
+        }
+    }
+    let per_class = PerClass::from_fn(|label| class_comparison(label, &ua, &ub, level));
+    Ok(Comparison {
+        models: names.map(str::to_owned),
+        options: *options,
+        images: a.len(),
+        only_first,
+        only_second,
+        units: ua.len(),
+        patients: ua
+            .iter()
+            .map(|u| u.patient_id.as_str())
+            .collect::<HashSet<_>>()
+            .len(),
+        class_counts: PerClass::from_fn(|l| {
+            truth.iter().filter(|&&t| t == l.index()).count() as u64
+        }),
+        accuracy: [accuracy(&pa)?, accuracy(&pb)?],
+        both_right,
+        both_wrong,
+        mcnemar: mcnemar(only_a, only_b)?,
+        agreement: kappa_or_none(cohen_kappa_from_labels(&pa, &pb, k, level))?,
+        per_class: PerClass {
+            healthy: per_class.healthy?,
+            covid: per_class.covid?,
+            bacterial: per_class.bacterial?,
+        },
+    })
+}
+
+/// Kappa is undefined when both raters use one and the same class throughout; that is a
+/// property of the data, reported as `None`.
+fn kappa_or_none(k: cxr_stats::Result<Kappa>) -> Result<Option<Kappa>> {
+    match k {
+        Ok(k) => Ok(Some(k)),
+        Err(cxr_stats::Error::ZeroVariance { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The images both inputs score, in the first input's order, as two aligned lists; and
+/// the numbers scored by only one of them.
+fn pair_images(
+    first: &[ImagePrediction],
+    second: &[ImagePrediction],
+    names: [&str; 2],
+) -> Result<(Vec<ImagePrediction>, Vec<ImagePrediction>, usize, usize)> {
+    let twice = |name: &str, p: &ImagePrediction| Error::Step {
+        step: STEP,
+        detail: format!(
+            "{name}: image {}/{} is listed twice",
+            p.patient_id, p.image_id
+        ),
+    };
+    let mut in_second: HashMap<(&str, &str), &ImagePrediction> =
+        HashMap::with_capacity(second.len());
+    for q in second {
+        if in_second.insert((&q.patient_id, &q.image_id), q).is_some() {
+            return Err(twice(names[1], q));
+        }
+    }
+    let mut seen: HashSet<(&str, &str)> = HashSet::with_capacity(first.len());
+    let mut a = Vec::new();
+    let mut b = Vec::new();
+    for p in first {
+        let key = (p.patient_id.as_str(), p.image_id.as_str());
+        if !seen.insert(key) {
+            return Err(twice(names[0], p));
+        }
+        let Some(&q) = in_second.get(&key) else {
+            continue;
+        };
+        if p.label != q.label || p.study_date != q.study_date {
+            return Err(Error::Step {
+                step: STEP,
+                detail: format!(
+                    "image {}/{} is {} on {} in {} but {} on {} in {}: the inputs are not the same test set",
+                    p.patient_id,
+                    p.image_id,
+                    p.label,
+                    p.study_date,
+                    names[0],
+                    q.label,
+                    q.study_date,
+                    names[1]
+                ),
+            });
+        }
+        a.push(p.clone());
+        b.push(q.clone());
+    }
+    if a.is_empty() {
+        return Err(Error::Step {
+            step: STEP,
+            detail: format!(
+                "no image is in both inputs ({} in {}, {} in {}; matched on patient_id and image_id)",
+                first.len(),
+                names[0],
+                second.len(),
+                names[1]
+            ),
+        });
+    }
+    let matched = a.len();
+    Ok((a, b, first.len() - matched, second.len() - matched))
+}
+
+fn class_comparison(
+    label: Label,
+    ua: &[UnitPrediction],
+    ub: &[UnitPrediction],
+    level: f64,
+) -> Result<Option<ClassComparison>> {
+    let c = label.index();
+    let labels: Vec<bool> = ua.iter().map(|u| u.label == label).collect();
+    let sa: Vec<f64> = ua.iter().map(|u| u.probs[c]).collect();
+    let sb: Vec<f64> = ub.iter().map(|u| u.probs[c]).collect();
+    let test = match delong_paired_test(&sa, &sb, &labels, level) {
+        Ok(t) => t,
+        Err(cxr_stats::Error::SingleClass { .. } | cxr_stats::Error::TooFew { .. }) => {
+            return Ok(None);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let (da, db) = (delong(&sa, &labels)?, delong(&sb, &labels)?);
+    Ok(Some(ClassComparison {
+        positives: da.positives,
+        negatives: da.negatives,
+        auc: [da.auc, db.auc],
+        auc_ci: [da.ci(level)?, db.ci(level)?],
+        delong: test,
+        roc: [roc_curve(&sa, &labels)?, roc_curve(&sb, &labels)?],
+    }))
+}
+
+// ---------------------------------------------------------------------------------------
+// Rendering
+// ---------------------------------------------------------------------------------------
+
+fn kappa_text(k: &Option<Kappa>) -> String {
+    k.as_ref().map_or("-".into(), |k| {
+        format!("{:.3} ({:.3}–{:.3})", k.kappa, k.ci[0], k.ci[1])
+    })
+}
+
+fn grouping_name(g: Grouping) -> &'static str {
+    match g {
+        Grouping::PatientDay => "patient-days (images of one patient and day averaged)",
+        Grouping::Patient => "patients (all of a patient's images averaged)",
+        Grouping::Image => "images",
+    }
+}
+
+/// `compare.md`: the units, accuracy with McNemar's test, agreement, and the per-class
+/// AUCs with the paired DeLong test.
+pub fn markdown(c: &Comparison) -> String {
+    let [n1, n2] = &c.models;
+    let lv = format!("{:.0}%", 100.0 * c.options.level);
+    let mut s = format!("# `{n1}` against `{n2}` on the same units\n\n");
+    let _ = writeln!(
+        s,
+        "N = {} {} of {} patients, from the {} images both models scored.",
+        c.units,
+        grouping_name(c.options.grouping),
+        c.patients,
+        c.images
+    );
+    if c.only_first + c.only_second > 0 {
+        let _ = writeln!(
+            s,
+            "\n**Left out:** {} image(s) only `{n1}` scored and {} only `{n2}` scored.",
+            c.only_first, c.only_second
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nUnits per class: healthy {}, covid-19 {}, bacterial pneumonia {}.\n",
+        c.class_counts.healthy, c.class_counts.covid, c.class_counts.bacterial
+    );
+    let _ = writeln!(
+        s,
+        "## Accuracy (arg-max of the three classes)\n\n| Model | Correct | Accuracy ({lv} CI) | Cohen's κ against the truth ({lv} CI) |\n|---|---|---|---|"
+    );
+    for (name, a) in c.models.iter().zip(&c.accuracy) {
+        let _ = writeln!(
+            s,
+            "| `{name}` | {}/{} | {:.1}% ({}) | {} |",
+            a.correct,
+            c.units,
+            100.0 * a.accuracy,
+            ci_text(Some(a.ci)),
+            kappa_text(&a.kappa)
+        );
+    }
+    let m = &c.mcnemar;
+    let _ = writeln!(
+        s,
+        "\nBoth right: {}; both wrong: {}; only `{n1}` right: {}; only `{n2}` right: {}.\n\
+         McNemar's test: exact {}; χ² with continuity correction {} ({}).\n",
+        c.both_right,
+        c.both_wrong,
+        m.b,
+        m.c,
+        p_eq(m.exact_p_value),
+        m.chi2.map_or("-".into(), |x| format!("{x:.3}")),
+        m.chi2_p_value.map_or("-".into(), p_eq)
+    );
+    let _ = writeln!(
+        s,
+        "Agreement between the two models' predicted classes: Cohen's κ = {}.\n",
+        kappa_text(&c.agreement)
+    );
+    let _ = writeln!(
+        s,
+        "## AUC per class (one vs rest), paired DeLong test\n\n| Class | Positives / negatives | AUC `{n1}` ({lv} CI) | AUC `{n2}` ({lv} CI) | Difference ({lv} CI) | z | p |\n|---|---|---|---|---|---|---|"
+    );
+    for &label in Label::ALL {
+        let name = class_name(label);
+        match c.per_class.get(label) {
+            None => {
+                let _ = writeln!(s, "| {name} | too few units | - | - | - | - | - |");
+            }
+            Some(x) => {
+                let auc = |i: usize| {
+                    format!(
+                        "{:.4} ({:.4}–{:.4})",
+                        x.auc[i], x.auc_ci[i][0], x.auc_ci[i][1]
+                    )
+                };
+                let d = &x.delong;
+                let _ = writeln!(
+                    s,
+                    "| {name} | {} / {} | {} | {} | {:+.4} ({:+.4} to {:+.4}) | {:.2} | {} |",
+                    x.positives,
+                    x.negatives,
+                    auc(0),
+                    auc(1),
+                    d.auc1 - d.auc2,
+                    d.ci_diff[0],
+                    d.ci_diff[1],
+                    d.z,
+                    p_text(Some(d.p_value))
+                );
+            }
+        }
+    }
+    s.push_str(
+        "\nThe tests treat units as independent. Differences are first model minus second.\n\n\
+         ![ROC curves of both models](compare.png)\n",
+    );
+    s
+}
+
+/// A lighter shade of `c` for the second model's curves.
+fn lighter(c: RGBColor) -> RGBColor {
+    let f = |v: u8| v + (255 - v) / 2;
+    RGBColor(f(c.0), f(c.1), f(c.2))
+}
+
+/// `compare.png`: one-vs-rest ROC curves of both models, a colour per class, the second
+/// model in a lighter shade.
+///
+/// # Errors
+/// [`Error::Report`] from the plot.
+pub fn plot(c: &Comparison) -> Result<Vec<u8>> {
+    let mut series = Vec::new();
+    for &label in Label::ALL {
+        let Some(x) = c.per_class.get(label) else {
+            continue;
+        };
+        for (i, color) in [class_color(label), lighter(class_color(label))]
+            .into_iter()
+            .enumerate()
+        {
+            series.push(Series {
+                name: format!(
+                    "{} · {} (AUC {:.3})",
+                    class_name(label),
+                    c.models[i],
+                    x.auc[i]
+                ),
+                color,
+                points: x.roc[i].fprs().into_iter().zip(x.roc[i].tprs()).collect(),
+            });
+        }
+    }
+    Ok(lines_png(
+        &format!("ROC, one vs rest: {} against {}", c.models[0], c.models[1]),
+        "false positive rate",
+        "true positive rate",
+        &series,
+        (900, 800),
+    )?)
+}
+
+/// Writes [`FILES`] into `dir` (created if needed): `compare.json` (the
+/// [`Comparison`]), `compare.md` ([`markdown`]) and `compare.png` ([`plot`]). Everything
+/// is rendered before anything is written; each file is written atomically. Returns the
+/// paths written.
+///
+/// # Errors
+/// [`Error::Report`] from the plot, [`Error::Json`] / [`Error::Core`] from writing.
+pub fn write(dir: &Path, c: &Comparison) -> Result<Vec<PathBuf>> {
+    let png = plot(c)?;
+    crate::write_json_md_png(dir, FILES, c, &markdown(c), &png)
+}
