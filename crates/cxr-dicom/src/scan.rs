@@ -6,10 +6,20 @@
 //! items and encapsulated pixel data) and refuses any defined length that runs past the
 //! end of its container, without reading or copying a value.
 //!
+//! The check is only as good as its agreement with the parser on where each header is
+//! and how it reads: the walk follows dicom-rs's own tokeniser state by state (which
+//! headers open and close sequences and items, the VR it gives each element under
+//! implicit VR, how many bytes it consumes for a value) and refuses what would make the
+//! two disagree, such as a UL of 6 bytes, of which dicom-rs reads 4.
+//!
 //! It also locates the Pixel Data value ([`pixel_value`]), which is then read in place
 //! rather than copied by the parser.
 
 use std::ops::Range;
+
+use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
+use dicom_core::{Tag, VR};
+use dicom_dictionary_std::StandardDataDictionary;
 
 /// Byte order and VR encoding of a data set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,6 +138,57 @@ struct Header {
     header_len: u64,
 }
 
+/// The VR dicom-rs gives an element under implicit VR
+/// (`ImplicitVRLittleEndianDecoder::decode_header`): OW for Pixel Data and Overlay Data,
+/// otherwise the standard dictionary's, relaxed (US for US-or-SS, OW for OB-or-OW), and
+/// UN for a tag the dictionary does not know. Group lengths (gggg,0000), Command Group
+/// Length included, are UL; private creators LO.
+fn implicit_vr(tag: (u16, u16)) -> [u8; 2] {
+    let vr = if tag == PIXEL_DATA || (tag.0 >> 8 == 0x60 && tag.1 == 0x3000) {
+        VR::OW
+    } else {
+        StandardDataDictionary
+            .by_tag(Tag(tag.0, tag.1))
+            .map_or(VR::UN, |e| e.vr().relaxed())
+    };
+    vr.to_bytes()
+}
+
+/// An open sequence or item, as dicom-rs stacks them (`SeqToken`).
+#[derive(Debug, Clone, Copy)]
+struct Open {
+    /// An item (else a sequence).
+    item: bool,
+    /// Encapsulated pixel data: its items are fragments, not data sets.
+    pixel: bool,
+    /// Where a defined-length sequence or item ends.
+    end: Option<u64>,
+    /// Its header's offset, tag and declared length, for errors.
+    at: u64,
+    tag: (u16, u16),
+    len: u32,
+}
+
+impl Open {
+    fn sequence(at: u64, h: &Header, end: Option<u64>, pixel: bool) -> Self {
+        Open {
+            item: false,
+            pixel,
+            end,
+            at,
+            tag: h.tag,
+            len: h.len,
+        }
+    }
+
+    fn item(at: u64, h: &Header, end: Option<u64>, pixel: bool) -> Self {
+        Open {
+            item: true,
+            ..Self::sequence(at, h, end, pixel)
+        }
+    }
+}
+
 impl Scanner<'_> {
     fn u16_at(&self, pos: u64) -> Option<u16> {
         let p = usize::try_from(pos).ok()?;
@@ -165,15 +226,20 @@ impl Scanner<'_> {
         Ok(())
     }
 
-    /// Reads the element header at `pos`. Items and delimiters always use the 8-byte
-    /// form; so does implicit VR. `end` bounds the enclosing container.
-    fn header(&self, pos: u64, end: u64, explicit: bool) -> Result<Header, ScanError> {
+    /// Reads the element header at `pos` as dicom-rs's decoders do
+    /// (`dicom-encoding` 0.10, `decode/{explicit_le,explicit_be,implicit_le}.rs`). `end`
+    /// bounds the enclosing container.
+    ///
+    /// Implicit VR, and an (FFFE,xxxx) tag in any syntax, use the 8-byte form (tag and a
+    /// 4-byte length). Under implicit VR the VR is the one dicom-rs takes from the
+    /// dictionary ([`implicit_vr`]); an (FFFE,xxxx) element under explicit VR is UN.
+    fn header(&self, pos: u64, end: u64) -> Result<Header, ScanError> {
         self.need(pos, 8, end)?;
         let tag = (
             self.u16_at(pos).ok_or(ScanError::NeedMore)?,
             self.u16_at(pos + 2).ok_or(ScanError::NeedMore)?,
         );
-        if tag.0 == 0xFFFE || !explicit {
+        if tag.0 == 0xFFFE || !self.enc.explicit {
             // Items and delimiters are little endian only in LE syntaxes; big endian
             // syntaxes encode them big endian as well.
             let len = self
@@ -181,7 +247,11 @@ impl Scanner<'_> {
                 .ok_or(ScanError::NeedMore)?;
             return Ok(Header {
                 tag,
-                vr: *b"  ",
+                vr: if self.enc.explicit {
+                    *b"UN"
+                } else {
+                    implicit_vr(tag)
+                },
                 len,
                 header_len: 8,
             });
@@ -191,34 +261,26 @@ impl Scanner<'_> {
         // A VR code the standard does not define is read as UN (reserved bytes and a
         // 4-byte length), as the DICOM parser does: reading it with a 2-byte length here
         // would let the parser find a different, possibly huge, length.
-        if !KNOWN_VRS.contains(&vr)
-            || matches!(
-                &vr,
-                b"OB"
-                    | b"OD"
-                    | b"OF"
-                    | b"OL"
-                    | b"OV"
-                    | b"OW"
-                    | b"SQ"
-                    | b"UC"
-                    | b"UN"
-                    | b"UR"
-                    | b"UT"
-                    | b"SV"
-                    | b"UV"
-            )
-        {
-            self.need(pos, 12, end)?;
-            let len = self
-                .u32_at(pos + 8, self.enc.big_endian)
-                .ok_or(ScanError::NeedMore)?;
-            Ok(Header {
-                tag,
-                vr,
-                len,
-                header_len: 12,
-            })
+        if !KNOWN_VRS.contains(&vr) {
+            return self.long_header(pos, end, tag, *b"UN");
+        }
+        if matches!(
+            &vr,
+            b"OB"
+                | b"OD"
+                | b"OF"
+                | b"OL"
+                | b"OV"
+                | b"OW"
+                | b"SQ"
+                | b"UC"
+                | b"UN"
+                | b"UR"
+                | b"UT"
+                | b"SV"
+                | b"UV"
+        ) {
+            self.long_header(pos, end, tag, vr)
         } else {
             let len = u32::from(self.u16_at(pos + 6).ok_or(ScanError::NeedMore)?);
             Ok(Header {
@@ -230,14 +292,59 @@ impl Scanner<'_> {
         }
     }
 
+    /// The 12-byte explicit VR header: VR, two reserved bytes, a 4-byte length.
+    fn long_header(
+        &self,
+        pos: u64,
+        end: u64,
+        tag: (u16, u16),
+        vr: [u8; 2],
+    ) -> Result<Header, ScanError> {
+        self.need(pos, 12, end)?;
+        let len = self
+            .u32_at(pos + 8, self.enc.big_endian)
+            .ok_or(ScanError::NeedMore)?;
+        Ok(Header {
+            tag,
+            vr,
+            len,
+            header_len: 12,
+        })
+    }
+
+    /// Reads an item or delimiter header at `pos` where dicom-rs expects one
+    /// (`decode_item_header`): a tag and a 4-byte length, in any syntax.
+    fn item_header(&self, pos: u64, end: u64) -> Result<Header, ScanError> {
+        self.need(pos, 8, end)?;
+        let tag = (
+            self.u16_at(pos).ok_or(ScanError::NeedMore)?,
+            self.u16_at(pos + 2).ok_or(ScanError::NeedMore)?,
+        );
+        let len = self
+            .u32_at(pos + 4, self.enc.big_endian)
+            .ok_or(ScanError::NeedMore)?;
+        Ok(Header {
+            tag,
+            vr: *b"UN",
+            len,
+            header_len: 8,
+        })
+    }
+
     /// The length of a defined-length value whose header is at `pos`, checked: it fits in
-    /// its container and, for a binary VR, is a whole number of values.
-    fn defined_length(pos: u64, h: &Header, end: u64, explicit: bool) -> Result<u64, ScanError> {
+    /// its container and, with `whole_values` (a value dicom-rs reads as numbers), is a
+    /// whole number of values of its VR.
+    fn defined_length(
+        pos: u64,
+        h: &Header,
+        end: u64,
+        whole_values: bool,
+    ) -> Result<u64, ScanError> {
         let len = u64::from(h.len);
         if pos + h.header_len + len > end {
             return Err(Self::too_long(pos, h, end, MalformedKind::ValueTooLong));
         }
-        if explicit && len % value_size(&h.vr) != 0 {
+        if whole_values && len % value_size(&h.vr) != 0 {
             return Err(Self::too_long(
                 pos,
                 h,
@@ -258,130 +365,202 @@ impl Scanner<'_> {
         })
     }
 
-    /// Scans elements from `pos` to `end` (or to a delimiter `stop` when given).
-    /// Returns the position after the last element (after the delimiter if any) and
-    /// the offset of the first top-level Pixel Data header, where the scan ends when
-    /// `stop_at_pixel_data`.
-    fn elements(
-        &self,
-        mut pos: u64,
-        end: u64,
-        stop: Option<(u16, u16)>,
-        depth: usize,
-        explicit: bool,
-        stop_at_pixel_data: bool,
-    ) -> Result<(u64, Option<u64>), ScanError> {
-        if depth > MAX_DEPTH {
-            return Err(ScanError::Malformed(Malformed {
-                offset: pos,
-                tag: (0, 0),
-                declared: 0,
-                available: end.saturating_sub(pos),
-                kind: MalformedKind::TooDeep,
-            }));
-        }
+    /// Walks the data set as dicom-rs's `DataSetReader` (dicom-parser 0.10,
+    /// `dataset/read.rs`, `Iterator::next`) tokenises it, without reading a value: the
+    /// same stack of open sequences and items (its `seq_delimiters`), opened on the same
+    /// headers and closed where it closes them, so that every header is read at the
+    /// offset, and in the form, at which dicom-rs reads it. Refuses any length that runs
+    /// past its innermost defined-length container or the data set, and any state in
+    /// which dicom-rs would read past one.
+    ///
+    /// Returns the offset of the first top-level Pixel Data header; with
+    /// `stop_at_pixel_data` the walk ends there. The top-level Pixel Data is read by
+    /// [`pixel_value`], not by dicom-rs (the parser is given the bytes before it).
+    fn walk(&self, stop_at_pixel_data: bool) -> Result<Option<u64>, ScanError> {
+        let mut open: Vec<Open> = Vec::new();
+        let mut pos = 0u64;
+        // dicom-rs's `in_sequence`: an item header or a sequence delimiter comes next.
+        let mut in_sequence = false;
+        // dicom-rs's `delimiter_check_pending`: a defined-length container may end here.
+        let mut check_end = false;
         let mut pixel = None;
         loop {
-            if pos >= end {
-                if stop.is_some() && end == self.total {
-                    return Err(ScanError::Malformed(Malformed {
-                        offset: pos,
-                        tag: stop.unwrap_or_default(),
-                        declared: UNDEFINED,
-                        available: 0,
-                        kind: MalformedKind::MissingDelimiter,
-                    }));
+            if check_end {
+                match open.last() {
+                    Some(o) if o.end == Some(pos) => {
+                        // After an item comes an item or the sequence's end; after a
+                        // sequence, an element.
+                        in_sequence = o.item;
+                        open.pop();
+                        continue;
+                    }
+                    _ => check_end = false,
                 }
-                return Ok((pos, pixel));
+            }
+            let end = open.iter().rev().find_map(|o| o.end).unwrap_or(self.total);
+            if pos >= end {
+                return match open.last() {
+                    None => Ok(pixel),
+                    // A container still open at the end of its parent or of the data
+                    // set (an undefined-length one without its delimiter, or one that
+                    // dicom-rs does not close here): dicom-rs would read on past it.
+                    Some(o) => Err(ScanError::Malformed(Malformed {
+                        offset: o.at,
+                        tag: o.tag,
+                        declared: o.len,
+                        available: end.saturating_sub(o.at),
+                        kind: MalformedKind::MissingDelimiter,
+                    })),
+                };
             }
             // Trailing padding shorter than a header at the very end of a file is
             // tolerated at top level (some writers pad to an even length).
-            if depth == 0 && end - pos < 8 && end == self.total {
-                return Ok((end, pixel));
+            if open.is_empty() && self.total - pos < 8 {
+                return Ok(pixel);
             }
-            let h = self.header(pos, end, explicit)?;
-            if Some(h.tag) == stop {
-                return Ok((pos + h.header_len, None));
+
+            if in_sequence {
+                let h = self.item_header(pos, end)?;
+                let Some(seq) = open.last() else {
+                    return Err(Self::too_long(pos, &h, end, MalformedKind::ExpectedItem));
+                };
+                match h.tag {
+                    ITEM => {
+                        let fragment = seq.pixel;
+                        let item_end = if h.len == UNDEFINED {
+                            if fragment {
+                                return Err(Self::too_long(
+                                    pos,
+                                    &h,
+                                    end,
+                                    MalformedKind::ValueTooLong,
+                                ));
+                            }
+                            None
+                        } else {
+                            Some(pos + 8 + Self::defined_length(pos, &h, end, false)?)
+                        };
+                        open.push(Open::item(pos, &h, item_end, fragment));
+                        in_sequence = false;
+                        check_end = h.len == 0;
+                    }
+                    SEQ_END => {
+                        // Closes the sequence, defined length or not; the length field is
+                        // not read.
+                        open.pop();
+                        in_sequence = false;
+                        check_end = true;
+                    }
+                    _ => return Err(Self::too_long(pos, &h, end, MalformedKind::ExpectedItem)),
+                }
+                pos += 8;
+                continue;
             }
-            if depth == 0 && h.tag == PIXEL_DATA {
+
+            if let Some(o) = open.last()
+                && o.item
+                && o.pixel
+            {
+                // A fragment: dicom-rs reads its value whole (the offset table as u32s,
+                // checked to be whole when the item was opened).
+                pos = o.end.unwrap_or(pos);
+                check_end = true;
+                continue;
+            }
+
+            let h = self.header(pos, end)?;
+            let value_start = pos + h.header_len;
+            let top_pixel_data = open.is_empty() && h.tag == PIXEL_DATA;
+            if top_pixel_data {
                 if stop_at_pixel_data {
-                    return Ok((pos, Some(pos)));
+                    return Ok(Some(pos));
                 }
                 pixel = pixel.or(Some(pos));
             }
-            let value_start = pos + h.header_len;
-            if h.len == UNDEFINED {
-                let encapsulated = h.tag == PIXEL_DATA || matches!(&h.vr, b"OB" | b"OW");
-                let is_seq = &h.vr == b"SQ" || &h.vr == b"UN" || !explicit || encapsulated;
-                if !is_seq {
-                    return Err(Self::too_long(pos, &h, end, MalformedKind::ValueTooLong));
+            let encapsulated = h.tag == PIXEL_DATA && h.len == UNDEFINED;
+            if (&h.vr == b"SQ" && !top_pixel_data) || (h.len == UNDEFINED && !encapsulated) {
+                // A sequence: by VR, or any other element of undefined length (dicom-rs
+                // discards the VR and reads items of data sets, in the same syntax: an
+                // undefined-length UN is not switched to implicit VR).
+                if open.iter().filter(|o| !o.item).count() >= MAX_DEPTH {
+                    return Err(Self::too_long(pos, &h, end, MalformedKind::TooDeep));
                 }
-                // UN with undefined length is encoded as implicit VR little endian.
-                let inner_explicit = explicit && &h.vr != b"UN";
-                pos = self.items(value_start, end, depth + 1, inner_explicit, encapsulated)?;
-            } else {
-                let len = Self::defined_length(pos, &h, end, explicit)?;
-                let looks_like_seq =
-                    &h.vr == b"SQ" || (!explicit && len >= 8 && self.starts_with_item(value_start));
-                if looks_like_seq && len > 0 {
-                    self.items(value_start, value_start + len, depth + 1, explicit, false)?;
+                let seq_end = if h.len == UNDEFINED {
+                    None
+                } else {
+                    Some(value_start + Self::defined_length(pos, &h, end, false)?)
+                };
+                open.push(Open::sequence(pos, &h, seq_end, false));
+                in_sequence = true;
+                check_end = h.len == 0;
+                pos = value_start;
+                continue;
+            }
+            if h.tag == ITEM_END {
+                // dicom-rs ignores an item delimiter outside any sequence and otherwise
+                // closes the innermost item with it, whether or not that item has a
+                // defined length that ends elsewhere; either way it reads 8 bytes and
+                // ignores the length field.
+                if open.pop().is_some() {
+                    in_sequence = true;
+                    check_end = true;
                 }
-                pos = value_start + len;
+                pos += 8;
+                continue;
             }
-        }
-    }
-
-    fn starts_with_item(&self, pos: u64) -> bool {
-        self.u16_at(pos) == Some(0xFFFE) && self.u16_at(pos + 2) == Some(0xE000)
-    }
-
-    /// Scans a list of items (a sequence value or encapsulated pixel fragments) from
-    /// `pos`. With `end` the end of a defined-length value the list ends there;
-    /// otherwise a sequence delimiter ends it.
-    fn items(
-        &self,
-        mut pos: u64,
-        end: u64,
-        depth: usize,
-        explicit: bool,
-        fragments: bool,
-    ) -> Result<u64, ScanError> {
-        loop {
-            if pos >= end {
-                if end == self.total {
-                    // Undefined length reaching the end of the data: no delimiter.
-                    return Err(ScanError::Malformed(Malformed {
-                        offset: pos,
-                        tag: SEQ_END,
-                        declared: UNDEFINED,
-                        available: 0,
-                        kind: MalformedKind::MissingDelimiter,
-                    }));
+            if encapsulated {
+                // Encapsulated pixel data (whatever the VR): dicom-rs reads the first
+                // item header at once, the offset table.
+                open.push(Open::sequence(pos, &h, None, true));
+                let t = self.item_header(value_start, end)?;
+                match t.tag {
+                    ITEM if t.len != UNDEFINED => {
+                        let len = Self::defined_length(value_start, &t, end, false)?;
+                        // Read as u32s (`read_u32_to_vec`): a partial one would leave
+                        // dicom-rs short of the item's end. (The top-level offset table
+                        // is ours to read.)
+                        if !top_pixel_data && len % 4 != 0 {
+                            return Err(Self::too_long(
+                                value_start,
+                                &t,
+                                end,
+                                MalformedKind::LengthNotMultiple,
+                            ));
+                        }
+                        let item_end = value_start + 8 + len;
+                        open.push(Open::item(value_start, &t, Some(item_end), true));
+                        in_sequence = false;
+                        check_end = len == 0;
+                    }
+                    SEQ_END => {
+                        open.pop();
+                        in_sequence = false;
+                    }
+                    ITEM => {
+                        return Err(Self::too_long(
+                            value_start,
+                            &t,
+                            end,
+                            MalformedKind::ValueTooLong,
+                        ));
+                    }
+                    _ => {
+                        return Err(Self::too_long(
+                            value_start,
+                            &t,
+                            end,
+                            MalformedKind::ExpectedItem,
+                        ));
+                    }
                 }
-                return Ok(pos);
+                pos = value_start + 8;
+                continue;
             }
-            let h = self.header(pos, end, explicit)?;
-            if h.tag == SEQ_END {
-                return Ok(pos + 8);
-            }
-            if h.tag != ITEM {
-                return Err(Self::too_long(pos, &h, end, MalformedKind::ExpectedItem));
-            }
-            let value_start = pos + 8;
-            if h.len == UNDEFINED {
-                if fragments {
-                    return Err(Self::too_long(pos, &h, end, MalformedKind::ValueTooLong));
-                }
-                let (after, _) =
-                    self.elements(value_start, end, Some(ITEM_END), depth, explicit, false)?;
-                pos = after;
-            } else {
-                let len = Self::defined_length(pos, &h, end, explicit)?;
-                if !fragments {
-                    self.elements(value_start, value_start + len, None, depth, explicit, false)?;
-                }
-                pos = value_start + len;
-            }
+            // A value. dicom-rs reads a binary VR as `len / size` numbers but counts
+            // `len` bytes as read, so a partial number would shift every later header.
+            let len = Self::defined_length(pos, &h, end, !top_pixel_data)?;
+            pos = value_start + len;
+            check_end = true;
         }
     }
 }
@@ -403,6 +582,10 @@ pub(crate) fn scan_meta(bytes: &[u8], total: u64) -> Result<(), ScanError> {
     // present: the meta parser reads elements until it has consumed that many bytes,
     // whatever their group, so a length that runs past the group would make it read
     // the data set's elements as meta elements with their lengths unchecked.
+    // It is the first element's (dicom-object's `FileMetaTable::read_from` requires the
+    // first element to be (0002,0000) of length 4 and takes the group length from it,
+    // then skips any later (0002,0000) as an unknown group-2 element): this scan once
+    // took the last one, so a second, plausible group length hid a huge first one.
     let mut group_length: Option<(Header, u64)> = None;
     let group_end = loop {
         if pos + 8 > total {
@@ -413,7 +596,7 @@ pub(crate) fn scan_meta(bytes: &[u8], total: u64) -> Result<(), ScanError> {
             Some(0x0002) => {}
             Some(_) => break Some(pos),
         }
-        let h = s.header(pos, total, true)?;
+        let h = s.header(pos, total)?;
         let value_start = pos + h.header_len;
         if h.len == UNDEFINED || value_start + u64::from(h.len) > total {
             return Err(Scanner::too_long(
@@ -423,7 +606,7 @@ pub(crate) fn scan_meta(bytes: &[u8], total: u64) -> Result<(), ScanError> {
                 MalformedKind::ValueTooLong,
             ));
         }
-        if h.tag == (0x0002, 0x0000) && h.len == 4 {
+        if pos == 0 && h.tag == (0x0002, 0x0000) && h.len == 4 {
             let v = s.u32_at(value_start, false).ok_or(ScanError::NeedMore)?;
             group_length = Some((h, u64::from(v)));
         }
@@ -454,8 +637,7 @@ pub(crate) fn scan(
     stop_at_pixel_data: bool,
 ) -> Result<Option<u64>, ScanError> {
     let s = Scanner { bytes, total, enc };
-    let (_, pixel) = s.elements(0, total, None, 0, enc.explicit, stop_at_pixel_data)?;
-    Ok(pixel)
+    s.walk(stop_at_pixel_data)
 }
 
 /// Where the value of a Pixel Data element lies, as byte ranges of the data set.
@@ -481,15 +663,15 @@ pub(crate) fn pixel_value(bytes: &[u8], at: u64, enc: Encoding) -> Result<PixelV
     };
     let end = s.total;
     let range = |from: u64, len: u64| from as usize..(from + len) as usize;
-    let h = s.header(at, end, enc.explicit)?;
+    let h = s.header(at, end)?;
     if h.len != UNDEFINED {
-        let len = Scanner::defined_length(at, &h, end, enc.explicit)?;
+        let len = Scanner::defined_length(at, &h, end, false)?;
         return Ok(PixelValue::Native(range(at + h.header_len, len)));
     }
     let mut items = Vec::new();
     let mut pos = at + h.header_len;
     loop {
-        let h = s.header(pos, end, false)?;
+        let h = s.item_header(pos, end)?;
         if h.tag == SEQ_END {
             break;
         }
@@ -529,6 +711,38 @@ mod tests {
         }
         v.extend(value);
         v
+    }
+
+    const IMPLICIT: Encoding = Encoding {
+        explicit: false,
+        big_endian: false,
+    };
+
+    /// A tag and a 4-byte length: implicit VR, items and delimiters.
+    fn short(tag: (u16, u16), len: u32) -> Vec<u8> {
+        let mut v = vec![];
+        v.extend(tag.0.to_le_bytes());
+        v.extend(tag.1.to_le_bytes());
+        v.extend(len.to_le_bytes());
+        v
+    }
+
+    /// An explicit VR OB header declaring 1 GiB, hidden where the old scan did not look.
+    fn hidden() -> Vec<u8> {
+        let mut v = vec![0x09, 0x00, 0x11, 0x10, b'O', b'B', 0, 0];
+        v.extend(0x4000_0000u32.to_le_bytes());
+        v
+    }
+
+    /// The scan's refusal of `d`, which must name the hidden header.
+    fn refuses_hidden(d: &[u8], enc: Encoding) {
+        let Err(ScanError::Malformed(m)) = scan(d, d.len() as u64, enc, false) else {
+            panic!("accepted");
+        };
+        assert_eq!(
+            (m.kind, m.tag, m.declared),
+            (MalformedKind::ValueTooLong, (0x0009, 0x1011), 0x4000_0000)
+        );
     }
 
     #[test]
@@ -674,6 +888,31 @@ mod tests {
     }
 
     #[test]
+    fn takes_the_meta_group_length_from_the_first_element() {
+        // Fuzz finding: a first (0002,0000) declaring 0x4D434944 ("DICM"), then a second,
+        // plausible one. dicom-rs uses the first and read on into the data set.
+        let uid = elem((0x0002, 0x0010), b"UI", b"1.2.840.10008.1.2.1\0");
+        let n = uid.len() as u32;
+        let mut m = elem((0x0002, 0x0000), b"UL", &0x4D43_4944u32.to_le_bytes());
+        m.extend(elem((0x0002, 0x0000), b"UL", &n.to_le_bytes()));
+        m.extend(&uid);
+        m.extend(elem((0x0008, 0x0016), b"UI", b"1.2\0"));
+        let Err(ScanError::Malformed(d)) = scan_meta(&m, m.len() as u64) else {
+            panic!("accepted");
+        };
+        assert_eq!(
+            (d.tag, d.declared, d.available),
+            ((0x0002, 0x0000), 0x4D43_4944, u64::from(n) + 12)
+        );
+        // The other way round is a valid group (the second is skipped as unknown).
+        let mut m = elem((0x0002, 0x0000), b"UL", &(n + 12).to_le_bytes());
+        m.extend(elem((0x0002, 0x0000), b"UL", &0x4D43_4944u32.to_le_bytes()));
+        m.extend(&uid);
+        m.extend(elem((0x0008, 0x0016), b"UI", b"1.2\0"));
+        assert_eq!(scan_meta(&m, m.len() as u64), Ok(()));
+    }
+
+    #[test]
     fn a_prefix_asks_for_more() {
         let mut d = elem((0x0010, 0x0020), b"LO", b"ID01");
         d.extend(elem((0x0010, 0x0040), b"CS", b"F "));
@@ -682,5 +921,120 @@ mod tests {
             scan(&d[..10], d.len() as u64, LE, true),
             Err(ScanError::NeedMore)
         );
+    }
+
+    #[test]
+    fn takes_implicit_vrs_from_the_dictionary_as_the_parser_does() {
+        // Fuzz finding: a group length (UL by the dictionary) of 6 bytes. dicom-rs reads
+        // one u32, counts 6 bytes, and reads its next header 2 bytes early, at 12: there
+        // (0000,0000) declares 0x84000000 bytes, which it zero-filled (2.2 GB).
+        let mut d = short((0x0008, 0x0000), 6);
+        d.extend([0; 8]);
+        d.extend(0x8400_0000u32.to_le_bytes());
+        let Err(ScanError::Malformed(m)) = scan(&d, d.len() as u64, IMPLICIT, false) else {
+            panic!("accepted");
+        };
+        assert_eq!(
+            (m.kind, m.tag, m.declared, m.offset),
+            (MalformedKind::LengthNotMultiple, (0x0008, 0x0000), 6, 0)
+        );
+        // Rows is US: 3 bytes are refused, 2 accepted. A private tag is UN: any length.
+        let mut rows = short((0x0028, 0x0010), 3);
+        rows.extend([0; 3]);
+        assert!(scan(&rows, rows.len() as u64, IMPLICIT, false).is_err());
+        let mut ok = short((0x0028, 0x0010), 2);
+        ok.extend([0; 2]);
+        ok.extend(short((0x0009, 0x1010), 3));
+        ok.extend([0; 3]);
+        ok.extend(short((0x0010, 0x0020), 0));
+        assert_eq!(scan(&ok, ok.len() as u64, IMPLICIT, false), Ok(None));
+        // A private value that happens to start with an item tag is bytes to dicom-rs
+        // (UN), not a sequence: its content is not walked.
+        let mut un = short((0x0009, 0x1010), 8);
+        un.extend(short(ITEM, 0x7000_0000));
+        assert_eq!(scan(&un, un.len() as u64, IMPLICIT, false), Ok(None));
+    }
+
+    #[test]
+    fn reads_undefined_length_elements_as_the_parser_does() {
+        let seq = |tag: (u16, u16), vr: &[u8; 2]| {
+            let mut v = vec![];
+            v.extend(tag.0.to_le_bytes());
+            v.extend(tag.1.to_le_bytes());
+            v.extend(vr);
+            v.extend([0, 0]);
+            v.extend(UNDEFINED.to_le_bytes());
+            v
+        };
+        // An undefined-length UN: dicom-rs goes on reading explicit VR inside (the scan
+        // used to switch to implicit VR and saw (0009,1011) with 4 bytes).
+        let mut d = seq((0x0009, 0x1010), b"UN");
+        d.extend(short(ITEM, UNDEFINED));
+        d.extend(hidden());
+        d.extend(short(ITEM_END, 0));
+        d.extend(short(SEQ_END, 0));
+        refuses_hidden(&d, LE);
+        // An undefined-length OB other than Pixel Data: items of data sets to dicom-rs,
+        // not fragments.
+        let mut d = seq((0x0009, 0x1010), b"OB");
+        d.extend(short(ITEM, 12));
+        d.extend(hidden());
+        d.extend(short(SEQ_END, 0));
+        refuses_hidden(&d, LE);
+        // Nested encapsulated pixel data: an offset table dicom-rs would read short.
+        let mut d = seq((0x0040, 0x0555), b"SQ");
+        d.extend(short(ITEM, UNDEFINED));
+        d.extend(seq(PIXEL_DATA, b"OB"));
+        d.extend(short(ITEM, 6));
+        d.extend([0; 6]);
+        d.extend(short(SEQ_END, 0));
+        d.extend(short(ITEM_END, 0));
+        d.extend(short(SEQ_END, 0));
+        let Err(ScanError::Malformed(m)) = scan(&d, d.len() as u64, LE, false) else {
+            panic!("accepted");
+        };
+        assert_eq!((m.kind, m.tag), (MalformedKind::LengthNotMultiple, ITEM));
+    }
+
+    #[test]
+    fn closes_sequences_and_items_where_the_parser_does() {
+        // A defined-length sequence whose value starts with a sequence delimiter:
+        // dicom-rs closes the sequence there and reads the rest as elements.
+        let mut v = short(SEQ_END, 0);
+        v.extend(hidden());
+        refuses_hidden(&elem((0x0008, 0x1140), b"SQ", &v), LE);
+        // An item delimiter outside any sequence: skipped as 8 bytes, its length ignored.
+        let mut d = short(ITEM_END, 12);
+        d.extend(hidden());
+        refuses_hidden(&d, LE);
+        // An item delimiter inside a defined-length item closes that item; an item header
+        // is read next.
+        let mut inner = short(ITEM, 12);
+        inner.extend(hidden());
+        let mut item = short(ITEM_END, inner.len() as u32);
+        item.extend(inner);
+        let mut v = short(ITEM, item.len() as u32);
+        v.extend(item);
+        let mut d = elem((0x0008, 0x1140), b"SQ", &v);
+        d.extend(elem((0x0010, 0x0040), b"CS", b"F "));
+        refuses_hidden(&d, LE);
+    }
+
+    #[test]
+    fn a_defined_length_sequence_may_end_the_data_set() {
+        let mut v = short(ITEM, 12);
+        v.extend(elem((0x0008, 0x1150), b"UI", b"1.2\0"));
+        let d = elem((0x0008, 0x1140), b"SQ", &v);
+        assert_eq!(scan(&d, d.len() as u64, LE, false), Ok(None));
+        // Implicit VR: (0008,1140) is SQ by the dictionary.
+        let mut v = short(ITEM, 12);
+        v.extend(short((0x0008, 0x1150), 4));
+        v.extend(b"1.2\0");
+        let mut d = short((0x0008, 0x1140), v.len() as u32);
+        d.extend(v);
+        assert_eq!(scan(&d, d.len() as u64, IMPLICIT, false), Ok(None));
+        // Cut inside the item: refused, not read past the end.
+        let cut = &d[..d.len() - 2];
+        assert!(scan(cut, cut.len() as u64, IMPLICIT, false).is_err());
     }
 }

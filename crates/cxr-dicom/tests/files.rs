@@ -214,6 +214,33 @@ fn broken_files_are_typed_errors_naming_the_file() {
         "fuzz_meta_huge_length.dcm",
         &|e| matches!(e, Error::Malformed { defect, .. } if defect.tag.0 == 0x0002),
     );
+    // Found by cargo-fuzz: under implicit VR a group length (UL by the dictionary) of 6
+    // bytes, after which dicom-rs read its headers 2 bytes early and zero-filled 2.2 GB.
+    expect("fuzz_rss_implicit_group_length.dcm", &|e| {
+        matches!(e, Error::Malformed { defect, .. } if defect.tag == (0x0008, 0x0000)
+            && defect.declared == 6
+            && defect.kind == cxr_dicom::error::MalformedKind::LengthNotMultiple)
+    });
+    // Found by cargo-fuzz: a first (0002,0000) declaring 1.3 GB hidden behind a second,
+    // plausible one; dicom-rs's meta parser uses the first and read a UID of 1 GiB.
+    expect("fuzz_rss_meta_first_group_length.dcm", &|e| {
+        matches!(e, Error::Malformed { defect, .. } if defect.tag == (0x0002, 0x0000)
+            && defect.declared == 0x4D43_4944)
+    });
+    // Made by hand: a private element header that dicom-rs reads where the scan once did
+    // not look, declaring 1 GiB.
+    for name in [
+        "rss_un_undefined_length_explicit.dcm",
+        "rss_ob_undefined_length_items.dcm",
+        "rss_sequence_delimiter_first.dcm",
+        "rss_item_delimiter_top_level.dcm",
+        "rss_item_delimiter_in_item.dcm",
+    ] {
+        expect(name, &|e| {
+            matches!(e, Error::Malformed { defect, .. } if defect.tag.0 == 0x0009
+                && defect.declared == 0x4000_0000)
+        });
+    }
     expect("rle_truncated_fragment.dcm", &|e| {
         matches!(
             e,
