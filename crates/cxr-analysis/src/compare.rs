@@ -46,7 +46,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use cxr_core::Label;
-use cxr_report::plot::{RGBColor, Series, class_color, class_name, lines_png};
+use cxr_report::plot::{Legend, RGBColor, Series, class_color, class_name, lines_png_with_legend};
 use cxr_stats::aggregate::{Grouping, ImagePrediction, UnitPrediction, aggregate};
 use cxr_stats::agreement::{Kappa, cohen_kappa_from_labels};
 use cxr_stats::delong::{PairedDelong, delong, delong_paired_test};
@@ -488,12 +488,13 @@ pub fn plot(c: &Comparison) -> Result<Vec<u8>> {
             });
         }
     }
-    Ok(lines_png(
+    Ok(lines_png_with_legend(
         &format!("ROC, one vs rest: {} against {}", c.models[0], c.models[1]),
         "false positive rate",
         "true positive rate",
         &series,
         (900, 800),
+        Legend::LowerRight,
     )?)
 }
 

@@ -322,8 +322,18 @@ pub struct Series {
     pub points: Vec<(f64, f64)>,
 }
 
-/// A line chart as PNG bytes (training curves, metric-versus-size curves). Axes span the
-/// data; points are marked so that single-point series show.
+/// Where a chart's legend box goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Legend {
+    /// Top right (curves that rise to the right end low there, e.g. losses).
+    #[default]
+    UpperRight,
+    /// Bottom right (ROC curves, which leave that corner empty).
+    LowerRight,
+}
+
+/// A line chart as PNG bytes (training curves, metric-versus-size curves), legend at the
+/// top right. Axes span the data; points are marked so that single-point series show.
 ///
 /// # Errors
 /// [`Error::Plot`], also for a `size` out of bounds as in [`roc_png`]; [`Error::Encode`],
@@ -334,6 +344,21 @@ pub fn lines_png(
     y_desc: &str,
     series: &[Series],
     size: (u32, u32),
+) -> Result<Vec<u8>> {
+    lines_png_with_legend(title, x_desc, y_desc, series, size, Legend::UpperRight)
+}
+
+/// [`lines_png`] with the legend where `legend` says.
+///
+/// # Errors
+/// As [`lines_png`].
+pub fn lines_png_with_legend(
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    series: &[Series],
+    size: (u32, u32),
+    legend: Legend,
 ) -> Result<Vec<u8>> {
     const WHAT: &str = "line chart";
     check_chart_size(WHAT, size)?;
@@ -389,7 +414,11 @@ pub fn lines_png(
                 )
                 .map_err(plot_err(WHAT))?;
         }
-        draw_legend(&mut chart, SeriesLabelPosition::UpperRight, WHAT)?;
+        let position = match legend {
+            Legend::UpperRight => SeriesLabelPosition::UpperRight,
+            Legend::LowerRight => SeriesLabelPosition::LowerRight,
+        };
+        draw_legend(&mut chart, position, WHAT)?;
         Ok(())
     })
 }
