@@ -32,6 +32,9 @@ pub fn checkpoint_paths(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
 /// Saves `vs` and `state` as checkpoint `name` in `dir`. Each file is written to a
 /// temporary name and renamed, weights first, so a reader never sees half a checkpoint
 /// and the JSON always describes complete weights.
+///
+/// Weights in another memory layout (channels-last on CUDA) are written as contiguous
+/// copies: safetensors holds row-major data only, and `VarStore::save` refuses them.
 pub fn save_checkpoint<S: Serialize>(
     dir: &Path,
     name: &str,
@@ -41,12 +44,23 @@ pub fn save_checkpoint<S: Serialize>(
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let (weights, json) = checkpoint_paths(dir, name);
     let tmp = dir.join(format!(".{name}.{}.tmp.safetensors", std::process::id()));
-    if let Err(e) = vs.save(&tmp) {
+    if let Err(e) = write_weights(vs, &tmp) {
         let _ = std::fs::remove_file(&tmp);
         return Err(e.into());
     }
     std::fs::rename(&tmp, &weights).map_err(io(&weights))?;
     write_json(&json, state)
+}
+
+/// `vs`'s variables as safetensors at `path`, each in row-major order.
+fn write_weights(vs: &VarStore, path: &Path) -> std::result::Result<(), tch::TchError> {
+    let _g = tch::no_grad_guard();
+    let named: Vec<(String, tch::Tensor)> = vs
+        .variables()
+        .into_iter()
+        .map(|(name, t)| (name, t.contiguous()))
+        .collect();
+    tch::Tensor::write_safetensors(&named, path)
 }
 
 /// Loads checkpoint `name` from `dir` into `vs`, returning its state.
@@ -193,6 +207,41 @@ mod tests {
     #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
     struct M {
         epoch: usize,
+    }
+
+    #[test]
+    fn channels_last_weights_are_saved_and_load_back_in_any_layout() {
+        // What training on CUDA does to 4-d weights (cxr_classifier::train::channels_last).
+        // The same layout on the CPU: safetensors refused it before the weights were
+        // written as contiguous copies.
+        let vs = VarStore::new(tch::Device::Cpu);
+        let w = (vs.root() / "conv").randn_standard("weight", &[4, 3, 2, 2]);
+        let b = (vs.root() / "conv").randn_standard("bias", &[4]);
+        {
+            let _g = tch::no_grad_guard();
+            let mut w = w.shallow_clone();
+            let cl = w.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2]);
+            w.set_data(&cl);
+        }
+        assert!(!w.is_contiguous());
+        let dir = tempfile::tempdir().unwrap();
+        save_checkpoint(dir.path(), "last", &vs, &M { epoch: 3 }).unwrap();
+        let mut fresh = VarStore::new(tch::Device::Cpu);
+        let w2 = (fresh.root() / "conv").zeros("weight", &[4, 3, 2, 2]);
+        let b2 = (fresh.root() / "conv").zeros("bias", &[4]);
+        let state: M = load_checkpoint(dir.path(), "last", &mut fresh).unwrap();
+        assert_eq!(state, M { epoch: 3 });
+        assert!(w2.equal(&w) && b2.equal(&b));
+        // Loading into channels-last variables (resuming on CUDA) keeps their layout.
+        load_checkpoint::<M>(dir.path(), "last", &mut { vs }).unwrap();
+        assert!(!w.is_contiguous() && w.equal(&w2));
+        // No temporary file is left behind.
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["last.json", "last.safetensors"]);
     }
 
     #[test]
