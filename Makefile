@@ -62,8 +62,11 @@ peers: $(TORCH_STAMP)
 fmt:
 	$(CARGO) fmt --all --check
 
+# The CUDA tests only build with --features cuda-tests: linted here so that they keep
+# compiling between the (rare) GPU sessions that run them (scripts/gpu/).
 lint: setup
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p cxr-nn -p cxr-lungseg -p cxr-classifier --features cuda-tests --all-targets -- -D warnings
 
 doc: setup
 	RUSTDOCFLAGS="-D rustdoc::broken_intra_doc_links" $(CARGO) doc --workspace --no-deps

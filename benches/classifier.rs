@@ -1,18 +1,30 @@
-//! Classifier throughput on the CPU: the paper's Inception v3 (masked grayscale input,
-//! three classes, no auxiliary head) at 299 × 299 — inference at batch 1, 8 and 32 (batch
-//! norms folded, as `Classifier` runs it; batch 8 also unfolded), and one training step
-//! (forward, cross-entropy, backward, Adam) at batch 16. Compare with
-//! `scripts/bench/classifier_pytorch.py` (same architecture, same thread count):
+//! Classifier throughput: the paper's Inception v3 (masked grayscale input, three classes,
+//! no auxiliary head) at 299 × 299.
+//!
+//! On the CPU (the default here): inference at batch 1, 8 and 32 (batch norms folded, as
+//! `Classifier` runs it; batch 8 also unfolded), and one training step (forward,
+//! cross-entropy, backward, Adam) at batch 16:
 //! `CXR_THREADS=2 cargo bench --bench classifier`.
+//!
+//! On a CUDA device (`CXR_DEVICE=cuda`): inference at batch 1, 32 and 128 in fp32, and at
+//! batch 128 under fp16 autocast, with and without channels-last; training steps at the
+//! paper's batch 64 in fp32 and fp16 autocast + channels-last (as `train` runs them); then
+//! the same two fp16 measurements again with cuDNN's autotuner on
+//! (`tch::Cuda::cudnn_set_benchmark`). Every iteration waits for the device.
+//!
+//! Compare with `scripts/bench/classifier_pytorch.py` (same architecture, same thread
+//! count or device, same settings).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use cxr::classifier::train::{channels_last, weights_channels_last};
 use cxr::classifier::{ClassifierConfig, InceptionV3};
+use cxr::nn::{Precision, autocast};
 use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Kind, Reduction, Tensor};
 
-fn model() -> (nn::VarStore, InceptionV3) {
+fn model(device: Device) -> (nn::VarStore, InceptionV3) {
     tch::manual_seed(0);
-    let vs = nn::VarStore::new(Device::Cpu);
+    let vs = nn::VarStore::new(device);
     let cfg = ClassifierConfig {
         aux_logits: false,
         ..ClassifierConfig::v3_299()
@@ -21,7 +33,31 @@ fn model() -> (nn::VarStore, InceptionV3) {
     (vs, net)
 }
 
+/// Waits for the device's queued work (a no-op on the CPU, which runs synchronously).
+fn sync(device: Device) {
+    if let Device::Cuda(i) = device {
+        tch::Cuda::synchronize(i as i64);
+    }
+}
+
+/// Bench device: `CXR_DEVICE` when set, else the CPU (a bench never moves to a GPU
+/// unasked, so that CPU numbers stay comparable from machine to machine).
+fn bench_device() -> Device {
+    match std::env::var(cxr::nn::DEVICE_ENV) {
+        Ok(_) => cxr::nn::device_from_env().expect("CXR_DEVICE names a usable device"),
+        Err(_) => Device::Cpu,
+    }
+}
+
 fn classify(c: &mut Criterion) {
+    let device = bench_device();
+    match device {
+        Device::Cuda(_) => classify_cuda(c, device),
+        _ => classify_cpu(c),
+    }
+}
+
+fn classify_cpu(c: &mut Criterion) {
     let threads: i32 = std::env::var("CXR_THREADS")
         .ok()
         .and_then(|t| t.parse().ok())
@@ -29,7 +65,7 @@ fn classify(c: &mut Criterion) {
     tch::set_num_threads(threads);
     let mut g = c.benchmark_group(format!("classifier_cpu_{threads}threads"));
     g.sample_size(10);
-    let (_vs, mut net) = model();
+    let (_vs, mut net) = model(Device::Cpu);
     // Unfolded: the same graph as PyTorch eager (conv, batch norm, ReLU).
     let x8 = Tensor::rand([8, 1, 299, 299], (Kind::Float, Device::Cpu));
     g.throughput(Throughput::Elements(8));
@@ -51,7 +87,7 @@ fn classify(c: &mut Criterion) {
             })
         });
     }
-    let (vs, net) = model();
+    let (vs, net) = model(Device::Cpu);
     let mut opt = nn::Adam::default().build(&vs, 1e-4).expect("optimizer");
     let x = Tensor::rand([16, 1, 299, 299], (Kind::Float, Device::Cpu));
     let y = Tensor::randint(3, [16], (Kind::Int64, Device::Cpu));
@@ -63,6 +99,108 @@ fn classify(c: &mut Criterion) {
             opt.backward_step(&loss);
         })
     });
+    g.finish();
+}
+
+/// One inference measurement on CUDA: folded batch norms, `precision`, optionally
+/// channels-last input and weights.
+fn infer_cuda(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    device: Device,
+    batch: i64,
+    precision: Precision,
+    cl: bool,
+    name: &str,
+) {
+    let (vs, mut net) = model(device);
+    let mut x = Tensor::rand([batch, 1, 299, 299], (Kind::Float, device));
+    if cl {
+        // Before folding, so that the folded weights inherit the layout.
+        weights_channels_last(&vs);
+        x = channels_last(&x);
+    }
+    net.fold_batchnorm();
+    g.throughput(Throughput::Elements(batch as u64));
+    g.bench_function(name, |b| {
+        b.iter(|| {
+            let _guard = tch::no_grad_guard();
+            let y = autocast(device, precision, || net.forward_all(&x, false).logits);
+            sync(device);
+            y
+        })
+    });
+}
+
+/// One training step on CUDA at `batch`: forward (under autocast for fp16), cross-entropy,
+/// backward, Adam.
+fn train_cuda(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    device: Device,
+    batch: i64,
+    precision: Precision,
+    name: &str,
+) {
+    let (vs, net) = model(device);
+    let cl = precision.mixed_on(device);
+    if cl {
+        weights_channels_last(&vs);
+    }
+    let mut opt = nn::Adam::default().build(&vs, 1e-4).expect("optimizer");
+    let mut x = Tensor::rand([batch, 1, 299, 299], (Kind::Float, device));
+    if cl {
+        x = channels_last(&x);
+    }
+    let y = Tensor::randint(3, [batch], (Kind::Int64, device));
+    g.throughput(Throughput::Elements(batch as u64));
+    g.bench_function(name, |b| {
+        b.iter(|| {
+            let logits = autocast(device, precision, || net.forward_all(&x, true).logits);
+            let loss = logits.to_kind(Kind::Float).cross_entropy_loss::<Tensor>(
+                &y,
+                None,
+                Reduction::Mean,
+                -100,
+                0.0,
+            );
+            opt.backward_step(&loss);
+            sync(device);
+        })
+    });
+}
+
+fn classify_cuda(c: &mut Criterion, device: Device) {
+    let mut g = c.benchmark_group(format!("classifier_{device:?}").to_lowercase());
+    g.sample_size(10);
+    for batch in [1i64, 32, 128] {
+        let name = format!("inception_v3_299_infer_batch{batch}_fp32");
+        infer_cuda(&mut g, device, batch, Precision::Fp32, false, &name);
+    }
+    let fp16 = Precision::Fp16;
+    infer_cuda(
+        &mut g,
+        device,
+        128,
+        fp16,
+        false,
+        "inception_v3_299_infer_batch128_fp16",
+    );
+    let name = "inception_v3_299_infer_batch128_fp16_channels_last";
+    infer_cuda(&mut g, device, 128, fp16, true, name);
+    train_cuda(
+        &mut g,
+        device,
+        64,
+        Precision::Fp32,
+        "inception_v3_299_train_step_batch64_fp32",
+    );
+    let name = "inception_v3_299_train_step_batch64_fp16_channels_last";
+    train_cuda(&mut g, device, 64, fp16, name);
+    tch::Cuda::cudnn_set_benchmark(true);
+    let name = "inception_v3_299_infer_batch128_fp16_channels_last_cudnn_benchmark";
+    infer_cuda(&mut g, device, 128, fp16, true, name);
+    let name = "inception_v3_299_train_step_batch64_fp16_channels_last_cudnn_benchmark";
+    train_cuda(&mut g, device, 64, fp16, name);
+    tch::Cuda::cudnn_set_benchmark(false);
     g.finish();
 }
 

@@ -13,6 +13,13 @@ as images/s from the median iteration time (mean and min are in the JSON too):
   * training, train mode, one optimisation step per iteration (zero_grad, forward,
     cross-entropy on random labels, backward, Adam lr 1e-4 step) at --train-batch.
 
+With --suite cuda (and --device cuda) it runs instead the set that `CXR_DEVICE=cuda cargo
+bench --bench classifier` runs, under the same names: inference at batch 1, 32, 128 in
+fp32; batch 128 under fp16 autocast (torch.autocast, float16), with and without
+channels-last; training steps at batch 64 in fp32 and in fp16 autocast + channels-last;
+then the two channels-last fp16 measurements again with torch.backends.cudnn.benchmark on.
+PyTorch runs batch norm unfolded (eager mode as users run it); ours folds it for inference.
+
 Human-readable lines go to stderr; the JSON result goes to stdout (and to --out if given).
 
     .venv/bin/python scripts/bench/classifier_pytorch.py --threads 2 --out /tmp/classifier_pytorch.json
@@ -80,6 +87,75 @@ def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
+def to_channels_last(model, x):
+    return model.to(memory_format=torch.channels_last), x.contiguous(
+        memory_format=torch.channels_last)
+
+
+def cuda_suite(args, device):
+    """The measurements of benches/classifier.rs on CUDA, named as criterion names them."""
+    out = []
+    size = args.size
+
+    def fresh():
+        torch.manual_seed(0)
+        return build_model().to(device)
+
+    def infer(batch, amp, cl, name):
+        model = fresh().eval()
+        x = torch.rand(batch, 1, size, size, device=device)
+        if cl:
+            model, x = to_channels_last(model, x)
+
+        def run():
+            with torch.inference_mode(), torch.autocast("cuda", torch.float16, enabled=amp):
+                model(x)
+
+        r = summary("inference", batch, size, timed(run, args.warmup, args.iters, device))
+        r["name"] = name
+        out.append(r)
+        log(f"{name}: {r['images_per_s']:.1f} images/s ({r['median_s'] * 1000:.2f} ms/batch)")
+
+    def train(batch, amp, name, **adam):
+        model = fresh().train()
+        x = torch.rand(batch, 1, size, size, device=device)
+        y = torch.randint(0, 3, (batch,), device=device)
+        if amp:
+            model, x = to_channels_last(model, x)
+        opt = torch.optim.Adam(model.parameters(), lr=1e-4, **adam)
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            with torch.autocast("cuda", torch.float16, enabled=amp):
+                logits = model(x)
+            loss = F.cross_entropy(logits.float(), y)
+            loss.backward()
+            opt.step()
+
+        r = summary("train_step", batch, size, timed(step, args.warmup, args.iters, device))
+        r["name"] = name
+        out.append(r)
+        log(f"{name}: {r['images_per_s']:.1f} images/s ({r['median_s'] * 1000:.2f} ms/step)")
+
+    p = "inception_v3_299_"
+    for batch in (1, 32, 128):
+        infer(batch, False, False, f"{p}infer_batch{batch}_fp32")
+    infer(128, True, False, f"{p}infer_batch128_fp16")
+    infer(128, True, True, f"{p}infer_batch128_fp16_channels_last")
+    train(64, False, f"{p}train_step_batch64_fp32")
+    train(64, True, f"{p}train_step_batch64_fp16_channels_last")
+    torch.backends.cudnn.benchmark = True
+    infer(128, True, True, f"{p}infer_batch128_fp16_channels_last_cudnn_benchmark")
+    train(64, True, f"{p}train_step_batch64_fp16_channels_last_cudnn_benchmark")
+    torch.backends.cudnn.benchmark = False
+    # Not in the Rust bench: PyTorch's Adam on CUDA updates all parameters with a few
+    # multi-tensor kernels (foreach, the default) or one fused kernel; libtorch's C++ Adam,
+    # which tch drives, loops over the ~300 parameters. These two show what that costs.
+    train(64, True, f"{p}train_step_batch64_fp16_channels_last_adam_foreach_off", foreach=False)
+    train(64, True, f"{p}train_step_batch64_fp16_channels_last_adam_fused", fused=True)
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--threads", type=int, default=2)
@@ -91,6 +167,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=2, help="untimed iterations per measurement")
     ap.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     ap.add_argument("--no-train", action="store_true", help="skip the training measurement")
+    ap.add_argument("--suite", choices=["cpu", "cuda"], default="cpu",
+                    help="cuda: the CUDA set of `cargo bench --bench classifier` (see above)")
     ap.add_argument("--out", help="also write the JSON result to this file")
     args = ap.parse_args()
     if args.iters < 1 or args.warmup < 0:
@@ -105,6 +183,12 @@ def main():
         f"{args.threads} threads, torch {torch.__version__}, device {device}")
 
     results = []
+    if args.suite == "cuda":
+        if device.type != "cuda":
+            ap.error("--suite cuda needs --device cuda")
+        results = cuda_suite(args, device)
+        args.batches = []
+        args.no_train = True
     model.eval()
     for batch in args.batches:
         x = torch.rand(batch, 1, args.size, args.size, device=device)
@@ -146,6 +230,9 @@ def main():
         "torchvision": torchvision.__version__,
         "python": platform.python_version(),
         "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else
+        platform.processor(),
+        "suite": args.suite,
         "threads": args.threads,
         "size": args.size,
         "warmup": args.warmup,

@@ -103,24 +103,40 @@ def main():
     ap.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    ap.add_argument("--amp", action="store_true",
+                    help="also measure fp16 autocast (CUDA), as `cargo bench` does there")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    model = DeepLabV3Plus().eval()
+    device = torch.device(args.device)
+    model = DeepLabV3Plus().eval().to(device)
     n_params = sum(p.numel() for n, p in model.named_parameters() if n.startswith("backbone."))
-    print(f"backbone parameters: {n_params}")
+    print(f"backbone parameters: {n_params}, device {device}"
+          + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""))
+
+    def sync():
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
     for size in args.sizes:
-        x = torch.rand(args.batch, 1, size, size)
-        with torch.inference_mode():
-            for _ in range(2):
-                model(x)
-            n, t0 = 0, time.perf_counter()
-            while time.perf_counter() - t0 < args.seconds:
-                model(x)
-                n += 1
-            dt = time.perf_counter() - t0
-        print(f"pytorch eager {size}x{size} batch {args.batch}: {n * args.batch / dt:.2f} images/s "
-              f"({dt / n * 1000:.1f} ms/batch, {args.threads} threads, torch {torch.__version__})")
+        x = torch.rand(args.batch, 1, size, size, device=device)
+        for amp in [False, True] if args.amp and device.type == "cuda" else [False]:
+            with torch.inference_mode(), torch.autocast(device.type, torch.float16,
+                                                        enabled=amp):
+                for _ in range(2):
+                    model(x)
+                sync()
+                n, t0 = 0, time.perf_counter()
+                while time.perf_counter() - t0 < args.seconds:
+                    model(x)
+                    sync()
+                    n += 1
+                dt = time.perf_counter() - t0
+            what = "fp16 autocast" if amp else "fp32"
+            print(f"pytorch eager {size}x{size} batch {args.batch} {what}: "
+                  f"{n * args.batch / dt:.2f} images/s ({dt / n * 1000:.2f} ms/batch, "
+                  f"{args.threads} threads, torch {torch.__version__})", flush=True)
 
 
 if __name__ == "__main__":
