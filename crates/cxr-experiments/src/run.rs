@@ -340,8 +340,10 @@ fn gate_summary(records: &[ImageRecord], rejected: &[Rejection]) -> GateSummary 
 }
 
 /// The patient split of `records` into `path` (read back when it exists, after checking
-/// its hash and that it covers exactly these patients). No patient is in two parts and no
-/// duplicate group crosses parts: checked here, every time.
+/// its hash and that it covers exactly these patients: a split that lacks one of them, or
+/// holds patients these records do not have, was made for another cohort and is
+/// refused). No patient is in two parts and no duplicate group crosses parts: checked
+/// here, every time.
 pub fn split(
     records: &[ImageRecord],
     groups: &KeyGroups,
@@ -350,7 +352,25 @@ pub fn split(
 ) -> Result<Split> {
     let dup = keys_to_groups(records, groups);
     let s = if path.exists() {
-        Split::read(path)?
+        let s = Split::read(path)?;
+        let ours: BTreeSet<&cxr_core::PatientId> = records.iter().map(|r| &r.patient).collect();
+        let extra: Vec<&cxr_core::PatientId> = [Part::Train, Part::Validation, Part::Test]
+            .into_iter()
+            .flat_map(|p| s.patients(p))
+            .filter(|p| !ours.contains(p))
+            .collect();
+        if let Some(first) = extra.first() {
+            return Err(cxr_cohort::Error::BadSplit {
+                path: path.to_path_buf(),
+                problem: format!(
+                    "{} of its patients are not in this cohort (first: {first}): it was made \
+                     for another cohort; use a new --out",
+                    extra.len()
+                ),
+            }
+            .into());
+        }
+        s
     } else {
         let s = cxr_cohort::split::split(records, &dup, config)?;
         s.write(path)?;
@@ -750,6 +770,26 @@ mod tests {
             // Read back: same split.
             assert_eq!(split(&records, &groups, &config, &path).unwrap(), s);
         }
+        // A split made for a larger cohort is refused, naming a patient it has extra.
+        let fewer: Vec<ImageRecord> = records
+            .iter()
+            .filter(|r| r.image_id != "a0")
+            .cloned()
+            .collect();
+        let e = split(
+            &fewer,
+            &groups,
+            &SplitConfig::default(),
+            &dir.path().join("split0.csv"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("split0.csv")
+                && e.contains("1 of its patients are not in this cohort")
+                && e.contains("covid-idc:A0"),
+            "{e}"
+        );
         // A split file edited by hand fails its hash check.
         let path = dir.path().join("split0.csv");
         let text = std::fs::read_to_string(&path).unwrap();
