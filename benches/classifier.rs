@@ -12,13 +12,16 @@
 //! the same two fp16 measurements again with cuDNN's autotuner on
 //! (`tch::Cuda::cudnn_set_benchmark`). Every iteration waits for the device.
 //!
+//! On either device, `optimiser_*` measures what a training step costs beyond the
+//! network (`Stepper`: loss scaling, gradient check, Adam over every parameter tensor).
+//!
 //! Compare with `scripts/bench/classifier_pytorch.py` (same architecture, same thread
 //! count or device, same settings).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use cxr::classifier::train::{channels_last, weights_channels_last};
 use cxr::classifier::{ClassifierConfig, InceptionV3};
-use cxr::nn::{Precision, autocast};
+use cxr::nn::{Precision, Stepper, autocast};
 use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Kind, Reduction, Tensor};
 
@@ -55,6 +58,35 @@ fn classify(c: &mut Criterion) {
         Device::Cuda(_) => classify_cuda(c, device),
         _ => classify_cpu(c),
     }
+    optimiser_step(c, device);
+}
+
+/// What a training step costs beyond the network: `Stepper::backward` (loss scaling,
+/// the finiteness check of every gradient, Adam) over Inception v3's parameter
+/// tensors (284 without the aux head), with a loss whose backward pass is one small
+/// kernel per tensor. Loss scaling is on where `train` turns it on (CUDA).
+fn optimiser_step(c: &mut Criterion, device: Device) {
+    let mut g = c.benchmark_group(format!("optimiser_{device:?}").to_lowercase());
+    g.sample_size(20);
+    let (vs, _net) = model(device);
+    let params = vs.trainable_variables();
+    let mut opt = nn::Adam::default().build(&vs, 1e-4).expect("optimizer");
+    let mut stepper = Stepper::new(1, Precision::Auto.mixed_on(device));
+    g.bench_function(
+        format!("inception_v3_stepper_step_{}_tensors", params.len()),
+        |b| {
+            b.iter(|| {
+                let loss = params
+                    .iter()
+                    .map(|p| p.sum(Kind::Float))
+                    .fold(Tensor::zeros([], (Kind::Float, device)), |a, s| a + s);
+                let stepped = stepper.backward(&loss, &mut opt, &vs);
+                sync(device);
+                stepped
+            })
+        },
+    );
+    g.finish();
 }
 
 fn classify_cpu(c: &mut Criterion) {
