@@ -243,6 +243,12 @@ mod tests {
         assert_eq!(s.backward(&loss, &mut opt, &vs), Some(false));
         assert_eq!(weights(&vs), before, "no step with inf gradients");
         assert_eq!((s.scaler.scale, s.scaler.skipped), (32_768.0, 1));
+        // The inf in the other tensor only (the bias): every tensor's flag counts.
+        let bias = lin.bs.as_ref().unwrap();
+        let loss = lin.ws.sum(Kind::Float) + bias.sum(Kind::Float) * f64::INFINITY;
+        assert_eq!(s.backward(&loss, &mut opt, &vs), Some(false));
+        assert_eq!(weights(&vs), before, "no step with an inf bias gradient");
+        assert_eq!((s.scaler.scale, s.scaler.skipped), (16_384.0, 2));
         s.scaler.growth_interval = 2;
         let x = Tensor::ones([1, 3], (Kind::Float, Device::Cpu));
         for _ in 0..2 {
@@ -252,7 +258,7 @@ mod tests {
             );
         }
         assert_eq!(
-            s.scaler.scale, 65_536.0,
+            s.scaler.scale, 32_768.0,
             "grows back after growth_interval good steps"
         );
         assert!(!Precision::Auto.mixed_on(Device::Cpu));
