@@ -18,6 +18,9 @@
 //! Compare with `scripts/bench/classifier_pytorch.py` (same architecture, same thread
 //! count or device, same settings).
 
+mod common;
+
+use common::{bench_device, sync};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use cxr::classifier::train::{channels_last, weights_channels_last};
 use cxr::classifier::{ClassifierConfig, InceptionV3};
@@ -34,22 +37,6 @@ fn model(device: Device) -> (nn::VarStore, InceptionV3) {
     };
     let net = InceptionV3::new(&vs.root(), &cfg).expect("valid preset");
     (vs, net)
-}
-
-/// Waits for the device's queued work (a no-op on the CPU, which runs synchronously).
-fn sync(device: Device) {
-    if let Device::Cuda(i) = device {
-        tch::Cuda::synchronize(i as i64);
-    }
-}
-
-/// Bench device: `CXR_DEVICE` when set, else the CPU (a bench never moves to a GPU
-/// unasked, so that CPU numbers stay comparable from machine to machine).
-fn bench_device() -> Device {
-    match std::env::var(cxr::nn::DEVICE_ENV) {
-        Ok(_) => cxr::nn::device_from_env().expect("CXR_DEVICE names a usable device"),
-        Err(_) => Device::Cpu,
-    }
 }
 
 fn classify(c: &mut Criterion) {

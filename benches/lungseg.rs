@@ -9,19 +9,14 @@
 //! Compare with `scripts/bench/lungseg_pytorch.py` (same architecture, same thread count
 //! or device, same settings).
 
+mod common;
+
+use common::{bench_device, sync};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use cxr::lungseg::{DeepLabV3Plus, SegmenterConfig};
 use cxr::nn::{Precision, autocast};
 use tch::nn::{self, ModuleT};
 use tch::{Device, Kind, Tensor};
-
-/// Bench device: `CXR_DEVICE` when set, else the CPU.
-fn bench_device() -> Device {
-    match std::env::var(cxr::nn::DEVICE_ENV) {
-        Ok(_) => cxr::nn::device_from_env().expect("CXR_DEVICE names a usable device"),
-        Err(_) => Device::Cpu,
-    }
-}
 
 fn segment(c: &mut Criterion) {
     let device = bench_device();
@@ -66,9 +61,7 @@ fn segment(c: &mut Criterion) {
                 b.iter(|| {
                     let _guard = tch::no_grad_guard();
                     let y = autocast(device, precision, || net.forward_t(&x, false));
-                    if let Device::Cuda(i) = device {
-                        tch::Cuda::synchronize(i as i64);
-                    }
+                    sync(device);
                     y
                 })
             });
