@@ -24,7 +24,7 @@ use common::{bench_device, sync};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use cxr::classifier::train::{channels_last, weights_channels_last};
 use cxr::classifier::{ClassifierConfig, InceptionV3};
-use cxr::nn::{Precision, Stepper, autocast};
+use cxr::nn::{AdamW, Precision, Stepper, autocast};
 use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Kind, Reduction, Tensor};
 
@@ -49,28 +49,47 @@ fn classify(c: &mut Criterion) {
 }
 
 /// What a training step costs beyond the network: `Stepper::backward` (loss scaling,
-/// the finiteness check of every gradient, Adam) over Inception v3's parameter
+/// the finiteness check of every gradient, the optimiser) over Inception v3's parameter
 /// tensors (284 without the aux head), with a loss whose backward pass is one small
-/// kernel per tensor. Loss scaling is on where `train` turns it on (CUDA).
+/// kernel per tensor. Loss scaling is on where `train` turns it on (CUDA). Two
+/// optimisers with the trainers' weight decay: `cxr_nn::AdamW` (what `fit` runs), and
+/// libtorch's C++ AdamW (`tch::nn::AdamW`, what `fit` ran before its moments were saved).
 fn optimiser_step(c: &mut Criterion, device: Device) {
     let mut g = c.benchmark_group(format!("optimiser_{device:?}").to_lowercase());
     g.sample_size(20);
     let (vs, _net) = model(device);
     let params = vs.trainable_variables();
-    let mut opt = nn::Adam::default().build(&vs, 1e-4).expect("optimizer");
-    let mut stepper = Stepper::new(1, Precision::Auto.mixed_on(device));
-    g.bench_function(
-        format!("inception_v3_stepper_step_{}_tensors", params.len()),
-        |b| {
+    let n = params.len();
+    let mut ours = AdamW::new(&vs, 1e-4, 1e-4);
+    let mut libtorch = nn::AdamW {
+        wd: 1e-4,
+        ..Default::default()
+    }
+    .build(&vs, 1e-4)
+    .expect("optimizer");
+    let mut step = |name: String, opt: &mut dyn FnMut(&Tensor, &mut Stepper)| {
+        let mut stepper = Stepper::new(1, Precision::Auto.mixed_on(device));
+        g.bench_function(name, |b| {
             b.iter(|| {
                 let loss = params
                     .iter()
                     .map(|p| p.sum(Kind::Float))
                     .fold(Tensor::zeros([], (Kind::Float, device)), |a, s| a + s);
-                let stepped = stepper.backward(&loss, &mut opt, &vs);
+                opt(&loss, &mut stepper);
                 sync(device);
-                stepped
             })
+        });
+    };
+    step(
+        format!("inception_v3_stepper_step_{n}_tensors"),
+        &mut |loss, st| {
+            st.backward(loss, &mut ours, &vs);
+        },
+    );
+    step(
+        format!("inception_v3_stepper_step_{n}_tensors_libtorch_adamw"),
+        &mut |loss, st| {
+            st.backward(loss, &mut libtorch, &vs);
         },
     );
     g.finish();

@@ -11,7 +11,12 @@ Measured, each as `--warmup` untimed then `--iters` timed iterations of one batc
 as images/s from the median iteration time (mean and min are in the JSON too):
   * inference, eval mode under torch.inference_mode, at --size for batch sizes --batches;
   * training, train mode, one optimisation step per iteration (zero_grad, forward,
-    cross-entropy on random labels, backward, Adam lr 1e-4 step) at --train-batch.
+    cross-entropy on random labels, backward, Adam lr 1e-4 step) at --train-batch;
+  * the optimiser step alone, as `cargo bench --bench classifier -- optimiser` measures
+    it: the loss is the sum of every parameter tensor's sum (one small backward kernel
+    per tensor), then AdamW (lr 1e-4, weight decay 1e-4) steps, with a GradScaler on
+    CUDA; PyTorch's default implementation (a loop over tensors on the CPU, multi-tensor
+    "foreach" kernels on CUDA), then foreach, then fused.
 
 With --suite cuda (and --device cuda) it runs instead the set that `CXR_DEVICE=cuda cargo
 bench --bench classifier` runs, under the same names: inference at batch 1, 32, 128 in
@@ -156,6 +161,28 @@ def cuda_suite(args, device):
     return out
 
 
+def optimiser_steps(args, model, device):
+    """The optimiser step alone (see the module docstring), three implementations."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    out = []
+    for variant, kw in (("", {}), ("_foreach", {"foreach": True}), ("_fused", {"fused": True})):
+        opt = torch.optim.AdamW(params, lr=1e-4, weight_decay=1e-4, **kw)
+        scaler = torch.amp.GradScaler(device.type, enabled=device.type == "cuda")
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            loss = sum(p.sum() for p in params)
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+
+        r = summary("optimiser_step", 1, 0, timed(step, args.warmup, args.iters, device))
+        r["name"] = f"inception_v3_stepper_step_{len(params)}_tensors_pytorch_adamw{variant}"
+        out.append(r)
+        log(f"{r['name']}: {r['median_s'] * 1000:.1f} ms/step (median of {r['iters']})")
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--threads", type=int, default=2)
@@ -221,6 +248,8 @@ def main():
         log(f"pytorch eager train step {args.size}x{args.size} batch {batch} (Adam 1e-4): "
             f"{r['images_per_s']:.2f} images/s ({r['median_s'] * 1000:.1f} ms/step median "
             f"of {r['iters']})")
+
+    results += optimiser_steps(args, model, device)
 
     doc = {
         "generator": "scripts/bench/classifier_pytorch.py",

@@ -434,6 +434,7 @@ fn train_split(
         accumulate: config.accumulate,
         mixed: config.precision.mixed_on(device),
         progress,
+        seed: Some(config.seed),
     };
     let mode = config.model.input;
     let mut epochs = Vec::new();

@@ -360,6 +360,7 @@ pub fn train(
         accumulate: config.accumulate,
         mixed: config.precision.mixed_on(device),
         progress,
+        seed: Some(config.seed),
     };
     let mut epochs = Vec::new();
     let state = cxr_nn::fit::<Error, _>(

@@ -3,8 +3,9 @@
 //!
 //! A run folder holds `config.json` (written first by the trainer), `last.safetensors` +
 //! `last.json`, `best.safetensors` + `best.json`, and `metrics.jsonl`. Resuming reloads
-//! `last`: weights, epoch, step and the early-stopping state. Adam's moment estimates are
-//! not saved (tch does not expose them), so the optimiser restarts its moments on resume.
+//! `last`: weights, epoch, step, the early-stopping and loss-scaling state, and (with
+//! [`crate::fit()`]) the optimiser's moments from `last.optim.safetensors`
+//! ([`crate::optim::AdamW::save`]), so that a resumed run continues exactly.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -43,24 +44,28 @@ pub fn save_checkpoint<S: Serialize>(
 ) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let (weights, json) = checkpoint_paths(dir, name);
-    let tmp = dir.join(format!(".{name}.{}.tmp.safetensors", std::process::id()));
-    if let Err(e) = write_weights(vs, &tmp) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e.into());
-    }
-    std::fs::rename(&tmp, &weights).map_err(io(&weights))?;
+    let named: Vec<(String, tch::Tensor)> = tch::no_grad(|| {
+        vs.variables()
+            .into_iter()
+            .map(|(name, t)| (name, t.contiguous()))
+            .collect()
+    });
+    write_tensors_atomic(&weights, &named)?;
     write_json(&json, state)
 }
 
-/// `vs`'s variables as safetensors at `path`, each in row-major order.
-fn write_weights(vs: &VarStore, path: &Path) -> std::result::Result<(), tch::TchError> {
-    let _g = tch::no_grad_guard();
-    let named: Vec<(String, tch::Tensor)> = vs
-        .variables()
-        .into_iter()
-        .map(|(name, t)| (name, t.contiguous()))
-        .collect();
-    tch::Tensor::write_safetensors(&named, path)
+/// Writes named tensors as safetensors at `path` through a temporary file in the same
+/// folder and a rename, so that a reader never sees half a file. The tensors must be
+/// contiguous (safetensors holds row-major data only).
+pub fn write_tensors_atomic(path: &Path, named: &[(String, tch::Tensor)]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let file = path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = dir.join(format!(".{file}.{}.tmp", std::process::id()));
+    if let Err(e) = tch::Tensor::write_safetensors(named, &tmp) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e.into());
+    }
+    std::fs::rename(&tmp, path).map_err(io(path))
 }
 
 /// Loads checkpoint `name` from `dir` into `vs`, returning its state.

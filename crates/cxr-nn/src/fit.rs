@@ -1,7 +1,13 @@
-//! The epoch loop both trainers share: AdamW with cosine decay, gradient accumulation and
-//! loss scaling ([`Stepper`]), per-epoch validation, early stopping, `best`/`last`
-//! checkpoints and progress bars. The model-specific parts (the loss of one batch, the
-//! validation pass and its metrics) come in as closures.
+//! The epoch loop both trainers share: AdamW ([`AdamW`]) with cosine decay, gradient
+//! accumulation and loss scaling ([`Stepper`]), per-epoch validation, early stopping,
+//! `best`/`last` checkpoints and progress bars. The model-specific parts (the loss of one
+//! batch, the validation pass and its metrics) come in as closures.
+//!
+//! A run stopped at any point and resumed with [`resume_or_start`] continues exactly as
+//! if it had not stopped (the same weights, bit for bit, on the CPU): `last` keeps the
+//! optimiser's moments (`last.optim.safetensors`) and the loss scaler, the loader's
+//! batches depend only on (seed, epoch), and with [`FitPlan::seed`] set libtorch's
+//! generator (dropout) is reseeded at the start of every epoch.
 //!
 //! ```no_run
 //! use cxr_nn::fit::{EpochDone, FitPlan, Validated, fit, resume_or_start};
@@ -26,12 +32,17 @@ use std::path::Path;
 use std::time::Instant;
 
 use tch::Tensor;
-use tch::nn::{self, OptimizerConfig, VarStore};
+use tch::nn::VarStore;
 
 use crate::{
-    Batch, CosineSchedule, DataLoader, Dataset, Decision, Goal, Stepper, TrainState,
+    AdamW, Batch, CosineSchedule, DataLoader, Dataset, Decision, Goal, Stepper, TrainState,
     load_checkpoint, progress_bar, save_checkpoint,
 };
+
+/// The optimiser state saved with checkpoint `last` in a run folder.
+pub fn optimiser_path(run_dir: &Path) -> std::path::PathBuf {
+    run_dir.join("last.optim.safetensors")
+}
 
 /// Optimiser, schedule and stopping settings of a run.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,11 +63,15 @@ pub struct FitPlan {
     pub mixed: bool,
     /// Show progress bars for epochs and batches.
     pub progress: bool,
+    /// Reseeds libtorch's generators (dropout, anything random in the loss closure) at
+    /// the start of every epoch from (seed, epoch), so that a resumed run draws what an
+    /// uninterrupted one would. `None` leaves them alone.
+    pub seed: Option<u64>,
 }
 
 impl FitPlan {
     /// `epochs` at `learning_rate`, decaying to 1 % of it, no warm-up, no weight decay,
-    /// no accumulation, full precision, no progress bars.
+    /// no accumulation, full precision, no progress bars, no reseeding.
     pub fn new(epochs: usize, learning_rate: f64) -> Self {
         FitPlan {
             epochs,
@@ -67,6 +82,7 @@ impl FitPlan {
             accumulate: 1,
             mixed: false,
             progress: false,
+            seed: None,
         }
     }
 }
@@ -117,7 +133,13 @@ pub fn resume_or_start(
 /// Each epoch: `loss` is called on every non-empty batch and returns the loss to back-
 /// propagate and the per-sample mean loss to log; then `validate` runs the validation
 /// pass (and writes the run's metrics); then the `best` (when the watched value
-/// improved) and `last` checkpoints are saved. Returns the final state.
+/// improved) and `last` checkpoints are saved, `last` with the optimiser's state.
+/// Returns the final state.
+///
+/// A `state` that has epochs done (from [`resume_or_start`]) continues with the
+/// optimiser state saved with it; when there is none (a run folder written before it
+/// was kept, or a run stopped between writing it and its checkpoint), Adam's moments
+/// restart from zero, with a warning.
 ///
 /// # Errors
 ///
@@ -137,12 +159,11 @@ where
     E: From<crate::Error> + From<tch::TchError>,
     D: Dataset + 'static,
 {
-    let mut opt = nn::AdamW {
-        wd: plan.weight_decay,
-        ..Default::default()
-    }
-    .build(vs, plan.learning_rate)?;
+    let mut opt = AdamW::new(vs, plan.learning_rate, plan.weight_decay);
     let mut stepper = Stepper::new(plan.accumulate, plan.mixed);
+    if state.epochs_done > 0 {
+        restore(run_dir, &state, &mut opt, &mut stepper)?;
+    }
     let steps_per_epoch = loader.batches().div_ceil(plan.accumulate.max(1)).max(1);
     let schedule = CosineSchedule {
         base_lr: plan.learning_rate,
@@ -155,6 +176,9 @@ where
     while !state.finished && state.epochs_done < plan.epochs {
         let epoch = state.epochs_done;
         let t0 = Instant::now();
+        if let Some(seed) = plan.seed {
+            tch::manual_seed(epoch_seed(seed, epoch));
+        }
         let batches = progress_bar(loader.batches(), "batches", plan.progress);
         let (mut loss_sum, mut n, mut failed) = (0.0, 0usize, 0usize);
         for b in loader.epoch(epoch as u64) {
@@ -192,13 +216,48 @@ where
         state.epochs_done += 1;
         let decision = state.early.update(v.watched);
         state.finished = decision == Decision::Stop || state.epochs_done == plan.epochs;
+        state.scaler = Some(stepper.scaler.clone());
         if decision == Decision::Improved {
             save_checkpoint(run_dir, "best", vs, &state)?;
         }
+        // The optimiser first: a stop before `last.json` is renamed leaves a state file
+        // tagged with an epoch the checkpoint does not have, which `restore` ignores.
+        opt.save(&optimiser_path(run_dir), state.epochs_done)?;
         save_checkpoint(run_dir, "last", vs, &state)?;
         epochs_bar.set_message(v.message);
         epochs_bar.inc(1);
     }
     epochs_bar.finish();
     Ok(state)
+}
+
+/// The seed of libtorch's generators in `epoch` of a run seeded with `seed`.
+fn epoch_seed(seed: u64, epoch: usize) -> i64 {
+    let mut z = seed ^ (epoch as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (z ^ (z >> 31)) as i64
+}
+
+/// Loads what `last` kept of the optimiser and the loss scaler into a resumed run.
+fn restore(
+    run_dir: &Path,
+    state: &TrainState,
+    opt: &mut AdamW,
+    stepper: &mut Stepper,
+) -> crate::Result<()> {
+    match &state.scaler {
+        Some(s) if s.enabled == stepper.scaler.enabled => stepper.scaler = s.clone(),
+        _ => {}
+    }
+    let path = optimiser_path(run_dir);
+    let restored = path.exists() && opt.load(&path, state.epochs_done)?;
+    if !restored {
+        tracing::warn!(
+            path = %path.display(),
+            epochs_done = state.epochs_done,
+            "no optimiser state for this checkpoint: Adam's moments restart from zero"
+        );
+    }
+    Ok(())
 }

@@ -7,7 +7,9 @@
 //!   epoch whatever the number of workers;
 //! - [`schedule`]: cosine decay with warm-up, early stopping;
 //! - [`amp`]: fp16 autocast with dynamic loss scaling on CUDA, gradient accumulation;
-//! - [`checkpoint`]: safetensors + JSON checkpoints (`best`, `last`), `metrics.jsonl`.
+//! - [`checkpoint`]: safetensors + JSON checkpoints (`best`, `last`), `metrics.jsonl`;
+//! - [`optim`]: AdamW whose moments are saved with `last`, so a resumed run continues
+//!   exactly;
 //! - [`fit`](mod@fit): the epoch loop both trainers run (optimiser, schedule, validation, early
 //!   stopping, checkpoints, progress bars), with the model-specific parts as closures.
 //!
@@ -28,15 +30,19 @@ pub mod checkpoint;
 mod device;
 pub mod fit;
 pub mod loader;
+pub mod optim;
 mod progress;
 pub mod schedule;
 
 pub use amp::{GradScaler, Precision, Stepper, autocast};
 pub use augment::{Affine, AugmentConfig};
-pub use checkpoint::{append_jsonl, load_best, load_checkpoint, open_run, save_checkpoint};
+pub use checkpoint::{
+    append_jsonl, load_best, load_checkpoint, open_run, save_checkpoint, write_tensors_atomic,
+};
 pub use device::{DEVICE_ENV, DevicePreference, device_from_env, select_device};
 pub use fit::{EpochDone, FitPlan, Validated, fit, resume_or_start};
 pub use loader::{Batch, DataLoader, Dataset, LoaderConfig, Sample};
+pub use optim::{AdamW, Optimise};
 pub use progress::progress_bar;
 pub use schedule::{CosineSchedule, Decision, EarlyStopping, Goal, TrainState};
 
@@ -88,6 +94,14 @@ pub enum Error {
     MissingCheckpoint {
         /// The weights file looked for.
         path: std::path::PathBuf,
+    },
+    /// A saved optimiser state does not fit the variables it is loaded into.
+    #[error("optimiser state {path}: {detail}")]
+    OptimiserState {
+        /// The state file.
+        path: std::path::PathBuf,
+        /// What does not fit.
+        detail: String,
     },
     /// A file could not be read or written.
     #[error("I/O error on {path}")]

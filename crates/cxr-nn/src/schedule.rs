@@ -142,8 +142,9 @@ mod tests {
 }
 
 /// Where a training run stands, saved with each checkpoint (`last.json`, `best.json`) so a
-/// stopped run resumes: epochs and optimiser steps done, the early-stopping state, and
-/// whether the run has finished (stopped early or ran all its epochs).
+/// stopped run resumes: epochs and optimiser steps done, the early-stopping state,
+/// whether the run has finished (stopped early or ran all its epochs) and the loss
+/// scaler's state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainState {
     /// Epochs completed.
@@ -154,6 +155,10 @@ pub struct TrainState {
     pub early: EarlyStopping,
     /// Whether training has finished.
     pub finished: bool,
+    /// The loss scaler after the last epoch (absent in runs saved before it was kept:
+    /// they resume with a fresh one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scaler: Option<crate::GradScaler>,
 }
 
 impl TrainState {
@@ -165,6 +170,7 @@ impl TrainState {
             step: 0,
             early: EarlyStopping::new(patience, goal),
             finished: false,
+            scaler: None,
         }
     }
 }
