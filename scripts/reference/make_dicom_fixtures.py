@@ -429,6 +429,13 @@ def bench(out):
     ds.WindowCenter, ds.WindowWidth = 2048, 3500
     ds.compress(JPEG2000Lossless, encoding_plugin="pylibjpeg", generate_instance_uid=False)
     save(ds, out / "chest_12bit_j2k.dcm")
+    # The same image, lossy JPEG 2000 (9/7 wavelet) at 10:1, a conservative ratio for
+    # archived radiographs (lossy archives commonly use 10:1 to 20:1).
+    ds = base("bench_j2k_lossy", R, C, 16, 12)
+    set_pixels(ds, phantom(R, C, 12, seed=40))
+    ds.WindowCenter, ds.WindowWidth = 2048, 3500
+    ds.compress(JPEG2000, encoding_plugin="pylibjpeg", generate_instance_uid=False, j2k_cr=[10])
+    save(ds, out / "chest_12bit_j2k_lossy.dcm")
     # The same image, lossless HTJ2K (OpenJPH defaults: 5 levels, 64 x 64 blocks, RPCL).
     import tempfile
 

@@ -9,7 +9,7 @@
 # Then: scripts/reference/make_dicom_fixtures.sh && scripts/reference/make_dicom_references.sh
 #
 # With `bench DIR` it only writes the large benchmark inputs (2000x2500, 12-bit, native
-# JPEG 2000 and HTJ2K) into DIR (git-ignored; default target/dicom-bench).
+# JPEG 2000 lossless and lossy 10:1, HTJ2K) into DIR (git-ignored; default target/dicom-bench).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 py="${PYTHON:-$root/.venv/bin/python}"

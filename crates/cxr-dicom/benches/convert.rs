@@ -1,5 +1,5 @@
-//! Chest-sized conversions: 2,000 × 2,500, 12-bit, native, JPEG 2000 lossless and
-//! HTJ2K lossless, file → 8-bit PNG file, at full size and at a quarter of each side
+//! Chest-sized conversions: 2,000 × 2,500, 12-bit, native, JPEG 2000 lossless, JPEG
+//! 2000 lossy (10:1) and HTJ2K lossless, file → 8-bit PNG file, at full size and at a quarter of each side
 //! (`reduce` 2), plus batch scaling over 1 and 2 threads (native: with and without
 //! flushing each PNG to disk; JPEG 2000 and HTJ2K: flushed).
 //!
@@ -94,6 +94,7 @@ fn per_image(c: &mut Criterion) {
     for name in [
         "chest_12bit_native.dcm",
         "chest_12bit_j2k.dcm",
+        "chest_12bit_j2k_lossy.dcm",
         "chest_12bit_htj2k.dcm",
     ] {
         let input = dir.join(name);

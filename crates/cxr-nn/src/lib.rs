@@ -96,7 +96,7 @@ pub enum Error {
         path: std::path::PathBuf,
     },
     /// A saved optimiser state does not fit the variables it is loaded into.
-    #[error("optimiser state {path}: {detail}")]
+    #[error("optimiser state {path}: {detail} (delete the file to resume with fresh moments)")]
     OptimiserState {
         /// The state file.
         path: std::path::PathBuf,

@@ -161,16 +161,18 @@ impl AdamW {
     /// epochs than `epochs_done` (a run stopped between writing it and its checkpoint).
     ///
     /// # Errors
-    /// [`Error::OptimiserState`] naming the file and the entry when it does not fit these
-    /// variables (an unknown name, another shape, a missing moment); [`Error::Torch`]
-    /// when it cannot be read.
+    /// [`Error::OptimiserState`] naming the file (and the entry) when it cannot be read
+    /// or does not fit these variables (an unknown name, another shape, a missing
+    /// moment).
     pub fn load(&mut self, path: &Path, epochs_done: usize) -> Result<bool> {
         let bad = |detail: String| Error::OptimiserState {
             path: path.to_path_buf(),
             detail,
         };
-        let mut saved: HashMap<String, Tensor> =
-            Tensor::read_safetensors(path)?.into_iter().collect();
+        let mut saved: HashMap<String, Tensor> = Tensor::read_safetensors(path)
+            .map_err(|e| bad(format!("not a readable safetensors file ({e})")))?
+            .into_iter()
+            .collect();
         let tag = saved
             .remove(EPOCHS_DONE)
             .ok_or_else(|| bad(format!("no `{EPOCHS_DONE}` entry")))?;

@@ -171,4 +171,13 @@ fn the_state_saves_loads_and_refuses_what_does_not_fit() {
     .unwrap();
     let e = AdamW::new(&vs, 1e-2, 0.0).load(&junk, 2).unwrap_err();
     assert!(e.to_string().contains("no `epochs_done` entry"), "{e}");
+    // A torn file.
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&junk, &bytes[..bytes.len() / 2]).unwrap();
+    let e = AdamW::new(&vs, 1e-2, 0.0).load(&junk, 2).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("junk.safetensors: not a readable safetensors file"),
+        "{e}"
+    );
 }
