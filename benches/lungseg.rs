@@ -1,5 +1,6 @@
 //! Segmentation throughput (images/s) of the DeepLabv3+ ResNet-18 at 256 and 512, eval
-//! mode.
+//! mode, as PyTorch eager runs it and with the batch norms folded (`_folded`, what
+//! `Segmenter` runs).
 //!
 //! On the CPU (the default here): batch 4, `CXR_THREADS` threads:
 //! `CXR_THREADS=2 cargo bench --bench lungseg`.
@@ -44,27 +45,37 @@ fn segment(c: &mut Criterion) {
     for size in [256i64, 512] {
         tch::manual_seed(0);
         let vs = nn::VarStore::new(device);
-        let net =
+        let mut net =
             DeepLabV3Plus::new(&vs.root(), &SegmenterConfig::resnet18_256()).expect("valid preset");
         let x = Tensor::rand([batch, 1, size, size], (Kind::Float, device));
         g.throughput(Throughput::Elements(batch as u64));
-        for &precision in precisions {
-            // The CPU names stay those of earlier runs, so criterion compares with them.
-            let name = match (device, precision) {
-                (Device::Cuda(_), Precision::Fp16) => {
-                    format!("deeplabv3plus_r18_{size}_batch{batch}_fp16")
-                }
-                (Device::Cuda(_), _) => format!("deeplabv3plus_r18_{size}_batch{batch}_fp32"),
-                _ => format!("deeplabv3plus_r18_{size}_batch{batch}"),
-            };
-            g.bench_function(name, |b| {
-                b.iter(|| {
-                    let _guard = tch::no_grad_guard();
-                    let y = autocast(device, precision, || net.forward_t(&x, false));
-                    sync(device);
-                    y
-                })
-            });
+        // Unfolded (the same graph as PyTorch eager), then with the batch norms folded
+        // into the convolutions (what `Segmenter` runs).
+        for folded in [false, true] {
+            if folded {
+                net.fold_batchnorm();
+            }
+            let suffix = if folded { "_folded" } else { "" };
+            for &precision in precisions {
+                // The CPU names stay those of earlier runs, so criterion compares with them.
+                let name = match (device, precision) {
+                    (Device::Cuda(_), Precision::Fp16) => {
+                        format!("deeplabv3plus_r18_{size}_batch{batch}_fp16{suffix}")
+                    }
+                    (Device::Cuda(_), _) => {
+                        format!("deeplabv3plus_r18_{size}_batch{batch}_fp32{suffix}")
+                    }
+                    _ => format!("deeplabv3plus_r18_{size}_batch{batch}{suffix}"),
+                };
+                g.bench_function(name, |b| {
+                    b.iter(|| {
+                        let _guard = tch::no_grad_guard();
+                        let y = autocast(device, precision, || net.forward_t(&x, false));
+                        sync(device);
+                        y
+                    })
+                });
+            }
         }
     }
     g.finish();

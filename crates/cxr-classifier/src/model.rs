@@ -15,6 +15,7 @@
 //! The auxiliary classifier (`AuxLogits`) exists only when `aux_logits` is set and is only
 //! evaluated in training.
 
+use cxr_nn::layers::{Conv2dSpec, ConvBn};
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, ModuleT};
 use tch::{Kind, Tensor};
@@ -142,63 +143,27 @@ impl ClassifierConfig {
 
 /// `BasicConv2d`: convolution without bias, batch norm (ε = 0.001), ReLU. After
 /// [`BasicConv2d::fold`], evaluation runs one convolution with the batch norm folded into
-/// its weights and a bias (training still uses the two layers).
+/// its weights and a bias (training still uses the two layers; [`ConvBn`]).
 #[derive(Debug)]
-struct BasicConv2d {
-    conv: nn::Conv<[i64; 2]>,
-    bn: nn::BatchNorm,
-    stride: [i64; 2],
-    pad: [i64; 2],
-    folded: Option<(Tensor, Tensor)>,
-}
+struct BasicConv2d(ConvBn);
 
 const BN_EPS: f64 = 0.001;
 
 impl BasicConv2d {
     fn new(p: &nn::Path, cin: i64, cout: i64, k: [i64; 2], stride: i64, pad: [i64; 2]) -> Self {
-        let conv = nn::conv(
-            p / "conv",
-            cin,
-            cout,
-            k,
-            nn::ConvConfigND {
-                stride: [stride, stride],
-                padding: pad,
-                bias: false,
-                // torchvision initialises with a truncated normal of σ = 0.1; a fan-in
-                // scaled start trains the narrow presets better from scratch.
-                ws_init: nn::init::DEFAULT_KAIMING_UNIFORM,
-                ..Default::default()
-            },
-        );
-        let bn = nn::batch_norm2d(
-            p / "bn",
-            cout,
-            nn::BatchNormConfig {
-                eps: BN_EPS,
-                ..Default::default()
-            },
-        );
-        BasicConv2d {
-            conv,
-            bn,
+        let spec = Conv2dSpec {
+            kernel: k,
             stride: [stride, stride],
-            pad,
-            folded: None,
-        }
+            padding: pad,
+            dilation: [1, 1],
+        };
+        // torchvision initialises with a truncated normal of σ = 0.1; tch's fan-in scaled
+        // default (Kaiming uniform) trains the narrow presets better from scratch.
+        BasicConv2d(ConvBn::new(p / "conv", p / "bn", cin, cout, spec, BN_EPS))
     }
 
-    /// Folds the batch norm's running statistics and affine parameters into a copy of
-    /// the convolution: `w' = w·γ/√(σ²+ε)`, `b' = β − μ·γ/√(σ²+ε)`.
     fn fold(&mut self) {
-        let _g = tch::no_grad_guard();
-        let (Some(gamma), Some(beta)) = (&self.bn.ws, &self.bn.bs) else {
-            return;
-        };
-        let scale = gamma / (&self.bn.running_var + BN_EPS).sqrt();
-        let w = &self.conv.ws * scale.view([-1, 1, 1, 1]);
-        let b = beta - &self.bn.running_mean * &scale;
-        self.folded = Some((w.detach(), b.detach()));
+        self.0.fold();
     }
 
     fn sq(p: &nn::Path, cin: i64, cout: i64, k: i64, stride: i64, pad: i64) -> Self {
@@ -208,12 +173,7 @@ impl BasicConv2d {
 
 impl ModuleT for BasicConv2d {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
-        match &self.folded {
-            Some((w, b)) if !train => xs
-                .conv2d(w, Some(b), self.stride, self.pad, [1, 1], 1)
-                .relu(),
-            _ => xs.apply(&self.conv).apply_t(&self.bn, train).relu(),
-        }
+        self.0.forward_t(xs, train).relu()
     }
 }
 

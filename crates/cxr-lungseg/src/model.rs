@@ -9,9 +9,10 @@
 //!   with the ×4-upsampled ASPP output, two 3×3 convolutions, a 1×1 classifier, ×4
 //!   bilinear upsampling to the input size.
 
+use cxr_nn::layers::{Conv2dSpec, ConvBn};
 use serde::{Deserialize, Serialize};
 use tch::Tensor;
-use tch::nn::{self, BatchNorm, Conv2D, ModuleT};
+use tch::nn::{self, Conv2D, ModuleT};
 
 /// Architecture settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -152,25 +153,24 @@ impl SegmenterConfig {
     }
 }
 
-fn conv(p: nn::Path, cin: i64, cout: i64, k: i64, stride: i64, dilation: i64) -> Conv2D {
-    let cfg = nn::ConvConfig {
-        stride,
-        padding: dilation * (k - 1) / 2,
-        dilation,
-        bias: false,
-        ..Default::default()
-    };
-    nn::conv2d(p, cin, cout, k, cfg)
-}
-
-fn bn(p: nn::Path, c: i64) -> BatchNorm {
-    nn::batch_norm2d(p, c, Default::default())
+/// Convolution at `conv` (no bias, "same" padding for its dilation) and batch norm at `bn`.
+fn conv_bn(
+    conv: nn::Path,
+    bn: nn::Path,
+    cin: i64,
+    cout: i64,
+    k: i64,
+    stride: i64,
+    dilation: i64,
+) -> ConvBn {
+    let spec = Conv2dSpec::square(k, stride, dilation * (k - 1) / 2, dilation);
+    ConvBn::new(conv, bn, cin, cout, spec, 1e-5)
 }
 
 #[derive(Debug)]
 struct Block {
-    convs: Vec<(Conv2D, BatchNorm)>,
-    downsample: Option<(Conv2D, BatchNorm)>,
+    convs: Vec<ConvBn>,
+    downsample: Option<ConvBn>,
 }
 
 impl Block {
@@ -186,36 +186,29 @@ impl Block {
         let cout = planes * expansion;
         let convs = if bottleneck {
             vec![
-                (
-                    conv(p / "conv1", cin, planes, 1, 1, 1),
-                    bn(p / "bn1", planes),
-                ),
-                (
-                    conv(p / "conv2", planes, planes, 3, stride, dilation),
-                    bn(p / "bn2", planes),
-                ),
-                (
-                    conv(p / "conv3", planes, cout, 1, 1, 1),
-                    bn(p / "bn3", cout),
-                ),
+                conv_bn(p / "conv1", p / "bn1", cin, planes, 1, 1, 1),
+                conv_bn(p / "conv2", p / "bn2", planes, planes, 3, stride, dilation),
+                conv_bn(p / "conv3", p / "bn3", planes, cout, 1, 1, 1),
             ]
         } else {
             vec![
-                (
-                    conv(p / "conv1", cin, planes, 3, stride, dilation),
-                    bn(p / "bn1", planes),
-                ),
-                (
-                    conv(p / "conv2", planes, planes, 3, 1, dilation),
-                    bn(p / "bn2", planes),
-                ),
+                conv_bn(p / "conv1", p / "bn1", cin, planes, 3, stride, dilation),
+                conv_bn(p / "conv2", p / "bn2", planes, planes, 3, 1, dilation),
             ]
         };
         let downsample = (stride != 1 || cin != cout).then(|| {
             let d = p / "downsample";
-            (conv(&d / "0", cin, cout, 1, stride, 1), bn(&d / "1", cout))
+            conv_bn(&d / "0", &d / "1", cin, cout, 1, stride, 1)
         });
         (Block { convs, downsample }, cout)
+    }
+}
+
+impl Block {
+    fn fold(&mut self) {
+        for c in self.convs.iter_mut().chain(self.downsample.as_mut()) {
+            c.fold();
+        }
     }
 }
 
@@ -223,14 +216,14 @@ impl ModuleT for Block {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
         let mut y = xs.shallow_clone();
         let last = self.convs.len() - 1;
-        for (i, (c, b)) in self.convs.iter().enumerate() {
-            y = y.apply(c).apply_t(b, train);
+        for (i, c) in self.convs.iter().enumerate() {
+            y = c.forward_t(&y, train);
             if i < last {
                 y = y.relu();
             }
         }
         let shortcut = match &self.downsample {
-            Some((c, b)) => xs.apply(c).apply_t(b, train),
+            Some(c) => c.forward_t(xs, train),
             None => xs.shallow_clone(),
         };
         (y + shortcut).relu()
@@ -239,27 +232,21 @@ impl ModuleT for Block {
 
 #[derive(Debug)]
 struct Backbone {
-    conv1: Conv2D,
-    bn1: BatchNorm,
+    stem: ConvBn,
     layers: Vec<Vec<Block>>,
 }
 
 impl Backbone {
     fn new(p: &nn::Path, c: &SegmenterConfig) -> (Backbone, i64, i64) {
         let bottleneck = c.depth == 50;
-        let conv1 = nn::conv2d(
+        let stem = ConvBn::new(
             p / "conv1",
+            p / "bn1",
             c.in_channels,
             c.width,
-            7,
-            nn::ConvConfig {
-                stride: 2,
-                padding: 3,
-                bias: false,
-                ..Default::default()
-            },
+            Conv2dSpec::square(7, 2, 3, 1),
+            1e-5,
         );
-        let bn1 = bn(p / "bn1", c.width);
         let mut cin = c.width;
         let mut layers = Vec::new();
         let mut low_channels = 0;
@@ -286,16 +273,21 @@ impl Backbone {
             }
             layers.push(blocks);
         }
-        (Backbone { conv1, bn1, layers }, low_channels, cin)
+        (Backbone { stem, layers }, low_channels, cin)
+    }
+
+    fn fold(&mut self) {
+        self.stem.fold();
+        self.layers.iter_mut().flatten().for_each(Block::fold);
     }
 
     /// Returns (layer1 features at stride 4, layer4 features at stride 16).
     fn forward_t(&self, xs: &Tensor, train: bool) -> (Tensor, Tensor) {
-        let mut x = xs
-            .apply(&self.conv1)
-            .apply_t(&self.bn1, train)
-            .relu()
-            .max_pool2d([3, 3], [2, 2], [1, 1], [1, 1], false);
+        let mut x =
+            self.stem
+                .forward_t(xs, train)
+                .relu()
+                .max_pool2d([3, 3], [2, 2], [1, 1], [1, 1], false);
         let mut low = None;
         for (li, layer) in self.layers.iter().enumerate() {
             for b in layer {
@@ -311,31 +303,48 @@ impl Backbone {
 
 #[derive(Debug)]
 struct Aspp {
-    branches: Vec<(Conv2D, BatchNorm)>,
-    pool: (Conv2D, BatchNorm),
-    project: (Conv2D, BatchNorm),
+    branches: Vec<ConvBn>,
+    pool: ConvBn,
+    project: ConvBn,
 }
 
 impl Aspp {
     fn new(p: &nn::Path, cin: i64, cout: i64, rates: [i64; 3]) -> Aspp {
-        let mut branches = vec![(
-            conv(p / "b0" / "conv", cin, cout, 1, 1, 1),
-            bn(p / "b0" / "bn", cout),
+        let mut branches = vec![conv_bn(
+            p / "b0" / "conv",
+            p / "b0" / "bn",
+            cin,
+            cout,
+            1,
+            1,
+            1,
         )];
         for (i, r) in rates.iter().enumerate() {
             let b = p / format!("b{}", i + 1);
-            branches.push((conv(&b / "conv", cin, cout, 3, 1, *r), bn(&b / "bn", cout)));
+            branches.push(conv_bn(&b / "conv", &b / "bn", cin, cout, 3, 1, *r));
         }
         Aspp {
             branches,
-            pool: (
-                conv(p / "pool" / "conv", cin, cout, 1, 1, 1),
-                bn(p / "pool" / "bn", cout),
+            pool: conv_bn(p / "pool" / "conv", p / "pool" / "bn", cin, cout, 1, 1, 1),
+            project: conv_bn(
+                p / "project" / "conv",
+                p / "project" / "bn",
+                5 * cout,
+                cout,
+                1,
+                1,
+                1,
             ),
-            project: (
-                conv(p / "project" / "conv", 5 * cout, cout, 1, 1, 1),
-                bn(p / "project" / "bn", cout),
-            ),
+        }
+    }
+
+    fn fold(&mut self) {
+        for c in self
+            .branches
+            .iter_mut()
+            .chain([&mut self.pool, &mut self.project])
+        {
+            c.fold();
         }
     }
 
@@ -344,21 +353,18 @@ impl Aspp {
         let mut outs: Vec<Tensor> = self
             .branches
             .iter()
-            .map(|(c, b)| x.apply(c).apply_t(b, train).relu())
+            .map(|c| c.forward_t(x, train).relu())
             .collect();
         // Image pooling: batch norm over a 1×1 map needs more than one value per channel
         // in training, so it is applied in eval mode there (as torchvision does for B = 1).
-        let pooled = x.adaptive_avg_pool2d([1, 1]).apply(&self.pool.0);
+        let pooled = x.adaptive_avg_pool2d([1, 1]);
         let pooled = if train && x.size()[0] == 1 {
-            pooled
+            self.pool.conv_only(&pooled)
         } else {
-            pooled.apply_t(&self.pool.1, train)
+            self.pool.forward_t(&pooled, train)
         };
         outs.push(pooled.relu().upsample_bilinear2d([h, w], false, None, None));
-        let y = Tensor::cat(&outs, 1)
-            .apply(&self.project.0)
-            .apply_t(&self.project.1, train)
-            .relu();
+        let y = self.project.forward_t(&Tensor::cat(&outs, 1), train).relu();
         y.dropout(0.1, train)
     }
 }
@@ -368,8 +374,8 @@ impl Aspp {
 pub struct DeepLabV3Plus {
     backbone: Backbone,
     aspp: Aspp,
-    low_reduce: (Conv2D, BatchNorm),
-    decoder: Vec<(Conv2D, BatchNorm)>,
+    low_reduce: ConvBn,
+    decoder: Vec<ConvBn>,
     classifier: Conv2D,
 }
 
@@ -380,32 +386,33 @@ impl DeepLabV3Plus {
         let (backbone, low_ch, high_ch) = Backbone::new(&(p / "backbone"), c);
         let aspp = Aspp::new(&(p / "aspp"), high_ch, c.aspp_channels, c.aspp_rates);
         let d = p / "decoder";
-        let low_reduce = (
-            conv(&d / "low" / "conv", low_ch, c.low_level_channels, 1, 1, 1),
-            bn(&d / "low" / "bn", c.low_level_channels),
+        let low_reduce = conv_bn(
+            &d / "low" / "conv",
+            &d / "low" / "bn",
+            low_ch,
+            c.low_level_channels,
+            1,
+            1,
+            1,
         );
         let decoder = vec![
-            (
-                conv(
-                    &d / "conv1",
-                    c.aspp_channels + c.low_level_channels,
-                    c.decoder_channels,
-                    3,
-                    1,
-                    1,
-                ),
-                bn(&d / "bn1", c.decoder_channels),
+            conv_bn(
+                &d / "conv1",
+                &d / "bn1",
+                c.aspp_channels + c.low_level_channels,
+                c.decoder_channels,
+                3,
+                1,
+                1,
             ),
-            (
-                conv(
-                    &d / "conv2",
-                    c.decoder_channels,
-                    c.decoder_channels,
-                    3,
-                    1,
-                    1,
-                ),
-                bn(&d / "bn2", c.decoder_channels),
+            conv_bn(
+                &d / "conv2",
+                &d / "bn2",
+                c.decoder_channels,
+                c.decoder_channels,
+                3,
+                1,
+                1,
             ),
         ];
         let classifier = nn::conv2d(
@@ -425,6 +432,19 @@ impl DeepLabV3Plus {
     }
 }
 
+impl DeepLabV3Plus {
+    /// Folds every batch norm into the convolution before it, for inference: eval-mode
+    /// outputs stay equal to float rounding and cost one pass less per layer (training
+    /// mode still runs the batch norms). Call it after the weights are loaded; `Segmenter`
+    /// does.
+    pub fn fold_batchnorm(&mut self) {
+        self.backbone.fold();
+        self.aspp.fold();
+        self.low_reduce.fold();
+        self.decoder.iter_mut().for_each(ConvBn::fold);
+    }
+}
+
 impl ModuleT for DeepLabV3Plus {
     /// # Shapes
     /// - input: `[B, in_channels, H, W]`, float, H and W multiples of 16;
@@ -432,18 +452,15 @@ impl ModuleT for DeepLabV3Plus {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
         let (h, w) = (xs.size()[2], xs.size()[3]);
         let (low, high) = self.backbone.forward_t(xs, train);
-        let low = low
-            .apply(&self.low_reduce.0)
-            .apply_t(&self.low_reduce.1, train)
-            .relu();
+        let low = self.low_reduce.forward_t(&low, train).relu();
         let (lh, lw) = (low.size()[2], low.size()[3]);
         let a = self
             .aspp
             .forward_t(&high, train)
             .upsample_bilinear2d([lh, lw], false, None, None);
         let mut y = Tensor::cat(&[a, low], 1);
-        for (c, b) in &self.decoder {
-            y = y.apply(c).apply_t(b, train).relu();
+        for c in &self.decoder {
+            y = c.forward_t(&y, train).relu();
         }
         y.apply(&self.classifier)
             .upsample_bilinear2d([h, w], false, None, None)
@@ -501,6 +518,46 @@ mod tests {
             ..SegmenterConfig::tiny(64)
         };
         assert!(DeepLabV3Plus::new(&nn::VarStore::new(Device::Cpu).root(), &bad).is_err());
+    }
+
+    #[test]
+    fn folded_batch_norms_give_the_same_outputs() {
+        // Float64, so that any difference beyond rounding is a folding error; both block
+        // kinds (basic: depth 18, bottleneck: depth 50, with downsampling shortcuts).
+        for cfg in [
+            SegmenterConfig::tiny(64),
+            SegmenterConfig {
+                depth: 50,
+                ..SegmenterConfig::tiny(64)
+            },
+        ] {
+            let mut vs = nn::VarStore::new(Device::Cpu);
+            let mut net = DeepLabV3Plus::new(&vs.root(), &cfg).unwrap();
+            vs.double();
+            // Non-trivial running statistics and affine parameters in every batch norm.
+            let mut bns = 0;
+            tch::no_grad(|| {
+                for (name, mut v) in vs.variables() {
+                    let is_bn = name.contains(".bn") || name.contains("downsample.1.");
+                    if is_bn && !name.contains("num_batches") {
+                        let r = Tensor::rand_like(&v);
+                        v.copy_(&(r * 0.5 + 0.75));
+                        bns += 1;
+                    }
+                }
+            });
+            assert!(bns > 40, "{bns} batch-norm tensors found");
+            let x = Tensor::rand([2, 1, 64, 64], (Kind::Double, Device::Cpu));
+            let plain = tch::no_grad(|| net.forward_t(&x, false));
+            net.fold_batchnorm();
+            let folded = tch::no_grad(|| net.forward_t(&x, false));
+            let err = (&plain - &folded).abs().max().double_value(&[]);
+            let scale = plain.abs().max().double_value(&[]);
+            assert!(scale > 1e-3 && err / scale < 1e-12, "{err} / {scale}");
+            // Training passes still use the batch norms (batch statistics).
+            let t = tch::no_grad(|| net.forward_t(&x, true));
+            assert!((&t - &folded).abs().max().double_value(&[]) > 1e-6);
+        }
     }
 
     #[test]

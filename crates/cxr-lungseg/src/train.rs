@@ -452,12 +452,14 @@ pub struct Segmenter {
 }
 
 impl Segmenter {
-    /// Loads `run_dir/config.json`, then the `best` weights (else `last`).
+    /// Loads `run_dir/config.json`, then the `best` weights (else `last`), and folds the
+    /// batch norms into the convolutions ([`DeepLabV3Plus::fold_batchnorm`]).
     pub fn load(run_dir: &Path, device: Device) -> Result<Segmenter, Error> {
         let config: SegTrainConfig = read_json(&run_dir.join("config.json"))?;
         let mut vs = nn::VarStore::new(device);
-        let net = DeepLabV3Plus::new(&vs.root(), &config.model)?;
+        let mut net = DeepLabV3Plus::new(&vs.root(), &config.model)?;
         let _: TrainState = cxr_nn::load_best(run_dir, &mut vs)?;
+        net.fold_batchnorm();
         Ok(Segmenter {
             net,
             config,

@@ -7,6 +7,7 @@
 //!   epoch whatever the number of workers;
 //! - [`schedule`]: cosine decay with warm-up, early stopping;
 //! - [`amp`]: fp16 autocast with dynamic loss scaling on CUDA, gradient accumulation;
+//! - [`layers`]: convolution + batch norm that folds for inference, used by both models;
 //! - [`checkpoint`]: safetensors + JSON checkpoints (`best`, `last`), `metrics.jsonl`;
 //! - [`optim`]: AdamW whose moments are saved with `last`, so a resumed run continues
 //!   exactly;
@@ -29,6 +30,7 @@ pub mod augment;
 pub mod checkpoint;
 mod device;
 pub mod fit;
+pub mod layers;
 pub mod loader;
 pub mod optim;
 mod progress;
