@@ -34,6 +34,7 @@ use std::time::Instant;
 use tch::Tensor;
 use tch::nn::VarStore;
 
+use crate::loader::mix;
 use crate::{
     AdamW, Batch, CosineSchedule, DataLoader, Dataset, Decision, Goal, Stepper, TrainState,
     load_checkpoint, progress_bar, save_checkpoint,
@@ -161,7 +162,7 @@ where
 {
     let mut opt = AdamW::new(vs, plan.learning_rate, plan.weight_decay);
     let mut stepper = Stepper::new(plan.accumulate, plan.mixed);
-    if state.epochs_done > 0 {
+    if state.epochs_done > 0 && !state.finished {
         restore(run_dir, &state, &mut opt, &mut stepper)?;
     }
     let steps_per_epoch = loader.batches().div_ceil(plan.accumulate.max(1)).max(1);
@@ -231,12 +232,10 @@ where
     Ok(state)
 }
 
-/// The seed of libtorch's generators in `epoch` of a run seeded with `seed`.
+/// The seed of libtorch's generators in `epoch` of a run seeded with `seed`: a stream
+/// of its own, apart from the loader's shuffles and samples (`crate::loader`).
 fn epoch_seed(seed: u64, epoch: usize) -> i64 {
-    let mut z = seed ^ (epoch as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    (z ^ (z >> 31)) as i64
+    mix(mix(seed ^ 0x70C4_5EED) ^ mix(epoch as u64)) as i64
 }
 
 /// Loads what `last` kept of the optimiser and the loss scaler into a resumed run.

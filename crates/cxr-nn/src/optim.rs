@@ -198,8 +198,8 @@ impl AdamW {
                 .ok_or_else(|| bad(format!("`{name}` is not a trainable variable here")))?;
             let param = &self.slots[i].param;
             let step = &saved[key];
-            if step.numel() != 1 || step.kind() != Kind::Int64 {
-                return Err(bad(format!("`{key}` is not one int64")));
+            if step.numel() != 1 || step.kind() != Kind::Int64 || step.int64_value(&[0]) < 1 {
+                return Err(bad(format!("`{key}` is not one int64 ≥ 1")));
             }
             let moment = |prefix: &str| -> Result<Tensor> {
                 let k = format!("{prefix}{name}");
@@ -225,11 +225,13 @@ impl AdamW {
             restored.push((i, step.int64_value(&[0]), m, v));
         }
         let with_step = restored.len();
-        let moments = saved.keys().filter(|k| k.starts_with(EXP_AVG_SQ)).count();
-        if moments != with_step {
-            return Err(bad(format!(
-                "{moments} second moments for {with_step} step counts"
-            )));
+        for prefix in [EXP_AVG, EXP_AVG_SQ] {
+            let n = saved.keys().filter(|k| k.starts_with(prefix)).count();
+            if n != with_step {
+                return Err(bad(format!(
+                    "{n} `{prefix}` entries for {with_step} step counts"
+                )));
+            }
         }
         for s in &mut self.slots {
             s.step = 0;

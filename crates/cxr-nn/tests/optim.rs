@@ -171,6 +171,31 @@ fn the_state_saves_loads_and_refuses_what_does_not_fit() {
     .unwrap();
     let e = AdamW::new(&vs, 1e-2, 0.0).load(&junk, 2).unwrap_err();
     assert!(e.to_string().contains("no `epochs_done` entry"), "{e}");
+    // A moment without its step count, and a step count below 1.
+    let mut entries = Tensor::read_safetensors(&path).unwrap();
+    entries.push((
+        "exp_avg/c.weight".to_owned(),
+        Tensor::zeros([2], (Kind::Double, Device::Cpu)),
+    ));
+    Tensor::write_safetensors(&entries, &junk).unwrap();
+    let e = AdamW::new(&vs, 1e-2, 0.0).load(&junk, 2).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("5 `exp_avg/` entries for 4 step counts"),
+        "{e}"
+    );
+    let mut entries = Tensor::read_safetensors(&path).unwrap();
+    for (name, t) in &mut entries {
+        if name == "step/a.bias" {
+            *t = Tensor::from_slice(&[0i64]);
+        }
+    }
+    Tensor::write_safetensors(&entries, &junk).unwrap();
+    let e = AdamW::new(&vs, 1e-2, 0.0).load(&junk, 2).unwrap_err();
+    assert!(
+        e.to_string().contains("`step/a.bias` is not one int64 ≥ 1"),
+        "{e}"
+    );
     // A torn file.
     let bytes = std::fs::read(&path).unwrap();
     std::fs::write(&junk, &bytes[..bytes.len() / 2]).unwrap();
