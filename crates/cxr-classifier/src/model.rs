@@ -676,6 +676,17 @@ mod tests {
         }
     }
 
+    /// Fills every batch norm's running variance with NaN.
+    fn poison_running_var(vs: &nn::VarStore) {
+        tch::no_grad(|| {
+            for (name, mut v) in vs.variables() {
+                if name.ends_with("running_var") {
+                    let _ = v.fill_(f64::NAN);
+                }
+            }
+        });
+    }
+
     #[test]
     fn folded_batch_norms_give_the_same_outputs() {
         let cfg = ClassifierConfig::tiny(96);
@@ -706,6 +717,14 @@ mod tests {
             .max()
             .double_value(&[]);
         assert!(ferr < 1e-3 * plain.features.abs().max().double_value(&[]));
+        // Every batch norm was folded: with NaN running variances (which a batch norm
+        // left unfolded would use), eval outputs stay the folded ones.
+        poison_running_var(&vs);
+        let after = tch::no_grad(|| net.forward_all(&x, false));
+        assert!(
+            after.logits.equal(&folded.logits),
+            "a batch norm was not folded"
+        );
         // Training passes still use the batch norms (batch statistics).
         let t1 = net.forward_all(&x, true).logits;
         assert!((&t1 - &folded.logits).abs().max().double_value(&[]) > 1e-6);

@@ -554,6 +554,17 @@ mod tests {
             let err = (&plain - &folded).abs().max().double_value(&[]);
             let scale = plain.abs().max().double_value(&[]);
             assert!(scale > 1e-3 && err / scale < 1e-12, "{err} / {scale}");
+            // Every batch norm was folded: with NaN running variances (which a batch norm
+            // left unfolded would use), eval outputs stay the folded ones.
+            tch::no_grad(|| {
+                for (name, mut v) in vs.variables() {
+                    if name.ends_with("running_var") {
+                        let _ = v.fill_(f64::NAN);
+                    }
+                }
+            });
+            let after = tch::no_grad(|| net.forward_t(&x, false));
+            assert!(after.equal(&folded), "a batch norm was not folded");
             // Training passes still use the batch norms (batch statistics).
             let t = tch::no_grad(|| net.forward_t(&x, true));
             assert!((&t - &folded).abs().max().double_value(&[]) > 1e-6);
