@@ -171,11 +171,16 @@ fn infer_cuda(
 
 /// One training step on CUDA at `batch`: forward (under autocast for fp16), cross-entropy,
 /// backward, Adam.
+/// One training step on CUDA at `precision` (fp16: autocast and channels-last). With
+/// `fit`, the step `cxr_nn::fit` takes: loss scaling and the gradient check (`Stepper`)
+/// and `cxr_nn::AdamW` with the trainers' weight decay; without, libtorch's Adam called
+/// directly (the earlier rows).
 fn train_cuda(
     g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
     device: Device,
     batch: i64,
     precision: Precision,
+    fit: bool,
     name: &str,
 ) {
     let (vs, net) = model(device);
@@ -183,7 +188,9 @@ fn train_cuda(
     if cl {
         weights_channels_last(&vs);
     }
-    let mut opt = nn::Adam::default().build(&vs, 1e-4).expect("optimizer");
+    let mut adam = nn::Adam::default().build(&vs, 1e-4).expect("optimizer");
+    let mut ours = AdamW::new(&vs, 1e-4, 1e-4);
+    let mut stepper = Stepper::new(1, precision.mixed_on(device));
     let mut x = Tensor::rand([batch, 1, 299, 299], (Kind::Float, device));
     if cl {
         x = channels_last(&x);
@@ -200,7 +207,11 @@ fn train_cuda(
                 -100,
                 0.0,
             );
-            opt.backward_step(&loss);
+            if fit {
+                stepper.backward(&loss, &mut ours, &vs);
+            } else {
+                adam.backward_step(&loss);
+            }
             sync(device);
         })
     });
@@ -229,15 +240,18 @@ fn classify_cuda(c: &mut Criterion, device: Device) {
         device,
         64,
         Precision::Fp32,
+        false,
         "inception_v3_299_train_step_batch64_fp32",
     );
     let name = "inception_v3_299_train_step_batch64_fp16_channels_last";
-    train_cuda(&mut g, device, 64, fp16, name);
+    train_cuda(&mut g, device, 64, fp16, false, name);
+    let name = "inception_v3_299_train_step_batch64_fp16_channels_last_fit";
+    train_cuda(&mut g, device, 64, fp16, true, name);
     tch::Cuda::cudnn_set_benchmark(true);
     let name = "inception_v3_299_infer_batch128_fp16_channels_last_cudnn_benchmark";
     infer_cuda(&mut g, device, 128, fp16, true, name);
     let name = "inception_v3_299_train_step_batch64_fp16_channels_last_cudnn_benchmark";
-    train_cuda(&mut g, device, 64, fp16, name);
+    train_cuda(&mut g, device, 64, fp16, false, name);
     tch::Cuda::cudnn_set_benchmark(false);
     g.finish();
 }

@@ -21,7 +21,8 @@ as images/s from the median iteration time (mean and min are in the JSON too):
 With --suite cuda (and --device cuda) it runs instead the set that `CXR_DEVICE=cuda cargo
 bench --bench classifier` runs, under the same names: inference at batch 1, 32, 128 in
 fp32; batch 128 under fp16 autocast (torch.autocast, float16), with and without
-channels-last; training steps at batch 64 in fp32 and in fp16 autocast + channels-last;
+channels-last; training steps at batch 64 in fp32 and in fp16 autocast + channels-last
+(and the `_fit` row: AdamW with weight decay and a GradScaler, as `cxr_nn::fit` steps);
 then the two channels-last fp16 measurements again with torch.backends.cudnn.benchmark on.
 PyTorch runs batch norm unfolded (eager mode as users run it); ours folds it for inference.
 
@@ -121,21 +122,28 @@ def cuda_suite(args, device):
         out.append(r)
         log(f"{name}: {r['images_per_s']:.1f} images/s ({r['median_s'] * 1000:.2f} ms/batch)")
 
-    def train(batch, amp, name, **adam):
+    def train(batch, amp, name, scaler=False, **adam):
         model = fresh().train()
         x = torch.rand(batch, 1, size, size, device=device)
         y = torch.randint(0, 3, (batch,), device=device)
         if amp:
             model, x = to_channels_last(model, x)
-        opt = torch.optim.Adam(model.parameters(), lr=1e-4, **adam)
+        if scaler:
+            # What an AMP training loop runs (and `cxr_nn::fit`): AdamW with weight
+            # decay 1e-4 and a GradScaler.
+            opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=1e-4, **adam)
+        else:
+            opt = torch.optim.Adam(model.parameters(), lr=1e-4, **adam)
+        gs = torch.amp.GradScaler("cuda", enabled=scaler)
 
         def step():
             opt.zero_grad(set_to_none=True)
             with torch.autocast("cuda", torch.float16, enabled=amp):
                 logits = model(x)
             loss = F.cross_entropy(logits.float(), y)
-            loss.backward()
-            opt.step()
+            gs.scale(loss).backward()
+            gs.step(opt)
+            gs.update()
 
         r = summary("train_step", batch, size, timed(step, args.warmup, args.iters, device))
         r["name"] = name
@@ -149,6 +157,7 @@ def cuda_suite(args, device):
     infer(128, True, True, f"{p}infer_batch128_fp16_channels_last")
     train(64, False, f"{p}train_step_batch64_fp32")
     train(64, True, f"{p}train_step_batch64_fp16_channels_last")
+    train(64, True, f"{p}train_step_batch64_fp16_channels_last_fit", scaler=True)
     torch.backends.cudnn.benchmark = True
     infer(128, True, True, f"{p}infer_batch128_fp16_channels_last_cudnn_benchmark")
     train(64, True, f"{p}train_step_batch64_fp16_channels_last_cudnn_benchmark")
