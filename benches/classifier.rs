@@ -125,18 +125,58 @@ fn classify_cpu(c: &mut Criterion) {
             })
         });
     }
-    let (vs, net) = model(Device::Cpu);
-    let mut opt = nn::Adam::default().build(&vs, 1e-4).expect("optimizer");
-    let x = Tensor::rand([16, 1, 299, 299], (Kind::Float, Device::Cpu));
-    let y = Tensor::randint(3, [16], (Kind::Int64, Device::Cpu));
-    g.throughput(Throughput::Elements(16));
-    g.bench_function("inception_v3_299_train_step_batch16", |b| {
-        b.iter(|| {
-            let logits = net.forward_all(&x, true).logits;
-            let loss = logits.cross_entropy_loss::<Tensor>(&y, None, Reduction::Mean, -100, 0.0);
-            opt.backward_step(&loss);
-        })
-    });
+    // What `Classifier` runs on the CPU since 2026-11-26: folded and channels-last.
+    let (vs, mut net) = model(Device::Cpu);
+    weights_channels_last(&vs);
+    net.fold_batchnorm();
+    for batch in [1i64, 8, 32] {
+        let x = channels_last(&Tensor::rand(
+            [batch, 1, 299, 299],
+            (Kind::Float, Device::Cpu),
+        ));
+        g.throughput(Throughput::Elements(batch as u64));
+        g.bench_function(
+            format!("inception_v3_299_infer_batch{batch}_channels_last"),
+            |b| {
+                b.iter(|| {
+                    let _guard = tch::no_grad_guard();
+                    net.forward_all(&x, false).logits
+                })
+            },
+        );
+    }
+    // Training steps: row-major with libtorch's Adam (the earlier row), and as `train`
+    // runs on the CPU since 2026-11-26: channels-last, `Stepper` and `cxr_nn::AdamW`.
+    for cl in [false, true] {
+        let (vs, net) = model(Device::Cpu);
+        let mut x = Tensor::rand([16, 1, 299, 299], (Kind::Float, Device::Cpu));
+        if cl {
+            weights_channels_last(&vs);
+            x = channels_last(&x);
+        }
+        let mut adam = nn::Adam::default().build(&vs, 1e-4).expect("optimizer");
+        let mut ours = AdamW::new(&vs, 1e-4, 1e-4);
+        let mut stepper = Stepper::new(1, false);
+        let y = Tensor::randint(3, [16], (Kind::Int64, Device::Cpu));
+        g.throughput(Throughput::Elements(16));
+        let name = if cl {
+            "inception_v3_299_train_step_batch16_channels_last_fit"
+        } else {
+            "inception_v3_299_train_step_batch16"
+        };
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let logits = net.forward_all(&x, true).logits;
+                let loss =
+                    logits.cross_entropy_loss::<Tensor>(&y, None, Reduction::Mean, -100, 0.0);
+                if cl {
+                    stepper.backward(&loss, &mut ours, &vs);
+                } else {
+                    adam.backward_step(&loss);
+                }
+            })
+        });
+    }
     g.finish();
 }
 

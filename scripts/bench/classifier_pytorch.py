@@ -205,6 +205,9 @@ def main():
     ap.add_argument("--no-train", action="store_true", help="skip the training measurement")
     ap.add_argument("--suite", choices=["cpu", "cuda"], default="cpu",
                     help="cuda: the CUDA set of `cargo bench --bench classifier` (see above)")
+    ap.add_argument("--channels-last", action="store_true",
+                    help="CPU suite: also run inference and the training step with "
+                         "channels-last model and inputs (AdamW for training)")
     ap.add_argument("--out", help="also write the JSON result to this file")
     args = ap.parse_args()
     if args.iters < 1 or args.warmup < 0:
@@ -226,37 +229,59 @@ def main():
         args.batches = []
         args.no_train = True
     model.eval()
-    for batch in args.batches:
-        x = torch.rand(batch, 1, args.size, args.size, device=device)
+    for cl in (False, True) if args.channels_last else (False,):
+        if cl:
+            model = model.to(memory_format=torch.channels_last)
+        for batch in args.batches:
+            x = torch.rand(batch, 1, args.size, args.size, device=device)
+            if cl:
+                x = x.contiguous(memory_format=torch.channels_last)
 
-        def infer():
-            with torch.inference_mode():
-                model(x)
+            def infer():
+                with torch.inference_mode():
+                    model(x)
 
-        r = summary("inference", batch, args.size, timed(infer, args.warmup, args.iters, device))
-        results.append(r)
-        log(f"pytorch eager inference {args.size}x{args.size} batch {batch}: "
-            f"{r['images_per_s']:.2f} images/s ({r['median_s'] * 1000:.1f} ms/batch median "
-            f"of {r['iters']})")
+            r = summary("inference", batch, args.size,
+                        timed(infer, args.warmup, args.iters, device))
+            r["channels_last"] = cl
+            results.append(r)
+            log(f"pytorch eager inference {args.size}x{args.size} batch {batch}"
+                f"{' channels-last' if cl else ''}: {r['images_per_s']:.2f} images/s "
+                f"({r['median_s'] * 1000:.1f} ms/batch median of {r['iters']})")
+    if args.channels_last:
+        model = model.to(memory_format=torch.contiguous_format)
 
     if not args.no_train:
         batch = args.train_batch
-        model.train()
-        opt = torch.optim.Adam(model.parameters(), lr=1e-4)
-        x = torch.rand(batch, 1, args.size, args.size, device=device)
-        y = torch.randint(0, 3, (batch,), device=device)
+        for cl in (False, True) if args.channels_last else (False,):
+            model.train()
+            if cl:
+                # The channels-last row: AdamW with weight decay, as `cxr_nn::fit` steps.
+                model = model.to(memory_format=torch.channels_last)
+                opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=1e-4)
+            else:
+                opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+            x = torch.rand(batch, 1, args.size, args.size, device=device)
+            if cl:
+                x = x.contiguous(memory_format=torch.channels_last)
+            y = torch.randint(0, 3, (batch,), device=device)
 
-        def step():
-            opt.zero_grad(set_to_none=True)
-            loss = F.cross_entropy(model(x), y)
-            loss.backward()
-            opt.step()
+            def step():
+                opt.zero_grad(set_to_none=True)
+                loss = F.cross_entropy(model(x), y)
+                loss.backward()
+                opt.step()
 
-        r = summary("train_step", batch, args.size, timed(step, args.warmup, args.iters, device))
-        results.append(r)
-        log(f"pytorch eager train step {args.size}x{args.size} batch {batch} (Adam 1e-4): "
-            f"{r['images_per_s']:.2f} images/s ({r['median_s'] * 1000:.1f} ms/step median "
-            f"of {r['iters']})")
+            r = summary("train_step", batch, args.size,
+                        timed(step, args.warmup, args.iters, device))
+            r["channels_last"] = cl
+            results.append(r)
+            log(f"pytorch eager train step {args.size}x{args.size} batch {batch}"
+                f"{' channels-last, AdamW' if cl else ' (Adam 1e-4)'}: "
+                f"{r['images_per_s']:.2f} images/s ({r['median_s'] * 1000:.1f} ms/step "
+                f"median of {r['iters']})")
+        if args.channels_last:
+            model = model.to(memory_format=torch.contiguous_format)
 
     results += optimiser_steps(args, model, device)
 

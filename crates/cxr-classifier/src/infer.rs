@@ -23,6 +23,7 @@ use cxr_core::{GrayImage, Label, LungMask};
 use cxr_lungseg::postprocess::PostprocessOptions;
 use cxr_lungseg::qc::{LungQc, QcOptions};
 use cxr_lungseg::{Segmenter, segment_image};
+use cxr_nn::layers::{channels_last, weights_channels_last};
 use tch::nn::{self};
 use tch::{Device, Tensor};
 
@@ -41,11 +42,17 @@ pub struct Classifier {
     config: TrainConfig,
     device: Device,
     run_dir: PathBuf,
+    /// Inputs and weights in channels-last order (the run's setting, on the CPU).
+    channels_last: bool,
     _vs: nn::VarStore,
 }
 
 impl Classifier {
-    /// Loads `run_dir/config.json`, then the `best` weights (else `last`).
+    /// Loads `run_dir/config.json`, then the `best` weights (else `last`), and folds the
+    /// batch norms into the convolutions. On the CPU, when the run trained with
+    /// [`TrainConfig::channels_last`] (the default), weights and inputs are kept in
+    /// channels-last order, where oneDNN's convolutions run 1.6× faster at batch 8; on
+    /// CUDA inference stays row-major (measured at parity with PyTorch there).
     ///
     /// # Errors
     ///
@@ -58,6 +65,11 @@ impl Classifier {
         let mut vs = nn::VarStore::new(device);
         let mut net = InceptionV3::new(&vs.root(), &config.model)?;
         let _: TrainState = cxr_nn::load_best(run_dir, &mut vs)?;
+        let channels_last = config.channels_last && device == Device::Cpu;
+        if channels_last {
+            // Before folding, so that the folded weights inherit the layout.
+            weights_channels_last(&vs);
+        }
         // Inference only: one convolution per BasicConv2d instead of conv + batch norm.
         net.fold_batchnorm();
         Ok(Classifier {
@@ -65,6 +77,7 @@ impl Classifier {
             config,
             device,
             run_dir: run_dir.to_path_buf(),
+            channels_last,
             _vs: vs,
         })
     }
@@ -116,7 +129,10 @@ impl Classifier {
             .iter()
             .map(|(i, m)| self.input(i, m))
             .collect::<Result<Vec<_>>>()?;
-        let x = Tensor::cat(&xs, 0);
+        let mut x = Tensor::cat(&xs, 0);
+        if self.channels_last {
+            x = channels_last(&x);
+        }
         let logits = tch::no_grad(|| self.net.forward_all(&x, false).logits);
         Ok(probabilities(&logits))
     }

@@ -676,6 +676,63 @@ mod tests {
         }
     }
 
+    #[test]
+    fn channels_last_gives_the_same_outputs_and_gradients() {
+        // Float64 on the CPU: the layout changes oneDNN's kernels, not the arithmetic's
+        // meaning, so outputs and weight gradients agree to rounding, in training mode
+        // (batch statistics, dropout off) and in eval mode.
+        let cfg = ClassifierConfig {
+            dropout: 0.0,
+            ..ClassifierConfig::tiny(96)
+        };
+        // The same weights and input for both layouts (copied: other tests running in
+        // parallel draw from libtorch's global generator).
+        let x0 = Tensor::rand([4, 1, 96, 96], (Kind::Double, Device::Cpu));
+        let mut first: Option<nn::VarStore> = None;
+        let mut run = |cl: bool| {
+            let mut vs = nn::VarStore::new(Device::Cpu);
+            let net = InceptionV3::new(&vs.root(), &cfg).unwrap();
+            vs.double();
+            match &first {
+                Some(a) => vs.copy(a).unwrap(),
+                None => {
+                    let mut a = nn::VarStore::new(Device::Cpu);
+                    let _ = InceptionV3::new(&a.root(), &cfg).unwrap();
+                    a.double();
+                    a.copy(&vs).unwrap();
+                    first = Some(a);
+                }
+            }
+            let mut x = x0.shallow_clone();
+            if cl {
+                cxr_nn::layers::weights_channels_last(&vs);
+                x = cxr_nn::layers::channels_last(&x);
+            }
+            let train = net.forward_all(&x, true).logits;
+            train.sum(Kind::Double).backward();
+            let eval = tch::no_grad(|| net.forward_all(&x, false).logits);
+            let mut grads: Vec<(String, Tensor)> = vs
+                .variables()
+                .into_iter()
+                .filter(|(_, v)| v.requires_grad())
+                .map(|(n, v)| (n, v.grad().contiguous()))
+                .collect();
+            grads.sort_by(|a, b| a.0.cmp(&b.0));
+            (train.detach(), eval, grads)
+        };
+        let (t0, e0, g0) = run(false);
+        let (t1, e1, g1) = run(true);
+        let rel = |a: &Tensor, b: &Tensor| {
+            (a - b).abs().max().double_value(&[]) / a.abs().max().double_value(&[]).max(1e-30)
+        };
+        assert!(rel(&t0, &t1) < 1e-10, "train {}", rel(&t0, &t1));
+        assert!(rel(&e0, &e1) < 1e-10, "eval {}", rel(&e0, &e1));
+        assert_eq!(g0.len(), g1.len());
+        for ((n, a), (_, b)) in g0.iter().zip(&g1) {
+            assert!(rel(a, b) < 1e-8, "{n}: {}", rel(a, b));
+        }
+    }
+
     /// Fills every batch norm's running variance with NaN.
     fn poison_running_var(vs: &nn::VarStore) {
         tch::no_grad(|| {

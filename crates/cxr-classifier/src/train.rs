@@ -89,7 +89,9 @@ pub struct TrainConfig {
     pub accumulate: usize,
     /// Forward-pass arithmetic: fp16 autocast with loss scaling on CUDA by default.
     pub precision: Precision,
-    /// Channels-last memory layout for inputs and weights on CUDA.
+    /// Channels-last memory layout for inputs and weights, on every device: cuDNN's and
+    /// oneDNN's (CPU) fastest convolutions use it (on 2 CPU cores a training step of the
+    /// `small` preset takes 0.65× the time, `docs/performance.md`).
     pub channels_last: bool,
     /// Keep copies of large inputs shrunk for the model's input size in `RUN/inputs/`
     /// ([`crate::data::shrink_inputs`]): the same samples, without decoding full-size
@@ -195,26 +197,7 @@ impl TrainConfig {
     }
 }
 
-/// Puts a 4-d tensor in channels-last memory order (same shape and values; NHWC strides),
-/// the layout cuDNN's fastest convolution kernels use. Other tensors are returned as is.
-pub fn channels_last(t: &Tensor) -> Tensor {
-    if t.dim() == 4 {
-        t.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2])
-    } else {
-        t.shallow_clone()
-    }
-}
-
-/// Moves every 4-d weight of `vs` to channels-last order in place.
-pub fn weights_channels_last(vs: &nn::VarStore) {
-    let _g = tch::no_grad_guard();
-    for (_, mut v) in vs.variables() {
-        if v.dim() == 4 {
-            let cl = channels_last(&v);
-            v.set_data(&cl);
-        }
-    }
-}
+pub use cxr_nn::layers::{channels_last, weights_channels_last};
 
 struct ExampleDataset {
     examples: Arc<Vec<Example>>,
@@ -421,7 +404,7 @@ fn train_split(
         tracing::info!("ImageNet import: {report}");
         import = Some(report);
     }
-    let cl = config.channels_last && device.is_cuda();
+    let cl = config.channels_last;
     if cl {
         weights_channels_last(&vs);
     }

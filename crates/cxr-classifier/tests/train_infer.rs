@@ -41,14 +41,22 @@ fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
+        // One class per source style, as in the demo cohort and the paper's data: a tiny
+        // network learns it within three epochs whatever the rounding (on one source
+        // alone it stays near chance, ln 3, and whether the loss fell was luck).
+        let sp = |source, healthy, covid, bacterial| cxr_synth::SourcePlan {
+            source,
+            healthy,
+            covid,
+            bacterial,
+            images_per_patient: 1.0,
+        };
         let plan = CohortPlan {
-            sources: vec![cxr_synth::SourcePlan {
-                source: SourceId::Qmenta,
-                healthy: 16,
-                covid: 16,
-                bacterial: 16,
-                images_per_patient: 1.0,
-            }],
+            sources: vec![
+                sp(SourceId::Chestxray8, 16, 0, 0),
+                sp(SourceId::CovidIdc, 0, 16, 0),
+                sp(SourceId::TbPortals, 0, 0, 16),
+            ],
         };
         let synth = SynthConfig::with_size(96);
         let cases = plan_cases(&plan, &synth, 11).unwrap();
@@ -256,12 +264,16 @@ fn vanilla_saliency_is_the_input_gradient() {
                 .double_value(&[0, class as i64])
         })
     };
-    // Central differences at the three most salient pixels.
+    // Central differences at the most salient pixels where the network is smooth: a
+    // pixel at a kink (a max-pool tie among masked-out zeros, a ReLU at 0) has left and
+    // right derivatives that differ, and there the gradient is one of them, not their
+    // mean; those are recognised by their one-sided differences and skipped.
     let mut order: Vec<usize> = (0..map.values.len()).collect();
     order.sort_by(|a, b| map.values[*b].total_cmp(&map.values[*a]));
-    for &i in &order[..3] {
+    let mut checked = 0;
+    for &i in &order[..40] {
         let (py, px) = ((i as u32 / s) as i64, (i as u32 % s) as i64);
-        let eps = 1e-4;
+        let eps = 1e-6;
         let bump = |d: f64| {
             let y = x.copy();
             let _ = y
@@ -272,7 +284,12 @@ fn vanilla_saliency_is_the_input_gradient() {
                 .fill_(x.double_value(&[0, 0, py, px]) + d);
             y
         };
-        let fd = (score(&bump(eps)) - score(&bump(-eps))) / (2.0 * eps);
+        let (up, mid, down) = (score(&bump(eps)), score(&x), score(&bump(-eps)));
+        let (right, left) = ((up - mid) / eps, (mid - down) / eps);
+        if (right - left).abs() > 0.01 * right.abs().max(left.abs()) {
+            continue;
+        }
+        let fd = (up - down) / (2.0 * eps);
         let g = f64::from(map.values[i]);
         assert!(g > 0.0);
         assert!(
@@ -280,7 +297,12 @@ fn vanilla_saliency_is_the_input_gradient() {
             "pixel {i}: |fd| {} vs {g}",
             fd.abs()
         );
+        checked += 1;
+        if checked == 3 {
+            break;
+        }
     }
+    assert_eq!(checked, 3, "three smooth pixels among the 40 most salient");
 }
 
 #[test]
