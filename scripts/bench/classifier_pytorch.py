@@ -98,6 +98,19 @@ def to_channels_last(model, x):
         memory_format=torch.channels_last)
 
 
+def layouts(args):
+    """The memory layouts the CPU suite measures: row-major, and with --channels-last
+    also channels-last."""
+    return (False, True) if args.channels_last else (False,)
+
+
+def in_layout(model, x, cl):
+    """`model` and `x` in channels-last order when `cl`, else row-major."""
+    if cl:
+        return to_channels_last(model, x)
+    return model.to(memory_format=torch.contiguous_format), x
+
+
 def cuda_suite(args, device):
     """The measurements of benches/classifier.rs on CUDA, named as criterion names them."""
     out = []
@@ -229,13 +242,10 @@ def main():
         args.batches = []
         args.no_train = True
     model.eval()
-    for cl in (False, True) if args.channels_last else (False,):
-        if cl:
-            model = model.to(memory_format=torch.channels_last)
+    for cl in layouts(args):
         for batch in args.batches:
-            x = torch.rand(batch, 1, args.size, args.size, device=device)
-            if cl:
-                x = x.contiguous(memory_format=torch.channels_last)
+            model, x = in_layout(model, torch.rand(batch, 1, args.size, args.size,
+                                                   device=device), cl)
 
             def infer():
                 with torch.inference_mode():
@@ -248,22 +258,18 @@ def main():
             log(f"pytorch eager inference {args.size}x{args.size} batch {batch}"
                 f"{' channels-last' if cl else ''}: {r['images_per_s']:.2f} images/s "
                 f"({r['median_s'] * 1000:.1f} ms/batch median of {r['iters']})")
-    if args.channels_last:
-        model = model.to(memory_format=torch.contiguous_format)
 
     if not args.no_train:
         batch = args.train_batch
-        for cl in (False, True) if args.channels_last else (False,):
+        for cl in layouts(args):
             model.train()
+            model, x = in_layout(model, torch.rand(batch, 1, args.size, args.size,
+                                                   device=device), cl)
             if cl:
                 # The channels-last row: AdamW with weight decay, as `cxr_nn::fit` steps.
-                model = model.to(memory_format=torch.channels_last)
                 opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=1e-4)
             else:
                 opt = torch.optim.Adam(model.parameters(), lr=1e-4)
-            x = torch.rand(batch, 1, args.size, args.size, device=device)
-            if cl:
-                x = x.contiguous(memory_format=torch.channels_last)
             y = torch.randint(0, 3, (batch,), device=device)
 
             def step():
@@ -280,8 +286,7 @@ def main():
                 f"{' channels-last, AdamW' if cl else ' (Adam 1e-4)'}: "
                 f"{r['images_per_s']:.2f} images/s ({r['median_s'] * 1000:.1f} ms/step "
                 f"median of {r['iters']})")
-        if args.channels_last:
-            model = model.to(memory_format=torch.contiguous_format)
+    model, _ = in_layout(model, None, False)
 
     results += optimiser_steps(args, model, device)
 
