@@ -6,6 +6,8 @@
 //! (use the main experiment's folder to get the comparison with its random split)
 #[path = "common/experiment.rs"]
 mod common;
+#[path = "common/logging.rs"]
+mod logging;
 
 use clap::Parser;
 
@@ -17,6 +19,7 @@ struct Cli {
 }
 
 fn main() -> anyhow::Result<()> {
+    logging::init();
     let cli = Cli::parse();
     let ctx = cli.run.context()?;
     let rows = cxr::experiments::studies::leave_one_source_out(&ctx)?;

@@ -7,6 +7,8 @@
 //! per accepted image, in the CSV format `evaluate` reads (patient, date and label from
 //! the manifest; a folder's images have no label). Images the gate rejects, and images
 //! that fail, go to `<P>_rejected.csv` with their reason.
+#[path = "common/logging.rs"]
+mod logging;
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
@@ -62,6 +64,7 @@ fn bar(len: usize, what: &str) -> anyhow::Result<ProgressBar> {
 }
 
 fn main() -> anyhow::Result<()> {
+    logging::init();
     let a = Args::parse();
     let qc = QcOptions {
         min_lungs: a.min_lungs,

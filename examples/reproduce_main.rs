@@ -9,6 +9,8 @@
 //! continues an interrupted run, or re-renders a finished one from its files.
 #[path = "common/experiment.rs"]
 mod common;
+#[path = "common/logging.rs"]
+mod logging;
 
 use clap::Parser;
 
@@ -20,6 +22,7 @@ struct Cli {
 }
 
 fn main() -> anyhow::Result<()> {
+    logging::init();
     let cli = Cli::parse();
     let ctx = cli.run.context()?;
     let t0 = std::time::Instant::now();

@@ -4,6 +4,8 @@
 //! `cargo run --release --example reproduce_splits -- --synthetic --out out/splits [--fractions 0.33,0.5,0.66,0.9 --seeds 1,2,3]`
 #[path = "common/experiment.rs"]
 mod common;
+#[path = "common/logging.rs"]
+mod logging;
 
 use clap::Parser;
 
@@ -21,6 +23,7 @@ struct Cli {
 }
 
 fn main() -> anyhow::Result<()> {
+    logging::init();
     let cli = Cli::parse();
     let ctx = cli.run.context()?;
     let rows = cxr::experiments::studies::splits(&ctx, &cli.fractions, &cli.seeds)?;

@@ -4,6 +4,8 @@
 //! `cargo run --release --example reproduce_transfer -- --synthetic --out out/transfer [--source bimcv-covid --add-back 0,100,500]`
 #[path = "common/experiment.rs"]
 mod common;
+#[path = "common/logging.rs"]
+mod logging;
 
 use clap::Parser;
 use cxr::core::SourceId;
@@ -23,6 +25,7 @@ struct Cli {
 }
 
 fn main() -> anyhow::Result<()> {
+    logging::init();
     let cli = Cli::parse();
     let ctx = cli.run.context()?;
     let add_back = match cli.add_back {

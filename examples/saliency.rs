@@ -6,6 +6,8 @@
 //! Writes `DIR/<stem>_<method>.png` for the predicted class (or `--class`) and
 //! `DIR/<stem>_saliency.json` with the probabilities, the gate verdict and each method's
 //! share of saliency mass inside the lung mask.
+#[path = "common/logging.rs"]
+mod logging;
 use std::path::PathBuf;
 
 use clap::Parser;
@@ -38,6 +40,7 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
+    logging::init();
     let a = Args::parse();
     anyhow::ensure!(
         a.samples >= 1,

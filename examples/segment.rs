@@ -2,6 +2,8 @@
 //! overlays, and `qc.csv` with the paper's quality-gate verdict per image.
 //!
 //! `cargo run --release --example segment -- --weights RUN --input DIR --out DIR`
+#[path = "common/logging.rs"]
+mod logging;
 use std::path::PathBuf;
 
 use clap::Parser;
@@ -28,6 +30,7 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
+    logging::init();
     let a = Args::parse();
     let seg = Segmenter::load(&a.weights, cxr::nn::device_from_env()?)?;
     let qc = QcOptions {

@@ -7,6 +7,8 @@
 //! `RUN/masks/`; images the quality gate rejects are left out and listed in
 //! `RUN/qc_rejected.csv`. Without it, the manifest's `mask_path` column gives the masks.
 //! Without size/epoch flags: the `small` preset on a CPU, the paper's `v3_299` on a GPU.
+#[path = "common/logging.rs"]
+mod logging;
 use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
@@ -74,6 +76,7 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
+    logging::init();
     let a = Args::parse();
     let device = cxr::nn::device_from_env()?;
     let preset = a.preset.unwrap_or(if device.is_cuda() {

@@ -1,13 +1,21 @@
 //! Trains the DeepLabv3+ lung segmenter on image/mask pairs (or on phantoms).
 //!
 //! `cargo run --release --example train_segmenter -- --images DIR --masks DIR --out RUN`
+//! `cargo run --release --example train_segmenter -- --dataset montgomery --root MontgomerySet --dataset shenzhen --root ChinaSet --dataset jsrt --root JSRT --out RUN`
 //! `cargo run --release --example train_segmenter -- --synthetic 600 --out RUN`
-//! Without size/epoch flags: the `cpu_256` preset on a CPU, ResNet-50 at 512 on a GPU.
+//!
+//! Sources mix freely (`docs/lungseg.md`). Settings: `--config seg.toml` (a
+//! `SegTrainConfig`, every field optional), then the flags. Without either: the
+//! `cpu_256` preset on a CPU, ResNet-50 at 512 on a GPU.
+#[path = "common/logging.rs"]
+mod logging;
+#[path = "common/masks.rs"]
+mod masks;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::{Parser, ValueEnum};
-use cxr::lungseg::masks::{MaskValues, folder_pair};
 use cxr::lungseg::{InMemory, LabelledImages, SegTrainConfig, SegmenterConfig, train};
 use cxr::prelude::*;
 
@@ -22,21 +30,21 @@ enum Preset {
 #[derive(Parser)]
 #[command(about = "Train the lung segmenter (masks: 0 background, 255 lung, 127 ignore)")]
 struct Args {
-    /// Folder of images (matched to masks by file stem).
-    #[arg(long, requires = "masks")]
-    images: Option<PathBuf>,
-    /// Folder of masks.
-    #[arg(long)]
-    masks: Option<PathBuf>,
+    #[command(flatten)]
+    masks: masks::MaskArgs,
     /// Train on this many cxr-synth phantoms instead (256 px, all sources and labels;
     /// one in eight is a bad acquisition with its true, partial mask, so the model learns
     /// to mark what is visible rather than a lung-shaped prior).
-    #[arg(long, conflicts_with = "images")]
+    #[arg(long, conflicts_with_all = ["images", "dataset"])]
     synthetic: Option<u64>,
     /// Run folder (config.json, checkpoints, metrics.jsonl); an existing run resumes.
     #[arg(long)]
     out: PathBuf,
-    /// Architecture preset (default: cpu without a GPU, resnet50 with one).
+    /// Training settings (TOML, a `SegTrainConfig`: missing fields take the defaults).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Architecture preset (default: the settings file's, else cpu without a GPU and
+    /// resnet50 with one).
     #[arg(long, value_enum)]
     preset: Option<Preset>,
     /// Input size (multiple of 16).
@@ -48,37 +56,50 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
+    logging::init();
     let a = Args::parse();
     let device = cxr::nn::device_from_env()?;
-    let preset = a.preset.unwrap_or(if device.is_cuda() {
-        Preset::Resnet50
-    } else {
-        Preset::Cpu
-    });
-    let mut model = match preset {
-        Preset::Cpu => SegmenterConfig::cpu_256(),
-        Preset::Resnet18 => SegmenterConfig::resnet18_256(),
-        Preset::Resnet50 => SegmenterConfig::resnet50_512(),
-        Preset::Tiny => SegmenterConfig::tiny(64),
+    let mut config = match &a.config {
+        Some(p) => {
+            let text =
+                std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+            toml::from_str::<SegTrainConfig>(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?
+        }
+        None => SegTrainConfig {
+            model: if device.is_cuda() {
+                SegmenterConfig::resnet50_512()
+            } else {
+                SegmenterConfig::cpu_256()
+            },
+            ..SegTrainConfig::default()
+        },
     };
-    if let Some(s) = a.size {
-        model.input_size = s;
+    if let Some(p) = a.preset {
+        config.model = match p {
+            Preset::Cpu => SegmenterConfig::cpu_256(),
+            Preset::Resnet18 => SegmenterConfig::resnet18_256(),
+            Preset::Resnet50 => SegmenterConfig::resnet50_512(),
+            Preset::Tiny => SegmenterConfig::tiny(64),
+        };
     }
-    let config = SegTrainConfig {
-        model,
-        epochs: a.epochs.unwrap_or(30),
-        ..SegTrainConfig::default()
-    };
+    if let Some(s) = a.size {
+        config.model.input_size = s;
+    }
+    if let Some(e) = a.epochs {
+        config.epochs = e;
+    }
     // Refuse bad settings before rendering or reading any image.
     config
         .validate()
-        .map_err(|e| anyhow::anyhow!("--preset / --size / --epochs: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("--config / --preset / --size / --epochs: {e}"))?;
     anyhow::ensure!(
         a.synthetic != Some(0),
         "--synthetic 0: no image to train on"
     );
-    let pairs: Arc<dyn LabelledImages> = match (a.synthetic, a.images, a.masks) {
-        (Some(n), _, _) => Arc::new(InMemory(
+    eprintln!("settings:\n{}", toml::to_string_pretty(&config)?);
+    let pairs: Arc<dyn LabelledImages> = match a.synthetic {
+        Some(n) => Arc::new(InMemory(
             (0..n)
                 .map(|i| {
                     let mut case = cxr::synth::CaseSpec::single(
@@ -96,17 +117,10 @@ fn main() -> anyhow::Result<()> {
                 })
                 .collect(),
         )),
-        (None, Some(images), Some(masks)) => {
-            let set = folder_pair(&images, &masks, MaskValues::default())?;
-            eprintln!(
-                "{} pairs ({} images without mask, {} masks without image)",
-                set.pairs.len(),
-                set.images_without_mask.len(),
-                set.masks_without_image.len()
-            );
-            Arc::new(set)
+        None if a.masks.is_empty() => {
+            anyhow::bail!("give --images and --masks, --dataset and --root, or --synthetic N")
         }
-        _ => anyhow::bail!("give --images and --masks, or --synthetic N"),
+        None => Arc::new(a.masks.read()?),
     };
     let s = train(&a.out, pairs, &config, device, true)?;
     println!(

@@ -16,8 +16,8 @@ pub struct ExperimentArgs {
     /// A synthetic cohort (the default when no data root is given).
     #[arg(long)]
     pub synthetic: bool,
-    /// Experiment settings (TOML; missing fields take the demo's values, or the paper's
-    /// with --data-root).
+    /// Experiment settings (TOML; missing fields take the paper's values on real data,
+    /// the demo's on phantoms; `configs/paper.toml` spells the paper's out).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Tiny settings: seconds instead of minutes (tests, smoke runs).
@@ -32,27 +32,32 @@ pub struct ExperimentArgs {
 }
 
 impl ExperimentArgs {
-    /// The run context: settings resolved and written to `OUT/experiment.toml`.
+    /// The run context: settings resolved (the paper's for every section a settings
+    /// file leaves out on real data, the demo's on phantoms), printed, and written to
+    /// `OUT/experiment.toml`.
     pub fn context(&self) -> anyhow::Result<Context> {
-        let mut config = match (&self.config, self.tiny) {
-            (Some(p), _) => ExperimentConfig::load(p)?,
-            (None, true) => ExperimentConfig::tiny(),
-            (None, false) => ExperimentConfig::demo(),
-        };
-        if let Some(root) = &self.data_root {
-            std::fs::create_dir_all(&self.out)?;
-            let sources = self.out.join("sources.toml");
-            let found = cxr::experiments::config::write_paper_sources(root, &sources)?;
-            eprintln!("sources found under {}: {found:?}", root.display());
-            if self.config.is_none() {
-                config = ExperimentConfig::paper(sources.clone());
+        let sources = match &self.data_root {
+            Some(root) => {
+                std::fs::create_dir_all(&self.out)?;
+                let sources = self.out.join("sources.toml");
+                let found = cxr::experiments::config::write_paper_sources(root, &sources)?;
+                eprintln!("sources found under {}: {found:?}", root.display());
+                Some(sources)
             }
-            config.data.synthetic = None;
-            config.data.sources = Some(sources);
-        }
-        if let Some(s) = &self.segmenter {
-            config.segmenter.run = Some(std::path::absolute(s)?);
-        }
+            None => None,
+        };
+        let segmenter = self
+            .segmenter
+            .as_deref()
+            .map(std::path::absolute)
+            .transpose()?;
+        let config =
+            ExperimentConfig::for_run(self.config.as_deref(), sources, segmenter, self.tiny)?;
+        eprintln!(
+            "settings: {} (all of them: {})",
+            config.summary(),
+            self.out.join("experiment.toml").display()
+        );
         let device = cxr::nn::device_from_env()?;
         Context::new(config, &self.out, device, true)
             .with_context(|| format!("preparing the run folder {}", self.out.display()))

@@ -5,6 +5,8 @@
 //!
 //! Both CSVs are predictions files as `evaluate` reads them (`RUN/predictions.csv` of a
 //! run). Writes `DIR/compare.json`, `DIR/compare.md` and `DIR/compare.png`.
+#[path = "../../../examples/common/logging.rs"]
+mod logging;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -58,6 +60,7 @@ fn default_name(path: &Path) -> String {
 }
 
 fn main() -> anyhow::Result<()> {
+    logging::init();
     let args = Args::parse();
     let options = CompareOptions {
         grouping: match args.grouping {

@@ -10,6 +10,8 @@
 //!
 //! Writes `DIR/error_analysis.json`, `DIR/error_analysis.md` and
 //! `DIR/errors_by_source.png`.
+#[path = "../../../examples/common/logging.rs"]
+mod logging;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -39,6 +41,7 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
+    logging::init();
     let args = Args::parse();
     let (records_csv, predictions_csv) = match (&args.run, &args.records, &args.predictions) {
         (Some(run), _, _) => (

@@ -8,6 +8,8 @@
 //! `prevalence`, `alpha`, `power`, `null_sensitivity`, `sides`, `auc`, `auc_margin`,
 //! `auc_variance`, `margins`, `prevalences`, `reported_n`); the others keep the paper's
 //! values. Writes `DIR/power.json`, `DIR/power.md` and `DIR/power.png`.
+#[path = "../../../examples/common/logging.rs"]
+mod logging;
 use std::path::PathBuf;
 
 use clap::Parser;
@@ -25,6 +27,7 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
+    logging::init();
     let args = Args::parse();
     let config = match &args.config {
         Some(path) => PowerConfig::load(path)?,

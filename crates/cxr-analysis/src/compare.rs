@@ -169,8 +169,10 @@ pub fn compare(
         });
     }
     let (a, b, only_first, only_second) = pair_images(first, second, names)?;
-    let ua = aggregate(&a, options.grouping)?;
-    let ub = aggregate(&b, options.grouping)?;
+    // Units whose images disagree on the label are left out of both sides alike (the
+    // pairing checked that the labels match image for image).
+    let ua = aggregate(&a, options.grouping).units;
+    let ub = aggregate(&b, options.grouping).units;
     // Both come from the same images with the same keys, labels and dates, and
     // `aggregate` sorts its units by key: the two lists line up unit for unit.
     debug_assert!(ua.iter().zip(&ub).all(|(x, y)| x.key() == y.key()));
@@ -282,10 +284,10 @@ fn pair_images(
                     p.patient_id,
                     p.image_id,
                     p.label,
-                    p.study_date,
+                    date_text(p.study_date),
                     names[0],
                     q.label,
-                    q.study_date,
+                    date_text(q.study_date),
                     names[1]
                 ),
             });
@@ -508,4 +510,8 @@ pub fn plot(c: &Comparison) -> Result<Vec<u8>> {
 pub fn write(dir: &Path, c: &Comparison) -> Result<Vec<PathBuf>> {
     let png = plot(c)?;
     crate::write_json_md_png(dir, FILES, c, &markdown(c), &png)
+}
+
+fn date_text(d: Option<cxr_core::StudyDate>) -> String {
+    d.map_or_else(|| "an unknown date".to_owned(), |d| d.to_string())
 }

@@ -300,7 +300,8 @@ pub fn error_analysis(
             ),
         });
     }
-    let unit_predictions = aggregate(&matched, Grouping::PatientDay)?;
+    // Units whose images disagree on the label are left out, as in the evaluation.
+    let unit_predictions = aggregate(&matched, Grouping::PatientDay).units;
     let mut units = Vec::with_capacity(unit_predictions.len());
     for u in &unit_predictions {
         // Every unit's patient has a record: its images were matched above.
@@ -337,8 +338,7 @@ pub fn error_analysis(
         age: age_tests(&wrong, &right),
         sex: sex_tests(&units, &wrong, &right),
         by_source: category_test(&units, |u| {
-            let i = SourceId::ALL.iter().position(|s| *s == u.source);
-            i.map(|i| (i, u.source.as_str().to_owned()))
+            Some((u.source.rank(), u.source.as_str().to_owned()))
         }),
         by_class: category_test(&units, |u| {
             Some((u.label.index(), u.label.as_str().to_owned()))
@@ -717,11 +717,11 @@ fn source_color(id: &str) -> RGBColor {
         RGBColor(190, 80, 140),
         RGBColor(120, 120, 120),
     ];
-    let i = SourceId::ALL
-        .iter()
-        .position(|s| s.as_str() == id)
-        .unwrap_or(PALETTE.len() - 1);
-    PALETTE[i % PALETTE.len()]
+    // The adapters' sources keep their colours; a user source gets the grey.
+    let i = id
+        .parse::<SourceId>()
+        .map_or(PALETTE.len() - 1, |s| s.rank().min(PALETTE.len() - 1));
+    PALETTE[i]
 }
 
 /// `errors_by_source.png`: error rate per source (%) with Wilson intervals and the
@@ -807,7 +807,7 @@ mod tests {
         probs[guess] = 0.8;
         ImagePrediction {
             patient_id: r.patient.to_string(),
-            study_date: StudyDate::from_ymd(2020, 4, day).unwrap(),
+            study_date: StudyDate::from_ymd(2020, 4, day),
             image_id: r.image_id.clone(),
             label: r.label,
             probs,

@@ -14,7 +14,7 @@ use common::assert_json_close;
 fn image(patient: &str, image: &str, label: Label, p: [f64; 3]) -> ImagePrediction {
     ImagePrediction {
         patient_id: patient.into(),
-        study_date: StudyDate::from_ymd(2020, 3, 15).unwrap(),
+        study_date: StudyDate::from_ymd(2020, 3, 15),
         image_id: image.into(),
         label,
         probs: p,
@@ -147,7 +147,7 @@ fn different_test_sets_and_bad_inputs_are_refused() {
     );
 
     let (a, mut b) = models();
-    b[0].study_date = StudyDate::from_ymd(2020, 3, 16).unwrap();
+    b[0].study_date = StudyDate::from_ymd(2020, 3, 16);
     let msg = compare(&a, &b, ["A", "B"], &CompareOptions::default())
         .unwrap_err()
         .to_string();
@@ -208,7 +208,13 @@ fn csv(preds: &[ImagePrediction]) -> String {
         let _ = writeln!(
             s,
             "{},{},{},{},{},{},{}",
-            p.patient_id, p.study_date, p.image_id, p.label, p.probs[0], p.probs[1], p.probs[2]
+            p.patient_id,
+            p.study_date.map(|d| d.to_string()).unwrap_or_default(),
+            p.image_id,
+            p.label,
+            p.probs[0],
+            p.probs[1],
+            p.probs[2]
         );
     }
     s

@@ -32,14 +32,28 @@ pub struct Example {
     pub patient: String,
     /// Image id, unique within its source.
     pub image_id: String,
+    /// The image file stores MONOCHROME1 polarity and is inverted when loaded
+    /// ([`ImageRecord::load_options`]).
+    #[serde(default)]
+    pub invert: bool,
 }
 
 /// Loads any image a source ships (PNG/JPEG, or DICOM through `cxr-dicom`) as 8-bit gray.
 pub fn load_image(path: &Path) -> Result<GrayImage, Error> {
-    cxr_dicom::load_image(path).map_err(|e| Error::Input {
+    load_image_with(path, cxr_core::LoadOptions::default())
+}
+
+/// [`load_image`] with the options of a PNG/JPEG file (`invert` for MONOCHROME1).
+pub fn load_image_with(path: &Path, options: cxr_core::LoadOptions) -> Result<GrayImage, Error> {
+    cxr_dicom::load_image_with(path, options).map_err(|e| Error::Input {
         path: path.to_path_buf(),
         source: Box::new(e),
     })
+}
+
+/// A record's image with bright bone ([`cxr_dicom::load_record_image`]).
+pub fn load_record_image(r: &ImageRecord) -> Result<GrayImage, Error> {
+    load_image_with(&r.path, r.load_options())
 }
 
 impl Example {
@@ -55,7 +69,7 @@ impl Example {
 
     /// Loads the image and its mask, checking they have the same size.
     pub fn load(&self) -> Result<(GrayImage, LungMask), Error> {
-        let img = load_image(&self.image)?;
+        let img = load_image_with(&self.image, cxr_core::LoadOptions::inverted(self.invert))?;
         let mask = LungMask::load(&self.mask)?;
         if mask.dimensions() != img.dimensions() {
             return Err(Error::MaskSize {
@@ -178,6 +192,7 @@ fn example(r: &ImageRecord, mask: PathBuf) -> Example {
         label: r.label,
         patient: r.patient.to_string(),
         image_id: r.image_id.clone(),
+        invert: r.load_options().invert,
     }
 }
 
@@ -187,9 +202,10 @@ pub fn cached_paths(cache: &Path, r: &ImageRecord) -> (PathBuf, PathBuf) {
     (file("png"), file("qc.json"))
 }
 
-/// `cache/<source>/<image id>.<ext>`, path separators in the id made `_`.
+/// `cache/<source>/<image id>.<ext>`, the id made a file name by
+/// [`cxr_core::names::file_stem_for`] (ids `a/b` and `a_b` get two files).
 fn cache_file(cache: &Path, source: &str, image_id: &str, ext: &str) -> PathBuf {
-    let stem = image_id.replace(['/', '\\'], "_");
+    let stem = cxr_core::names::file_stem_for(image_id);
     cache.join(source).join(format!("{stem}.{ext}"))
 }
 
@@ -209,9 +225,11 @@ pub fn shrink_inputs(
     examples
         .par_iter()
         .map(|e| {
+            // The copy is written as loaded, bone bright: it needs no inverting.
             let shrunk = Example {
                 image: cache_file(dir, e.source(), &e.image_id, "png"),
                 mask: cache_file(dir, e.source(), &e.image_id, "mask.png"),
+                invert: false,
                 ..e.clone()
             };
             let made = (shrunk.image.exists() && shrunk.mask.exists())
@@ -252,7 +270,7 @@ pub fn examples_from_segmenter(
             {
                 return Ok(q);
             }
-            let img = load_image(&r.path)?;
+            let img = load_record_image(r)?;
             let (s, q) = segment_image(seg, &img, post, qc).map_err(|e| Error::Input {
                 path: r.path.clone(),
                 source: Box::new(e),
@@ -264,7 +282,7 @@ pub fn examples_from_segmenter(
         match verdict {
             Ok(q) if q.verdict.is_accept() => ok.push(example(r, mask_path)),
             Ok(q) => bad.push(Rejection::new(r, q.verdict.code(), q.verdict.to_string())),
-            Err(e) => bad.push(Rejection::new(r, "error", e.to_string())),
+            Err(e) => bad.push(Rejection::new(r, "error", cxr_core::error_chain(&e))),
         }
         if let Some(pb) = progress {
             pb.inc(1);
@@ -297,7 +315,42 @@ mod tests {
             label,
             patient: patient.into(),
             image_id: patient.into(),
+            invert: false,
         }
+    }
+
+    #[test]
+    fn an_inverted_record_becomes_an_example_that_loads_with_bright_bone() {
+        let dir = tempfile::tempdir().unwrap();
+        let stored =
+            GrayImage::from_fn(32, 16, |x, _| image::Luma([if x < 16 { 10 } else { 240 }]));
+        cxr_core::save_png(&dir.path().join("i.png"), &stored).unwrap();
+        LungMask::from_fn(32, 16, |x, _| x >= 24)
+            .save(&dir.path().join("m.png"))
+            .unwrap();
+        let mut r = ImageRecord::new(
+            cxr_core::PatientId::new(cxr_core::SourceId::BimcvCovid, "p"),
+            "i",
+            dir.path().join("i.png"),
+            Label::Covid,
+            "",
+            cxr_core::View::Pa,
+        );
+        r.extras.insert(MASK_COLUMN.into(), "m.png".into());
+        r.extras
+            .insert(cxr_core::record::INVERT_EXTRA.into(), "true".into());
+        let (ok, bad) = examples_with_mask_column(&[r.clone()], dir.path());
+        assert!(bad.is_empty());
+        assert!(ok[0].invert);
+        let (img, _) = ok[0].load().unwrap();
+        assert_eq!(img.get_pixel(0, 0).0[0], 245);
+        assert_eq!(img.get_pixel(31, 0).0[0], 15);
+        assert_eq!(load_record_image(&r).unwrap(), img);
+        // Its shrunk copy is stored as loaded and is not inverted a second time.
+        let shrunk = shrink_inputs(&ok, &dir.path().join("cache"), 4, None);
+        assert!(!shrunk[0].invert);
+        let (small, _) = shrunk[0].load().unwrap();
+        assert!(small.get_pixel(0, 0).0[0] > 200, "{small:?}");
     }
 
     #[test]

@@ -238,8 +238,8 @@ impl Pipeline {
 pub struct PredictionRow {
     /// Patient (`source:id`).
     pub patient_id: String,
-    /// Study date; records without one get [`UNDATED`], so all of a patient's undated
-    /// images form one unit.
+    /// Study date; empty for a record without one (evaluation makes each undated image
+    /// a unit of its own).
     pub study_date: String,
     /// Image id.
     pub image_id: String,
@@ -257,9 +257,6 @@ pub struct PredictionRow {
     pub path: String,
 }
 
-/// The date written for records without a study date.
-pub const UNDATED: &str = "1900-01-01";
-
 impl PredictionRow {
     /// A row for a record and its probabilities (one per class, in [`Label::index`]
     /// order).
@@ -270,9 +267,7 @@ impl PredictionRow {
     pub fn new(r: &cxr_core::ImageRecord, p: &[f32]) -> Result<Self> {
         let mut row = PredictionRow::unlabelled(&r.path, p)?;
         row.patient_id = r.patient.to_string();
-        row.study_date = r
-            .study_date
-            .map_or_else(|| UNDATED.to_string(), |d| d.to_string());
+        row.study_date = r.study_date.map_or_else(String::new, |d| d.to_string());
         row.image_id = r.image_id.clone();
         row.label = r.label.as_str().to_string();
         row.source = r.source.as_str().to_string();
@@ -300,7 +295,7 @@ impl PredictionRow {
             .unwrap_or_default();
         Ok(PredictionRow {
             patient_id: stem.clone(),
-            study_date: UNDATED.to_string(),
+            study_date: String::new(),
             image_id: stem,
             label: String::new(),
             p_healthy: p[0] / s,

@@ -633,6 +633,7 @@ mod tests {
             label: Label::Covid,
             patient: "covid-idc:P1".into(),
             image_id: format!("sub/{name}.png"),
+            invert: false,
         }
     }
 

@@ -111,16 +111,17 @@ pub fn dhash(img: &cxr_core::GrayImage) -> u64 {
 }
 
 /// Fingerprints an image file, decoding it with `load`.
-pub fn fingerprint<L>(path: &Path, load: &L) -> Result<Fingerprint, LoadError>
+pub fn fingerprint<L>(record: &ImageRecord, load: &L) -> Result<Fingerprint, LoadError>
 where
-    L: Fn(&Path) -> Result<cxr_core::GrayImage, LoadError>,
+    L: Fn(&ImageRecord) -> Result<cxr_core::GrayImage, LoadError>,
 {
+    let path = &record.path;
     let bytes = std::fs::read(path).map_err(|source| cxr_core::Error::Io {
         path: path.to_path_buf(),
         source,
     })?;
     let sha256 = Sha256::digest(&bytes).into();
-    let img = load(path)?;
+    let img = load(record)?;
     Ok(Fingerprint {
         sha256,
         dhash: dhash(&img),
@@ -277,15 +278,16 @@ pub fn group_fingerprints(
 }
 
 /// Fingerprints every record's image in parallel (progress on `progress`) and groups
-/// duplicates; images are decoded with [`cxr_core::load_gray`] (PNG/JPEG). Use
-/// [`find_duplicates_with`] for other formats (DICOM via `cxr_dicom::load_image`).
+/// duplicates; images are decoded with [`cxr_core::load_gray_with`] (PNG/JPEG, with the
+/// record's photometric options, so that a copy stored inverted still matches). Use
+/// [`find_duplicates_with`] for other formats (DICOM via `cxr_dicom::load_record_image`).
 pub fn find_duplicates(
     records: &[ImageRecord],
     options: &DuplicateOptions,
     progress: Option<&ProgressBar>,
 ) -> DuplicateReport {
-    find_duplicates_with(records, options, progress, &|p: &Path| {
-        Ok(cxr_core::load_gray(p)?)
+    find_duplicates_with(records, options, progress, &|r: &ImageRecord| {
+        Ok(cxr_core::load_gray_with(&r.path, r.load_options())?)
     })
 }
 
@@ -297,12 +299,12 @@ pub fn find_duplicates_with<L>(
     load: &L,
 ) -> DuplicateReport
 where
-    L: Fn(&Path) -> Result<cxr_core::GrayImage, LoadError> + Sync,
+    L: Fn(&ImageRecord) -> Result<cxr_core::GrayImage, LoadError> + Sync,
 {
     let results: Vec<Result<Fingerprint, LoadError>> = records
         .par_iter()
         .map(|r| {
-            let f = fingerprint(&r.path, load);
+            let f = fingerprint(r, load);
             if let Some(pb) = progress {
                 pb.inc(1);
             }

@@ -103,12 +103,13 @@ impl Table1Row {
     }
 }
 
-/// Table 1: one row per source (in `SourceId` order), then the total.
+/// Table 1: one row per source (the adapters' sources in `SourceId` order, then the
+/// user's own by name), then the total.
 pub fn table1(records: &[ImageRecord]) -> Vec<Table1Row> {
     let ps = people(records);
-    let mut rows: Vec<Table1Row> = SourceId::ALL
+    let sources: std::collections::BTreeSet<SourceId> = ps.values().map(|p| p.source).collect();
+    let mut rows: Vec<Table1Row> = sources
         .iter()
-        .filter(|s| ps.values().any(|p| p.source == **s))
         .map(|s| {
             Table1Row::of(
                 s.display_name().to_owned(),

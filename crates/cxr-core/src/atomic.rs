@@ -34,6 +34,28 @@ pub struct Staged {
 }
 
 impl Staged {
+    /// A temporary name for `path` (parent folders created) that a writer of its own
+    /// fills, e.g. a library that only writes to a path; then [`Staged::commit`]. If the
+    /// guard is dropped uncommitted, whatever was written there is removed.
+    pub fn for_path(path: &Path) -> Result<Staged> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| Error::Io {
+                path: parent.to_path_buf(),
+                source,
+            })?;
+        }
+        Ok(Staged {
+            tmp: temp_path(path),
+            path: path.to_path_buf(),
+            committed: false,
+        })
+    }
+
+    /// The temporary file's path.
+    pub fn temp(&self) -> &Path {
+        &self.tmp
+    }
+
     /// Where the file goes.
     pub fn path(&self) -> &Path {
         &self.path

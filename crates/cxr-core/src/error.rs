@@ -15,6 +15,23 @@ pub enum Error {
         #[source]
         source: image::ImageError,
     },
+    /// An image file declares more pixels than [`crate::image_io::MAX_IMAGE_PIXELS`].
+    #[error(
+        "{path}: declares {width} × {height} pixels ({:.1} million), over the limit of \
+         {:.1} million",
+        megapixels(u64::from(*.width) * u64::from(*.height)),
+        megapixels(*.max_pixels)
+    )]
+    ImageTooLarge {
+        /// The image file.
+        path: PathBuf,
+        /// Declared width.
+        width: u32,
+        /// Declared height.
+        height: u32,
+        /// The limit, in pixels.
+        max_pixels: u64,
+    },
     /// An image could not be encoded.
     #[error("cannot encode image {path}")]
     EncodeImage {
@@ -83,6 +100,10 @@ pub enum Error {
     },
 }
 
+fn megapixels(n: u64) -> f64 {
+    n as f64 / 1e6
+}
+
 /// A value of the shared vocabulary (label, source, view, sex, date…) could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid {kind} `{value}`{}", expected_suffix(.expected))]
@@ -115,3 +136,21 @@ impl ParseError {
 
 /// `Result` with this crate's [`Error`] as default.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The error and its chain of sources on one line, `outer: cause: root cause`, so that a
+/// table cell or a log line keeps why something failed ("cannot read x.png: truncated
+/// file: unexpected end of file", not just "cannot read x.png"). A source whose text the
+/// previous one already ends with is not repeated.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let t = c.to_string();
+        if !s.ends_with(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        cur = c.source();
+    }
+    s
+}

@@ -1,8 +1,18 @@
 //! Grayscale image loading and saving.
 //!
 //! Loading accepts 8- and 16-bit grayscale PNG, JPEG, RGB(A) and palette images (the
-//! forms the public sources ship) and returns an 8-bit [`GrayImage`]. Saving writes an
-//! 8-bit grayscale PNG atomically, with no metadata chunks.
+//! forms the public sources ship) and returns an 8-bit [`GrayImage`] with **bright
+//! bone**, the way every model here was trained: an image stored inverted (a PNG or JPEG
+//! kept with DICOM's MONOCHROME1 polarity, as BIMCV-COVID19+ ships some) is inverted when
+//! [`LoadOptions::invert`] says so; the adapters record that per image (the `invert`
+//! extra, read by [`crate::ImageRecord::load_options`]). DICOM files carry their own
+//! Photometric Interpretation and are converted by `cxr-dicom`, which applies it.
+//!
+//! The file's header is read before its pixels: an image declaring more than
+//! [`MAX_IMAGE_PIXELS`] pixels is refused ([`Error::ImageTooLarge`]) before any
+//! allocation, so a 60,000 × 60,000 "decompression bomb" costs nothing.
+//!
+//! Saving writes an 8-bit grayscale PNG atomically, with no metadata chunks.
 
 use std::io::Write;
 use std::path::Path;
@@ -31,7 +41,24 @@ pub enum SixteenToEight {
 pub struct LoadOptions {
     /// 16-bit to 8-bit mapping.
     pub sixteen_bit: SixteenToEight,
+    /// The file stores MONOCHROME1 polarity (bright = air): invert it (`255 − v` after
+    /// the 8-bit mapping), so that bone is bright.
+    pub invert: bool,
 }
+
+impl LoadOptions {
+    /// Default options, inverting when `invert`.
+    pub fn inverted(invert: bool) -> Self {
+        LoadOptions {
+            invert,
+            ..LoadOptions::default()
+        }
+    }
+}
+
+/// The largest image [`load_gray`] decodes: 100 million pixels (10,000 × 10,000; the
+/// largest radiographs, scanned films included, are under 60 million).
+pub const MAX_IMAGE_PIXELS: u64 = 100_000_000;
 
 /// Loads an image as 8-bit grayscale with default options.
 ///
@@ -42,23 +69,46 @@ pub fn load_gray(path: &Path) -> Result<GrayImage> {
 }
 
 /// Loads an image as 8-bit grayscale.
+///
+/// # Errors
+///
+/// [`Error::Io`] when the file cannot be read, [`Error::ImageTooLarge`] for a header
+/// declaring more than [`MAX_IMAGE_PIXELS`], [`Error::ReadImage`] (with the decoder's
+/// reason as its source: "unexpected end of file" for a truncated file, "format could
+/// not be determined" for a file that is no image) and [`Error::UnsupportedImage`].
 pub fn load_gray_with(path: &Path, options: LoadOptions) -> Result<GrayImage> {
     let read_err = |source| Error::ReadImage {
         path: path.to_path_buf(),
         source,
     };
-    let reader = ImageReader::open(path)
-        .map_err(|source| Error::Io {
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let reader = || {
+        ImageReader::new(std::io::Cursor::new(bytes.as_slice()))
+            .with_guessed_format()
+            .map_err(|source| Error::Io {
+                path: path.to_path_buf(),
+                source,
+            })
+    };
+    let (w, h) = reader()?.into_dimensions().map_err(read_err)?;
+    if u64::from(w) * u64::from(h) > MAX_IMAGE_PIXELS {
+        return Err(Error::ImageTooLarge {
             path: path.to_path_buf(),
-            source,
-        })?
-        .with_guessed_format()
-        .map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    let img = reader.decode().map_err(read_err)?;
-    Ok(match img {
+            width: w,
+            height: h,
+            max_pixels: MAX_IMAGE_PIXELS,
+        });
+    }
+    let mut r = reader()?;
+    let mut limits = image::Limits::default();
+    // The size was checked above; allow what such an image needs (RGBA, 16 bits).
+    limits.max_alloc = Some(MAX_IMAGE_PIXELS * 8 + (64 << 20));
+    r.limits(limits);
+    let img = r.decode().map_err(read_err)?;
+    let mut gray = match img {
         DynamicImage::ImageLuma8(g) => g,
         DynamicImage::ImageLuma16(g) => sixteen_to_eight(&g, options.sixteen_bit),
         DynamicImage::ImageLumaA16(_)
@@ -73,7 +123,18 @@ pub fn load_gray_with(path: &Path, options: LoadOptions) -> Result<GrayImage> {
                 layout: format!("{:?}", other.color()),
             });
         }
-    })
+    };
+    if options.invert {
+        invert(&mut gray);
+    }
+    Ok(gray)
+}
+
+/// Inverts an 8-bit image in place (`v → 255 − v`): MONOCHROME1 to MONOCHROME2.
+pub fn invert(img: &mut GrayImage) {
+    for v in img.iter_mut() {
+        *v = 255 - *v;
+    }
 }
 
 /// Maps a 16-bit grayscale image to 8 bits.
@@ -181,6 +242,7 @@ mod tests {
             &p,
             LoadOptions {
                 sixteen_bit: SixteenToEight::FullRange,
+                invert: false,
             },
         )
         .unwrap();
@@ -195,6 +257,105 @@ mod tests {
         img.save(&p).unwrap();
         let g = load_gray(&p).unwrap();
         assert_eq!(g.as_raw(), &[54, 182, 18]);
+    }
+
+    #[test]
+    fn an_inverted_sixteen_bit_png_comes_back_with_bright_bone() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("mono1.png");
+        // MONOCHROME1 as BIMCV stores it: the bone (first pixel) is the lowest value.
+        let img: ImageBuffer<Luma<u16>, Vec<u16>> =
+            ImageBuffer::from_raw(4, 1, vec![1000, 2000, 3000, 4095]).unwrap();
+        img.save(&p).unwrap();
+        let as_stored = load_gray(&p).unwrap();
+        assert_eq!(as_stored.as_raw(), &[0, 82, 165, 255]);
+        let g = load_gray_with(&p, LoadOptions::inverted(true)).unwrap();
+        assert_eq!(g.as_raw(), &[255, 173, 90, 0]);
+    }
+
+    #[test]
+    fn a_decompression_bomb_is_refused_from_its_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("bomb.png");
+        // A valid PNG header declaring 60,000 × 60,000 8-bit gray pixels, and no pixels.
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        let mut ihdr = b"IHDR".to_vec();
+        ihdr.extend(60_000u32.to_be_bytes());
+        ihdr.extend(60_000u32.to_be_bytes());
+        ihdr.extend([8, 0, 0, 0, 0]);
+        png.extend(13u32.to_be_bytes());
+        png.extend(&ihdr);
+        png.extend(crc32(&ihdr).to_be_bytes());
+        // An IDAT holding an empty zlib stream, then IEND: a header the decoder reads.
+        for (kind, data) in [
+            (
+                &b"IDAT"[..],
+                &[0x78, 0x01, 0x01, 0x00, 0x00, 0xFF, 0xFF, 0, 0, 0, 1][..],
+            ),
+            (&b"IEND"[..], &[][..]),
+        ] {
+            let chunk = [kind, data].concat();
+            png.extend((data.len() as u32).to_be_bytes());
+            png.extend(&chunk);
+            png.extend(crc32(&chunk).to_be_bytes());
+        }
+        std::fs::write(&p, &png).unwrap();
+        let e = load_gray(&p).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::ImageTooLarge {
+                    width: 60_000,
+                    height: 60_000,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{}: declares 60000 × 60000 pixels (3600.0 million), over the limit of \
+                 100.0 million",
+                p.display()
+            )
+        );
+    }
+
+    #[test]
+    fn truncated_and_garbage_files_say_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let img = GrayImage::from_fn(64, 64, |x, y| Luma([(x * 3 + y * 5) as u8]));
+        let full = dir.path().join("full.png");
+        save_png(&full, &img).unwrap();
+        let bytes = std::fs::read(&full).unwrap();
+        let cut = dir.path().join("cut.png");
+        std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+        let e = crate::error_chain(&load_gray(&cut).unwrap_err());
+        assert!(e.contains("cut.png") && e.contains("end of file"), "{e}");
+        let junk = dir.path().join("junk.png");
+        std::fs::write(&junk, b"this is not an image at all").unwrap();
+        let e = crate::error_chain(&load_gray(&junk).unwrap_err());
+        assert!(
+            e.contains("junk.png") && e.contains("could not be determined"),
+            "{e}"
+        );
+    }
+
+    /// CRC-32 of a PNG chunk (type + data).
+    fn crc32(data: &[u8]) -> u32 {
+        let mut c = 0xFFFF_FFFFu32;
+        for &b in data {
+            c ^= u32::from(b);
+            for _ in 0..8 {
+                c = if c & 1 != 0 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+        }
+        !c
     }
 
     #[test]

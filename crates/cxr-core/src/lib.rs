@@ -3,7 +3,8 @@
 //! Every other crate speaks in these types. This crate sits at the bottom of the DAG
 //! (see `docs/architecture.md`) and links no libtorch.
 //!
-//! - [`Label`] (healthy / covid / bacterial), [`SourceId`], [`View`], [`Sex`],
+//! - [`Label`] (healthy / covid / bacterial), [`SourceId`] (an adapter's source or a
+//!   [`UserSource`] of the user's own), [`View`], [`Sex`],
 //!   [`StudyDate`], [`PatientId`] (namespaced by source);
 //! - [`ImageRecord`] — metadata of one usable image, and [`Exclusion`] — a row that was
 //!   left out, with its typed [`ExclusionReason`];
@@ -30,6 +31,7 @@ pub mod error;
 pub mod image_io;
 pub mod manifest;
 pub mod mask;
+pub mod names;
 pub mod record;
 pub mod resample;
 pub mod source;
@@ -38,14 +40,14 @@ pub mod walk;
 
 pub use atomic::{Staged, commit_all, stage, write_atomic, write_bytes_atomic};
 pub use date::StudyDate;
-pub use error::{Error, ParseError, Result};
+pub use error::{Error, ParseError, Result, error_chain};
 pub use image_io::{
-    GrayImage, LoadOptions, SixteenToEight, load_gray, load_gray_with, save_png, save_rgb_png,
-    stage_png,
+    GrayImage, LoadOptions, MAX_IMAGE_PIXELS, SixteenToEight, invert, load_gray, load_gray_with,
+    save_png, save_rgb_png, stage_png,
 };
 pub use manifest::write_csv;
 pub use mask::LungMask;
 pub use record::{Exclusion, ExclusionReason, ImageRecord, PatientId};
 pub use resample::{shrink_factor, shrink_gray, shrink_labels};
 pub use source::{Scan, ScanError, Source};
-pub use vocab::{Label, Sex, SourceId, View};
+pub use vocab::{AdapterSource, Label, Sex, SourceId, UserSource, View};

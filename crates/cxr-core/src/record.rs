@@ -30,11 +30,18 @@ impl PatientId {
         }
     }
 
-    /// Parses `source:local`, or a bare `local` taken to belong to `default_source`.
+    /// Parses `source:local`, or a bare `local` taken to belong to `default_source`. A
+    /// prefix is a source only when it is `default_source` itself or an adapter's id:
+    /// `a:b` of a user source stays the local id `a:b`.
     pub fn parse_with_default(text: &str, default_source: SourceId) -> Result<Self, ParseError> {
+        let prefix = |s: &str| {
+            SourceId::parse_adapter(s).ok().or_else(|| {
+                (s.parse::<SourceId>().ok() == Some(default_source)).then_some(default_source)
+            })
+        };
         match text.split_once(':') {
-            Some((s, local)) if s.parse::<SourceId>().is_ok() => {
-                Ok(PatientId::new(s.parse()?, local))
+            Some((s, local)) if prefix(s).is_some() && !local.is_empty() => {
+                Ok(PatientId::new(prefix(s).expect("checked"), local))
             }
             _ if text.trim().is_empty() => Err(ParseError::new("patient id", text, "")),
             _ => Ok(PatientId::new(default_source, text.trim())),
@@ -104,7 +111,22 @@ pub struct ImageRecord {
     pub extras: BTreeMap<String, String>,
 }
 
+/// The extra an adapter sets to `true` when an image file (PNG, JPEG) stores MONOCHROME1
+/// polarity, bright = air ([`ImageRecord::load_options`] reads it).
+pub const INVERT_EXTRA: &str = "invert";
+
 impl ImageRecord {
+    /// How to load this record's image so that bone is bright: inverted when the
+    /// adapter marked it ([`INVERT_EXTRA`] = `true`). A DICOM file's own Photometric
+    /// Interpretation is applied by `cxr-dicom` whatever this says.
+    pub fn load_options(&self) -> crate::LoadOptions {
+        crate::LoadOptions::inverted(
+            self.extras
+                .get(INVERT_EXTRA)
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
+        )
+    }
+
     /// A record with the required fields; optional ones empty.
     pub fn new(
         patient: PatientId,
@@ -289,7 +311,17 @@ mod tests {
                 .local,
             "a:b"
         );
-        assert!("nosuch:1".parse::<PatientId>().is_err());
+        assert!("no such:1".parse::<PatientId>().is_err());
+        // A user source namespaces its patients like an adapter.
+        let mine: SourceId = "my-hospital".parse().unwrap();
+        let p = PatientId::parse_with_default("17", mine).unwrap();
+        assert_eq!(p.to_string(), "my-hospital:17");
+        assert_eq!("my-hospital:17".parse::<PatientId>().unwrap(), p);
+        assert_eq!(
+            PatientId::parse_with_default("my-hospital:17", mine).unwrap(),
+            p
+        );
+        assert_ne!(p, PatientId::new(SourceId::Padchest, "17"));
         assert!("padchest:".parse::<PatientId>().is_err());
     }
 

@@ -7,6 +7,8 @@
 //! Writes `DIR/<relative path>.png` and `DIR/conversion.csv` (one row per input, with
 //! status and error). Exits 0 when the batch ran, even with error rows; non-zero for
 //! bad arguments or an output folder that cannot be written.
+#[path = "../../../examples/common/logging.rs"]
+mod logging;
 
 use std::path::PathBuf;
 
@@ -44,6 +46,7 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
+    logging::init();
     let args = Args::parse();
     anyhow::ensure!(
         args.input.exists(),

@@ -112,17 +112,7 @@ impl BatchReport {
     }
 }
 
-/// The error and its chain of sources on one line.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
-}
+pub use cxr_core::error_chain;
 
 struct Job {
     input: PathBuf,

@@ -218,6 +218,26 @@ pub enum LoadError {
 /// Loads any image the sources ship as 8-bit grayscale: DICOM (recognised by its `DICM`
 /// magic, converted with default options) or whatever [`cxr_core::load_gray`] reads.
 pub fn load_image(path: &Path) -> std::result::Result<GrayImage, LoadError> {
+    load_image_with(path, cxr_core::LoadOptions::default())
+}
+
+/// Loads a record's image with bright bone whatever its source stored: a DICOM file
+/// through its own Photometric Interpretation, a PNG or JPEG inverted when its adapter
+/// marked it MONOCHROME1 ([`cxr_core::ImageRecord::load_options`]). The one function
+/// every step that reads a record's pixels goes through.
+pub fn load_record_image(
+    record: &cxr_core::ImageRecord,
+) -> std::result::Result<GrayImage, LoadError> {
+    load_image_with(&record.path, record.load_options())
+}
+
+/// [`load_image`] with options for PNG/JPEG files ([`cxr_core::LoadOptions`]: the
+/// 16-to-8-bit mapping and `invert`). A DICOM file ignores them: its header says how to
+/// display it (VOI LUT, MONOCHROME1), and the converter applies that.
+pub fn load_image_with(
+    path: &Path,
+    options: cxr_core::LoadOptions,
+) -> std::result::Result<GrayImage, LoadError> {
     use std::io::Read;
     let mut head = [0u8; 132];
     let n = std::fs::File::open(path)
@@ -230,6 +250,6 @@ pub fn load_image(path: &Path) -> std::result::Result<GrayImage, LoadError> {
     if dicom {
         Ok(convert_file(path, &ConvertOptions::default())?.image)
     } else {
-        Ok(cxr_core::load_gray(path)?)
+        Ok(cxr_core::load_gray_with(path, options)?)
     }
 }

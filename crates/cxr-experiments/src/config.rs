@@ -1,7 +1,13 @@
 //! An experiment's settings: where the images come from, how the segmenter and the
 //! classifier are trained, how patients are split and how results are evaluated. Read
-//! from TOML (every field optional, defaults = the paper where it says, CPU-friendly
-//! otherwise) and written into the run folder as `experiment.toml`.
+//! from TOML and written into the run folder as `experiment.toml`.
+//!
+//! Every field of a settings file is optional. What a missing one takes depends on the
+//! data: **on real data (`data.sources`, or `--data-root`) the paper's settings**
+//! ([`ExperimentConfig::paper`]: the full Inception v3 at 299 px, the ResNet-50 segmenter
+//! at 512), on a synthetic cohort the demo's ([`ExperimentConfig::demo`]: CPU-sized
+//! networks). So a file that only changes the split never trains a demo network on
+//! radiographs. `configs/paper.toml` spells the paper's settings out.
 
 use std::path::{Path, PathBuf};
 
@@ -219,18 +225,124 @@ impl ExperimentConfig {
         }
     }
 
-    /// Reads a TOML file (missing fields take [`ExperimentConfig::demo`]'s values).
+    /// Reads a TOML file. Missing fields take the paper's values when the file names
+    /// real data (`data.sources` without `data.synthetic`), the demo's otherwise (module
+    /// docs).
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
-            path: path.to_path_buf(),
-            detail: e.to_string(),
-        })?;
-        let c: ExperimentConfig = toml::from_str(&text).map_err(|e| Error::Config {
-            path: path.to_path_buf(),
-            detail: e.to_string(),
-        })?;
+        Self::for_run(Some(path), None, None, false)
+    }
+
+    /// Reads a TOML file whose missing fields take `base`'s values.
+    pub fn load_over(path: &Path, base: &ExperimentConfig) -> Result<Self> {
+        Self::over(path, read_table(path)?, base)
+    }
+
+    fn over(path: &Path, table: toml::Table, base: &ExperimentConfig) -> Result<Self> {
+        let c = Self::merged(path, table, base)?;
         c.validate(path)?;
         Ok(c)
+    }
+
+    fn merged(path: &Path, table: toml::Table, base: &ExperimentConfig) -> Result<Self> {
+        let bad = |detail: String| Error::Config {
+            path: path.to_path_buf(),
+            detail,
+        };
+        let mut merged = toml::Table::try_from(base).map_err(|e| bad(e.to_string()))?;
+        merge_tables(&mut merged, table);
+        merged.try_into().map_err(|e| bad(e.to_string()))
+    }
+
+    /// The settings of a run from its command line: the settings file if any, over the
+    /// paper's settings when `sources` (a `build_cohort` TOML written for `--data-root`)
+    /// is given, over the demo's (or `tiny`'s) otherwise; `sources` then replaces the
+    /// file's data section, and `segmenter` (an existing segmenter run) its
+    /// `segmenter.run`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] for an unreadable or invalid file, or invalid settings.
+    pub fn for_run(
+        config: Option<&Path>,
+        sources: Option<PathBuf>,
+        segmenter: Option<PathBuf>,
+        tiny: bool,
+    ) -> Result<Self> {
+        let base = match (&sources, tiny) {
+            (Some(s), _) => ExperimentConfig::paper(s.clone()),
+            (None, true) => ExperimentConfig::tiny(),
+            (None, false) => ExperimentConfig::demo(),
+        };
+        let origin = config.map_or_else(|| PathBuf::from("<settings>"), Path::to_path_buf);
+        let mut c = match config {
+            Some(p) if sources.is_some() => {
+                // The data come from the command line; the file's data section is
+                // replaced whatever it says.
+                let mut table = read_table(p)?;
+                table.remove("data");
+                Self::merged(p, table, &base)?
+            }
+            Some(p) => {
+                let table = read_table(p)?;
+                let real = table
+                    .get("data")
+                    .and_then(toml::Value::as_table)
+                    .is_some_and(|d| d.contains_key("sources") && !d.contains_key("synthetic"));
+                let base = if real {
+                    ExperimentConfig::paper(PathBuf::new())
+                } else {
+                    base
+                };
+                Self::merged(p, table, &base)?
+            }
+            None => base,
+        };
+        if let Some(s) = sources {
+            c.data = DataConfig {
+                synthetic: None,
+                sources: Some(s),
+            };
+        }
+        if let Some(run) = segmenter {
+            c.segmenter.run = Some(run);
+        }
+        c.validate(&origin)?;
+        Ok(c)
+    }
+
+    /// The settings that decide what is trained, in one line for the console (the
+    /// whole settings are in `experiment.toml`).
+    pub fn summary(&self) -> String {
+        let c = &self.classifier;
+        let start = match &c.pretrained {
+            Some(p) => format!("from {}", p.display()),
+            None => "from random weights".into(),
+        };
+        let seg = match &self.segmenter.run {
+            Some(r) => format!("segmenter run {}", r.display()),
+            None => {
+                let m = &self.segmenter.train.model;
+                format!(
+                    "segmenter ResNet-{} (width {}) at {} px, {} epochs",
+                    m.depth, m.width, m.input_size, self.segmenter.train.epochs
+                )
+            }
+        };
+        let data = match (&self.data.synthetic, &self.data.sources) {
+            (Some(_), _) => "synthetic cohort".to_owned(),
+            (None, Some(s)) => format!("real sources ({})", s.display()),
+            (None, None) => "no data".to_owned(),
+        };
+        format!(
+            "{data}; classifier Inception v3 ×{} at {} px, ≤ {} epochs, batch {}, lr {:e}, {start}; \
+             {seg}; {:.0} % of patients for training",
+            c.model.width,
+            c.model.input_size,
+            c.epochs,
+            c.batch_size,
+            c.learning_rate,
+            100.0 * self.split.train_fraction
+        )
     }
 
     /// The TOML text of these settings.
@@ -315,6 +427,27 @@ impl ExperimentConfig {
             ));
         }
         Ok(())
+    }
+}
+
+fn read_table(path: &Path) -> Result<toml::Table> {
+    let bad = |detail: String| Error::Config {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    toml::from_str(&text).map_err(|e| bad(e.to_string()))
+}
+
+/// `over`'s values replace `base`'s, tables merged key by key (arrays replaced whole).
+fn merge_tables(base: &mut toml::Table, over: toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge_tables(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
     }
 }
 
@@ -455,6 +588,88 @@ mod tests {
         }
         std::fs::write(&p, "[evaluation]\nrounds = 2\n").unwrap();
         assert_eq!(ExperimentConfig::load(&p).unwrap().evaluation.rounds, 2);
+    }
+
+    /// A real-data run trains the paper's networks unless the settings ask for another:
+    /// a file that only changes the split must not bring the demo's CPU presets.
+    #[test]
+    fn real_data_runs_take_the_papers_settings_for_what_a_file_leaves_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("e.toml");
+        std::fs::write(&p, "[split]\ntrain_fraction = 0.66\n").unwrap();
+        let sources = dir.path().join("sources.toml");
+        let seg = dir.path().join("seg");
+        let c =
+            ExperimentConfig::for_run(Some(&p), Some(sources.clone()), Some(seg.clone()), false)
+                .unwrap();
+        let paper = ExperimentConfig::paper(sources.clone());
+        assert_eq!(c.classifier, paper.classifier);
+        assert_eq!(
+            c.classifier.model,
+            cxr_classifier::ClassifierConfig::v3_299()
+        );
+        assert_eq!(c.segmenter.train, paper.segmenter.train);
+        assert_eq!(c.split.train_fraction, 0.66);
+        assert_eq!(c.data.sources.as_deref(), Some(sources.as_path()));
+        assert_eq!(c.segmenter.run.as_deref(), Some(seg.as_path()));
+        // Without a file, the paper's settings whole.
+        let c = ExperimentConfig::for_run(None, Some(sources.clone()), Some(seg.clone()), false)
+            .unwrap();
+        assert_eq!(c.classifier, paper.classifier);
+        // A file naming real data itself gets the paper's settings too.
+        std::fs::write(
+            &p,
+            format!(
+                "[data]\nsources = {:?}\n[segmenter]\nrun = {:?}\n",
+                sources.display().to_string(),
+                seg.display().to_string()
+            ),
+        )
+        .unwrap();
+        let c = ExperimentConfig::load(&p).unwrap();
+        assert_eq!(c.classifier, paper.classifier);
+        // What a file asks for, it gets: the small network on real data.
+        std::fs::write(&p, "[classifier.model]\ninput_size = 128\nwidth = 0.25\n").unwrap();
+        let c =
+            ExperimentConfig::for_run(Some(&p), Some(sources.clone()), Some(seg), false).unwrap();
+        assert_eq!(
+            (c.classifier.model.input_size, c.classifier.model.width),
+            (128, 0.25)
+        );
+        assert_eq!(c.classifier.epochs, paper.classifier.epochs);
+        // Phantoms keep the demo's settings.
+        std::fs::write(&p, "[split]\ntrain_fraction = 0.66\n").unwrap();
+        let c = ExperimentConfig::for_run(Some(&p), None, None, false).unwrap();
+        assert_eq!(c.classifier, ExperimentConfig::demo().classifier);
+        assert!(
+            c.summary()
+                .starts_with("synthetic cohort; classifier Inception v3 ×0.25")
+        );
+    }
+
+    /// `configs/paper.toml` spells out exactly the paper's settings.
+    #[test]
+    fn the_shipped_paper_toml_is_the_papers_settings() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/paper.toml");
+        // Loaded over the demo's settings, so that a section missing from the file shows.
+        let mut table = read_table(&path).unwrap();
+        table.insert(
+            "data".into(),
+            toml::Value::Table(toml::toml! { sources = "s.toml" }),
+        );
+        let c = ExperimentConfig::merged(&path, table, &ExperimentConfig::demo()).unwrap();
+        let paper = ExperimentConfig::paper(PathBuf::from("s.toml"));
+        let sections = |c: &ExperimentConfig| {
+            (
+                c.duplicates.clone(),
+                c.segmenter.clone(),
+                c.split.clone(),
+                c.classifier.clone(),
+                c.evaluation.clone(),
+                c.saliency.clone(),
+            )
+        };
+        assert_eq!(sections(&c), sections(&paper));
     }
 
     #[cfg(unix)]

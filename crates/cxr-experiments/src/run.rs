@@ -179,10 +179,10 @@ pub fn cohort(ctx: &Context) -> Result<(Vec<ImageRecord>, KeyGroups)> {
         }
         let records = cxr_core::manifest::read_records(&files.records_csv)?;
         let pb = ctx.bar(records.len(), "duplicates");
-        let load = |p: &Path| -> std::result::Result<
+        let load = |r: &ImageRecord| -> std::result::Result<
             cxr_core::GrayImage,
             cxr_cohort::duplicates::LoadError,
-        > { Ok(cxr_core::load_gray(p)?) };
+        > { Ok(cxr_core::load_gray_with(&r.path, r.load_options())?) };
         let report = cxr_cohort::duplicates::find_duplicates_with(
             &records,
             &ctx.config.duplicates,
@@ -611,7 +611,7 @@ pub fn figures(
     let rejected = records.iter().filter(|r| !kept.contains(&key(r))).take(2);
     let (mut sources, mut segmentations) = (Vec::new(), Vec::new());
     for r in shown.iter().copied().chain(rejected) {
-        let img = match cxr_classifier::data::load_image(&r.path) {
+        let img = match cxr_classifier::data::load_record_image(r) {
             Ok(img) => img,
             Err(e) => {
                 tracing::warn!(path = %r.path.display(), error = %e, "left out of the figures");
@@ -851,6 +851,7 @@ mod tests {
             label: Label::Covid,
             patient: "qmenta:P2".into(),
             image_id: "q2".into(),
+            invert: false,
         };
         let e = predict(&ctx, &clf_dir, &[orphan], &[r], &dir.path().join("p.csv")).unwrap_err();
         assert_eq!(

@@ -30,6 +30,9 @@ impl LabelledImages for MaskSet {
             .collect();
         Ok((img, labels))
     }
+    fn group(&self, i: usize) -> Option<&str> {
+        self.pairs[i].group.as_deref()
+    }
 }
 
 /// Segments one image: probabilities → post-processing → quality gate.
@@ -68,11 +71,139 @@ pub fn overlay(img: &GrayImage, s: &Segmentation) -> RgbImage {
     })
 }
 
+/// Output names (relative, `.png`) of the inputs `rels`: `<stem>.png`, or
+/// `<file name>.png` for inputs of one folder that share a stem; `None` for a name still
+/// taken by another input after that (an input literally named `x.jpg.png` beside
+/// `x.jpg` and `x.png`), which is then an error row rather than an overwrite.
+fn output_names(rels: &[PathBuf]) -> Vec<Option<PathBuf>> {
+    use std::collections::HashMap;
+    let mut by_stem: HashMap<PathBuf, usize> = HashMap::new();
+    for r in rels {
+        *by_stem.entry(r.with_extension("png")).or_default() += 1;
+    }
+    let wanted: Vec<PathBuf> = rels
+        .iter()
+        .map(|r| {
+            let stem = r.with_extension("png");
+            if by_stem[&stem] > 1 {
+                let mut name = r.as_os_str().to_owned();
+                name.push(".png");
+                PathBuf::from(name)
+            } else {
+                stem
+            }
+        })
+        .collect();
+    let mut count: HashMap<&PathBuf, usize> = HashMap::new();
+    for w in &wanted {
+        *count.entry(w).or_default() += 1;
+    }
+    wanted
+        .iter()
+        .map(|w| (count[w] == 1).then(|| w.clone()))
+        .collect()
+}
+
+/// One row of a scoring table ([`score_pairs`]): a predicted segmentation against its
+/// ground truth.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScoreRow {
+    /// The image.
+    pub image: String,
+    /// `ok` or `error`.
+    pub status: &'static str,
+    /// Dice of the post-processed lungs (what the pipeline uses), ignore pixels left out.
+    pub dice: Option<f64>,
+    /// Dice of the raw prediction (probability ≥ the threshold, no post-processing).
+    pub dice_raw: Option<f64>,
+    /// IoU of the post-processed lungs.
+    pub iou: Option<f64>,
+    /// 95th-percentile Hausdorff distance in pixels of the image (empty when undefined).
+    pub hd95: Option<f64>,
+    /// Lungs kept by post-processing.
+    pub lungs_found: Option<u8>,
+    /// The gate's verdict, `accept` or `reject`.
+    pub verdict: Option<&'static str>,
+    /// The error, for an `error` row.
+    pub error: String,
+}
+
+/// Scores a segmenter on labelled pairs: each image is segmented at its own size
+/// ([`segment_image`]) and compared with its mask ([`crate::metrics::evaluate_labels`]),
+/// ignore pixels left out. A pair that fails to load or score is an `error` row and the
+/// rest go on.
+///
+/// # Errors
+///
+/// Out-of-range options, before any image is read.
+pub fn score_pairs(
+    seg: &Segmenter,
+    set: &MaskSet,
+    post: &PostprocessOptions,
+    qc: &QcOptions,
+    progress: Option<&ProgressBar>,
+) -> Result<Vec<ScoreRow>, crate::Error> {
+    post.validate()?;
+    qc.validate()?;
+    if let Some(pb) = progress {
+        pb.set_length(set.pairs.len() as u64);
+    }
+    let mut rows = Vec::with_capacity(set.pairs.len());
+    for pair in &set.pairs {
+        let image = pair.image.to_string_lossy().into_owned();
+        let row = (|| -> Result<ScoreRow, Box<dyn std::error::Error + Send + Sync>> {
+            let (img, truth) = pair.load()?;
+            let p = seg.probabilities(&img)?;
+            let raw = LungMask::from_fn(img.width(), img.height(), |x, y| {
+                p[y as usize * img.width() as usize + x as usize] >= post.threshold
+            });
+            let s = postprocess(&p, img.width(), img.height(), post)?;
+            let q = assess(&s, qc);
+            let m = crate::metrics::evaluate_labels(&s.lungs, &truth)?;
+            let m_raw = crate::metrics::evaluate_labels(&raw, &truth)?;
+            Ok(ScoreRow {
+                image: image.clone(),
+                status: "ok",
+                dice: Some(m.dice),
+                dice_raw: Some(m_raw.dice),
+                iou: Some(m.iou),
+                hd95: m.hd95,
+                lungs_found: Some(q.lungs_found),
+                verdict: Some(if q.verdict.is_accept() {
+                    "accept"
+                } else {
+                    "reject"
+                }),
+                error: String::new(),
+            })
+        })()
+        .unwrap_or_else(|e| ScoreRow {
+            image: image.clone(),
+            status: "error",
+            dice: None,
+            dice_raw: None,
+            iou: None,
+            hd95: None,
+            lungs_found: None,
+            verdict: None,
+            error: cxr_core::error_chain(e.as_ref()),
+        });
+        rows.push(row);
+        if let Some(pb) = progress {
+            pb.inc(1);
+        }
+    }
+    Ok(rows)
+}
+
 /// One row of `qc.csv`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct QcRow {
     /// Input path, relative to the input folder.
     pub image: String,
+    /// The mask written, relative to the output folder (`masks/<stem>.png`, or
+    /// `masks/<name>.png` when two inputs share a stem); empty on error.
+    pub mask: String,
     /// `ok` or `error`.
     pub status: &'static str,
     /// Lungs found (empty on error).
@@ -87,8 +218,10 @@ pub struct QcRow {
 
 /// Segments every PNG/JPEG under `input` (recursively, as [`cxr_core::walk::files`]
 /// walks: hidden names skipped, `out` left out) into `out/masks/<stem>.png` (0/255,
-/// the input's size), `out/overlays/<stem>.png` and `out/qc.csv`. Unreadable images are
-/// error rows. Returns the rows.
+/// the input's size), `out/overlays/<stem>.png` and `out/qc.csv`. Inputs of one folder
+/// that share a stem (`x.jpg` and `x.png`) are named by their whole file name instead
+/// (`x.jpg.png`, `x.png.png`), so that no mask overwrites another; the `mask` column
+/// says which file is whose. Unreadable images are error rows. Returns the rows.
 ///
 /// # Errors
 ///
@@ -122,17 +255,25 @@ pub fn segment_dir(
     if let Some(pb) = progress {
         pb.set_length(files.len() as u64);
     }
+    let rels: Vec<PathBuf> = files
+        .iter()
+        .map(|p| p.strip_prefix(input).unwrap_or(p).to_path_buf())
+        .collect();
+    let names = output_names(&rels);
     let mut rows = Vec::with_capacity(files.len());
-    for path in files {
-        let rel: PathBuf = path.strip_prefix(input).unwrap_or(&path).to_path_buf();
-        let stem = rel.with_extension("png");
+    for ((path, rel), name) in files.iter().zip(&rels).zip(names) {
         let row = (|| -> Result<QcRow, Box<dyn std::error::Error>> {
-            let img = cxr_core::load_gray(&path)?;
+            let name = name.ok_or("another input's mask has this name (rename one of them)")?;
+            let img = cxr_core::load_gray(path)?;
             let (s, q) = segment_image(seg, &img, post, qc)?;
-            s.lungs.save(&out.join("masks").join(&stem))?;
-            cxr_core::save_rgb_png(&out.join("overlays").join(&stem), &overlay(&img, &s))?;
+            s.lungs.save(&out.join("masks").join(&name))?;
+            cxr_core::save_rgb_png(&out.join("overlays").join(&name), &overlay(&img, &s))?;
             Ok(QcRow {
                 image: rel.to_string_lossy().into_owned(),
+                mask: Path::new("masks")
+                    .join(&name)
+                    .to_string_lossy()
+                    .into_owned(),
                 status: "ok",
                 lungs_found: Some(q.lungs_found),
                 lung_fraction: Some(q.lung_fraction),
@@ -150,11 +291,12 @@ pub fn segment_dir(
         })()
         .unwrap_or_else(|e| QcRow {
             image: rel.to_string_lossy().into_owned(),
+            mask: String::new(),
             status: "error",
             lungs_found: None,
             lung_fraction: None,
             verdict: None,
-            reason: e.to_string(),
+            reason: cxr_core::error_chain(e.as_ref()),
         });
         rows.push(row);
         if let Some(pb) = progress {
@@ -163,6 +305,7 @@ pub fn segment_dir(
     }
     let header = [
         "image",
+        "mask",
         "status",
         "lungs_found",
         "lung_fraction",
@@ -171,4 +314,44 @@ pub fn segment_dir(
     ];
     cxr_core::write_csv(&out.join("qc.csv"), &header, &rows)?;
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inputs_sharing_a_stem_get_masks_of_their_own() {
+        let rels: Vec<PathBuf> = [
+            "a.png",
+            "x.jpg",
+            "x.png",
+            "sub/x.png",
+            "y.jpg",
+            "y.jpg.png",
+            "y.png",
+        ]
+        .iter()
+        .map(PathBuf::from)
+        .collect();
+        let names = output_names(&rels);
+        let shown: Vec<Option<&str>> = names
+            .iter()
+            .map(|n| n.as_deref().and_then(|p| p.to_str()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                Some("a.png"),
+                Some("x.jpg.png"),
+                Some("x.png.png"),
+                Some("sub/x.png"),
+                // `y.jpg` and `y.png` share a stem; `y.jpg.png` then wants the name
+                // `y.jpg` takes: both are refused rather than one overwritten.
+                None,
+                None,
+                Some("y.png.png"),
+            ]
+        );
+    }
 }

@@ -24,7 +24,7 @@ pub mod postprocess;
 pub mod qc;
 pub mod train;
 
-pub use batch::{QcRow, segment_dir, segment_image};
+pub use batch::{QcRow, ScoreRow, score_pairs, segment_dir, segment_image};
 pub use model::{DeepLabV3Plus, SegmenterConfig};
 pub use train::{InMemory, LabelledImages, SegTrainConfig, Segmenter, TrainSummary, train};
 

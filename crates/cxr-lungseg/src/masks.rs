@@ -15,7 +15,11 @@
 //!
 //! Dataset masks (Montgomery, Shenzhen, SCR) are binary: a value ≥ 128 is lung, and a
 //! mask whose only values are 0 and 1 is read as 0 = background, 1 = lung. Generic masks
-//! are read strictly: any value that is not one of the [`MaskValues`] is an error naming
+//! are read with [`MaskValues`]: by default 0 = background, 255 = lung, 127 = ignore, and
+//! the in-between values of an anti-aliased or resampled mask (its edge pixels, about 1 %
+//! of a real mask) go to the nearer of background and lung; a file where more than
+//! [`MAX_SOFT_EDGE_FRACTION`] of the pixels hold such values is no mask
+//! ([`Error::NotAMask`]). With `soft_edges = false` any other value is an error naming
 //! the file, the value and the first pixel holding it.
 //!
 //! # JSRT raw images
@@ -85,6 +89,20 @@ pub enum Error {
         /// Row of the first pixel holding it.
         y: u32,
     },
+    /// A generic mask where too many pixels are neither background, lung nor ignore:
+    /// a photograph or a probability map, not a mask.
+    #[error(
+        "{path}: {share:.1} % of the pixels are neither background, lung nor ignore \
+         (at most {max:.0} % may be soft edges): not a lung mask"
+    )]
+    NotAMask {
+        /// The mask file.
+        path: PathBuf,
+        /// Percentage of such pixels.
+        share: f64,
+        /// The largest percentage accepted.
+        max: f64,
+    },
     /// A raw JSRT file's size is not that of a square 16-bit image.
     #[error("{path}: {len} bytes is not a square 16-bit raw image (JSRT: 2048 × 2048 × 2)")]
     RawSize {
@@ -138,7 +156,16 @@ pub struct MaskValues {
     pub lung: u8,
     /// "Ignore" value, if the masks use one (default 127).
     pub ignore: Option<u8>,
+    /// Accept the in-between values of anti-aliased or resampled masks (default true):
+    /// each goes to the nearer of `background` and `lung` (the midpoint to lung), as long
+    /// as such pixels are at most [`MAX_SOFT_EDGE_FRACTION`] of the mask. `false`: any
+    /// value other than the three is an error.
+    pub soft_edges: bool,
 }
+
+/// The largest share of a generic mask's pixels that may hold soft-edge values (5 %;
+/// the anti-aliased edge of a pair of lungs is about 1 % of the image).
+pub const MAX_SOFT_EDGE_FRACTION: f64 = 0.05;
 
 impl Default for MaskValues {
     fn default() -> Self {
@@ -146,6 +173,7 @@ impl Default for MaskValues {
             background: 0,
             lung: 255,
             ignore: Some(127),
+            soft_edges: true,
         }
     }
 }
@@ -160,6 +188,15 @@ impl MaskValues {
             Some(PixelLabel::Ignore)
         } else {
             None
+        }
+    }
+
+    /// The nearer of background and lung (ties to lung), for a soft-edge value.
+    fn nearest(&self, v: u8) -> PixelLabel {
+        if v.abs_diff(self.lung) <= v.abs_diff(self.background) {
+            PixelLabel::Lung
+        } else {
+            PixelLabel::Background
         }
     }
 }
@@ -198,14 +235,24 @@ impl LabelMask {
         })
     }
 
-    /// Reads a labelled 8-bit image strictly: every value must be one of `values`
-    /// (`path` names the file in the error).
+    /// Reads a labelled 8-bit image with `values` (`path` names the file in the error):
+    /// soft-edge values are rounded when `values.soft_edges` allows them, else refused.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnexpectedValue`] (strict reading) and [`Error::NotAMask`] (more than
+    /// [`MAX_SOFT_EDGE_FRACTION`] of soft values).
     pub fn from_gray(img: &GrayImage, values: &MaskValues, path: &Path) -> Result<Self> {
         let (w, h) = img.dimensions();
         let mut labels = Vec::with_capacity(img.as_raw().len());
+        let mut soft = 0usize;
         for (i, &v) in img.as_raw().iter().enumerate() {
             match values.label_of(v) {
                 Some(l) => labels.push(l),
+                None if values.soft_edges => {
+                    soft += 1;
+                    labels.push(values.nearest(v));
+                }
                 None => {
                     return Err(Error::UnexpectedValue {
                         path: path.to_path_buf(),
@@ -215,6 +262,13 @@ impl LabelMask {
                     });
                 }
             }
+        }
+        if soft as f64 > MAX_SOFT_EDGE_FRACTION * labels.len() as f64 {
+            return Err(Error::NotAMask {
+                path: path.to_path_buf(),
+                share: 100.0 * soft as f64 / labels.len() as f64,
+                max: 100.0 * MAX_SOFT_EDGE_FRACTION,
+            });
         }
         Ok(LabelMask {
             width: w,
@@ -380,6 +434,10 @@ pub struct MaskPair {
     pub image: PathBuf,
     /// Its mask.
     pub mask: MaskSource,
+    /// The patient, when a patient can have several images here: pairs of one patient
+    /// stay on one side of the validation split. `None`: the image is its own patient
+    /// (Montgomery, Shenzhen and JSRT have one image per patient).
+    pub group: Option<String>,
 }
 
 impl MaskPair {
@@ -471,6 +529,38 @@ pub struct MaskSet {
     pub masks_without_image: Vec<PathBuf>,
 }
 
+impl MaskSet {
+    /// Groups the pairs by patient: the patient is the part of the image's file name
+    /// before the first `separator` (`ieee8023_226__00870a9c.png` → `ieee8023_226` with
+    /// `__`); a name without it is its own patient. Returns the number of patients.
+    pub fn group_by_name_prefix(&mut self, separator: &str) -> usize {
+        let mut patients = std::collections::BTreeSet::new();
+        for p in &mut self.pairs {
+            let name = p
+                .image
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let patient = match name.split_once(separator) {
+                Some((prefix, _)) if !separator.is_empty() && !prefix.is_empty() => {
+                    prefix.to_owned()
+                }
+                _ => name,
+            };
+            patients.insert(patient.clone());
+            p.group = Some(patient);
+        }
+        patients.len()
+    }
+
+    /// Appends `other`'s pairs and unmatched files (several datasets trained together).
+    pub fn extend(&mut self, other: MaskSet) {
+        self.pairs.extend(other.pairs);
+        self.images_without_mask.extend(other.images_without_mask);
+        self.masks_without_image.extend(other.masks_without_image);
+    }
+}
+
 const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "tif", "tiff", "img"];
 const MASK_EXTENSIONS: [&str; 3] = ["png", "gif", "bmp"];
 
@@ -489,6 +579,7 @@ fn pair_left_right(
             (Some(l), Some(r)) => set.pairs.push(MaskPair {
                 image: image.clone(),
                 mask: MaskSource::Binary(vec![l.clone(), r.clone()]),
+                group: None,
             }),
             _ => set.images_without_mask.push(image.clone()),
         }
@@ -593,6 +684,7 @@ pub fn shenzhen(root: &Path) -> Result<MaskSet> {
                 set.pairs.push(MaskPair {
                     image: image.clone(),
                     mask: MaskSource::Binary(vec![masks[&k].clone()]),
+                    group: None,
                 });
                 used.insert(k);
             }
@@ -627,6 +719,109 @@ pub fn jsrt_scr(images: &Path, scr_masks: &Path) -> Result<MaskSet> {
     Ok(pair_left_right(&imgs, &left, &right))
 }
 
+/// JSRT with SCR masks under one folder, as the two are usually unpacked side by side:
+/// the images in `root/All247images/` (or `root/images/`, or `root` itself), the SCR
+/// masks in the first of `root/scr/masks/`, `root/SCR/masks/`, `root/masks/`, `root/scr/`
+/// that holds `left lung/` and `right lung/`. SCR's two-fold distribution
+/// (`fold1/masks/…`, `fold2/masks/…` under `root/scr/` or `root`) is read as one set.
+pub fn jsrt(root: &Path) -> Result<MaskSet> {
+    let images = ["All247images", "images"]
+        .iter()
+        .map(|d| root.join(d))
+        .find(|d| d.is_dir())
+        .unwrap_or_else(|| root.to_path_buf());
+    let has_lungs = |d: &Path| d.join("left lung").is_dir() && d.join("right lung").is_dir();
+    let single = [
+        root.join("scr").join("masks"),
+        root.join("SCR").join("masks"),
+        root.join("masks"),
+        root.join("scr"),
+    ]
+    .into_iter()
+    .find(|d| has_lungs(d));
+    if let Some(masks) = single {
+        return jsrt_scr(&images, &masks);
+    }
+    let folds: Vec<PathBuf> = [root.join("scr"), root.join("SCR"), root.to_path_buf()]
+        .iter()
+        .flat_map(|base| ["fold1", "fold2"].map(|f| base.join(f).join("masks")))
+        .filter(|d| has_lungs(d))
+        .collect();
+    if folds.is_empty() {
+        return Err(Error::MissingFolder {
+            path: root.join("scr").join("masks"),
+            what: "SCR lung masks (`left lung/` and `right lung/`)",
+        });
+    }
+    let mut set = MaskSet::default();
+    let mut paired = std::collections::BTreeSet::new();
+    for masks in folds {
+        let part = jsrt_scr(&images, &masks)?;
+        for p in part.pairs {
+            if paired.insert(p.image.clone()) {
+                set.pairs.push(p);
+            }
+        }
+        set.masks_without_image.extend(part.masks_without_image);
+    }
+    set.pairs.sort_by(|a, b| a.image.cmp(&b.image));
+    let imgs = files_by_stem(&images, &["img", "png"])?;
+    set.images_without_mask = imgs.into_values().filter(|p| !paired.contains(p)).collect();
+    Ok(set)
+}
+
+/// The public lung-mask datasets with a reader here, by name (`montgomery`, `shenzhen`,
+/// `jsrt`), for command lines and settings files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dataset {
+    /// Montgomery County ([`montgomery`]).
+    Montgomery,
+    /// Shenzhen ([`shenzhen`]).
+    Shenzhen,
+    /// JSRT with SCR masks ([`jsrt`]).
+    Jsrt,
+}
+
+impl Dataset {
+    /// Every dataset.
+    pub const ALL: [Dataset; 3] = [Dataset::Montgomery, Dataset::Shenzhen, Dataset::Jsrt];
+
+    /// The name used on command lines.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Dataset::Montgomery => "montgomery",
+            Dataset::Shenzhen => "shenzhen",
+            Dataset::Jsrt => "jsrt",
+        }
+    }
+
+    /// Reads the dataset as it ships under `root` (see each reader for the layout).
+    pub fn read(self, root: &Path) -> Result<MaskSet> {
+        match self {
+            Dataset::Montgomery => montgomery(root),
+            Dataset::Shenzhen => shenzhen(root),
+            Dataset::Jsrt => jsrt(root),
+        }
+    }
+}
+
+impl std::fmt::Display for Dataset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Dataset {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        Dataset::ALL
+            .into_iter()
+            .find(|d| d.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| format!("unknown dataset `{s}` (expected montgomery, shenzhen or jsrt)"))
+    }
+}
+
 /// A generic `images/` + `masks/` pair of folders matched by file stem; masks are read
 /// strictly with `values`.
 pub fn folder_pair(images: &Path, masks: &Path, values: MaskValues) -> Result<MaskSet> {
@@ -647,6 +842,7 @@ pub fn folder_pair(images: &Path, masks: &Path, values: MaskValues) -> Result<Ma
                     path: m.clone(),
                     values,
                 },
+                group: None,
             }),
             None => set.images_without_mask.push(image.clone()),
         }
@@ -701,10 +897,43 @@ mod tests {
             &[PixelLabel::Background, PixelLabel::Ignore, PixelLabel::Lung]
         );
         assert_eq!(m.to_gray(&v), img);
+        let strict = MaskValues {
+            soft_edges: false,
+            ..v
+        };
         let bad = GrayImage::from_raw(3, 1, vec![0, 128, 255]).unwrap();
-        let e = LabelMask::from_gray(&bad, &v, Path::new("m.png")).unwrap_err();
+        let e = LabelMask::from_gray(&bad, &strict, Path::new("m.png")).unwrap_err();
         assert_eq!(e.to_string(), "m.png: unexpected mask value 128 at (1, 0)");
-        let no_ignore = MaskValues { ignore: None, ..v };
+        let no_ignore = MaskValues {
+            ignore: None,
+            ..strict
+        };
         assert!(LabelMask::from_gray(&img, &no_ignore, Path::new("m.png")).is_err());
+    }
+
+    #[test]
+    fn soft_edges_go_to_the_nearer_label_unless_they_are_the_image() {
+        let v = MaskValues::default();
+        // 40 pixels: 0, 255, 127 (ignore) and two soft ones (1 of 20 = 5 %: accepted).
+        let mut px = vec![0u8; 20];
+        px.extend([255u8; 16]);
+        px.extend([127, 127, 100, 128]);
+        let img = GrayImage::from_raw(8, 5, px).unwrap();
+        let m = LabelMask::from_gray(&img, &v, Path::new("m.png")).unwrap();
+        assert_eq!(m.get(4, 4), PixelLabel::Ignore);
+        assert_eq!(m.get(6, 4), PixelLabel::Background);
+        assert_eq!(m.get(7, 4), PixelLabel::Lung);
+        assert_eq!(m.count(PixelLabel::Lung), 17);
+        // One soft pixel more is over 5 %: a picture, not a mask.
+        let mut px = img.into_raw();
+        px[0] = 30;
+        px[1] = 200;
+        let img = GrayImage::from_raw(8, 5, px).unwrap();
+        let e = LabelMask::from_gray(&img, &v, Path::new("photo.png")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "photo.png: 10.0 % of the pixels are neither background, lung nor ignore \
+             (at most 5 % may be soft edges): not a lung mask"
+        );
     }
 }

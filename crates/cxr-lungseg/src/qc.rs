@@ -119,12 +119,18 @@ impl fmt::Display for RejectReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RejectReason::LungsNotFound { found } => write!(f, "lungs not found ({found} found)"),
-            RejectReason::LungsTooSmall { fraction, min } => write!(
-                f,
-                "lungs too small ({:.1} % of the image, minimum {:.1} %)",
-                fraction * 100.0,
-                min * 100.0
-            ),
+            RejectReason::LungsTooSmall { fraction, min } => {
+                // As many decimals as it takes for the share to read below the minimum
+                // (29.996 % is "29.996 %", not "30.0 %"), at least one, at most six.
+                let (v, m) = (f64::from(*fraction) * 100.0, f64::from(*min) * 100.0);
+                let digits = (1..=6)
+                    .find(|&d| format!("{v:.d$}") != format!("{m:.d$}"))
+                    .unwrap_or(6);
+                write!(
+                    f,
+                    "lungs too small ({v:.digits$} % of the image, minimum {m:.digits$} %)"
+                )
+            }
         }
     }
 }
@@ -218,6 +224,15 @@ mod tests {
             "reject: lungs too small (12.5 % of the image, minimum 30.0 %)"
         );
         assert_eq!(r.code(), "lungs_too_small");
+        // Just below the minimum: enough digits to see it.
+        let close = RejectReason::LungsTooSmall {
+            fraction: 0.29996,
+            min: 0.3,
+        };
+        assert_eq!(
+            close.to_string(),
+            "lungs too small (29.996 % of the image, minimum 30.000 %)"
+        );
         assert_eq!(Verdict::Accept.code(), "accept");
         assert!(!r.is_accept());
         let json = serde_json::to_string(&r).unwrap();

@@ -45,6 +45,12 @@ pub trait LabelledImages: Send + Sync {
     }
     /// Loads pair `i`: the image and a label plane of the same size.
     fn load(&self, i: usize) -> Result<(GrayImage, Vec<u8>), BoxError>;
+    /// The patient of pair `i`, when patients can have several pairs: [`train`] keeps a
+    /// patient's pairs on one side of the validation split. `None` (the default): the
+    /// pair is its own patient.
+    fn group(&self, _i: usize) -> Option<&str> {
+        None
+    }
 }
 
 /// Pairs held in memory (phantoms, tests).
@@ -302,6 +308,34 @@ pub fn split_pairs(n: usize, fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize
     (idx, val)
 }
 
+/// Splits the pairs of `pairs` into (train, validation) by patient
+/// ([`LabelledImages::group`]): a share `fraction` of the patients (at least one, never
+/// all when there are two or more) is held out with all their pairs. Without groups this
+/// is [`split_pairs`] (same order); with them both index lists come back sorted.
+pub fn split_by_patient(
+    pairs: &dyn LabelledImages,
+    fraction: f64,
+    seed: u64,
+) -> (Vec<usize>, Vec<usize>) {
+    let n = pairs.len();
+    if (0..n).all(|i| pairs.group(i).is_none()) {
+        return split_pairs(n, fraction, seed);
+    }
+    // Patients in order of first appearance; a pair without a group is its own patient.
+    let mut index: std::collections::HashMap<String, usize> = Default::default();
+    let mut patient_of = Vec::with_capacity(n);
+    for i in 0..n {
+        let key = pairs
+            .group(i)
+            .map_or_else(|| format!("\u{0}{i}"), str::to_owned);
+        let next = index.len();
+        patient_of.push(*index.entry(key).or_insert(next));
+    }
+    let (_, val_patients) = split_pairs(index.len(), fraction, seed);
+    let held: std::collections::HashSet<usize> = val_patients.into_iter().collect();
+    (0..n).partition(|&i| !held.contains(&patient_of[i]))
+}
+
 /// Trains a segmenter into `run_dir` on `pairs`. Resumes from `run_dir/last` when a run
 /// with the same configuration was stopped there. Shows progress bars when `progress`.
 ///
@@ -331,7 +365,8 @@ pub fn train(
         });
     }
     cxr_nn::open_run(run_dir, config)?;
-    let (train_idx, val_idx) = split_pairs(pairs.len(), config.validation_fraction, config.seed);
+    let (train_idx, val_idx) =
+        split_by_patient(pairs.as_ref(), config.validation_fraction, config.seed);
     let size = config.model.input_size as usize;
     let shrunk = Arc::new(ShrunkPairs::new(pairs, size as u32));
     let loader = |indices: Vec<usize>, augment: AugmentConfig, shuffle: bool| {

@@ -9,8 +9,10 @@ use std::path::{Path, PathBuf};
 use cxr_core::image_io::Luma;
 use cxr_core::{GrayImage, save_png};
 use cxr_lungseg::masks::{
-    Error, MaskValues, PixelLabel, folder_pair, jsrt_scr, montgomery, read_jsrt_raw, shenzhen,
+    Dataset, Error, MaskSet, MaskValues, PixelLabel, folder_pair, jsrt, jsrt_scr, montgomery,
+    read_jsrt_raw, shenzhen,
 };
+use cxr_lungseg::train::split_by_patient;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
@@ -123,9 +125,11 @@ fn generic_folders_match_by_stem_with_ignore_value() {
     let b = set.pairs[1].load_mask().unwrap();
     assert_eq!(b.count(PixelLabel::Background), 1024);
 
-    // Without an ignore value, 127 is an unexpected value, named with its file and pixel.
+    // Read strictly and without an ignore value, 127 is an unexpected value, named with
+    // its file and pixel.
     let strict = MaskValues {
         ignore: None,
+        soft_edges: false,
         ..MaskValues::default()
     };
     let set = folder_pair(&root.join("images"), &root.join("masks"), strict).unwrap();
@@ -145,15 +149,126 @@ fn generic_folders_match_by_stem_with_ignore_value() {
     assert!(e.to_string().contains("a.png"), "{e}");
 }
 
+/// Each public dataset as it ships, by name, the way `train_segmenter --dataset NAME
+/// --root DIR` reads it; several mixed into one set.
+#[test]
+fn datasets_read_by_name_as_they_ship_and_mix() {
+    assert_eq!(
+        "Montgomery".parse::<Dataset>().unwrap(),
+        Dataset::Montgomery
+    );
+    assert_eq!(
+        "scr".parse::<Dataset>().unwrap_err(),
+        "unknown dataset `scr` (expected montgomery, shenzhen or jsrt)"
+    );
+    let m = Dataset::Montgomery
+        .read(&fixtures().join("montgomery"))
+        .unwrap();
+    assert_eq!(m, montgomery(&fixtures().join("montgomery")).unwrap());
+    let s = Dataset::Shenzhen
+        .read(&fixtures().join("shenzhen"))
+        .unwrap();
+    // JSRT with its SCR masks from the one folder they are unpacked into.
+    let j = Dataset::Jsrt.read(&fixtures().join("jsrt")).unwrap();
+    let root = fixtures().join("jsrt");
+    assert_eq!(
+        j,
+        jsrt_scr(&root.join("All247images"), &root.join("scr").join("masks")).unwrap()
+    );
+    let mut all = MaskSet::default();
+    for set in [m, s, j] {
+        all.extend(set);
+    }
+    assert_eq!(all.pairs.len(), 6);
+    assert_eq!(all.images_without_mask.len(), 3);
+    for p in &all.pairs {
+        let (img, mask) = p.load().unwrap();
+        assert_eq!(img.dimensions(), mask.dimensions());
+    }
+    // JSRT's SCR masks as the two-fold distribution (fold1/masks, fold2/masks).
+    let dir = tempfile::tempdir().unwrap();
+    let copy = |from: &Path, to: &Path| {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    };
+    copy(&root.join("All247images"), &dir.path().join("All247images"));
+    for (fold, stem) in [("fold1", "JPCLN001"), ("fold2", "JPCNN002")] {
+        for side in ["left lung", "right lung"] {
+            let to = dir.path().join("scr").join(fold).join("masks").join(side);
+            std::fs::create_dir_all(&to).unwrap();
+            for e in std::fs::read_dir(root.join("scr/masks").join(side)).unwrap() {
+                let e = e.unwrap();
+                if e.file_name().to_string_lossy().starts_with(stem) {
+                    std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+                }
+            }
+        }
+    }
+    let folds = jsrt(dir.path()).unwrap();
+    assert_eq!(
+        names(
+            &folds
+                .pairs
+                .iter()
+                .map(|p| p.image.clone())
+                .collect::<Vec<_>>()
+        ),
+        ["JPCLN001.IMG", "JPCNN002.IMG"]
+    );
+    assert_eq!(names(&folds.images_without_mask), ["JPCLN003.IMG"]);
+    let e = jsrt(&fixtures().join("montgomery")).unwrap_err();
+    assert!(e.to_string().contains("SCR lung masks"), "{e}");
+}
+
+/// Real mask folders hold several images per patient: grouped by a name prefix, a
+/// patient's images stay on one side of the validation split.
+#[test]
+fn patients_stay_on_one_side_of_the_validation_split() {
+    let dir = tempfile::tempdir().unwrap();
+    let (images, masks) = (dir.path().join("images"), dir.path().join("masks"));
+    std::fs::create_dir_all(&images).unwrap();
+    std::fs::create_dir_all(&masks).unwrap();
+    let img = GrayImage::from_pixel(4, 4, Luma([9]));
+    for p in 0..30 {
+        for k in 0..=(p % 3) {
+            let name = format!("src_{p}__{k}.png");
+            save_png(&images.join(&name), &img).unwrap();
+            save_png(&masks.join(&name), &img).unwrap();
+        }
+    }
+    save_png(&images.join("lonely.png"), &img).unwrap();
+    save_png(&masks.join("lonely.png"), &img).unwrap();
+    let mut set = folder_pair(&images, &masks, MaskValues::default()).unwrap();
+    assert_eq!(set.group_by_name_prefix("__"), 31);
+    assert_eq!(set.pairs.last().unwrap().group.as_deref(), Some("src_9"));
+    let (train, val) = split_by_patient(&set, 0.2, 7);
+    assert_eq!(train.len() + val.len(), set.pairs.len());
+    let patients = |ix: &[usize]| -> std::collections::BTreeSet<String> {
+        ix.iter()
+            .map(|&i| set.pairs[i].group.clone().unwrap())
+            .collect()
+    };
+    let (a, b) = (patients(&train), patients(&val));
+    assert!(
+        a.is_disjoint(&b),
+        "{:?}",
+        a.intersection(&b).collect::<Vec<_>>()
+    );
+    assert_eq!(b.len(), 6); // round(31 × 0.2)
+    assert_eq!(split_by_patient(&set, 0.2, 7), (train, val));
+}
+
 #[test]
 fn bad_files_are_errors_not_panics() {
     let root = bad().join("generic");
-    let set = folder_pair(
-        &root.join("images"),
-        &root.join("masks"),
-        MaskValues::default(),
-    )
-    .unwrap();
+    let strict = MaskValues {
+        soft_edges: false,
+        ..MaskValues::default()
+    };
+    let set = folder_pair(&root.join("images"), &root.join("masks"), strict).unwrap();
     assert_eq!(set.pairs.len(), 2);
     let e = set.pairs[0].load_mask().unwrap_err();
     assert!(matches!(e, Error::Image { .. }), "{e:?}");

@@ -143,7 +143,7 @@ fn trains_to_a_good_dice_resumes_and_segments() {
     assert!(out.join("overlays/a.png").exists());
     let qc = std::fs::read_to_string(out.join("qc.csv")).unwrap();
     assert!(
-        qc.starts_with("image,status,lungs_found,lung_fraction,verdict,reason\n"),
+        qc.starts_with("image,mask,status,lungs_found,lung_fraction,verdict,reason\n"),
         "{qc}"
     );
     assert_eq!(qc.lines().count(), 4);

@@ -58,14 +58,12 @@ pub fn save_checkpoint<S: Serialize>(
 /// folder and a rename, so that a reader never sees half a file. The tensors must be
 /// contiguous (safetensors holds row-major data only).
 pub fn write_tensors_atomic(path: &Path, named: &[(String, tch::Tensor)]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let file = path.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = dir.join(format!(".{file}.{}.tmp", std::process::id()));
-    if let Err(e) = tch::Tensor::write_safetensors(named, &tmp) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e.into());
-    }
-    std::fs::rename(&tmp, path).map_err(io(path))
+    // Written under a temporary name, flushed to disk, then renamed (and removed on
+    // error): after a crash of the machine the checkpoint is the old one or the new one,
+    // never a renamed file whose data had not reached the disk.
+    let staged = cxr_core::Staged::for_path(path)?;
+    tch::Tensor::write_safetensors(named, staged.temp())?;
+    Ok(staged.commit()?)
 }
 
 /// Loads checkpoint `name` from `dir` into `vs`, returning its state.
@@ -247,6 +245,30 @@ mod tests {
             .collect();
         names.sort();
         assert_eq!(names, ["last.json", "last.safetensors"]);
+    }
+
+    #[test]
+    fn tensors_replace_the_old_file_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.safetensors");
+        let t = |v: &[f32]| vec![("a".to_owned(), tch::Tensor::from_slice(v))];
+        write_tensors_atomic(&path, &t(&[1.0, 2.0])).unwrap();
+        write_tensors_atomic(&path, &t(&[3.0, 4.0, 5.0])).unwrap();
+        let back = tch::Tensor::read_safetensors(&path).unwrap();
+        assert_eq!(Vec::<f32>::try_from(&back[0].1).unwrap(), [3.0, 4.0, 5.0]);
+        // A write that fails (a non-contiguous tensor) leaves the old file and no
+        // temporary file behind.
+        let strided = tch::Tensor::from_slice(&[1.0f32, 2.0, 3.0, 4.0])
+            .view([2, 2])
+            .tr();
+        assert!(write_tensors_atomic(&path, &[("b".to_owned(), strided)]).is_err());
+        let back = tch::Tensor::read_safetensors(&path).unwrap();
+        assert_eq!(back[0].0, "a");
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["w.safetensors"]);
     }
 
     #[test]

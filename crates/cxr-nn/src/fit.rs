@@ -182,9 +182,17 @@ where
         }
         let batches = progress_bar(loader.batches(), "batches", plan.progress);
         let (mut loss_sum, mut n, mut failed) = (0.0, 0usize, 0usize);
+        let mut first_failure = None;
         for b in loader.epoch(epoch as u64) {
             for f in &b.failures {
-                tracing::warn!(index = f.index, error = %f.source, "training sample skipped");
+                tracing::debug!(index = f.index, error = %cxr_core::error_chain(f.source.as_ref()), "training sample skipped");
+                first_failure.get_or_insert_with(|| {
+                    format!(
+                        "sample {}: {}",
+                        f.index,
+                        cxr_core::error_chain(f.source.as_ref())
+                    )
+                });
             }
             failed += b.failures.len();
             if b.indices.is_empty() {
@@ -203,6 +211,14 @@ where
             state.step += 1;
         }
         batches.finish_and_clear();
+        if let Some(first) = first_failure {
+            tracing::warn!(
+                epoch,
+                skipped = failed,
+                "{failed} training sample(s) could not be loaded and were skipped this epoch \
+                 (first: {first})"
+            );
+        }
         if n == 0 {
             return Err(crate::Error::NoTrainingSamples { epoch, failed }.into());
         }

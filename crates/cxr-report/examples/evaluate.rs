@@ -6,6 +6,8 @@
 //!
 //! Writes `DIR/metrics.json`, `DIR/report.md`, `DIR/roc.png` and `DIR/confusion.png`;
 //! a bad input row is reported with its line number and nothing is written.
+#[path = "../../../examples/common/logging.rs"]
+mod logging;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -58,9 +60,14 @@ struct Args {
     /// BCa instead of percentile bootstrap intervals.
     #[arg(long)]
     bca: bool,
+    /// Stop with an error when a unit's images carry different labels (by default such
+    /// a unit is left out, listed in the report and warned about).
+    #[arg(long)]
+    strict_labels: bool,
 }
 
 fn main() -> anyhow::Result<()> {
+    logging::init();
     let args = Args::parse();
     let options = Options {
         predictions: args.predictions.clone(),
@@ -86,12 +93,29 @@ fn main() -> anyhow::Result<()> {
                 },
                 ..Default::default()
             },
+            fail_on_label_conflict: args.strict_labels,
             ..Default::default()
         },
     };
     let outputs =
         run(&options).with_context(|| format!("evaluating {}", args.predictions.display()))?;
     let e = &outputs.evaluation;
+    for c in &e.label_conflicts {
+        tracing::warn!(unit = %c.unit, labels = ?c.labels, "unit left out: its images carry different labels");
+    }
+    if !e.label_conflicts.is_empty() {
+        eprintln!(
+            "{} unit(s) left out because their images carry different labels (listed in \
+             report.md; --strict-labels makes this an error)",
+            e.label_conflicts.len()
+        );
+    }
+    if e.undated_images > 0 {
+        eprintln!(
+            "{} image(s) without a study date, each evaluated as a unit of its own",
+            e.undated_images
+        );
+    }
     println!(
         "{} units from {} patients ({} images): global accuracy {:.1} %, average class accuracy {:.1} % (SD {:.1} %)",
         e.n_units,

@@ -98,6 +98,32 @@ pub fn report(eval: &Evaluation, roc_png: &str, confusion_png: &str) -> String {
         prevalence(Label::Covid),
         prevalence(Label::Bacterial),
     );
+    if eval.undated_images > 0 {
+        let _ = writeln!(
+            s,
+            "{} image(s) have no study date: each is a unit of its own (it cannot be \
+             averaged with images of the same day).\n",
+            eval.undated_images
+        );
+    }
+    if !eval.label_conflicts.is_empty() {
+        let _ = writeln!(
+            s,
+            "{} unit(s) left out because their images carry different labels:\n",
+            eval.label_conflicts.len()
+        );
+        for c in &eval.label_conflicts {
+            let labels: Vec<&str> = c.labels.iter().map(|l| l.as_str()).collect();
+            let _ = writeln!(
+                s,
+                "- `{}`: {} images, labelled {}",
+                c.unit,
+                c.n_images,
+                labels.join(" and ")
+            );
+        }
+        s.push('\n');
+    }
     let criterion = eval
         .per_class
         .covid

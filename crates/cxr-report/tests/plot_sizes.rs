@@ -25,7 +25,7 @@ fn evaluation() -> Evaluation {
             }
             ImagePrediction {
                 patient_id: format!("p{i}"),
-                study_date: StudyDate::from_ymd(2020, 3, 1).unwrap(),
+                study_date: StudyDate::from_ymd(2020, 3, 1),
                 image_id: format!("i{i}"),
                 label,
                 probs,

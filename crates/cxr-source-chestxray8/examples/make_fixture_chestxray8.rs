@@ -4,6 +4,8 @@
 //! ```text
 //! cargo run -p cxr-source-chestxray8 --example make_fixture_chestxray8
 //! ```
+#[path = "../../../examples/common/logging.rs"]
+mod logging;
 
 use std::path::Path;
 
@@ -22,6 +24,7 @@ const IMAGES: [(&str, &str); 7] = [
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    logging::init();
     let root = Path::new("fixtures/sources/chestxray8");
     for (seed, (dir, name)) in IMAGES.iter().enumerate() {
         let case = CaseSpec::single(200 + seed as u64, Label::Healthy, SourceId::Chestxray8);

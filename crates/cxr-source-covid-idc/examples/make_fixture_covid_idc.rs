@@ -4,6 +4,8 @@
 //! ```text
 //! cargo run -p cxr-source-covid-idc --example make_fixture_covid_idc
 //! ```
+#[path = "../../../examples/common/logging.rs"]
+mod logging;
 
 use std::path::Path;
 
@@ -24,6 +26,7 @@ const IMAGES: [(&str, Label); 9] = [
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    logging::init();
     let dir = Path::new("fixtures/sources/covid-idc/images");
     std::fs::create_dir_all(dir)?;
     for (seed, (name, label)) in IMAGES.iter().enumerate() {

@@ -5,6 +5,8 @@
 //! ```text
 //! cargo run -p cxr-source-nlm-tb --example make_fixture_nlm_tb
 //! ```
+#[path = "../../../examples/common/logging.rs"]
+mod logging;
 
 use std::path::Path;
 
@@ -29,6 +31,7 @@ const IMAGES: [(&str, &str, bool, bool); 13] = [
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    logging::init();
     let root = Path::new("fixtures/sources/nlm-tb");
     // A file named without its label digit (excluded as unknown label).
     let unlabelled = [("ChinaSet_AllFiles", "CHNCXR_0330.png", false, false)];

@@ -5,6 +5,8 @@
 //! ```text
 //! cargo run -p cxr-source-qmenta --example make_fixture_qmenta
 //! ```
+#[path = "../../../examples/common/logging.rs"]
+mod logging;
 
 use std::path::Path;
 
@@ -45,6 +47,7 @@ fn write(path: &Path, seed: u64, label: Label) -> Result<(), Box<dyn std::error:
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    logging::init();
     let root = Path::new("fixtures/sources/qmenta/chest_xray");
     for (i, rel) in KERMANY.iter().enumerate() {
         let label = if rel.contains("_bacteria_") {

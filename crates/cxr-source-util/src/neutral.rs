@@ -80,13 +80,17 @@ struct Cols {
 }
 
 /// The `view` column's frontal values (PA, AP, AP_SUPINE, any case), or the core's
-/// spellings of a frontal view.
-fn frontal_view(text: &str) -> Option<View> {
+/// spellings of a frontal view; for a user source (no adapter, no rules of its own) an
+/// unrecorded view too, left to the quality gate.
+fn frontal_view(text: &str, source: SourceId) -> Option<View> {
     match text.trim().to_ascii_uppercase().as_str() {
         "PA" => Some(View::Pa),
         "AP" => Some(View::Ap),
         "AP_SUPINE" => Some(View::ApSupine),
-        _ => text.parse::<View>().ok().filter(|v| v.is_frontal()),
+        _ => text
+            .parse::<View>()
+            .ok()
+            .filter(|v| v.is_frontal() || (!source.has_adapter() && v.may_be_frontal())),
     }
 }
 
@@ -110,7 +114,7 @@ fn manifest_row(
         return Err(malformed("empty image_path or patient_id".into()));
     }
     let view_text = row.get(c.view);
-    let view = frontal_view(view_text).ok_or_else(|| ExclusionReason::NotFrontal {
+    let view = frontal_view(view_text, source).ok_or_else(|| ExclusionReason::NotFrontal {
         view: view_text.to_owned(),
     })?;
     let modality = row.opt(c.modality);
@@ -202,13 +206,27 @@ mod tests {
 
     #[test]
     fn frontal_views_in_the_manifest_vocabulary_and_the_cores() {
-        assert_eq!(frontal_view("PA"), Some(View::Pa));
-        assert_eq!(frontal_view(" ap_supine "), Some(View::ApSupine));
-        assert_eq!(frontal_view("AP_horizontal"), Some(View::ApSupine));
-        assert_eq!(frontal_view("POSTEROANTERIOR"), Some(View::Pa));
-        assert_eq!(frontal_view("LATERAL"), None);
-        assert_eq!(frontal_view("UNKNOWN"), None);
-        assert_eq!(frontal_view(""), None);
+        assert_eq!(frontal_view("PA", SourceId::Qmenta), Some(View::Pa));
+        assert_eq!(
+            frontal_view(" ap_supine ", SourceId::Qmenta),
+            Some(View::ApSupine)
+        );
+        assert_eq!(
+            frontal_view("AP_horizontal", SourceId::Qmenta),
+            Some(View::ApSupine)
+        );
+        assert_eq!(
+            frontal_view("POSTEROANTERIOR", SourceId::Qmenta),
+            Some(View::Pa)
+        );
+        assert_eq!(frontal_view("LATERAL", SourceId::Qmenta), None);
+        assert_eq!(frontal_view("UNKNOWN", SourceId::Qmenta), None);
+        assert_eq!(frontal_view("", SourceId::Qmenta), None);
+        // A user source keeps an unrecorded view for the quality gate, not a lateral one.
+        let mine: SourceId = "my-hospital".parse().unwrap();
+        assert_eq!(frontal_view("", mine), Some(View::Unknown));
+        assert_eq!(frontal_view("unknown", mine), Some(View::Unknown));
+        assert_eq!(frontal_view("LATERAL", mine), None);
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! duplicate groups, split and Tables 1–2. See `docs/data.md` for `cohort.toml`.
 //!
 //! `cargo run --release --example build_cohort -- --config cohort.toml --out DIR`
+#[path = "../../../examples/common/logging.rs"]
+mod logging;
 use std::path::PathBuf;
 
 use clap::Parser;
@@ -21,6 +23,7 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
+    logging::init();
     let a = Args::parse();
     let config = BuildConfig::load(&a.config)?;
     let pb = ProgressBar::new(0).with_style(ProgressStyle::with_template(

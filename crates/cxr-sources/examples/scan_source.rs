@@ -2,6 +2,8 @@
 //! `exclusions.csv`, printing the counts by exclusion reason.
 //!
 //! `cargo run --release --example scan_source -- --source covid-idc --root DIR --out DIR`
+#[path = "../../../examples/common/logging.rs"]
+mod logging;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -28,6 +30,7 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
+    logging::init();
     let a = Args::parse();
     let policy = SourcePolicy {
         root: Some(a.root.clone()),

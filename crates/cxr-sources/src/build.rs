@@ -99,8 +99,9 @@ pub fn build_cohort(
     if let Some(pb) = progress {
         pb.set_length(cohort.records.len() as u64);
     }
-    let load =
-        |p: &Path| -> Result<cxr_core::GrayImage, LoadError> { Ok(cxr_dicom::load_image(p)?) };
+    let load = |r: &cxr_core::ImageRecord| -> Result<cxr_core::GrayImage, LoadError> {
+        Ok(cxr_dicom::load_record_image(r)?)
+    };
     let mut report = find_duplicates_with(&cohort.records, &config.duplicates, progress, &load);
     let unreadable = std::mem::take(&mut report.failures)
         .into_iter()

@@ -1,7 +1,8 @@
 //! # cxr-sources — the registry of source adapters
 //!
 //! [`adapter`] builds the [`Source`] of a [`SourceId`] with the options its cohort policy
-//! implies (the PCR window for BIMCV-COVID19+); [`scan_all`] scans every source of a
+//! implies (the PCR window for BIMCV-COVID19+; a source of the user's own reads the
+//! neutral `manifest.csv` at its root, [`UserSource`]); [`scan_all`] scans every source of a
 //! [`CohortConfig`] that has a `root`, in parallel, keeping each source's error apart so
 //! one broken source does not stop the others.
 //!
@@ -42,6 +43,21 @@ pub fn adapter(policy: &SourcePolicy) -> Box<dyn Source> {
         SourceId::TbPortals => Box::new(cxr_source_tbportals::TbPortalsSource::default()),
         SourceId::Qmenta => Box::new(cxr_source_qmenta::QmentaSource::default()),
         SourceId::Chestxray8 => Box::new(cxr_source_chestxray8::Chestxray8Source::default()),
+        user @ SourceId::User(_) => Box::new(UserSource(user)),
+    }
+}
+
+/// A source of the user's own in a cohort configuration: its root holds the neutral
+/// `manifest.csv` (`cxr_source_util::neutral`), read with no rules beyond the format's.
+#[derive(Debug, Clone, Copy)]
+pub struct UserSource(pub SourceId);
+
+impl Source for UserSource {
+    fn id(&self) -> SourceId {
+        self.0
+    }
+    fn scan(&self, root: &std::path::Path) -> Result<Scan, ScanError> {
+        cxr_source_util::neutral::scan_manifest(self.0, root)
     }
 }
 

@@ -44,7 +44,7 @@ pub fn paper_patients(seed: u64) -> Vec<ImagePrediction> {
             let s: f64 = e.iter().sum();
             ImagePrediction {
                 patient_id: format!("P{i}"),
-                study_date: day,
+                study_date: Some(day),
                 image_id: format!("I{i}"),
                 label,
                 probs: e.map(|x| x / s),

@@ -6,7 +6,9 @@
 //! # Input
 //! A CSV with header `patient_id,study_date,image_id,label,p_healthy,p_covid,p_bacterial`
 //! (any order; optional extra columns such as `source,age,sex` are accepted and ignored).
-//! Labels are `healthy|covid|bacterial`; dates `YYYY-MM-DD` or `YYYYMMDD`. Every row is
+//! Labels are `healthy|covid|bacterial`; dates `YYYY-MM-DD` or `YYYYMMDD`, empty (or
+//! the older files' `1900-01-01`, [`UNDATED`]) for an image without a study date, which
+//! is then a unit of its own (`aggregate`'s module docs). Every row is
 //! checked (missing field, unknown label, bad date, probability not a number or outside
 //! `[0, 1]`, probabilities not summing to 1 within `1e-3`, an image listed twice) and all
 //! bad rows are reported together, each with its line number; nothing is evaluated when
@@ -30,7 +32,7 @@ use std::path::{Path, PathBuf};
 use cxr_core::{Label, StudyDate};
 use serde::{Deserialize, Serialize};
 
-use crate::aggregate::{Grouping, ImagePrediction, UnitPrediction, aggregate};
+use crate::aggregate::{Grouping, ImagePrediction, LabelConflict, UnitPrediction, aggregate};
 use crate::bootstrap::{BootstrapOptions, IntervalMethod, Resample, Resampler, bootstrap};
 use crate::cutoff::{Criterion, OperatingPoint, select};
 use crate::delong::delong;
@@ -39,6 +41,10 @@ use crate::error::{Error, Result};
 use crate::multiclass::{ConfusionMatrix, argmax};
 use crate::proportion::{Interval, wilson};
 use crate::roc::{RankedScores, RocCurve};
+
+/// The study date older prediction files wrote for an image without one; read as "no
+/// date" (no radiograph of these sources is from 1900).
+pub const UNDATED: &str = "1900-01-01";
 
 /// Tolerance on `p_healthy + p_covid + p_bacterial = 1`.
 pub const SUM_TOLERANCE: f64 = 1e-3;
@@ -242,13 +248,20 @@ fn parse_row(
         }
     };
     let patient = field(0).map(str::to_owned);
-    let date_text = field(1).map(str::to_owned);
+    // An empty date is an undated image, not a missing field.
+    let date_text = record
+        .get(col[1])
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && *t != UNDATED)
+        .map(str::to_owned);
     let image = field(2).map(str::to_owned);
     let label_text = field(3).map(str::to_owned);
     let prob_text: Vec<Option<String>> = (4..7).map(|i| field(i).map(str::to_owned)).collect();
+    let mut date_ok = true;
     let date = date_text.and_then(|t| {
         t.parse::<StudyDate>()
             .map_err(|e| {
+                date_ok = false;
                 problems.push(RowProblem {
                     line,
                     column: Some("study_date"),
@@ -307,8 +320,8 @@ fn parse_row(
         }
     }
     match (patient, date, image, label) {
-        (Some(patient_id), Some(study_date), Some(image_id), Some(label))
-            if problems.is_empty() =>
+        (Some(patient_id), study_date, Some(image_id), Some(label))
+            if problems.is_empty() && date_ok =>
         {
             Ok(ImagePrediction {
                 patient_id,
@@ -337,6 +350,10 @@ pub struct EvaluateOptions {
     /// Re-select the cutoff in every bootstrap round (`true`) or keep the one chosen on
     /// the full sample (`false`).
     pub refit_cutoff: bool,
+    /// Stop with an error when a unit's images disagree on the label (`true`), instead
+    /// of leaving that unit out and listing it in [`Evaluation::label_conflicts`]
+    /// (`false`, the default).
+    pub fail_on_label_conflict: bool,
 }
 
 impl Default for EvaluateOptions {
@@ -347,6 +364,7 @@ impl Default for EvaluateOptions {
             level: 0.95,
             bootstrap: BootstrapOptions::default(),
             refit_cutoff: true,
+            fail_on_label_conflict: false,
         }
     }
 }
@@ -528,6 +546,12 @@ pub struct Evaluation {
     pub per_class: PerClass<Option<ClassMetrics>>,
     /// The bootstrap used.
     pub bootstrap: BootstrapSummary,
+    /// Images without a study date (each a unit of its own under patient-day grouping).
+    #[serde(default)]
+    pub undated_images: usize,
+    /// Units left out because their images disagree on the label.
+    #[serde(default)]
+    pub label_conflicts: Vec<LabelConflict>,
 }
 
 /// Bootstrap columns per class, in this order.
@@ -572,7 +596,8 @@ struct Task {
 /// Evaluates image predictions (see the module docs).
 ///
 /// # Errors
-/// [`Error::ConflictingLabels`] from aggregation, invalid options.
+/// [`Error::ConflictingLabels`] from aggregation when
+/// [`EvaluateOptions::fail_on_label_conflict`] is set, invalid options.
 pub fn evaluate(images: &[ImagePrediction], options: &EvaluateOptions) -> Result<Evaluation> {
     options.criterion.validate()?;
     let boot_opts = BootstrapOptions {
@@ -580,7 +605,14 @@ pub fn evaluate(images: &[ImagePrediction], options: &EvaluateOptions) -> Result
         ..options.bootstrap.clone()
     };
     boot_opts.validate()?;
-    let units = aggregate(images, options.grouping)?;
+    let agg = aggregate(images, options.grouping);
+    let (undated_images, label_conflicts) = (agg.undated_images, agg.conflicts.clone());
+    // Listed in the result; the caller warns (this crate does not log).
+    let units = if options.fail_on_label_conflict {
+        agg.strict()?
+    } else {
+        agg.units
+    };
     if units.is_empty() {
         return Err(Error::TooFew {
             what: "evaluation units",
@@ -588,7 +620,10 @@ pub fn evaluate(images: &[ImagePrediction], options: &EvaluateOptions) -> Result
             got: 0,
         });
     }
-    evaluate_units(images.len(), &units, options, &boot_opts)
+    let mut e = evaluate_units(images.len(), &units, options, &boot_opts)?;
+    e.undated_images = undated_images;
+    e.label_conflicts = label_conflicts;
+    Ok(e)
 }
 
 fn evaluate_units(
@@ -778,6 +813,8 @@ fn evaluate_units(
             refit_cutoff: refit,
             scheme: "patients resampled with replacement within each class".to_owned(),
         },
+        undated_images: 0,
+        label_conflicts: Vec::new(),
     })
 }
 
@@ -801,6 +838,41 @@ mod tests {
         assert_eq!(v[1].label, Label::Covid);
         assert_eq!(v[0].study_date, v[1].study_date);
         assert_eq!(v[1].probs, [0.2, 0.7, 0.1]);
+    }
+
+    #[test]
+    fn undated_rows_are_their_own_units_and_conflicts_are_listed() {
+        // p1: a healthy and a covid image, no dates (months apart, unknown): two units.
+        // p2: two same-day images with different labels: left out and listed.
+        let body = "p1,,a,healthy,0.8,0.1,0.1\n\
+                    p1,1900-01-01,b,covid,0.2,0.7,0.1\n\
+                    p2,2020-03-01,c,covid,0.1,0.8,0.1\n\
+                    p2,2020-03-01,d,bacterial,0.1,0.1,0.8\n\
+                    p3,2020-03-02,e,bacterial,0.1,0.2,0.7\n\
+                    p4,2020-03-02,f,covid,0.3,0.6,0.1\n";
+        let v = parse(body).unwrap();
+        assert_eq!((v[0].study_date, v[1].study_date), (None, None));
+        let options = EvaluateOptions {
+            bootstrap: BootstrapOptions {
+                rounds: 20,
+                ..BootstrapOptions::default()
+            },
+            ..EvaluateOptions::default()
+        };
+        let e = evaluate(&v, &options).unwrap();
+        assert_eq!(e.n_units, 4);
+        assert_eq!(e.undated_images, 2);
+        assert_eq!(e.label_conflicts.len(), 1);
+        assert_eq!(e.label_conflicts[0].unit, "p2@2020-03-01");
+        assert_eq!(e.class_counts.covid, 2);
+        let strict = EvaluateOptions {
+            fail_on_label_conflict: true,
+            ..options
+        };
+        assert!(matches!(
+            evaluate(&v, &strict),
+            Err(Error::ConflictingLabels { .. })
+        ));
     }
 
     #[test]

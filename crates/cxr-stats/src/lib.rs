@@ -29,7 +29,9 @@ pub mod agreement;
 
 pub use error::{Error, Result};
 
-pub use aggregate::{Grouping, ImagePrediction, UnitPrediction, aggregate};
+pub use aggregate::{
+    Aggregated, Grouping, ImagePrediction, LabelConflict, UnitPrediction, aggregate,
+};
 pub use bootstrap::{Bootstrap, BootstrapOptions, IntervalMethod, Resample, Resampler, bootstrap};
 pub use cutoff::{Criterion, OperatingPoint};
 pub use delong::{DelongAuc, PairedDelong, delong, delong_paired_test};

@@ -1,9 +1,12 @@
 //! Renders a contact sheet of phantoms (one row per class, then the bad images) to a PNG.
 //! `cargo run -p cxr-synth --example contact_sheet -- OUT.png [SIZE]`
+#[path = "../../../examples/common/logging.rs"]
+mod logging;
 use cxr_core::{GrayImage, Label, SourceId};
 use cxr_synth::{CaseSpec, Defect, SynthConfig, render};
 
 fn main() {
+    logging::init();
     let mut args = std::env::args().skip(1);
     let out = args.next().unwrap_or_else(|| "contact_sheet.png".into());
     let size: u32 = args.next().and_then(|s| s.parse().ok()).unwrap_or(128);

@@ -1,6 +1,8 @@
 //! Writes a synthetic multi-source cohort: PNG images, lung masks and `records.csv`.
 //!
 //! `cargo run --release --example synth_cohort -- --preset demo --out out/demo/cohort`
+#[path = "../../../examples/common/logging.rs"]
+mod logging;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -39,6 +41,7 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
+    logging::init();
     let args = Args::parse();
     let plan = match args.preset {
         Preset::Demo => CohortPlan::demo(),

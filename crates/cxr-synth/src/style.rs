@@ -76,7 +76,7 @@ impl Style {
         }
     }
 
-    /// The style used for a source's phantoms.
+    /// The style used for a source's phantoms (the neutral style for a user source).
     pub fn for_source(source: SourceId) -> Self {
         let n = Style::neutral();
         match source {
@@ -173,6 +173,8 @@ impl Style {
                 marker_corner: Corner::TopRight,
                 ..n
             },
+            // A source of the user's own: no style of its own, the neutral one.
+            SourceId::User(_) => n,
         }
     }
 }

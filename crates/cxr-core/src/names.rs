@@ -1,0 +1,70 @@
+//! File names for ids: an image id from any source (which may hold `/`, `\`, `:`, spaces
+//! or start with a dot) made into one file name, so that every cache and output folder
+//! keyed by id maps two different ids to two different files.
+
+/// The longest encoded name kept whole; longer ones are shortened and given a hash.
+const MAX_NAME: usize = 180;
+
+/// A file name (no extension) for `id`, injective over ids: ASCII letters, digits, `-`,
+/// `_` and `.` stay as they are (a leading `.` excepted, so that no name is hidden), every
+/// other byte becomes `%XX` (so `a/b` → `a%2Fb`, which no id `a_b` can give). Names longer
+/// than 180 bytes keep their first 160 and a 64-bit FNV-1a hash of the whole id.
+///
+/// ```
+/// use cxr_core::names::file_stem_for;
+/// assert_eq!(file_stem_for("a/b"), "a%2Fb");
+/// assert_eq!(file_stem_for("a_b"), "a_b");
+/// assert_eq!(file_stem_for(".hidden"), "%2Ehidden");
+/// assert_eq!(file_stem_for("50%"), "50%25");
+/// ```
+pub fn file_stem_for(id: &str) -> String {
+    let mut out = String::with_capacity(id.len());
+    for (i, b) in id.bytes().enumerate() {
+        let keep = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_') || (b == b'.' && i > 0);
+        if keep {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    if out.is_empty() {
+        out.push_str("%00");
+    }
+    if out.len() > MAX_NAME {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in id.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        // The encoding is ASCII: any byte index is a char boundary.
+        out.truncate(160);
+        out.push_str(&format!("~{h:016x}"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_that_collided_under_replacement_get_their_own_names() {
+        let ids = [
+            "a/b", "a_b", "a\\b", "a:b", "a b", "a%2Fb", ".", "..", "", "é",
+        ];
+        let names: std::collections::BTreeSet<String> =
+            ids.iter().map(|i| file_stem_for(i)).collect();
+        assert_eq!(names.len(), ids.len());
+        for n in &names {
+            assert!(
+                !n.starts_with('.') && !n.contains(['/', '\\', ':', ' ']),
+                "{n}"
+            );
+        }
+        assert_eq!(file_stem_for("é"), "%C3%A9");
+        let long = "x".repeat(500);
+        let n = file_stem_for(&long);
+        assert_eq!(n.len(), 160 + 17);
+        assert_ne!(n, file_stem_for(&format!("{long}y")));
+    }
+}
