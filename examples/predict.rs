@@ -98,7 +98,7 @@ fn main() -> anyhow::Result<()> {
                         o.qc.verdict.to_string(),
                     )),
                 },
-                Err(e) => rejected.push(file_rejection(&f, "error", e.to_string())),
+                Err(e) => rejected.push(file_rejection(&f, "error", cxr::core::error_chain(&e))),
             }
             pb.inc(1);
         }
@@ -138,7 +138,7 @@ fn main() -> anyhow::Result<()> {
                 .ok_or_else(|| anyhow::anyhow!("image `{}` has no record", ex.image_id))?;
             match p {
                 Ok(p) => rows.push(PredictionRow::new(r, &p)?),
-                Err(e) => rejected.push(Rejection::new(r, "error", e.to_string())),
+                Err(e) => rejected.push(Rejection::new(r, "error", cxr::core::error_chain(&e))),
             }
         }
     }

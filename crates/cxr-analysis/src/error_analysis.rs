@@ -846,6 +846,42 @@ mod tests {
         (records, preds)
     }
 
+    /// A source of the user's own is a row of the per-source table, after the adapters'.
+    #[test]
+    fn a_user_source_gets_its_row_after_the_adapters() {
+        let (mut records, mut preds) = complete();
+        let mine: SourceId = "my-hospital".parse().unwrap();
+        for (i, right) in [(0, true), (1, false)] {
+            let r = rec(
+                mine,
+                &format!("m{i}"),
+                &format!("m{i}-img"),
+                Label::Covid,
+                None,
+                None,
+            );
+            preds.push(pred(&r, 1, right));
+            records.push(r);
+        }
+        let a = error_analysis(&records, &preds, 1).unwrap();
+        let src: Vec<(&str, usize, usize)> = a
+            .by_source
+            .rows
+            .iter()
+            .map(|r| (r.category.as_str(), r.units, r.errors))
+            .collect();
+        assert_eq!(
+            src,
+            [
+                ("covid-idc", 3, 0),
+                ("padchest", 7, 3),
+                ("my-hospital", 2, 1)
+            ]
+        );
+        assert_eq!(a.by_source.chi2.as_ref().unwrap().df, 2);
+        assert!(markdown(&a).contains("my-hospital"));
+    }
+
     #[test]
     fn an_image_predicted_twice_is_refused() {
         // It would count twice in its patient's mean and in every table.

@@ -48,8 +48,9 @@ pub struct Classifier {
 }
 
 impl Classifier {
-    /// Loads `run_dir/config.json`, then the `best` weights (else `last`), and folds the
-    /// batch norms into the convolutions. On the CPU, when the run trained with
+    /// Loads `run_dir/config.json`, then the run's averaged weights when it averaged its
+    /// last epochs ([`TrainConfig::average_last`]), else the `best` weights (else `last`),
+    /// and folds the batch norms into the convolutions. On the CPU, when the run trained with
     /// [`TrainConfig::channels_last`] (the default), weights and inputs are kept in
     /// channels-last order, where oneDNN's convolutions run 1.6× faster at batch 8; on
     /// CUDA inference stays row-major (measured at parity with PyTorch there).
@@ -64,7 +65,7 @@ impl Classifier {
         config.validate()?;
         let mut vs = nn::VarStore::new(device);
         let mut net = InceptionV3::new(&vs.root(), &config.model)?;
-        let _: TrainState = cxr_nn::load_best(run_dir, &mut vs)?;
+        let _: TrainState = cxr_nn::load_for_inference(run_dir, &mut vs)?;
         let channels_last = config.channels_last && device == Device::Cpu;
         if channels_last {
             // Before folding, so that the folded weights inherit the layout.

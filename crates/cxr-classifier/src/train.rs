@@ -97,6 +97,14 @@ pub struct TrainConfig {
     /// ([`crate::data::shrink_inputs`]): the same samples, without decoding full-size
     /// radiographs every epoch.
     pub input_cache: bool,
+    /// Average the weights of the last this many epochs (0: off, the paper's recipe).
+    /// The weights after each of the final `average_last` epochs are kept
+    /// (`snapshot-<epoch>.safetensors`) and averaged at the end into
+    /// `averaged.safetensors`, which [`crate::Classifier`] then uses instead of `best`
+    /// (stochastic weight averaging over a cosine tail: one draw of the random streams,
+    /// or another CPU's rounding, moves the result much less than it moves any single
+    /// epoch's weights).
+    pub average_last: usize,
 }
 
 impl Default for TrainConfig {
@@ -122,6 +130,7 @@ impl Default for TrainConfig {
             precision: Precision::Auto,
             channels_last: true,
             input_cache: true,
+            average_last: 0,
         }
     }
 }
@@ -174,6 +183,12 @@ impl TrainConfig {
         }
         if self.accumulate == 0 {
             return bad("accumulate", "0".into());
+        }
+        if self.average_last > self.epochs {
+            return bad(
+                "average_last",
+                format!("{} > epochs = {}", self.average_last, self.epochs),
+            );
         }
         if self.learning_rate.is_nan() || self.learning_rate <= 0.0 {
             return bad("learning_rate", format!("{} ≤ 0", self.learning_rate));
@@ -460,6 +475,9 @@ fn train_split(
             };
             append_jsonl(&run_dir.join("metrics.jsonl"), &m)?;
             write_curves(run_dir)?;
+            if config.average_last > 0 && done.epoch + config.average_last >= config.epochs {
+                cxr_nn::save_weights(&cxr_nn::snapshot_path(run_dir, done.epoch), &vs)?;
+            }
             // Without validation patients, training loss stands in (and early stopping
             // then only guards against divergence).
             let watched = if val_loader.batches() == 0 {
@@ -472,6 +490,17 @@ fn train_split(
             Ok(Validated { watched, message })
         },
     )?;
+    if config.average_last > 0 {
+        // The snapshots of the final epochs run (fewer when early stopping came first).
+        let done = state.epochs_done;
+        let snapshots: Vec<PathBuf> = (done.saturating_sub(config.average_last)..done)
+            .map(|e| cxr_nn::snapshot_path(run_dir, e))
+            .filter(|p| p.exists())
+            .collect();
+        if !snapshots.is_empty() {
+            cxr_nn::average_weights(&snapshots, &run_dir.join(cxr_nn::AVERAGED))?;
+        }
+    }
     Ok(TrainSummary {
         epochs,
         best_val_loss: state.early.best.unwrap_or(f64::INFINITY),

@@ -436,6 +436,49 @@ fn malformed_duplicate_groups_are_refused() {
     assert_eq!(cohort.records.len(), 10);
 }
 
+/// A source of the user's own gets a Table 1 row after the adapters' sources, and its
+/// patients are split like the others, stratified by source.
+#[test]
+fn a_user_source_is_a_source_like_the_others() {
+    let mine: SourceId = "my-hospital".parse().unwrap();
+    let mut records: Vec<ImageRecord> = paper_records(0.02);
+    let n_paper = records.len();
+    for i in 0..40 {
+        let mut r = ImageRecord::new(
+            PatientId::new(mine, format!("{}", i / 2)),
+            format!("m{i}"),
+            format!("m{i}.png"),
+            [Label::Healthy, Label::Covid][(i / 2) % 2],
+            "",
+            cxr_core::View::Unknown,
+        );
+        r.age = Some(50.0 + i as f32);
+        records.push(r);
+    }
+    let rows = table1(&records);
+    let names: Vec<&str> = rows.iter().map(|r| r.source.as_str()).collect();
+    assert_eq!(names[names.len() - 2..], ["my-hospital", "TOTAL"]);
+    let mine_row = &rows[rows.len() - 2];
+    assert_eq!((mine_row.patients, mine_row.images), (20, 40));
+    assert_eq!(mine_row.covid, 10);
+    assert_eq!(rows.last().unwrap().images, n_paper + 40);
+    let config = SplitConfig {
+        stratify_by_source: true,
+        ..SplitConfig::default()
+    };
+    let s = split(&records, &[], &config).unwrap();
+    let test_mine = records
+        .iter()
+        .filter(|r| r.source == mine && s.part(&r.patient) == Some(Part::Test))
+        .map(|r| r.patient.clone())
+        .collect::<BTreeSet<_>>()
+        .len();
+    assert_eq!(
+        test_mine, 10,
+        "half of the user source's 20 patients in the test part"
+    );
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
     /// Whatever the fractions and seed, every patient is in exactly one part and the

@@ -77,16 +77,22 @@ pub fn load_gray(path: &Path) -> Result<GrayImage> {
 /// reason as its source: "unexpected end of file" for a truncated file, "format could
 /// not be determined" for a file that is no image) and [`Error::UnsupportedImage`].
 pub fn load_gray_with(path: &Path, options: LoadOptions) -> Result<GrayImage> {
-    let read_err = |source| Error::ReadImage {
-        path: path.to_path_buf(),
-        source,
-    };
     let bytes = std::fs::read(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
     })?;
+    decode_gray(&bytes, path, options)
+}
+
+/// [`load_gray_with`] on the bytes of a file (`path` names it in errors): an upload, a
+/// file read once for hashing and decoding.
+pub fn decode_gray(bytes: &[u8], path: &Path, options: LoadOptions) -> Result<GrayImage> {
+    let read_err = |source| Error::ReadImage {
+        path: path.to_path_buf(),
+        source,
+    };
     let reader = || {
-        ImageReader::new(std::io::Cursor::new(bytes.as_slice()))
+        ImageReader::new(std::io::Cursor::new(bytes))
             .with_guessed_format()
             .map_err(|source| Error::Io {
                 path: path.to_path_buf(),

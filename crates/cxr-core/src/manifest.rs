@@ -98,11 +98,20 @@ pub fn write_records(path: &Path, records: &[ImageRecord]) -> Result<()> {
 /// number ≥ 0, a `patient_id` whose prefix differs from the `source` column, or an
 /// `image_id` a `source` already listed on an earlier row.
 pub fn read_records(path: &Path) -> Result<Vec<ImageRecord>> {
+    let file = std::fs::File::open(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_records(file, path)
+}
+
+/// [`read_records`] on any reader; `path` names the table in errors, and relative image
+/// paths are relative to its folder.
+pub fn parse_records<R: std::io::Read>(reader: R, path: &Path) -> Result<Vec<ImageRecord>> {
     let err = csv_err(path);
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(false)
-        .from_path(path)
-        .map_err(&err)?;
+        .from_reader(reader);
     let headers: Vec<String> = rdr
         .headers()
         .map_err(&err)?
@@ -305,6 +314,45 @@ mod tests {
             "covid-idc,covid-idc:311a,img-1,images/a.png,covid,AP Supine,2020-03-19,65.5,M,\"finding=COVID-19, ARDS\",,masks/a.png"
         );
         assert_eq!(read_records(&p).unwrap(), recs);
+    }
+
+    /// A manifest of the user's own: a source without an adapter and views nobody
+    /// recorded are read, the patients namespaced by that source.
+    #[test]
+    fn a_user_source_and_unrecorded_views_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("records.csv");
+        std::fs::write(
+            &p,
+            "source,patient_id,image_id,path,label,view\n\
+             my-hospital,17,a,a.png,covid,\n\
+             my-hospital,my-hospital:18,b,b.png,healthy,unknown\n\
+             Actualmed,17,c,c.png,covid,AP\n",
+        )
+        .unwrap();
+        let r = read_records(&p).unwrap();
+        let mine: SourceId = "my-hospital".parse().unwrap();
+        assert_eq!(r[0].source, mine);
+        assert_eq!(r[0].patient.to_string(), "my-hospital:17");
+        assert_eq!(r[0].view, View::Unknown);
+        assert_eq!(r[1].patient.to_string(), "my-hospital:18");
+        assert_eq!(r[2].source.as_str(), "actualmed");
+        // Two sources' patient 17 are two patients.
+        assert_ne!(r[0].patient, r[2].patient);
+        // Written back, read again: the same records.
+        write_records(&p, &r).unwrap();
+        assert_eq!(read_records(&p).unwrap(), r);
+        // A name that cannot be a source says what a source name may be.
+        std::fs::write(
+            &p,
+            "source,patient_id,image_id,path,label,view\nmy hospital,1,a,a.png,covid,PA\n",
+        )
+        .unwrap();
+        let e = read_records(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("line 2") && e.contains("a name of your own"),
+            "{e}"
+        );
     }
 
     #[test]

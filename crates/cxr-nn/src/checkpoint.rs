@@ -42,16 +42,91 @@ pub fn save_checkpoint<S: Serialize>(
     vs: &VarStore,
     state: &S,
 ) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
     let (weights, json) = checkpoint_paths(dir, name);
+    save_weights(&weights, vs)?;
+    write_json(&json, state)
+}
+
+/// Saves the weights of `vs` (row-major copies) as safetensors at `path`, atomically.
+pub fn save_weights(path: &Path, vs: &VarStore) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+    }
     let named: Vec<(String, tch::Tensor)> = tch::no_grad(|| {
         vs.variables()
             .into_iter()
             .map(|(name, t)| (name, t.contiguous()))
             .collect()
     });
-    write_tensors_atomic(&weights, &named)?;
-    write_json(&json, state)
+    write_tensors_atomic(path, &named)
+}
+
+/// The weights of `epoch` kept for averaging: `dir/snapshot-<epoch>.safetensors`.
+pub fn snapshot_path(dir: &Path, epoch: usize) -> PathBuf {
+    dir.join(format!("snapshot-{epoch:03}.safetensors"))
+}
+
+/// Name of the averaged weights in a run folder ([`average_weights`]).
+pub const AVERAGED: &str = "averaged.safetensors";
+
+/// Averages weight files element by element (every tensor of the first, in float64,
+/// written back in its own kind; batch-norm statistics are averaged like the weights)
+/// into `out`, atomically. Returns the number of files averaged.
+///
+/// # Errors
+///
+/// [`Error::Snapshot`] when `inputs` is empty or the files do not hold the same tensor
+/// names and shapes; read and write errors.
+pub fn average_weights(inputs: &[PathBuf], out: &Path) -> Result<usize> {
+    let bad = |detail: String| Error::Snapshot {
+        path: out.to_path_buf(),
+        detail,
+    };
+    let Some(first) = inputs.first() else {
+        return Err(bad("no weights to average".into()));
+    };
+    let read = |p: &Path| -> Result<Vec<(String, tch::Tensor)>> {
+        let mut v = tch::Tensor::read_safetensors(p)?;
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(v)
+    };
+    let base = read(first)?;
+    let mut sums: Vec<tch::Tensor> = base
+        .iter()
+        .map(|(_, t)| t.to_kind(tch::Kind::Double))
+        .collect();
+    for p in &inputs[1..] {
+        let other = read(p)?;
+        if other.len() != base.len() {
+            return Err(bad(format!(
+                "{} holds {} tensors, {} holds {}",
+                p.display(),
+                other.len(),
+                first.display(),
+                base.len()
+            )));
+        }
+        for ((sum, (name, _)), (oname, t)) in sums.iter_mut().zip(&base).zip(&other) {
+            if name != oname || t.size() != sum.size() {
+                return Err(bad(format!(
+                    "{}: tensor `{oname}` {:?} does not match `{name}` {:?} of {}",
+                    p.display(),
+                    t.size(),
+                    sum.size(),
+                    first.display()
+                )));
+            }
+            *sum += t.to_kind(tch::Kind::Double);
+        }
+    }
+    let n = inputs.len() as f64;
+    let averaged: Vec<(String, tch::Tensor)> = base
+        .iter()
+        .zip(sums)
+        .map(|((name, t), sum)| (name.clone(), (sum / n).to_kind(t.kind())))
+        .collect();
+    write_tensors_atomic(out, &averaged)?;
+    Ok(inputs.len())
 }
 
 /// Writes named tensors as safetensors at `path` through a temporary file in the same
@@ -104,6 +179,18 @@ pub fn load_best<S: DeserializeOwned>(dir: &Path, vs: &mut VarStore) -> Result<S
         "last"
     };
     load_checkpoint(dir, name, vs)
+}
+
+/// The weights a trained run is used with: its [`AVERAGED`] weights when training
+/// averaged its last epochs, else [`load_best`]'s. Returns the state of `best` (or
+/// `last`) either way.
+pub fn load_for_inference<S: DeserializeOwned>(dir: &Path, vs: &mut VarStore) -> Result<S> {
+    let state = load_best(dir, vs)?;
+    let averaged = dir.join(AVERAGED);
+    if averaged.exists() {
+        vs.load(&averaged)?;
+    }
+    Ok(state)
 }
 
 /// Writes a value as pretty JSON, atomically.
@@ -269,6 +356,49 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert_eq!(names, ["w.safetensors"]);
+    }
+
+    #[test]
+    fn snapshots_average_and_the_average_is_what_inference_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let vs = VarStore::new(tch::Device::Cpu);
+        let w = vs.root().var("w", &[3], tch::nn::Init::Const(0.0));
+        let stat = vs.root().zeros_no_train("running_mean", &[2]);
+        let mut paths = Vec::new();
+        for (e, v) in [(7usize, 1.0f32), (8, 2.0), (9, 6.0)] {
+            tch::no_grad(|| {
+                let _ = w.shallow_clone().fill_(f64::from(v));
+                let _ = stat.shallow_clone().fill_(f64::from(10.0 * v));
+            });
+            let p = snapshot_path(dir.path(), e);
+            save_weights(&p, &vs).unwrap();
+            paths.push(p);
+        }
+        assert_eq!(paths[0].file_name().unwrap(), "snapshot-007.safetensors");
+        let out = dir.path().join(AVERAGED);
+        assert_eq!(average_weights(&paths, &out).unwrap(), 3);
+        // The last epoch's weights are the `best` checkpoint; inference takes the mean.
+        save_checkpoint(dir.path(), "best", &vs, &serde_json::json!({"epoch": 9})).unwrap();
+        let mut fresh = VarStore::new(tch::Device::Cpu);
+        let w2 = fresh.root().var("w", &[3], tch::nn::Init::Const(0.0));
+        let stat2 = fresh.root().zeros_no_train("running_mean", &[2]);
+        let _: serde_json::Value = load_for_inference(dir.path(), &mut fresh).unwrap();
+        assert_eq!(Vec::<f32>::try_from(&w2).unwrap(), [3.0; 3]);
+        assert_eq!(Vec::<f32>::try_from(&stat2).unwrap(), [30.0; 2]);
+        // Without it, `best`.
+        std::fs::remove_file(&out).unwrap();
+        let _: serde_json::Value = load_for_inference(dir.path(), &mut fresh).unwrap();
+        assert_eq!(Vec::<f32>::try_from(&w2).unwrap(), [6.0; 3]);
+        // Files of another network are refused, naming both.
+        let other = VarStore::new(tch::Device::Cpu);
+        let _ = other.root().var("w", &[4], tch::nn::Init::Const(0.0));
+        let _ = other.root().zeros_no_train("running_mean", &[2]);
+        let odd = dir.path().join("odd.safetensors");
+        save_weights(&odd, &other).unwrap();
+        let e = average_weights(&[paths[0].clone(), odd], &out).unwrap_err();
+        assert!(e.to_string().contains("does not match"), "{e}");
+        assert!(!out.exists());
+        assert!(average_weights(&[], &out).is_err());
     }
 
     #[test]

@@ -39,7 +39,8 @@ pub mod schedule;
 pub use amp::{GradScaler, Precision, Stepper, autocast};
 pub use augment::{Affine, AugmentConfig};
 pub use checkpoint::{
-    append_jsonl, load_best, load_checkpoint, open_run, save_checkpoint, write_tensors_atomic,
+    AVERAGED, append_jsonl, average_weights, load_best, load_checkpoint, load_for_inference,
+    open_run, save_checkpoint, save_weights, snapshot_path, write_tensors_atomic,
 };
 pub use device::{DEVICE_ENV, DevicePreference, device_from_env, select_device};
 pub use fit::{EpochDone, FitPlan, Validated, fit, resume_or_start};
@@ -90,6 +91,14 @@ pub enum Error {
     RunMismatch {
         /// The run's `config.json`.
         path: std::path::PathBuf,
+    },
+    /// Weight snapshots that cannot be averaged.
+    #[error("averaging weights into {path}: {detail}")]
+    Snapshot {
+        /// The averaged file being written.
+        path: std::path::PathBuf,
+        /// What does not fit.
+        detail: String,
     },
     /// A checkpoint that should exist does not.
     #[error("no checkpoint at {path}")]

@@ -24,9 +24,9 @@
 //! 4. view: the image table's `Position_Manual` when present (`PA`, which covers PA and
 //!    AP, read as AP when the sidecar says AP); else the file's `vp-` entity (`vp-pa`,
 //!    `vp-ap`, `vp-ll`); else, when [`BimcvOptions::trust_dicom_view`], the sidecar's
-//!    View Position, which FORMATS.md shows to be blank or wrong for many images (so it
-//!    only ever decides when nothing better exists). Lateral, other or unknown →
-//!    [`ExclusionReason::NotFrontal`];
+//!    View Position, which is blank or wrong for many images (`docs/data.md`, format
+//!    notes §3b), so it only ever decides when nothing better exists. Lateral, other or
+//!    unknown → [`ExclusionReason::NotFrontal`];
 //! 5. study date: the sidecar's Study Date, else the session's `study_date`; none or
 //!    unparseable → [`ExclusionReason::UnparseableDate`];
 //! 6. covid needs a `POSITIVO` PCR whose date lies in
@@ -55,7 +55,7 @@
 //! ```
 #![warn(missing_docs)]
 
-mod sidecar;
+pub mod sidecar;
 use cxr_source_util::delimited as table;
 
 use std::collections::{BTreeMap, HashMap};

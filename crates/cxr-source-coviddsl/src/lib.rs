@@ -14,8 +14,8 @@
 //! by name, case- and space-insensitively. Only DICOM headers are read (up to Pixel
 //! Data), never pixels. The crate sits above `cxr-core` and `cxr-dicom` in the DAG.
 //!
-//! When the root holds the neutral manifest ([`NEUTRAL_MANIFEST`], proposed in
-//! FORMATS.md for sources without a usable schema), it is read instead.
+//! When the root holds the neutral manifest ([`NEUTRAL_MANIFEST`], for sources without a
+//! usable schema; specified in `docs/data.md`, format notes §8), it is read instead.
 //!
 //! ## Rules, in order
 //!
@@ -23,11 +23,11 @@
 //! 2. Modality other than CR/DX → [`ExclusionReason::NotXray`];
 //! 3. View Position not PA/AP → [`ExclusionReason::NotFrontal`];
 //! 4. no Patient ID → [`ExclusionReason::MalformedRow`];
-//! 5. with [`CoviddslOptions::require_covid_diagnosis`] (default, FORMATS.md's
-//!    assumption): the patient's admission diagnosis must mention COVID (`COVID`,
-//!    `SARS-COV-2`, case-insensitive); a patient absent from the clinical tables or
-//!    with another diagnosis → [`ExclusionReason::UnknownLabel`]. Without it every
-//!    patient is covid (the release is a cohort of COVID-19 inpatients).
+//! 5. with [`CoviddslOptions::require_covid_diagnosis`] (default; an assumption, see
+//!    `docs/data.md`, format notes §2): the patient's admission diagnosis must mention
+//!    COVID (`COVID`, `SARS-COV-2`, case-insensitive); a patient absent from the clinical
+//!    tables or with another diagnosis → [`ExclusionReason::UnknownLabel`]. Without it
+//!    every patient is covid (the release is a cohort of COVID-19 inpatients).
 //!
 //! A clinical row with too few or too many fields is an exclusion naming its table and
 //! line; so records + exclusions = DICOM candidate files + unreadable clinical rows.

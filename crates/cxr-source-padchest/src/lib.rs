@@ -8,7 +8,7 @@
 //! `docs/architecture.md`) and decodes no pixels: scanning reads the table and checks
 //! that each image file exists.
 //!
-//! Rules (see `docs/data.md` and `shared/sources/FORMATS.md` §3a), applied in this order,
+//! Rules (see `docs/data.md`, PadChest and format notes §3a), applied in this order,
 //! the first that fails naming the row's exclusion:
 //!
 //! 1. a row with too few or too many fields → [`ExclusionReason::MalformedRow`];

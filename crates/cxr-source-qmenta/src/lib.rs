@@ -2,7 +2,7 @@
 //!
 //! The paper's QMenta source has no public schema. Public code pulls the QMenta project
 //! `Kaggle: Chest X-Ray Images (Pneumonia)` into `<split>/<group>/<name>.jpeg`, i.e.
-//! Kermany et al.'s layout (see `shared/sources/FORMATS.md` §6), which this adapter
+//! Kermany et al.'s layout (see `docs/data.md`, format notes §6), which this adapter
 //! reads: `chest_xray/{train,test,val}/{NORMAL,PNEUMONIA}/` (or those splits directly
 //! under the root; group names case-insensitive, so QMenta's `Normal`/`Pneumonia` work
 //! too). Sits on `cxr-core` in the crate DAG; decodes no pixels.

@@ -12,8 +12,8 @@
 //! tree converted to PNG (same path, `.png`) is accepted too. Scanning reads DICOM
 //! headers only (up to Pixel Data). The crate sits above `cxr-core` and `cxr-dicom`.
 //!
-//! When the root holds the neutral manifest ([`NEUTRAL_MANIFEST`], proposed in
-//! FORMATS.md for sources without a usable schema), it is read instead.
+//! When the root holds the neutral manifest ([`NEUTRAL_MANIFEST`], for sources without a
+//! usable schema; specified in `docs/data.md`, format notes §8), it is read instead.
 //!
 //! ## Rules, in order
 //!
@@ -32,9 +32,9 @@
 //!    studies; otherwise → [`ExclusionReason::NotFrontal`].
 //!
 //! Every TB Portals patient is a tuberculosis case: label bacterial, reason
-//! `TB Portals case (type_of_resistance=…)` (FORMATS.md §5; the paper's Table 1 counts
-//! 417 bacterial of 497 patients without saying what the other 80 were). Age =
-//! `age_of_onset`; `day_offset` = `imaging_date`. Extras: `condition_id`,
+//! `TB Portals case (type_of_resistance=…)` (`docs/data.md`, format notes §5; the
+//! paper's Table 1 counts 417 bacterial of 497 patients without saying what the other 80
+//! were). Age = `age_of_onset`; `day_offset` = `imaging_date`. Extras: `condition_id`,
 //! `imagingstudy_id`, `type_of_resistance`, `outcome`, `country`, `modality`.
 //!
 //! ```no_run

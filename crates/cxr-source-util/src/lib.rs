@@ -5,8 +5,8 @@
 //!   from byte offsets (the csv crate's drift after blank lines and CRLF is avoided),
 //!   Python list literals (`['normal']`);
 //! - [`stream`]: a row-at-a-time CSV reader for large tables (NIH's 112,120 rows);
-//! - [`neutral`]: the neutral `manifest.csv` layout FORMATS.md proposes for sources
-//!   without a public index.
+//! - [`neutral`]: the neutral `manifest.csv` layout for sources without a public index
+//!   (specified in `docs/data.md`, format notes §8).
 //!
 //! Every error is a [`cxr_core::ScanError`] naming the file, line and column.
 #![warn(missing_docs)]

@@ -1,8 +1,8 @@
-//! The neutral manifest FORMATS.md proposes for sources without a usable schema:
-//! `manifest.csv` at the source root, UTF-8, comma-separated, one row per image, columns
-//! `source, image_path, patient_id, study_id, study_date, day_offset, view, modality,
-//! label, label_source, sex, age_years` (matched by name; only `image_path`,
-//! `patient_id`, `view`, `label` are required).
+//! The neutral manifest for sources without a usable schema (specified in `docs/data.md`,
+//! format notes §8): `manifest.csv` at the source root, UTF-8, comma-separated, one row
+//! per image, columns `source, image_path, patient_id, study_id, study_date, day_offset,
+//! view, modality, label, label_source, sex, age_years` (matched by name; only
+//! `image_path`, `patient_id`, `view`, `label` are required).
 //!
 //! One reader for every adapter that accepts it (COVIDDSL, TB Portals, QMenta). A row
 //! is checked in this order, and the first failure is its exclusion reason: field count
