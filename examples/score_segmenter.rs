@@ -32,6 +32,9 @@ struct Args {
     /// Per-image scores (CSV).
     #[arg(long)]
     out: PathBuf,
+    /// Average each prediction with that of the mirrored image.
+    #[arg(long)]
+    mirror_average: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -42,7 +45,8 @@ fn main() -> anyhow::Result<()> {
         "give --images/--masks or --dataset/--root"
     );
     let set = a.masks.read()?;
-    let seg = Segmenter::load(&a.weights, cxr::nn::device_from_env()?)?;
+    let seg = Segmenter::load(&a.weights, cxr::nn::device_from_env()?)?
+        .with_mirror_average(a.mirror_average);
     let pb = ProgressBar::new(0).with_style(ProgressStyle::with_template(
         "scoring [{bar:40}] {pos}/{len} ({eta})",
     )?);

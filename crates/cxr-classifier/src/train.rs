@@ -97,7 +97,8 @@ pub struct TrainConfig {
     /// ([`crate::data::shrink_inputs`]): the same samples, without decoding full-size
     /// radiographs every epoch.
     pub input_cache: bool,
-    /// Average the weights of the last this many epochs (0: off, the paper's recipe).
+    /// Average the weights of the last this many epochs (0: off, the paper's recipe;
+    /// more than `epochs`: all of them).
     /// The weights after each of the final `average_last` epochs are kept
     /// (`snapshot-<epoch>.safetensors`) and averaged at the end into
     /// `averaged.safetensors`, which [`crate::Classifier`] then uses instead of `best`
@@ -136,15 +137,25 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
-    /// The CPU preset: [`ClassifierConfig::small`] trained from scratch with a higher
-    /// learning rate and smaller batches (no ImageNet weights fit a narrow network).
+    /// The CPU preset (and the demo's): [`ClassifierConfig::small`] trained from scratch
+    /// with a higher learning rate and smaller batches (no ImageNet weights fit a narrow
+    /// network), for 40 epochs of cosine decay **without early stopping**, predicting
+    /// with the average of the last 10 epochs' weights ([`TrainConfig::average_last`]).
+    ///
+    /// Why: with 20 epochs and early stopping on the ~55 validation images of the demo,
+    /// one draw of the random streams (or another CPU's kernels) stopped at epoch 8 with
+    /// 59 % accuracy and at epoch 18 with 77 %, where another reached 89 %. Over 3 seeds ×
+    /// 2 instruction sets this recipe stays within the spread `docs/reproducing.md`
+    /// records.
     pub fn cpu_small() -> Self {
         TrainConfig {
             model: ClassifierConfig::small(),
             batch_size: 16,
             learning_rate: 1e-3,
             min_lr_fraction: 0.01,
-            epochs: 20,
+            epochs: 40,
+            patience: 40,
+            average_last: 10,
             warmup_epochs: 1,
             ..TrainConfig::default()
         }
@@ -183,12 +194,6 @@ impl TrainConfig {
         }
         if self.accumulate == 0 {
             return bad("accumulate", "0".into());
-        }
-        if self.average_last > self.epochs {
-            return bad(
-                "average_last",
-                format!("{} > epochs = {}", self.average_last, self.epochs),
-            );
         }
         if self.learning_rate.is_nan() || self.learning_rate <= 0.0 {
             return bad("learning_rate", format!("{} ≤ 0", self.learning_rate));
@@ -674,7 +679,7 @@ mod tests {
         let cache = tmp.path().join("inputs");
         let out = crate::data::shrink_inputs(&[big.clone(), small.clone()], &cache, 128, None);
         // 520 / 256 → shrunk by 2; 256 px is small enough already.
-        assert_eq!(out[0].image, cache.join("covid-idc/sub_big.png.png"));
+        assert_eq!(out[0].image, cache.join("covid-idc/sub%2Fbig.png.png"));
         assert_eq!(image::image_dimensions(&out[0].image).unwrap(), (300, 260));
         assert_eq!(image::image_dimensions(&out[0].mask).unwrap(), (300, 260));
         assert_eq!(out[1], small);

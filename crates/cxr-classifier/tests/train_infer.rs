@@ -90,11 +90,24 @@ fn a_run_folder_has_everything_and_training_lowers_the_loss() {
         "last.json",
         "metrics.jsonl",
         "curves.png",
+        // The CPU preset averages its last epochs: here all three.
+        "snapshot-000.safetensors",
+        "snapshot-002.safetensors",
+        cxr_nn::AVERAGED,
     ] {
         assert!(f.run.join(name).exists(), "{name}");
     }
     let m = cxr_classifier::train::read_metrics(&f.run).unwrap();
     assert_eq!(m.len(), 3);
+    // The averaged weights are the mean of the three snapshots.
+    let snapshots: Vec<_> = (0..3).map(|e| cxr_nn::snapshot_path(&f.run, e)).collect();
+    let check = f.run.join("check.safetensors");
+    cxr_nn::average_weights(&snapshots, &check).unwrap();
+    assert_eq!(
+        std::fs::read(&check).unwrap(),
+        std::fs::read(f.run.join(cxr_nn::AVERAGED)).unwrap()
+    );
+    std::fs::remove_file(&check).unwrap();
     assert!(
         m.iter()
             .all(|e| e.val_loss.is_finite() && e.failed_samples == 0)
@@ -253,7 +266,9 @@ fn vanilla_saliency_is_the_input_gradient() {
     // below float32 resolution of its logits. Same weights, converted.
     let mut vs = tch::nn::VarStore::new(Device::Cpu);
     let net64 = cxr_classifier::InceptionV3::new(&vs.root(), &clf.config().model).unwrap();
-    vs.load(f.run.join("best.safetensors")).unwrap();
+    // The weights the classifier predicts with (this run averages its epochs).
+    assert!(f.run.join(cxr_nn::AVERAGED).exists());
+    let _: cxr_nn::TrainState = cxr_nn::load_for_inference(&f.run, &mut vs).unwrap();
     vs.double();
     let x = clf.input(&img, &mask).unwrap().to_kind(tch::Kind::Double);
     let score = |x: &tch::Tensor| {

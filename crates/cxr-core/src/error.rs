@@ -32,6 +32,16 @@ pub enum Error {
         /// The limit, in pixels.
         max_pixels: u64,
     },
+    /// An image file ends before its pixels do (a download or copy cut short).
+    #[error("{path}: truncated {format} file ({detail})")]
+    TruncatedImage {
+        /// The image file.
+        path: PathBuf,
+        /// Its format.
+        format: &'static str,
+        /// What is missing.
+        detail: &'static str,
+    },
     /// An image could not be encoded.
     #[error("cannot encode image {path}")]
     EncodeImage {

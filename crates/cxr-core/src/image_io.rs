@@ -73,9 +73,10 @@ pub fn load_gray(path: &Path) -> Result<GrayImage> {
 /// # Errors
 ///
 /// [`Error::Io`] when the file cannot be read, [`Error::ImageTooLarge`] for a header
-/// declaring more than [`MAX_IMAGE_PIXELS`], [`Error::ReadImage`] (with the decoder's
-/// reason as its source: "unexpected end of file" for a truncated file, "format could
-/// not be determined" for a file that is no image) and [`Error::UnsupportedImage`].
+/// declaring more than [`MAX_IMAGE_PIXELS`], [`Error::TruncatedImage`] for a JPEG cut
+/// short (its decoder would fill the rest with gray), [`Error::ReadImage`] (with the
+/// decoder's reason as its source: "unexpected end of file" for a truncated PNG, "format
+/// could not be determined" for a file that is no image) and [`Error::UnsupportedImage`].
 pub fn load_gray_with(path: &Path, options: LoadOptions) -> Result<GrayImage> {
     let bytes = std::fs::read(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
@@ -99,7 +100,16 @@ pub fn decode_gray(bytes: &[u8], path: &Path, options: LoadOptions) -> Result<Gr
                 source,
             })
     };
-    let (w, h) = reader()?.into_dimensions().map_err(read_err)?;
+    let probe = reader()?;
+    if probe.format() == Some(image::ImageFormat::Jpeg) && !jpeg_is_complete(bytes) {
+        // The JPEG decoder fills what is missing with gray and reports no error.
+        return Err(Error::TruncatedImage {
+            path: path.to_path_buf(),
+            format: "JPEG",
+            detail: "no end-of-image marker after its last scan",
+        });
+    }
+    let (w, h) = probe.into_dimensions().map_err(read_err)?;
     if u64::from(w) * u64::from(h) > MAX_IMAGE_PIXELS {
         return Err(Error::ImageTooLarge {
             path: path.to_path_buf(),
@@ -134,6 +144,18 @@ pub fn decode_gray(bytes: &[u8], path: &Path, options: LoadOptions) -> Result<Gr
         invert(&mut gray);
     }
     Ok(gray)
+}
+
+/// Whether a JPEG stream ends its last scan: an end-of-image marker (`FF D9`) after the
+/// last start-of-scan marker (`FF DA`). Inside entropy-coded data every `FF` is followed
+/// by `00` or a restart marker, so `FF D9` there can only be the end; an EXIF thumbnail's
+/// own end marker comes before the main image's scans.
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let last = |b: u8| bytes.windows(2).rposition(|w| w == [0xFF, b]);
+    match (last(0xDA), last(0xD9)) {
+        (Some(sos), Some(eoi)) => eoi > sos,
+        _ => false,
+    }
 }
 
 /// Inverts an 8-bit image in place (`v → 255 − v`): MONOCHROME1 to MONOCHROME2.
@@ -339,6 +361,16 @@ mod tests {
         std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
         let e = crate::error_chain(&load_gray(&cut).unwrap_err());
         assert!(e.contains("cut.png") && e.contains("end of file"), "{e}");
+        // A JPEG cut in the middle of its entropy-coded data.
+        let jpg = dir.path().join("full.jpg");
+        image::DynamicImage::ImageLuma8(img.clone())
+            .save(&jpg)
+            .unwrap();
+        let bytes = std::fs::read(&jpg).unwrap();
+        let cut = dir.path().join("cut.jpg");
+        std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
+        let e = crate::error_chain(&load_gray(&cut).unwrap_err());
+        assert!(e.contains("cut.jpg") && e.contains("truncated"), "{e}");
         let junk = dir.path().join("junk.png");
         std::fs::write(&junk, b"this is not an image at all").unwrap();
         let e = crate::error_chain(&load_gray(&junk).unwrap_err());

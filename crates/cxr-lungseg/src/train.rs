@@ -486,6 +486,8 @@ pub struct Segmenter {
     device: Device,
     /// Weights and inputs in channels-last order (on the CPU).
     channels_last: bool,
+    /// Average each prediction with that of the mirrored image.
+    mirror_average: bool,
     _vs: nn::VarStore,
 }
 
@@ -510,8 +512,22 @@ impl Segmenter {
             config,
             device,
             channels_last,
+            mirror_average: false,
             _vs: vs,
         })
+    }
+
+    /// Averages every prediction with that of the left-right mirrored image, mirrored
+    /// back (test-time augmentation: twice the computation, masks less sensitive to
+    /// the side a lung is on). Off by default.
+    pub fn with_mirror_average(mut self, on: bool) -> Segmenter {
+        self.mirror_average = on;
+        self
+    }
+
+    /// Whether predictions average the image and its mirror image.
+    pub fn mirror_average(&self) -> bool {
+        self.mirror_average
     }
 
     /// The run's configuration.
@@ -546,10 +562,14 @@ impl Segmenter {
         } else {
             x
         };
-        let p = self
-            .net
-            .forward_t(&x, false)
-            .sigmoid()
+        let p = if self.mirror_average {
+            let both = Tensor::cat(&[&x, &x.flip([3])], 0);
+            let p = self.net.forward_t(&both, false).sigmoid();
+            (p.narrow(0, 0, 1) + p.narrow(0, 1, 1).flip([3])) * 0.5
+        } else {
+            self.net.forward_t(&x, false).sigmoid()
+        };
+        let p = p
             .upsample_bilinear2d([h, w], false, None, None)
             .to_device(Device::Cpu)
             .flatten(0, -1);
