@@ -5,8 +5,9 @@
 //! `cargo run --release --example train_segmenter -- --synthetic 600 --out RUN`
 //!
 //! Sources mix freely (`docs/lungseg.md`). Settings: `--config seg.toml` (a
-//! `SegTrainConfig`, every field optional), then the flags. Without either: the
-//! `cpu_256` preset on a CPU, ResNet-50 at 512 on a GPU.
+//! `SegTrainConfig`, every field optional), then the flags. The network, unless the
+//! file has a `[model]` table or `--preset` is given: the `cpu_256` preset on a CPU,
+//! ResNet-50 at 512 on a GPU.
 #[path = "common/logging.rs"]
 mod logging;
 #[path = "common/masks.rs"]
@@ -59,19 +60,30 @@ fn main() -> anyhow::Result<()> {
     logging::init();
     let a = Args::parse();
     let device = cxr::nn::device_from_env()?;
+    // The network for this device unless the settings file names one: a file that only
+    // changes, say, the epochs must not switch a CPU run to the GPU's ResNet-50.
+    let device_model = if device.is_cuda() {
+        SegmenterConfig::resnet50_512()
+    } else {
+        SegmenterConfig::cpu_256()
+    };
     let mut config = match &a.config {
         Some(p) => {
             let text =
                 std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
-            toml::from_str::<SegTrainConfig>(&text)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?
+            let table: toml::Table =
+                toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+            let names_model = table.contains_key("model");
+            let mut c: SegTrainConfig = table
+                .try_into()
+                .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+            if !names_model {
+                c.model = device_model;
+            }
+            c
         }
         None => SegTrainConfig {
-            model: if device.is_cuda() {
-                SegmenterConfig::resnet50_512()
-            } else {
-                SegmenterConfig::cpu_256()
-            },
+            model: device_model,
             ..SegTrainConfig::default()
         },
     };

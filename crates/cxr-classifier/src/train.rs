@@ -438,6 +438,7 @@ fn train_split(
         mixed: config.precision.mixed_on(device),
         progress,
         seed: Some(config.seed),
+        average_last: config.average_last,
     };
     let mode = config.model.input;
     let mut epochs = Vec::new();
@@ -480,9 +481,6 @@ fn train_split(
             };
             append_jsonl(&run_dir.join("metrics.jsonl"), &m)?;
             write_curves(run_dir)?;
-            if config.average_last > 0 && done.epoch + config.average_last >= config.epochs {
-                cxr_nn::save_weights(&cxr_nn::snapshot_path(run_dir, done.epoch), &vs)?;
-            }
             // Without validation patients, training loss stands in (and early stopping
             // then only guards against divergence).
             let watched = if val_loader.batches() == 0 {
@@ -495,17 +493,6 @@ fn train_split(
             Ok(Validated { watched, message })
         },
     )?;
-    if config.average_last > 0 {
-        // The snapshots of the final epochs run (fewer when early stopping came first).
-        let done = state.epochs_done;
-        let snapshots: Vec<PathBuf> = (done.saturating_sub(config.average_last)..done)
-            .map(|e| cxr_nn::snapshot_path(run_dir, e))
-            .filter(|p| p.exists())
-            .collect();
-        if !snapshots.is_empty() {
-            cxr_nn::average_weights(&snapshots, &run_dir.join(cxr_nn::AVERAGED))?;
-        }
-    }
     Ok(TrainSummary {
         epochs,
         best_val_loss: state.early.best.unwrap_or(f64::INFINITY),

@@ -193,6 +193,7 @@ fn tiny_segmenter(dir: &Path) -> cxr_lungseg::Segmenter {
         epochs: 1,
         batch_size: 4,
         workers: 1,
+        average_last: 0,
         ..Default::default()
     };
     cxr_lungseg::train(

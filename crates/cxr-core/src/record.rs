@@ -39,13 +39,16 @@ impl PatientId {
                 (s.parse::<SourceId>().ok() == Some(default_source)).then_some(default_source)
             })
         };
-        match text.split_once(':') {
-            Some((s, local)) if prefix(s).is_some() && !local.is_empty() => {
-                Ok(PatientId::new(prefix(s).expect("checked"), local))
-            }
-            _ if text.trim().is_empty() => Err(ParseError::new("patient id", text, "")),
-            _ => Ok(PatientId::new(default_source, text.trim())),
+        if let Some((s, local)) = text.split_once(':')
+            && !local.is_empty()
+            && let Some(source) = prefix(s)
+        {
+            return Ok(PatientId::new(source, local));
         }
+        if text.trim().is_empty() {
+            return Err(ParseError::new("patient id", text, ""));
+        }
+        Ok(PatientId::new(default_source, text.trim()))
     }
 }
 

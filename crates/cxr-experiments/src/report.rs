@@ -56,6 +56,54 @@ fn read_optional(path: &Path) -> Option<String> {
     std::fs::read_to_string(path).ok()
 }
 
+/// What one draw of the demo is worth, measured for `docs/reproducing.md` by
+/// `scripts/demo/spread.sh` (3 classifier seeds × {this CPU's instruction set, AVX2}):
+/// the ranges of the six runs' covid-19 AUC and accuracy. Shown in a demo run's report
+/// next to its own numbers; a test keeps `docs/reproducing.md` quoting the same ranges.
+pub const DEMO_SPREAD: DemoSpread = DemoSpread {
+    covid_auc: (0.973, 0.997),
+    accuracy_pct: (91.5, 94.2),
+    measured: "2026-12-06 on a 2-core Intel Xeon VM with AVX-512 and AMX",
+};
+
+/// The measured spread of the demo's results ([`DEMO_SPREAD`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DemoSpread {
+    /// Lowest and highest covid-19 AUC of the six runs.
+    pub covid_auc: (f64, f64),
+    /// Lowest and highest global accuracy, in percent.
+    pub accuracy_pct: (f64, f64),
+    /// When and where.
+    pub measured: &'static str,
+}
+
+impl DemoSpread {
+    /// The sentence `docs/reproducing.md` and the demo report share.
+    pub fn sentence(&self) -> String {
+        format!(
+            "over 3 classifier seeds × 2 instruction sets the demo gave covid-19 AUC \
+             {:.3}–{:.3} and accuracy {:.1}–{:.1} %",
+            self.covid_auc.0, self.covid_auc.1, self.accuracy_pct.0, self.accuracy_pct.1
+        )
+    }
+}
+
+/// The demo's spread, for a run with the demo's settings but for the classifier seed
+/// (the recipe the spread was measured on); `None` for anything else.
+fn demo_spread(config: &crate::ExperimentConfig) -> Option<String> {
+    let mut c = config.clone();
+    c.classifier.seed = crate::ExperimentConfig::demo().classifier.seed;
+    (c == crate::ExperimentConfig::demo()).then(|| {
+        format!(
+            "What one draw is worth: {} (`docs/reproducing.md`, measured {}). A \
+             difference inside that range between two runs is the random seed, not the \
+             change.\n\n",
+            DEMO_SPREAD.sentence(),
+            DEMO_SPREAD.measured
+        )
+    })
+}
+
 /// Writes `report.md` of a main run and returns its path.
 pub fn write_main_report(
     ctx: &Context,
@@ -123,15 +171,27 @@ pub fn write_main_report(
         let _ = writeln!(
             md,
             "{} epochs ({:.0} s); best validation loss {:.4} at epoch {} (validation \
-             accuracy {:.3}).\n\n![Training curves](classifier/curves.png)\n",
+             accuracy {:.3}).",
             m.len(),
             secs,
             best.map_or(f64::NAN, |b| b.val_loss),
             best.map_or(0, |b| b.epoch),
             best.map_or(f64::NAN, |b| b.val_accuracy),
         );
+        let averaged = ctx.config.classifier.average_last.min(m.len());
+        if averaged > 0 && ctx.out.join("classifier").join(cxr_nn::AVERAGED).exists() {
+            let _ = writeln!(
+                md,
+                "Predictions use the average of the weights of the last {averaged} epochs \
+                 (`classifier/averaged.safetensors`), not the epoch of best validation loss."
+            );
+        }
+        md.push_str("\n![Training curves](classifier/curves.png)\n\n");
     }
     md.push_str("## Results on the test patients\n\n");
+    if let Some(spread) = demo_spread(&ctx.config) {
+        md.push_str(&spread);
+    }
     let eval_md =
         cxr_report::markdown::report(evaluation, "evaluation/roc.png", "evaluation/confusion.png");
     // Drop the evaluation report's own title; demote its sections under this one.
@@ -185,4 +245,37 @@ pub fn write_main_report(
     let path = ctx.out.join("report.md");
     cxr_core::write_bytes_atomic(&path, md.as_bytes())?;
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The docs quote the spread the demo report shows, in the same words.
+    #[test]
+    fn the_docs_quote_the_measured_demo_spread() {
+        let docs = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/reproducing.md"),
+        )
+        .unwrap();
+        let sentence = DEMO_SPREAD.sentence();
+        assert!(
+            docs.contains(&sentence),
+            "docs/reproducing.md lacks: {sentence}"
+        );
+        assert!(docs.contains(DEMO_SPREAD.measured));
+    }
+
+    #[test]
+    fn only_the_demo_recipe_shows_the_spread() {
+        let mut c = crate::ExperimentConfig::demo();
+        assert!(demo_spread(&c).is_some());
+        c.classifier.seed = 7;
+        assert!(
+            demo_spread(&c).is_some(),
+            "another seed is what the spread is about"
+        );
+        c.classifier.epochs = 10;
+        assert!(demo_spread(&c).is_none());
+    }
 }

@@ -182,7 +182,7 @@ pub fn cohort(ctx: &Context) -> Result<(Vec<ImageRecord>, KeyGroups)> {
         let load = |r: &ImageRecord| -> std::result::Result<
             cxr_core::GrayImage,
             cxr_cohort::duplicates::LoadError,
-        > { Ok(cxr_core::load_gray_with(&r.path, r.load_options())?) };
+        > { Ok(cxr_dicom::load_record_image(r)?) };
         let report = cxr_cohort::duplicates::find_duplicates_with(
             &records,
             &ctx.config.duplicates,

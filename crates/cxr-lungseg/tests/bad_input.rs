@@ -31,6 +31,7 @@ fn config() -> SegTrainConfig {
         batch_size: 4,
         workers: 1,
         seed: 3,
+        average_last: 0,
         ..SegTrainConfig::default()
     }
 }

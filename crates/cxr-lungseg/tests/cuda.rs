@@ -43,6 +43,8 @@ fn fp16_autocast_training_and_outputs_on_cuda() {
         batch_size: 16,
         learning_rate: 3e-3,
         precision: Precision::Fp16,
+        patience: 5,
+        average_last: 0,
         ..SegTrainConfig::default()
     };
     let s = train(dir.path(), Arc::new(pairs), &cfg, device, false).unwrap();

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use cxr_core::{Label, SourceId};
 use cxr_lungseg::train::{EpochMetrics, TrainState};
 use cxr_lungseg::{InMemory, SegTrainConfig, Segmenter, SegmenterConfig, train};
+use cxr_nn::AugmentConfig;
 use cxr_nn::checkpoint::{read_json, read_jsonl, write_json};
 use cxr_synth::{CaseSpec, SynthConfig, render};
 use tch::Device;
@@ -45,6 +46,8 @@ fn config(epochs: usize) -> SegTrainConfig {
         patience: 10,
         workers: 2,
         seed: 7,
+        augment: AugmentConfig::paper(),
+        average_last: 0,
         ..SegTrainConfig::default()
     }
 }

@@ -68,6 +68,11 @@ pub struct FitPlan {
     /// the start of every epoch from (seed, epoch), so that a resumed run draws what an
     /// uninterrupted one would. `None` leaves them alone.
     pub seed: Option<u64>,
+    /// Keep the weights after each of the last this many epochs of the plan
+    /// ([`crate::snapshot_path`]) and, when training ends, average the snapshots of the
+    /// final epochs run into [`crate::AVERAGED`] (0: off). Inference then uses them
+    /// ([`crate::load_for_inference`]).
+    pub average_last: usize,
 }
 
 impl FitPlan {
@@ -84,6 +89,7 @@ impl FitPlan {
             mixed: false,
             progress: false,
             seed: None,
+            average_last: 0,
         }
     }
 }
@@ -134,7 +140,9 @@ pub fn resume_or_start(
 /// Each epoch: `loss` is called on every non-empty batch and returns the loss to back-
 /// propagate and the per-sample mean loss to log; then `validate` runs the validation
 /// pass (and writes the run's metrics); then the `best` (when the watched value
-/// improved) and `last` checkpoints are saved, `last` with the optimiser's state.
+/// improved) and `last` checkpoints are saved, `last` with the optimiser's state, and
+/// in the plan's last [`FitPlan::average_last`] epochs a weight snapshot. When training
+/// has ended, the snapshots of the final epochs run are averaged ([`crate::AVERAGED`]).
 /// Returns the final state.
 ///
 /// A `state` that has epochs done (from [`resume_or_start`]) continues with the
@@ -237,6 +245,10 @@ where
         if decision == Decision::Improved {
             save_checkpoint(run_dir, "best", vs, &state)?;
         }
+        if plan.average_last > 0 && epoch + plan.average_last >= plan.epochs {
+            // Before `last`: a run stopped after it redoes the epoch and rewrites it.
+            crate::save_weights(&crate::snapshot_path(run_dir, epoch), vs)?;
+        }
         // The optimiser first: a stop before `last.json` is renamed leaves a state file
         // tagged with an epoch the checkpoint does not have, which `restore` ignores.
         opt.save(&optimiser_path(run_dir), state.epochs_done)?;
@@ -245,6 +257,17 @@ where
         epochs_bar.inc(1);
     }
     epochs_bar.finish();
+    if plan.average_last > 0 && state.finished {
+        // The snapshots of the final epochs run (fewer when early stopping came first).
+        let done = state.epochs_done;
+        let snapshots: Vec<std::path::PathBuf> = (done.saturating_sub(plan.average_last)..done)
+            .map(|e| crate::snapshot_path(run_dir, e))
+            .filter(|p| p.exists())
+            .collect();
+        if !snapshots.is_empty() {
+            crate::average_weights(&snapshots, &run_dir.join(crate::AVERAGED))?;
+        }
+    }
     Ok(state)
 }
 

@@ -65,6 +65,8 @@ fn train(
         // Loss scaling on the CPU: exact (powers of two), but its state must survive.
         mixed: true,
         seed: Some(11),
+        // The last three epochs' weights are kept and averaged at the end.
+        average_last: 3,
         ..FitPlan::new(6, 2e-2)
     };
     cxr_nn::fit::<cxr_nn::Error, _>(
@@ -120,7 +122,9 @@ fn a_stopped_run_resumes_exactly() {
     let stopped = tempfile::tempdir().unwrap();
     tch::manual_seed(1);
     let mut vs = nn::VarStore::new(Device::Cpu);
-    train(stopped.path(), &mut vs, Some(3)).unwrap_err();
+    // Stopped in epoch 4: inside the averaging window, epoch 3's snapshot written.
+    train(stopped.path(), &mut vs, Some(4)).unwrap_err();
+    assert!(cxr_nn::snapshot_path(stopped.path(), 3).exists());
     assert!(stopped.path().join("last.optim.safetensors").exists());
     // A new process: other initial weights (overwritten by `last`), other RNG state.
     tch::manual_seed(99);
@@ -131,4 +135,13 @@ fn a_stopped_run_resumes_exactly() {
     assert_eq!(resumed, full, "the same state, loss scaler included");
     assert!(full.scaler.as_ref().is_some_and(|s| s.good_steps > 0));
     assert_eq!(weights(&vs), expected, "the same weights, bit for bit");
+    // Snapshots of epochs 3, 4, 5 only, and the same average, whether the run was
+    // stopped in the middle of the averaging window or not.
+    for dir in [whole.path(), stopped.path()] {
+        for e in 0..6 {
+            assert_eq!(cxr_nn::snapshot_path(dir, e).exists(), e >= 3, "epoch {e}");
+        }
+    }
+    let avg = |d: &std::path::Path| std::fs::read(d.join(cxr_nn::AVERAGED)).unwrap();
+    assert_eq!(avg(whole.path()), avg(stopped.path()));
 }
