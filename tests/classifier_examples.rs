@@ -155,3 +155,47 @@ fn train_predict_evaluate_and_explain_on_a_tiny_cohort() {
     let share = json["share_inside_lungs"]["gradcam"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&share));
 }
+
+/// A settings file that changes only the schedule keeps the network this device gets
+/// without a file (the CPU preset), instead of switching to `SegTrainConfig::default`'s
+/// full-width ResNet-18; a `[model]` table in the file is taken as written.
+#[test]
+fn a_partial_segmenter_settings_file_keeps_the_devices_network() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let model_of = |toml_text: &str, name: &str| {
+        let cfg = d.join(format!("{name}.toml"));
+        std::fs::write(&cfg, toml_text).unwrap();
+        let out = d.join(name);
+        run(
+            "train_segmenter",
+            &[
+                "--synthetic",
+                "8",
+                "--size",
+                "64",
+                "--config",
+                s(&cfg),
+                "--out",
+                s(&out),
+            ],
+        );
+        let c: cxr::lungseg::SegTrainConfig =
+            serde_json::from_slice(&std::fs::read(out.join("config.json")).unwrap()).unwrap();
+        assert_eq!(c.epochs, 1);
+        c.model
+    };
+    let cpu = cxr::lungseg::SegmenterConfig::cpu_256();
+    let m = model_of("epochs = 1\n", "partial");
+    assert_eq!(
+        (m.width, m.depth, m.aspp_channels),
+        (cpu.width, 18, cpu.aspp_channels)
+    );
+    assert_eq!(m.input_size, 64, "--size applies on top of the file");
+    let m = model_of(
+        "epochs = 1\n[model]\ninput_size = 64\ndepth = 18\nwidth = 8\naspp_channels = 16\n\
+         low_level_channels = 8\ndecoder_channels = 16\n",
+        "named",
+    );
+    assert_eq!((m.width, m.aspp_channels), (8, 16));
+}
