@@ -135,7 +135,27 @@ impl Classifier {
             x = channels_last(&x);
         }
         let logits = tch::no_grad(|| self.net.forward_all(&x, false).logits);
-        Ok(probabilities(&logits))
+        let mut p = probabilities(&logits);
+        if self.config.mirror_average {
+            // Width is the last dimension of the logical shape in either memory layout.
+            let mut xm = x.flip([3]);
+            if self.channels_last {
+                xm = channels_last(&xm);
+            }
+            let mirrored = tch::no_grad(|| self.net.forward_all(&xm, false).logits);
+            for (row, m) in p.iter_mut().zip(probabilities(&mirrored)) {
+                for (a, b) in row.iter_mut().zip(m) {
+                    *a = (*a + b) / 2.0;
+                }
+            }
+        }
+        Ok(p)
+    }
+
+    /// Turns the mirror averaging of predictions ([`TrainConfig::mirror_average`]) on
+    /// or off, whatever the run recorded.
+    pub fn set_mirror_average(&mut self, on: bool) {
+        self.config.mirror_average = on;
     }
 }
 

@@ -106,6 +106,12 @@ pub struct TrainConfig {
     /// or another CPU's rounding, moves the result much less than it moves any single
     /// epoch's weights).
     pub average_last: usize,
+    /// Predict with the mean of the class probabilities of the image and of its mirror
+    /// image (test-time augmentation; mirroring is one of the training augmentations).
+    /// Off in the paper's recipe; on in [`TrainConfig::cpu_small`], where it narrows what
+    /// one seed is worth (`docs/reproducing.md`). [`crate::Classifier`] reads it from the
+    /// run's `config.json`; [`crate::Classifier::set_mirror_average`] overrides it.
+    pub mirror_average: bool,
 }
 
 impl Default for TrainConfig {
@@ -132,6 +138,7 @@ impl Default for TrainConfig {
             channels_last: true,
             input_cache: true,
             average_last: 0,
+            mirror_average: false,
         }
     }
 }
@@ -140,7 +147,8 @@ impl TrainConfig {
     /// The CPU preset (and the demo's): [`ClassifierConfig::small`] trained from scratch
     /// with a higher learning rate and smaller batches (no ImageNet weights fit a narrow
     /// network), for 40 epochs of cosine decay **without early stopping**, predicting
-    /// with the average of the last 10 epochs' weights ([`TrainConfig::average_last`]).
+    /// with the average of the last 10 epochs' weights ([`TrainConfig::average_last`])
+    /// and of each image and its mirror ([`TrainConfig::mirror_average`]).
     ///
     /// Why: with 20 epochs and early stopping on the ~55 validation images of the demo,
     /// one draw of the random streams (or another CPU's kernels) stopped at epoch 8 with
@@ -156,6 +164,7 @@ impl TrainConfig {
             epochs: 40,
             patience: 40,
             average_last: 10,
+            mirror_average: true,
             warmup_epochs: 1,
             ..TrainConfig::default()
         }
