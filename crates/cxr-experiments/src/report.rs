@@ -178,8 +178,13 @@ pub fn write_main_report(
             best.map_or(0, |b| b.epoch),
             best.map_or(f64::NAN, |b| b.val_accuracy),
         );
-        let averaged = ctx.config.classifier.average_last.min(m.len());
-        if averaged > 0 && ctx.out.join("classifier").join(cxr_nn::AVERAGED).exists() {
+        // The snapshots `cxr_nn::fit` averaged: those of the final epochs run that fell
+        // in the plan's window (fewer than `average_last` after an early stop).
+        let dir = ctx.out.join("classifier");
+        let averaged = (m.len().saturating_sub(ctx.config.classifier.average_last)..m.len())
+            .filter(|&e| cxr_nn::snapshot_path(&dir, e).exists())
+            .count();
+        if averaged > 0 && dir.join(cxr_nn::AVERAGED).exists() {
             let _ = writeln!(
                 md,
                 "Predictions use the average of the weights of the last {averaged} epochs \
