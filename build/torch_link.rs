@@ -7,7 +7,8 @@
 // - `libtorch_cuda.so` is linked with `--no-as-needed`: with the default `--as-needed` the
 //   linker drops it (no symbol of ours refers to it), and `tch::Cuda::is_available()` is
 //   then false even on a GPU machine.
-fn main() {
+#[allow(dead_code)]
+fn torch_link() {
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
     if let Ok(dir) = std::env::var("DEP_TCH_LIBTORCH_LIB") {
         println!("cargo:rustc-link-arg=-Wl,-rpath,{dir}");

@@ -12,11 +12,10 @@ mod logging;
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
-use cxr::classifier::data::{
-    Rejection, examples_from_segmenter, examples_with_mask_column, write_rejections,
-};
-use cxr::classifier::infer::{PredictionRow, predict_examples, write_predictions};
-use cxr::classifier::{Classifier, Example, Pipeline};
+use cxr::classifier::data::{Masks, Rejection, examples_for_records, write_rejections};
+use cxr::classifier::infer::predict_records;
+use cxr::classifier::{Classifier, Pipeline};
+use cxr::eval::{PredictionRow, write_predictions};
 use cxr::lungseg::Segmenter;
 use cxr::lungseg::postprocess::PostprocessOptions;
 use cxr::lungseg::qc::QcOptions;
@@ -79,69 +78,38 @@ fn main() -> anyhow::Result<()> {
         .segmenter
         .clone()
         .or_else(|| clf.config().segmenter.clone());
-    let mut rows = Vec::new();
-    let mut rejected: Vec<Rejection> = Vec::new();
-    if a.input.is_dir() {
-        let seg_dir = seg_dir.ok_or_else(|| anyhow::anyhow!("a folder needs a segmenter"))?;
-        let mut pipeline = Pipeline::new(Segmenter::load(&seg_dir, device)?, clf);
+    let segmenter = match (&seg_dir, a.mask_column && !a.input.is_dir()) {
+        (Some(s), false) => Some(Segmenter::load(s, device)?),
+        _ => None,
+    };
+    let (rows, rejected) = if a.input.is_dir() {
+        let segmenter = segmenter.ok_or_else(|| anyhow::anyhow!("a folder needs a segmenter"))?;
+        let mut pipeline = Pipeline::new(segmenter, clf);
         pipeline.qc = qc;
-        let mut files: Vec<PathBuf> = walk(&a.input)?;
-        files.sort();
-        let pb = bar(files.len(), "predicting")?;
-        for f in files {
-            match pipeline.run(&f) {
-                Ok(o) => match o.probabilities {
-                    Some(p) => rows.push(PredictionRow::unlabelled(&f, &p)?),
-                    None => rejected.push(file_rejection(
-                        &f,
-                        o.qc.verdict.code(),
-                        o.qc.verdict.to_string(),
-                    )),
-                },
-                Err(e) => rejected.push(file_rejection(&f, "error", cxr::core::error_chain(&e))),
-            }
-            pb.inc(1);
-        }
-        pb.finish_and_clear();
+        predict_folder(&pipeline, &a.input)?
     } else {
         let records = cxr::core::manifest::read_records(&a.input)?;
-        let (examples, bad): (Vec<Example>, Vec<Rejection>) = match (&seg_dir, a.mask_column) {
-            (Some(s), false) => {
-                let seg = Segmenter::load(s, device)?;
-                let pb = bar(records.len(), "segmenting")?;
-                let out = examples_from_segmenter(
-                    &records,
-                    &seg,
-                    &sibling(&a.out, "_masks"),
-                    &PostprocessOptions::default(),
-                    &qc,
-                    Some(&pb),
-                );
-                pb.finish_and_clear();
-                out
-            }
-            _ => examples_with_mask_column(&records, a.input.parent().unwrap_or(Path::new("."))),
+        let (cache, post) = (sibling(&a.out, "_masks"), PostprocessOptions::default());
+        let masks = match &segmenter {
+            Some(segmenter) => Masks::Segmenter {
+                segmenter,
+                cache: &cache,
+                post: &post,
+                qc: &qc,
+            },
+            None => Masks::Column {
+                base: a.input.parent().unwrap_or(Path::new(".")),
+            },
         };
-        rejected.extend(bad);
-        // Rows are matched to their record by (image id, source), which `read_records`
-        // has already checked to be unique.
-        let by_id: std::collections::HashMap<(&str, &str), &cxr::core::ImageRecord> = records
-            .iter()
-            .map(|r| ((r.image_id.as_str(), r.source.as_str()), r))
-            .collect();
-        let pb = bar(examples.len(), "predicting")?;
-        let probs = predict_examples(&clf, &examples, 16, Some(&pb));
+        let pb = bar(records.len(), "masks     ")?;
+        let (examples, mut rejected) = examples_for_records(&records, masks, Some(&pb));
         pb.finish_and_clear();
-        for (ex, p) in examples.iter().zip(probs) {
-            let r = by_id
-                .get(&(ex.image_id.as_str(), ex.source()))
-                .ok_or_else(|| anyhow::anyhow!("image `{}` has no record", ex.image_id))?;
-            match p {
-                Ok(p) => rows.push(PredictionRow::new(r, &p)?),
-                Err(e) => rejected.push(Rejection::new(r, "error", cxr::core::error_chain(&e))),
-            }
-        }
-    }
+        let pb = bar(examples.len(), "predicting")?;
+        let (rows, failed) = predict_records(&clf, &examples, &records, 16, Some(&pb))?;
+        pb.finish_and_clear();
+        rejected.extend(failed);
+        (rows, rejected)
+    };
     write_predictions(&a.out, &rows)?;
     let rej = sibling(&a.out, "_rejected.csv");
     write_rejections(&rej, &rejected)?;
@@ -153,6 +121,47 @@ fn main() -> anyhow::Result<()> {
         rej.display()
     );
     Ok(())
+}
+
+/// Every image under `dir` (PNG, JPEG, DICOM: `.dcm` or no extension) through the
+/// pipeline; a row per accepted image, a rejection (the gate's verdict or the error) per
+/// other file.
+fn predict_folder(
+    pipeline: &Pipeline,
+    dir: &Path,
+) -> anyhow::Result<(Vec<PredictionRow>, Vec<Rejection>)> {
+    let is_image = |p: &Path| {
+        let ext = p
+            .extension()
+            .map(|x| x.to_string_lossy().to_ascii_lowercase());
+        matches!(ext.as_deref(), None | Some("png" | "jpg" | "jpeg" | "dcm"))
+    };
+    let (mut rows, mut rejected) = (Vec::new(), Vec::new());
+    let mut files = Vec::new();
+    for entry in cxr::core::walk::files(dir, None) {
+        match entry {
+            Ok(f) if is_image(&f) => files.push(f),
+            Ok(_) => {}
+            Err((d, e)) => rejected.push(file_rejection(&d, "error", e.to_string())),
+        }
+    }
+    let pb = bar(files.len(), "predicting")?;
+    for f in files {
+        match pipeline.run(&f) {
+            Ok(o) => match o.probabilities {
+                Some(p) => rows.push(PredictionRow::unlabelled(&f, &p)?),
+                None => rejected.push(file_rejection(
+                    &f,
+                    o.qc.verdict.code(),
+                    o.qc.verdict.to_string(),
+                )),
+            },
+            Err(e) => rejected.push(file_rejection(&f, "error", cxr::core::error_chain(&e))),
+        }
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    Ok((rows, rejected))
 }
 
 fn file_rejection(path: &Path, reason: &str, detail: String) -> Rejection {
@@ -167,26 +176,4 @@ fn file_rejection(path: &Path, reason: &str, detail: String) -> Rejection {
         reason: reason.into(),
         detail,
     }
-}
-
-/// Image files under `dir`: PNG, JPEG, DICOM (`.dcm` or no extension).
-fn walk(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d)? {
-            let p = e?.path();
-            if p.is_dir() {
-                stack.push(p);
-                continue;
-            }
-            let ext = p
-                .extension()
-                .map(|x| x.to_string_lossy().to_ascii_lowercase());
-            if matches!(ext.as_deref(), None | Some("png" | "jpg" | "jpeg" | "dcm")) {
-                out.push(p);
-            }
-        }
-    }
-    Ok(out)
 }

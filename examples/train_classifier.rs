@@ -12,7 +12,7 @@ mod logging;
 use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
-use cxr::classifier::data::{examples_from_segmenter, examples_with_mask_column, write_rejections};
+use cxr::classifier::data::{Masks, examples_for_records, write_rejections};
 use cxr::classifier::{ClassWeighting, ClassifierConfig, InputMode, TrainConfig, train};
 use cxr::lungseg::Segmenter;
 use cxr::lungseg::postprocess::PostprocessOptions;
@@ -128,25 +128,26 @@ fn main() -> anyhow::Result<()> {
     let records = cxr::core::manifest::read_records(&a.manifest)?;
     let manifest_dir = a.manifest.parent().unwrap_or(std::path::Path::new("."));
     std::fs::create_dir_all(&a.out)?;
-    let (examples, rejected) = match &a.segmenter {
-        Some(seg_dir) => {
-            let seg = Segmenter::load(seg_dir, device)?;
-            let pb = ProgressBar::new(records.len() as u64).with_style(
-                ProgressStyle::with_template("segmenting [{bar:40}] {pos}/{len} ({eta})")?,
-            );
-            let out = examples_from_segmenter(
-                &records,
-                &seg,
-                &a.out.join("masks"),
-                &PostprocessOptions::default(),
-                &qc,
-                Some(&pb),
-            );
-            pb.finish_and_clear();
-            out
-        }
-        None => examples_with_mask_column(&records, manifest_dir),
+    let segmenter = a
+        .segmenter
+        .as_deref()
+        .map(|d| Segmenter::load(d, device))
+        .transpose()?;
+    let (cache, post) = (a.out.join("masks"), PostprocessOptions::default());
+    let masks = match &segmenter {
+        Some(segmenter) => Masks::Segmenter {
+            segmenter,
+            cache: &cache,
+            post: &post,
+            qc: &qc,
+        },
+        None => Masks::Column { base: manifest_dir },
     };
+    let pb = ProgressBar::new(records.len() as u64).with_style(ProgressStyle::with_template(
+        "reading    [{bar:40}] {pos}/{len} ({eta})",
+    )?);
+    let (examples, rejected) = examples_for_records(&records, masks, Some(&pb));
+    pb.finish_and_clear();
     write_rejections(&a.out.join("qc_rejected.csv"), &rejected)?;
     println!(
         "{} records: {} used, {} left out (see {})",
@@ -156,6 +157,7 @@ fn main() -> anyhow::Result<()> {
         a.out.join("qc_rejected.csv").display()
     );
     let summary = train(&a.out, &examples, &config, device, true)?;
+    cxr::experiments::run::write_training_curves(&a.out)?;
     if let Some(r) = &summary.import {
         print!("ImageNet import: {r}");
     }

@@ -12,8 +12,9 @@
 //! | [`cohort`] | `cxr-cohort` | source union, sampling, duplicates, splits, Tables 1–2 |
 //! | [`dicom`] | `cxr-dicom` | DICOM → 8-bit PNG, header fields, batch conversion |
 //! | [`sources`] | `cxr-sources` + `cxr-source-*` | the eight source adapters, `build_cohort` |
-//! | [`stats`] | `cxr-stats` | ROC/AUC, DeLong, bootstrap, cutoffs, metrics, tests, kappa, design |
-//! | [`report`] | `cxr-report` | markdown tables, plots, the `evaluate` pipeline |
+//! | [`stats`] | `cxr-stats` | numbers only: ROC/AUC, DeLong, bootstrap, cutoffs, metrics, tests, kappa, design, missing data |
+//! | [`eval`] | `cxr-eval` | the predictions CSV (written and read), patient-day units, every metric of Table 3 |
+//! | [`report`] | `cxr-report` | markdown tables, plots, `metrics.json` and `report.md` of an evaluation |
 //! | [`analysis`] | `cxr-analysis` | error analysis (Supplementary Table 1), power analysis, paired comparison of two models |
 //!
 //! ```
@@ -26,12 +27,17 @@
 #![warn(missing_docs)]
 
 pub use cxr_analysis as analysis;
+#[cfg(feature = "torch")]
 pub use cxr_classifier as classifier;
 pub use cxr_cohort as cohort;
 pub use cxr_core as core;
 pub use cxr_dicom as dicom;
+pub use cxr_eval as eval;
+#[cfg(feature = "torch")]
 pub use cxr_experiments as experiments;
+#[cfg(feature = "torch")]
 pub use cxr_lungseg as lungseg;
+#[cfg(feature = "torch")]
 pub use cxr_nn as nn;
 pub use cxr_report as report;
 pub use cxr_sources as sources;

@@ -12,13 +12,13 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let path = Path::new("/fuzz/predictions.csv");
-    if let Ok(images) = cxr_stats::evaluate::parse_predictions(data, path) {
+    if let Ok(images) = cxr_eval::predictions::parse_predictions(data, path) {
         for g in [
-            cxr_stats::Grouping::PatientDay,
-            cxr_stats::Grouping::Patient,
-            cxr_stats::Grouping::Image,
+            cxr_eval::Grouping::PatientDay,
+            cxr_eval::Grouping::Patient,
+            cxr_eval::Grouping::Image,
         ] {
-            let a = cxr_stats::aggregate(&images, g);
+            let a = cxr_eval::aggregate(&images, g);
             assert!(a.units.len() + a.conflicts.len() <= images.len());
         }
     }

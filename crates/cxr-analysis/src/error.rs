@@ -26,21 +26,6 @@ pub enum Error {
     /// A statistic is undefined or its arguments are out of range.
     #[error(transparent)]
     Stats(#[from] cxr_stats::Error),
-    /// A plot could not be drawn or encoded.
-    #[error(transparent)]
-    Report(#[from] cxr_report::Error),
-    /// The analysis could not be serialised as JSON.
-    #[error("cannot serialise {path} as JSON")]
-    Json {
-        /// The file it was meant for.
-        path: PathBuf,
-        /// serde_json's error.
-        #[source]
-        source: serde_json::Error,
-    },
-    /// Writing an output file failed.
-    #[error(transparent)]
-    Core(#[from] cxr_core::Error),
 }
 
 /// `Result` with this crate's [`Error`] as default.

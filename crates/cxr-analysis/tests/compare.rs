@@ -1,15 +1,11 @@
-//! The paired comparison of two models on a hand-computed example, on files end to end,
-//! and its refusals.
-
-use std::fmt::Write as _;
+//! The paired comparison of two models on a hand-computed example, and its refusals.
+//! Its markdown and files (end to end from predictions files): `cxr-report`'s
+//! `tests/analysis_compare.rs`.
 
 use cxr_analysis::Error;
-use cxr_analysis::compare::{self, CompareOptions, compare};
+use cxr_analysis::compare::{CompareOptions, compare};
 use cxr_core::{Label, StudyDate};
-use cxr_stats::aggregate::ImagePrediction;
-
-mod common;
-use common::assert_json_close;
+use cxr_eval::aggregate::ImagePrediction;
 
 fn image(patient: &str, image: &str, label: Label, p: [f64; 3]) -> ImagePrediction {
     ImagePrediction {
@@ -131,7 +127,6 @@ fn images_only_one_model_scored_are_left_out_before_averaging() {
     assert_eq!((c.only_first, c.only_second), (1, 2));
     assert_eq!((c.images, c.units), (8, 8));
     assert_eq!((c.accuracy[0].correct, c.accuracy[1].correct), (6, 4));
-    assert!(compare::markdown(&c).contains("1 image(s) only `A` scored and 2 only `B` scored"));
 }
 
 #[test]
@@ -198,59 +193,4 @@ fn a_class_with_too_few_units_has_no_test() {
     let c = compare(&keep(a), &keep(b), ["A", "B"], &CompareOptions::default()).unwrap();
     assert!(c.per_class.bacterial.is_none());
     assert!(c.per_class.covid.is_some());
-    assert!(compare::markdown(&c).contains("| Bacterial pneumonia | too few units |"));
-}
-
-fn csv(preds: &[ImagePrediction]) -> String {
-    let mut s =
-        String::from("patient_id,study_date,image_id,label,p_healthy,p_covid,p_bacterial\n");
-    for p in preds {
-        let _ = writeln!(
-            s,
-            "{},{},{},{},{},{},{}",
-            p.patient_id,
-            p.study_date.map(|d| d.to_string()).unwrap_or_default(),
-            p.image_id,
-            p.label,
-            p.probs[0],
-            p.probs[1],
-            p.probs[2]
-        );
-    }
-    s
-}
-
-#[test]
-fn from_files_to_files() {
-    let (a, b) = models();
-    let dir = tempfile::tempdir().unwrap();
-    let (fa, fb) = (dir.path().join("a.csv"), dir.path().join("b.csv"));
-    std::fs::write(&fa, csv(&a)).unwrap();
-    std::fs::write(&fb, csv(&b)).unwrap();
-    let ra = cxr_stats::evaluate::read_predictions(&fa).unwrap();
-    let rb = cxr_stats::evaluate::read_predictions(&fb).unwrap();
-    let c = compare(&ra, &rb, ["A", "B"], &CompareOptions::default()).unwrap();
-    let out = dir.path().join("out");
-    let paths = compare::write(&out, &c).unwrap();
-    let names: Vec<_> = paths
-        .iter()
-        .map(|p| p.file_name().unwrap().to_str().unwrap())
-        .collect();
-    assert_eq!(names, compare::FILES);
-    let json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&paths[0]).unwrap()).unwrap();
-    assert_json_close(&json, &serde_json::to_value(&c).unwrap(), "compare");
-    assert_eq!(json["mcnemar"]["b"], 3);
-    assert_eq!(json["accuracy"][1]["correct"], 4);
-    let md = std::fs::read_to_string(&paths[1]).unwrap();
-    assert_eq!(md, compare::markdown(&c));
-    assert!(md.contains("| `A` | 6/8 | 75.0% ("), "{md}");
-    assert!(md.contains("only `A` right: 3; only `B` right: 1"), "{md}");
-    assert!(md.contains("McNemar's test: exact p = 0.625"), "{md}");
-    assert!(
-        md.contains("| Covid-19 | 3 / 5 | 0.8667 (") && md.contains("| +0.1667 ("),
-        "{md}"
-    );
-    let png = image::open(&paths[2]).unwrap();
-    assert_eq!((png.width(), png.height()), (900, 800));
 }

@@ -62,9 +62,9 @@ impl Example {
         self.patient.split(':').next().unwrap_or("")
     }
 
-    /// `(source, image id)`: unique within a cohort, the key records are matched by.
-    pub fn key(&self) -> (String, String) {
-        (self.source().to_string(), self.image_id.clone())
+    /// The [`ImageKey`](cxr_core::ImageKey) of the record it came from.
+    pub fn key(&self) -> cxr_core::ImageKey {
+        cxr_core::ImageKey::new(self.source(), self.image_id.as_str())
     }
 
     /// Loads the image and its mask, checking they have the same size.
@@ -151,6 +151,54 @@ impl Rejection {
             path: r.path.to_string_lossy().into_owned(),
             reason: reason.into(),
             detail,
+        }
+    }
+}
+
+/// Where the lung masks of a manifest's records come from.
+#[derive(Debug, Clone, Copy)]
+pub enum Masks<'a> {
+    /// Segment every image with a segmenter and apply the gate
+    /// ([`examples_from_segmenter`]); masks and verdicts are cached under `cache`.
+    Segmenter {
+        /// The segmenter.
+        segmenter: &'a Segmenter,
+        /// Cache folder of masks and verdicts.
+        cache: &'a Path,
+        /// Mask post-processing.
+        post: &'a PostprocessOptions,
+        /// The quality gate.
+        qc: &'a QcOptions,
+    },
+    /// The manifest's `mask_path` column ([`examples_with_mask_column`]), relative paths
+    /// relative to `base` (the manifest's folder).
+    Column {
+        /// The manifest's folder.
+        base: &'a Path,
+    },
+}
+
+/// Records → the examples the classifier takes (image, lung mask, label) and the
+/// rejections (the gate's verdict or the error, per record; the others go on): the one
+/// way `train_classifier`, `predict` and the experiments turn a manifest into inputs.
+pub fn examples_for_records(
+    records: &[ImageRecord],
+    masks: Masks<'_>,
+    progress: Option<&ProgressBar>,
+) -> (Vec<Example>, Vec<Rejection>) {
+    match masks {
+        Masks::Segmenter {
+            segmenter,
+            cache,
+            post,
+            qc,
+        } => examples_from_segmenter(records, segmenter, cache, post, qc, progress),
+        Masks::Column { base } => {
+            let out = examples_with_mask_column(records, base);
+            if let Some(pb) = progress {
+                pb.inc(records.len() as u64);
+            }
+            out
         }
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! Everything here runs in evaluation mode without randomness, so the same input gives
 //! the same output. Patient-level aggregation of same-day images is
-//! [`cxr_stats::aggregate::aggregate`] with [`Grouping::PatientDay`] (re-exported here).
+//! [`cxr_eval::aggregate::aggregate`] with [`Grouping::PatientDay`] (re-exported here).
 //!
 //! ```no_run
 //! use cxr_classifier::infer::Pipeline;
@@ -19,7 +19,7 @@
 
 use std::path::{Path, PathBuf};
 
-use cxr_core::{GrayImage, Label, LungMask};
+use cxr_core::{GrayImage, LungMask};
 use cxr_lungseg::postprocess::PostprocessOptions;
 use cxr_lungseg::qc::{LungQc, QcOptions};
 use cxr_lungseg::{Segmenter, segment_image};
@@ -27,9 +27,11 @@ use cxr_nn::layers::{channels_last, weights_channels_last};
 use tch::nn::{self};
 use tch::{Device, Tensor};
 
-pub use cxr_stats::aggregate::{Grouping, ImagePrediction, UnitPrediction, aggregate};
+pub use cxr_eval::aggregate::{Grouping, ImagePrediction, UnitPrediction, aggregate};
+/// The predictions CSV is declared once, in `cxr-eval`; re-exported for the classifier's users.
+pub use cxr_eval::predictions::{PredictionRow, write_predictions};
 
-use crate::data::load_image;
+use crate::data::{Rejection, load_image};
 use crate::model::{InceptionV3, probabilities};
 use crate::preprocess::input_tensor;
 use crate::train::{TrainConfig, TrainState};
@@ -252,96 +254,42 @@ impl Pipeline {
     }
 }
 
-/// One row of a predictions CSV: the columns `evaluate` reads
-/// (`patient_id,study_date,image_id,label,p_healthy,p_covid,p_bacterial`) plus `source`
-/// and `path`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct PredictionRow {
-    /// Patient (`source:id`).
-    pub patient_id: String,
-    /// Study date; empty for a record without one (evaluation makes each undated image
-    /// a unit of its own).
-    pub study_date: String,
-    /// Image id.
-    pub image_id: String,
-    /// True class (`healthy|covid|bacterial`), empty when unknown.
-    pub label: String,
-    /// P(healthy).
-    pub p_healthy: f32,
-    /// P(covid-19).
-    pub p_covid: f32,
-    /// P(bacterial).
-    pub p_bacterial: f32,
-    /// Source.
-    pub source: String,
-    /// Image path.
-    pub path: String,
-}
-
-impl PredictionRow {
-    /// A row for a record and its probabilities (one per class, in [`Label::index`]
-    /// order).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Classes`] when `p` does not hold [`Label::COUNT`] values.
-    pub fn new(r: &cxr_core::ImageRecord, p: &[f32]) -> Result<Self> {
-        let mut row = PredictionRow::unlabelled(&r.path, p)?;
-        row.patient_id = r.patient.to_string();
-        row.study_date = r.study_date.map_or_else(String::new, |d| d.to_string());
-        row.image_id = r.image_id.clone();
-        row.label = r.label.as_str().to_string();
-        row.source = r.source.as_str().to_string();
-        Ok(row)
+/// Predicts `examples` (in batches of `batch`) and pairs each with its record, matched by
+/// [`ImageKey`](cxr_core::ImageKey): a [`PredictionRow`] per example predicted, a
+/// [`Rejection`] (reason `error`, with the error's causes) per example that failed; the
+/// others go on.
+///
+/// # Errors
+///
+/// [`Error::MissingRecord`] when an example has no record in `records` (a caller's
+/// mistake, not the data's).
+pub fn predict_records(
+    clf: &Classifier,
+    examples: &[crate::Example],
+    records: &[cxr_core::ImageRecord],
+    batch: usize,
+    progress: Option<&indicatif::ProgressBar>,
+) -> Result<(Vec<PredictionRow>, Vec<Rejection>)> {
+    let by_key: std::collections::HashMap<cxr_core::ImageKey, &cxr_core::ImageRecord> =
+        records.iter().map(|r| (r.key(), r)).collect();
+    // Every example must have its record before any work is done.
+    if let Some(e) = examples.iter().find(|e| !by_key.contains_key(&e.key())) {
+        return Err(Error::MissingRecord {
+            key: e.key(),
+            path: e.image.clone(),
+        });
     }
-
-    /// A row for an image known only by its path: the file stem stands for patient and
-    /// image, the label is empty.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Classes`] when `p` does not hold [`Label::COUNT`] values.
-    pub fn unlabelled(path: &Path, p: &[f32]) -> Result<Self> {
-        if p.len() != Label::COUNT {
-            return Err(Error::Classes {
-                what: format!("{} probabilities for {}", p.len(), path.display()),
-                expected: Label::COUNT,
-            });
+    let probs = predict_examples(clf, examples, batch, progress);
+    let mut rows = Vec::new();
+    let mut failed = Vec::new();
+    for (e, p) in examples.iter().zip(probs) {
+        let r = by_key[&e.key()];
+        match p {
+            Ok(p) => rows.push(PredictionRow::new(r, &p)?),
+            Err(err) => failed.push(Rejection::new(r, "error", cxr_core::error_chain(&err))),
         }
-        // Renormalise the f32 softmax so the three printed values sum to 1 within 1e-6.
-        let s: f32 = p.iter().sum();
-        let stem = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        Ok(PredictionRow {
-            patient_id: stem.clone(),
-            study_date: String::new(),
-            image_id: stem,
-            label: String::new(),
-            p_healthy: p[0] / s,
-            p_covid: p[1] / s,
-            p_bacterial: p[2] / s,
-            source: String::new(),
-            path: path.to_string_lossy().into_owned(),
-        })
     }
-}
-
-/// Writes prediction rows as CSV (atomically).
-pub fn write_predictions(path: &Path, rows: &[PredictionRow]) -> Result<()> {
-    let header = [
-        "patient_id",
-        "study_date",
-        "image_id",
-        "label",
-        "p_healthy",
-        "p_covid",
-        "p_bacterial",
-        "source",
-        "path",
-    ];
-    Ok(cxr_core::write_csv(path, &header, rows)?)
+    Ok((rows, failed))
 }
 
 /// Predicts every example (in batches of `batch`), returning per-example probabilities

@@ -489,7 +489,6 @@ fn train_split(
                 failed_samples: done.failed_samples,
             };
             append_jsonl(&run_dir.join("metrics.jsonl"), &m)?;
-            write_curves(run_dir)?;
             // Without validation patients, training loss stands in (and early stopping
             // then only guards against divergence).
             let watched = if val_loader.batches() == 0 {
@@ -572,52 +571,6 @@ pub fn read_metrics(run_dir: &Path) -> Result<Vec<EpochMetrics>, Error> {
     let by_epoch: std::collections::BTreeMap<usize, EpochMetrics> =
         all.into_iter().map(|m| (m.epoch, m)).collect();
     Ok(by_epoch.into_values().collect())
-}
-
-/// Draws `curves.png` (losses, validation accuracy and covid AUC per epoch) from the
-/// run's `metrics.jsonl`.
-pub fn write_curves(run_dir: &Path) -> Result<(), Error> {
-    use cxr_report::plot::{Series, lines_png};
-    use plotters_colors::*;
-    let m = read_metrics(run_dir)?;
-    let pts = |f: &dyn Fn(&EpochMetrics) -> Option<f64>| -> Vec<(f64, f64)> {
-        m.iter()
-            .filter_map(|e| f(e).map(|v| (e.epoch as f64, v)))
-            .collect()
-    };
-    let series = [
-        Series {
-            name: "training loss".into(),
-            color: BLUE,
-            points: pts(&|e| Some(e.train_loss)),
-        },
-        Series {
-            name: "validation loss".into(),
-            color: RED,
-            points: pts(&|e| Some(e.val_loss)),
-        },
-        Series {
-            name: "validation accuracy".into(),
-            color: GREEN,
-            points: pts(&|e| Some(e.val_accuracy)),
-        },
-        Series {
-            name: "validation covid AUC".into(),
-            color: GREY,
-            points: pts(&|e| e.val_auc_covid),
-        },
-    ];
-    let png = lines_png("Training curves", "epoch", "", &series, (900, 600))?;
-    cxr_core::write_bytes_atomic(&run_dir.join("curves.png"), &png)?;
-    Ok(())
-}
-
-mod plotters_colors {
-    pub use cxr_report::plot::RGBColor;
-    pub const BLUE: RGBColor = RGBColor(31, 90, 200);
-    pub const RED: RGBColor = RGBColor(210, 40, 40);
-    pub const GREEN: RGBColor = RGBColor(30, 150, 60);
-    pub const GREY: RGBColor = RGBColor(120, 120, 120);
 }
 
 #[cfg(test)]

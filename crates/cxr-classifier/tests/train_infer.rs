@@ -89,7 +89,6 @@ fn a_run_folder_has_everything_and_training_lowers_the_loss() {
         "last.safetensors",
         "last.json",
         "metrics.jsonl",
-        "curves.png",
         // The CPU preset averages its last epochs: here all three.
         "snapshot-000.safetensors",
         "snapshot-002.safetensors",

@@ -47,7 +47,7 @@ pub use image_io::{
 };
 pub use manifest::write_csv;
 pub use mask::LungMask;
-pub use record::{Exclusion, ExclusionReason, ImageRecord, PatientId};
+pub use record::{Exclusion, ExclusionReason, ImageKey, ImageRecord, PatientId};
 pub use resample::{shrink_factor, shrink_gray, shrink_labels};
 pub use source::{Scan, ScanError, Source};
 pub use vocab::{AdapterSource, Label, Sex, SourceId, UserSource, View};

@@ -114,11 +114,57 @@ pub struct ImageRecord {
     pub extras: BTreeMap<String, String>,
 }
 
+/// Which image of a cohort: its source and its id within the source (unique there;
+/// `read_records` checks it). The key records, examples, predictions and duplicate
+/// groups are matched by, instead of strings paired by hand. Written as the two-element
+/// array `[source, image_id]` (as `cohort/duplicates.json` has always held it).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(from = "(String, String)", into = "(String, String)")]
+pub struct ImageKey {
+    /// The source's name ([`SourceId::as_str`] or a user source's name).
+    pub source: String,
+    /// The image id within the source.
+    pub image_id: String,
+}
+
+impl ImageKey {
+    /// A key from its parts.
+    pub fn new(source: impl Into<String>, image_id: impl Into<String>) -> Self {
+        ImageKey {
+            source: source.into(),
+            image_id: image_id.into(),
+        }
+    }
+}
+
+impl From<(String, String)> for ImageKey {
+    fn from((source, image_id): (String, String)) -> Self {
+        ImageKey { source, image_id }
+    }
+}
+
+impl From<ImageKey> for (String, String) {
+    fn from(k: ImageKey) -> Self {
+        (k.source, k.image_id)
+    }
+}
+
+impl std::fmt::Display for ImageKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "image {} of source {}", self.image_id, self.source)
+    }
+}
+
 /// The extra an adapter sets to `true` when an image file (PNG, JPEG) stores MONOCHROME1
 /// polarity, bright = air ([`ImageRecord::load_options`] reads it).
 pub const INVERT_EXTRA: &str = "invert";
 
 impl ImageRecord {
+    /// The record's [`ImageKey`].
+    pub fn key(&self) -> ImageKey {
+        ImageKey::new(self.source.as_str(), self.image_id.as_str())
+    }
+
     /// How to load this record's image so that bone is bright: inverted when the
     /// adapter marked it ([`INVERT_EXTRA`] = `true`). A DICOM file's own Photometric
     /// Interpretation is applied by `cxr-dicom` whatever this says.

@@ -1,6 +1,7 @@
 //! The codecs, called directly (not through dicom-rs's adapters) so that every
 //! codestream's declared size is checked against the DICOM header before decoding and
 //! nothing indexes past a buffer on bad input.
+//! [`Syntax`] names the codec a transfer syntax asks for.
 //!
 //! | syntax | codec |
 //! |---|---|
@@ -13,7 +14,42 @@
 use std::borrow::Cow;
 
 use crate::error::CodecError;
-use crate::pixels::{Arrangement, Frame, Layout, Samples, Syntax};
+use crate::frame::{Arrangement, Frame, Layout, Samples};
+
+/// What the transfer syntax asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Syntax {
+    Native,
+    EncapsulatedUncompressed,
+    Rle,
+    Jpeg,
+    JpegLs,
+    Jpeg2000,
+}
+
+impl Syntax {
+    pub fn from_uid(uid: &str) -> Option<Syntax> {
+        Some(match uid {
+            "1.2.840.10008.1.2"
+            | "1.2.840.10008.1.2.1"
+            | "1.2.840.10008.1.2.2"
+            | "1.2.840.10008.1.2.1.99" => Syntax::Native,
+            "1.2.840.10008.1.2.1.98" => Syntax::EncapsulatedUncompressed,
+            "1.2.840.10008.1.2.5" => Syntax::Rle,
+            "1.2.840.10008.1.2.4.50"
+            | "1.2.840.10008.1.2.4.51"
+            | "1.2.840.10008.1.2.4.57"
+            | "1.2.840.10008.1.2.4.70" => Syntax::Jpeg,
+            "1.2.840.10008.1.2.4.80" | "1.2.840.10008.1.2.4.81" => Syntax::JpegLs,
+            "1.2.840.10008.1.2.4.90"
+            | "1.2.840.10008.1.2.4.91"
+            | "1.2.840.10008.1.2.4.201"
+            | "1.2.840.10008.1.2.4.202"
+            | "1.2.840.10008.1.2.4.203" => Syntax::Jpeg2000,
+            _ => return None,
+        })
+    }
+}
 
 /// Human-readable codec name for errors.
 pub(crate) fn name(s: Syntax) -> &'static str {

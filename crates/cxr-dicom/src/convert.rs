@@ -5,10 +5,11 @@ use std::path::Path;
 use cxr_core::GrayImage;
 
 use crate::error::{Error, Result};
+use crate::frame::{Arrangement, Layout};
 use crate::header::DicomHeader;
 use crate::lut::{self, VoiSource};
 use crate::options::{ConvertOptions, VoiFunction};
-use crate::pixels::{self, Arrangement, Layout};
+use crate::pixels;
 use crate::read::{self, Mode, Opened};
 
 /// What a conversion did, beside the image.

@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 
 use crate::error::CodecError;
-use crate::pixels::{Arrangement, Frame, Layout, Samples};
+use crate::frame::{Arrangement, Frame, Layout, Samples};
 
 type R<T> = Result<T, CodecError>;
 

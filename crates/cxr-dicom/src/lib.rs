@@ -43,6 +43,7 @@ pub mod batch;
 mod codec;
 pub mod convert;
 pub mod error;
+mod frame;
 pub mod header;
 mod jpeg12;
 pub mod lut;

@@ -13,8 +13,8 @@ use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
 
 use crate::error::{Error, Result};
+use crate::frame::{Arrangement, Frame, Layout, Samples};
 use crate::options::{ConvertOptions, VoiChoice, VoiFunction};
-use crate::pixels::{Arrangement, Frame, Layout, Samples};
 
 /// A LUT from a Modality or VOI LUT Sequence item.
 #[derive(Debug, Clone, PartialEq)]

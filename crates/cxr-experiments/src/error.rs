@@ -34,6 +34,9 @@ pub enum Error {
     /// Statistics.
     #[error(transparent)]
     Stats(#[from] cxr_stats::Error),
+    /// Probabilities that do not fit the classes (a predictions row).
+    #[error(transparent)]
+    Prediction(#[from] cxr_eval::ClassCountError),
     /// Evaluation and report rendering.
     #[error(transparent)]
     Report(#[from] cxr_report::Error),

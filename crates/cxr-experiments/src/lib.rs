@@ -2,6 +2,11 @@
 //!
 //! - [`config`]: an experiment's settings ([`ExperimentConfig`], TOML), with presets for
 //!   `make demo`, tests and the paper's scale;
+//! - [`context`] (where a run writes, progress), [`keys`] (typed image keys of
+//!   duplicate groups), [`gate`] (segmentation and quality gate over a cohort),
+//!   [`figures`] (saliency overlays, Figures 1–2), [`report`] (the run's `report.md`):
+//!   the pieces [`run`] puts together; each depends only on those before it in this list
+//!   and `report` on none of `run`;
 //! - [`run`]: the steps of the main experiment — cohort → lung segmenter → segmentation
 //!   and quality gate → patient-level split → classifier → prediction → patient-level
 //!   evaluation → report — each writing into the run folder and skipped when its output is
@@ -18,7 +23,11 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod context;
 pub mod error;
+pub mod figures;
+pub mod gate;
+pub mod keys;
 pub mod report;
 pub mod run;
 pub mod studies;

@@ -8,10 +8,12 @@ use std::path::{Path, PathBuf};
 
 use cxr_cohort::Part;
 use cxr_core::ImageRecord;
-use cxr_stats::evaluate::Evaluation;
+use cxr_eval::evaluate::Evaluation;
 
 use crate::Result;
-use crate::run::{Context, GateSummary, SaliencyExample};
+use crate::context::Context;
+use crate::figures::{Figures, SaliencyExample};
+use crate::gate::{GateCounts, GateSummary};
 
 /// Demotes every Markdown heading of `md` by `levels`.
 pub fn demote_headings(md: &str, levels: usize) -> String {
@@ -32,7 +34,7 @@ pub fn gate_markdown(g: &GateSummary) -> String {
     let mut s = String::from(
         "| Source | Images | Accepted | Rejected: lungs not found | Rejected: lungs too small | Errors |\n|---|---|---|---|---|---|\n",
     );
-    let row = |s: &mut String, name: &str, c: &crate::run::GateCounts| {
+    let row = |s: &mut String, name: &str, c: &GateCounts| {
         let r = |k: &str| c.rejected.get(k).copied().unwrap_or(0);
         let _ = writeln!(
             s,
@@ -112,7 +114,7 @@ pub fn write_main_report(
     split_counts: &BTreeMap<Part, usize>,
     evaluation: &Evaluation,
     saliency: &[SaliencyExample],
-    figures: &crate::run::Figures,
+    figures: &Figures,
 ) -> Result<PathBuf> {
     let mut md = String::from("# Main experiment (Figure 3, Table 3)\n\n");
     let patients: std::collections::BTreeSet<_> = records.iter().map(|r| &r.patient).collect();

@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 use cxr_classifier::Example;
 use cxr_cohort::{Part, SplitConfig, TransferSpec};
 use cxr_core::{ImageRecord, Label, SourceId};
+use cxr_eval::evaluate::Evaluation;
 use cxr_report::plot::{RGBColor, Series, lines_png};
-use cxr_stats::evaluate::Evaluation;
 use serde::{Deserialize, Serialize};
 
 use crate::run::{self, Context, KeyGroups};

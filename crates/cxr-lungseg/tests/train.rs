@@ -151,3 +151,46 @@ fn trains_to_a_good_dice_resumes_and_segments() {
     );
     assert_eq!(qc.lines().count(), 4);
 }
+
+/// Real mask folders hold several images per patient: grouped by a name prefix, a
+/// patient's images stay on one side of the validation split.
+#[test]
+fn patients_stay_on_one_side_of_the_validation_split() {
+    let dir = tempfile::tempdir().unwrap();
+    let (images, masks) = (dir.path().join("images"), dir.path().join("masks"));
+    std::fs::create_dir_all(&images).unwrap();
+    std::fs::create_dir_all(&masks).unwrap();
+    let img = cxr_core::GrayImage::from_pixel(4, 4, cxr_core::image_io::Luma([9]));
+    for p in 0..30 {
+        for k in 0..=(p % 3) {
+            let name = format!("src_{p}__{k}.png");
+            cxr_core::save_png(&images.join(&name), &img).unwrap();
+            cxr_core::save_png(&masks.join(&name), &img).unwrap();
+        }
+    }
+    cxr_core::save_png(&images.join("lonely.png"), &img).unwrap();
+    cxr_core::save_png(&masks.join("lonely.png"), &img).unwrap();
+    let mut set =
+        cxr_lungseg::masks::folder_pair(&images, &masks, cxr_lungseg::masks::MaskValues::default())
+            .unwrap();
+    assert_eq!(set.group_by_name_prefix("__"), 31);
+    assert_eq!(set.pairs.last().unwrap().group.as_deref(), Some("src_9"));
+    let (train, val) = cxr_lungseg::train::split_by_patient(&set, 0.2, 7);
+    assert_eq!(train.len() + val.len(), set.pairs.len());
+    let patients = |ix: &[usize]| -> std::collections::BTreeSet<String> {
+        ix.iter()
+            .map(|&i| set.pairs[i].group.clone().unwrap())
+            .collect()
+    };
+    let (a, b) = (patients(&train), patients(&val));
+    assert!(
+        a.is_disjoint(&b),
+        "{:?}",
+        a.intersection(&b).collect::<Vec<_>>()
+    );
+    assert_eq!(b.len(), 6); // round(31 × 0.2)
+    assert_eq!(
+        cxr_lungseg::train::split_by_patient(&set, 0.2, 7),
+        (train, val)
+    );
+}

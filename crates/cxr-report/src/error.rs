@@ -2,13 +2,13 @@
 
 use std::path::PathBuf;
 
-/// Errors of rendering and of the evaluate pipeline.
+/// Errors of rendering, of writing the rendered files, and of the evaluate pipeline.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The predictions file could not be read or has bad rows.
     #[error(transparent)]
-    Read(#[from] cxr_stats::evaluate::ReadError),
+    Read(#[from] cxr_eval::ReadError),
     /// A statistic is undefined for these data.
     #[error("evaluating {path}")]
     Stats {
@@ -39,6 +39,15 @@ pub enum Error {
     /// `metrics.json` could not be serialised.
     #[error("cannot serialise metrics")]
     Json(#[from] serde_json::Error),
+    /// An analysis's JSON file ([`crate::analysis`]) could not be serialised.
+    #[error("cannot serialise {path} as JSON")]
+    JsonFile {
+        /// The file it was meant for.
+        path: PathBuf,
+        /// serde_json's error.
+        #[source]
+        source: serde_json::Error,
+    },
     /// The embedded font was refused.
     #[error("the embedded font is invalid")]
     Font,

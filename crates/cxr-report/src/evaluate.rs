@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use cxr_stats::evaluate::{EvaluateOptions, Evaluation, evaluate, read_predictions};
+use cxr_eval::{EvaluateOptions, Evaluation, evaluate, read_predictions};
 
 use crate::error::{Error, Result};
 use crate::{markdown, plot};

@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use cxr_core::Label;
-use cxr_stats::evaluate::{ClassMetrics, Evaluation};
+use cxr_eval::evaluate::{ClassMetrics, Evaluation};
 
 use crate::plot::class_name;
 

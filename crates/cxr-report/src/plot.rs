@@ -3,7 +3,7 @@
 //! red = bacterial pneumonia; healthy in grey) and the confusion matrix (Figure 3a).
 
 use cxr_core::Label;
-use cxr_stats::evaluate::Evaluation;
+use cxr_eval::evaluate::Evaluation;
 use image::ImageEncoder;
 use image::codecs::png::PngEncoder;
 use plotters::coord::{CoordTranslate, Shift};
@@ -320,6 +320,57 @@ pub struct Series {
     pub color: RGBColor,
     /// Points, in x order.
     pub points: Vec<(f64, f64)>,
+}
+
+/// One epoch of a classifier's training, as [`training_curves_png`] draws it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrainingEpoch {
+    /// Epoch number.
+    pub epoch: usize,
+    /// Mean training loss.
+    pub train_loss: f64,
+    /// Validation loss.
+    pub val_loss: f64,
+    /// Validation accuracy.
+    pub val_accuracy: f64,
+    /// Validation covid-19 AUC, when both sides had cases.
+    pub val_auc_covid: Option<f64>,
+}
+
+/// Training curves (losses, validation accuracy and covid AUC per epoch), 900×600 PNG.
+///
+/// # Errors
+/// As [`lines_png`].
+pub fn training_curves_png(epochs: &[TrainingEpoch]) -> Result<Vec<u8>> {
+    let pts = |f: &dyn Fn(&TrainingEpoch) -> Option<f64>| -> Vec<(f64, f64)> {
+        epochs
+            .iter()
+            .filter_map(|e| f(e).map(|v| (e.epoch as f64, v)))
+            .collect()
+    };
+    let series = [
+        Series {
+            name: "training loss".into(),
+            color: RGBColor(31, 90, 200),
+            points: pts(&|e| Some(e.train_loss)),
+        },
+        Series {
+            name: "validation loss".into(),
+            color: RGBColor(210, 40, 40),
+            points: pts(&|e| Some(e.val_loss)),
+        },
+        Series {
+            name: "validation accuracy".into(),
+            color: RGBColor(30, 150, 60),
+            points: pts(&|e| Some(e.val_accuracy)),
+        },
+        Series {
+            name: "validation covid AUC".into(),
+            color: RGBColor(120, 120, 120),
+            points: pts(&|e| e.val_auc_covid),
+        },
+    ];
+    lines_png("Training curves", "epoch", "", &series, (900, 600))
 }
 
 /// Where a chart's legend box goes.

@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
+use cxr_eval::{EvaluateOptions, ReadError};
 use cxr_report::Error;
 use cxr_report::evaluate::{Options, run};
 use cxr_stats::BootstrapOptions;
-use cxr_stats::evaluate::{EvaluateOptions, ReadError};
 use cxr_stats::roc::roc_auc;
 use serde_json::Value;
 

@@ -2,14 +2,14 @@
 //! buffer; sizes at the bounds render.
 
 use cxr_core::{Label, StudyDate};
+use cxr_eval::aggregate::ImagePrediction;
+use cxr_eval::evaluate::{EvaluateOptions, Evaluation, evaluate};
 use cxr_report::Error;
 use cxr_report::plot::{
     Bar, MAX_PIXELS, MAX_SIDE, MIN_SIDE, MIN_TILE, RGBColor, Series, Tile, bars_png, confusion_png,
     image_grid_png, lines_png, roc_png,
 };
 use cxr_stats::BootstrapOptions;
-use cxr_stats::aggregate::ImagePrediction;
-use cxr_stats::evaluate::{EvaluateOptions, Evaluation, evaluate};
 
 /// 30 patients, 10 per class, each with one image whose probabilities favour its class.
 fn evaluation() -> Evaluation {

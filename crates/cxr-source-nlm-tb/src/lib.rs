@@ -13,6 +13,10 @@
 //! Montgomery reading `NO REPORT (same pt as MCUCXR_0162_1)` puts the image under the
 //! other image's patient, so that a split never separates them.
 //!
+//! [`masks`] reads the lung-mask datasets as image/mask pairs for the segmenter
+//! (Montgomery, Shenzhen, JSRT with the SCR masks, generic folder pairs); it lives here,
+//! beside the adapter of the two NLM sets, so that reading masks needs no libtorch.
+//!
 //! ```no_run
 //! use cxr_core::Source;
 //! use cxr_source_nlm_tb::NlmTbSource;
@@ -25,6 +29,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod masks;
 pub mod reading;
 
 use std::collections::HashSet;

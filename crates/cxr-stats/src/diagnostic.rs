@@ -6,7 +6,8 @@
 //! quantity or its interval is undefined. Proportions get Wilson intervals
 //! ([`crate::proportion::wilson`]), likelihood ratios the log method of Simel, Samsa &
 //! Matchar (1991); F1 and prevalence-adjusted predictive values have no closed form here
-//! and take their interval from the bootstrap (see [`crate::evaluate`]).
+//! and take their interval from the bootstrap ([`crate::bootstrap`](mod@crate::bootstrap);
+//! the evaluate pipeline in `cxr-eval` does this).
 
 use serde::{Deserialize, Serialize};
 
@@ -187,8 +188,8 @@ pub fn lr_neg_ci(c: &ConfusionCounts, level: f64) -> Result<Option<Interval>> {
 }
 
 /// The metrics of the paper's Table 3 (and a few more) at one operating point, with the
-/// analytic intervals. `f1` carries no interval here (the evaluate pipeline fills it from
-/// the bootstrap).
+/// analytic intervals. `f1` carries no interval here (the evaluate pipeline of `cxr-eval`
+/// fills it from the bootstrap).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Diagnostics {
     /// The counts.

@@ -1,0 +1,98 @@
+//! The predictions CSV round trip: what the classifier writes is what evaluation reads.
+
+use std::path::Path;
+
+use cxr_core::{ImageRecord, Label, PatientId, SourceId, StudyDate, View};
+use cxr_eval::predictions::COLUMNS;
+use cxr_eval::{PredictionRow, read_predictions, write_predictions};
+
+fn record(patient: &str, image: &str, label: Label, date: Option<StudyDate>) -> ImageRecord {
+    let mut r = ImageRecord::new(
+        PatientId::new(SourceId::Qmenta, patient),
+        image,
+        format!("images/{image}.png"),
+        label,
+        "test",
+        View::Pa,
+    );
+    r.study_date = date;
+    r
+}
+
+#[test]
+fn the_classifiers_rows_read_back_as_the_same_predictions() {
+    let day = StudyDate::from_ymd(2020, 3, 14).unwrap();
+    let rows = vec![
+        PredictionRow::new(
+            &record("P1", "a", Label::Covid, Some(day)),
+            &[0.1, 0.7, 0.2],
+        )
+        .unwrap(),
+        PredictionRow::new(&record("P2", "b", Label::Healthy, None), &[0.6, 0.3, 0.1]).unwrap(),
+        // Probabilities that do not sum to 1 in f32 are renormalised on the way out.
+        PredictionRow::new(
+            &record("P3", "c", Label::Bacterial, Some(day)),
+            &[0.2, 0.2, 0.8],
+        )
+        .unwrap(),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("predictions.csv");
+    write_predictions(&path, &rows).unwrap();
+
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(text.lines().next().unwrap(), COLUMNS.join(","));
+    assert_eq!(
+        text.lines().nth(1).unwrap(),
+        "qmenta:P1,2020-03-14,a,covid,0.1,0.7,0.2,qmenta,images/a.png"
+    );
+
+    let read = read_predictions(&path).unwrap();
+    assert_eq!(read.len(), 3);
+    for (row, p) in rows.iter().zip(&read) {
+        assert_eq!(p.patient_id, row.patient_id);
+        assert_eq!(p.image_id, row.image_id);
+        assert_eq!(p.label.as_str(), row.label);
+        // The f32 written is the f32 read (shortest round-trip text, read as f64).
+        assert_eq!(
+            p.probs.map(|x| x as f32),
+            [row.p_healthy, row.p_covid, row.p_bacterial]
+        );
+    }
+    assert_eq!(read[0].study_date, Some(day));
+    assert_eq!(read[1].study_date, None);
+    assert_eq!(read[2].label, Label::Bacterial);
+    assert!((read[2].probs[2] - 2.0 / 3.0).abs() < 1e-6);
+}
+
+#[test]
+fn an_empty_run_still_writes_the_header_and_evaluation_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("none.csv");
+    write_predictions(&path, &[]).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        format!("{}\n", COLUMNS.join(","))
+    );
+    let e = read_predictions(&path).unwrap_err().to_string();
+    assert_eq!(e, format!("{}: no prediction rows", path.display()));
+}
+
+#[test]
+fn an_unlabelled_row_is_refused_by_evaluation_with_its_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("folder.csv");
+    let row = PredictionRow::unlabelled(Path::new("scans/x1.png"), &[0.5, 0.25, 0.25]).unwrap();
+    assert_eq!((row.patient_id.as_str(), row.label.as_str()), ("x1", ""));
+    write_predictions(&path, &[row]).unwrap();
+    let e = read_predictions(&path).unwrap_err().to_string();
+    assert!(
+        e.ends_with("1 bad row(s): line 2, column `label`: missing value"),
+        "{e}"
+    );
+    let e = PredictionRow::unlabelled(Path::new("x.png"), &[1.0]).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "1 probabilities for x.png does not fit the 3 classes (healthy, covid, bacterial)"
+    );
+}

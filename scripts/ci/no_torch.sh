@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The facade without its `torch` feature: the data, statistics and report tools build,
+# start and link no libtorch. Run by `make test`.
+#
+#   scripts/ci/no_torch.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+CARGO=${CARGO:-cargo}
+
+# No libtorch crate among the facade's normal dependencies.
+if $CARGO tree -p cxr --no-default-features -e normal --prefix none | grep -E '^(tch|torch-sys) '; then
+  echo "error: cxr --no-default-features still depends on libtorch (above)" >&2
+  exit 1
+fi
+
+# Build the examples that need no libtorch and find their executables (the uplifted
+# copies in target/debug/examples are shared with the default-feature build).
+exes=$($CARGO build -q -p cxr --no-default-features --examples --message-format=json |
+  python3 -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and "example" in m["target"]["kind"]:
+        print(m["target"]["name"], m["executable"])
+')
+expected="build_cohort compare_models contact_sheet dicom_to_png error_analysis evaluate power_analysis scan_source synth_cohort"
+for name in $expected; do
+  exe=$(awk -v n="$name" '$1 == n {print $2}' <<<"$exes")
+  if [ -z "$exe" ]; then
+    echo "error: example $name was not built without the torch feature" >&2
+    exit 1
+  fi
+  if readelf -d "$exe" | grep -q torch; then
+    echo "error: $exe links libtorch:" >&2
+    readelf -d "$exe" | grep torch >&2
+    exit 1
+  fi
+done
+# They start (with no libtorch on the library path) and answer --help.
+for name in build_cohort compare_models dicom_to_png error_analysis evaluate power_analysis scan_source synth_cohort; do
+  exe=$(awk -v n="$name" '$1 == n {print $2}' <<<"$exes")
+  env -u LD_LIBRARY_PATH "$exe" --help >/dev/null
+done
+echo "no-torch build: $(wc -w <<<"$expected") examples build, start and link no libtorch"
