@@ -74,6 +74,7 @@ doc: setup
 test: setup fmt lint
 	$(CARGO) test --workspace
 	CARGO=$(CARGO) scripts/ci/no_torch.sh
+	scripts/ci/crate_dag.py --check
 	$(MAKE) --no-print-directory doc
 
 # The paper's main experiment on the synthetic demo cohort (docs/reproducing.md). A

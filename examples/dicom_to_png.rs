@@ -1,7 +1,7 @@
 //! DICOM → 8-bit PNG, for a file or a folder tree.
 //!
 //! ```sh
-//! cargo run --release --example dicom_to_png -- --input FILE_OR_DIR --output DIR [--jobs N] [--reduce N]
+//! cargo run --release --no-default-features --example dicom_to_png -- --input FILE_OR_DIR --output DIR [--jobs N] [--reduce N]
 //! ```
 //!
 //! Writes `DIR/<relative path>.png` and `DIR/conversion.csv` (one row per input, with

@@ -94,18 +94,8 @@ pub(crate) fn gate_summary(records: &[ImageRecord], rejected: &[Rejection]) -> G
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cxr_core::{Label, PatientId, SourceId, View};
-
-    fn rec(source: SourceId, patient: &str, image: &str, label: Label) -> ImageRecord {
-        ImageRecord::new(
-            PatientId::new(source, patient),
-            image,
-            format!("/x/{image}.png"),
-            label,
-            "test",
-            View::Pa,
-        )
-    }
+    use crate::test_support::rec;
+    use cxr_core::{Label, SourceId};
 
     #[test]
     fn gate_counts_add_up_per_source() {

@@ -31,6 +31,8 @@ pub mod keys;
 pub mod report;
 pub mod run;
 pub mod studies;
+#[cfg(test)]
+mod test_support;
 pub use config::ExperimentConfig;
 pub use cxr_analysis::{error_analysis, power};
 pub use error::{Error, Result};

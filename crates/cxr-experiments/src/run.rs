@@ -369,19 +369,9 @@ pub fn reproduce_main(ctx: &Context) -> Result<MainOutputs> {
 mod tests {
     use super::*;
     use crate::ExperimentConfig;
-    use cxr_core::{PatientId, SourceId, View};
+    use crate::test_support::rec;
+    use cxr_core::{PatientId, SourceId};
     use tch::Device;
-
-    fn rec(source: SourceId, patient: &str, image: &str, label: Label) -> ImageRecord {
-        ImageRecord::new(
-            PatientId::new(source, patient),
-            image,
-            format!("/x/{image}.png"),
-            label,
-            "test",
-            View::Pa,
-        )
-    }
 
     #[test]
     fn near_duplicates_across_sources_land_in_one_part_and_the_split_is_checked_on_reading() {
