@@ -570,13 +570,11 @@ impl Source for BimcvCovidSource {
     }
 
     fn scan(&self, root: &Path) -> Result<Scan, ScanError> {
-        if !root.is_dir() {
-            return Err(ScanError::MissingLayout {
-                source_id: SourceId::BimcvCovid,
-                what: "the BIMCV-COVID19+ folder",
-                path: root.to_path_buf(),
-            });
-        }
+        cxr_source_util::neutral::require_folder(
+            SourceId::BimcvCovid,
+            root,
+            "the BIMCV-COVID19+ folder",
+        )?;
         let base = base_dir(root);
         let mut scan = Scan::default();
         let mut t = Tables::default();

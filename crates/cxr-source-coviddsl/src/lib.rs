@@ -325,15 +325,10 @@ impl Source for CoviddslSource {
     }
 
     fn scan(&self, root: &Path) -> Result<Scan, ScanError> {
-        if root.join(NEUTRAL_MANIFEST).is_file() {
-            return neutral::scan_manifest(SourceId::Coviddsl, root);
-        }
-        if !root.is_dir() {
-            return Err(ScanError::MissingLayout {
-                source_id: SourceId::Coviddsl,
-                what: "the COVIDDSL folder",
-                path: root.to_path_buf(),
-            });
+        if let Some(scan) =
+            neutral::manifest_or_folder(SourceId::Coviddsl, root, "the COVIDDSL folder")?
+        {
+            return Ok(scan);
         }
         let mut scan = Scan::default();
         let patients = self.clinical(root, &mut scan)?;

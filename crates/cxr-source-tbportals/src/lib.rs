@@ -343,15 +343,10 @@ impl Source for TbPortalsSource {
     }
 
     fn scan(&self, root: &Path) -> Result<Scan, ScanError> {
-        if root.join(NEUTRAL_MANIFEST).is_file() {
-            return neutral::scan_manifest(SourceId::TbPortals, root);
-        }
-        if !root.is_dir() {
-            return Err(ScanError::MissingLayout {
-                source_id: SourceId::TbPortals,
-                what: "the TB Portals folder",
-                path: root.to_path_buf(),
-            });
+        if let Some(scan) =
+            neutral::manifest_or_folder(SourceId::TbPortals, root, "the TB Portals folder")?
+        {
+            return Ok(scan);
         }
         let cxr_tables = tables(root, "tb_portals_cxrs")?;
         if cxr_tables.is_empty() {

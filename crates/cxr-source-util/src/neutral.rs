@@ -24,6 +24,36 @@ use crate::delimited::{Encoding, Row, Table};
 /// File name of the neutral manifest, at the source root.
 pub const NEUTRAL_MANIFEST: &str = "manifest.csv";
 
+/// How a folder-layout adapter's scan starts (COVIDDSL, TB Portals): a root holding the
+/// neutral manifest is read as that (`Ok(Some(scan))`); a root that is not a folder is
+/// [`ScanError::MissingLayout`] naming `what` (see [`require_folder`]); otherwise
+/// `Ok(None)`, and the adapter reads its own layout.
+pub fn manifest_or_folder(
+    source: SourceId,
+    root: &Path,
+    what: &'static str,
+) -> Result<Option<Scan>, ScanError> {
+    if root.join(NEUTRAL_MANIFEST).is_file() {
+        return scan_manifest(source, root).map(Some);
+    }
+    require_folder(source, root, what)?;
+    Ok(None)
+}
+
+/// [`ScanError::MissingLayout`] naming `what` (`"the COVIDDSL folder"`) unless `root` is
+/// a folder.
+pub fn require_folder(source: SourceId, root: &Path, what: &'static str) -> Result<(), ScanError> {
+    if root.is_dir() {
+        Ok(())
+    } else {
+        Err(ScanError::MissingLayout {
+            source_id: source,
+            what,
+            path: root.to_path_buf(),
+        })
+    }
+}
+
 /// Scans `root/manifest.csv` as records of `source`.
 pub fn scan_manifest(source: SourceId, root: &Path) -> Result<Scan, ScanError> {
     read_manifest(source, &root.join(NEUTRAL_MANIFEST), root)
