@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The work of crates/cxr-stats/benches/stats.rs (`evaluate_2000_rounds`), done with
+"""The work of crates/cxr-eval/benches/stats.rs (`evaluate_2000_rounds`), done with
 scikit-learn in a Python loop, for docs/performance-stats.md.
 
 8,334 patients, covid-19 prevalence 18.8 %, bacterial 13.5 % (the paper's Table 3), one
