@@ -340,6 +340,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_image_key_is_source_and_id_and_reads_back_from_the_old_pair() {
+        let r = ImageRecord::new(
+            PatientId::new(SourceId::CovidIdc, "311a"),
+            "a1",
+            "a1.png",
+            Label::Covid,
+            "test",
+            View::Pa,
+        );
+        let k = r.key();
+        assert_eq!(k, ImageKey::new("covid-idc", "a1"));
+        assert_eq!(k.to_string(), "image a1 of source covid-idc");
+        // `cohort/duplicates.json` has always held keys as `[source, image_id]` pairs.
+        let json = serde_json::to_string(&vec![k.clone()]).unwrap();
+        assert_eq!(json, r#"[["covid-idc","a1"]]"#);
+        assert_eq!(
+            serde_json::from_str::<Vec<ImageKey>>(&json).unwrap(),
+            vec![k]
+        );
+        assert!(ImageKey::new("a", "z") < ImageKey::new("b", "a"));
+    }
+
+    #[test]
     fn patient_ids_are_namespaced() {
         let p = PatientId::new(SourceId::CovidIdc, "311a");
         assert_eq!(p.to_string(), "covid-idc:311a");
