@@ -2,6 +2,11 @@
 //! torchvision weights load by name (`Conv2d_1a_3x3.conv.weight`, `Mixed_5b.branch1x1.bn.
 //! running_mean`, …, `fc.weight`).
 //!
+//! Kept whole: it is one network. Its private blocks exist only to be assembled by
+//! [`InceptionV3::new`] under torchvision's module names and order (the weights import by
+//! name), [`ClassifierConfig`]'s width multiplier and size limit are the architecture's
+//! own, and the tests check the assembled network.
+//!
 //! Differences from torchvision's `inception_v3`, all settings of [`ClassifierConfig`]:
 //! - the input is the grayscale radiograph with the pixels outside the lungs zeroed
 //!   ([`InputMode::Masked`], the paper), optionally with the lung mask as a second
