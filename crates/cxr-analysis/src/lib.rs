@@ -28,6 +28,14 @@
 pub mod compare;
 pub mod error;
 pub mod error_analysis;
+#[cfg(any(test, feature = "fixtures"))]
+#[doc(hidden)]
+pub mod fixtures;
 pub mod power;
+
+// The fixtures name this crate by its name, as the integration tests that compile them
+// in with `#[path]` must (see `fixtures`).
+#[cfg(any(test, feature = "fixtures"))]
+extern crate self as cxr_analysis;
 
 pub use error::{Error, Result};

@@ -5,42 +5,11 @@
 use cxr_analysis::Error;
 use cxr_analysis::compare::{CompareOptions, compare};
 use cxr_core::{Label, StudyDate};
-use cxr_eval::aggregate::ImagePrediction;
 
-fn image(patient: &str, image: &str, label: Label, p: [f64; 3]) -> ImagePrediction {
-    ImagePrediction {
-        patient_id: patient.into(),
-        study_date: StudyDate::from_ymd(2020, 3, 15),
-        image_id: image.into(),
-        label,
-        probs: p,
-    }
-}
-
-/// Eight patients, one image each. Model A gets 6 right, B 4; both right on p1, p4, p7,
-/// both wrong on p3, only A right on p2, p5, p6, only B on p8.
-fn models() -> (Vec<ImagePrediction>, Vec<ImagePrediction>) {
-    use Label::{Bacterial as B, Covid as C, Healthy as H};
-    let rows = [
-        ("p1", H, [0.7, 0.2, 0.1], [0.6, 0.3, 0.1]),
-        ("p2", H, [0.5, 0.4, 0.1], [0.3, 0.6, 0.1]),
-        ("p3", H, [0.2, 0.7, 0.1], [0.4, 0.5, 0.1]),
-        ("p4", C, [0.1, 0.8, 0.1], [0.2, 0.7, 0.1]),
-        ("p5", C, [0.3, 0.6, 0.1], [0.5, 0.4, 0.1]),
-        ("p6", C, [0.2, 0.5, 0.3], [0.1, 0.3, 0.6]),
-        ("p7", B, [0.1, 0.2, 0.7], [0.1, 0.1, 0.8]),
-        ("p8", B, [0.5, 0.1, 0.4], [0.2, 0.2, 0.6]),
-    ];
-    let a = rows
-        .iter()
-        .map(|(p, l, pa, _)| image(p, &format!("{p}-1"), *l, *pa))
-        .collect();
-    let b = rows
-        .iter()
-        .map(|(p, l, _, pb)| image(p, &format!("{p}-1"), *l, *pb))
-        .collect();
-    (a, b)
-}
+// `cxr_analysis::fixtures::compare`, compiled in (see `cxr_analysis::fixtures`).
+#[path = "../src/fixtures/compare.rs"]
+mod fixtures;
+use fixtures::{models, one_bacterial, with_unpaired_images};
 
 fn close(got: f64, want: f64, what: &str) {
     assert!((got - want).abs() < 1e-9, "{what}: got {got}, want {want}");
@@ -117,12 +86,9 @@ fn a_model_against_itself_differs_in_nothing() {
 
 #[test]
 fn images_only_one_model_scored_are_left_out_before_averaging() {
-    let (mut a, mut b) = models();
     // A second image of p1 on the same day, scored by A only: averaged in, it would
-    // turn p1's unit bacterial ((0.7, 0.2, 0.1) + (0, 0, 1)) / 2 and A's count to 5.
-    a.push(image("p1", "p1-2", Label::Healthy, [0.0, 0.0, 1.0]));
-    b.push(image("p9", "p9-1", Label::Covid, [0.1, 0.8, 0.1]));
-    b.push(image("p10", "p10-1", Label::Covid, [0.1, 0.8, 0.1]));
+    // turn p1's unit bacterial and A's count to 5.
+    let (a, b) = with_unpaired_images();
     let c = compare(&a, &b, ["A", "B"], &CompareOptions::default()).unwrap();
     assert_eq!((c.only_first, c.only_second), (1, 2));
     assert_eq!((c.images, c.units), (8, 8));
@@ -185,12 +151,9 @@ fn different_test_sets_and_bad_inputs_are_refused() {
 
 #[test]
 fn a_class_with_too_few_units_has_no_test() {
-    let (a, b) = models();
-    // Keep one bacterial patient: one positive is too few for DeLong.
-    let keep = |v: Vec<ImagePrediction>| -> Vec<ImagePrediction> {
-        v.into_iter().filter(|p| p.patient_id != "p8").collect()
-    };
-    let c = compare(&keep(a), &keep(b), ["A", "B"], &CompareOptions::default()).unwrap();
+    // One bacterial patient left: one positive is too few for DeLong.
+    let (a, b) = one_bacterial();
+    let c = compare(&a, &b, ["A", "B"], &CompareOptions::default()).unwrap();
     assert!(c.per_class.bacterial.is_none());
     assert!(c.per_class.covid.is_some());
 }

@@ -1,70 +1,29 @@
 //! The paired comparison of two models rendered: its markdown, and from predictions
 //! files to `compare.json`, `compare.md` and `compare.png`. (Its numbers: `cxr-analysis`'s
-//! `tests/compare.rs`, whose example this is.)
+//! `tests/compare.rs`; the example: `cxr_analysis::fixtures::compare`.)
 
 use std::fmt::Write as _;
 
 use cxr_analysis::compare::{CompareOptions, compare};
-use cxr_core::{Label, StudyDate};
+use cxr_analysis::fixtures::compare::{models, one_bacterial, with_unpaired_images};
 use cxr_eval::aggregate::ImagePrediction;
 use cxr_report::analysis::compare;
 
 mod common;
 use common::assert_json_close;
 
-fn image(patient: &str, image: &str, label: Label, p: [f64; 3]) -> ImagePrediction {
-    ImagePrediction {
-        patient_id: patient.into(),
-        study_date: StudyDate::from_ymd(2020, 3, 15),
-        image_id: image.into(),
-        label,
-        probs: p,
-    }
-}
-
-/// Eight patients, one image each. Model A gets 6 right, B 4; both right on p1, p4, p7,
-/// both wrong on p3, only A right on p2, p5, p6, only B on p8.
-fn models() -> (Vec<ImagePrediction>, Vec<ImagePrediction>) {
-    use Label::{Bacterial as B, Covid as C, Healthy as H};
-    let rows = [
-        ("p1", H, [0.7, 0.2, 0.1], [0.6, 0.3, 0.1]),
-        ("p2", H, [0.5, 0.4, 0.1], [0.3, 0.6, 0.1]),
-        ("p3", H, [0.2, 0.7, 0.1], [0.4, 0.5, 0.1]),
-        ("p4", C, [0.1, 0.8, 0.1], [0.2, 0.7, 0.1]),
-        ("p5", C, [0.3, 0.6, 0.1], [0.5, 0.4, 0.1]),
-        ("p6", C, [0.2, 0.5, 0.3], [0.1, 0.3, 0.6]),
-        ("p7", B, [0.1, 0.2, 0.7], [0.1, 0.1, 0.8]),
-        ("p8", B, [0.5, 0.1, 0.4], [0.2, 0.2, 0.6]),
-    ];
-    let a = rows
-        .iter()
-        .map(|(p, l, pa, _)| image(p, &format!("{p}-1"), *l, *pa))
-        .collect();
-    let b = rows
-        .iter()
-        .map(|(p, l, _, pb)| image(p, &format!("{p}-1"), *l, *pb))
-        .collect();
-    (a, b)
-}
-
 #[test]
 fn images_only_one_model_scored_are_named_in_the_markdown() {
-    let (mut a, mut b) = models();
-    a.push(image("p1", "p1-2", Label::Healthy, [0.0, 0.0, 1.0]));
-    b.push(image("p9", "p9-1", Label::Covid, [0.1, 0.8, 0.1]));
-    b.push(image("p10", "p10-1", Label::Covid, [0.1, 0.8, 0.1]));
+    let (a, b) = with_unpaired_images();
     let c = compare(&a, &b, ["A", "B"], &CompareOptions::default()).unwrap();
     assert!(compare::markdown(&c).contains("1 image(s) only `A` scored and 2 only `B` scored"));
 }
 
 #[test]
 fn a_class_with_too_few_units_says_so_in_the_markdown() {
-    let (a, b) = models();
-    // Keep one bacterial patient: one positive is too few for DeLong.
-    let keep = |v: Vec<ImagePrediction>| -> Vec<ImagePrediction> {
-        v.into_iter().filter(|p| p.patient_id != "p8").collect()
-    };
-    let c = compare(&keep(a), &keep(b), ["A", "B"], &CompareOptions::default()).unwrap();
+    // One bacterial patient left: one positive is too few for DeLong.
+    let (a, b) = one_bacterial();
+    let c = compare(&a, &b, ["A", "B"], &CompareOptions::default()).unwrap();
     assert!(compare::markdown(&c).contains("| Bacterial pneumonia | too few units |"));
 }
 

@@ -1,100 +1,23 @@
-//! Unit tests of the error analysis: the numbers against hand computation.
+//! Unit tests of the error analysis: the numbers against hand computation, from the
+//! cohorts of `crate::fixtures::error_analysis`.
 
 use super::*;
-use cxr_core::{PatientId, StudyDate, View};
+use crate::fixtures::error_analysis::{complete, pred, rec, with_missing, with_user_source};
 
-/// A record of patient `local` of `source`.
-fn rec(
-    source: SourceId,
-    local: &str,
-    image: &str,
-    label: Label,
-    age: Option<f32>,
-    sex: Option<Sex>,
-) -> ImageRecord {
-    let mut r = ImageRecord::new(
-        PatientId::new(source, local),
-        image,
-        format!("{image}.png"),
-        label,
-        "test",
-        View::Pa,
-    );
-    r.age = age;
-    r.sex = sex;
-    r.study_date = StudyDate::from_ymd(2020, 4, 1);
-    r
-}
-
-/// A prediction for `record` on April `day`, right or wrong.
-fn pred(r: &ImageRecord, day: u32, right: bool) -> ImagePrediction {
-    let truth = r.label.index();
-    let guess = if right { truth } else { (truth + 1) % 3 };
-    let mut probs = [0.1; 3];
-    probs[guess] = 0.8;
-    ImagePrediction {
-        patient_id: r.patient.to_string(),
-        study_date: StudyDate::from_ymd(2020, 4, day),
-        image_id: r.image_id.clone(),
-        label: r.label,
-        probs,
-    }
-}
-
-/// Ten patients, one image each, all with age and sex:
-/// errors: ages 60, 70, 80 (2 female, 1 male), padchest;
-/// correct: ages 20, 30, 40, 50, 30, 40, 50 (2 female, 5 male), 4 padchest + 3 covid-idc.
-fn complete() -> (Vec<ImageRecord>, Vec<ImagePrediction>) {
-    use Label::*;
-    use Sex::*;
-    let spec = [
-        (SourceId::Padchest, "e1", Healthy, 60.0, Female, false),
-        (SourceId::Padchest, "e2", Healthy, 70.0, Female, false),
-        (SourceId::Padchest, "e3", Bacterial, 80.0, Male, false),
-        (SourceId::Padchest, "c1", Healthy, 20.0, Female, true),
-        (SourceId::Padchest, "c2", Healthy, 30.0, Female, true),
-        (SourceId::Padchest, "c3", Bacterial, 40.0, Male, true),
-        (SourceId::Padchest, "c4", Bacterial, 50.0, Male, true),
-        (SourceId::CovidIdc, "c5", Covid, 30.0, Male, true),
-        (SourceId::CovidIdc, "c6", Covid, 40.0, Male, true),
-        (SourceId::CovidIdc, "c7", Covid, 50.0, Male, true),
-    ];
-    let records: Vec<ImageRecord> = spec
+/// A table's rows as (category, units, errors).
+fn counts(t: &CategoryTest) -> Vec<(&str, usize, usize)> {
+    t.rows
         .iter()
-        .map(|&(s, id, l, age, sex, _)| rec(s, id, &format!("{id}-img"), l, Some(age), Some(sex)))
-        .collect();
-    let preds = records
-        .iter()
-        .zip(spec)
-        .map(|(r, s)| pred(r, 1, s.5))
-        .collect();
-    (records, preds)
+        .map(|r| (r.category.as_str(), r.units, r.errors))
+        .collect()
 }
 
 /// A source of the user's own is a row of the per-source table, after the adapters'.
 #[test]
 fn a_user_source_gets_its_row_after_the_adapters() {
-    let (mut records, mut preds) = complete();
-    let mine: SourceId = "my-hospital".parse().unwrap();
-    for (i, right) in [(0, true), (1, false)] {
-        let r = rec(
-            mine,
-            &format!("m{i}"),
-            &format!("m{i}-img"),
-            Label::Covid,
-            None,
-            None,
-        );
-        preds.push(pred(&r, 1, right));
-        records.push(r);
-    }
+    let (records, preds) = with_user_source();
     let a = error_analysis(&records, &preds, 1).unwrap();
-    let src: Vec<(&str, usize, usize)> = a
-        .by_source
-        .rows
-        .iter()
-        .map(|r| (r.category.as_str(), r.units, r.errors))
-        .collect();
+    let src = counts(&a.by_source);
     assert_eq!(
         src,
         [
@@ -167,24 +90,14 @@ fn counts_and_tests_match_hand_computation() {
     assert!((chi2.statistic - x2).abs() < 1e-12);
     assert_eq!(chi2.df, 1);
     // Class: healthy 2/4, covid 0/3, bacterial 1/3.
-    let cls: Vec<(&str, usize, usize)> = a
-        .by_class
-        .rows
-        .iter()
-        .map(|r| (r.category.as_str(), r.units, r.errors))
-        .collect();
+    let cls = counts(&a.by_class);
     assert_eq!(
         cls,
         [("healthy", 4, 2), ("covid", 3, 0), ("bacterial", 3, 1)]
     );
     // Age bands: 18-39: 20, 30, 30 → 0/3; 40-59: 40, 50, 40, 50 → 0/4;
     // 60-79: 60, 70 → 2/2; 80+: 80 → 1/1.
-    let bands: Vec<(&str, usize, usize)> = a
-        .by_age_band
-        .rows
-        .iter()
-        .map(|r| (r.category.as_str(), r.units, r.errors))
-        .collect();
+    let bands = counts(&a.by_age_band);
     assert_eq!(
         bands,
         [
@@ -250,27 +163,6 @@ fn no_matching_prediction_is_an_error() {
     p.patient_id = "p".into(); // not namespaced by the source
     let e = error_analysis(&[r], &[p], 1).unwrap_err();
     assert!(matches!(e, Error::Step { .. }), "{e}");
-}
-
-/// 40 units, errors older and more often female; a quarter of ages and some sexes
-/// missing.
-fn with_missing() -> (Vec<ImageRecord>, Vec<ImagePrediction>) {
-    let mut records = Vec::new();
-    let mut preds = Vec::new();
-    for i in 0..40u32 {
-        let error = i.is_multiple_of(4);
-        let age = (i % 5 != 1).then_some((if error { 60.0 } else { 35.0 }) + (i % 7) as f32);
-        let sex = (i % 6 != 2).then_some(if i.is_multiple_of(3) {
-            Sex::Female
-        } else {
-            Sex::Male
-        });
-        let label = Label::ALL[(i % 3) as usize];
-        let r = rec(SourceId::Padchest, &format!("p{i}"), "x", label, age, sex);
-        preds.push(pred(&r, 1, !error));
-        records.push(r);
-    }
-    (records, preds)
 }
 
 #[test]
