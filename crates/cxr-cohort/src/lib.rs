@@ -40,4 +40,4 @@ pub use duplicates::{
 pub use error::{Error, Result};
 pub use policy::{Cohort, CohortConfig, SourcePolicy, assemble};
 pub use split::{Part, Split, SplitConfig, TransferSpec};
-pub use tables::{Table1Row, Table2, table1, table2, write_tables};
+pub use tables::{Table1Row, Table2, table1, table2};

@@ -1,9 +1,7 @@
-//! The paper's Table 1 (cohort by source) and Table 2 (demographics vs covid), as values,
-//! markdown and CSV. Demographics are per patient (first recorded age and sex).
+//! The paper's Table 1 (cohort by source) and Table 2 (demographics vs covid), as values
+//! (rendered and written by `cxr_report::cohort`). Demographics are per patient (first recorded age and sex).
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::path::Path;
 
 use cxr_core::{ImageRecord, Label, PatientId, Sex, SourceId};
 use cxr_stats::hypothesis::{TTestKind, chi2_contingency, t_test};
@@ -119,42 +117,6 @@ pub fn table1(records: &[ImageRecord]) -> Vec<Table1Row> {
         .collect();
     rows.push(Table1Row::of("TOTAL".into(), ps.values()));
     rows
-}
-
-fn pct(n: usize, d: usize) -> String {
-    format!("{n} ({:.1}%)", 100.0 * n as f64 / d.max(1) as f64)
-}
-
-/// Table 1 as markdown, laid out like the paper's.
-pub fn table1_markdown(rows: &[Table1Row]) -> String {
-    let total_images = rows.last().map_or(0, |r| r.images);
-    let mut s = String::from(
-        "| Source | Patients | Covid-19 patients | Bacterial pneumonia patients | Age | Male | Images | Images/patient |\n|---|---:|---:|---:|---:|---:|---:|---:|\n",
-    );
-    for r in rows {
-        let age = match (r.age_mean, r.age_sd) {
-            (Some(m), Some(sd)) => format!("{m:.1} (±{sd:.1})"),
-            _ => "-".into(),
-        };
-        let male = if r.sex_known == 0 {
-            "-".into()
-        } else {
-            pct(r.male, r.sex_known)
-        };
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {} | {} | {} | {} | {:.1} |",
-            r.source,
-            r.patients,
-            pct(r.covid, r.patients),
-            pct(r.bacterial, r.patients),
-            age,
-            male,
-            pct(r.images, total_images),
-            r.images_per_patient()
-        );
-    }
-    s
 }
 
 /// One group of Table 2.
@@ -280,97 +242,4 @@ pub fn table2(records: &[ImageRecord], seed: u64) -> Table2 {
         little_mcar_p,
         age_p_imputed,
     }
-}
-
-fn p(v: Option<f64>) -> String {
-    v.map_or("-".into(), |v| {
-        if v < 0.005 {
-            "<0.01".into()
-        } else {
-            format!("{v:.2}")
-        }
-    })
-}
-
-/// Table 2 as markdown, laid out like the paper's, with the missing-data lines.
-pub fn table2_markdown(t: &Table2) -> String {
-    let age = |g: &Group| match (g.age_mean, g.age_sd) {
-        (Some(m), Some(sd)) => format!("{m:.1} (±{sd:.1})"),
-        _ => "-".into(),
-    };
-    let male = |g: &Group| {
-        format!(
-            "{}/{} ({:.1}%)",
-            g.male,
-            g.sex_known,
-            100.0 * g.male as f64 / g.sex_known.max(1) as f64
-        )
-    };
-    let mut s = String::from(
-        "| Variable | Covid-19 patients | Other (healthy or bacterial) | p-value |\n|---|---|---|---|\n",
-    );
-    let _ = writeln!(
-        s,
-        "| Male (%) | {} | {} | {} (t-test), {} (chi-square) |",
-        male(&t.covid),
-        male(&t.other),
-        p(t.male_t_p),
-        p(t.male_chi2_p)
-    );
-    let _ = writeln!(
-        s,
-        "| Age (years) | {} | {} | {} |",
-        age(&t.covid),
-        age(&t.other),
-        p(t.age_p)
-    );
-    let miss = |g: &Group| {
-        format!(
-            "age {}, sex {}",
-            g.patients - g.age_known,
-            g.patients - g.sex_known
-        )
-    };
-    let _ = writeln!(
-        s,
-        "| Missing | {} | {} | Little's MCAR p = {} |",
-        miss(&t.covid),
-        miss(&t.other),
-        p(t.little_mcar_p)
-    );
-    if t.age_p_imputed.is_some() {
-        let _ = writeln!(
-            s,
-            "| Age after multiple imputation (m = 5) | | | {} |",
-            p(t.age_p_imputed)
-        );
-    }
-    s
-}
-
-/// Writes `dir/table1.md`, `dir/table1.csv`, `dir/table2.md` (atomically).
-pub fn write_tables(
-    dir: &Path,
-    records: &[ImageRecord],
-    seed: u64,
-) -> cxr_core::Result<(Vec<Table1Row>, Table2)> {
-    let t1 = table1(records);
-    let t2 = table2(records, seed);
-    cxr_core::write_bytes_atomic(&dir.join("table1.md"), table1_markdown(&t1).as_bytes())?;
-    cxr_core::write_bytes_atomic(&dir.join("table2.md"), table2_markdown(&t2).as_bytes())?;
-    let path = dir.join("table1.csv");
-    cxr_core::write_atomic(&path, |w| {
-        let mut out = csv::Writer::from_writer(w);
-        for r in &t1 {
-            out.serialize(r).map_err(|source| cxr_core::Error::Csv {
-                path: path.clone(),
-                source,
-            })?;
-        }
-        out.flush().map_err(|source| cxr_core::Error::Io {
-            path: path.clone(),
-            source,
-        })
-    })?;
-    Ok((t1, t2))
 }

@@ -77,7 +77,7 @@ pub fn cohort(ctx: &Context) -> Result<(Vec<ImageRecord>, KeyGroups)> {
         );
         pb.finish_and_clear();
         let groups = groups_to_keys(&records, &report.groups);
-        cxr_cohort::write_tables(&dir, &records, s.seed)?;
+        cxr_report::cohort::write_tables(&dir, &records, s.seed)?;
         (records, groups)
     } else {
         let path = ctx.config.data.sources.as_ref().expect("validated");

@@ -33,6 +33,7 @@
 #![warn(missing_docs)]
 
 pub mod analysis;
+pub mod cohort;
 pub mod error;
 pub mod evaluate;
 pub mod font;

@@ -117,7 +117,7 @@ pub fn build_cohort(
     cxr_core::manifest::write_records(&out.join("records.csv"), &cohort.records)?;
     cxr_core::manifest::write_exclusions(&out.join("exclusions.csv"), &cohort.exclusions)?;
     write_groups(&out.join("duplicates.csv"), &groups, &cohort.records)?;
-    cxr_cohort::write_tables(out, &cohort.records, config.cohort.seed)?;
+    cxr_report::cohort::write_tables(out, &cohort.records, config.cohort.seed)?;
     Ok(BuildReport {
         failed_sources,
         images: cohort.records.len(),
