@@ -9,27 +9,11 @@ use cxr_classifier::data::Example;
 use cxr_classifier::saliency::{Method, saliency};
 use cxr_core::{ImageKey, ImageRecord, Label};
 use cxr_lungseg::{Segmenter, segment_image};
-use serde::{Deserialize, Serialize};
 
 use crate::Result;
 use crate::context::{Context, write_json};
 
-/// One explained test image.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SaliencyExample {
-    /// Image id.
-    pub image_id: String,
-    /// True class.
-    pub label: String,
-    /// Predicted class.
-    pub predicted: String,
-    /// Class probabilities.
-    pub probabilities: Vec<f32>,
-    /// (method, overlay PNG relative to the run folder, share of saliency in the lungs).
-    pub maps: Vec<(String, String, f64)>,
-    /// Share of the image the lungs cover: the share a map spread evenly would have.
-    pub lung_fraction: f64,
-}
+pub use cxr_report::experiment::{Figures, SaliencyExample};
 
 /// Saliency overlays for the first `per_class` test images of each class (explaining the
 /// true class), into `saliency/`, listed in `saliency/saliency.json`.
@@ -87,15 +71,6 @@ pub fn saliency_examples(
     }
     write_json(&dir.join("saliency.json"), &out)?;
     Ok(out)
-}
-
-/// Where [`figures`] wrote the paper's Figures 1 and 2, relative to the run folder.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Figures {
-    /// One image of each source (Figure 1).
-    pub sources: String,
-    /// Automatic lung segmentations with the gate's verdict (Figure 2).
-    pub segmentation: String,
 }
 
 /// The paper's Figure 1 (`figures/sources.png`: one accepted image of each source, the

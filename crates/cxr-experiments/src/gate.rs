@@ -1,35 +1,16 @@
 //! The quality gate over a cohort: segment every record, keep what the gate accepts,
 //! list the rest with their reason, count per source (`qc.json`).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use cxr_classifier::data::{Example, Masks, Rejection, examples_for_records, write_rejections};
 use cxr_core::{ImageKey, ImageRecord};
 use cxr_lungseg::Segmenter;
-use serde::{Deserialize, Serialize};
 
 use crate::Result;
 use crate::context::{Context, write_json};
 
-/// Per-source counts of the quality gate.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct GateCounts {
-    /// Images seen.
-    pub images: usize,
-    /// Accepted.
-    pub accepted: usize,
-    /// Rejected, by reason code (`lungs_not_found`, `lungs_too_small`, `error`).
-    pub rejected: BTreeMap<String, usize>,
-}
-
-/// What the gate did, per source and in total (`qc.json`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct GateSummary {
-    /// Per source.
-    pub by_source: BTreeMap<String, GateCounts>,
-    /// All sources.
-    pub total: GateCounts,
-}
+pub use cxr_report::experiment::{GateCounts, GateSummary};
 
 /// Segments every record with `seg` (masks cached under `masks/`), applies the gate,
 /// and returns the accepted records with their examples; rejects go to
@@ -117,7 +98,7 @@ mod tests {
         assert_eq!(g.total.accepted, 2);
         assert_eq!(g.by_source["covid-idc"].rejected["lungs_too_small"], 1);
         assert_eq!(g.by_source["qmenta"].accepted, 1);
-        let md = crate::report::gate_markdown(&g);
+        let md = cxr_report::experiment::gate_markdown(&g);
         assert!(
             md.contains("| covid-idc | 2 | 1 (50.0 %) | 0 | 1 | 0 |"),
             "{md}"

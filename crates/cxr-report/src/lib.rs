@@ -36,6 +36,7 @@ pub mod analysis;
 pub mod cohort;
 pub mod error;
 pub mod evaluate;
+pub mod experiment;
 pub mod font;
 pub mod markdown;
 pub mod plot;
