@@ -12,18 +12,17 @@
 //!   source — how much of the performance is source shortcut (beyond the paper).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use cxr_classifier::Example;
 use cxr_cohort::{Part, SplitConfig, TransferSpec};
 use cxr_core::{ImageRecord, Label, SourceId};
 use cxr_eval::evaluate::Evaluation;
-use cxr_report::plot::{RGBColor, Series, lines_png};
-use serde::{Deserialize, Serialize};
 
 use crate::run::{self, Context, KeyGroups};
+
 use crate::{Error, Result};
+pub use cxr_report::experiment::ArmResult;
 
 /// The shared first half of every study: cohort, segmenter, gate.
 pub struct Prepared {
@@ -49,22 +48,6 @@ pub fn prepare(ctx: &Context) -> Result<Prepared> {
         groups,
         segmenter,
     })
-}
-
-/// One trained-and-evaluated arm of a study.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ArmResult {
-    /// Arm name (its folder).
-    pub arm: String,
-    /// Test units evaluated.
-    pub test_units: usize,
-    /// Training patients.
-    pub train_patients: usize,
-    /// Per class (healthy, covid, bacterial): AUC and its DeLong 95 % interval, when
-    /// defined.
-    pub auc: Vec<Option<(f64, [f64; 2])>>,
-    /// Global accuracy.
-    pub accuracy: f64,
 }
 
 fn arm_result(arm: &str, train_patients: usize, e: &Evaluation) -> ArmResult {
@@ -167,49 +150,6 @@ fn arm_on(
     ))
 }
 
-const CLASS_COLORS: [RGBColor; 3] = [
-    RGBColor(110, 110, 110),
-    RGBColor(31, 90, 200),
-    RGBColor(210, 40, 40),
-];
-
-fn auc_table(rows: &[ArmResult], first: &str) -> String {
-    let mut s = format!(
-        "| {first} | Training patients | Test units | Accuracy | AUC healthy | AUC covid-19 | AUC bacterial |\n|---|---|---|---|---|---|---|\n"
-    );
-    for r in rows {
-        let auc = |i: usize| {
-            r.auc[i].map_or("—".into(), |(a, ci)| {
-                format!("{a:.3} [{:.3}, {:.3}]", ci[0], ci[1])
-            })
-        };
-        let train = if r.train_patients == 0 {
-            "—".to_string()
-        } else {
-            r.train_patients.to_string()
-        };
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {:.3} | {} | {} | {} |",
-            r.arm,
-            train,
-            r.test_units,
-            r.accuracy,
-            auc(0),
-            auc(1),
-            auc(2)
-        );
-    }
-    s
-}
-
-fn write_study(dir: &Path, name: &str, rows: &[ArmResult], md: &str) -> Result<()> {
-    let json = serde_json::to_vec_pretty(rows).expect("results serialise");
-    cxr_core::write_bytes_atomic(&dir.join(format!("{name}.json")), &json)?;
-    cxr_core::write_bytes_atomic(&dir.join(format!("{name}.md")), md.as_bytes())?;
-    Ok(())
-}
-
 fn splits_arm_name(fraction: f64, seed: u64) -> String {
     format!("train{:02.0}_seed{seed}", fraction * 100.0)
 }
@@ -265,56 +205,9 @@ pub fn splits(ctx: &Context, fractions: &[f64], seeds: &[u64]) -> Result<Vec<Arm
             rows.push(arm(ctx, &p, &cfg, &arm_dir)?);
         }
     }
-    // Mean AUC per fraction and class, with the spread over seeds.
-    let mut series: Vec<Series> = Vec::new();
-    let mut summary = String::from(
-        "\n| Training share | Seeds | Mean AUC healthy | Mean AUC covid-19 | Mean AUC bacterial |\n|---|---|---|---|---|\n",
-    );
-    let mut per_class: Vec<Vec<(f64, f64)>> = vec![vec![]; 3];
-    for (i, &f) in fractions.iter().enumerate() {
-        let arms = &rows[i * seeds.len()..(i + 1) * seeds.len()];
-        let mean = |c: usize| {
-            let v: Vec<f64> = arms.iter().filter_map(|r| r.auc[c].map(|a| a.0)).collect();
-            (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
-        };
-        let cell = |c: usize| mean(c).map_or("—".into(), |m| format!("{m:.3}"));
-        let _ = writeln!(
-            summary,
-            "| {:.0} % | {} | {} | {} | {} |",
-            f * 100.0,
-            arms.len(),
-            cell(0),
-            cell(1),
-            cell(2)
-        );
-        for (c, pts) in per_class.iter_mut().enumerate() {
-            if let Some(m) = mean(c) {
-                pts.push((f * 100.0, m));
-            }
-        }
-    }
-    for (c, pts) in per_class.into_iter().enumerate() {
-        series.push(Series {
-            name: format!("{} (mean over seeds)", Label::ALL[c].as_str()),
-            color: CLASS_COLORS[c],
-            points: pts,
-        });
-    }
-    let png = lines_png(
-        "AUC against the share of patients used for training",
-        "training patients (%)",
-        "AUC (test patients)",
-        &series,
-        (900, 600),
-    )?;
+    let (md, png) = cxr_report::experiment::splits_study(&rows, fractions, seeds.len())?;
     cxr_core::write_bytes_atomic(&dir.join("splits.png"), &png)?;
-    let md = format!(
-        "# Training-set size (Figure 4a)\n\nEach arm: its own patient split, classifier and \
-         evaluation under `splits/<arm>/`. DeLong 95 % intervals.\n\n{}{summary}\n![AUC vs \
-         training share](splits.png)\n",
-        auc_table(&rows, "Arm")
-    );
-    write_study(&dir, "splits", &rows, &md)?;
+    cxr_report::experiment::write_study(&dir, "splits", &rows, &md)?;
     Ok(rows)
 }
 
@@ -368,35 +261,15 @@ pub fn transfer(ctx: &Context, source: SourceId, add_back: &[usize]) -> Result<V
         rows.push(arm(ctx, &p, &cfg, &arm_dir)?);
         held_out.push(held_source_evaluation(ctx, &arm_dir, source, n)?);
     }
-    let covid: Vec<(f64, f64)> = add_back
-        .iter()
-        .zip(&held_out)
-        .filter_map(|(&n, r)| r.auc[Label::Covid.index()].map(|a| (n as f64, a.0)))
-        .collect();
-    let png = lines_png(
-        &format!("Covid AUC as {source} covid patients join training"),
-        &format!("{source} covid patients in training"),
-        &format!("covid-19 AUC ({source} covid vs all non-covid test patients)"),
-        &[Series {
-            name: "covid-19".into(),
-            color: CLASS_COLORS[1],
-            points: covid,
-        }],
-        (900, 600),
+    let (md, png) = cxr_report::experiment::transfer_study(
+        source.as_str(),
+        held.len(),
+        add_back,
+        &held_out,
+        &rows,
     )?;
     cxr_core::write_bytes_atomic(&dir.join("transfer.png"), &png)?;
-    let md = format!(
-        "# Transfer to a new source (Figure 4b)\n\n{source} had {} covid patients after the \
-         gate; each arm keeps them out of training except the number added back.\n\n\
-         ## On the held-out source (the paper's Figure 4b)\n\nPositives: the {source} covid \
-         patients not added back; negatives: every healthy and bacterial test patient \
-         (`add<N>/evaluation_{source}/`).\n\n{}\n![covid AUC](transfer.png)\n\n\
-         ## On all test patients\n\n{}",
-        held.len(),
-        auc_table(&held_out, "Arm"),
-        auc_table(&rows, "Arm")
-    );
-    write_study(&dir, "transfer", &held_out, &md)?;
+    cxr_report::experiment::write_study(&dir, "transfer", &held_out, &md)?;
     Ok(held_out)
 }
 
@@ -508,17 +381,8 @@ pub fn leave_one_source_out(ctx: &Context) -> Result<Vec<ArmResult>> {
         .map(|e| arm_result("main experiment (random split)", 0, &e));
     let mut compare = vec![pooled_row];
     compare.extend(main);
-    let md = format!(
-        "# Leave one source out\n\nEach row: a classifier trained on every other source, \
-         tested on this one. AUC is defined only for classes the source has together with \
-         another class (—: not defined).\n\n{}\n## Source-blind against random split\n\n\
-         Held-out predictions of every source evaluated together, next to the main \
-         experiment's random patient split when this run folder has one. A large gap is \
-         performance that came from recognising the source rather than the disease.\n\n{}",
-        auc_table(&rows, "Held-out source"),
-        auc_table(&compare, "Evaluation")
-    );
-    write_study(&dir, "loso", &rows, &md)?;
+    let md = cxr_report::experiment::loso_study(&rows, &compare);
+    cxr_report::experiment::write_study(&dir, "loso", &rows, &md)?;
     Ok(rows)
 }
 
