@@ -90,17 +90,8 @@ fn main() -> anyhow::Result<()> {
     } else {
         let records = cxr::core::manifest::read_records(&a.input)?;
         let (cache, post) = (sibling(&a.out, "_masks"), PostprocessOptions::default());
-        let masks = match &segmenter {
-            Some(segmenter) => Masks::Segmenter {
-                segmenter,
-                cache: &cache,
-                post: &post,
-                qc: &qc,
-            },
-            None => Masks::Column {
-                base: a.input.parent().unwrap_or(Path::new(".")),
-            },
-        };
+        let base = a.input.parent().unwrap_or(Path::new("."));
+        let masks = Masks::segmenter_or_column(segmenter.as_ref(), &cache, &post, &qc, base);
         let pb = bar(records.len(), "masks     ")?;
         let (examples, mut rejected) = examples_for_records(&records, masks, Some(&pb));
         pb.finish_and_clear();

@@ -134,15 +134,7 @@ fn main() -> anyhow::Result<()> {
         .map(|d| Segmenter::load(d, device))
         .transpose()?;
     let (cache, post) = (a.out.join("masks"), PostprocessOptions::default());
-    let masks = match &segmenter {
-        Some(segmenter) => Masks::Segmenter {
-            segmenter,
-            cache: &cache,
-            post: &post,
-            qc: &qc,
-        },
-        None => Masks::Column { base: manifest_dir },
-    };
+    let masks = Masks::segmenter_or_column(segmenter.as_ref(), &cache, &post, &qc, manifest_dir);
     let pb = ProgressBar::new(records.len() as u64).with_style(ProgressStyle::with_template(
         "reading    [{bar:40}] {pos}/{len} ({eta})",
     )?);

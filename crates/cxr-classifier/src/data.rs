@@ -178,6 +178,28 @@ pub enum Masks<'a> {
     },
 }
 
+impl<'a> Masks<'a> {
+    /// The segmenter's masks when one is given, else the manifest's `mask_path` column
+    /// (relative to `base`): how `train_classifier` and `predict` choose.
+    pub fn segmenter_or_column(
+        segmenter: Option<&'a Segmenter>,
+        cache: &'a Path,
+        post: &'a PostprocessOptions,
+        qc: &'a QcOptions,
+        base: &'a Path,
+    ) -> Self {
+        match segmenter {
+            Some(segmenter) => Masks::Segmenter {
+                segmenter,
+                cache,
+                post,
+                qc,
+            },
+            None => Masks::Column { base },
+        }
+    }
+}
+
 /// Records → the examples the classifier takes (image, lung mask, label) and the
 /// rejections (the gate's verdict or the error, per record; the others go on): the one
 /// way `train_classifier`, `predict` and the experiments turn a manifest into inputs.
