@@ -12,8 +12,8 @@ mod logging;
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
-use cxr::classifier::data::{Masks, Rejection, examples_for_records, write_rejections};
-use cxr::classifier::infer::predict_records;
+use cxr::classifier::data::{Masks, Rejection, write_rejections};
+use cxr::classifier::infer::predict_manifest;
 use cxr::classifier::{Classifier, Pipeline};
 use cxr::eval::{PredictionRow, write_predictions};
 use cxr::lungseg::Segmenter;
@@ -92,14 +92,10 @@ fn main() -> anyhow::Result<()> {
         let (cache, post) = (sibling(&a.out, "_masks"), PostprocessOptions::default());
         let base = a.input.parent().unwrap_or(Path::new("."));
         let masks = Masks::segmenter_or_column(segmenter.as_ref(), &cache, &post, &qc, base);
-        let pb = bar(records.len(), "masks     ")?;
-        let (examples, mut rejected) = examples_for_records(&records, masks, Some(&pb));
+        let pb = bar(records.len(), "predicting")?;
+        let predicted = predict_manifest(&clf, &records, masks, 16, Some(&pb))?;
         pb.finish_and_clear();
-        let pb = bar(examples.len(), "predicting")?;
-        let (rows, failed) = predict_records(&clf, &examples, &records, 16, Some(&pb))?;
-        pb.finish_and_clear();
-        rejected.extend(failed);
-        (rows, rejected)
+        predicted
     };
     write_predictions(&a.out, &rows)?;
     let rej = sibling(&a.out, "_rejected.csv");

@@ -333,32 +333,64 @@ pub fn examples_from_segmenter(
     let mut ok = Vec::new();
     let mut bad = Vec::new();
     for r in records {
-        let (mask_path, qc_path) = cached_paths(cache, r);
-        let verdict = (|| -> Result<LungQc, Error> {
-            if mask_path.exists()
-                && let Ok(q) = cxr_nn::checkpoint::read_json::<LungQc>(&qc_path)
-            {
-                return Ok(q);
-            }
-            let img = load_record_image(r)?;
-            let (s, q) = segment_image(seg, &img, post, qc).map_err(|e| Error::Input {
-                path: r.path.clone(),
-                source: Box::new(e),
-            })?;
-            s.lungs.save(&mask_path)?;
-            cxr_nn::checkpoint::write_json(&qc_path, &q)?;
-            Ok(q)
-        })();
-        match verdict {
-            Ok(q) if q.verdict.is_accept() => ok.push(example(r, mask_path)),
-            Ok(q) => bad.push(Rejection::new(r, q.verdict.code(), q.verdict.to_string())),
-            Err(e) => bad.push(Rejection::new(r, "error", cxr_core::error_chain(&e))),
+        match segment_record(r, seg, cache, post, qc).outcome {
+            Ok(e) => ok.push(e),
+            Err(rejection) => bad.push(rejection),
         }
         if let Some(pb) = progress {
             pb.inc(1);
         }
     }
     (ok, bad)
+}
+
+/// One record after the segmenter and the gate ([`segment_record`]).
+#[derive(Debug)]
+pub struct Segmented {
+    /// The example when the gate accepted the image, else why not.
+    pub outcome: std::result::Result<Example, Rejection>,
+    /// The decoded image and its lungs, when they were decoded and segmented in this call
+    /// (a record whose mask and verdict were cached is not decoded): what lets a caller
+    /// classify the image without decoding it again.
+    pub decoded: Option<(GrayImage, LungMask)>,
+}
+
+/// Segments one record with `seg` (or reuses the mask and verdict cached under `cache`)
+/// and applies the gate. A failure is a rejection (`error`, with the causes).
+pub fn segment_record(
+    r: &ImageRecord,
+    seg: &Segmenter,
+    cache: &Path,
+    post: &PostprocessOptions,
+    qc: &QcOptions,
+) -> Segmented {
+    let (mask_path, qc_path) = cached_paths(cache, r);
+    let mut decoded = None;
+    let verdict = (|| -> Result<LungQc, Error> {
+        if mask_path.exists()
+            && let Ok(q) = cxr_nn::checkpoint::read_json::<LungQc>(&qc_path)
+        {
+            return Ok(q);
+        }
+        let img = load_record_image(r)?;
+        let (s, q) = segment_image(seg, &img, post, qc).map_err(|e| Error::Input {
+            path: r.path.clone(),
+            source: Box::new(e),
+        })?;
+        s.lungs.save(&mask_path)?;
+        cxr_nn::checkpoint::write_json(&qc_path, &q)?;
+        decoded = Some((img, s.lungs));
+        Ok(q)
+    })();
+    let outcome = match verdict {
+        Ok(q) if q.verdict.is_accept() => Ok(example(r, mask_path)),
+        Ok(q) => Err(Rejection::new(r, q.verdict.code(), q.verdict.to_string())),
+        Err(e) => Err(Rejection::new(r, "error", cxr_core::error_chain(&e))),
+    };
+    if outcome.is_err() {
+        decoded = None;
+    }
+    Segmented { outcome, decoded }
 }
 
 /// Writes rejections as CSV (atomically).

@@ -292,6 +292,78 @@ pub fn predict_records(
     Ok((rows, failed))
 }
 
+/// A manifest's records → probabilities in one pass, each image decoded once: with
+/// [`Masks::Segmenter`](crate::data::Masks) every image is decoded, segmented, gated
+/// and, when accepted, classified from memory (in batches of `batch`; masks and verdicts
+/// cached as [`crate::data::examples_for_records`] caches them, and a cached record is
+/// decoded only to be classified); with [`Masks::Column`](crate::data::Masks) image and
+/// mask are read from their files. Returns a [`PredictionRow`] per image classified and a
+/// [`Rejection`] per image the gate refused or that failed; the others go on.
+///
+/// # Errors
+///
+/// Only a caller's mistake: none for bad data, which becomes rejections.
+pub fn predict_manifest(
+    clf: &Classifier,
+    records: &[cxr_core::ImageRecord],
+    masks: crate::data::Masks<'_>,
+    batch: usize,
+    progress: Option<&indicatif::ProgressBar>,
+) -> Result<(Vec<PredictionRow>, Vec<Rejection>)> {
+    use crate::data::{Masks, segment_record};
+    let Masks::Segmenter {
+        segmenter,
+        cache,
+        post,
+        qc,
+    } = masks
+    else {
+        let (examples, mut rejected) = crate::data::examples_for_records(records, masks, None);
+        if let Some(pb) = progress {
+            pb.inc(rejected.len() as u64);
+        }
+        let (rows, failed) = predict_records(clf, &examples, records, batch, progress)?;
+        rejected.extend(failed);
+        return Ok((rows, rejected));
+    };
+    let (mut rows, mut rejected) = (Vec::new(), Vec::new());
+    for chunk in records.chunks(batch.max(1)) {
+        let mut inputs: Vec<(&cxr_core::ImageRecord, (GrayImage, LungMask))> = Vec::new();
+        for r in chunk {
+            let s = segment_record(r, segmenter, cache, post, qc);
+            match s.outcome {
+                Err(rejection) => rejected.push(rejection),
+                Ok(e) => match s.decoded.map_or_else(|| e.load(), Ok) {
+                    Ok(pair) => inputs.push((r, pair)),
+                    Err(err) => {
+                        rejected.push(Rejection::new(r, "error", cxr_core::error_chain(&err)))
+                    }
+                },
+            }
+        }
+        let pairs: Vec<(&GrayImage, &LungMask)> = inputs.iter().map(|(_, (i, m))| (i, m)).collect();
+        match clf.predict_batch(&pairs) {
+            Ok(probs) => {
+                for ((r, _), p) in inputs.iter().zip(probs) {
+                    rows.push(PredictionRow::new(r, &p)?);
+                }
+            }
+            Err(err) => {
+                let detail = cxr_core::error_chain(&err);
+                rejected.extend(
+                    inputs
+                        .iter()
+                        .map(|(r, _)| Rejection::new(r, "error", detail.clone())),
+                );
+            }
+        }
+        if let Some(pb) = progress {
+            pb.inc(chunk.len() as u64);
+        }
+    }
+    Ok((rows, rejected))
+}
+
 /// Predicts every example (in batches of `batch`), returning per-example probabilities
 /// or the error that stopped that example (the others go on).
 pub fn predict_examples(

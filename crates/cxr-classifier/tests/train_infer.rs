@@ -526,3 +526,68 @@ fn no_usable_training_or_validation_data_is_an_error() {
     );
     assert!(!run.join("last.safetensors").exists());
 }
+
+/// A manifest predicted in one pass (each image decoded once: segmented, gated and
+/// classified from memory) gives exactly the rows of the two-step path (masks written,
+/// then read back with the image), and again when the masks come from the cache.
+#[test]
+fn a_manifest_predicted_in_one_pass_matches_the_two_step_path() {
+    use cxr_classifier::data::{Masks, examples_for_records};
+    use cxr_classifier::infer::{predict_manifest, predict_records};
+    let f = fixture();
+    let records = cxr_core::manifest::read_records(
+        &f.run.parent().unwrap().join("cohort").join("records.csv"),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let seg = tiny_segmenter(&dir.path().join("seg"));
+    let clf = Classifier::load(&f.run, Device::Cpu).unwrap();
+    let post = cxr_lungseg::postprocess::PostprocessOptions::default();
+    // Everything through, so that every image is classified.
+    let open = cxr_lungseg::qc::QcOptions {
+        min_lungs: 0,
+        min_fraction: 0.0,
+    };
+    let caches: Vec<PathBuf> = ["a", "b", "c"].iter().map(|c| dir.path().join(c)).collect();
+    let masks = |i: usize, qc| Masks::Segmenter {
+        segmenter: &seg,
+        cache: &caches[i],
+        post: &post,
+        qc,
+    };
+    let (one_pass, rejected) = predict_manifest(&clf, &records, masks(0, &open), 5, None).unwrap();
+    assert!(rejected.is_empty(), "{rejected:?}");
+    assert_eq!(one_pass.len(), records.len());
+
+    let (examples, rejected) = examples_for_records(&records, masks(1, &open), None);
+    assert!(rejected.is_empty());
+    let (two_step, failed) = predict_records(&clf, &examples, &records, 5, None).unwrap();
+    assert!(failed.is_empty());
+    assert_eq!(one_pass, two_step);
+
+    let (cached, _) = predict_manifest(&clf, &records, masks(0, &open), 5, None).unwrap();
+    assert_eq!(cached, one_pass);
+
+    // The manifest's own masks take the same way through.
+    let base = f.run.parent().unwrap().join("cohort");
+    let (column, rejected) =
+        predict_manifest(&clf, &records, Masks::Column { base: &base }, 5, None).unwrap();
+    assert!(rejected.is_empty());
+    assert_eq!(column.len(), records.len());
+    assert_eq!(column[0].image_id, records[0].image_id);
+
+    // An impossible gate: nothing classified, every image listed with the gate's reason.
+    let shut = cxr_lungseg::qc::QcOptions {
+        min_lungs: 2,
+        min_fraction: 1.0,
+    };
+    let (rows, rejected) = predict_manifest(&clf, &records, masks(2, &shut), 5, None).unwrap();
+    assert!(rows.is_empty());
+    assert_eq!(rejected.len(), records.len());
+    assert!(
+        rejected
+            .iter()
+            .all(|r| r.reason == "lungs_too_small" || r.reason == "lungs_not_found"),
+        "{rejected:?}"
+    );
+}
