@@ -11,16 +11,7 @@ fn main() {
     let out = args.next().unwrap_or_else(|| "contact_sheet.png".into());
     let size: u32 = args.next().and_then(|s| s.parse().ok()).unwrap_or(128);
     let config = SynthConfig::with_size(size);
-    let sources = [
-        SourceId::CovidIdc,
-        SourceId::Coviddsl,
-        SourceId::Padchest,
-        SourceId::BimcvCovid,
-        SourceId::NlmTb,
-        SourceId::TbPortals,
-        SourceId::Qmenta,
-        SourceId::Chestxray8,
-    ];
+    let sources = SourceId::ALL;
     let mut rows: Vec<Vec<CaseSpec>> = Label::ALL
         .iter()
         .map(|l| {

@@ -8,16 +8,7 @@ use cxr_synth::{
     render_without_lesions,
 };
 
-const SOURCES: [SourceId; 8] = [
-    SourceId::CovidIdc,
-    SourceId::Coviddsl,
-    SourceId::Padchest,
-    SourceId::BimcvCovid,
-    SourceId::NlmTb,
-    SourceId::TbPortals,
-    SourceId::Qmenta,
-    SourceId::Chestxray8,
-];
+const SOURCES: &[SourceId] = SourceId::ALL;
 
 fn reference(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
