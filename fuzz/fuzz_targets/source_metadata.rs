@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use cxr_source_util::delimited::{Encoding, Table, decode};
+use cxr_source_util::table::{Encoding, Table, decode};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -50,7 +50,7 @@ fuzz_target!(|data: &[u8]| {
         4 => {
             let text = String::from_utf8_lossy(rest);
             let _ = cxr_source_covid_idc::date::parse_lenient(&text);
-            let _ = cxr_source_util::delimited::python_list(&text);
+            let _ = cxr_source_util::table::python_list(&text);
         }
         _ => {
             let text = String::from_utf8_lossy(rest);

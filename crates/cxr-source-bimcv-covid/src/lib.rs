@@ -56,7 +56,7 @@
 #![warn(missing_docs)]
 
 pub mod sidecar;
-use cxr_source_util::delimited as table;
+use cxr_source_util::table;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};

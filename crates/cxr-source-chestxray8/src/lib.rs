@@ -30,7 +30,7 @@
 //! ```
 #![warn(missing_docs)]
 
-pub use cxr_source_util::stream as table;
+pub use cxr_source_util::table;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -40,7 +40,7 @@ use cxr_core::{
     SourceId, View,
 };
 
-use crate::table::Table;
+use crate::table::{Encoding, Table};
 
 /// Names of the metadata table, in the order they are looked for.
 pub const DATA_ENTRY_NAMES: [&str; 2] = ["Data_Entry_2017_v2020.csv", "Data_Entry_2017.csv"];
@@ -181,8 +181,7 @@ impl Source for Chestxray8Source {
         let test_list = read_list(&root.join("test_list.txt"))?;
         let train_list = read_list(&root.join("train_val_list.txt"))?;
 
-        let mut table = Table::open(&path)?;
-        let h = &table.header;
+        let mut table = Table::open(&path, b',', Encoding::Utf8)?;
         let mut cols = [0usize; 7];
         for (c, name) in cols.iter_mut().zip([
             "image_index",
@@ -193,13 +192,13 @@ impl Source for Chestxray8Source {
             "patient_gender",
             "view_position",
         ]) {
-            *c = h.require(&path, name)?;
+            *c = table.need(&[name])?;
         }
         let [c_image, c_finding, c_follow, c_pid, c_age, c_sex, c_view] = cols;
-        let width = h.find("originalimage[width");
-        let spacing = h.find("originalimagepixelspacing[x");
+        let width = table.col(&["originalimage[width"]);
+        let spacing = table.col(&["originalimagepixelspacing[x"]);
         let needed = cols.iter().max().copied().unwrap_or(0) + 1;
-        let header_used = h.used_len();
+        let header_used = table.width();
 
         let mut scan = Scan::default();
         while let Some(row) = table.next_row()? {
@@ -224,9 +223,8 @@ impl Source for Chestxray8Source {
                 exclude(&mut scan, None, ExclusionReason::MalformedRow { detail });
                 continue;
             }
-            let get = |i: usize| row.get(&table, i);
-            let image = get(c_image)?;
-            let pid = get(c_pid)?;
+            let image = row.get(c_image);
+            let pid = row.get(c_pid);
             if image.is_empty() || pid.is_empty() {
                 let which = if image.is_empty() {
                     "Image Index"
@@ -251,7 +249,7 @@ impl Source for Chestxray8Source {
                 },
                 |d| d.join(image),
             );
-            let view_text = get(c_view)?;
+            let view_text = row.get(c_view);
             let view = match view_text {
                 "PA" => View::Pa,
                 "AP" => View::Ap,
@@ -267,7 +265,7 @@ impl Source for Chestxray8Source {
                     }
                 },
             };
-            let finding = get(c_finding)?;
+            let finding = row.get(c_finding);
             if finding != "No Finding" {
                 exclude(
                     &mut scan,
@@ -290,7 +288,7 @@ impl Source for Chestxray8Source {
                 "Finding Labels=No Finding",
                 view,
             );
-            let age_text = get(c_age)?;
+            let age_text = row.get(c_age);
             match age_years(age_text) {
                 Some(a) if (0.0..=self.options.max_age_years).contains(&a) => rec.age = Some(a),
                 _ if !age_text.is_empty() => {
@@ -298,7 +296,7 @@ impl Source for Chestxray8Source {
                 }
                 _ => {}
             }
-            let sex = get(c_sex)?;
+            let sex = row.get(c_sex);
             match sex.parse::<Sex>() {
                 Ok(s) => rec.sex = Some(s),
                 Err(_) if !sex.is_empty() => {
@@ -306,7 +304,7 @@ impl Source for Chestxray8Source {
                 }
                 Err(_) => {}
             }
-            let follow = get(c_follow)?;
+            let follow = row.get(c_follow);
             if !follow.is_empty() {
                 rec.extras.insert("follow_up".into(), follow.into());
             }
@@ -316,7 +314,7 @@ impl Source for Chestxray8Source {
             ] {
                 if let Some(b) = base {
                     for (k, key) in keys.iter().enumerate() {
-                        let v = get(b + k)?;
+                        let v = row.get(b + k);
                         if !v.is_empty() {
                             rec.extras.insert((*key).into(), v.into());
                         }

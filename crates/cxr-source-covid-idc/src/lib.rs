@@ -36,7 +36,7 @@
 #![warn(missing_docs)]
 
 pub mod date;
-pub use cxr_source_util::stream as table;
+pub use cxr_source_util::table;
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
@@ -47,7 +47,7 @@ use cxr_core::{
     SourceId, View,
 };
 
-use crate::table::Table;
+use crate::table::{Encoding, Table};
 
 /// Settings of one scan.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -176,26 +176,25 @@ impl Source for CovidIdcSource {
                 path,
             });
         }
-        let mut table = Table::open(&path)?;
+        let mut table = Table::open(&path, b',', Encoding::Utf8)?;
         let mut cols = [0usize; 5];
         for (c, name) in cols.iter_mut().zip(REQUIRED) {
-            *c = table.header.require(&path, name)?;
+            *c = table.need(&[name])?;
         }
         let [c_pid, c_finding, c_view, c_modality, c_file] = cols;
-        let h = &table.header;
         let (c_offset, c_sex, c_age, c_date, c_folder) = (
-            h.find("offset"),
-            h.find("sex"),
-            h.find("age"),
-            h.find("date"),
-            h.find("folder"),
+            table.col(&["offset"]),
+            table.col(&["sex"]),
+            table.col(&["age"]),
+            table.col(&["date"]),
+            table.col(&["folder"]),
         );
         let carried: Vec<(&str, usize)> = CARRIED
             .iter()
-            .filter_map(|n| h.find(n).map(|i| (*n, i)))
+            .filter_map(|n| table.col(&[n]).map(|i| (*n, i)))
             .collect();
         let needed = cols.iter().max().copied().unwrap_or(0) + 1;
-        let header_used = h.used_len();
+        let header_used = table.width();
 
         let mut dirs = DirCache::default();
         let mut scan = Scan::default();
@@ -227,11 +226,9 @@ impl Source for CovidIdcSource {
                 );
                 continue;
             }
-            let get = |i: usize| row.get(&table, i);
-            let opt = |i: Option<usize>| i.map_or(Ok(""), get);
-            let pid = get(c_pid)?;
-            let filename = get(c_file)?;
-            let folder = match opt(c_folder)? {
+            let pid = row.get(c_pid);
+            let filename = row.get(c_file);
+            let folder = match row.opt(c_folder) {
                 "" => self.options.default_folder.clone(),
                 f => PathBuf::from(f),
             };
@@ -251,7 +248,7 @@ impl Source for CovidIdcSource {
                 );
                 continue;
             }
-            let modality = get(c_modality)?;
+            let modality = row.get(c_modality);
             if !is_xray(modality) {
                 exclude(
                     &mut scan,
@@ -262,7 +259,7 @@ impl Source for CovidIdcSource {
                 );
                 continue;
             }
-            let view_text = get(c_view)?;
+            let view_text = row.get(c_view);
             let Some(view) = frontal_view(view_text) else {
                 exclude(
                     &mut scan,
@@ -273,7 +270,7 @@ impl Source for CovidIdcSource {
                 );
                 continue;
             };
-            let finding = get(c_finding)?;
+            let finding = row.get(c_finding);
             let Some(label) = label_of_finding(finding) else {
                 exclude(
                     &mut scan,
@@ -298,7 +295,7 @@ impl Source for CovidIdcSource {
                 view,
             );
             for (name, i) in &carried {
-                let v = get(*i)?;
+                let v = row.get(*i);
                 if !v.is_empty() {
                     rec.extras.insert((*name).to_owned(), v.to_owned());
                 }
@@ -306,7 +303,7 @@ impl Source for CovidIdcSource {
             if view_text != view.as_str() {
                 rec.extras.insert("view_raw".into(), view_text.into());
             }
-            let offset = opt(c_offset)?;
+            let offset = row.opt(c_offset);
             match parse_int(offset) {
                 Some(o) => rec.day_offset = Some(o),
                 None if !offset.is_empty() => {
@@ -314,7 +311,7 @@ impl Source for CovidIdcSource {
                 }
                 None => {}
             }
-            let sex = opt(c_sex)?;
+            let sex = row.opt(c_sex);
             match sex.parse::<Sex>() {
                 Ok(s) => rec.sex = Some(s),
                 Err(_) if !sex.is_empty() => {
@@ -322,7 +319,7 @@ impl Source for CovidIdcSource {
                 }
                 Err(_) => {}
             }
-            let age = opt(c_age)?;
+            let age = row.opt(c_age);
             match age.parse::<f32>() {
                 Ok(a) if (0.0..=120.0).contains(&a) => rec.age = Some(a),
                 _ if !age.is_empty() => {
@@ -330,7 +327,7 @@ impl Source for CovidIdcSource {
                 }
                 _ => {}
             }
-            let date_text = opt(c_date)?;
+            let date_text = row.opt(c_date);
             if !date_text.is_empty() {
                 let d = date::parse_lenient(date_text);
                 rec.study_date = d.date;

@@ -45,8 +45,8 @@
 //! ```
 #![warn(missing_docs)]
 
-use cxr_source_util::delimited as table;
 use cxr_source_util::neutral;
+use cxr_source_util::table;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

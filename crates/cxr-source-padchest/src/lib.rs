@@ -38,7 +38,7 @@
 //! ```
 #![warn(missing_docs)]
 
-use cxr_source_util::delimited as table;
+use cxr_source_util::table;
 
 use std::path::{Path, PathBuf};
 
@@ -113,7 +113,7 @@ impl PadchestSource {
             })
             .collect();
         // Plain before gzipped, then by name.
-        found.sort_by_key(|p| (cxr_source_util::delimited::is_gzip_name(p), p.clone()));
+        found.sort_by_key(|p| (table::is_gzip_name(p), p.clone()));
         found.into_iter().next().ok_or(ScanError::MissingLayout {
             source_id: SourceId::Padchest,
             what: LABELS_CSV,
@@ -299,11 +299,15 @@ impl Source for PadchestSource {
 
     fn scan(&self, root: &Path) -> Result<Scan, ScanError> {
         let path = PadchestSource::find_table(root)?;
-        let t = Table::read(&path, b',', Encoding::Utf8)?;
+        // Row by row: the public table has 160,000 rows.
+        let mut t = Table::open(&path, b',', Encoding::Utf8)?;
         let c = Cols::find(&t)?;
         let mut scan = Scan::default();
-        for row in &t.rows {
-            match self.row(root, &t, &c, row) {
+        while let Some(row) = t.next_row()? {
+            if row.is_blank_line() {
+                continue;
+            }
+            match self.row(root, &t, &c, &row) {
                 Ok(r) => scan.records.push(r),
                 Err((reason, image)) => scan.exclusions.push(Exclusion {
                     source: SourceId::Padchest,

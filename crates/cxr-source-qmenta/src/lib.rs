@@ -35,7 +35,7 @@
 //! ```
 #![warn(missing_docs)]
 
-pub use cxr_source_util::stream as table;
+pub use cxr_source_util::table;
 
 use std::path::{Path, PathBuf};
 

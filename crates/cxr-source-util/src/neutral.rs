@@ -19,7 +19,7 @@ use cxr_core::{
     StudyDate, View,
 };
 
-use crate::delimited::{Encoding, Row, Table};
+use crate::table::{Encoding, Row, Table};
 
 /// File name of the neutral manifest, at the source root.
 pub const NEUTRAL_MANIFEST: &str = "manifest.csv";
