@@ -52,6 +52,8 @@ fn every_experiment_runs_on_the_tiny_cohort() {
         "predictions.csv",
         "evaluation/roc.png",
         "evaluation/confusion.png",
+        "evaluation/reliability.png",
+        "evaluation/decision_curve.png",
         "saliency/saliency.json",
         "figures/sources.png",
         "figures/segmentation.png",
@@ -68,9 +70,15 @@ fn every_experiment_runs_on_the_tiny_cohort() {
         .filter(|s| s["accepted"].as_u64().unwrap() > 0)
         .count();
     assert!(sources >= 2, "{sources} sources");
-    for f in ["figures/sources.png", "figures/segmentation.png"] {
+    for f in [
+        "figures/sources.png",
+        "figures/segmentation.png",
+        "evaluation/reliability.png",
+        "evaluation/decision_curve.png",
+    ] {
         assert!(report.contains(&format!("]({f})")), "{f} not linked");
     }
+    assert!(report.contains("## Calibration"), "no calibration section");
     let (w, h) = image::image_dimensions(d.join("figures/sources.png")).unwrap();
     let rows = sources.div_ceil(4) as u32;
     assert_eq!(

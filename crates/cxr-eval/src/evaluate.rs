@@ -19,6 +19,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use cxr_core::Label;
 use cxr_stats::bootstrap::{BootstrapOptions, IntervalMethod, Resample, Resampler, bootstrap};
+use cxr_stats::calibration::{
+    BinStrategy, NetBenefitPoint, ReliabilityDiagram, brier_score, net_benefit,
+    reliability_diagram, threshold_grid,
+};
 use cxr_stats::cutoff::{Criterion, OperatingPoint, select};
 use cxr_stats::delong::delong;
 use cxr_stats::diagnostic::{ConfusionCounts, Diagnostics};
@@ -29,6 +33,43 @@ use cxr_stats::{Error, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::{Grouping, ImagePrediction, LabelConflict, UnitPrediction, aggregate};
+
+/// Bins of the reliability diagrams and of both ECEs.
+pub const CALIBRATION_BINS: usize = 15;
+
+/// Calibration of one class's one-vs-rest probabilities: does 0.8 mean 80 %?
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassCalibration {
+    /// Brier score, the mean of `(p − y)²` (0 best).
+    pub brier: f64,
+    /// Reliability diagram with [`CALIBRATION_BINS`] equal-width bins (scikit-learn's
+    /// `calibration_curve(strategy="uniform")`), with its ECE and MCE.
+    pub reliability: ReliabilityDiagram,
+    /// ECE over [`CALIBRATION_BINS`] equal-count bins (`strategy="quantile"`), less
+    /// sensitive to empty high-probability bins.
+    pub ece_equal_count: f64,
+    /// Decision curve: net benefit of acting on the model, of treating all and of treating
+    /// none, at thresholds 1 %, 2 %, …, 99 % (Vickers & Elkin; `dcurves`' convention
+    /// `p ≥ t`).
+    pub decision_curve: Vec<NetBenefitPoint>,
+}
+
+impl ClassCalibration {
+    /// The calibration of probabilities `p` for truths `y`.
+    ///
+    /// # Errors
+    /// As [`cxr_stats::calibration::brier_score`] (empty or mismatched input, a
+    /// probability outside `[0, 1]`).
+    pub fn of(y: &[bool], p: &[f64]) -> Result<Self> {
+        Ok(ClassCalibration {
+            brier: brier_score(y, p)?,
+            reliability: reliability_diagram(y, p, CALIBRATION_BINS, BinStrategy::EqualWidth)?,
+            ece_equal_count: reliability_diagram(y, p, CALIBRATION_BINS, BinStrategy::EqualCount)?
+                .ece,
+            decision_curve: net_benefit(y, p, &threshold_grid(0.01, 0.99, 0.01)?)?,
+        })
+    }
+}
 
 /// Settings of one evaluation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -191,6 +232,10 @@ pub struct ClassMetrics {
     /// The full ROC curve (not serialised; for plots).
     #[serde(skip)]
     pub roc: Option<RocCurve>,
+    /// How well the probabilities of this class mean what they say, on the units (absent
+    /// from `metrics.json` files written before it existed).
+    #[serde(default)]
+    pub calibration: Option<ClassCalibration>,
 }
 
 /// Description of the bootstrap that produced the intervals.
@@ -471,6 +516,7 @@ fn evaluate_units(
             accuracy_ci95: d.accuracy.ci,
             bootstrap_ci95,
             alternative_points,
+            calibration: Some(ClassCalibration::of(&t.labels, &scores)?),
             roc: Some(t.curve),
         }));
     }

@@ -38,5 +38,8 @@ pub use aggregate::{
     Aggregated, Grouping, ImagePrediction, LabelConflict, UnitPrediction, aggregate,
 };
 pub use error::{ClassCountError, ReadError, RowProblem, RowProblemKind};
-pub use evaluate::{ClassMetrics, EvaluateOptions, Evaluation, PerClass, evaluate};
+pub use evaluate::{
+    CALIBRATION_BINS, ClassCalibration, ClassMetrics, EvaluateOptions, Evaluation, PerClass,
+    evaluate,
+};
 pub use predictions::{PredictionRow, read_predictions, write_predictions};

@@ -13,7 +13,7 @@
 //! | `split.csv` (+ `.sha256`) | patient → train / validation / test |
 //! | `classifier/` | the classifier run (`curves.png`, `metrics.jsonl`, checkpoints) |
 //! | `predictions.csv`, `predictions_rejected.csv` | test images' probabilities |
-//! | `evaluation/` | `metrics.json`, `report.md`, `roc.png`, `confusion.png` |
+//! | `evaluation/` | `metrics.json`, `report.md`, `roc.png`, `confusion.png`, `reliability.png`, `decision_curve.png` |
 //! | `saliency/` | overlays and `saliency.json` |
 //! | `report.md` | everything above in one page |
 

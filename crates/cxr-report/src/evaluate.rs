@@ -20,6 +20,10 @@ pub const REPORT_MD: &str = "report.md";
 pub const ROC_PNG: &str = "roc.png";
 /// Name of the confusion-matrix plot.
 pub const CONFUSION_PNG: &str = "confusion.png";
+/// File name of the reliability diagram.
+pub const RELIABILITY_PNG: &str = "reliability.png";
+/// File name of the decision curves.
+pub const DECISION_CURVE_PNG: &str = "decision_curve.png";
 
 /// Settings of one evaluate run.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,12 +52,14 @@ pub struct Outputs {
 pub fn render(evaluation: &Evaluation) -> Result<Vec<(&'static str, Vec<u8>)>> {
     let mut json = serde_json::to_vec_pretty(evaluation)?;
     json.push(b'\n');
-    let md = markdown::report(evaluation, ROC_PNG, CONFUSION_PNG);
+    let md = markdown::report(evaluation, "");
     Ok(vec![
         (METRICS_JSON, json),
         (REPORT_MD, md.into_bytes()),
         (ROC_PNG, plot::roc_png(evaluation, plot::SIZE)?),
         (CONFUSION_PNG, plot::confusion_png(evaluation, plot::SIZE)?),
+        (RELIABILITY_PNG, plot::reliability_png(evaluation)?),
+        (DECISION_CURVE_PNG, plot::decision_curve_png(evaluation)?),
     ])
 }
 

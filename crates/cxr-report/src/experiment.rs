@@ -210,11 +210,7 @@ pub fn main_report_markdown(r: &MainReport<'_>) -> String {
     if let Some(spread) = &r.spread {
         md.push_str(spread);
     }
-    let eval_md = crate::markdown::report(
-        r.evaluation,
-        "evaluation/roc.png",
-        "evaluation/confusion.png",
-    );
+    let eval_md = crate::markdown::report(r.evaluation, "evaluation/");
     // Drop the evaluation report's own title; demote its sections under this one.
     let body: String = eval_md
         .lines()

@@ -7,6 +7,7 @@
 use std::fmt::Write as _;
 
 use cxr_core::Label;
+use cxr_eval::CALIBRATION_BINS;
 use cxr_eval::evaluate::{ClassMetrics, Evaluation};
 
 use crate::plot::class_name;
@@ -75,9 +76,12 @@ fn table3_row(name: &str, m: &ClassMetrics) -> String {
     )
 }
 
-/// Renders the whole report. `roc_png` and `confusion_png` are the image file names
-/// the report links to (relative to the report).
-pub fn report(eval: &Evaluation, roc_png: &str, confusion_png: &str) -> String {
+/// Renders the whole report. Its figures are linked as `<dir><name>` with the names of
+/// [`crate::evaluate`] (`dir` = `""` for a report next to them, `"evaluation/"` from a
+/// run's page).
+pub fn report(eval: &Evaluation, dir: &str) -> String {
+    use crate::evaluate::{CONFUSION_PNG, DECISION_CURVE_PNG, RELIABILITY_PNG, ROC_PNG};
+    let (roc_png, confusion_png) = (format!("{dir}{ROC_PNG}"), format!("{dir}{CONFUSION_PNG}"));
     let mut s = String::new();
     let level = format!("{:.0} %", 100.0 * eval.level);
     let prevalence = |l: Label| {
@@ -226,6 +230,69 @@ pub fn report(eval: &Evaluation, roc_png: &str, confusion_png: &str) -> String {
             alt("closest_topleft"),
         );
     }
+    s.push_str(&calibration(
+        eval,
+        &format!("{dir}{RELIABILITY_PNG}"),
+        &format!("{dir}{DECISION_CURVE_PNG}"),
+    ));
+    s
+}
+
+/// The calibration section: per class Brier score, ECE with equal-width and equal-count
+/// bins, MCE and the net benefit at a few thresholds against treating everyone.
+pub fn calibration(eval: &Evaluation, reliability_png: &str, decision_png: &str) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "\n## Calibration (do the probabilities mean what they say?)\n"
+    );
+    let _ = writeln!(
+        s,
+        "On the units, one class against the rest. Brier score: mean squared difference \
+         between probability and outcome (0 best). ECE: mean gap between predicted and \
+         observed frequency over {CALIBRATION_BINS} bins (equal-width as scikit-learn's \
+         `calibration_curve(strategy=\"uniform\")`, and equal-count); MCE: the largest \
+         gap. Net benefit (decision curve): true positives minus false positives weighted \
+         by the odds of the threshold, per patient, against treating everyone.\n"
+    );
+    let _ = writeln!(
+        s,
+        "| Class | Brier | ECE (equal-width) | ECE (equal-count) | MCE | Net benefit at 10 % (treat all) | at 30 % | at 50 % |\n|---|---|---|---|---|---|---|---|"
+    );
+    for label in [Label::Covid, Label::Bacterial, Label::Healthy] {
+        let Some(c) = eval
+            .per_class
+            .get(label)
+            .as_ref()
+            .and_then(|m| m.calibration.as_ref())
+        else {
+            continue;
+        };
+        let nb = |t: f64| {
+            c.decision_curve
+                .iter()
+                .find(|p| (p.threshold - t).abs() < 1e-9)
+                .map_or("n/a".to_owned(), |p| {
+                    format!("{:.3} ({:.3})", p.model, p.treat_all)
+                })
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {:.4} | {:.4} | {:.4} | {:.4} | {} | {} | {} |",
+            class_name(label),
+            c.brier,
+            c.reliability.ece,
+            c.ece_equal_count,
+            c.reliability.mce,
+            nb(0.1),
+            nb(0.3),
+            nb(0.5),
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\n![Reliability diagram]({reliability_png})\n\n![Decision curves]({decision_png})"
+    );
     s
 }
 

@@ -373,6 +373,102 @@ pub fn training_curves_png(epochs: &[TrainingEpoch]) -> Result<Vec<u8>> {
     lines_png("Training curves", "epoch", "", &series, (900, 600))
 }
 
+/// The reliability diagram of every class (observed frequency against mean predicted
+/// probability in the equal-width bins of [`cxr_eval::ClassCalibration`]), with the
+/// diagonal of perfect calibration, 900×600 PNG.
+///
+/// # Errors
+/// As [`lines_png`].
+pub fn reliability_png(eval: &Evaluation) -> Result<Vec<u8>> {
+    let mut series = vec![Series {
+        name: "perfect calibration".into(),
+        color: RGBColor(190, 190, 190),
+        points: vec![(0.0, 0.0), (1.0, 1.0)],
+    }];
+    for label in [Label::Covid, Label::Bacterial, Label::Healthy] {
+        let Some(c) = eval
+            .per_class
+            .get(label)
+            .as_ref()
+            .and_then(|m| m.calibration.as_ref())
+        else {
+            continue;
+        };
+        series.push(Series {
+            name: format!("{} (ECE {:.3})", class_name(label), c.reliability.ece),
+            color: class_color(label),
+            points: c
+                .reliability
+                .bins
+                .iter()
+                .filter_map(|b| Some((b.mean_predicted?, b.observed_frequency?)))
+                .collect(),
+        });
+    }
+    lines_png_with_legend(
+        "Reliability diagram (one-vs-rest, units)",
+        "mean predicted probability",
+        "observed frequency",
+        &series,
+        (900, 600),
+        Legend::LowerRight,
+    )
+}
+
+/// Lowest net benefit drawn in [`decision_curve_png`]: "treat all" falls without bound as
+/// the threshold rises, and would flatten every other curve.
+pub const DECISION_CURVE_FLOOR: f64 = -0.05;
+
+/// Decision curves of every class: the model's net benefit, treating everyone (lighter,
+/// drawn down to [`DECISION_CURVE_FLOOR`]) and treating no one (0), against the
+/// threshold probability in percent, 900×600 PNG.
+///
+/// # Errors
+/// As [`lines_png`].
+pub fn decision_curve_png(eval: &Evaluation) -> Result<Vec<u8>> {
+    let mut series = vec![Series {
+        name: "treat none".into(),
+        color: RGBColor(0, 0, 0),
+        points: vec![(1.0, 0.0), (99.0, 0.0)],
+    }];
+    for label in [Label::Covid, Label::Bacterial, Label::Healthy] {
+        let Some(c) = eval
+            .per_class
+            .get(label)
+            .as_ref()
+            .and_then(|m| m.calibration.as_ref())
+        else {
+            continue;
+        };
+        let color = class_color(label);
+        let light = RGBColor(color.0 / 2 + 127, color.1 / 2 + 127, color.2 / 2 + 127);
+        let points = |f: &dyn Fn(&cxr_stats::calibration::NetBenefitPoint) -> f64| {
+            c.decision_curve
+                .iter()
+                .map(|p| (100.0 * p.threshold, f(p)))
+                .filter(|&(_, v)| v >= DECISION_CURVE_FLOOR)
+                .collect()
+        };
+        series.push(Series {
+            name: format!("{}: model", class_name(label)),
+            color,
+            points: points(&|p| p.model),
+        });
+        series.push(Series {
+            name: format!("{}: treat all", class_name(label)),
+            color: light,
+            points: points(&|p| p.treat_all),
+        });
+    }
+    lines_png(
+        "Decision curves (net benefit, one-vs-rest, units)",
+        "threshold probability (%)",
+        "net benefit",
+        &series,
+        (900, 600),
+    )
+}
+
 /// Where a chart's legend box goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Legend {

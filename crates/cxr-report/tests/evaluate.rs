@@ -117,8 +117,19 @@ fn writes_metrics_report_and_plots() {
         .collect();
     assert_eq!(
         names,
-        ["metrics.json", "report.md", "roc.png", "confusion.png"]
+        [
+            "metrics.json",
+            "report.md",
+            "roc.png",
+            "confusion.png",
+            "reliability.png",
+            "decision_curve.png"
+        ]
     );
+    let md = std::fs::read_to_string(dir.path().join("out/report.md")).unwrap();
+    assert!(md.contains("## Calibration"), "{md}");
+    assert!(md.contains("![Reliability diagram](reliability.png)"));
+    assert!(md.contains("![Decision curves](decision_curve.png)"));
 
     let m: Value = serde_json::from_str(
         &std::fs::read_to_string(dir.path().join("out/metrics.json")).unwrap(),
@@ -144,6 +155,17 @@ fn writes_metrics_report_and_plots() {
             labels.push(*label == c);
         }
         let auc = roc_auc(&scores, &labels).unwrap();
+        // The Brier score of the same units, by hand.
+        let brier = scores
+            .iter()
+            .zip(&labels)
+            .map(|(p, &y)| (p - f64::from(u8::from(y))).powi(2))
+            .sum::<f64>()
+            / scores.len() as f64;
+        let got_brier = m["per_class"][LABELS[c]]["calibration"]["brier"]
+            .as_f64()
+            .unwrap();
+        assert!((got_brier - brier).abs() < 1e-12, "{got_brier} vs {brier}");
         let got = m["per_class"][LABELS[c]]["auc"].as_f64().unwrap();
         assert!(
             (got - auc).abs() < 1e-12,
