@@ -185,7 +185,8 @@ fn a_partial_segmenter_settings_file_keeps_the_devices_network() {
         assert_eq!(c.epochs, 1);
         c.model
     };
-    let cpu = cxr::lungseg::SegmenterConfig::cpu_256();
+    let cpu = cxr::lungseg::SegmenterConfig::for_device(tch::Device::Cpu);
+    assert_eq!(cpu, cxr::lungseg::SegmenterConfig::cpu_320());
     let m = model_of("epochs = 1\n", "partial");
     assert_eq!(
         (m.width, m.depth, m.aspp_channels),
