@@ -57,7 +57,7 @@ $(TORCH_STAMP):
 # Not needed by `make test`: their outputs are committed as fixtures.
 peers: $(TORCH_STAMP)
 	$(VENV)/bin/pip install --disable-pip-version-check -q torchvision==0.26.0 numpy scipy \
-	  scikit-learn pandas statsmodels pydicom pillow pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg
+	  scikit-learn pandas statsmodels pydicom pillow pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg dcurves
 
 fmt:
 	$(CARGO) fmt --all --check

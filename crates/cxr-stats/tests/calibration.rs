@@ -134,6 +134,33 @@ fn net_benefit_matches_reference() {
     assert!(perfect.iter().all(|pt| (pt.model - 0.25).abs() < 1e-15));
 }
 
+/// The decision curve every evaluation reports (thresholds 1 %, …, 99 % from
+/// `threshold_grid`) against the `dcurves` package
+/// (`scripts/reference/dcurves_reference.py`).
+#[test]
+fn net_benefit_matches_dcurves_on_the_report_grid() {
+    let (_, y, p) = fixture();
+    let v: Value = serde_json::from_str(include_str!("reference/b_dcurves.json")).unwrap();
+    let want = v["net_benefit"].as_array().unwrap();
+    let grid = threshold_grid(0.01, 0.99, 0.01).unwrap();
+    assert_eq!(grid.len(), want.len());
+    let got = net_benefit(&y, &p, &grid).unwrap();
+    for (g, w) in got.iter().zip(want) {
+        assert!(
+            close(g.threshold, w["threshold"].as_f64().unwrap(), 1e-12),
+            "{g:?}"
+        );
+        assert!(
+            close(g.model, w["model"].as_f64().unwrap(), 1e-9),
+            "{g:?} vs {w}"
+        );
+        assert!(
+            close(g.treat_all, w["treat_all"].as_f64().unwrap(), 1e-9),
+            "{g:?} vs {w}"
+        );
+    }
+}
+
 #[test]
 fn grid_and_errors() {
     let g = threshold_grid(0.01, 0.99, 0.01).unwrap();
