@@ -259,15 +259,7 @@ pub fn calibration(eval: &Evaluation, reliability_png: &str, decision_png: &str)
         s,
         "| Class | Brier | ECE (equal-width) | ECE (equal-count) | MCE | Net benefit at 10 % (treat all) | at 30 % | at 50 % |\n|---|---|---|---|---|---|---|---|"
     );
-    for label in [Label::Covid, Label::Bacterial, Label::Healthy] {
-        let Some(c) = eval
-            .per_class
-            .get(label)
-            .as_ref()
-            .and_then(|m| m.calibration.as_ref())
-        else {
-            continue;
-        };
+    for (label, c) in crate::plot::calibrations(eval) {
         let nb = |t: f64| {
             c.decision_curve
                 .iter()

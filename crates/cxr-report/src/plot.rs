@@ -373,6 +373,25 @@ pub fn training_curves_png(epochs: &[TrainingEpoch]) -> Result<Vec<u8>> {
     lines_png("Training curves", "epoch", "", &series, (900, 600))
 }
 
+/// The classes that have a calibration, diseases first (the order of every figure and
+/// table of a report), with it.
+pub(crate) fn calibrations(
+    eval: &Evaluation,
+) -> impl Iterator<Item = (Label, &cxr_eval::ClassCalibration)> {
+    [Label::Covid, Label::Bacterial, Label::Healthy]
+        .into_iter()
+        .filter_map(|label| {
+            let c = eval.per_class.get(label).as_ref()?.calibration.as_ref()?;
+            Some((label, c))
+        })
+}
+
+/// `c` halfway to white: the second curve of a pair in the same hue.
+pub(crate) fn lighter(c: RGBColor) -> RGBColor {
+    let f = |v: u8| v + (255 - v) / 2;
+    RGBColor(f(c.0), f(c.1), f(c.2))
+}
+
 /// The reliability diagram of every class (observed frequency against mean predicted
 /// probability in the equal-width bins of [`cxr_eval::ClassCalibration`]), with the
 /// diagonal of perfect calibration, 900×600 PNG.
@@ -385,15 +404,7 @@ pub fn reliability_png(eval: &Evaluation) -> Result<Vec<u8>> {
         color: RGBColor(190, 190, 190),
         points: vec![(0.0, 0.0), (1.0, 1.0)],
     }];
-    for label in [Label::Covid, Label::Bacterial, Label::Healthy] {
-        let Some(c) = eval
-            .per_class
-            .get(label)
-            .as_ref()
-            .and_then(|m| m.calibration.as_ref())
-        else {
-            continue;
-        };
+    for (label, c) in calibrations(eval) {
         series.push(Series {
             name: format!("{} (ECE {:.3})", class_name(label), c.reliability.ece),
             color: class_color(label),
@@ -431,17 +442,9 @@ pub fn decision_curve_png(eval: &Evaluation) -> Result<Vec<u8>> {
         color: RGBColor(0, 0, 0),
         points: vec![(1.0, 0.0), (99.0, 0.0)],
     }];
-    for label in [Label::Covid, Label::Bacterial, Label::Healthy] {
-        let Some(c) = eval
-            .per_class
-            .get(label)
-            .as_ref()
-            .and_then(|m| m.calibration.as_ref())
-        else {
-            continue;
-        };
+    for (label, c) in calibrations(eval) {
         let color = class_color(label);
-        let light = RGBColor(color.0 / 2 + 127, color.1 / 2 + 127, color.2 / 2 + 127);
+        let light = lighter(color);
         let points = |f: &dyn Fn(&cxr_stats::calibration::NetBenefitPoint) -> f64| {
             c.decision_curve
                 .iter()

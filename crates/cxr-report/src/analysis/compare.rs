@@ -11,7 +11,7 @@ use cxr_stats::agreement::Kappa;
 
 use super::text::{ci_text, p_eq, p_text};
 use crate::Result;
-use crate::plot::{Legend, RGBColor, Series, class_color, class_name, lines_png_with_legend};
+use crate::plot::{Legend, Series, class_color, class_name, lighter, lines_png_with_legend};
 
 /// File names written by [`write()`].
 pub const FILES: [&str; 3] = ["compare.json", "compare.md", "compare.png"];
@@ -131,11 +131,6 @@ pub fn markdown(c: &Comparison) -> String {
 }
 
 /// A lighter shade of `c` for the second model's curves.
-fn lighter(c: RGBColor) -> RGBColor {
-    let f = |v: u8| v + (255 - v) / 2;
-    RGBColor(f(c.0), f(c.1), f(c.2))
-}
-
 /// `compare.png`: one-vs-rest ROC curves of both models, a colour per class, the second
 /// model in a lighter shade.
 ///
