@@ -46,6 +46,10 @@ pub struct Classifier {
     run_dir: PathBuf,
     /// Inputs and weights in channels-last order (the run's setting, on the CPU).
     channels_last: bool,
+    /// The run's temperature ([`crate::calibrate`]), when it has one.
+    temperature: Option<f64>,
+    /// Whether `temperature` is applied.
+    scale: bool,
     _vs: nn::VarStore,
 }
 
@@ -55,7 +59,9 @@ impl Classifier {
     /// and folds the batch norms into the convolutions. On the CPU, when the run trained with
     /// [`TrainConfig::channels_last`] (the default), weights and inputs are kept in
     /// channels-last order, where oneDNN's convolutions run 1.6× faster at batch 8; on
-    /// CUDA inference stays row-major (measured at parity with PyTorch there).
+    /// CUDA inference stays row-major (measured at parity with PyTorch there). When the
+    /// run has a temperature (`temperature.json`, [`crate::calibrate`]), predictions are
+    /// temperature-scaled ([`Classifier::set_temperature_scaling`] turns it off).
     ///
     /// # Errors
     ///
@@ -75,12 +81,15 @@ impl Classifier {
         }
         // Inference only: one convolution per BasicConv2d instead of conv + batch norm.
         net.fold_batchnorm();
+        let temperature = crate::calibrate::read_temperature(run_dir)?.map(|t| t.temperature);
         Ok(Classifier {
             net,
             config,
             device,
             run_dir: run_dir.to_path_buf(),
             channels_last,
+            temperature,
+            scale: true,
             _vs: vs,
         })
     }
@@ -151,7 +160,33 @@ impl Classifier {
                 }
             }
         }
+        if let Some(t) = self.temperature() {
+            for row in &mut p {
+                *row = crate::calibrate::scale_probabilities(row, t);
+            }
+        }
         Ok(p)
+    }
+
+    /// The temperature applied to predictions: the run's, unless turned off.
+    pub fn temperature(&self) -> Option<f64> {
+        self.temperature.filter(|_| self.scale)
+    }
+
+    /// Whether the run's temperature (when it has one) is applied.
+    pub fn temperature_scaling(&self) -> bool {
+        self.scale
+    }
+
+    /// Turns the temperature scaling of predictions on (the default when the run has a
+    /// temperature) or off (the network's own probabilities).
+    pub fn set_temperature_scaling(&mut self, on: bool) {
+        self.scale = on;
+    }
+
+    /// Uses `temperature` from now on (after [`crate::calibrate::calibrate_run`]).
+    pub fn set_temperature(&mut self, temperature: Option<f64>) {
+        self.temperature = temperature;
     }
 
     /// Turns the mirror averaging of predictions ([`TrainConfig::mirror_average`]) on

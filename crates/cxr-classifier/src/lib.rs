@@ -11,12 +11,14 @@
 //! - [`train`](mod@train): the paper's recipe ([`TrainConfig`]) on the `cxr-nn` kit;
 //! - [`infer`]: [`Classifier`] (a trained run) and [`Pipeline`] (raw image → segment →
 //!   quality gate → classify);
+//! - [`calibrate`]: temperature scaling fitted on the validation patients;
 //! - [`saliency`]: vanilla gradients, SmoothGrad, Grad-CAM, and the share of saliency
 //!   inside the lungs.
 //!
 //! Sits on `cxr-nn` (libtorch), `cxr-lungseg` and `cxr-dicom` in the crate DAG.
 #![warn(missing_docs)]
 
+pub mod calibrate;
 pub mod data;
 pub mod error;
 pub mod infer;

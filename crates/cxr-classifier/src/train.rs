@@ -293,6 +293,9 @@ pub struct TrainSummary {
     pub validation: Vec<usize>,
     /// What the ImageNet import did (when `pretrained` is set and training started fresh).
     pub import: Option<transfer::ImportReport>,
+    /// The temperature fitted on the validation images ([`crate::calibrate`]); `None`
+    /// without validation images.
+    pub temperature: Option<crate::calibrate::RunTemperature>,
 }
 
 fn class_weights(config: &TrainConfig, examples: &[Example], train: &[usize]) -> Option<Tensor> {
@@ -328,7 +331,8 @@ fn ce(logits: &Tensor, targets: &Tensor, weights: Option<&Tensor>) -> Tensor {
 /// Trains a classifier into `run_dir` on `examples`, holding out
 /// `config.validation_fraction` of their patients for validation. Resumes from
 /// `run_dir/last` when a run with the same configuration was stopped there. Shows
-/// progress bars when `progress`.
+/// progress bars when `progress`. After training, fits the run's temperature on the
+/// validation images ([`crate::calibrate::calibrate_run`], `temperature.json`).
 ///
 /// # Errors
 ///
@@ -501,12 +505,30 @@ fn train_split(
             Ok(Validated { watched, message })
         },
     )?;
+    drop(net);
+    drop(vs);
+    let temperature = if val_idx.is_empty() {
+        None
+    } else {
+        // The weights the run predicts with (averaged or best), on its validation images.
+        let mut clf = crate::Classifier::load(run_dir, device)?;
+        let validation: Vec<Example> = val_idx.iter().map(|&i| shared[i].clone()).collect();
+        let t = crate::calibrate::calibrate_run(&mut clf, &validation, config.batch_size)?;
+        tracing::info!(
+            temperature = t.temperature,
+            "temperature scaling: validation NLL {:.4} -> {:.4}",
+            t.nll_before,
+            t.nll_after
+        );
+        Some(t)
+    };
     Ok(TrainSummary {
         epochs,
         best_val_loss: state.early.best.unwrap_or(f64::INFINITY),
         train: train_idx,
         validation: val_idx,
         import,
+        temperature,
     })
 }
 

@@ -168,6 +168,8 @@ fn mirror_averaging_is_the_mean_of_the_image_and_its_mirror() {
     let mask_m =
         cxr_core::LungMask::from_gray(&image::imageops::flip_horizontal(mask.as_image()), 128);
     let pair = [(&img, &mask), (&img_m, &mask_m)];
+    // The network's own probabilities (a temperature rescales the mean).
+    clf.set_temperature_scaling(false);
     clf.set_mirror_average(false);
     let single = clf.predict_batch(&pair).unwrap();
     clf.set_mirror_average(true);
@@ -188,6 +190,63 @@ fn mirror_averaging_is_the_mean_of_the_image_and_its_mirror() {
             );
         }
     }
+}
+
+/// Training fits one temperature on the validation images; the classifier applies it
+/// unless told not to, and it never changes the predicted class.
+#[test]
+fn the_run_fits_its_temperature_on_validation_and_applies_it() {
+    use cxr_classifier::calibrate::{calibrate_run, read_temperature, scale_probabilities};
+    let f = fixture();
+    let t = read_temperature(&f.run).unwrap().expect("temperature.json");
+    let (_, validation) = cxr_classifier::data::split_by_patient(
+        &f.examples,
+        f.config.validation_fraction,
+        f.config.seed,
+    );
+    assert_eq!(t.images, validation.len());
+    assert_eq!(t.failed, 0);
+    assert!(t.nll_after <= t.nll_before, "{t:?}");
+    assert!(t.temperature > 0.0 && t.temperature != 1.0, "{t:?}");
+    let mut clf = Classifier::load(&f.run, Device::Cpu).unwrap();
+    assert_eq!(clf.temperature(), Some(t.temperature));
+    let on = predict_examples(&clf, &f.examples[..8], 8, None);
+    clf.set_temperature_scaling(false);
+    assert_eq!(clf.temperature(), None);
+    let off = predict_examples(&clf, &f.examples[..8], 8, None);
+    let argmax = |p: &[f32]| (0..3).max_by(|&a, &b| p[a].total_cmp(&p[b])).unwrap();
+    for (a, b) in on.iter().zip(&off) {
+        let (a, b) = (a.as_ref().unwrap(), b.as_ref().unwrap());
+        let expected = scale_probabilities(b, t.temperature);
+        for k in 0..3 {
+            assert!((a[k] - expected[k]).abs() < 1e-6, "{a:?} vs {expected:?}");
+        }
+        assert_eq!(argmax(a), argmax(b));
+    }
+    // Refitting on the same images gives the same temperature (the fit sees the
+    // network's own probabilities even when scaling is on).
+    clf.set_temperature_scaling(true);
+    let dir = tempfile::tempdir().unwrap();
+    for name in [
+        "config.json",
+        "best.safetensors",
+        "best.json",
+        "last.safetensors",
+        "last.json",
+        cxr_nn::AVERAGED,
+    ] {
+        std::fs::copy(f.run.join(name), dir.path().join(name)).unwrap();
+    }
+    let mut copy = Classifier::load(dir.path(), Device::Cpu).unwrap();
+    assert_eq!(copy.temperature(), None, "no temperature.json copied");
+    let val: Vec<Example> = validation.iter().map(|&i| f.examples[i].clone()).collect();
+    let again = calibrate_run(&mut copy, &val, 4).unwrap();
+    assert!(
+        (again.temperature - t.temperature).abs() < 1e-4 * t.temperature,
+        "{again:?} vs {t:?}"
+    );
+    assert_eq!(copy.temperature(), Some(again.temperature));
+    assert_eq!(read_temperature(dir.path()).unwrap(), Some(again));
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! Calibration of predicted probabilities: Brier score, reliability diagrams with
-//! expected / maximum calibration error, and decision-curve net benefit.
+//! expected / maximum calibration error, decision-curve net benefit, and temperature
+//! scaling ([`fit_temperature`]).
 //!
 //! Bins follow scikit-learn's `calibration_curve` exactly, so that the diagrams agree
 //! with it (checked in `tests/calibration.rs`):
@@ -280,6 +281,183 @@ pub fn threshold_grid(start: f64, stop: f64, step: f64) -> Result<Vec<f64>> {
     }
     let k = k as usize;
     Ok((0..=k).map(|i| start + i as f64 * step).collect())
+}
+
+/// The temperatures [`fit_temperature`] searches, `[MIN_TEMPERATURE, MAX_TEMPERATURE]`;
+/// an optimum outside is returned at the nearer bound.
+pub const MIN_TEMPERATURE: f64 = 0.01;
+/// See [`MIN_TEMPERATURE`].
+pub const MAX_TEMPERATURE: f64 = 100.0;
+
+/// A temperature fitted by likelihood ([`fit_temperature`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TemperatureFit {
+    /// The temperature `T`: probabilities become `softmax(z / T)`.
+    pub temperature: f64,
+    /// Mean negative log-likelihood at `T = 1` (the model as it is).
+    pub nll_before: f64,
+    /// Mean negative log-likelihood at the fitted `T`.
+    pub nll_after: f64,
+    /// Observations it was fitted on.
+    pub n: usize,
+}
+
+fn check_logits(what: &'static str, logits: &[Vec<f64>], labels: &[usize]) -> Result<usize> {
+    if logits.len() != labels.len() {
+        return Err(Error::LengthMismatch {
+            what,
+            left: logits.len(),
+            right: labels.len(),
+        });
+    }
+    let k = logits.first().map_or(0, Vec::len);
+    if logits.is_empty() || k < 2 {
+        return Err(Error::TooFew {
+            what,
+            needed: if logits.is_empty() { 1 } else { 2 },
+            got: if logits.is_empty() { 0 } else { k },
+        });
+    }
+    for row in logits {
+        if row.len() != k {
+            return Err(Error::BadShape {
+                what,
+                expected: "the same number of classes in every row",
+                rows: logits.len(),
+                cols: row.len(),
+            });
+        }
+        if let Some(&v) = row.iter().find(|v| !v.is_finite()) {
+            return Err(Error::InvalidValue {
+                what,
+                value: v,
+                expected: "finite logits (log-probabilities floored above 0)",
+            });
+        }
+    }
+    if let Some(&c) = labels.iter().find(|&&c| c >= k) {
+        return Err(Error::InvalidValue {
+            what,
+            value: c as f64,
+            expected: "a class index below the number of columns",
+        });
+    }
+    Ok(k)
+}
+
+/// `log Σ exp(b·z)` and the softmax-weighted mean and variance of `z` at `b`.
+fn scaled_moments(z: &[f64], b: f64) -> (f64, f64, f64) {
+    let m = z.iter().fold(f64::NEG_INFINITY, |a, &v| a.max(b * v));
+    let w: Vec<f64> = z.iter().map(|&v| (b * v - m).exp()).collect();
+    let s: f64 = w.iter().sum();
+    let mean = z.iter().zip(&w).map(|(v, w)| v * w).sum::<f64>() / s;
+    let var = z
+        .iter()
+        .zip(&w)
+        .map(|(v, w)| (v - mean).powi(2) * w)
+        .sum::<f64>()
+        / s;
+    (m + s.ln(), mean, var)
+}
+
+/// Mean negative log-likelihood of `labels` under `softmax(logits / temperature)`.
+///
+/// # Errors
+/// [`Error::LengthMismatch`], [`Error::TooFew`] (no rows, fewer than 2 classes),
+/// [`Error::BadShape`] (ragged rows), [`Error::InvalidValue`] (a non-finite logit, a
+/// label out of range, a temperature that is not positive and finite).
+pub fn temperature_nll(logits: &[Vec<f64>], labels: &[usize], temperature: f64) -> Result<f64> {
+    check_logits("temperature_nll", logits, labels)?;
+    if !(temperature > 0.0 && temperature.is_finite()) {
+        return Err(Error::InvalidValue {
+            what: "temperature_nll temperature",
+            value: temperature,
+            expected: "a positive temperature",
+        });
+    }
+    Ok(nll_at(logits, labels, 1.0 / temperature).0)
+}
+
+/// Mean NLL and its first two derivatives in `b = 1/T` (convex in `b`).
+fn nll_at(logits: &[Vec<f64>], labels: &[usize], b: f64) -> (f64, f64, f64) {
+    let (mut f, mut d1, mut d2) = (0.0, 0.0, 0.0);
+    for (z, &y) in logits.iter().zip(labels) {
+        let (lse, mean, var) = scaled_moments(z, b);
+        f += lse - b * z[y];
+        d1 += mean - z[y];
+        d2 += var;
+    }
+    let n = logits.len() as f64;
+    (f / n, d1 / n, d2 / n)
+}
+
+/// Temperature scaling (Guo et al. 2017): the one temperature `T` that minimises the mean
+/// negative log-likelihood of `labels` under `softmax(logits / T)`. Dividing every logit
+/// by the same `T` keeps each row's order, so the predicted class never changes; in two
+/// classes the ranking (and AUC) of the scores does not change either.
+///
+/// The likelihood is convex in `b = 1/T`, so Newton's method on `b`, kept inside a
+/// shrinking bracket by bisection, converges to the optimum (checked against scipy's
+/// root of the same derivative in `tests/calibration.rs`). Log-probabilities work as
+/// logits (`softmax(log p / T) ∝ p^(1/T)`).
+///
+/// # Errors
+/// As [`temperature_nll`].
+pub fn fit_temperature(logits: &[Vec<f64>], labels: &[usize]) -> Result<TemperatureFit> {
+    check_logits("fit_temperature", logits, labels)?;
+    let (mut lo, mut hi) = (1.0 / MAX_TEMPERATURE, 1.0 / MIN_TEMPERATURE);
+    let nll_before = nll_at(logits, labels, 1.0).0;
+    // Convex in b: an optimum beyond a bound is at that bound.
+    let b = if nll_at(logits, labels, hi).1 <= 0.0 {
+        hi
+    } else if nll_at(logits, labels, lo).1 >= 0.0 {
+        lo
+    } else {
+        let mut b = 1.0;
+        for _ in 0..200 {
+            let (_, d1, d2) = nll_at(logits, labels, b);
+            if d1 > 0.0 {
+                hi = b;
+            } else {
+                lo = b;
+            }
+            let newton = b - d1 / d2;
+            let next = if d2 > 0.0 && newton > lo && newton < hi {
+                newton
+            } else {
+                0.5 * (lo + hi)
+            };
+            let done = (next - b).abs() <= 1e-15 * b.max(1.0) || hi - lo <= 1e-15 * hi;
+            b = next;
+            if done {
+                break;
+            }
+        }
+        b
+    };
+    let temperature = if b == 1.0 / MIN_TEMPERATURE {
+        MIN_TEMPERATURE
+    } else if b == 1.0 / MAX_TEMPERATURE {
+        MAX_TEMPERATURE
+    } else {
+        1.0 / b
+    };
+    Ok(TemperatureFit {
+        temperature,
+        nll_before,
+        nll_after: nll_at(logits, labels, b).0,
+        n: logits.len(),
+    })
+}
+
+/// `softmax(logits / temperature)`, one row (for log-probabilities: `p^(1/T)` rescaled to
+/// sum to 1).
+pub fn apply_temperature(logits: &[f64], temperature: f64) -> Vec<f64> {
+    let b = 1.0 / temperature;
+    let m = logits.iter().fold(f64::NEG_INFINITY, |a, &v| a.max(b * v));
+    let w: Vec<f64> = logits.iter().map(|&v| (b * v - m).exp()).collect();
+    let s: f64 = w.iter().sum();
+    w.into_iter().map(|v| v / s).collect()
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 
 use cxr_stats::Error;
 use cxr_stats::calibration::{
-    BinStrategy, MAX_GRID_POINTS, brier_score, net_benefit, reliability_diagram, threshold_grid,
+    BinStrategy, MAX_GRID_POINTS, apply_temperature, brier_score, fit_temperature, net_benefit,
+    reliability_diagram, temperature_nll, threshold_grid,
 };
 use serde_json::Value;
 
@@ -224,4 +225,118 @@ fn oversized_grids_are_errors() {
     assert_eq!(d.bins.len(), MAX_GRID_POINTS);
     assert_eq!(d.bins.iter().map(|b| b.count).sum::<usize>(), 2);
     assert!((d.ece - 0.15).abs() < 1e-12);
+}
+
+/// Over-confident fixture of `scripts/reference/temperature_reference.py` (scipy).
+fn temperature_fixture() -> (Value, Vec<Vec<f64>>, Vec<usize>) {
+    let v: Value = serde_json::from_str(include_str!("reference/b_temperature.json")).unwrap();
+    let z = v["logits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect()
+        })
+        .collect();
+    let y = v["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as usize)
+        .collect();
+    (v, z, y)
+}
+
+#[test]
+fn temperature_nll_matches_scipy_log_softmax() {
+    let (v, z, y) = temperature_fixture();
+    for row in v["nll_at"].as_array().unwrap() {
+        let t = row["temperature"].as_f64().unwrap();
+        let nll = temperature_nll(&z, &y, t).unwrap();
+        assert!(
+            close(nll, row["nll"].as_f64().unwrap(), 1e-12),
+            "T={t}: {nll}"
+        );
+    }
+}
+
+#[test]
+fn fitted_temperature_matches_scipy_and_lowers_the_nll_of_an_overconfident_model() {
+    let (v, z, y) = temperature_fixture();
+    let fit = fit_temperature(&z, &y).unwrap();
+    assert!(
+        close(fit.temperature, v["temperature"].as_f64().unwrap(), 1e-9),
+        "{fit:?}"
+    );
+    assert!(close(
+        fit.nll_before,
+        v["nll_before"].as_f64().unwrap(),
+        1e-12
+    ));
+    assert!(close(
+        fit.nll_after,
+        v["nll_after"].as_f64().unwrap(),
+        1e-12
+    ));
+    // Over-confident (logits ×3): the temperature is near 3 and the NLL drops by a third.
+    assert!(fit.temperature > 2.5 && fit.temperature < 3.5, "{fit:?}");
+    assert!(fit.nll_after < 0.7 * fit.nll_before, "{fit:?}");
+    assert_eq!(fit.n, 240);
+    // The predicted class never changes.
+    for row in &z {
+        let p = apply_temperature(row, fit.temperature);
+        assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        let argmax = |r: &[f64]| (0..r.len()).max_by(|&a, &b| r[a].total_cmp(&r[b])).unwrap();
+        assert_eq!(argmax(&p), argmax(row));
+    }
+}
+
+#[test]
+fn temperature_scaling_leaves_a_binary_ranking_and_its_auc_unchanged() {
+    let (_, z, y) = temperature_fixture();
+    // Class 0 against the rest, as two logits: the score's order is the logit gap's.
+    let two: Vec<Vec<f64>> = z.iter().map(|r| vec![r[0], r[1].max(r[2])]).collect();
+    let labels: Vec<usize> = y.iter().map(|&c| usize::from(c != 0)).collect();
+    let fit = fit_temperature(&two, &labels).unwrap();
+    assert!(fit.nll_after < fit.nll_before);
+    let positive: Vec<bool> = labels.iter().map(|&c| c == 0).collect();
+    let before: Vec<f64> = two.iter().map(|r| apply_temperature(r, 1.0)[0]).collect();
+    let after: Vec<f64> = two
+        .iter()
+        .map(|r| apply_temperature(r, fit.temperature)[0])
+        .collect();
+    let auc = |s: &[f64]| cxr_stats::roc::roc_auc(s, &positive).unwrap();
+    assert_eq!(auc(&before), auc(&after));
+    assert!(auc(&before) > 0.6, "{}", auc(&before));
+}
+
+#[test]
+fn temperature_inputs_are_checked() {
+    assert!(matches!(
+        fit_temperature(&[vec![0.0, 1.0]], &[2]),
+        Err(Error::InvalidValue { .. })
+    ));
+    assert!(matches!(
+        fit_temperature(&[vec![0.0, 1.0], vec![0.0]], &[0, 0]),
+        Err(Error::BadShape { .. })
+    ));
+    assert!(matches!(
+        fit_temperature(&[vec![f64::NEG_INFINITY, 1.0]], &[0]),
+        Err(Error::InvalidValue { .. })
+    ));
+    assert!(matches!(
+        fit_temperature(&[], &[]),
+        Err(Error::TooFew { .. })
+    ));
+    assert!(matches!(
+        temperature_nll(&[vec![0.0, 1.0]], &[0], 0.0),
+        Err(Error::InvalidValue { .. })
+    ));
+    // Perfectly separable and already confident: the optimum is the smallest temperature.
+    let fit = fit_temperature(&[vec![5.0, 0.0], vec![0.0, 5.0]], &[0, 1]).unwrap();
+    assert_eq!(fit.temperature, cxr_stats::calibration::MIN_TEMPERATURE);
 }
