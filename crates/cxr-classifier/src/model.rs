@@ -11,7 +11,8 @@
 //! - the input is the grayscale radiograph with the pixels outside the lungs zeroed
 //!   ([`InputMode::Masked`], the paper), optionally with the lung mask as a second
 //!   channel ([`InputMode::MaskedWithMask`]); [`InputMode::Rgb`] is torchvision's
-//!   3-channel layout (used for the parity test);
+//!   3-channel layout (used for the parity test); [`InputMode::Whole`] feeds the whole
+//!   image (the shortcut audit's control);
 //! - `width` scales every channel count (1.0 is Inception v3; the CPU presets are
 //!   narrower, with the same names and topology);
 //! - no `transform_input` (inputs are normalised by the caller, see
@@ -35,13 +36,17 @@ pub enum InputMode {
     MaskedWithMask,
     /// Three channels, torchvision's layout (ImageNet-style input; parity tests).
     Rgb,
+    /// One channel: the whole image, the lung mask ignored. Not the paper's design: the
+    /// shortcut audit's control (what a classifier learns when it sees everything a
+    /// source burns into its images).
+    Whole,
 }
 
 impl InputMode {
     /// Number of input channels.
     pub fn channels(self) -> i64 {
         match self {
-            InputMode::Masked => 1,
+            InputMode::Masked | InputMode::Whole => 1,
             InputMode::MaskedWithMask => 2,
             InputMode::Rgb => 3,
         }

@@ -4,7 +4,8 @@
 //! v3's ImageNet weights were trained on), then multiplied by the lung mask, so every
 //! pixel outside the lungs is exactly 0 and contributes nothing to the first convolution
 //! (the paper: the network "only used the image pixels contained in the lung masks").
-//! With [`InputMode::MaskedWithMask`] the mask (0/1) is a second channel.
+//! With [`InputMode::MaskedWithMask`] the mask (0/1) is a second channel; with
+//! [`InputMode::Whole`] the mask is ignored (the shortcut audit's control).
 //!
 //! Training feeds the image (0..1) and the mask (a label plane) through the same
 //! augmentation, then calls [`to_input`] on the batch; inference resizes both with
@@ -18,12 +19,13 @@ use crate::model::InputMode;
 /// Network input from an image batch `[B, 1, H, W]` in 0..1 and a mask batch
 /// `[B, 1, H, W]` (any numeric kind, nonzero = lung).
 pub fn to_input(images: &Tensor, masks: &Tensor, mode: InputMode) -> Tensor {
+    let whole = images.to_kind(Kind::Float) * 2.0 - 1.0;
     let m = masks.ne(0).to_kind(Kind::Float);
-    let x = (images.to_kind(Kind::Float) * 2.0 - 1.0) * &m;
     match mode {
-        InputMode::Masked => x,
-        InputMode::MaskedWithMask => Tensor::cat(&[x, m], 1),
-        InputMode::Rgb => x.repeat([1, 3, 1, 1]),
+        InputMode::Whole => whole,
+        InputMode::Masked => whole * &m,
+        InputMode::MaskedWithMask => Tensor::cat(&[whole * &m, m], 1),
+        InputMode::Rgb => (whole * &m).repeat([1, 3, 1, 1]),
     }
 }
 
@@ -89,6 +91,11 @@ mod tests {
         let rgb = input_tensor(&img, &mask, 8, InputMode::Rgb);
         assert_eq!(rgb.size(), [1, 3, 8, 8]);
         assert_eq!(rgb.double_value(&[0, 2, 5, 7]), 1.0);
+        // The audit's control sees outside the lungs too.
+        let whole = input_tensor(&img, &mask, 8, InputMode::Whole);
+        assert_eq!(whole.size(), [1, 1, 8, 8]);
+        assert_eq!(whole.double_value(&[0, 0, 0, 7]), 1.0);
+        assert_eq!(whole.double_value(&[0, 0, 0, 0]), -1.0);
     }
 
     #[test]

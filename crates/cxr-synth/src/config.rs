@@ -17,6 +17,8 @@ pub struct SynthConfig {
     pub bad_fraction: f64,
     /// Share of a patient's extra images taken the same day as the previous one.
     pub same_day_fraction: f64,
+    /// A feature tied to a class (a shortcut made on purpose); none by default.
+    pub confounder: Option<crate::Confounder>,
 }
 
 impl Default for SynthConfig {
@@ -27,6 +29,7 @@ impl Default for SynthConfig {
             demographics: Demographics::default(),
             bad_fraction: 0.02,
             same_day_fraction: 0.3,
+            confounder: None,
         }
     }
 }
@@ -60,6 +63,10 @@ impl SynthConfig {
         for (field, v) in [
             ("bad_fraction", self.bad_fraction),
             ("same_day_fraction", self.same_day_fraction),
+            (
+                "confounder.strength",
+                self.confounder.as_ref().map_or(0.0, |c| c.strength),
+            ),
             (
                 "difficulty.occult_fraction",
                 self.difficulty.occult_fraction,

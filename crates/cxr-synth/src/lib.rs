@@ -11,7 +11,8 @@
 //! ground-glass opacities; bacterial = dense lobar consolidation or upper-zone
 //! tuberculous nodules/cavity; healthy = none. Per-source [`Style`]s (exposure, gamma,
 //! noise, resolution, collimation border, a burned-in marker) let source shortcuts be
-//! studied. A share of *bad* images ([`Defect`]) gives the quality gate something real to
+//! studied, and a [`Confounder`] ties a feature outside the lungs (or the exposure) to a
+//! class with a chosen strength, to make a shortcut on purpose. A share of *bad* images ([`Defect`]) gives the quality gate something real to
 //! reject.
 //!
 //! ```
@@ -28,6 +29,7 @@
 mod anatomy;
 pub mod cohort;
 pub mod config;
+pub mod confounder;
 mod error;
 mod lesion;
 mod noise;
@@ -37,6 +39,7 @@ pub mod style;
 pub use anatomy::Side;
 pub use cohort::{CohortFiles, CohortPlan, SourcePlan, plan_cases, write_cohort};
 pub use config::{AgeSex, Demographics, Difficulty, SynthConfig};
+pub use confounder::{Confounder, ConfounderKind};
 pub use error::Error;
 pub use lesion::Pattern;
 pub use render::{CaseSpec, Defect, Phantom, render, render_without_lesions};

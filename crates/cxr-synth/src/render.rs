@@ -132,6 +132,8 @@ pub struct Phantom {
     pub lesions: LungMask,
     /// The lesion pattern drawn.
     pub pattern: Pattern,
+    /// Whether the [`crate::Confounder`] was drawn (`None` without one configured).
+    pub confounder: Option<bool>,
 }
 
 impl Phantom {
@@ -151,12 +153,18 @@ impl Phantom {
     }
 
     /// The record describing this phantom stored at `path`. Extras carry the ground
-    /// truth (`defect`, `pattern`).
+    /// truth (`defect`, `pattern`, and `confounder` = `yes`/`no` when one is configured).
     pub fn record(&self, path: &Path) -> ImageRecord {
         let mut r = self.case.record(path);
         let pattern = pattern_name(self.pattern);
         r.label_reason = format!("synthetic {pattern}");
         r.extras.insert("pattern".to_owned(), pattern.to_owned());
+        if let Some(c) = self.confounder {
+            r.extras.insert(
+                "confounder".to_owned(),
+                if c { "yes" } else { "no" }.to_owned(),
+            );
+        }
         r
     }
 }
@@ -278,6 +286,13 @@ fn render_impl(case: &CaseSpec, config: &SynthConfig, with_lesions: bool) -> Pha
     }
 
     apply_style(&mut img, n, &style, &mut irng, under);
+    let confounder = config.confounder.as_ref().map(|c| {
+        let present = c.present(case.image_seed, case.label, case.source());
+        if present {
+            c.draw(&mut img, n);
+        }
+        present
+    });
     let image = GrayImage::from_raw(
         n as u32,
         n as u32,
@@ -299,6 +314,7 @@ fn render_impl(case: &CaseSpec, config: &SynthConfig, with_lesions: bool) -> Pha
         } else {
             Pattern::None
         },
+        confounder,
     }
 }
 

@@ -389,3 +389,78 @@ fn bad_demographics_and_plans_are_errors_not_panics() {
     let d = with(&|d| d.covid.age_sd = 0.0);
     assert!(plan_cases(&big, &d, 1).unwrap().len() > tiny.patients());
 }
+
+/// A confounder outside the lungs changes pixels outside the lungs only, exposure
+/// changes every pixel, and a phantom without the feature is the phantom rendered with
+/// no confounder configured.
+#[test]
+fn a_confounder_is_drawn_where_its_kind_says_and_nowhere_else() {
+    use cxr_synth::{Confounder, ConfounderKind};
+    let plain = SynthConfig::with_size(96);
+    for kind in [
+        ConfounderKind::Marker,
+        ConfounderKind::Border,
+        ConfounderKind::Exposure,
+    ] {
+        let config = SynthConfig {
+            confounder: Some(Confounder {
+                kind,
+                label: Label::Covid,
+                strength: 1.0,
+                sources: vec![],
+            }),
+            ..plain.clone()
+        };
+        let (mut with, mut without) = (0, 0);
+        for seed in 0..6 {
+            for label in [Label::Covid, Label::Healthy] {
+                let case = CaseSpec::single(seed, label, SourceId::Padchest);
+                let a = render(&case, &plain);
+                let b = render(&case, &config);
+                assert_eq!(b.confounder, Some(label == Label::Covid), "strength 1");
+                let record = b.record(std::path::Path::new("x.png"));
+                assert_eq!(
+                    record.extras["confounder"],
+                    if label == Label::Covid { "yes" } else { "no" }
+                );
+                if label != Label::Covid {
+                    assert_eq!(a.image, b.image, "{kind:?}: absent = unconfounded");
+                    without += 1;
+                    continue;
+                }
+                with += 1;
+                let lungs = a.lungs();
+                let (mut inside, mut outside) = (0, 0);
+                for (x, y, p) in a.image.enumerate_pixels() {
+                    if b.image.get_pixel(x, y) != p {
+                        if lungs.contains(x, y) {
+                            inside += 1
+                        } else {
+                            outside += 1
+                        }
+                    }
+                }
+                match kind {
+                    ConfounderKind::Exposure => assert!(inside > 500 && outside > 500),
+                    _ => assert!(inside == 0 && outside > 50, "{kind:?}: {inside} {outside}"),
+                }
+            }
+        }
+        assert_eq!((with, without), (6, 6));
+    }
+    let bad = SynthConfig {
+        confounder: Some(Confounder {
+            kind: ConfounderKind::Marker,
+            label: Label::Covid,
+            strength: 1.5,
+            sources: vec![],
+        }),
+        ..plain
+    };
+    assert!(
+        bad.validate()
+            .unwrap_err()
+            .to_string()
+            .contains("confounder.strength")
+    );
+}
