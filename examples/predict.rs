@@ -45,6 +45,10 @@ struct Args {
     /// Quality gate: smallest share of the image the lungs must cover (the paper: 0.30).
     #[arg(long, default_value_t = 0.30)]
     min_fraction: f32,
+    /// The network's own probabilities, without the run's temperature scaling
+    /// (`RUN/temperature.json`).
+    #[arg(long)]
+    no_temperature: bool,
 }
 
 fn sibling(out: &Path, suffix: &str) -> PathBuf {
@@ -73,7 +77,14 @@ fn main() -> anyhow::Result<()> {
     qc.validate()
         .map_err(|e| anyhow::anyhow!("--min-lungs / --min-fraction: {e}"))?;
     let device = cxr::nn::device_from_env()?;
-    let clf = Classifier::load(&a.run, device)?;
+    let mut clf = Classifier::load(&a.run, device)?;
+    clf.set_temperature_scaling(!a.no_temperature);
+    match clf.temperature() {
+        Some(t) => {
+            eprintln!("temperature scaling: T = {t:.3} (the run's; --no-temperature turns it off)")
+        }
+        None => eprintln!("temperature scaling: off"),
+    }
     let seg_dir = a
         .segmenter
         .clone()

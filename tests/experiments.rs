@@ -79,6 +79,14 @@ fn every_experiment_runs_on_the_tiny_cohort() {
         assert!(report.contains(&format!("]({f})")), "{f} not linked");
     }
     assert!(report.contains("## Calibration"), "no calibration section");
+    // Temperature scaling: the tiny run has one validation image, too few to fit one
+    // (`demo_temperature_*` in cxr-report checks the section of a fitted one).
+    assert!(!d.join("classifier/temperature.json").exists());
+    assert!(!d.join("evaluation/before_temperature.json").exists());
+    assert!(
+        report.contains("None: the classifier run has no `classifier/temperature.json`"),
+        "temperature section"
+    );
     let (w, h) = image::image_dimensions(d.join("figures/sources.png")).unwrap();
     let rows = sources.div_ceil(4) as u32;
     assert_eq!(

@@ -20,7 +20,8 @@
 
 use std::path::Path;
 
-use cxr_stats::calibration::{TemperatureFit, fit_temperature};
+use cxr_core::Label;
+use cxr_stats::calibration::{MAX_TEMPERATURE, MIN_TEMPERATURE, TemperatureFit, fit_temperature};
 use serde::{Deserialize, Serialize};
 
 use crate::infer::{Classifier, predict_examples};
@@ -29,9 +30,9 @@ use crate::{Error, Example, Result};
 /// The file in a run folder that holds its [`RunTemperature`].
 pub const TEMPERATURE_FILE: &str = "temperature.json";
 
-/// Log-probabilities below this floor (a probability that underflowed to 0 in `f32`) are
-/// raised to it, so that every logit is finite.
-const LOG_FLOOR: f64 = -69.0; // ln(1e-30)
+/// Fewest validation images a temperature is fitted on: with fewer, one number is fitted
+/// to noise.
+pub const MIN_TEMPERATURE_IMAGES: usize = 8;
 
 /// A run's temperature and what it did on the images it was fitted on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,17 +49,14 @@ pub struct RunTemperature {
     pub failed: usize,
 }
 
-/// Per-image log-probabilities, floored so that they are finite.
-pub fn log_probabilities(p: &[f32]) -> Vec<f64> {
-    p.iter()
-        .map(|&v| f64::from(v).ln().max(LOG_FLOOR))
-        .collect()
+fn widen(p: &[f32]) -> Vec<f64> {
+    p.iter().map(|&v| f64::from(v)).collect()
 }
 
 /// Probabilities after dividing their logarithms by `temperature` (`p^(1/T)`, rescaled
-/// to sum to 1).
+/// to sum to 1: [`cxr_stats::calibration::temper_probabilities`]).
 pub fn scale_probabilities(p: &[f32], temperature: f64) -> Vec<f32> {
-    cxr_stats::calibration::apply_temperature(&log_probabilities(p), temperature)
+    cxr_stats::calibration::temper_probabilities(&widen(p), temperature)
         .into_iter()
         .map(|v| v as f32)
         .collect()
@@ -68,6 +66,12 @@ pub fn scale_probabilities(p: &[f32], temperature: f64) -> Vec<f32> {
 /// the run's own settings and without any temperature) and writes it to
 /// `RUN/temperature.json`, atomically; `clf` applies it from then on.
 ///
+/// Returns `Ok(None)`, writes nothing (removing an older `temperature.json`) and logs a
+/// warning saying why when there is nothing sound to fit: fewer than
+/// [`MIN_TEMPERATURE_IMAGES`] validation images predicted, or a likelihood that keeps
+/// falling to a bound of the search (validation images separated perfectly: the fit
+/// would make every prediction 0 or 1).
+///
 /// # Errors
 /// [`Error::NoData`] when no validation image could be predicted; the fit's own errors
 /// (as [`Error::NoData`]: the predictions cannot be fitted) and the file's.
@@ -75,17 +79,17 @@ pub fn calibrate_run(
     clf: &mut Classifier,
     validation: &[Example],
     batch: usize,
-) -> Result<RunTemperature> {
+) -> Result<Option<RunTemperature>> {
     let was = clf.temperature_scaling();
     clf.set_temperature_scaling(false);
     let probs = predict_examples(clf, validation, batch, None);
     clf.set_temperature_scaling(was);
-    let (mut logits, mut labels, mut failed) = (Vec::new(), Vec::new(), 0);
+    let (mut predicted, mut labels, mut failed) = (Vec::new(), Vec::new(), 0);
     for (e, p) in validation.iter().zip(probs) {
         match p {
             Ok(p) => {
-                logits.push(log_probabilities(&p));
-                labels.push(e.label.index());
+                predicted.push(p);
+                labels.push(e.label);
             }
             Err(err) => {
                 failed += 1;
@@ -94,7 +98,7 @@ pub fn calibrate_run(
             }
         }
     }
-    if logits.is_empty() {
+    if predicted.is_empty() {
         return Err(Error::NoData {
             detail: format!(
                 "no validation image could be predicted to fit a temperature ({} given)",
@@ -102,24 +106,80 @@ pub fn calibrate_run(
             ),
         });
     }
+    let path = clf.run_dir().join(TEMPERATURE_FILE);
+    match fit_probabilities(&predicted, &labels)? {
+        Fit::Fitted(mut t) => {
+            t.failed = failed;
+            cxr_nn::checkpoint::write_json(&path, &t)?;
+            clf.set_temperature(Some(t.temperature));
+            Ok(Some(t))
+        }
+        Fit::Skipped(why) => {
+            tracing::warn!(
+                "no temperature scaling for {}: {why}",
+                clf.run_dir().display()
+            );
+            if path.exists() {
+                std::fs::remove_file(&path).map_err(|source| cxr_core::Error::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+            }
+            Ok(None)
+        }
+    }
+}
+
+/// What [`fit_probabilities`] decided.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fit {
+    /// A temperature inside the search range.
+    Fitted(RunTemperature),
+    /// Nothing sound to fit, and why.
+    Skipped(String),
+}
+
+/// The temperature of predicted probabilities (one vector per image) against their
+/// labels: [`Fit::Skipped`] with fewer than [`MIN_TEMPERATURE_IMAGES`] images or when the
+/// likelihood is lowest at a bound of the search (images separated perfectly, or
+/// predictions that carry no signal).
+///
+/// # Errors
+/// [`Error::NoData`] when the probabilities cannot be fitted (ragged vectors, a label
+/// beyond them).
+pub fn fit_probabilities(probs: &[Vec<f32>], labels: &[Label]) -> Result<Fit> {
+    if probs.len() < MIN_TEMPERATURE_IMAGES {
+        return Ok(Fit::Skipped(format!(
+            "{} validation images, at least {MIN_TEMPERATURE_IMAGES} needed",
+            probs.len()
+        )));
+    }
+    let logits: Vec<Vec<f64>> = probs
+        .iter()
+        .map(|p| cxr_stats::calibration::log_probabilities(&widen(p)))
+        .collect();
+    let classes: Vec<usize> = labels.iter().map(|l| l.index()).collect();
     let TemperatureFit {
         temperature,
         nll_before,
         nll_after,
         n,
-    } = fit_temperature(&logits, &labels).map_err(|e| Error::NoData {
+    } = fit_temperature(&logits, &classes).map_err(|e| Error::NoData {
         detail: format!("temperature fit: {e}"),
     })?;
-    let t = RunTemperature {
+    if temperature <= MIN_TEMPERATURE || temperature >= MAX_TEMPERATURE {
+        return Ok(Fit::Skipped(format!(
+            "the validation likelihood is lowest at the search bound T = {temperature} \
+             (validation images separated perfectly, or no signal at all)"
+        )));
+    }
+    Ok(Fit::Fitted(RunTemperature {
         temperature,
         nll_before,
         nll_after,
         images: n,
-        failed,
-    };
-    cxr_nn::checkpoint::write_json(&clf.run_dir().join(TEMPERATURE_FILE), &t)?;
-    clf.set_temperature(Some(temperature));
-    Ok(t)
+        failed: 0,
+    }))
 }
 
 /// The run's temperature, `None` when it has none (trained before temperature scaling,
@@ -150,6 +210,54 @@ pub fn read_temperature(run_dir: &Path) -> Result<Option<RunTemperature>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Over-confident predictions (0.9 where four in five are right) get T > 1 and a lower
+    /// likelihood; too few images, perfect separation and constant predictions get none.
+    #[test]
+    fn a_temperature_is_fitted_only_where_it_means_something() {
+        let labels: Vec<Label> = (0..40).map(|i| Label::ALL[i % 3]).collect();
+        let probs = |right: &dyn Fn(usize) -> bool| -> Vec<Vec<f32>> {
+            labels
+                .iter()
+                .enumerate()
+                .map(|(i, l)| {
+                    let k = if right(i) {
+                        l.index()
+                    } else {
+                        (l.index() + 1) % 3
+                    };
+                    let mut p = vec![0.05f32; 3];
+                    p[k] = 0.9;
+                    p
+                })
+                .collect()
+        };
+        let over = probs(&|i| i % 5 != 0);
+        let Fit::Fitted(t) = fit_probabilities(&over, &labels).unwrap() else {
+            panic!("expected a fit");
+        };
+        assert!(t.temperature > 1.0 && t.nll_after < t.nll_before, "{t:?}");
+        assert_eq!((t.images, t.failed), (40, 0));
+        // Same as the statistics crate's fit on the log-probabilities.
+        let logits: Vec<Vec<f64>> = over
+            .iter()
+            .map(|p| cxr_stats::calibration::log_probabilities(&widen(p)))
+            .collect();
+        let classes: Vec<usize> = labels.iter().map(|l| l.index()).collect();
+        assert_eq!(
+            fit_temperature(&logits, &classes).unwrap().temperature,
+            t.temperature
+        );
+        let skipped = |f: Fit| matches!(f, Fit::Skipped(_));
+        assert!(skipped(
+            fit_probabilities(&over[..7], &labels[..7]).unwrap()
+        ));
+        assert!(skipped(
+            fit_probabilities(&probs(&|_| true), &labels).unwrap()
+        ));
+        let flat = vec![vec![1.0f32 / 3.0; 3]; 40];
+        assert!(skipped(fit_probabilities(&flat, &labels).unwrap()));
+    }
 
     #[test]
     fn scaling_softens_keeps_the_argmax_and_sums_to_one() {

@@ -180,18 +180,24 @@ impl TrainConfig {
     ///
     /// [`Error::InvalidConfig`] naming the field.
     pub fn validate(&self) -> Result<(), Error> {
-        self.model.validate()?;
-        let bad = |field, detail: String| Err(Error::InvalidConfig { field, detail });
         if self.model.num_classes != Label::COUNT as i64 {
-            return bad(
-                "num_classes",
-                format!(
+            return Err(Error::InvalidConfig {
+                field: "num_classes",
+                detail: format!(
                     "{} ≠ {}: the labels are fixed (healthy, covid, bacterial)",
                     self.model.num_classes,
                     Label::COUNT
                 ),
-            );
+            });
         }
+        self.validate_settings()
+    }
+
+    /// [`TrainConfig::validate`] but for the number of classes (a probe's network has
+    /// its own, [`crate::probe`]).
+    pub(crate) fn validate_settings(&self) -> Result<(), Error> {
+        self.model.validate()?;
+        let bad = |field, detail: String| Err(Error::InvalidConfig { field, detail });
         self.augment.validate().map_err(|e| match e {
             cxr_nn::Error::InvalidConfig { field, detail } => {
                 Error::InvalidConfig { field, detail }
@@ -230,6 +236,8 @@ pub use cxr_nn::layers::{channels_last, weights_channels_last};
 
 struct ExampleDataset {
     examples: Arc<Vec<Example>>,
+    /// Class of each example when it is not its label ([`crate::probe`]).
+    targets: Option<Arc<Vec<i64>>>,
     indices: Vec<usize>,
     size: usize,
     augment: AugmentConfig,
@@ -240,7 +248,8 @@ impl Dataset for ExampleDataset {
         self.indices.len()
     }
     fn get(&self, index: usize, rng: &mut ChaCha8Rng) -> Result<Sample, BoxError> {
-        let ex = &self.examples[self.indices[index]];
+        let i = self.indices[index];
+        let ex = &self.examples[i];
         let (img, mask) = ex.load()?;
         let (img, mask) = crate::preprocess::shrink_pair(img, mask, self.size as u32);
         let src = (img.width() as usize, img.height() as usize);
@@ -252,7 +261,10 @@ impl Dataset for ExampleDataset {
             image: a.warp_image(&data, src, out),
             channels: vec![],
             masks: vec![a.warp_labels(&mask.to_binary(), src, out, 0)],
-            class: ex.label.index() as i64,
+            class: self
+                .targets
+                .as_ref()
+                .map_or(ex.label.index() as i64, |t| t[i]),
         })
     }
 }
@@ -351,7 +363,7 @@ pub fn train(
 ) -> Result<TrainSummary, Error> {
     let (train_idx, val_idx) = split_by_patient(examples, config.validation_fraction, config.seed);
     train_split(
-        run_dir, examples, train_idx, val_idx, config, device, progress,
+        run_dir, examples, None, train_idx, val_idx, config, device, progress,
     )
 }
 
@@ -373,6 +385,7 @@ pub fn train_with_validation(
     train_split(
         run_dir,
         &all,
+        None,
         (0..n).collect(),
         (n..all.len()).collect(),
         config,
@@ -381,16 +394,26 @@ pub fn train_with_validation(
     )
 }
 
-fn train_split(
+/// Trains on `examples[train_idx]`, validating on `examples[val_idx]`; each example's
+/// class is its label, or `targets[i]` when given (a probe: no class weighting, no
+/// covid AUC per epoch, no temperature).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn train_split(
     run_dir: &Path,
     examples: &[Example],
+    targets: Option<Arc<Vec<i64>>>,
     train_idx: Vec<usize>,
     val_idx: Vec<usize>,
     config: &TrainConfig,
     device: Device,
     progress: bool,
 ) -> Result<TrainSummary, Error> {
-    config.validate()?;
+    let probe = targets.is_some();
+    if probe {
+        config.validate_settings()?;
+    } else {
+        config.validate()?;
+    }
     if train_idx.is_empty() {
         return Err(Error::NoData {
             detail: format!(
@@ -415,6 +438,7 @@ fn train_split(
         DataLoader::new(
             Arc::new(ExampleDataset {
                 examples: Arc::clone(&shared),
+                targets: targets.clone(),
                 indices,
                 size,
                 augment,
@@ -424,7 +448,11 @@ fn train_split(
     };
     let train_loader = loader(train_idx.clone(), config.augment.clone(), true);
     let val_loader = loader(val_idx.clone(), AugmentConfig::none(), false);
-    let weights = class_weights(config, examples, &train_idx).map(|w| w.to_device(device));
+    let weights = if probe {
+        None
+    } else {
+        class_weights(config, examples, &train_idx).map(|w| w.to_device(device))
+    };
 
     tch::manual_seed(config.seed as i64);
     let mut vs = nn::VarStore::new(device);
@@ -477,11 +505,18 @@ fn train_split(
             (loss, logged)
         },
         |done| {
-            let v = evaluate(&net, &val_loader, mode, device, cl, weights.as_ref()).ok_or_else(
-                || Error::NoData {
-                    detail: format!("no validation samples loaded in epoch {}", done.epoch),
-                },
-            )?;
+            let v = evaluate(
+                &net,
+                &val_loader,
+                mode,
+                device,
+                cl,
+                weights.as_ref(),
+                !probe,
+            )
+            .ok_or_else(|| Error::NoData {
+                detail: format!("no validation samples loaded in epoch {}", done.epoch),
+            })?;
             let m = EpochMetrics {
                 epoch: done.epoch,
                 train_loss: done.train_loss,
@@ -507,20 +542,22 @@ fn train_split(
     )?;
     drop(net);
     drop(vs);
-    let temperature = if val_idx.is_empty() {
+    let temperature = if val_idx.is_empty() || probe {
         None
     } else {
         // The weights the run predicts with (averaged or best), on its validation images.
         let mut clf = crate::Classifier::load(run_dir, device)?;
         let validation: Vec<Example> = val_idx.iter().map(|&i| shared[i].clone()).collect();
         let t = crate::calibrate::calibrate_run(&mut clf, &validation, config.batch_size)?;
-        tracing::info!(
-            temperature = t.temperature,
-            "temperature scaling: validation NLL {:.4} -> {:.4}",
-            t.nll_before,
-            t.nll_after
-        );
-        Some(t)
+        if let Some(t) = &t {
+            tracing::info!(
+                temperature = t.temperature,
+                "temperature scaling: validation NLL {:.4} -> {:.4}",
+                t.nll_before,
+                t.nll_after
+            );
+        }
+        t
     };
     Ok(TrainSummary {
         epochs,
@@ -547,6 +584,7 @@ fn evaluate<D: Dataset + 'static>(
     device: Device,
     cl: bool,
     weights: Option<&Tensor>,
+    covid_auc: bool,
 ) -> Option<Validation> {
     let _guard = tch::no_grad_guard();
     let (mut loss, mut n, mut correct) = (0.0, 0usize, 0usize);
@@ -579,7 +617,9 @@ fn evaluate<D: Dataset + 'static>(
     Some(Validation {
         loss: loss / n.max(1) as f64,
         accuracy: correct as f64 / n.max(1) as f64,
-        auc_covid: cxr_stats::roc::roc_auc(&covid_scores, &is_covid).ok(),
+        auc_covid: covid_auc
+            .then(|| cxr_stats::roc::roc_auc(&covid_scores, &is_covid).ok())
+            .flatten(),
     })
 }
 
@@ -659,6 +699,7 @@ mod tests {
         assert_eq!(again[0], out[0]);
 
         let ds = ExampleDataset {
+            targets: None,
             examples: Arc::new(vec![big, out[0].clone()]),
             indices: vec![0, 1],
             size: 128,

@@ -52,6 +52,18 @@ pub struct ImagePrediction {
     pub probs: [f64; Label::COUNT],
 }
 
+impl ImagePrediction {
+    /// The same prediction with its probabilities temperature-scaled (`p^(1/T)`
+    /// rescaled, [`cxr_stats::calibration::temper_probabilities`]); `1/T` undoes a
+    /// classifier's scaling by `T`.
+    pub fn tempered(&self, temperature: f64) -> ImagePrediction {
+        let t = cxr_stats::calibration::temper_probabilities(&self.probs, temperature);
+        let mut out = self.clone();
+        out.probs.copy_from_slice(&t);
+        out
+    }
+}
+
 /// One evaluation unit (patient-day, patient or image).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UnitPrediction {

@@ -12,7 +12,8 @@ use cxr_eval::evaluate::Evaluation;
 use crate::Result;
 use crate::context::Context;
 use cxr_report::experiment::{
-    Figures, GateSummary, MainReport, SaliencyExample, TrainingSummary, main_report_markdown,
+    Figures, GateSummary, MainReport, SaliencyExample, TemperatureSummary, TrainingSummary,
+    main_report_markdown,
 };
 
 fn read_optional(path: &Path) -> Option<String> {
@@ -91,16 +92,35 @@ fn training_summary(ctx: &Context) -> Option<TrainingSummary> {
     })
 }
 
+/// What a main run computed, for its report.
+pub struct MainResults<'a> {
+    /// The cohort's records.
+    pub records: &'a [ImageRecord],
+    /// What the gate did.
+    pub gate: &'a GateSummary,
+    /// Patients per part.
+    pub split_counts: &'a BTreeMap<Part, usize>,
+    /// The test units' evaluation.
+    pub evaluation: &'a Evaluation,
+    /// The classifier's temperature and the test units without it, when it has one.
+    pub temperature: Option<&'a (cxr_classifier::calibrate::RunTemperature, Evaluation)>,
+    /// Explained test images.
+    pub saliency: &'a [SaliencyExample],
+    /// Figures 1 and 2.
+    pub figures: &'a Figures,
+}
+
 /// Writes `report.md` of a main run and returns its path.
-pub fn write_main_report(
-    ctx: &Context,
-    records: &[ImageRecord],
-    gate: &GateSummary,
-    split_counts: &BTreeMap<Part, usize>,
-    evaluation: &Evaluation,
-    saliency: &[SaliencyExample],
-    figures: &Figures,
-) -> Result<PathBuf> {
+pub fn write_main_report(ctx: &Context, r: &MainResults<'_>) -> Result<PathBuf> {
+    let MainResults {
+        records,
+        gate,
+        split_counts,
+        evaluation,
+        temperature,
+        saliency,
+        figures,
+    } = *r;
     let patients: std::collections::BTreeSet<_> = records.iter().map(|r| &r.patient).collect();
     let data = match (&ctx.config.data.synthetic, &ctx.config.data.sources) {
         (Some(s), _) => format!(
@@ -129,6 +149,12 @@ pub fn write_main_report(
         training: training_summary(ctx),
         spread: demo_spread(&ctx.config),
         evaluation,
+        temperature: temperature.map(|(t, before)| TemperatureSummary {
+            temperature: t.temperature,
+            validation_nll: (t.nll_before, t.nll_after),
+            validation_images: t.images,
+            before,
+        }),
         saliency,
     };
     let md = main_report_markdown(&report);

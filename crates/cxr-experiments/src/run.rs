@@ -13,7 +13,7 @@
 //! | `split.csv` (+ `.sha256`) | patient → train / validation / test |
 //! | `classifier/` | the classifier run (`curves.png`, `metrics.jsonl`, checkpoints) |
 //! | `predictions.csv`, `predictions_rejected.csv` | test images' probabilities |
-//! | `evaluation/` | `metrics.json`, `report.md`, `roc.png`, `confusion.png`, `reliability.png`, `decision_curve.png` |
+//! | `evaluation/` | `metrics.json`, `report.md`, `roc.png`, `confusion.png`, `reliability.png`, `decision_curve.png`, `before_temperature.json` (the same test units without the run's temperature) |
 //! | `saliency/` | overlays and `saliency.json` |
 //! | `report.md` | everything above in one page |
 
@@ -294,15 +294,46 @@ pub fn predict(
 
 /// Evaluates a predictions CSV into `dir` (`metrics.json`, `report.md`, plots).
 pub fn evaluate(ctx: &Context, predictions: &Path, dir: &Path) -> Result<Evaluation> {
-    let mut options = EvaluateOptions::default();
-    options.bootstrap.rounds = ctx.config.evaluation.rounds;
-    options.bootstrap.seed = ctx.config.evaluation.seed;
     let out = cxr_report::evaluate::run(&cxr_report::evaluate::Options {
         predictions: predictions.to_path_buf(),
         out: dir.to_path_buf(),
-        evaluate: options,
+        evaluate: evaluate_options(ctx),
     })?;
     Ok(out.evaluation)
+}
+
+fn evaluate_options(ctx: &Context) -> EvaluateOptions {
+    let mut options = EvaluateOptions::default();
+    options.bootstrap.rounds = ctx.config.evaluation.rounds;
+    options.bootstrap.seed = ctx.config.evaluation.seed;
+    options
+}
+
+/// The test units as the network itself scored them: the classifier run's temperature
+/// ([`cxr_classifier::calibrate`]) undone on `predictions` (`p^T` rescaled), evaluated
+/// like the predictions and written to `dir/before_temperature.json`. `None` when the
+/// run has no temperature.
+pub fn before_temperature(
+    ctx: &Context,
+    clf_dir: &Path,
+    predictions: &Path,
+    dir: &Path,
+) -> Result<Option<(cxr_classifier::calibrate::RunTemperature, Evaluation)>> {
+    let Some(t) = cxr_classifier::calibrate::read_temperature(clf_dir)? else {
+        return Ok(None);
+    };
+    let images: Vec<_> = cxr_eval::predictions::read_predictions(predictions)
+        .map_err(cxr_report::Error::from)?
+        .iter()
+        .map(|p| p.tempered(1.0 / t.temperature))
+        .collect();
+    let e =
+        cxr_eval::evaluate::evaluate(&images, &evaluate_options(ctx)).map_err(|e| Error::Step {
+            step: "before temperature",
+            detail: format!("{}: {e}", predictions.display()),
+        })?;
+    write_json(&dir.join("before_temperature.json"), &e)?;
+    Ok(Some((t, e)))
 }
 
 /// What [`reproduce_main`] produced.
@@ -346,16 +377,20 @@ pub fn reproduce_main(ctx: &Context) -> Result<MainOutputs> {
     let predictions = ctx.out.join("predictions.csv");
     predict(ctx, &clf_dir, &test, &accepted, &predictions)?;
     let evaluation = evaluate(ctx, &predictions, &ctx.out.join("evaluation"))?;
+    let temperature = before_temperature(ctx, &clf_dir, &predictions, &ctx.out.join("evaluation"))?;
     let sal = saliency_examples(ctx, &clf_dir, &test)?;
     let split_counts = s.counts();
     let report = crate::report::write_main_report(
         ctx,
-        &records,
-        &gate,
-        &split_counts,
-        &evaluation,
-        &sal,
-        &figs,
+        &crate::report::MainResults {
+            records: &records,
+            gate: &gate,
+            split_counts: &split_counts,
+            evaluation: &evaluation,
+            temperature: temperature.as_ref(),
+            saliency: &sal,
+            figures: &figs,
+        },
     )?;
     Ok(MainOutputs {
         evaluation,

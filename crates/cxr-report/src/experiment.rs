@@ -142,8 +142,88 @@ pub struct MainReport<'a> {
     pub spread: Option<String>,
     /// The patient-level evaluation of the test part.
     pub evaluation: &'a Evaluation,
+    /// What the classifier's temperature scaling did, when it has one.
+    pub temperature: Option<TemperatureSummary<'a>>,
     /// Explained test images.
     pub saliency: &'a [SaliencyExample],
+}
+
+/// What temperature scaling did to a run: the fit on the validation images and the test
+/// units before it (the run's own evaluation is the after).
+#[derive(Debug, Clone)]
+pub struct TemperatureSummary<'a> {
+    /// The temperature.
+    pub temperature: f64,
+    /// Mean negative log-likelihood of the validation images before and after.
+    pub validation_nll: (f64, f64),
+    /// Validation images it was fitted on.
+    pub validation_images: usize,
+    /// The test units with the network's own probabilities.
+    pub before: &'a Evaluation,
+}
+
+/// The temperature-scaling section: the fit, then per class AUC, Brier score and ECE on
+/// the test units before → after.
+pub fn temperature_markdown(t: &TemperatureSummary<'_>, after: &Evaluation) -> String {
+    let mut md = String::from("## Temperature scaling\n\n");
+    let _ = writeln!(
+        md,
+        "One temperature T = {:.3}, fitted by likelihood on the {} validation images \
+         (mean negative log-likelihood {:.4} → {:.4}), divides the log-probabilities of \
+         every prediction (`classifier/temperature.json`; `predict --no-temperature` gives \
+         the network's own). {} It never changes an image's predicted class; averaged \
+         over a patient-day and ranked across patients, the numbers may move a little. \
+         Test units, before → after (`evaluation/before_temperature.json`, \
+         `evaluation/metrics.json`):\n",
+        t.temperature,
+        t.validation_images,
+        t.validation_nll.0,
+        t.validation_nll.1,
+        if t.temperature > 1.0 {
+            "T > 1: the network was over-confident."
+        } else {
+            "T < 1: the network was under-confident."
+        }
+    );
+    md.push_str(
+        "| Class | AUC | Brier | ECE (equal-width) | ECE (equal-count) |\n|---|---|---|---|---|\n",
+    );
+    for &label in Label::ALL {
+        let (Some(b), Some(a)) = (
+            t.before.per_class.get(label).as_ref(),
+            after.per_class.get(label).as_ref(),
+        ) else {
+            continue;
+        };
+        let cal = |m: &cxr_eval::evaluate::ClassMetrics| {
+            m.calibration
+                .as_ref()
+                .map_or((f64::NAN, f64::NAN, f64::NAN), |c| {
+                    (c.brier, c.reliability.ece, c.ece_equal_count)
+                })
+        };
+        let (cb, ca) = (cal(b), cal(a));
+        let _ = writeln!(
+            md,
+            "| {} | {:.3} → {:.3} | {:.4} → {:.4} | {:.4} → {:.4} | {:.4} → {:.4} |",
+            crate::plot::class_name(label),
+            b.auc,
+            a.auc,
+            cb.0,
+            ca.0,
+            cb.1,
+            ca.1,
+            cb.2,
+            ca.2
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\nGlobal accuracy {:.1} % → {:.1} %.\n",
+        100.0 * t.before.global_accuracy,
+        100.0 * after.global_accuracy
+    );
+    md
 }
 
 /// The main experiment's `report.md`.
@@ -218,6 +298,16 @@ pub fn main_report_markdown(r: &MainReport<'_>) -> String {
         .collect::<Vec<_>>()
         .join("\n");
     md.push_str(&demote_headings(&body, 1));
+    md.push_str("\n\n");
+    match &r.temperature {
+        Some(t) => md.push_str(&demote_headings(&temperature_markdown(t, r.evaluation), 1)),
+        None => md.push_str(
+            "### Temperature scaling\n\nNone: the classifier run has no \
+             `classifier/temperature.json` (a temperature is fitted only on at least 8 \
+             validation images whose likelihood has its optimum inside T = 0.01–100; the \
+             training log says which). The probabilities above are the network's own.\n",
+        ),
+    }
     md.push_str("\n\n## Saliency (where the network looks)\n\n");
     if r.saliency.is_empty() {
         md.push_str("No test images to explain.\n");
@@ -447,4 +537,65 @@ pub fn loso_study(rows: &[ArmResult], compare: &[ArmResult]) -> String {
         auc_table(rows, "Held-out source"),
         auc_table(compare, "Evaluation")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cxr_eval::aggregate::ImagePrediction;
+    use cxr_eval::evaluate::{EvaluateOptions, evaluate};
+
+    /// 60 images of 60 patients, over-confident: the right class gets 0.9 four times in
+    /// five, the wrong one otherwise.
+    fn images() -> Vec<ImagePrediction> {
+        (0..60)
+            .map(|i| {
+                let label = Label::ALL[i % 3];
+                let right = i % 5 != 0;
+                let mut probs = [0.05; 3];
+                let k = if right {
+                    label.index()
+                } else {
+                    (label.index() + 1) % 3
+                };
+                probs[k] = 0.9;
+                ImagePrediction {
+                    patient_id: format!("p{i}"),
+                    study_date: None,
+                    image_id: format!("i{i}"),
+                    label,
+                    probs,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_temperature_section_shows_the_fit_and_each_class_before_and_after() {
+        let options = EvaluateOptions::default();
+        let t = 1.25;
+        let after_images: Vec<ImagePrediction> = images().iter().map(|p| p.tempered(t)).collect();
+        let before = evaluate(&images(), &options).unwrap();
+        let after = evaluate(&after_images, &options).unwrap();
+        let summary = TemperatureSummary {
+            temperature: t,
+            validation_nll: (0.61, 0.52),
+            validation_images: 55,
+            before: &before,
+        };
+        let md = temperature_markdown(&summary, &after);
+        assert!(md.contains("One temperature T = 1.250, fitted by likelihood on the 55 validation images (mean negative log-likelihood 0.6100 → 0.5200)"), "{md}");
+        assert!(md.contains("T > 1: the network was over-confident."));
+        let covid = |e: &Evaluation| e.per_class.get(Label::Covid).clone().unwrap();
+        let (b, a) = (covid(&before), covid(&after));
+        let (cb, ca) = (b.calibration.unwrap(), a.calibration.unwrap());
+        let row = format!(
+            "| Covid-19 | {:.3} → {:.3} | {:.4} → {:.4} | {:.4} → {:.4} |",
+            b.auc, a.auc, cb.brier, ca.brier, cb.reliability.ece, ca.reliability.ece
+        );
+        assert!(md.contains(&row), "{row}\n{md}");
+        // Softening over-confident 0.9s lowers the Brier score.
+        assert!(ca.brier < cb.brier, "{} → {}", cb.brier, ca.brier);
+        assert!(md.contains("Global accuracy 80.0 % → 80.0 %."), "{md}");
+    }
 }

@@ -460,9 +460,40 @@ pub fn apply_temperature(logits: &[f64], temperature: f64) -> Vec<f64> {
     w.into_iter().map(|v| v / s).collect()
 }
 
+/// Log-probabilities below this floor (a probability that underflowed to 0) are raised to
+/// it by [`log_probabilities`], so that every logit is finite (`ln 1e-30`).
+pub const LOG_PROBABILITY_FLOOR: f64 = -69.077_552_789_821_37;
+
+/// `ln p`, floored at [`LOG_PROBABILITY_FLOOR`]: probabilities as the logits of
+/// [`fit_temperature`] (`softmax(ln p) = p` for a probability vector).
+pub fn log_probabilities(p: &[f64]) -> Vec<f64> {
+    p.iter()
+        .map(|&v| v.ln().max(LOG_PROBABILITY_FLOOR))
+        .collect()
+}
+
+/// Probabilities after temperature scaling: `softmax(ln p / T)`, i.e. `p^(1/T)` rescaled
+/// to sum to 1. With `1/T` it undoes a scaling by `T` (up to the floor).
+pub fn temper_probabilities(p: &[f64], temperature: f64) -> Vec<f64> {
+    apply_temperature(&log_probabilities(p), temperature)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tempering_is_undone_by_the_inverse_temperature() {
+        let p = [0.7, 0.2, 0.1];
+        let t = temper_probabilities(&p, 2.5);
+        assert!(t[0] < 0.7 && t[2] > 0.1);
+        let back = temper_probabilities(&t, 1.0 / 2.5);
+        for (a, b) in back.iter().zip(p) {
+            assert!((a - b).abs() < 1e-12, "{back:?}");
+        }
+        assert_eq!(log_probabilities(&[0.0])[0], LOG_PROBABILITY_FLOOR);
+        assert!((LOG_PROBABILITY_FLOOR - 1e-30f64.ln()).abs() < 1e-12);
+    }
 
     #[test]
     fn quantile_matches_numpy_linear() {
