@@ -94,6 +94,48 @@ fn every_experiment_runs_on_the_tiny_cohort() {
         (10 + sources.min(4) as u32 * 230, 50 + rows * 250 + 10)
     );
 
+    // The shortcut audit: its files, and the report quoting audit.json's numbers.
+    for f in [
+        "audit/audit.json",
+        "audit/audit.md",
+        "audit/probe.png",
+        "audit/saliency_masked.png",
+        "audit/probe_masked/config.json",
+        "audit/probe_whole/config.json",
+    ] {
+        assert!(d.join(f).exists(), "{f}");
+    }
+    let audit: serde_json::Value =
+        serde_json::from_str(&read(&d.join("audit/audit.json"))).unwrap();
+    assert!(report.contains("## Shortcut audit"), "no audit section");
+    let probes = audit["probes"].as_array().unwrap();
+    assert_eq!(probes.len(), 2);
+    for p in probes {
+        let row = format!(
+            "| {} | {} | {:.1} % | {:.1} % |",
+            p["input"].as_str().unwrap(),
+            p["test_images"],
+            100.0 * p["accuracy"].as_f64().unwrap(),
+            100.0 * p["chance"].as_f64().unwrap()
+        );
+        assert!(report.contains(&row), "{row} not in the report");
+    }
+    let probe_config: serde_json::Value =
+        serde_json::from_str(&read(&d.join("audit/probe_whole/config.json"))).unwrap();
+    assert_eq!(probe_config["model"]["input"], "whole");
+    assert_eq!(
+        probe_config["model"]["num_classes"],
+        probes[1]["sources"].as_array().unwrap().len()
+    );
+    let arm = &audit["arms"][0];
+    assert_eq!(arm["input"], "masked");
+    let shares = arm["saliency"].as_array().unwrap();
+    assert_eq!(shares.len(), 8, "audit.saliency_images of the tiny preset");
+    for s in shares {
+        let share = s["share_inside"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&share), "{s}");
+    }
+
     // No patient in two parts; every test prediction comes from a test patient.
     let split = read(&d.join("split.csv"));
     let mut part: BTreeMap<String, String> = BTreeMap::new();
@@ -181,7 +223,16 @@ fn every_experiment_runs_on_the_tiny_cohort() {
     for s in ["covid-idc", "chestxray8", "qmenta"] {
         assert!(loso.contains(&format!("| {s} |")), "{s} row");
     }
-    assert!(loso.contains("main experiment"), "comparison row");
+    assert!(loso.contains("random patient split"), "comparison row");
+    assert!(
+        loso.contains("Covid-19 AUC drop from the random split"),
+        "the drop"
+    );
+    assert!(d.join("loso/loso.png").exists());
+    let summary: serde_json::Value =
+        serde_json::from_str(&read(&d.join("loso/loso.json"))).unwrap();
+    assert_eq!(summary["input"], "masked");
+    assert_eq!(summary["rows"].as_array().unwrap().len(), 3);
 
     run(
         "error_analysis",

@@ -69,8 +69,26 @@ impl Classifier {
     /// without the three classes, [`TrainConfig::validate`]); JSON, checkpoint and
     /// libtorch errors.
     pub fn load(run_dir: &Path, device: Device) -> Result<Classifier> {
+        Classifier::load_run(run_dir, device, false)
+    }
+
+    /// Loads a probe's run ([`crate::probe`]): a network with its own classes, predicted
+    /// like a classifier's (in the probe's class order), without temperature.
+    ///
+    /// # Errors
+    ///
+    /// As [`Classifier::load`], but for the number of classes.
+    pub fn load_probe(run_dir: &Path, device: Device) -> Result<Classifier> {
+        Classifier::load_run(run_dir, device, true)
+    }
+
+    fn load_run(run_dir: &Path, device: Device, probe: bool) -> Result<Classifier> {
         let config: TrainConfig = cxr_nn::checkpoint::read_json(&run_dir.join("config.json"))?;
-        config.validate()?;
+        if probe {
+            config.validate_settings()?;
+        } else {
+            config.validate()?;
+        }
         let mut vs = nn::VarStore::new(device);
         let mut net = InceptionV3::new(&vs.root(), &config.model)?;
         let _: TrainState = cxr_nn::load_for_inference(run_dir, &mut vs)?;
@@ -81,7 +99,11 @@ impl Classifier {
         }
         // Inference only: one convolution per BasicConv2d instead of conv + batch norm.
         net.fold_batchnorm();
-        let temperature = crate::calibrate::read_temperature(run_dir)?.map(|t| t.temperature);
+        let temperature = if probe {
+            None
+        } else {
+            crate::calibrate::read_temperature(run_dir)?.map(|t| t.temperature)
+        };
         Ok(Classifier {
             net,
             config,

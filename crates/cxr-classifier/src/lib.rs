@@ -12,6 +12,8 @@
 //! - [`infer`]: [`Classifier`] (a trained run) and [`Pipeline`] (raw image → segment →
 //!   quality gate → classify);
 //! - [`calibrate`]: temperature scaling fitted on the validation patients;
+//! - [`probe`]: the same network trained to predict something else (the source, for
+//!   the shortcut audit);
 //! - [`saliency`]: vanilla gradients, SmoothGrad, Grad-CAM, and the share of saliency
 //!   inside the lungs.
 //!
@@ -24,6 +26,7 @@ pub mod error;
 pub mod infer;
 pub mod model;
 pub mod preprocess;
+pub mod probe;
 pub mod saliency;
 pub mod train;
 pub mod transfer;

@@ -661,3 +661,46 @@ fn a_manifest_predicted_in_one_pass_matches_the_two_step_path() {
         "{rejected:?}"
     );
 }
+
+/// A probe is the same network with its own classes: it trains, predicts one
+/// probability per probe class, and is not mistaken for a diagnosis classifier.
+#[test]
+fn a_probe_trains_on_its_own_classes_and_loads_only_as_a_probe() {
+    use cxr_classifier::probe::train_probe;
+    let f = fixture();
+    let with_class = |e: &Example| (e.clone(), usize::from(e.source() == "covid-idc"));
+    let train: Vec<_> = f.examples[..36].iter().map(with_class).collect();
+    let val: Vec<_> = f.examples[36..].iter().map(with_class).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let config = TrainConfig {
+        epochs: 1,
+        average_last: 0,
+        ..f.config.clone()
+    };
+    let s = train_probe(dir.path(), &train, &val, 2, &config, Device::Cpu, false).unwrap();
+    assert_eq!(s.epochs.len(), 1);
+    assert_eq!(
+        s.epochs[0].val_auc_covid, None,
+        "a probe has no covid-19 class"
+    );
+    assert!(s.temperature.is_none());
+    let written: TrainConfig =
+        cxr_nn::checkpoint::read_json(&dir.path().join("config.json")).unwrap();
+    assert_eq!(written.model.num_classes, 2);
+    let probe = Classifier::load_probe(dir.path(), Device::Cpu).unwrap();
+    let p = predict_examples(&probe, &f.examples[..4], 4, None);
+    for x in p {
+        let x = x.unwrap();
+        assert_eq!(x.len(), 2);
+        assert!((x.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+    }
+    let e = Classifier::load(dir.path(), Device::Cpu).unwrap_err();
+    assert!(e.to_string().contains("num_classes"), "{e}");
+    // Classes out of range are refused before any work.
+    let e = train_probe(dir.path(), &train, &val, 1, &config, Device::Cpu, false).unwrap_err();
+    assert!(e.to_string().contains("at least two"), "{e}");
+    let mut bad = train.clone();
+    bad[0].1 = 5;
+    let e = train_probe(dir.path(), &bad, &val, 2, &config, Device::Cpu, false).unwrap_err();
+    assert!(e.to_string().contains("class 5"), "{e}");
+}

@@ -151,10 +151,13 @@ pub struct AlternativePoint {
     /// The criterion's name.
     pub criterion: String,
     /// The cutoff.
+    #[serde(with = "crate::json_float")]
     pub cutoff: f64,
     /// Detection rate there.
+    #[serde(with = "crate::json_float")]
     pub detection_rate: f64,
     /// False-positive rate there.
+    #[serde(with = "crate::json_float")]
     pub fpr: f64,
 }
 
@@ -166,8 +169,10 @@ pub struct ClassMetrics {
     /// Units of the other classes.
     pub n_neg: u64,
     /// `n_pos / (n_pos + n_neg)`.
+    #[serde(with = "crate::json_float")]
     pub prevalence: f64,
     /// Area under the one-vs-rest ROC curve.
+    #[serde(with = "crate::json_float")]
     pub auc: f64,
     /// DeLong standard error of the AUC (`None` with fewer than 2 per side).
     pub auc_se: Option<f64>,
@@ -178,6 +183,7 @@ pub struct ClassMetrics {
     /// The criterion that chose the cutoff.
     pub criterion: String,
     /// Predicted positive iff the class probability `>= cutoff`.
+    #[serde(with = "crate::json_float")]
     pub cutoff: f64,
     /// True positives.
     pub tp: u64,
@@ -189,38 +195,47 @@ pub struct ClassMetrics {
     #[serde(rename = "fn")]
     pub fn_: u64,
     /// Detection rate (sensitivity).
+    #[serde(with = "crate::json_float")]
     pub detection_rate: f64,
     /// Wilson interval.
     pub detection_rate_ci95: Option<Interval>,
     /// False-positive rate.
+    #[serde(with = "crate::json_float")]
     pub fpr: f64,
     /// Wilson interval.
     pub fpr_ci95: Option<Interval>,
     /// Specificity.
+    #[serde(with = "crate::json_float")]
     pub specificity: f64,
     /// Wilson interval.
     pub specificity_ci95: Option<Interval>,
     /// Positive predictive value.
+    #[serde(with = "crate::json_float")]
     pub ppv: f64,
     /// Wilson interval.
     pub ppv_ci95: Option<Interval>,
     /// Negative predictive value.
+    #[serde(with = "crate::json_float")]
     pub npv: f64,
     /// Wilson interval.
     pub npv_ci95: Option<Interval>,
     /// Positive likelihood ratio.
+    #[serde(with = "crate::json_float")]
     pub lr_pos: f64,
     /// Log-method interval.
     pub lr_pos_ci95: Option<Interval>,
     /// Negative likelihood ratio.
+    #[serde(with = "crate::json_float")]
     pub lr_neg: f64,
     /// Log-method interval.
     pub lr_neg_ci95: Option<Interval>,
     /// F1 score.
+    #[serde(with = "crate::json_float")]
     pub f1: f64,
     /// Bootstrap interval.
     pub f1_ci95: Option<Interval>,
     /// One-vs-rest accuracy.
+    #[serde(with = "crate::json_float")]
     pub accuracy: f64,
     /// Wilson interval.
     pub accuracy_ci95: Option<Interval>,

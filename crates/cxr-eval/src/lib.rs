@@ -5,7 +5,8 @@
 //!   tool's file is read and checked with [`read_predictions`].
 //! - [`aggregate`](mod@aggregate): image → patient-day units (the paper's rule), label conflicts listed.
 //! - [`evaluate()`]: every metric of Figure 3 and Table 3 with intervals, as one
-//!   serialisable [`Evaluation`] (a run's `metrics.json`).
+//!   serialisable [`Evaluation`] (a run's `metrics.json`, which always reads back:
+//!   infinite and undefined metrics are written as `"inf"`/`"NaN"`, [`json_float`]).
 //!
 //! The numbers themselves (ROC, DeLong, bootstrap, Wilson, …) are `cxr-stats`, which
 //! knows nothing of labels or files; rendering is `cxr-report`.
@@ -32,6 +33,7 @@
 pub mod aggregate;
 pub mod error;
 pub mod evaluate;
+pub mod json_float;
 pub mod predictions;
 
 pub use aggregate::{

@@ -96,3 +96,29 @@ fn an_unlabelled_row_is_refused_by_evaluation_with_its_line_and_column() {
         "1 probabilities for x.png does not fit the 3 classes (healthy, covid, bacterial)"
     );
 }
+
+/// A perfect split has no false positive: the positive likelihood ratio is infinite, which
+/// JSON cannot hold as a number; `metrics.json` still reads back as the same evaluation.
+#[test]
+fn an_evaluation_with_infinite_metrics_reads_back_from_its_json() {
+    let csv = "patient_id,study_date,image_id,label,p_healthy,p_covid,p_bacterial\n\
+               a,2020-03-01,a1,covid,0.1,0.8,0.1\n\
+               b,2020-03-01,b1,healthy,0.7,0.2,0.1\n\
+               c,2020-03-02,c1,bacterial,0.2,0.1,0.7\n\
+               d,2020-03-02,d1,covid,0.3,0.6,0.1\n";
+    let images = cxr_eval::predictions::parse_predictions(
+        csv.as_bytes(),
+        std::path::Path::new("predictions.csv"),
+    )
+    .unwrap();
+    let mut options = cxr_eval::EvaluateOptions::default();
+    options.bootstrap.rounds = 20;
+    let e = cxr_eval::evaluate(&images, &options).unwrap();
+    let covid = e.per_class.covid.as_ref().unwrap();
+    assert_eq!(covid.lr_pos, f64::INFINITY);
+    let json = serde_json::to_string_pretty(&e).unwrap();
+    assert!(json.contains(r#""lr_pos": "inf""#), "{json}");
+    let back: cxr_eval::Evaluation = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.per_class.covid.as_ref().unwrap().lr_pos, f64::INFINITY);
+    assert_eq!(serde_json::to_string_pretty(&back).unwrap(), json);
+}

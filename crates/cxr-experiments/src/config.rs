@@ -137,6 +137,40 @@ impl Default for SaliencyConfig {
     }
 }
 
+/// The shortcut audit of the main experiment (`crate::audit`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditConfig {
+    /// Run the audit with the main experiment.
+    pub enabled: bool,
+    /// Epochs of each source probe (the classifier's recipe otherwise, without weight
+    /// averaging or mirrored predictions).
+    pub probe_epochs: usize,
+    /// The inputs a source probe is trained on (`masked`, the paper's; `whole`, the whole
+    /// image); empty: no probe.
+    pub probe_inputs: Vec<cxr_classifier::InputMode>,
+    /// Test images whose saliency inside the lungs is measured, spread evenly over the
+    /// test part (0: none).
+    pub saliency_images: usize,
+    /// Of those, the ones with the least saliency inside the lungs shown as overlays.
+    pub saliency_shown: usize,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            enabled: true,
+            probe_epochs: 8,
+            probe_inputs: vec![
+                cxr_classifier::InputMode::Masked,
+                cxr_classifier::InputMode::Whole,
+            ],
+            saliency_images: 200,
+            saliency_shown: 4,
+        }
+    }
+}
+
 /// Everything an experiment needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -155,6 +189,8 @@ pub struct ExperimentConfig {
     pub evaluation: EvaluationConfig,
     /// Saliency examples.
     pub saliency: SaliencyConfig,
+    /// The shortcut audit.
+    pub audit: AuditConfig,
 }
 
 impl Default for ExperimentConfig {
@@ -179,6 +215,7 @@ impl ExperimentConfig {
             classifier: TrainConfig::cpu_small(),
             evaluation: EvaluationConfig::default(),
             saliency: SaliencyConfig::default(),
+            audit: AuditConfig::default(),
         }
     }
 
@@ -212,6 +249,9 @@ impl ExperimentConfig {
         };
         c.evaluation.rounds = 50;
         c.saliency.smoothgrad_samples = 2;
+        c.audit.probe_epochs = 1;
+        c.audit.saliency_images = 8;
+        c.audit.saliency_shown = 2;
         c
     }
 
@@ -428,6 +468,14 @@ impl ExperimentConfig {
                 "evaluation.rounds: {} < 2 (the bootstrap needs at least 2 rounds)",
                 self.evaluation.rounds
             )));
+        }
+        if self.audit.enabled && !self.audit.probe_inputs.is_empty() && self.audit.probe_epochs == 0
+        {
+            return Err(bad(
+                "audit.probe_epochs: 0 (a source probe needs at least one epoch; empty \
+                 audit.probe_inputs for none)"
+                    .into(),
+            ));
         }
         if self.segmenter.run.is_none() && self.data.synthetic.is_none() {
             return Err(bad(

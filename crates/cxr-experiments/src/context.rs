@@ -76,6 +76,14 @@ impl Context {
         pb
     }
 
+    /// The evaluation settings of the run (its bootstrap rounds and seed).
+    pub fn evaluate_options(&self) -> cxr_eval::EvaluateOptions {
+        let mut options = cxr_eval::EvaluateOptions::default();
+        options.bootstrap.rounds = self.config.evaluation.rounds;
+        options.bootstrap.seed = self.config.evaluation.seed;
+        options
+    }
+
     pub(crate) fn say(&self, text: impl AsRef<str>) {
         if self.progress {
             eprintln!("{}", text.as_ref());

@@ -4,9 +4,10 @@
 //!   `make demo`, tests and the paper's scale;
 //! - [`context`] (where a run writes, progress), [`keys`] (typed image keys of
 //!   duplicate groups), [`gate`] (segmentation and quality gate over a cohort),
-//!   [`figures`] (saliency overlays, Figures 1–2), [`report`] (the run's `report.md`):
-//!   the pieces [`run`] puts together; each depends only on those before it in this list
-//!   and `report` on none of `run`;
+//!   [`figures`] (saliency overlays, Figures 1–2), [`audit`] (the shortcut audit: source
+//!   probes, within-source AUC, saliency inside the lungs), [`report`] (the run's
+//!   `report.md`): the pieces [`run`] puts together; each depends only on those before it
+//!   in this list and none on `run`;
 //! - [`run`]: the steps of the main experiment — cohort → lung segmenter → segmentation
 //!   and quality gate → patient-level split → classifier → prediction → patient-level
 //!   evaluation → report — each writing into the run folder and skipped when its output is
@@ -22,6 +23,7 @@
 //! with `cxr-analysis`.
 #![warn(missing_docs)]
 
+pub mod audit;
 pub mod config;
 pub mod context;
 pub mod error;

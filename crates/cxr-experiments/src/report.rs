@@ -106,6 +106,8 @@ pub struct MainResults<'a> {
     pub temperature: Option<&'a (cxr_classifier::calibrate::RunTemperature, Evaluation)>,
     /// Explained test images.
     pub saliency: &'a [SaliencyExample],
+    /// The shortcut audit, when it ran.
+    pub audit: Option<&'a cxr_report::audit::ShortcutAudit>,
     /// Figures 1 and 2.
     pub figures: &'a Figures,
 }
@@ -119,6 +121,7 @@ pub fn write_main_report(ctx: &Context, r: &MainResults<'_>) -> Result<PathBuf> 
         evaluation,
         temperature,
         saliency,
+        audit,
         figures,
     } = *r;
     let patients: std::collections::BTreeSet<_> = records.iter().map(|r| &r.patient).collect();
@@ -156,6 +159,7 @@ pub fn write_main_report(ctx: &Context, r: &MainResults<'_>) -> Result<PathBuf> 
             before,
         }),
         saliency,
+        audit,
     };
     let md = main_report_markdown(&report);
     let path = ctx.out.join("report.md");

@@ -15,6 +15,7 @@
 //! | `predictions.csv`, `predictions_rejected.csv` | test images' probabilities |
 //! | `evaluation/` | `metrics.json`, `report.md`, `roc.png`, `confusion.png`, `reliability.png`, `decision_curve.png`, `before_temperature.json` (the same test units without the run's temperature) |
 //! | `saliency/` | overlays and `saliency.json` |
+//! | `audit/` | the shortcut audit (`crate::audit`): source probes, `audit.json`, `audit.md`, plots |
 //! | `report.md` | everything above in one page |
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -26,7 +27,7 @@ use cxr_classifier::infer::predict_records;
 use cxr_classifier::{Classifier, TrainConfig, train_with_validation};
 use cxr_cohort::{Part, Split, SplitConfig};
 use cxr_core::{ImageKey, ImageRecord, Label};
-use cxr_eval::{EvaluateOptions, Evaluation, PredictionRow, write_predictions};
+use cxr_eval::{Evaluation, PredictionRow, write_predictions};
 use cxr_lungseg::Segmenter;
 
 use crate::context::{read_json, write_json};
@@ -297,16 +298,9 @@ pub fn evaluate(ctx: &Context, predictions: &Path, dir: &Path) -> Result<Evaluat
     let out = cxr_report::evaluate::run(&cxr_report::evaluate::Options {
         predictions: predictions.to_path_buf(),
         out: dir.to_path_buf(),
-        evaluate: evaluate_options(ctx),
+        evaluate: ctx.evaluate_options(),
     })?;
     Ok(out.evaluation)
-}
-
-fn evaluate_options(ctx: &Context) -> EvaluateOptions {
-    let mut options = EvaluateOptions::default();
-    options.bootstrap.rounds = ctx.config.evaluation.rounds;
-    options.bootstrap.seed = ctx.config.evaluation.seed;
-    options
 }
 
 /// The test units as the network itself scored them: the classifier run's temperature
@@ -327,11 +321,12 @@ pub fn before_temperature(
         .iter()
         .map(|p| p.tempered(1.0 / t.temperature))
         .collect();
-    let e =
-        cxr_eval::evaluate::evaluate(&images, &evaluate_options(ctx)).map_err(|e| Error::Step {
+    let e = cxr_eval::evaluate::evaluate(&images, &ctx.evaluate_options()).map_err(|e| {
+        Error::Step {
             step: "before temperature",
             detail: format!("{}: {e}", predictions.display()),
-        })?;
+        }
+    })?;
     write_json(&dir.join("before_temperature.json"), &e)?;
     Ok(Some((t, e)))
 }
@@ -347,6 +342,8 @@ pub struct MainOutputs {
     pub split_counts: BTreeMap<Part, usize>,
     /// The report.
     pub report: PathBuf,
+    /// The shortcut audit, when the settings run it.
+    pub audit: Option<cxr_report::audit::ShortcutAudit>,
 }
 
 /// The main experiment (Figure 3, Table 3): every step above, then `report.md`.
@@ -375,10 +372,28 @@ pub fn reproduce_main(ctx: &Context) -> Result<MainOutputs> {
         &seg_dir,
     )?;
     let predictions = ctx.out.join("predictions.csv");
-    predict(ctx, &clf_dir, &test, &accepted, &predictions)?;
+    let rows = predict(ctx, &clf_dir, &test, &accepted, &predictions)?;
     let evaluation = evaluate(ctx, &predictions, &ctx.out.join("evaluation"))?;
     let temperature = before_temperature(ctx, &clf_dir, &predictions, &ctx.out.join("evaluation"))?;
     let sal = saliency_examples(ctx, &clf_dir, &test)?;
+    let audit = if ctx.config.audit.enabled {
+        let a = cxr_report::audit::ShortcutAudit {
+            probes: crate::audit::probes(ctx, &train, &validation, &test)?,
+            arms: vec![crate::audit::arm_audit(
+                ctx,
+                &clf_dir,
+                &rows,
+                &predictions,
+                &evaluation,
+                &test,
+            )?],
+            loso: vec![],
+        };
+        crate::audit::write(ctx, &a)?;
+        Some(a)
+    } else {
+        None
+    };
     let split_counts = s.counts();
     let report = crate::report::write_main_report(
         ctx,
@@ -389,6 +404,7 @@ pub fn reproduce_main(ctx: &Context) -> Result<MainOutputs> {
             evaluation: &evaluation,
             temperature: temperature.as_ref(),
             saliency: &sal,
+            audit: audit.as_ref(),
             figures: &figs,
         },
     )?;
@@ -397,6 +413,7 @@ pub fn reproduce_main(ctx: &Context) -> Result<MainOutputs> {
         gate,
         split_counts,
         report,
+        audit,
     })
 }
 

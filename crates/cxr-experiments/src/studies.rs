@@ -14,7 +14,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use cxr_classifier::Example;
+use cxr_classifier::{Example, InputMode, TrainConfig};
 use cxr_cohort::{Part, SplitConfig, TransferSpec};
 use cxr_core::{ImageRecord, Label, SourceId};
 use cxr_eval::evaluate::Evaluation;
@@ -22,7 +22,7 @@ use cxr_eval::evaluate::Evaluation;
 use crate::run::{self, Context, KeyGroups};
 
 use crate::{Error, Result};
-pub use cxr_report::experiment::ArmResult;
+pub use cxr_report::experiment::{ArmResult, LosoSummary};
 
 /// The shared first half of every study: cohort, segmenter, gate.
 pub struct Prepared {
@@ -110,6 +110,7 @@ fn arm(ctx: &Context, p: &Prepared, split_config: &SplitConfig, dir: &Path) -> R
     let test = run::part(&p.examples, &p.records, &s, Part::Test);
     arm_on(
         ctx,
+        &ctx.config.classifier,
         p,
         &train,
         &val,
@@ -119,8 +120,10 @@ fn arm(ctx: &Context, p: &Prepared, split_config: &SplitConfig, dir: &Path) -> R
     )
 }
 
+#[allow(clippy::too_many_arguments)]
 fn arm_on(
     ctx: &Context,
+    config: &TrainConfig,
     p: &Prepared,
     train: &[Example],
     val: &[Example],
@@ -138,7 +141,7 @@ fn arm_on(
         });
     }
     let clf = dir.join("classifier");
-    run::classify(ctx, &ctx.config.classifier, train, val, &clf, &p.segmenter)?;
+    run::classify(ctx, config, train, val, &clf, &p.segmenter)?;
     let pred = dir.join("predictions.csv");
     run::predict(ctx, &clf, test, &p.records, &pred)?;
     let e = run::evaluate(ctx, &pred, &dir.join("evaluation"))?;
@@ -323,24 +326,79 @@ fn held_source_evaluation(
     Ok(arm_result(&format!("add{n}"), 0, &e))
 }
 
-/// Leave one source out: for every source, a classifier trained on all the other sources
-/// (a tenth of their patients for validation) is tested on that source. Per source:
-/// accuracy and each class's AUC where the source has both that class and another;
-/// then all sources' held-out predictions evaluated together ("source-blind"), next to
-/// the main experiment when it exists. `loso/loso.md`, `.json`.
-pub fn leave_one_source_out(ctx: &Context) -> Result<Vec<ArmResult>> {
+/// The folder of the leave-one-source-out study on `input`: `loso/` for the classifier's
+/// own input, `loso_<input>/` for another.
+pub fn loso_dir(ctx: &Context, input: InputMode) -> PathBuf {
+    if input == ctx.config.classifier.model.input {
+        ctx.out.join("loso")
+    } else {
+        ctx.out
+            .join(format!("loso_{}", crate::audit::input_name(input)))
+    }
+}
+
+/// Training examples of the sources other than `held_out`, without the images that are
+/// near-duplicates of one of `held_out`'s (the same film filed by two sources would let
+/// the held-out source leak into training); returns them and how many were removed.
+pub fn training_without_source(
+    examples: &[Example],
+    groups: &KeyGroups,
+    held_out: &str,
+) -> (Vec<Example>, usize) {
+    let leaked: BTreeSet<&cxr_core::ImageKey> = groups
+        .iter()
+        .filter(|g| g.iter().any(|k| k.source == held_out))
+        .flatten()
+        .filter(|k| k.source != held_out)
+        .collect();
+    let mut removed = 0;
+    let kept = examples
+        .iter()
+        .filter(|e| e.source() != held_out)
+        .filter(|e| {
+            let leak = leaked.contains(&e.key());
+            removed += usize::from(leak);
+            !leak
+        })
+        .cloned()
+        .collect();
+    (kept, removed)
+}
+
+/// Leave one source out, on the classifier's input or another: for every source, a
+/// classifier trained on all the other sources (a tenth of their patients for validation,
+/// near-duplicates of the held-out source's images removed) is tested on that source.
+/// Per source: accuracy and each class's AUC where the source has both that class and
+/// another; then all sources' held-out predictions evaluated together ("source-blind"),
+/// next to the same input's random split when the run folder has it (the main
+/// experiment for the classifier's input, `audit/<input>/` for another; or `internal`
+/// when given) and the drop between the two. `loso/loso.md`, `.json`, `loso.png` (a heat
+/// map).
+///
+/// # Errors
+/// Any step's error.
+pub fn leave_one_source_out(
+    ctx: &Context,
+    input: InputMode,
+    internal: Option<&Evaluation>,
+) -> Result<LosoSummary> {
     let p = prepare(ctx)?;
-    let dir = ctx.out.join("loso");
+    let dir = loso_dir(ctx, input);
     let sources: BTreeSet<SourceId> = p.records.iter().map(|r| r.source).collect();
+    let mut config = ctx.config.classifier.clone();
+    config.model.input = input;
 
     let mut rows = Vec::new();
+    let mut removed = Vec::new();
     let mut pooled = Vec::new();
     for s in &sources {
-        let (test, rest): (Vec<Example>, Vec<Example>) = p
+        let test: Vec<Example> = p
             .examples
             .iter()
+            .filter(|e| e.source() == s.as_str())
             .cloned()
-            .partition(|e| e.source() == s.as_str());
+            .collect();
+        let (rest, dropped) = training_without_source(&p.examples, &p.groups, s.as_str());
         let (ti, vi) = cxr_classifier::data::split_by_patient(
             &rest,
             ctx.config.split.validation_fraction,
@@ -348,9 +406,20 @@ pub fn leave_one_source_out(ctx: &Context) -> Result<Vec<ArmResult>> {
         );
         let train: Vec<Example> = ti.iter().map(|&i| rest[i].clone()).collect();
         let val: Vec<Example> = vi.iter().map(|&i| rest[i].clone()).collect();
-        ctx.say(format!("loso: testing on {s}"));
+        ctx.say(format!(
+            "loso ({} input): testing on {s}{}",
+            crate::audit::input_name(input),
+            if dropped > 0 {
+                format!(", {dropped} near-duplicates of its images left out of training")
+            } else {
+                String::new()
+            }
+        ));
         let arm_dir = dir.join(s.as_str());
-        rows.push(arm_on(ctx, &p, &train, &val, &test, &arm_dir, None)?);
+        rows.push(arm_on(
+            ctx, &config, &p, &train, &val, &test, &arm_dir, None,
+        )?);
+        removed.push(dropped);
         pooled.push(arm_dir.join("predictions.csv"));
     }
     // All held-out predictions together.
@@ -374,16 +443,119 @@ pub fn leave_one_source_out(ctx: &Context) -> Result<Vec<ArmResult>> {
     let pooled_csv = dir.join("pooled_predictions.csv");
     cxr_core::write_bytes_atomic(&pooled_csv, all.as_bytes())?;
     let pooled_eval = run::evaluate(ctx, &pooled_csv, &dir.join("pooled"))?;
-    let pooled_row = arm_result("all sources, held out", 0, &pooled_eval);
-    let main = std::fs::read(ctx.out.join("evaluation/metrics.json"))
-        .ok()
-        .and_then(|b| serde_json::from_slice::<Evaluation>(&b).ok())
-        .map(|e| arm_result("main experiment (random split)", 0, &e));
-    let mut compare = vec![pooled_row];
-    compare.extend(main);
-    let md = cxr_report::experiment::loso_study(&rows, &compare);
-    cxr_report::experiment::write_study(&dir, "loso", &rows, &md)?;
-    Ok(rows)
+    let external = arm_result("all sources, held out", 0, &pooled_eval);
+    let internal_metrics = if input == ctx.config.classifier.model.input {
+        ctx.out.join("evaluation/metrics.json")
+    } else {
+        ctx.out.join(format!(
+            "audit/{}/evaluation/metrics.json",
+            crate::audit::input_name(input)
+        ))
+    };
+    let internal = match internal {
+        Some(e) => Some(arm_result("random patient split", 0, e)),
+        None => match std::fs::read(&internal_metrics) {
+            Err(_) => {
+                tracing::warn!(
+                    path = %internal_metrics.display(),
+                    "no random-split evaluation of this input to compare the held-out sources with"
+                );
+                None
+            }
+            Ok(b) => match serde_json::from_slice::<Evaluation>(&b) {
+                Ok(e) => Some(arm_result("random patient split", 0, &e)),
+                Err(e) => {
+                    tracing::warn!(path = %internal_metrics.display(), error = %e,
+                        "the random-split evaluation does not read back; no comparison");
+                    None
+                }
+            },
+        },
+    };
+    let summary = LosoSummary {
+        input: crate::audit::input_name(input).to_owned(),
+        folder: dir
+            .file_name()
+            .map_or("loso".into(), |n| n.to_string_lossy().into_owned()),
+        rows,
+        removed_duplicates: removed,
+        external,
+        internal,
+    };
+    let md = cxr_report::experiment::loso_study(&summary);
+    cxr_core::write_bytes_atomic(
+        &dir.join("loso.png"),
+        &cxr_report::experiment::loso_heatmap_png(&summary)?,
+    )?;
+    let json = serde_json::to_vec_pretty(&summary).expect("results serialise");
+    cxr_core::write_bytes_atomic(&dir.join("loso.json"), &json)?;
+    cxr_core::write_bytes_atomic(&dir.join("loso.md"), md.as_bytes())?;
+    Ok(summary)
+}
+
+/// The shortcut audit as a study: the main experiment (whose report carries the audit of
+/// its masked classifier and the source probes), then the same split's diagnosis
+/// classifier trained on the **whole image** (`audit/whole/`) and audited alike, and with
+/// `loso` the leave-one-source-out matrix for both inputs. Rewrites `audit/` (its
+/// `audit.md` compares the inputs) and returns the audit.
+///
+/// # Errors
+/// [`Error::Step`] when the settings turn the audit off (`[audit] enabled = false`) or
+/// the classifier already takes the whole image; then any step's error.
+pub fn audit_shortcuts(ctx: &Context, loso: bool) -> Result<cxr_report::audit::ShortcutAudit> {
+    if !ctx.config.audit.enabled {
+        return Err(Error::Step {
+            step: "audit",
+            detail: "the settings turn the audit off ([audit] enabled = false)".into(),
+        });
+    }
+    let own = ctx.config.classifier.model.input;
+    if own == InputMode::Whole {
+        return Err(Error::Step {
+            step: "audit",
+            detail: "the classifier already takes the whole image; the audit compares it \
+                     with the masked input the paper uses"
+                .into(),
+        });
+    }
+    let main = run::reproduce_main(ctx)?;
+    let mut audit = main
+        .audit
+        .expect("the settings run the audit (checked above)");
+
+    // The whole-image classifier on the main experiment's split.
+    let p = prepare(ctx)?;
+    let s = run::split(
+        &p.records,
+        &p.groups,
+        &ctx.config.split,
+        &ctx.out.join("split.csv"),
+    )?;
+    let train = run::part(&p.examples, &p.records, &s, Part::Train);
+    let val = run::part(&p.examples, &p.records, &s, Part::Validation);
+    let test = run::part(&p.examples, &p.records, &s, Part::Test);
+    let mut config = ctx.config.classifier.clone();
+    config.model.input = InputMode::Whole;
+    let dir = ctx.out.join("audit/whole");
+    ctx.say("audit: the diagnosis on whole images, same split");
+    let clf = dir.join("classifier");
+    run::classify(ctx, &config, &train, &val, &clf, &p.segmenter)?;
+    let pred = dir.join("predictions.csv");
+    let rows = run::predict(ctx, &clf, &test, &p.records, &pred)?;
+    let e = run::evaluate(ctx, &pred, &dir.join("evaluation"))?;
+    audit
+        .arms
+        .push(crate::audit::arm_audit(ctx, &clf, &rows, &pred, &e, &test)?);
+    if loso {
+        audit
+            .loso
+            .push(leave_one_source_out(ctx, own, Some(&main.evaluation))?);
+        audit
+            .loso
+            .push(leave_one_source_out(ctx, InputMode::Whole, Some(&e))?);
+    }
+    crate::audit::write(ctx, &audit)?;
+    Ok(audit)
 }
 
 /// Reads a study's results back (`<dir>/<name>.json`).

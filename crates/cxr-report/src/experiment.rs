@@ -146,6 +146,8 @@ pub struct MainReport<'a> {
     pub temperature: Option<TemperatureSummary<'a>>,
     /// Explained test images.
     pub saliency: &'a [SaliencyExample],
+    /// The shortcut audit, when it ran (its files under `audit/`).
+    pub audit: Option<&'a crate::audit::ShortcutAudit>,
 }
 
 /// What temperature scaling did to a run: the fit on the validation images and the test
@@ -349,6 +351,10 @@ pub fn main_report_markdown(r: &MainReport<'_>) -> String {
             md.push_str("\n\n");
         }
     }
+    if let Some(a) = r.audit {
+        md.push('\n');
+        md.push_str(&crate::audit::audit_markdown(a, "audit/"));
+    }
     md
 }
 
@@ -524,18 +530,112 @@ pub fn transfer_study(
     Ok((md, png))
 }
 
-/// The leave-one-source-out page: one row per held-out source, then the pooled
-/// source-blind evaluation next to the main experiment's (`compare`).
-pub fn loso_study(rows: &[ArmResult], compare: &[ArmResult]) -> String {
-    format!(
-        "# Leave one source out\n\nEach row: a classifier trained on every other source, \
-         tested on this one. AUC is defined only for classes the source has together with \
-         another class (—: not defined).\n\n{}\n## Source-blind against random split\n\n\
-         Held-out predictions of every source evaluated together, next to the main \
-         experiment's random patient split when this run folder has one. A large gap is \
-         performance that came from recognising the source rather than the disease.\n\n{}",
-        auc_table(rows, "Held-out source"),
-        auc_table(compare, "Evaluation")
+/// The leave-one-source-out study on one input.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LosoSummary {
+    /// The input (`masked`, `whole`).
+    pub input: String,
+    /// Its folder, relative to the run folder (`loso`, `loso_whole`).
+    pub folder: String,
+    /// One row per held-out source (its arm name is the source).
+    pub rows: Vec<ArmResult>,
+    /// Per row: near-duplicates of the held-out source's images left out of training.
+    pub removed_duplicates: Vec<usize>,
+    /// Every held-out source's predictions evaluated together.
+    pub external: ArmResult,
+    /// The same input on a random patient split, when the run has it.
+    pub internal: Option<ArmResult>,
+}
+
+impl LosoSummary {
+    /// Covid-19 AUC on the random split minus on the held-out sources together: what the
+    /// classifier loses on sources it never saw (`None` without both).
+    pub fn covid_drop(&self) -> Option<f64> {
+        let covid = Label::Covid.index();
+        let auc = |r: &ArmResult| r.auc.get(covid).copied().flatten().map(|a| a.0);
+        Some(auc(self.internal.as_ref()?)? - auc(&self.external)?)
+    }
+}
+
+/// The leave-one-source-out page.
+pub fn loso_study(s: &LosoSummary) -> String {
+    let mut md = format!(
+        "# Leave one source out ({} input)\n\nEach row: a classifier trained on every other \
+         source, tested on this one; images that are near-duplicates of the held-out \
+         source's were left out of its training. AUC is defined only for classes the source \
+         has together with another class (—: not defined).\n\n",
+        s.input
+    );
+    md.push_str(&auc_table(&s.rows, "Held-out source"));
+    let removed: usize = s.removed_duplicates.iter().sum();
+    let _ = writeln!(
+        md,
+        "\nNear-duplicates left out of training: {removed} in all ({}).\n",
+        s.rows
+            .iter()
+            .zip(&s.removed_duplicates)
+            .map(|(r, n)| format!("{} {n}", r.arm))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    md.push_str(
+        "![Leave one source out](loso.png)\n\n## Source-blind against random split\n\n\
+         Held-out predictions of every source evaluated together, next to a random patient \
+         split of the same input when this run folder has one. A large gap is performance \
+         that came from recognising the source rather than the disease.\n\n",
+    );
+    let mut compare = vec![s.external.clone()];
+    compare.extend(s.internal.clone());
+    md.push_str(&auc_table(&compare, "Evaluation"));
+    if let Some(d) = s.covid_drop() {
+        let _ = writeln!(
+            md,
+            "\nCovid-19 AUC drop from the random split to sources never seen in training: \
+             **{d:.3}**."
+        );
+    }
+    md
+}
+
+/// The leave-one-source-out matrix as a heat map ([`crate::plot::heatmap_png`]): a row
+/// per held-out source, a column per class (AUC, with its interval) and the accuracy.
+///
+/// # Errors
+/// As [`crate::plot::heatmap_png`].
+pub fn loso_heatmap_png(s: &LosoSummary) -> Result<Vec<u8>> {
+    let rows: Vec<String> = s.rows.iter().map(|r| r.arm.clone()).collect();
+    let cells: Vec<Vec<Option<crate::plot::Cell>>> = s
+        .rows
+        .iter()
+        .map(|r| {
+            let mut c: Vec<Option<crate::plot::Cell>> = (0..Label::COUNT)
+                .map(|k| {
+                    r.auc
+                        .get(k)
+                        .copied()
+                        .flatten()
+                        .map(|(v, iv)| crate::plot::Cell {
+                            value: v,
+                            interval: Some(iv),
+                        })
+                })
+                .collect();
+            c.push(Some(crate::plot::Cell {
+                value: r.accuracy,
+                interval: None,
+            }));
+            c
+        })
+        .collect();
+    let footer = s
+        .covid_drop()
+        .map(|d| format!("covid-19 AUC drop, random split → unseen sources: {d:.3}"));
+    crate::plot::heatmap_png(
+        &format!("Leave one source out ({} input)", s.input),
+        &rows,
+        &["AUC healthy", "AUC covid-19", "AUC bacterial", "Accuracy"],
+        &cells,
+        footer.as_deref(),
     )
 }
 

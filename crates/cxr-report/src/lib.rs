@@ -11,6 +11,8 @@
 //!   writes nothing.
 //! - The charts other crates draw through [`plot`]: training curves, line charts, bar
 //!   charts with intervals, image grids.
+//! - The shortcut audit ([`audit`]): source probes, within-source AUC, saliency inside
+//!   the lungs.
 //! - The studies of `cxr-analysis` ([`analysis`]): the error analysis (Supplementary
 //!   Table 1), the power analysis and the paired comparison of two models, each as
 //!   markdown, a PNG plot and a `write` that writes the JSON, markdown and PNG files.
@@ -33,6 +35,7 @@
 #![warn(missing_docs)]
 
 pub mod analysis;
+pub mod audit;
 pub mod cohort;
 pub mod error;
 pub mod evaluate;

@@ -728,6 +728,124 @@ mod line_tests {
     }
 }
 
+/// The heat map's diverging scale: red at 0.5 (chance) and below, pale yellow at 0.75,
+/// green at 1 (ColorBrewer RdYlGn ends and middle).
+fn heat_color(value: f64) -> RGBColor {
+    let t = ((value - 0.5) / 0.5).clamp(0.0, 1.0);
+    let mix = |a: (f64, f64, f64), b: (f64, f64, f64), u: f64| {
+        RGBColor(
+            (a.0 + (b.0 - a.0) * u).round() as u8,
+            (a.1 + (b.1 - a.1) * u).round() as u8,
+            (a.2 + (b.2 - a.2) * u).round() as u8,
+        )
+    };
+    let (red, yellow, green) = (
+        (215.0, 48.0, 39.0),
+        (254.0, 224.0, 139.0),
+        (26.0, 152.0, 80.0),
+    );
+    if t < 0.5 {
+        mix(red, yellow, 2.0 * t)
+    } else {
+        mix(yellow, green, 2.0 * t - 1.0)
+    }
+}
+
+/// One cell of a [`heatmap_png`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cell {
+    /// The value (an AUC or a rate, 0..1), printed and coloured.
+    pub value: f64,
+    /// Its interval, printed under it when finite.
+    pub interval: Option<[f64; 2]>,
+}
+
+/// A table of 0..1 values as a heat map PNG (AUCs by held-out source, say): a row per
+/// name in `rows`, a column per name in `columns`; red at 0.5 (chance) and below, green
+/// at 1; a missing cell is gray with a dash. `footer` is written under the table.
+///
+/// # Errors
+/// [`Error::Plot`], also for a table too large to draw (above [`MAX_SIDE`]);
+/// [`Error::Encode`], [`Error::Font`].
+pub fn heatmap_png(
+    title: &str,
+    rows: &[String],
+    columns: &[&str],
+    cells: &[Vec<Option<Cell>>],
+    footer: Option<&str>,
+) -> Result<Vec<u8>> {
+    const WHAT: &str = "heat map";
+    let longest = rows.iter().map(|r| r.chars().count()).max().unwrap_or(0) as u64;
+    let (cw, ch, top) = (170u64, 56u64, 90u64);
+    let left = (longest * 10 + 40).clamp(120, 400);
+    let w = left + columns.len().max(1) as u64 * cw + 30;
+    let h = top + rows.len().max(1) as u64 * ch + 60;
+    let size = check_size(WHAT, title, (w, h), MIN_TILE)?;
+    let (left, cw, ch, top) = (left as i32, cw as i32, ch as i32, top as i32);
+    render(size, WHAT, |root| {
+        let center = |px: u32| {
+            (FAMILY, px)
+                .into_text_style(root)
+                .pos(plotters::style::text_anchor::Pos::new(
+                    plotters::style::text_anchor::HPos::Center,
+                    plotters::style::text_anchor::VPos::Center,
+                ))
+        };
+        let text = |t: String, at: (i32, i32), style| {
+            root.draw(&Text::new(t, at, style)).map_err(plot_err(WHAT))
+        };
+        text(title.to_owned(), (size.0 as i32 / 2, 30), center(24))?;
+        for (c, name) in columns.iter().enumerate() {
+            text(
+                (*name).to_owned(),
+                (left + c as i32 * cw + cw / 2, top - 20),
+                center(16),
+            )?;
+        }
+        for (r, name) in rows.iter().enumerate() {
+            let y0 = top + r as i32 * ch;
+            text(name.clone(), (left / 2, y0 + ch / 2), center(16))?;
+            for c in 0..columns.len() {
+                let cell = cells.get(r).and_then(|row| row.get(c)).copied().flatten();
+                let x0 = left + c as i32 * cw;
+                let color = match cell {
+                    Some(Cell { value, .. }) if value.is_finite() => heat_color(value),
+                    _ => RGBColor(215, 215, 215),
+                };
+                let rect = [(x0, y0), (x0 + cw, y0 + ch)];
+                root.draw(&Rectangle::new(rect, color.filled()))
+                    .map_err(plot_err(WHAT))?;
+                root.draw(&Rectangle::new(rect, BLACK.stroke_width(1)))
+                    .map_err(plot_err(WHAT))?;
+                let Some(Cell { value, interval }) = cell else {
+                    text("—".into(), (x0 + cw / 2, y0 + ch / 2), center(18))?;
+                    continue;
+                };
+                text(
+                    format!("{value:.3}"),
+                    (x0 + cw / 2, y0 + ch / 2 - 9),
+                    center(18),
+                )?;
+                if let Some([lo, hi]) = interval.filter(|iv| iv.iter().all(|x| x.is_finite())) {
+                    text(
+                        format!("({lo:.2}–{hi:.2})"),
+                        (x0 + cw / 2, y0 + ch / 2 + 13),
+                        center(13),
+                    )?;
+                }
+            }
+        }
+        if let Some(f) = footer {
+            text(
+                f.to_owned(),
+                (size.0 as i32 / 2, top + rows.len().max(1) as i32 * ch + 30),
+                center(16),
+            )?;
+        }
+        Ok(())
+    })
+}
+
 /// One bar of a [`bars_png`] chart.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bar {
@@ -875,5 +993,58 @@ mod bar_tests {
         let (blue, red) = (count([31, 90, 200]), count([210, 40, 40]));
         assert!(red > 200, "{red}");
         assert!(blue > 2 * red, "{blue} vs {red}");
+    }
+}
+
+#[cfg(test)]
+mod heatmap_tests {
+    use super::*;
+
+    #[test]
+    fn the_heat_map_colours_each_cell_by_its_value_and_grays_missing_ones() {
+        let cells = vec![
+            vec![
+                Some(Cell {
+                    value: 1.0,
+                    interval: Some([0.9, 1.0]),
+                }),
+                None,
+            ],
+            vec![
+                Some(Cell {
+                    value: 0.4,
+                    interval: None,
+                }),
+                Some(Cell {
+                    value: 0.75,
+                    interval: None,
+                }),
+            ],
+        ];
+        let png = heatmap_png(
+            "t",
+            &["a".into(), "b".into()],
+            &["x", "y"],
+            &cells,
+            Some("f"),
+        )
+        .unwrap();
+        let img = image::load_from_memory(&png).unwrap().to_rgb8();
+        let count = |c: RGBColor| img.pixels().filter(|p| p.0 == [c.0, c.1, c.2]).count();
+        // Each cell is 170 × 56 less its border and text: most of it keeps its colour.
+        for c in [
+            heat_color(1.0),
+            heat_color(0.4),
+            heat_color(0.75),
+            RGBColor(215, 215, 215),
+        ] {
+            assert!(count(c) > 5000, "{c:?}: {}", count(c));
+        }
+        assert_eq!(
+            heat_color(0.4),
+            heat_color(0.5),
+            "chance and below are one red"
+        );
+        assert_eq!(heat_color(1.0), RGBColor(26, 152, 80));
     }
 }

@@ -1,0 +1,103 @@
+//! A metric that can be infinite or undefined (a likelihood ratio with no false positive,
+//! a predictive value with no positive call, a cutoff of `+∞`) as JSON, which has no such
+//! numbers: finite values are written as numbers (byte for byte what serde writes for an
+//! `f64`), the others as the strings `"inf"`, `"-inf"` and `"NaN"`; reading accepts those,
+//! numbers, and `null` (how files written before this wrote them) as NaN. So
+//! `metrics.json` always reads back into an [`crate::Evaluation`].
+//!
+//! Used as `#[serde(with = "crate::json_float")]`.
+
+use serde::Serializer;
+use serde::de::{self, Deserializer, Visitor};
+
+/// Writes `v` as a number when finite, else as `"inf"`, `"-inf"` or `"NaN"`.
+///
+/// # Errors
+/// The serializer's.
+pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    if v.is_finite() {
+        s.serialize_f64(*v)
+    } else if v.is_nan() {
+        s.serialize_str("NaN")
+    } else if *v > 0.0 {
+        s.serialize_str("inf")
+    } else {
+        s.serialize_str("-inf")
+    }
+}
+
+/// Reads a number, `"inf"`, `"-inf"`, `"NaN"` or `null` (NaN).
+///
+/// # Errors
+/// Anything else.
+pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    struct V;
+    impl Visitor<'_> for V {
+        type Value = f64;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a number, \"inf\", \"-inf\", \"NaN\" or null")
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<f64, E> {
+            Ok(v)
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<f64, E> {
+            Ok(v as f64)
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<f64, E> {
+            Ok(v as f64)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<f64, E> {
+            Ok(f64::NAN)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<f64, E> {
+            Ok(f64::NAN)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<f64, E> {
+            match v {
+                "inf" => Ok(f64::INFINITY),
+                "-inf" => Ok(f64::NEG_INFINITY),
+                "NaN" => Ok(f64::NAN),
+                other => Err(E::invalid_value(de::Unexpected::Str(other), &self)),
+            }
+        }
+    }
+    d.deserialize_any(V)
+}
+
+#[cfg(test)]
+mod tests {
+    #[derive(Debug, serde::Serialize, serde::Deserialize)]
+    struct T {
+        #[serde(with = "super")]
+        x: f64,
+    }
+
+    #[test]
+    fn every_value_round_trips_and_finite_ones_look_as_before() {
+        for (v, text) in [
+            (0.25, r#"{"x":0.25}"#),
+            (f64::INFINITY, r#"{"x":"inf"}"#),
+            (f64::NEG_INFINITY, r#"{"x":"-inf"}"#),
+        ] {
+            let s = serde_json::to_string(&T { x: v }).unwrap();
+            assert_eq!(s, text);
+            assert_eq!(serde_json::from_str::<T>(&s).unwrap().x, v);
+        }
+        assert_eq!(
+            serde_json::to_string(&T { x: 0.1 + 0.2 }).unwrap(),
+            serde_json::to_string(&serde_json::json!({"x": 0.1 + 0.2})).unwrap()
+        );
+        let nan = serde_json::to_string(&T { x: f64::NAN }).unwrap();
+        assert_eq!(nan, r#"{"x":"NaN"}"#);
+        assert!(serde_json::from_str::<T>(&nan).unwrap().x.is_nan());
+        // What older files hold for a non-finite value.
+        assert!(
+            serde_json::from_str::<T>(r#"{"x":null}"#)
+                .unwrap()
+                .x
+                .is_nan()
+        );
+        assert_eq!(serde_json::from_str::<T>(r#"{"x":3}"#).unwrap().x, 3.0);
+        assert!(serde_json::from_str::<T>(r#"{"x":"big"}"#).is_err());
+    }
+}
