@@ -234,6 +234,18 @@ fn every_experiment_runs_on_the_tiny_cohort() {
     assert_eq!(summary["input"], "masked");
     assert_eq!(summary["rows"].as_array().unwrap().len(), 3);
 
+    // The audit study: the main run's audit plus a whole-image classifier on its split.
+    let said = run("audit_shortcuts", &["--tiny", "--out", ds]);
+    assert!(said.contains("saliency puts"), "{said}");
+    let audit_md = read(&d.join("audit/audit.md"));
+    assert!(audit_md.starts_with("# Shortcut audit"), "{audit_md}");
+    assert!(audit_md.contains("### Masked input against the whole image"));
+    assert!(audit_md.contains("| whole |"));
+    let whole: serde_json::Value =
+        serde_json::from_str(&read(&d.join("audit/whole/classifier/config.json"))).unwrap();
+    assert_eq!(whole["model"]["input"], "whole");
+    assert!(d.join("audit/saliency_whole.png").exists());
+
     run(
         "error_analysis",
         &["--run", ds, "--out", d.join("errors").to_str().unwrap()],

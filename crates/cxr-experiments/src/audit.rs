@@ -178,9 +178,10 @@ pub fn source_probe(
     }))
 }
 
-/// The diagnosis inside each source whose test units hold more than one class: the
-/// predictions of `rows` evaluated source by source (patient-day units, DeLong
-/// intervals), in source order.
+/// The diagnosis inside each source whose test units hold more than one class, and
+/// inside each of `ctx.config.audit.source_groups` (sources of one hospital group, named
+/// `a + b`) that does: the predictions of `rows` evaluated group by group
+/// (patient-day units, DeLong intervals), single sources first in source order.
 ///
 /// # Errors
 /// Reading `predictions` back.
@@ -201,16 +202,31 @@ pub fn within_source(
             by_source.entry(s).or_default().push(p);
         }
     }
+    let mut groups: Vec<(String, Vec<cxr_eval::aggregate::ImagePrediction>)> = by_source
+        .iter()
+        .map(|(s, v)| ((*s).to_owned(), v.clone()))
+        .collect();
+    for g in &ctx.config.audit.source_groups {
+        let members: Vec<&str> = g
+            .iter()
+            .map(String::as_str)
+            .filter(|s| by_source.contains_key(s))
+            .collect();
+        if members.len() > 1 {
+            let images = members.iter().flat_map(|s| by_source[s].clone()).collect();
+            groups.push((members.join(" + "), images));
+        }
+    }
     let options = ctx.evaluate_options();
     let mut out = Vec::new();
-    for (source, images) in by_source {
+    for (name, images) in groups {
         let classes: BTreeSet<Label> = images.iter().map(|p| p.label).collect();
         if classes.len() < 2 {
             continue;
         }
         match cxr_eval::evaluate::evaluate(&images, &options) {
             Ok(e) => out.push(WithinSource {
-                source: source.to_owned(),
+                source: name,
                 units: e.n_units,
                 units_per_class: e
                     .confusion_matrix
@@ -220,7 +236,9 @@ pub fn within_source(
                     .collect(),
                 auc: auc_with_interval(&e),
             }),
-            Err(e) => tracing::warn!(source, error = %e, "within-source evaluation skipped"),
+            Err(e) => {
+                tracing::warn!(source = %name, error = %e, "within-source evaluation skipped")
+            }
         }
     }
     Ok(out)

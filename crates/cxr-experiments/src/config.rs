@@ -154,6 +154,10 @@ pub struct AuditConfig {
     pub saliency_images: usize,
     /// Of those, the ones with the least saliency inside the lungs shown as overlays.
     pub saliency_shown: usize,
+    /// Sources that are one hospital (group) for the within-source AUC, besides each
+    /// source alone: by default BIMCV-COVID19+ and PadChest, both from the Valencian
+    /// region's hospitals, whose covid-19 and non-covid images the paper pools.
+    pub source_groups: Vec<Vec<String>>,
 }
 
 impl Default for AuditConfig {
@@ -167,6 +171,7 @@ impl Default for AuditConfig {
             ],
             saliency_images: 200,
             saliency_shown: 4,
+            source_groups: vec![vec!["bimcv-covid".into(), "padchest".into()]],
         }
     }
 }

@@ -66,10 +66,10 @@ pub struct WithinClassProbe {
     pub chance: f64,
 }
 
-/// The diagnosis inside one source.
+/// The diagnosis inside one source (or one hospital group of sources).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WithinSource {
-    /// The source.
+    /// The source, or the group's sources joined by ` + `.
     pub source: String,
     /// Test units (patient-days) of the source.
     pub units: usize,
@@ -200,7 +200,8 @@ pub fn findings(a: &ShortcutAudit) -> Vec<String> {
         .collect();
     if !drops.is_empty() {
         out.push(format!(
-            "Covid-19 AUC drop from a random patient split to sources never seen in              training: {}.",
+            "Covid-19 AUC drop from a random patient split to sources never seen in \
+             training: {}.",
             drops.join(", ")
         ));
     }
@@ -347,8 +348,9 @@ pub fn audit_markdown(a: &ShortcutAudit, dir_prefix: &str) -> String {
             md.push_str("No source holds test units of more than one class.\n\n");
         } else {
             md.push_str(
-                "Inside one source the source cannot help. Units per class: healthy / \
-                 covid-19 / bacterial.\n\n| Source | Units | Healthy | Covid-19 | Bacterial |\n|---|---|---|---|---|\n",
+                "Inside one source the source cannot help (`a + b`: sources of one hospital \
+                 group, `[audit] source_groups`). Units per class: healthy / covid-19 / \
+                 bacterial.\n\n| Source | Units | Healthy | Covid-19 | Bacterial |\n|---|---|---|---|---|\n",
             );
             for w in &arm.within_source {
                 let units: Vec<String> = w.units_per_class.iter().map(usize::to_string).collect();
@@ -531,7 +533,7 @@ pub fn probe_png(a: &ShortcutAudit) -> Result<Vec<u8>> {
         "test images whose source it names (%)",
         &bars,
         chance.map(|c| ("chance, all images", c)),
-        (1000, 140 + 40 * bars.len().max(1) as u32),
+        (1000, (140 + 40 * bars.len() as u32).max(crate::plot::MIN_SIDE)),
     )
 }
 
@@ -567,7 +569,7 @@ pub fn saliency_png(arm: &ArmAudit) -> Result<Vec<u8>> {
         "share of the saliency mass inside the lung mask (%)",
         &bars,
         Some(("lung area (even map)", 100.0 * lungs)),
-        (900, 120 + 34 * bars.len().max(1) as u32),
+        (900, (120 + 34 * bars.len() as u32).max(crate::plot::MIN_SIDE)),
     )
 }
 
@@ -591,4 +593,123 @@ pub fn write_audit(dir: &Path, a: &ShortcutAudit) -> Result<()> {
     let md = audit_markdown(a, "").replacen("## ", "# ", 1);
     cxr_core::write_bytes_atomic(&dir.join("audit.md"), md.as_bytes())?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::ArmResult;
+
+    fn probe(input: &str, accuracy: f64, healthy: f64) -> ProbeResult {
+        ProbeResult {
+            input: input.into(),
+            sources: vec!["a".into(), "b".into()],
+            test_images: 40,
+            accuracy,
+            chance: 0.5,
+            per_source_auc: vec![Some(0.9), None],
+            within_class: vec![WithinClassProbe {
+                label: "healthy".into(),
+                images: 20,
+                sources: 2,
+                accuracy: healthy,
+                chance: 0.6,
+            }],
+        }
+    }
+
+    fn arm(input: &str, inside: f64) -> ArmAudit {
+        let share = |i: usize, label: &str| SaliencyShare {
+            image_id: format!("i{i}"),
+            source: if i.is_multiple_of(2) { "a" } else { "b" }.into(),
+            label: label.into(),
+            share_inside: inside + 0.02 * i as f64,
+            lung_fraction: 0.4,
+            overlay: None,
+        };
+        ArmAudit {
+            input: input.into(),
+            pooled_auc: vec![None, Some((0.95, Some([0.9, 1.0]))), None],
+            within_source: vec![WithinSource {
+                source: "a".into(),
+                units: 30,
+                units_per_class: vec![10, 20, 0],
+                auc: vec![Some((0.8, None)), Some((0.85, Some([0.7, 1.0]))), None],
+            }],
+            saliency_method: "vanilla".into(),
+            saliency: vec![share(0, "healthy"), share(1, "covid")],
+        }
+    }
+
+    fn loso(input: &str, external: f64) -> LosoSummary {
+        let row = |arm: &str, covid: f64| ArmResult {
+            arm: arm.into(),
+            test_units: 10,
+            train_patients: 0,
+            auc: vec![None, Some((covid, [covid - 0.1, covid])), None],
+            accuracy: 0.7,
+        };
+        LosoSummary {
+            input: input.into(),
+            folder: format!("loso_{input}"),
+            rows: vec![row("a", external), row("b", external)],
+            removed_duplicates: vec![1, 0],
+            external: row("all sources, held out", external),
+            internal: Some(row("random patient split", 0.95)),
+        }
+    }
+
+    #[test]
+    fn the_findings_and_the_comparison_quote_the_measures() {
+        let a = ShortcutAudit {
+            probes: vec![probe("masked", 0.55, 0.62), probe("whole", 0.9, 0.95)],
+            arms: vec![arm("masked", 0.6), arm("whole", 0.3)],
+            loso: vec![loso("masked", 0.9), loso("whole", 0.5)],
+        };
+        let f = findings(&a);
+        assert_eq!(
+            f[0],
+            "A network trained to name the source tells it for 55.0 % from masked inputs, \
+             90.0 % from whole inputs (always guessing the largest source: 50.0 %); among \
+             healthy images of 2 sources, where the disease cannot help, 62.0 % (masked), \
+             95.0 % (whole) (chance 60.0 %)."
+        );
+        assert!(f.iter().any(|s| s
+            == "Covid-19 AUC drop from a random patient split to sources never seen in \
+                training: 0.050 on masked input, 0.450 on whole input."));
+        assert!(f.iter().any(|s| s
+            == "The whole classifier's vanilla saliency puts 31.0 % of its mass inside the \
+                lungs, which cover 40.0 % of the image (2 test images)."));
+        let md = audit_markdown(&a, "audit/");
+        assert!(
+            md.contains("| masked | 0.950 | 0.900 | 0.050 | 61.0 % (40.0 %) | 55.0 % (50.0 %) |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| whole | 0.950 | 0.500 | 0.450 | 31.0 % (40.0 %) | 90.0 % (50.0 %) |")
+        );
+        assert!(
+            md.contains("| a | 30 (10 / 20 / 0) | 0.800 (no interval) | 0.850 (0.700–1.000) | — |")
+        );
+        assert!(md.contains("![Leave one source out, whole input](../loso_whole/loso.png)"));
+        let dir = tempfile::tempdir().unwrap();
+        write_audit(dir.path(), &a).unwrap();
+        for f in [
+            "audit.json",
+            "audit.md",
+            "probe.png",
+            "saliency_masked.png",
+            "saliency_whole.png",
+        ] {
+            assert!(dir.path().join(f).exists(), "{f}");
+        }
+        let back: ShortcutAudit =
+            serde_json::from_slice(&std::fs::read(dir.path().join("audit.json")).unwrap()).unwrap();
+        assert_eq!(back, a);
+        assert!(
+            std::fs::read_to_string(dir.path().join("audit.md"))
+                .unwrap()
+                .starts_with("# Shortcut audit")
+        );
+    }
 }

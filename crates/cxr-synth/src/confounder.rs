@@ -11,7 +11,10 @@
 //! so `strength` 0 draws it independently of the class and 1 gives it to that class
 //! alone. In the sources not listed in [`Confounder::sources`] (when the list is not
 //! empty) it appears with probability ½ whatever the class: those sources are the
-//! *external* test where the shortcut no longer pays. Whether an image has it is a
+//! *external* test where the shortcut no longer pays. In the sources listed in
+//! [`Confounder::reversed`] it goes with the *other* classes (one hospital's portable
+//! machine serves its covid-19 ward, another's its other wards): there the shortcut
+//! misleads. Whether an image has it is a
 //! draw of its own from the image's seed, so a phantom without the feature is
 //! byte-identical to the same phantom rendered with no confounder configured.
 //!
@@ -30,7 +33,7 @@ use crate::noise::hash_words;
 pub enum ConfounderKind {
     /// A burned-in square tag in the bottom-right corner (`n/10` wide), outside the lungs.
     Marker,
-    /// A bright collimation frame (`n/25` wide) around the image, outside the lungs.
+    /// A bright collimation frame (`n/12` wide) around the image, outside the lungs.
     Border,
     /// An exposure shift of the whole image (+0.08 in display units), lungs included.
     Exposure,
@@ -50,15 +53,20 @@ pub struct Confounder {
     /// ½ whatever the class. Empty: every source.
     #[serde(default)]
     pub sources: Vec<SourceId>,
+    /// Sources where the feature goes with the other classes instead (probabilities
+    /// swapped); they take precedence over `sources`.
+    #[serde(default)]
+    pub reversed: Vec<SourceId>,
 }
 
 impl Confounder {
     /// Probability that an image of `label` from `source` carries the feature.
     pub fn probability(&self, label: Label, source: SourceId) -> f64 {
-        if !self.sources.is_empty() && !self.sources.contains(&source) {
+        let reversed = self.reversed.contains(&source);
+        if !reversed && !self.sources.is_empty() && !self.sources.contains(&source) {
             return 0.5;
         }
-        if label == self.label {
+        if (label == self.label) != reversed {
             (1.0 + self.strength) / 2.0
         } else {
             (1.0 - self.strength) / 2.0
@@ -86,7 +94,7 @@ impl Confounder {
                 }
             }
             ConfounderKind::Border => {
-                let b = (n / 25).max(1);
+                let b = (n / 12).max(1);
                 for y in 0..n {
                     for x in 0..n {
                         if x < b || y < b || x >= n - b || y >= n - b {
@@ -115,6 +123,7 @@ mod tests {
             label: Label::Covid,
             strength: 0.8,
             sources: vec![SourceId::CovidIdc],
+            reversed: vec![SourceId::Qmenta],
         };
         let share = |label, source| {
             (0..4000u64)
@@ -127,5 +136,8 @@ mod tests {
         // Outside the listed sources the feature says nothing about the class.
         assert!((share(Label::Covid, SourceId::Padchest) - 0.5).abs() < 0.03);
         assert!((share(Label::Healthy, SourceId::Padchest) - 0.5).abs() < 0.03);
+        // Reversed: it goes with the other classes.
+        assert!((share(Label::Covid, SourceId::Qmenta) - 0.1).abs() < 0.02);
+        assert!((share(Label::Healthy, SourceId::Qmenta) - 0.9).abs() < 0.02);
     }
 }

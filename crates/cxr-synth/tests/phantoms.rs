@@ -408,6 +408,7 @@ fn a_confounder_is_drawn_where_its_kind_says_and_nowhere_else() {
                 label: Label::Covid,
                 strength: 1.0,
                 sources: vec![],
+                reversed: vec![],
             }),
             ..plain.clone()
         };
@@ -454,6 +455,7 @@ fn a_confounder_is_drawn_where_its_kind_says_and_nowhere_else() {
             label: Label::Covid,
             strength: 1.5,
             sources: vec![],
+            reversed: vec![],
         }),
         ..plain
     };
