@@ -1,7 +1,8 @@
 //! The shortcut audit (rendered by `cxr_report::audit`, where the measures are
 //! explained): source probes on masked and whole-image input, the diagnosis AUC inside
-//! each source, and the share of saliency inside the lungs. [`audit`] runs with the main
-//! experiment (`[audit]` in the settings); the `audit_shortcuts` example adds a
+//! each source, and the share of saliency inside the lungs. [`probes`] and [`arm_audit`]
+//! run with the main experiment (`crate::run::reproduce_main`, `[audit]` in the
+//! settings); `crate::studies::audit_shortcuts` (the `audit_shortcuts` example) adds a
 //! whole-image diagnosis classifier and the leave-one-source-out matrix.
 //!
 //! Outputs under `OUT/audit/`: `probe_<input>/` (each probe's run), `audit.json`,

@@ -533,7 +533,10 @@ pub fn probe_png(a: &ShortcutAudit) -> Result<Vec<u8>> {
         "test images whose source it names (%)",
         &bars,
         chance.map(|c| ("chance, all images", c)),
-        (1000, (140 + 40 * bars.len() as u32).max(crate::plot::MIN_SIDE)),
+        (
+            1000,
+            (140 + 40 * bars.len() as u32).max(crate::plot::MIN_SIDE),
+        ),
     )
 }
 
@@ -569,7 +572,10 @@ pub fn saliency_png(arm: &ArmAudit) -> Result<Vec<u8>> {
         "share of the saliency mass inside the lung mask (%)",
         &bars,
         Some(("lung area (even map)", 100.0 * lungs)),
-        (900, (120 + 34 * bars.len() as u32).max(crate::plot::MIN_SIDE)),
+        (
+            900,
+            (120 + 34 * bars.len() as u32).max(crate::plot::MIN_SIDE),
+        ),
     )
 }
 

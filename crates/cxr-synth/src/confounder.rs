@@ -19,7 +19,8 @@
 //! byte-identical to the same phantom rendered with no confounder configured.
 //!
 //! [`ConfounderKind::Marker`] and [`ConfounderKind::Border`] lie outside the lungs (the
-//! masked input of the paper cannot see them); [`ConfounderKind::Exposure`] brightens the
+//! masked input of the paper cannot see them; the border may cover the outermost pixels
+//! of a lung that reaches the edge of the film); [`ConfounderKind::Exposure`] brightens the
 //! whole image, lungs included.
 
 use cxr_core::{Label, SourceId};
@@ -33,7 +34,9 @@ use crate::noise::hash_words;
 pub enum ConfounderKind {
     /// A burned-in square tag in the bottom-right corner (`n/10` wide), outside the lungs.
     Marker,
-    /// A bright collimation frame (`n/12` wide) around the image, outside the lungs.
+    /// A bright collimation frame (`n/12` wide) around the image, outside the lungs but
+    /// for the outermost pixels of a lung that reaches the edge of the film (under 1 %
+    /// of the frame).
     Border,
     /// An exposure shift of the whole image (+0.08 in display units), lungs included.
     Exposure,
