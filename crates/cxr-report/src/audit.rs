@@ -220,7 +220,8 @@ pub fn findings(a: &ShortcutAudit) -> Vec<String> {
             .collect();
         if let (Some(Some((pooled, _))), false) = (arm.pooled_auc.get(covid), inside.is_empty()) {
             out.push(format!(
-                "Covid-19 AUC of the {} classifier inside single sources: {} (pooled {:.3}).",
+                "Covid-19 AUC of the {} classifier inside single sources or hospital groups: \
+                 {} (pooled {:.3}).",
                 arm.input,
                 inside.join(", "),
                 pooled
