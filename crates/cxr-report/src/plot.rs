@@ -884,7 +884,10 @@ pub fn bars_png(
         .chain(reference.map(|r| r.1))
         .filter(|v| v.is_finite())
         .fold(0.0f64, f64::max);
-    let x1 = if hi > 0.0 { hi * 1.08 } else { 1.0 };
+    // Room on the right for the reference's legend box (lower right), so that it does
+    // not cover the last bar.
+    let room = if reference.is_some() { 1.35 } else { 1.08 };
+    let x1 = if hi > 0.0 { hi * room } else { 1.0 };
     // Bar i sits at y = n − 1 − i, so the first bar is on top.
     let y_of = |i: usize| (n - 1 - i) as f64;
     let names: Vec<&str> = bars.iter().map(|b| b.name.as_str()).collect();
