@@ -51,6 +51,17 @@ impl InputMode {
             InputMode::Rgb => 3,
         }
     }
+
+    /// Its name in settings files, reports and folder names (`masked`, `whole`, …; the
+    /// serde name).
+    pub fn name(self) -> &'static str {
+        match self {
+            InputMode::Masked => "masked",
+            InputMode::MaskedWithMask => "masked_with_mask",
+            InputMode::Rgb => "rgb",
+            InputMode::Whole => "whole",
+        }
+    }
 }
 
 /// Architecture settings.

@@ -395,8 +395,8 @@ pub fn train_with_validation(
 }
 
 /// Trains on `examples[train_idx]`, validating on `examples[val_idx]`; each example's
-/// class is its label, or `targets[i]` when given (a probe: no class weighting, no
-/// covid AUC per epoch, no temperature).
+/// class is its label, or `targets[i]` when given (a probe: no covid AUC per epoch, no
+/// temperature).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn train_split(
     run_dir: &Path,
@@ -448,11 +448,8 @@ pub(crate) fn train_split(
     };
     let train_loader = loader(train_idx.clone(), config.augment.clone(), true);
     let val_loader = loader(val_idx.clone(), AugmentConfig::none(), false);
-    let weights = if probe {
-        None
-    } else {
-        class_weights(config, examples, &train_idx).map(|w| w.to_device(device))
-    };
+    // A probe's config has no class weighting (`probe::train_probe` sets it so).
+    let weights = class_weights(config, examples, &train_idx).map(|w| w.to_device(device));
 
     tch::manual_seed(config.seed as i64);
     let mut vs = nn::VarStore::new(device);

@@ -16,23 +16,13 @@ use cxr_classifier::infer::predict_examples;
 use cxr_classifier::saliency::{Method, saliency};
 use cxr_classifier::{Classifier, Example, InputMode, TrainConfig};
 use cxr_core::Label;
-use cxr_eval::{Evaluation, PredictionRow};
+use cxr_eval::{Evaluation, ImagePrediction, PredictionRow};
 use cxr_report::audit::{
     ArmAudit, ProbeResult, SaliencyShare, ShortcutAudit, WithinClassProbe, WithinSource,
 };
 
 use crate::context::Context;
 use crate::{Error, Result};
-
-/// The name of an input in file names and reports.
-pub fn input_name(input: InputMode) -> &'static str {
-    match input {
-        InputMode::Masked => "masked",
-        InputMode::MaskedWithMask => "masked_with_mask",
-        InputMode::Rgb => "rgb",
-        InputMode::Whole => "whole",
-    }
-}
 
 /// The probe's recipe: the classifier's, on `input`, for `epochs`, without weight
 /// averaging or mirrored predictions.
@@ -98,7 +88,7 @@ pub fn source_probe(
     let config = probe_config(&ctx.config.classifier, input, ctx.config.audit.probe_epochs);
     ctx.say(format!(
         "audit: source probe on {} input ({} sources, {} epochs)",
-        input_name(input),
+        input.name(),
         sources.len(),
         config.epochs
     ));
@@ -169,7 +159,7 @@ pub fn source_probe(
         })
         .collect();
     Ok(Some(ProbeResult {
-        input: input_name(input).to_owned(),
+        input: input.name().to_owned(),
         sources: sources.clone(),
         test_images: scored.len(),
         accuracy: accuracy_of(&all),
@@ -181,29 +171,26 @@ pub fn source_probe(
 
 /// The diagnosis inside each source whose test units hold more than one class, and
 /// inside each of `ctx.config.audit.source_groups` (sources of one hospital group, named
-/// `a + b`) that does: the predictions of `rows` evaluated group by group
-/// (patient-day units, DeLong intervals), single sources first in source order.
-///
-/// # Errors
-/// Reading `predictions` back.
+/// `a + b`) that does: the test predictions `images` (as read back from the CSV `rows`
+/// were written to; the rows give each image's source) evaluated group by group
+/// (patient-day units, DeLong intervals), single sources first in source order. A group
+/// that cannot be evaluated is skipped with a warning.
 pub fn within_source(
     ctx: &Context,
     rows: &[PredictionRow],
-    predictions: &Path,
-) -> Result<Vec<WithinSource>> {
+    images: &[ImagePrediction],
+) -> Vec<WithinSource> {
     let source_of: HashMap<&str, &str> = rows
         .iter()
         .map(|r| (r.image_id.as_str(), r.source.as_str()))
         .collect();
-    let images =
-        cxr_eval::predictions::read_predictions(predictions).map_err(cxr_report::Error::from)?;
-    let mut by_source: BTreeMap<&str, Vec<cxr_eval::aggregate::ImagePrediction>> = BTreeMap::new();
+    let mut by_source: BTreeMap<&str, Vec<ImagePrediction>> = BTreeMap::new();
     for p in images {
         if let Some(s) = source_of.get(p.image_id.as_str()) {
-            by_source.entry(s).or_default().push(p);
+            by_source.entry(s).or_default().push(p.clone());
         }
     }
-    let mut groups: Vec<(String, Vec<cxr_eval::aggregate::ImagePrediction>)> = by_source
+    let mut groups: Vec<(String, Vec<ImagePrediction>)> = by_source
         .iter()
         .map(|(s, v)| ((*s).to_owned(), v.clone()))
         .collect();
@@ -242,7 +229,7 @@ pub fn within_source(
             }
         }
     }
-    Ok(out)
+    out
 }
 
 /// Per class: AUC and its interval, where defined.
@@ -253,25 +240,23 @@ pub fn auc_with_interval(e: &Evaluation) -> Vec<Option<(f64, Option<[f64; 2]>)>>
         .collect()
 }
 
-/// Saliency inside the lungs of the classifier in `clf_dir` (vanilla input gradients of
-/// the true class) on up to `ctx.config.audit.saliency_images` test images spread
-/// evenly over `test`; the `saliency_shown` with the least inside get an overlay in
+/// Saliency inside the lungs of `clf` (vanilla input gradients of the true class) on up
+/// to `ctx.config.audit.saliency_images` test images spread evenly over `test`; the
+/// `saliency_shown` with the least inside get an overlay in
 /// `OUT/audit/saliency_<input>/`.
 ///
 /// # Errors
-/// Loading the classifier; writing an overlay. An image that fails is skipped with a
-/// warning.
+/// Writing an overlay. An image that fails is skipped with a warning.
 pub fn saliency_shares(
     ctx: &Context,
-    clf_dir: &Path,
+    clf: &Classifier,
     test: &[Example],
 ) -> Result<Vec<SaliencyShare>> {
     let n = ctx.config.audit.saliency_images.min(test.len());
     if n == 0 {
         return Ok(vec![]);
     }
-    let clf = Classifier::load(clf_dir, ctx.device)?;
-    let input = input_name(clf.config().model.input);
+    let input = clf.config().model.input.name();
     let picked: Vec<&Example> = (0..n).map(|i| &test[i * test.len() / n]).collect();
     let pb = ctx.bar(picked.len(), "audit: saliency");
     let mut out = Vec::new();
@@ -279,7 +264,7 @@ pub fn saliency_shares(
     for e in picked {
         pb.inc(1);
         let measured = e.load().and_then(|(img, mask)| {
-            let map = saliency(&clf, &img, &mask, e.label.index(), Method::Vanilla)?;
+            let map = saliency(clf, &img, &mask, e.label.index(), Method::Vanilla)?;
             Ok((map.share_inside(&mask), mask.fraction(), img, mask, map))
         });
         match measured {
@@ -313,26 +298,26 @@ pub fn saliency_shares(
     Ok(out)
 }
 
-/// One diagnosis classifier's audit: within-source AUC from its predictions, saliency
-/// from its run.
+/// One diagnosis classifier's audit: within-source AUC from its test predictions (`rows`
+/// as written, `images` as read back, [`within_source`]), saliency from its run.
 ///
 /// # Errors
-/// As [`within_source`] and [`saliency_shares`].
+/// Loading the classifier; as [`saliency_shares`].
 pub fn arm_audit(
     ctx: &Context,
     clf_dir: &Path,
     rows: &[PredictionRow],
-    predictions: &Path,
+    images: &[ImagePrediction],
     evaluation: &Evaluation,
     test: &[Example],
 ) -> Result<ArmAudit> {
-    let input = Classifier::load(clf_dir, ctx.device)?.config().model.input;
+    let clf = Classifier::load(clf_dir, ctx.device)?;
     Ok(ArmAudit {
-        input: input_name(input).to_owned(),
+        input: clf.config().model.input.name().to_owned(),
         pooled_auc: auc_with_interval(evaluation),
-        within_source: within_source(ctx, rows, predictions)?,
+        within_source: within_source(ctx, rows, images),
         saliency_method: Method::Vanilla.name().to_owned(),
-        saliency: saliency_shares(ctx, clf_dir, test)?,
+        saliency: saliency_shares(ctx, &clf, test)?,
     })
 }
 
@@ -349,7 +334,7 @@ pub fn probes(
 ) -> Result<Vec<ProbeResult>> {
     let mut out = Vec::new();
     for &input in &ctx.config.audit.probe_inputs {
-        let dir = ctx.out.join(format!("audit/probe_{}", input_name(input)));
+        let dir = ctx.out.join(format!("audit/probe_{}", input.name()));
         out.extend(source_probe(ctx, input, train, validation, test, &dir)?);
     }
     Ok(out)

@@ -27,7 +27,7 @@ use cxr_classifier::infer::predict_records;
 use cxr_classifier::{Classifier, TrainConfig, train_with_validation};
 use cxr_cohort::{Part, Split, SplitConfig};
 use cxr_core::{ImageKey, ImageRecord, Label};
-use cxr_eval::{Evaluation, PredictionRow, write_predictions};
+use cxr_eval::{Evaluation, ImagePrediction, PredictionRow, write_predictions};
 use cxr_lungseg::Segmenter;
 
 use crate::context::{read_json, write_json};
@@ -303,28 +303,35 @@ pub fn evaluate(ctx: &Context, predictions: &Path, dir: &Path) -> Result<Evaluat
     Ok(out.evaluation)
 }
 
+/// A predictions CSV read back as evaluation reads it (`cxr_eval::read_predictions`).
+///
+/// # Errors
+/// As `cxr_eval::read_predictions`.
+pub fn read_predictions(path: &Path) -> Result<Vec<ImagePrediction>> {
+    Ok(cxr_eval::read_predictions(path).map_err(cxr_report::Error::from)?)
+}
+
 /// The test units as the network itself scored them: the classifier run's temperature
-/// ([`cxr_classifier::calibrate`]) undone on `predictions` (`p^T` rescaled), evaluated
-/// like the predictions and written to `dir/before_temperature.json`. `None` when the
-/// run has no temperature.
+/// ([`cxr_classifier::calibrate`]) undone on the test predictions `images` (`p^T`
+/// rescaled), evaluated like them and written to `dir/before_temperature.json`. `None`
+/// when the run has no temperature.
 pub fn before_temperature(
     ctx: &Context,
     clf_dir: &Path,
-    predictions: &Path,
+    images: &[ImagePrediction],
     dir: &Path,
 ) -> Result<Option<(cxr_classifier::calibrate::RunTemperature, Evaluation)>> {
     let Some(t) = cxr_classifier::calibrate::read_temperature(clf_dir)? else {
         return Ok(None);
     };
-    let images: Vec<_> = cxr_eval::predictions::read_predictions(predictions)
-        .map_err(cxr_report::Error::from)?
+    let untempered: Vec<ImagePrediction> = images
         .iter()
         .map(|p| p.tempered(1.0 / t.temperature))
         .collect();
-    let e = cxr_eval::evaluate::evaluate(&images, &ctx.evaluate_options()).map_err(|e| {
+    let e = cxr_eval::evaluate::evaluate(&untempered, &ctx.evaluate_options()).map_err(|e| {
         Error::Step {
             step: "before temperature",
-            detail: format!("{}: {e}", predictions.display()),
+            detail: format!("the test predictions without the temperature: {e}"),
         }
     })?;
     write_json(&dir.join("before_temperature.json"), &e)?;
@@ -374,7 +381,8 @@ pub fn reproduce_main(ctx: &Context) -> Result<MainOutputs> {
     let predictions = ctx.out.join("predictions.csv");
     let rows = predict(ctx, &clf_dir, &test, &accepted, &predictions)?;
     let evaluation = evaluate(ctx, &predictions, &ctx.out.join("evaluation"))?;
-    let temperature = before_temperature(ctx, &clf_dir, &predictions, &ctx.out.join("evaluation"))?;
+    let images = read_predictions(&predictions)?;
+    let temperature = before_temperature(ctx, &clf_dir, &images, &ctx.out.join("evaluation"))?;
     let sal = saliency_examples(ctx, &clf_dir, &test)?;
     let audit = if ctx.config.audit.enabled {
         let a = cxr_report::audit::ShortcutAudit {
@@ -383,7 +391,7 @@ pub fn reproduce_main(ctx: &Context) -> Result<MainOutputs> {
                 ctx,
                 &clf_dir,
                 &rows,
-                &predictions,
+                &images,
                 &evaluation,
                 &test,
             )?],

@@ -332,8 +332,7 @@ pub fn loso_dir(ctx: &Context, input: InputMode) -> PathBuf {
     if input == ctx.config.classifier.model.input {
         ctx.out.join("loso")
     } else {
-        ctx.out
-            .join(format!("loso_{}", crate::audit::input_name(input)))
+        ctx.out.join(format!("loso_{}", input.name()))
     }
 }
 
@@ -408,7 +407,7 @@ pub fn leave_one_source_out(
         let val: Vec<Example> = vi.iter().map(|&i| rest[i].clone()).collect();
         ctx.say(format!(
             "loso ({} input): testing on {s}{}",
-            crate::audit::input_name(input),
+            input.name(),
             if dropped > 0 {
                 format!(", {dropped} near-duplicates of its images left out of training")
             } else {
@@ -447,10 +446,8 @@ pub fn leave_one_source_out(
     let internal_metrics = if input == ctx.config.classifier.model.input {
         ctx.out.join("evaluation/metrics.json")
     } else {
-        ctx.out.join(format!(
-            "audit/{}/evaluation/metrics.json",
-            crate::audit::input_name(input)
-        ))
+        ctx.out
+            .join(format!("audit/{}/evaluation/metrics.json", input.name()))
     };
     let internal = match internal {
         Some(e) => Some(arm_result("random patient split", 0, e)),
@@ -473,7 +470,7 @@ pub fn leave_one_source_out(
         },
     };
     let summary = LosoSummary {
-        input: crate::audit::input_name(input).to_owned(),
+        input: input.name().to_owned(),
         folder: dir
             .file_name()
             .map_or("loso".into(), |n| n.to_string_lossy().into_owned()),
@@ -543,9 +540,10 @@ pub fn audit_shortcuts(ctx: &Context, loso: bool) -> Result<cxr_report::audit::S
     let pred = dir.join("predictions.csv");
     let rows = run::predict(ctx, &clf, &test, &p.records, &pred)?;
     let e = run::evaluate(ctx, &pred, &dir.join("evaluation"))?;
-    audit
-        .arms
-        .push(crate::audit::arm_audit(ctx, &clf, &rows, &pred, &e, &test)?);
+    let images = run::read_predictions(&pred)?;
+    audit.arms.push(crate::audit::arm_audit(
+        ctx, &clf, &rows, &images, &e, &test,
+    )?);
     if loso {
         audit
             .loso

@@ -124,9 +124,7 @@ pub struct ShortcutAudit {
     pub loso: Vec<LosoSummary>,
 }
 
-fn pct(x: f64) -> String {
-    format!("{:.1} %", 100.0 * x)
-}
+use crate::markdown::pct;
 
 fn mean(xs: impl Iterator<Item = f64>) -> f64 {
     let (s, n) = xs.fold((0.0, 0usize), |(s, n), x| (s + x, n + 1));
@@ -134,8 +132,8 @@ fn mean(xs: impl Iterator<Item = f64>) -> f64 {
 }
 
 impl ArmAudit {
-    /// Mean share of saliency inside the lungs and mean lung share of the image, over
-    /// the images whose `key` is `value` (every image for `None`).
+    /// Mean share of saliency inside the lungs, mean lung share of the image, and how
+    /// many images, over the images `filter` keeps (`|_| true`: all).
     pub fn saliency_means(&self, filter: impl Fn(&SaliencyShare) -> bool) -> (f64, f64, usize) {
         let chosen: Vec<&SaliencyShare> = self.saliency.iter().filter(|s| filter(s)).collect();
         (

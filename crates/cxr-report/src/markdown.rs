@@ -12,7 +12,8 @@ use cxr_eval::evaluate::{ClassMetrics, Evaluation};
 
 use crate::plot::class_name;
 
-fn pct(v: f64) -> String {
+/// A share as a percentage with one decimal (`12.3 %`), `n/a` when undefined.
+pub(crate) fn pct(v: f64) -> String {
     if v.is_finite() {
         format!("{:.1} %", 100.0 * v)
     } else {
