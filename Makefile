@@ -14,7 +14,7 @@ TORCH_DISK_KB ?= 7340032
 CARGO ?= cargo
 DEMO_OUT ?= out/demo
 
-.PHONY: setup build-tools test demo fmt lint doc bench peers
+.PHONY: setup build-tools test demo serve fmt lint doc bench peers
 .DEFAULT_GOAL := test
 
 setup: build-tools $(TORCH_STAMP)
@@ -81,6 +81,12 @@ test: setup fmt lint
 # finished run in $(DEMO_OUT) is re-rendered from its files; `rm -rf $(DEMO_OUT)` to redo.
 demo: setup
 	$(CARGO) run --release --example reproduce_main -- --synthetic --out $(DEMO_OUT)
+
+# The review page and API over what `make demo` trained (docs/serving.md).
+SERVE_ADDR ?= 127.0.0.1:8080
+serve: setup
+	@test -f $(DEMO_OUT)/classifier/config.json || { echo "error: no trained run in $(DEMO_OUT): run 'make demo' first" >&2; exit 1; }
+	$(CARGO) run --release --example serve -- --run $(DEMO_OUT) --addr $(SERVE_ADDR)
 
 bench: setup
 	$(CARGO) bench --workspace

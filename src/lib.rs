@@ -15,6 +15,7 @@
 //! | [`stats`] | `cxr-stats` | numbers only: ROC/AUC, DeLong, bootstrap, cutoffs, metrics, tests, kappa, design, missing data |
 //! | [`eval`] | `cxr-eval` | the predictions CSV (written and read), patient-day units, every metric of Table 3 |
 //! | [`report`] | `cxr-report` | markdown tables, plots, `metrics.json` and `report.md` of an evaluation |
+//! | [`serve`] | `cxr-serve` | the HTTP service and its review page (`torch` feature) |
 //! | [`analysis`] | `cxr-analysis` | error analysis (Supplementary Table 1), power analysis, paired comparison of two models |
 //!
 //! ```
@@ -40,6 +41,8 @@ pub use cxr_lungseg as lungseg;
 #[cfg(feature = "torch")]
 pub use cxr_nn as nn;
 pub use cxr_report as report;
+#[cfg(feature = "torch")]
+pub use cxr_serve as serve;
 pub use cxr_sources as sources;
 pub use cxr_stats as stats;
 pub use cxr_synth as synth;

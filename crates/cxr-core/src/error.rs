@@ -51,6 +51,14 @@ pub enum Error {
         #[source]
         source: image::ImageError,
     },
+    /// A colour image where a radiograph was asked for ([`crate::LoadOptions::refuse_colour`]).
+    #[error("{path}: a colour image ({:.0} % of its pixels are coloured), not a radiograph", coloured_share * 100.0)]
+    ColourImage {
+        /// The image file.
+        path: PathBuf,
+        /// Share of pixels whose channels differ by more than 24 levels.
+        coloured_share: f64,
+    },
     /// An image has a pixel layout this crate does not handle.
     #[error("unsupported pixel layout {layout} in {path}")]
     UnsupportedImage {

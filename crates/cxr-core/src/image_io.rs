@@ -44,6 +44,11 @@ pub struct LoadOptions {
     /// The file stores MONOCHROME1 polarity (bright = air): invert it (`255 − v` after
     /// the 8-bit mapping), so that bone is bright.
     pub invert: bool,
+    /// Refuse a colour image ([`Error::ColourImage`]) instead of converting it to luma.
+    /// An RGB file whose three channels agree (within JPEG's chroma noise: a spread
+    /// over 24 levels on fewer than 1 % of the pixels, which lets a coloured
+    /// annotation pass) is gray and accepted: many public radiographs are stored so.
+    pub refuse_colour: bool,
 }
 
 impl LoadOptions {
@@ -127,10 +132,18 @@ pub fn decode_gray(bytes: &[u8], path: &Path, options: LoadOptions) -> Result<Gr
     let mut gray = match img {
         DynamicImage::ImageLuma8(g) => g,
         DynamicImage::ImageLuma16(g) => sixteen_to_eight(&g, options.sixteen_bit),
-        DynamicImage::ImageLumaA16(_)
-        | DynamicImage::ImageRgb16(_)
-        | DynamicImage::ImageRgba16(_) => sixteen_to_eight(&img.to_luma16(), options.sixteen_bit),
-        DynamicImage::ImageLumaA8(_) | DynamicImage::ImageRgb8(_) | DynamicImage::ImageRgba8(_) => {
+        DynamicImage::ImageLumaA16(_) => sixteen_to_eight(&img.to_luma16(), options.sixteen_bit),
+        DynamicImage::ImageRgb16(_) | DynamicImage::ImageRgba16(_) => {
+            if options.refuse_colour {
+                check_gray(&img.to_rgb8(), path)?;
+            }
+            sixteen_to_eight(&img.to_luma16(), options.sixteen_bit)
+        }
+        DynamicImage::ImageLumaA8(_) => img.to_luma8(),
+        DynamicImage::ImageRgb8(_) | DynamicImage::ImageRgba8(_) => {
+            if options.refuse_colour {
+                check_gray(&img.to_rgb8(), path)?;
+            }
             img.to_luma8()
         }
         other => {
@@ -144,6 +157,26 @@ pub fn decode_gray(bytes: &[u8], path: &Path, options: LoadOptions) -> Result<Gr
         invert(&mut gray);
     }
     Ok(gray)
+}
+
+/// [`LoadOptions::refuse_colour`]'s test: at most 1 % of the pixels have channels more
+/// than 24 levels apart.
+fn check_gray(img: &image::RgbImage, path: &Path) -> Result<()> {
+    let pixels = img.pixels().len();
+    let coloured = img
+        .pixels()
+        .filter(|p| {
+            let [r, g, b] = p.0;
+            r.max(g).max(b) - r.min(g).min(b) > 24
+        })
+        .count();
+    if coloured * 100 > pixels {
+        return Err(Error::ColourImage {
+            path: path.to_path_buf(),
+            coloured_share: coloured as f64 / pixels as f64,
+        });
+    }
+    Ok(())
 }
 
 /// Whether a JPEG stream ends its last scan: an end-of-image marker (`FF D9`) after the
@@ -270,7 +303,7 @@ mod tests {
             &p,
             LoadOptions {
                 sixteen_bit: SixteenToEight::FullRange,
-                invert: false,
+                ..LoadOptions::default()
             },
         )
         .unwrap();
@@ -407,5 +440,37 @@ mod tests {
         let e = load_gray(&missing).unwrap_err();
         assert!(matches!(e, Error::Io { .. }));
         assert!(e.to_string().contains("missing.png"));
+    }
+
+    #[test]
+    fn colour_is_refused_only_when_asked_and_gray_rgb_passes() {
+        let dir = tempfile::tempdir().unwrap();
+        let refuse = LoadOptions {
+            refuse_colour: true,
+            ..LoadOptions::default()
+        };
+        // Gray stored as RGB, with JPEG-like chroma noise of a few levels: accepted.
+        let gray = image::RgbImage::from_fn(20, 10, |x, y| {
+            let v = (x * 10 + y) as u8;
+            image::Rgb([v, v.saturating_add(3), v.saturating_sub(2)])
+        });
+        let p = dir.path().join("gray.png");
+        gray.save(&p).unwrap();
+        assert_eq!(load_gray_with(&p, refuse).unwrap().dimensions(), (20, 10));
+        // A red annotation on 1 pixel in 200 (0.5 %) passes; a photograph does not.
+        let mut marked = gray.clone();
+        marked.put_pixel(0, 0, image::Rgb([255, 0, 0]));
+        marked.save(&p).unwrap();
+        assert!(load_gray_with(&p, refuse).is_ok());
+        let photo = image::RgbImage::from_fn(20, 10, |x, _| image::Rgb([200, (x * 12) as u8, 40]));
+        photo.save(&p).unwrap();
+        let e = load_gray_with(&p, refuse).unwrap_err();
+        match &e {
+            Error::ColourImage { coloured_share, .. } => assert!(*coloured_share > 0.9),
+            other => panic!("expected ColourImage, got {other:?}"),
+        }
+        assert!(e.to_string().contains("gray.png"), "{e}");
+        // Without the option it is converted as before.
+        assert!(load_gray(&p).is_ok());
     }
 }

@@ -232,6 +232,12 @@ pub fn load_record_image(
     load_image_with(&record.path, record.load_options())
 }
 
+/// Whether bytes (a file's first 132 at least) start a DICOM Part 10 file: `DICM` after
+/// the 128-byte preamble, or at the very start (a file written without its preamble).
+pub fn is_dicom(head: &[u8]) -> bool {
+    head.get(128..132) == Some(b"DICM") || head.get(0..4) == Some(b"DICM")
+}
+
 /// [`load_image`] with options for PNG/JPEG files ([`cxr_core::LoadOptions`]: the
 /// 16-to-8-bit mapping and `invert`). A DICOM file ignores them: its header says how to
 /// display it (VOI LUT, MONOCHROME1), and the converter applies that.
@@ -247,8 +253,7 @@ pub fn load_image_with(
             path: path.to_path_buf(),
             source,
         })?;
-    let dicom = (n >= 132 && &head[128..132] == b"DICM") || (n >= 4 && &head[0..4] == b"DICM");
-    if dicom {
+    if is_dicom(&head[..n]) {
         Ok(convert_file(path, &ConvertOptions::default())?.image)
     } else {
         Ok(cxr_core::load_gray_with(path, options)?)

@@ -193,6 +193,22 @@ pub fn load_for_inference<S: DeserializeOwned>(dir: &Path, vs: &mut VarStore) ->
     Ok(state)
 }
 
+/// The weights file [`load_for_inference`] uses in `dir`: [`AVERAGED`] when present,
+/// else `best`'s, else `last`'s (whether or not it exists). What a served model is
+/// identified by, with its configuration.
+pub fn inference_weights(dir: &Path) -> PathBuf {
+    let averaged = dir.join(AVERAGED);
+    if averaged.exists() {
+        return averaged;
+    }
+    let best = checkpoint_paths(dir, "best").0;
+    if best.exists() {
+        best
+    } else {
+        checkpoint_paths(dir, "last").0
+    }
+}
+
 /// Writes a value as pretty JSON, atomically.
 pub fn write_json<S: Serialize>(path: &Path, value: &S) -> Result<()> {
     let text = serde_json::to_vec_pretty(value).map_err(|source| Error::Json {

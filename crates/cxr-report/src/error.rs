@@ -48,6 +48,14 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// Data to draw that does not fit the picture (a map of the wrong size).
+    #[error("cannot draw {what}: {detail}")]
+    Shape {
+        /// What was to be drawn.
+        what: &'static str,
+        /// How the data and the picture differ.
+        detail: String,
+    },
     /// The embedded font was refused.
     #[error("the embedded font is invalid")]
     Font,

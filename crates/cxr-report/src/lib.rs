@@ -11,6 +11,8 @@
 //!   writes nothing.
 //! - The charts other crates draw through [`plot`]: training curves, line charts, bar
 //!   charts with intervals, image grids.
+//! - Transparent layers over a radiograph for a viewer ([`layers`]): the lung mask and a
+//!   saliency heat map.
 //! - The shortcut audit ([`audit`]): source probes, within-source AUC, saliency inside
 //!   the lungs.
 //! - The studies of `cxr-analysis` ([`analysis`]): the error analysis (Supplementary
@@ -41,6 +43,7 @@ pub mod error;
 pub mod evaluate;
 pub mod experiment;
 pub mod font;
+pub mod layers;
 pub mod markdown;
 pub mod plot;
 

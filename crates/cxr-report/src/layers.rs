@@ -1,0 +1,119 @@
+//! Transparent layers drawn over a radiograph by a viewer (the review page of
+//! `cxr-serve`): the lung mask and a saliency heat map, each an RGBA PNG at the image's
+//! size, so that the viewer can toggle them and set their opacity.
+
+use cxr_core::LungMask;
+use image::ImageEncoder as _;
+use image::{Rgba, RgbaImage};
+
+use crate::{Error, Result};
+
+/// The lung mask as an RGBA PNG: lungs in a cyan tint (alpha 160 of 255), the rest
+/// transparent.
+///
+/// # Errors
+///
+/// PNG encoding errors (none in practice: the image is in memory).
+pub fn mask_layer_png(mask: &LungMask) -> Result<Vec<u8>> {
+    let (w, h) = mask.dimensions();
+    let img = RgbaImage::from_fn(w, h, |x, y| {
+        if mask.contains(x, y) {
+            Rgba([0, 200, 255, 160])
+        } else {
+            Rgba([0, 0, 0, 0])
+        }
+    });
+    encode(&img, "lung mask layer")
+}
+
+/// A saliency map (`values`, row-major, `width × height`, any scale ≥ 0) as an RGBA
+/// PNG: values are divided by their 99th percentile (a few extreme gradients would
+/// otherwise make everything else invisible) and clipped to 1, then drawn from
+/// transparent through red to yellow, alpha rising with the value.
+///
+/// # Errors
+///
+/// [`Error::Shape`] when `values` does not hold `width × height` numbers; PNG encoding
+/// errors.
+pub fn heat_layer_png(width: u32, height: u32, values: &[f32]) -> Result<Vec<u8>> {
+    if values.len() != width as usize * height as usize {
+        return Err(Error::Shape {
+            what: "saliency layer",
+            detail: format!("{} values for a {width} × {height} image", values.len()),
+        });
+    }
+    let scale = percentile_99(values);
+    let img = RgbaImage::from_fn(width, height, |x, y| {
+        let v = values[(y * width + x) as usize];
+        let t = if scale > 0.0 && v.is_finite() {
+            (v / scale).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        heat(t)
+    });
+    encode(&img, "saliency layer")
+}
+
+/// Red (low) to yellow (high), transparent at 0 and at most 85 % opaque.
+fn heat(t: f32) -> Rgba<u8> {
+    let g = (255.0 * t).round() as u8;
+    let a = (217.0 * t.sqrt()).round() as u8;
+    Rgba([255, g, 0, a])
+}
+
+fn percentile_99(values: &[f32]) -> f32 {
+    let mut v: Vec<f32> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return 0.0;
+    }
+    let k = ((v.len() - 1) as f64 * 0.99).round() as usize;
+    let (_, nth, _) = v.select_nth_unstable_by(k, f32::total_cmp);
+    *nth
+}
+
+fn encode(img: &RgbaImage, what: &'static str) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut out)
+        .write_image(
+            img.as_raw(),
+            img.width(),
+            img.height(),
+            image::ExtendedColorType::Rgba8,
+        )
+        .map_err(|source| Error::Encode { what, source })?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(png: &[u8]) -> RgbaImage {
+        image::load_from_memory(png).unwrap().to_rgba8()
+    }
+
+    #[test]
+    fn mask_layer_tints_the_lungs_only() {
+        let mask = LungMask::from_fn(8, 6, |x, _| x < 3);
+        let img = decode(&mask_layer_png(&mask).unwrap());
+        assert_eq!(img.dimensions(), (8, 6));
+        assert_eq!(img.get_pixel(1, 2).0, [0, 200, 255, 160]);
+        assert_eq!(img.get_pixel(5, 2).0[3], 0);
+    }
+
+    #[test]
+    fn heat_layer_scales_by_the_99th_percentile() {
+        // 100 values 0..99 and one outlier: the outlier does not wash the map out.
+        let mut values: Vec<f32> = (0..100).map(|i| i as f32).collect();
+        values.push(1e6);
+        values.extend([0.0; 9]);
+        let img = decode(&heat_layer_png(11, 10, &values).unwrap());
+        assert_eq!(img.get_pixel(0, 0).0[3], 0, "zero is transparent");
+        // 99th percentile of the 110 values is 99 (index 108 of the sorted list).
+        let p50 = img.get_pixel(50 % 11, 50 / 11).0;
+        assert_eq!(p50[1], (255.0f32 * 50.0 / 99.0).round() as u8);
+        assert_eq!(img.get_pixel(100 % 11, 100 / 11).0, [255, 255, 0, 217]);
+        assert!(heat_layer_png(3, 3, &[1.0; 8]).is_err());
+    }
+}

@@ -1,0 +1,292 @@
+//! An upload's bytes → an 8-bit grayscale radiograph, recognised by content (PNG, JPEG
+//! or DICOM magic numbers), never by file name or `Content-Type`.
+//!
+//! Every refusal happens before the pixels are allocated where the header allows it: a
+//! declared size over [`Limits::max_pixels`] (a decompression bomb), a DICOM file
+//! without pixel data, with several frames or in colour. Colour PNG and JPEG files are
+//! decoded, then refused unless their channels agree (many public radiographs are stored
+//! as RGB with three equal channels; a photograph is not a radiograph).
+
+use std::path::Path;
+
+use cxr_core::{GrayImage, LoadOptions};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::ApiError;
+
+/// Bounds on what is decoded.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// Largest `width × height` accepted (default 50 million: a 7,000 × 7,000 film scan).
+    pub max_pixels: u64,
+    /// Smallest side accepted (default 64 pixels).
+    pub min_side: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_pixels: 50_000_000,
+            min_side: 64,
+        }
+    }
+}
+
+/// The container an upload was recognised as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// PNG.
+    Png,
+    /// JPEG (baseline or progressive).
+    Jpeg,
+    /// DICOM Part 10 (with or without its 128-byte preamble).
+    Dicom,
+}
+
+/// What the response says about the image: enough to recognise it, nothing that
+/// identifies the patient.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ImageInfo {
+    /// The container.
+    pub format: Format,
+    /// Rows (height in pixels).
+    pub rows: u32,
+    /// Columns (width in pixels).
+    pub columns: u32,
+    /// DICOM Modality (0008,0060), e.g. `CR` or `DX`.
+    pub modality: Option<String>,
+    /// DICOM Photometric Interpretation (0028,0004).
+    pub photometric_interpretation: Option<String>,
+}
+
+/// A decoded upload.
+#[derive(Debug, Clone)]
+pub struct Decoded {
+    /// The radiograph, bone bright.
+    pub image: GrayImage,
+    /// What it was.
+    pub info: ImageInfo,
+}
+
+/// Recognises PNG, JPEG and DICOM by their first bytes.
+pub fn sniff(bytes: &[u8]) -> Option<Format> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some(Format::Png)
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some(Format::Jpeg)
+    } else if cxr_dicom::is_dicom(bytes) {
+        Some(Format::Dicom)
+    } else {
+        None
+    }
+}
+
+/// Decodes an upload; `name` names it in messages (`upload`, or a multipart file name).
+///
+/// # Errors
+///
+/// An [`ApiError`] with its status and code: `empty_body`, `unsupported_media_type`
+/// (415), `image_too_large`, `image_too_small`, `no_pixel_data`, `multi_frame`,
+/// `colour_image`, `truncated_image`, `unreadable_image` (422).
+pub fn decode(bytes: &[u8], name: &str, limits: &Limits) -> Result<Decoded, ApiError> {
+    if bytes.is_empty() {
+        return Err(
+            ApiError::bad_request(format!("{name}: the body is empty")).with_code("empty_body")
+        );
+    }
+    match sniff(bytes) {
+        Some(Format::Dicom) => decode_dicom(bytes, name, limits),
+        Some(f) => decode_raster(bytes, name, f, limits),
+        None => Err(ApiError::new(
+            axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("{name}: not a PNG, JPEG or DICOM image"),
+        )),
+    }
+}
+
+fn check_size(name: &str, columns: u64, rows: u64, limits: &Limits) -> Result<(), ApiError> {
+    if columns * rows > limits.max_pixels {
+        return Err(ApiError::unprocessable(
+            "image_too_large",
+            format!(
+                "{name}: {columns} × {rows} pixels declared, more than the {} this service decodes",
+                limits.max_pixels
+            ),
+        ));
+    }
+    if columns.min(rows) < u64::from(limits.min_side) {
+        return Err(ApiError::unprocessable(
+            "image_too_small",
+            format!(
+                "{name}: {columns} × {rows} pixels, a radiograph needs at least {} on each side",
+                limits.min_side
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn decode_dicom(bytes: &[u8], name: &str, limits: &Limits) -> Result<Decoded, ApiError> {
+    let path = Path::new(name);
+    let unreadable = |e: &dyn std::error::Error| {
+        ApiError::unprocessable(
+            "unreadable_image",
+            format!(
+                "{name}: not a readable DICOM image: {}",
+                cxr_core::error_chain(e)
+            ),
+        )
+    };
+    let h = cxr_dicom::header_from_bytes(bytes, path).map_err(|e| unreadable(&e))?;
+    if !h.has_pixel_data {
+        return Err(ApiError::unprocessable(
+            "no_pixel_data",
+            format!(
+                "{name}: the DICOM file has no Pixel Data (7FE0,0010): a report or a structured document, not an image"
+            ),
+        ));
+    }
+    if h.number_of_frames > 1 {
+        return Err(ApiError::unprocessable(
+            "multi_frame",
+            format!(
+                "{name}: {} frames; a chest radiograph is one frame (send each frame as its own image)",
+                h.number_of_frames
+            ),
+        ));
+    }
+    let photometric = h.photometric.as_ref().map(|p| p.as_str().to_owned());
+    if h.photometric.as_ref().is_some_and(|p| !p.is_monochrome())
+        || h.samples_per_pixel.is_some_and(|s| s != 1)
+    {
+        return Err(ApiError::unprocessable(
+            "colour_image",
+            format!(
+                "{name}: a colour DICOM image ({}), not a radiograph",
+                photometric.as_deref().unwrap_or("3 samples per pixel")
+            ),
+        ));
+    }
+    let (rows, columns) = match (h.rows, h.columns) {
+        (Some(r), Some(c)) => (u32::from(r), u32::from(c)),
+        _ => {
+            return Err(ApiError::unprocessable(
+                "unreadable_image",
+                format!("{name}: the DICOM file lacks Rows (0028,0010) or Columns (0028,0011)"),
+            ));
+        }
+    };
+    check_size(name, u64::from(columns), u64::from(rows), limits)?;
+    let converted = cxr_dicom::convert_bytes(bytes, path, &cxr_dicom::ConvertOptions::default())
+        .map_err(|e| match e {
+            cxr_dicom::Error::PixelDataTooShort { .. } => ApiError::unprocessable(
+                "truncated_image",
+                format!("{name}: {}", cxr_core::error_chain(&e)),
+            ),
+            e => unreadable(&e),
+        })?;
+    Ok(Decoded {
+        image: converted.image,
+        info: ImageInfo {
+            format: Format::Dicom,
+            rows,
+            columns,
+            modality: h.modality,
+            photometric_interpretation: photometric,
+        },
+    })
+}
+
+fn decode_raster(
+    bytes: &[u8],
+    name: &str,
+    format: Format,
+    limits: &Limits,
+) -> Result<Decoded, ApiError> {
+    let kind = if format == Format::Png { "PNG" } else { "JPEG" };
+    let unreadable = |detail: String| {
+        ApiError::unprocessable(
+            "unreadable_image",
+            format!("{name}: not a readable {kind}: {detail}"),
+        )
+    };
+    let (columns, rows) = match format {
+        // The PNG signature is followed by IHDR, whose first 8 bytes are the size.
+        Format::Png => match (bytes.get(12..16), bytes.get(16..24)) {
+            (Some(b"IHDR"), Some(wh)) => (
+                u32::from_be_bytes([wh[0], wh[1], wh[2], wh[3]]),
+                u32::from_be_bytes([wh[4], wh[5], wh[6], wh[7]]),
+            ),
+            (Some(_), Some(_)) => {
+                return Err(unreadable("no IHDR chunk after the signature".into()));
+            }
+            _ => {
+                return Err(ApiError::unprocessable(
+                    "truncated_image",
+                    format!("{name}: the PNG ends inside its header"),
+                ));
+            }
+        },
+        _ => image::ImageReader::new(std::io::Cursor::new(bytes))
+            .with_guessed_format()
+            .map_err(|e| unreadable(e.to_string()))?
+            .into_dimensions()
+            .map_err(|e| {
+                if is_truncation(&e) {
+                    ApiError::unprocessable(
+                        "truncated_image",
+                        format!("{name}: the {kind} ends inside its header"),
+                    )
+                } else {
+                    unreadable(e.to_string())
+                }
+            })?,
+    };
+    check_size(name, u64::from(columns), u64::from(rows), limits)?;
+    let options = LoadOptions {
+        refuse_colour: true,
+        ..LoadOptions::default()
+    };
+    let image = cxr_core::decode_gray(bytes, Path::new(name), options).map_err(|e| match e {
+        cxr_core::Error::TruncatedImage { .. } => {
+            ApiError::unprocessable("truncated_image", cxr_core::error_chain(&e))
+        }
+        cxr_core::Error::ColourImage { .. } => {
+            ApiError::unprocessable("colour_image", cxr_core::error_chain(&e))
+        }
+        cxr_core::Error::ReadImage { ref source, .. } if is_truncation(source) => {
+            ApiError::unprocessable(
+                "truncated_image",
+                format!("{name}: the {kind} ends early: {source}"),
+            )
+        }
+        e => unreadable(cxr_core::error_chain(&e)),
+    })?;
+    Ok(Decoded {
+        image,
+        info: ImageInfo {
+            format,
+            rows,
+            columns,
+            modality: None,
+            photometric_interpretation: None,
+        },
+    })
+}
+
+/// Whether the image crate's error says the data stopped early.
+fn is_truncation(e: &image::ImageError) -> bool {
+    let text = cxr_core::error_chain(e).to_ascii_lowercase();
+    [
+        "unexpected end",
+        "eof",
+        "end of file",
+        "truncated",
+        "no more data",
+    ]
+    .iter()
+    .any(|w| text.contains(w))
+}

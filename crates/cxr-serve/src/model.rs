@@ -1,0 +1,280 @@
+//! What is served: the run folders ([`ModelFiles`]), the model's identity and the
+//! operating points stored with the run ([`ModelInfo`], `GET /v1/model`).
+
+use std::path::{Path, PathBuf};
+
+use cxr_core::Label;
+use cxr_eval::evaluate::Evaluation;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use crate::error::ServeError;
+
+/// The folders and files a served model comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelFiles {
+    /// The classifier run (`config.json`, weights, `temperature.json`).
+    pub classifier: PathBuf,
+    /// The lung segmenter run.
+    pub segmenter: PathBuf,
+    /// The run's evaluation, whose per-class cut-offs are served as operating points.
+    pub metrics: Option<PathBuf>,
+}
+
+impl ModelFiles {
+    /// Finds the model in `run`: an experiment folder written by `reproduce_main`
+    /// (`classifier/`, `segmenter/`, `evaluation/metrics.json`; what `make demo` writes)
+    /// or a classifier run folder (`config.json`; the segmenter it recorded, the
+    /// evaluation in `../evaluation/` when there is one). `segmenter` replaces the
+    /// segmenter found.
+    ///
+    /// # Errors
+    ///
+    /// [`ServeError::NotARun`], [`ServeError::NoSegmenter`], [`ServeError::Read`].
+    pub fn locate(run: &Path, segmenter: Option<&Path>) -> Result<ModelFiles, ServeError> {
+        let (classifier, experiment) = if run.join("classifier/config.json").is_file() {
+            (run.join("classifier"), Some(run.to_path_buf()))
+        } else if run.join("config.json").is_file() {
+            (run.to_path_buf(), run.parent().map(Path::to_path_buf))
+        } else {
+            return Err(ServeError::NotARun {
+                path: run.to_path_buf(),
+            });
+        };
+        let segmenter = match segmenter {
+            Some(s) => s.to_path_buf(),
+            None => {
+                let beside = experiment
+                    .as_ref()
+                    .map(|e| e.join("segmenter"))
+                    .filter(|s| s.join("config.json").is_file());
+                match beside {
+                    Some(s) => s,
+                    None => recorded_segmenter(&classifier)?,
+                }
+            }
+        };
+        let metrics = experiment
+            .map(|e| e.join("evaluation/metrics.json"))
+            .filter(|m| m.is_file());
+        Ok(ModelFiles {
+            classifier,
+            segmenter,
+            metrics,
+        })
+    }
+
+    /// The model id: the run's folder name and the first 12 hex digits of a SHA-256 over
+    /// the classifier's `config.json`, its temperature, the weights it loads and the
+    /// segmenter's configuration and weights. Two services with the same id answer the
+    /// same.
+    ///
+    /// # Errors
+    ///
+    /// [`ServeError::Read`] when a file cannot be read.
+    pub fn id(&self, run: &Path) -> Result<String, ServeError> {
+        let mut h = Sha256::new();
+        let files = [
+            self.classifier.join("config.json"),
+            self.classifier
+                .join(cxr_classifier::calibrate::TEMPERATURE_FILE),
+            cxr_nn::checkpoint::inference_weights(&self.classifier),
+            self.segmenter.join("config.json"),
+            cxr_nn::checkpoint::inference_weights(&self.segmenter),
+        ];
+        for f in &files {
+            match std::fs::read(f) {
+                Ok(bytes) => {
+                    h.update((bytes.len() as u64).to_le_bytes());
+                    h.update(&bytes);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => h.update(b"absent"),
+                Err(source) => {
+                    return Err(ServeError::Read {
+                        path: f.clone(),
+                        source,
+                    });
+                }
+            }
+        }
+        let digest = h.finalize();
+        let hex: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+        let name = run
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "model".into());
+        Ok(format!("{name}-{hex}"))
+    }
+}
+
+fn recorded_segmenter(classifier: &Path) -> Result<PathBuf, ServeError> {
+    let path = classifier.join("config.json");
+    let text = std::fs::read(&path).map_err(|source| ServeError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    let config: cxr_classifier::TrainConfig =
+        serde_json::from_slice(&text).map_err(|source| ServeError::Metrics {
+            path: path.clone(),
+            source,
+        })?;
+    let seg = config.segmenter.ok_or_else(|| ServeError::NoSegmenter {
+        run: classifier.to_path_buf(),
+    })?;
+    Ok(if seg.is_relative() && !seg.exists() {
+        classifier.join(seg)
+    } else {
+        seg
+    })
+}
+
+/// A class's operating point: predicted positive iff its probability ≥ `cutoff`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OperatingPoint {
+    /// `healthy`, `covid` or `bacterial`.
+    pub class: String,
+    /// The cut-off on the class probability.
+    pub cutoff: f64,
+    /// How the evaluation chose it (e.g. `max_accuracy`, `youden`).
+    pub criterion: String,
+    /// Sensitivity at the cut-off on the evaluation's units.
+    pub sensitivity: f64,
+    /// Specificity at the cut-off on the evaluation's units.
+    pub specificity: f64,
+    /// One-vs-rest AUC on the evaluation's units.
+    pub auc: f64,
+}
+
+/// The operating points of an evaluation (`metrics.json`), in class order; a class the
+/// evaluation could not score has none.
+///
+/// # Errors
+///
+/// [`ServeError::Read`], [`ServeError::Metrics`].
+pub fn operating_points(path: &Path) -> Result<Vec<OperatingPoint>, ServeError> {
+    let text = std::fs::read(path).map_err(|source| ServeError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let e: Evaluation = serde_json::from_slice(&text).map_err(|source| ServeError::Metrics {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(Label::ALL
+        .iter()
+        .filter_map(|&l| {
+            e.per_class.get(l).as_ref().map(|m| OperatingPoint {
+                class: l.as_str().to_owned(),
+                cutoff: m.cutoff,
+                criterion: m.criterion.clone(),
+                sensitivity: m.detection_rate,
+                specificity: m.specificity,
+                auc: m.auc,
+            })
+        })
+        .collect())
+}
+
+/// The classifier served.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ClassifierInfo {
+    /// Side of the network's square input, in pixels.
+    pub input_size: i64,
+    /// What the network sees: `masked` (the paper's), `masked_with_mask`, `rgb` or `whole`.
+    pub input: String,
+    /// Width multiplier of Inception v3 (1 = torchvision's).
+    pub width: f64,
+    /// Temperature applied to the probabilities (`null`: none).
+    pub temperature: Option<f64>,
+    /// Predictions averaged with the mirrored image's.
+    pub mirror_average: bool,
+    /// Training epochs run.
+    pub epochs: Option<usize>,
+    /// Best validation loss of training (early stopping's criterion).
+    pub best_validation_loss: Option<f64>,
+    /// When the weights were written (UTC, RFC 3339).
+    pub trained: Option<String>,
+}
+
+/// The lung gate's rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct GateRule {
+    /// Lungs that must be found (the paper: 2).
+    pub min_lungs: u8,
+    /// Smallest share of the image the lungs must cover (the paper: 0.30).
+    pub min_fraction: f32,
+    /// Side of the segmenter's square input, in pixels.
+    pub segmenter_input_size: i64,
+}
+
+/// `GET /v1/model`: what is served.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ModelInfo {
+    /// Run folder name and a hash of the configurations and weights.
+    pub id: String,
+    /// Classes in output order.
+    pub classes: Vec<String>,
+    /// The classifier.
+    pub classifier: ClassifierInfo,
+    /// The lung gate.
+    pub gate: GateRule,
+    /// Per-class operating points (empty when the run has no evaluation).
+    pub operating_points: Vec<OperatingPoint>,
+    /// Where the operating points come from.
+    pub operating_points_source: Option<String>,
+    /// `cpu` or `cuda:N`.
+    pub device: String,
+    /// Largest classifier batch.
+    pub max_batch: usize,
+    /// Longest wait for a batch to fill, in milliseconds.
+    pub max_wait_ms: u64,
+    /// Always true: this is not a medical device.
+    pub research_use_only: bool,
+}
+
+/// Modification time of a file as RFC 3339 (UTC, seconds).
+pub(crate) fn modified_rfc3339(path: &Path) -> Option<String> {
+    let t = std::fs::metadata(path).ok()?.modified().ok()?;
+    let secs = t.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    Some(format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_of_known_times() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        let f = std::fs::File::create(&p).unwrap();
+        // 2020-07-16T12:34:56Z, the preprint's date, and a leap day.
+        for (secs, want) in [
+            (1_594_902_896u64, "2020-07-16T12:34:56Z"),
+            (1_709_164_800, "2024-02-29T00:00:00Z"),
+            (0, "1970-01-01T00:00:00Z"),
+        ] {
+            f.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs))
+                .unwrap();
+            assert_eq!(modified_rfc3339(&p).unwrap(), want);
+        }
+    }
+}

@@ -1,0 +1,714 @@
+//! The service over real HTTP on 127.0.0.1: every endpoint, every bad input the issue
+//! lists, batching, overload, the token, and every JSON answer checked against the
+//! OpenAPI document the service publishes. One tiny experiment folder (segmenter,
+//! classifier, evaluation) is trained once for the file.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use cxr_classifier::data::examples_with_mask_column;
+use cxr_classifier::infer::predict_records;
+use cxr_classifier::{Classifier, ClassifierConfig, TrainConfig, train};
+use cxr_core::{Label, SourceId};
+use cxr_lungseg::qc::QcOptions;
+use cxr_serve::{ServeConfig, Service};
+use cxr_synth::{CohortPlan, SynthConfig, plan_cases, write_cohort};
+use serde_json::Value;
+use tch::Device;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    /// The experiment folder: classifier/, segmenter/, evaluation/metrics.json.
+    exp: PathBuf,
+    /// Phantom PNGs of the cohort.
+    images: Vec<PathBuf>,
+}
+
+fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let exp = dir.path().join("exp");
+        let sp = |source, healthy, covid, bacterial| cxr_synth::SourcePlan {
+            source,
+            healthy,
+            covid,
+            bacterial,
+            images_per_patient: 1.0,
+        };
+        let plan = CohortPlan {
+            sources: vec![
+                sp(SourceId::Chestxray8, 10, 0, 0),
+                sp(SourceId::CovidIdc, 0, 10, 0),
+                sp(SourceId::TbPortals, 0, 0, 10),
+            ],
+        };
+        let synth = SynthConfig::with_size(96);
+        let cases = plan_cases(&plan, &synth, 5).unwrap();
+        let cohort = dir.path().join("cohort");
+        let files = write_cohort(&cohort, &cases, &synth, None).unwrap();
+        let records = cxr_core::manifest::read_records(&files.records_csv).unwrap();
+        let (examples, bad) = examples_with_mask_column(&records, &cohort);
+        assert!(bad.is_empty());
+
+        // Segmenter: one epoch of a tiny network (the tests' gate lets everything in).
+        let pairs: Vec<_> = examples
+            .iter()
+            .take(8)
+            .map(|e| {
+                let (img, mask) = e.load().unwrap();
+                (img, mask.to_binary())
+            })
+            .collect();
+        let seg_cfg = cxr_lungseg::SegTrainConfig {
+            model: cxr_lungseg::SegmenterConfig::tiny(64),
+            epochs: 1,
+            batch_size: 4,
+            workers: 1,
+            average_last: 0,
+            ..Default::default()
+        };
+        cxr_lungseg::train(
+            &exp.join("segmenter"),
+            Arc::new(cxr_lungseg::InMemory(pairs)),
+            &seg_cfg,
+            Device::Cpu,
+            false,
+        )
+        .unwrap();
+
+        let config = TrainConfig {
+            model: ClassifierConfig::tiny(80),
+            epochs: 2,
+            batch_size: 10,
+            augment: cxr_nn::AugmentConfig::none(),
+            workers: 1,
+            validation_fraction: 0.2,
+            ..TrainConfig::cpu_small()
+        };
+        train(
+            &exp.join("classifier"),
+            &examples,
+            &config,
+            Device::Cpu,
+            false,
+        )
+        .unwrap();
+
+        // An evaluation of the run, so that operating points are served.
+        let clf = Classifier::load(&exp.join("classifier"), Device::Cpu).unwrap();
+        let (rows, rejected) = predict_records(&clf, &examples, &records, 8, None).unwrap();
+        assert!(rejected.is_empty());
+        let predictions = dir.path().join("predictions.csv");
+        cxr_eval::write_predictions(&predictions, &rows).unwrap();
+        let mut evaluate = cxr_eval::evaluate::EvaluateOptions::default();
+        evaluate.bootstrap.rounds = 50;
+        cxr_report::evaluate::run(&cxr_report::evaluate::Options {
+            predictions,
+            out: exp.join("evaluation"),
+            evaluate,
+        })
+        .unwrap();
+        let images = examples.iter().map(|e| e.image.clone()).collect();
+        Fixture {
+            _dir: dir,
+            exp,
+            images,
+        }
+    })
+}
+
+/// A permissive gate, so that the tiny segmenter's masks are classified.
+fn open_gate() -> QcOptions {
+    QcOptions {
+        min_lungs: 0,
+        min_fraction: 0.0,
+    }
+}
+
+fn config() -> ServeConfig {
+    let mut c = ServeConfig::new(&fixture().exp);
+    c.device = Device::Cpu;
+    c.qc = open_gate();
+    c.limits.min_side = 8;
+    c.max_wait = Duration::from_millis(30);
+    c
+}
+
+/// A service on 127.0.0.1:0 in a runtime of its own; stops when dropped.
+struct Server {
+    base: String,
+    _stop: tokio::sync::oneshot::Sender<()>,
+    service: Service,
+}
+
+fn start(config: ServeConfig) -> Server {
+    let service = Service::start(config).unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let s = service.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            addr_tx.send(listener.local_addr().unwrap()).unwrap();
+            s.serve(listener, async {
+                let _ = stop_rx.await;
+            })
+            .await
+            .unwrap();
+        });
+    });
+    let addr = addr_rx.recv().unwrap();
+    let server = Server {
+        base: format!("http://{addr}"),
+        _stop: stop_tx,
+        service,
+    };
+    for _ in 0..600 {
+        if server.service.state().engine.ready() {
+            return server;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("the service did not warm up in 30 s");
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+struct Answer {
+    status: u16,
+    headers: ureq::http::HeaderMap,
+    json: Value,
+}
+
+fn post(s: &Server, path: &str, content_type: &str, body: &[u8], token: Option<&str>) -> Answer {
+    let mut req = agent()
+        .post(format!("{}{path}", s.base))
+        .header("Content-Type", content_type);
+    if let Some(t) = token {
+        req = req.header("Authorization", format!("Bearer {t}"));
+    }
+    let mut r = req.send(body).unwrap();
+    answer(&mut r)
+}
+
+fn get(s: &Server, path: &str) -> (u16, String) {
+    let mut r = agent().get(format!("{}{path}", s.base)).call().unwrap();
+    let status = r.status().as_u16();
+    (status, r.body_mut().read_to_string().unwrap())
+}
+
+fn answer(r: &mut ureq::http::Response<ureq::Body>) -> Answer {
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    let text = r.body_mut().read_to_string().unwrap();
+    let json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{status}: {e}: {text}"));
+    Answer {
+        status,
+        headers,
+        json,
+    }
+}
+
+fn multipart(files: &[(&str, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "cxr-test-boundary-7d1f";
+    let mut body = Vec::new();
+    for (name, bytes) in files {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// Validates `instance` against `#/components/schemas/{name}` of the published document.
+fn check_schema(doc: &Value, name: &str, instance: &Value) {
+    let schema = serde_json::json!({
+        "$ref": format!("#/components/schemas/{name}"),
+        "components": doc["components"],
+    });
+    let v = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = v.iter_errors(instance).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{name}: {errors:?}\n{instance:#}");
+}
+
+fn openapi(s: &Server) -> Value {
+    let (status, text) = get(s, "/openapi.json");
+    assert_eq!(status, 200);
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    // Every endpoint of the API is documented.
+    let paths: Vec<&String> = doc["paths"].as_object().unwrap().keys().collect();
+    for p in [
+        "/v1/predict",
+        "/v1/predict/batch",
+        "/v1/model",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    ] {
+        assert!(
+            paths.iter().any(|q| q.as_str() == p),
+            "{p} not in {paths:?}"
+        );
+    }
+    doc
+}
+
+fn dicom_fixture(name: &str) -> Vec<u8> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../cxr-dicom/tests/fixtures")
+        .join(name);
+    std::fs::read(p).unwrap()
+}
+
+fn dicom_bad(name: &str) -> Vec<u8> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../cxr-dicom/tests/bad")
+        .join(name);
+    std::fs::read(p).unwrap()
+}
+
+fn png_bytes(img: &image::DynamicImage) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+#[test]
+fn predictions_match_the_pipeline_and_the_published_schema() {
+    let f = fixture();
+    let s = start(config());
+    let doc = openapi(&s);
+    // The pipeline in-process, with the same run and gate: the reference answer.
+    let mut pipeline = cxr_classifier::Pipeline::new(
+        cxr_lungseg::Segmenter::load(&f.exp.join("segmenter"), Device::Cpu).unwrap(),
+        Classifier::load(&f.exp.join("classifier"), Device::Cpu).unwrap(),
+    );
+    pipeline.qc = open_gate();
+    for path in &f.images[..3] {
+        let bytes = std::fs::read(path).unwrap();
+        let a = post(&s, "/v1/predict", "image/png", &bytes, None);
+        assert_eq!(a.status, 200, "{}", a.json);
+        check_schema(&doc, "Prediction", &a.json);
+        let want = pipeline.run(path).unwrap().probabilities.unwrap();
+        for (i, l) in Label::ALL.iter().enumerate() {
+            let got = a.json["probabilities"][l.as_str()].as_f64().unwrap();
+            assert!(
+                (got - f64::from(want[i])).abs() < 1e-5,
+                "{l}: {got} vs {}",
+                want[i]
+            );
+        }
+        assert_eq!(a.json["image"]["format"], "png");
+        assert_eq!(a.json["image"]["columns"], 96);
+        assert_eq!(a.json["gate"]["accepted"], true);
+        // One decision per class evaluated, at the evaluation's cut-offs.
+        let ds = a.json["decisions"].as_array().unwrap();
+        assert_eq!(ds.len(), 3);
+        for d in ds {
+            let c = d["class"].as_str().unwrap();
+            let p = a.json["probabilities"][c].as_f64().unwrap();
+            assert_eq!(
+                d["positive"].as_bool().unwrap(),
+                p >= d["cutoff"].as_f64().unwrap()
+            );
+        }
+        assert!(a.json["timings"]["total_ms"].as_f64().unwrap() > 0.0);
+    }
+    // The same file as multipart gives the same numbers.
+    let bytes = std::fs::read(&f.images[0]).unwrap();
+    let raw = post(&s, "/v1/predict", "application/octet-stream", &bytes, None);
+    let (ct, body) = multipart(&[("a.png", &bytes)]);
+    let form = post(&s, "/v1/predict", &ct, &body, None);
+    assert_eq!(form.status, 200, "{}", form.json);
+    assert_eq!(raw.json["probabilities"], form.json["probabilities"]);
+
+    // DICOM, recognised by content whatever the Content-Type says.
+    let a = post(
+        &s,
+        "/v1/predict",
+        "image/png",
+        &dicom_fixture("big_endian.dcm"),
+        None,
+    );
+    assert_eq!(a.status, 200, "{}", a.json);
+    check_schema(&doc, "Prediction", &a.json);
+    assert_eq!(a.json["image"]["format"], "dicom");
+    assert!(a.json["image"]["photometric_interpretation"].is_string());
+    // Privacy: no tag beyond the four the page needs.
+    let keys: Vec<&String> = a.json["image"].as_object().unwrap().keys().collect();
+    assert_eq!(keys.len(), 5, "{keys:?}");
+
+    // Overlays: the image, the mask and the saliency map at the image's size.
+    let a = post(
+        &s,
+        "/v1/predict?overlays=mask,saliency",
+        "image/png",
+        &bytes,
+        None,
+    );
+    assert_eq!(a.status, 200, "{}", a.json);
+    check_schema(&doc, "Prediction", &a.json);
+    use base64::Engine as _;
+    for key in ["image_png", "mask_png", "saliency_png"] {
+        let b64 = a.json["overlays"][key].as_str().unwrap();
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap();
+        let img = image::load_from_memory(&png).unwrap();
+        assert_eq!((img.width(), img.height()), (96, 96), "{key}");
+    }
+    assert_eq!(a.json["overlays"]["saliency_method"], "vanilla");
+    assert!(a.json["timings"]["saliency_ms"].as_f64().unwrap() > 0.0);
+
+    // The model, health and metrics.
+    let (status, text) = get(&s, "/v1/model");
+    assert_eq!(status, 200);
+    let m: Value = serde_json::from_str(&text).unwrap();
+    check_schema(&doc, "ModelInfo", &m);
+    assert_eq!(
+        m["classes"],
+        serde_json::json!(["healthy", "covid", "bacterial"])
+    );
+    assert_eq!(m["classifier"]["input_size"], 80);
+    assert_eq!(m["operating_points"].as_array().unwrap().len(), 3);
+    assert!(m["id"].as_str().unwrap().starts_with("exp-"));
+    assert_eq!(m["research_use_only"], true);
+    let (status, text) = get(&s, "/readyz");
+    assert_eq!((status, text.as_str()), (200, r#"{"status":"ready"}"#));
+    let (status, text) = get(&s, "/healthz");
+    assert_eq!((status, text.as_str()), (200, r#"{"status":"ok"}"#));
+    let (status, text) = get(&s, "/metrics");
+    assert_eq!(status, 200);
+    assert!(
+        text.contains("cxr_requests_total{endpoint=\"/v1/predict\",status=\"200\"} 7\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("cxr_stage_seconds_count{stage=\"segment\"} 7\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("cxr_queue_depth{queue=\"classify\"} 0\n"),
+        "{text}"
+    );
+    // The page.
+    let (status, page) = get(&s, "/");
+    assert_eq!(status, 200);
+    assert!(page.contains("Research use only"));
+}
+
+#[test]
+fn every_bad_input_gets_its_status_and_code_and_the_service_keeps_serving() {
+    let f = fixture();
+    let s = start(config());
+    let doc = openapi(&s);
+    let good = std::fs::read(&f.images[0]).unwrap();
+    let jpeg = {
+        let img = image::open(&f.images[0]).unwrap();
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+        out.into_inner()
+    };
+    // A PNG declaring 60,000 × 60,000 pixels: its header only (a decompression bomb).
+    let bomb = {
+        let mut p = b"\x89PNG\r\n\x1a\n".to_vec();
+        let mut ihdr = b"IHDR".to_vec();
+        ihdr.extend_from_slice(&60_000u32.to_be_bytes());
+        ihdr.extend_from_slice(&60_000u32.to_be_bytes());
+        ihdr.extend_from_slice(&[8, 0, 0, 0, 0]);
+        p.extend_from_slice(&13u32.to_be_bytes());
+        p.extend_from_slice(&ihdr);
+        p.extend_from_slice(&crc32(&ihdr).to_be_bytes());
+        p
+    };
+    let photo = png_bytes(&image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(
+        96,
+        96,
+        |x, y| image::Rgb([(x * 2) as u8, 200, (y * 2) as u8]),
+    )));
+    let one_pixel = png_bytes(&image::DynamicImage::ImageLuma8(image::GrayImage::new(
+        1, 1,
+    )));
+    let cases: Vec<(&str, Vec<u8>, u16, &str, &str)> = vec![
+        ("empty body", vec![], 400, "empty_body", "empty"),
+        (
+            "text",
+            b"hello, not an image".to_vec(),
+            415,
+            "unsupported_media_type",
+            "not a PNG, JPEG or DICOM",
+        ),
+        (
+            "truncated PNG",
+            good[..good.len() / 2].to_vec(),
+            422,
+            "truncated_image",
+            "upload",
+        ),
+        (
+            "truncated JPEG",
+            jpeg[..jpeg.len() / 2].to_vec(),
+            422,
+            "truncated_image",
+            "truncated JPEG",
+        ),
+        (
+            "truncated DICOM",
+            dicom_bad("short_pixel_data.dcm"),
+            422,
+            "truncated_image",
+            "upload",
+        ),
+        (
+            "DICOM without pixel data",
+            dicom_bad("no_pixel_data.dcm"),
+            422,
+            "no_pixel_data",
+            "no Pixel Data",
+        ),
+        (
+            "multi-frame DICOM",
+            dicom_fixture("multiframe.dcm"),
+            422,
+            "multi_frame",
+            "frames",
+        ),
+        (
+            "RGB DICOM",
+            dicom_fixture("rgb.dcm"),
+            422,
+            "colour_image",
+            "colour",
+        ),
+        ("colour PNG", photo, 422, "colour_image", "colour"),
+        ("1 × 1 pixel", one_pixel, 422, "image_too_small", "1 × 1"),
+        (
+            "60,000 × 60,000 declared",
+            bomb,
+            422,
+            "image_too_large",
+            "60000 × 60000",
+        ),
+    ];
+    for (what, body, status, code, words) in &cases {
+        let a = post(&s, "/v1/predict", "application/octet-stream", body, None);
+        assert_eq!(a.status, *status, "{what}: {}", a.json);
+        assert_eq!(a.json["code"], *code, "{what}: {}", a.json);
+        let msg = a.json["message"].as_str().unwrap();
+        assert!(msg.contains(words), "{what}: {msg}");
+        check_schema(&doc, "ErrorBody", &a.json);
+        // And a good image right after is still answered.
+        assert_eq!(
+            post(&s, "/v1/predict", "image/png", &good, None).status,
+            200,
+            "after {what}"
+        );
+    }
+    // Bad query, unknown endpoint, two files to the single endpoint.
+    let a = post(&s, "/v1/predict?overlays=xray", "image/png", &good, None);
+    assert_eq!(
+        (a.status, a.json["code"].as_str()),
+        (400, Some("bad_request"))
+    );
+    let (ct, body) = multipart(&[("a.png", &good), ("b.png", &good)]);
+    let a = post(&s, "/v1/predict", &ct, &body, None);
+    assert_eq!(a.status, 400, "{}", a.json);
+    assert!(
+        a.json["message"]
+            .as_str()
+            .unwrap()
+            .contains("/v1/predict/batch")
+    );
+    let a = post(&s, "/v2/predict", "image/png", &good, None);
+    assert_eq!(
+        (a.status, a.json["code"].as_str()),
+        (404, Some("not_found"))
+    );
+    let (status, text) = get(&s, "/metrics");
+    assert_eq!(status, 200);
+    assert!(
+        text.contains("endpoint=\"/v1/predict\",status=\"422\"} 9\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn size_limit_and_token() {
+    let f = fixture();
+    let good = std::fs::read(&f.images[0]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "s3cret-token\n").unwrap();
+    let mut c = config();
+    c.max_body = 65_536;
+    c.token = Some(cxr_serve::read_token(&token_file).unwrap());
+    let s = start(c);
+    let big = vec![7u8; 100_000];
+    let a = post(&s, "/v1/predict", "image/png", &big, Some("s3cret-token"));
+    assert_eq!(
+        (a.status, a.json["code"].as_str()),
+        (413, Some("body_too_large"))
+    );
+    assert!(a.json["message"].as_str().unwrap().contains("65536"));
+    let a = post(&s, "/v1/predict", "image/png", &good, Some("wrong"));
+    assert_eq!(
+        (a.status, a.json["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
+    let a = post(&s, "/v1/predict", "image/png", &good, None);
+    assert_eq!(a.status, 401);
+    let a = post(&s, "/v1/predict", "image/png", &good, Some("s3cret-token"));
+    assert_eq!(a.status, 200, "{}", a.json);
+    // Health stays open for probes; the model description does not.
+    assert_eq!(get(&s, "/healthz").0, 200);
+    assert_eq!(get(&s, "/v1/model").0, 401);
+    std::fs::write(&token_file, "\n").unwrap();
+    assert!(cxr_serve::read_token(&token_file).is_err());
+}
+
+#[test]
+fn a_patient_day_is_averaged_and_bad_images_are_reported_in_place() {
+    let f = fixture();
+    let s = start(config());
+    let doc = openapi(&s);
+    let a = std::fs::read(&f.images[1]).unwrap();
+    let b = std::fs::read(&f.images[2]).unwrap();
+    let (ct, body) = multipart(&[("a.png", &a), ("junk.txt", b"not an image"), ("b.png", &b)]);
+    let r = post(&s, "/v1/predict/batch", &ct, &body, None);
+    assert_eq!(r.status, 200, "{}", r.json);
+    check_schema(&doc, "BatchPrediction", &r.json);
+    assert_eq!(r.json["accepted"], 2);
+    let images = r.json["images"].as_array().unwrap();
+    assert_eq!(images.len(), 3);
+    assert_eq!(images[1]["error"]["code"], "unsupported_media_type");
+    assert!(
+        images[1]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("junk.txt")
+    );
+    for l in Label::ALL {
+        let p = |i: usize| {
+            images[i]["prediction"]["probabilities"][l.as_str()]
+                .as_f64()
+                .unwrap()
+        };
+        let mean = r.json["probabilities"][l.as_str()].as_f64().unwrap();
+        assert!((mean - (p(0) + p(2)) / 2.0).abs() < 1e-12, "{l}");
+    }
+    // Too many images for one request.
+    let many: Vec<(&str, &[u8])> = (0..17).map(|_| ("a.png", a.as_slice())).collect();
+    let (ct, body) = multipart(&many);
+    let r = post(&s, "/v1/predict/batch", &ct, &body, None);
+    assert_eq!(r.status, 400, "{}", r.json);
+}
+
+#[test]
+fn concurrent_requests_are_batched_and_overload_is_refused_not_queued() {
+    let f = fixture();
+    let good = Arc::new(std::fs::read(&f.images[0]).unwrap());
+    let mut c = config();
+    c.max_batch = 8;
+    c.max_wait = Duration::from_millis(200);
+    let s = Arc::new(start(c));
+    let run = |n: usize, s: &Arc<Server>| -> Vec<Answer> {
+        let handles: Vec<_> = (0..n)
+            .map(|_| {
+                let (s, good) = (s.clone(), good.clone());
+                std::thread::spawn(move || post(&s, "/v1/predict", "image/png", &good, None))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    };
+    let answers = run(8, &s);
+    assert!(answers.iter().all(|a| a.status == 200));
+    let largest = answers
+        .iter()
+        .map(|a| a.json["batch_size"].as_u64().unwrap())
+        .max()
+        .unwrap();
+    assert!(
+        largest > 1,
+        "no two of 8 concurrent requests shared a batch"
+    );
+
+    // One request at a time: the others are refused at once with Retry-After.
+    let mut c = config();
+    c.max_inflight = 1;
+    c.max_wait = Duration::from_millis(300);
+    let s = Arc::new(start(c));
+    let answers = run(6, &s);
+    let refused: Vec<&Answer> = answers.iter().filter(|a| a.status == 503).collect();
+    assert!(
+        !refused.is_empty(),
+        "none of 6 concurrent requests was refused"
+    );
+    assert!(answers.iter().any(|a| a.status == 200));
+    for a in &refused {
+        assert_eq!(a.json["code"], "overloaded");
+        assert_eq!(a.headers.get("retry-after").unwrap(), "1");
+    }
+    assert!(answers.iter().all(|a| a.status == 200 || a.status == 503));
+    // Still serving.
+    assert_eq!(
+        post(&s, "/v1/predict", "image/png", &good, None).status,
+        200
+    );
+}
+
+#[test]
+fn a_strict_gate_rejects_without_classifying() {
+    let f = fixture();
+    let mut c = config();
+    c.qc = QcOptions {
+        min_lungs: 2,
+        min_fraction: 1.0,
+    };
+    let s = start(c);
+    let good = std::fs::read(&f.images[0]).unwrap();
+    let a = post(&s, "/v1/predict", "image/png", &good, None);
+    assert_eq!(a.status, 200, "{}", a.json);
+    assert_eq!(a.json["gate"]["accepted"], false);
+    assert!(a.json["probabilities"].is_null());
+    assert!(a.json["decisions"].as_array().unwrap().is_empty());
+    assert!(
+        a.json["gate"]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("lungs")
+    );
+}
+
+/// CRC-32 (IEEE) for the PNG chunk of the bomb.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut c = 0xFFFF_FFFFu32;
+    for &b in bytes {
+        c ^= u32::from(b);
+        for _ in 0..8 {
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+        }
+    }
+    !c
+}
