@@ -14,7 +14,7 @@ TORCH_DISK_KB ?= 7340032
 CARGO ?= cargo
 DEMO_OUT ?= out/demo
 
-.PHONY: setup build-tools test demo serve fmt lint doc bench peers
+.PHONY: setup build-tools browser-tools test demo serve fmt lint doc bench peers
 .DEFAULT_GOAL := test
 
 setup: build-tools $(TORCH_STAMP)
@@ -32,6 +32,23 @@ build-tools:
 	    echo "error: missing build tools:$$missing (needed to build the JPEG-LS and JPEG 2000 codecs); install them and rerun" >&2; exit 1; \
 	  fi; \
 	fi
+
+# The review page's browser test (crates/cxr-serve/tests/browser.rs) drives Debian's
+# Chromium with playwright-core (an npm package that downloads no browser). Installed
+# when missing, like cmake.
+BROWSER_DIR := scripts/browser
+browser-tools:
+	@missing=""; command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
+	if [ -n "$$missing" ]; then \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing$$missing from Debian (for the review page's browser test)..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "error: missing$$missing (the review page's browser test); install them and rerun" >&2; exit 1; \
+	  fi; \
+	fi
+	@test -d $(BROWSER_DIR)/node_modules/playwright-core || npm ci --prefix $(BROWSER_DIR) --no-audit --no-fund --loglevel=error
 
 # tch 0.24.0 is built against PyTorch 2.11.0 (the build the lent GPU machines carry).
 # .cargo/config.toml points torch-sys at $(VENV)/libtorch, a link to the wheel's torch/.
@@ -71,8 +88,8 @@ lint: setup
 doc: setup
 	RUSTDOCFLAGS="-D rustdoc::broken_intra_doc_links" $(CARGO) doc --workspace --no-deps
 
-test: setup fmt lint
-	$(CARGO) test --workspace
+test: setup browser-tools fmt lint
+	CXR_REQUIRE_BROWSER=1 $(CARGO) test --workspace
 	CARGO=$(CARGO) scripts/ci/no_torch.sh
 	scripts/ci/crate_dag.py --check
 	$(MAKE) --no-print-directory doc

@@ -28,8 +28,8 @@ pub fn mask_layer_png(mask: &LungMask) -> Result<Vec<u8>> {
 
 /// A saliency map (`values`, row-major, `width × height`, any scale ≥ 0) as an RGBA
 /// PNG: values are divided by their 99th percentile (a few extreme gradients would
-/// otherwise make everything else invisible) and clipped to 1, then drawn from
-/// transparent through red to yellow, alpha rising with the value.
+/// otherwise make everything else invisible) and clipped to 1, then drawn from red to
+/// yellow, transparent below 0.15 and more opaque as the value rises.
 ///
 /// # Errors
 ///
@@ -55,10 +55,11 @@ pub fn heat_layer_png(width: u32, height: u32, values: &[f32]) -> Result<Vec<u8>
     encode(&img, "saliency layer")
 }
 
-/// Red (low) to yellow (high), transparent at 0 and at most 85 % opaque.
+/// Red (low) to yellow (high); transparent up to 0.15 (the speckle of small gradients
+/// everywhere would otherwise tint the whole image), then rising to 85 % opaque.
 fn heat(t: f32) -> Rgba<u8> {
     let g = (255.0 * t).round() as u8;
-    let a = (217.0 * t.sqrt()).round() as u8;
+    let a = (217.0 * ((t - 0.15) / 0.85).max(0.0)).round() as u8;
     Rgba([255, g, 0, a])
 }
 
@@ -110,6 +111,7 @@ mod tests {
         values.extend([0.0; 9]);
         let img = decode(&heat_layer_png(11, 10, &values).unwrap());
         assert_eq!(img.get_pixel(0, 0).0[3], 0, "zero is transparent");
+        assert_eq!(img.get_pixel(10, 0).0[3], 0, "so is 10 % of the scale");
         // 99th percentile of the 110 values is 99 (index 108 of the sorted list).
         let p50 = img.get_pixel(50 % 11, 50 / 11).0;
         assert_eq!(p50[1], (255.0f32 * 50.0 / 99.0).round() as u8);
