@@ -74,7 +74,8 @@ $(TORCH_STAMP):
 # Not needed by `make test`: their outputs are committed as fixtures.
 peers: $(TORCH_STAMP)
 	$(VENV)/bin/pip install --disable-pip-version-check -q torchvision==0.26.0 numpy scipy \
-	  scikit-learn pandas statsmodels pydicom pillow pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg dcurves
+	  scikit-learn pandas statsmodels pydicom pillow pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg dcurves \
+	  fastapi uvicorn safetensors
 
 fmt:
 	$(CARGO) fmt --all --check

@@ -25,6 +25,9 @@ try {
   const consoleErrors = [];
   page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
   page.on("pageerror", (e) => consoleErrors.push(String(e)));
+  // Intercepting file choosers is switched on when a listener is added, asynchronously:
+  // add one now, long before the key press, so that the press never beats it.
+  page.on("filechooser", () => {});
   await page.goto(base + "/");
   await page.waitForSelector("#model table", { timeout: 20000 });
   out.model_line = await page.textContent("#model-line");
@@ -54,6 +57,7 @@ try {
 
   // 1. A PNG, from the keyboard: focus the drop zone, Enter opens the file chooser.
   await page.focus("#drop");
+  out.focused = await page.evaluate(() => document.activeElement.id);
   const [chooser] = await Promise.all([page.waitForEvent("filechooser"), page.keyboard.press("Enter")]);
   let [resp] = await Promise.all([
     page.waitForResponse((r) => r.url().includes("/v1/predict")),

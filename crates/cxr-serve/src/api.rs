@@ -39,6 +39,9 @@ pub struct AppState {
     pub max_batch_images: usize,
     /// Requests being handled at once; more are refused with 503.
     pub inflight: Arc<Semaphore>,
+    /// Uploads being decoded at once (one per core): bounds the memory of decoded
+    /// pixels whatever the number of requests.
+    pub decoding: Arc<Semaphore>,
     /// The bearer token `/v1/*` requires, when set.
     pub token: Option<String>,
 }
@@ -408,10 +411,16 @@ async fn predict_one(
     let t0 = Instant::now();
     let limits = s.limits;
     let owned = name.to_owned();
+    let permit = s
+        .decoding
+        .acquire()
+        .await
+        .map_err(|_| ApiError::internal("the decoder pool is closed"))?;
     let Decoded { image, info } =
         tokio::task::spawn_blocking(move || decode(&bytes, &owned, &limits))
             .await
             .map_err(|e| ApiError::internal(format!("decoding stopped: {e}")))??;
+    drop(permit);
     let decode_s = t0.elapsed().as_secs_f64();
     s.metrics.stage("decode", decode_s);
     let seg = s

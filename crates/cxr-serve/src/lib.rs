@@ -212,6 +212,9 @@ impl Service {
             max_body: config.max_body,
             max_batch_images: config.max_batch_images,
             inflight: Arc::new(tokio::sync::Semaphore::new(config.max_inflight)),
+            decoding: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, usize::from),
+            )),
             token: config.token,
         });
         Ok(Service { state })

@@ -69,6 +69,10 @@ fn the_review_page_shows_what_the_api_answers() {
             .unwrap()
             .contains("not a medical device")
     );
+    assert_eq!(
+        r["focused"], "drop",
+        "the drop zone takes the keyboard focus"
+    );
     let model_id = s.service.state().model.id.clone();
     assert_eq!(
         r["model_line"].as_str().unwrap(),
