@@ -6,8 +6,8 @@
 //!
 //! `cargo run --release --example load_test -- --url http://127.0.0.1:8080/v1/predict --image a.png --requests 400 --concurrency 16`
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -31,9 +31,10 @@ struct Args {
     /// Stop after this many seconds even if requests remain.
     #[arg(long, default_value_t = 120)]
     time_cap: u64,
-    /// Requests sent first and not counted.
-    #[arg(long, default_value_t = 8)]
-    warm_up: usize,
+    /// Requests sent first, at the same concurrency, and not counted (default: 4 per
+    /// client), so that the server has met every batch size before memory is read.
+    #[arg(long)]
+    warm_up: Option<usize>,
     /// The server's process id, to read its resident memory before and after.
     #[arg(long)]
     pid: Option<u32>,
@@ -86,33 +87,38 @@ fn main() -> anyhow::Result<()> {
         r.body_mut().read_to_vec().map_err(|e| e.to_string())?;
         Ok(status)
     };
-    for i in 0..a.warm_up {
-        send(&agent, &bodies[i % bodies.len()]).map_err(|e| anyhow::anyhow!("warm-up: {e}"))?;
+    // Sends `n` requests from `a.concurrency` clients, stopping at the time cap.
+    let phase = |n: usize| {
+        let next = AtomicUsize::new(0);
+        let results = Mutex::new(Vec::with_capacity(n));
+        let start = Instant::now();
+        let cap = Duration::from_secs(a.time_cap);
+        std::thread::scope(|s| {
+            for _ in 0..a.concurrency {
+                let (next, results, agent, bodies, send) =
+                    (&next, &results, &agent, &bodies, &send);
+                s.spawn(move || {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= n || start.elapsed() > cap {
+                            break;
+                        }
+                        let t = Instant::now();
+                        let r = send(agent, &bodies[i % bodies.len()]);
+                        let ms = t.elapsed().as_secs_f64() * 1e3;
+                        results.lock().unwrap().push((r, ms));
+                    }
+                });
+            }
+        });
+        (start.elapsed().as_secs_f64(), results.into_inner().unwrap())
+    };
+    let (_, warm) = phase(a.warm_up.unwrap_or(4 * a.concurrency));
+    if let Some((Err(e), _)) = warm.iter().find(|(r, _)| r.is_err()) {
+        bail!("warm-up: {e}");
     }
     let rss_before = a.pid.and_then(rss_kib);
-    let next = Arc::new(AtomicUsize::new(0));
-    let results = Arc::new(Mutex::new(Vec::with_capacity(a.requests)));
-    let start = Instant::now();
-    let cap = Duration::from_secs(a.time_cap);
-    std::thread::scope(|s| {
-        for _ in 0..a.concurrency {
-            let (next, results, agent, bodies, send) = (&next, &results, &agent, &bodies, &send);
-            s.spawn(move || {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= a.requests || start.elapsed() > cap {
-                        break;
-                    }
-                    let t = Instant::now();
-                    let r = send(agent, &bodies[i % bodies.len()]);
-                    let ms = t.elapsed().as_secs_f64() * 1e3;
-                    results.lock().unwrap().push((r, ms));
-                }
-            });
-        }
-    });
-    let seconds = start.elapsed().as_secs_f64();
-    let results = std::mem::take(&mut *results.lock().unwrap());
+    let (seconds, results) = phase(a.requests);
     let mut ok_ms: Vec<f64> = results
         .iter()
         .filter(|(r, _)| *r == Ok(200))

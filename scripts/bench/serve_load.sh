@@ -25,14 +25,12 @@ V3=$DEMO/serve-v3
 if [ ! -f "$V3/best.safetensors" ]; then
   head -1 "$DEMO/cohort/records.csv" > "$DEMO/serve-v3-records.csv"
   # 8 images of each class.
-  for l in healthy covid bacterial; do
-    awk -F, -v l="$l" 'NR > 1 && $5 == l' "$DEMO/cohort/records.csv" | head -8
-  done >> "$DEMO/serve-v3-records.csv"
+  awk -F, 'NR > 1 && n[$5]++ < 8' "$DEMO/cohort/records.csv" >> "$DEMO/serve-v3-records.csv"
   cp "$DEMO/serve-v3-records.csv" "$DEMO/cohort/serve-v3-records.csv"
   $BIN/train_classifier --manifest "$DEMO/cohort/serve-v3-records.csv" --out "$V3" \
     --preset v3 --epochs 1 --batch-size 8
 fi
-images=$(awk -F, 'NR > 1 {print $4}' "$DEMO/cohort/serve-v3-records.csv" | head -8 | sed "s|^|$DEMO/cohort/|")
+images=$(awk -F, -v d="$DEMO/cohort/" 'NR > 1 && NR <= 9 {print d $4}' "$DEMO/cohort/serve-v3-records.csv")
 img_args=""
 for i in $images; do img_args="$img_args --image $i"; done
 
@@ -70,5 +68,19 @@ pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 wait_ready $PEER_PORT
 run_clients "fastapi" $PEER_PORT $pid
+kill $pid; wait $pid 2>/dev/null || true
+
+# Memory over repeated load: cxr at --max-batch 8, four passes of 16 clients x 24
+# requests with no warm-up; resident memory before and after each pass.
+$BIN/serve --run "$V3" --segmenter "$DEMO/segmenter" --addr "127.0.0.1:$CXR_PORT" \
+  --max-batch 8 --max-wait-ms 5 --min-lungs 0 --min-fraction 0 &
+pid=$!
+trap 'kill $pid 2>/dev/null || true' EXIT
+wait_ready $CXR_PORT
+for pass in 1 2 3 4; do
+  $BIN/load_test --url "http://127.0.0.1:$CXR_PORT/v1/predict" $img_args \
+    --requests $((16 * REQUESTS_PER_CLIENT)) --concurrency 16 --warm-up 0 \
+    --time-cap "$TIME_CAP" --pid "$pid" --label "cxr memory pass $pass" | tee -a "$OUT"
+done
 kill $pid; wait $pid 2>/dev/null || true
 echo "results: $OUT"

@@ -25,9 +25,9 @@ pub struct ModelFiles {
 impl ModelFiles {
     /// Finds the model in `run`: an experiment folder written by `reproduce_main`
     /// (`classifier/`, `segmenter/`, `evaluation/metrics.json`; what `make demo` writes)
-    /// or a classifier run folder (`config.json`; the segmenter it recorded, the
-    /// evaluation in `../evaluation/` when there is one). `segmenter` replaces the
-    /// segmenter found.
+    /// or a classifier run folder (`config.json`; the segmenter it recorded; when the
+    /// folder is an experiment's `classifier/`, the segmenter and evaluation beside it).
+    /// `segmenter` replaces the segmenter found.
     ///
     /// # Errors
     ///
@@ -36,7 +36,16 @@ impl ModelFiles {
         let (classifier, experiment) = if run.join("classifier/config.json").is_file() {
             (run.join("classifier"), Some(run.to_path_buf()))
         } else if run.join("config.json").is_file() {
-            (run.to_path_buf(), run.parent().map(Path::to_path_buf))
+            // The `classifier/` folder of an experiment: its segmenter and evaluation are
+            // beside it. Any other run has neither (an evaluation of another classifier
+            // must not lend it its cut-offs).
+            let in_experiment = run.file_name().is_some_and(|n| n == "classifier");
+            (
+                run.to_path_buf(),
+                run.parent()
+                    .filter(|_| in_experiment)
+                    .map(Path::to_path_buf),
+            )
         } else {
             return Err(ServeError::NotARun {
                 path: run.to_path_buf(),
@@ -260,6 +269,42 @@ pub(crate) fn modified_rfc3339(path: &Path) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn locate_takes_cut_offs_only_from_the_runs_own_experiment() {
+        let d = tempfile::tempdir().unwrap();
+        let exp = d.path().join("demo");
+        for f in [
+            "classifier/config.json",
+            "segmenter/config.json",
+            "evaluation/metrics.json",
+        ] {
+            let p = exp.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "{}").unwrap();
+        }
+        // The experiment folder, or its classifier/ folder: segmenter and evaluation beside.
+        for run in [exp.clone(), exp.join("classifier")] {
+            let m = ModelFiles::locate(&run, None).unwrap();
+            assert_eq!(m.classifier, exp.join("classifier"));
+            assert_eq!(m.segmenter, exp.join("segmenter"));
+            assert_eq!(m.metrics, Some(exp.join("evaluation/metrics.json")));
+        }
+        // Another classifier run placed in the experiment folder is not that experiment's.
+        let other = exp.join("other-run");
+        std::fs::create_dir_all(&other).unwrap();
+        std::fs::write(other.join("config.json"), "{}").unwrap();
+        let seg = exp.join("segmenter");
+        let m = ModelFiles::locate(&other, Some(&seg)).unwrap();
+        assert_eq!(
+            (m.classifier, m.segmenter, m.metrics),
+            (other.clone(), seg, None)
+        );
+        assert!(matches!(
+            ModelFiles::locate(d.path(), None),
+            Err(ServeError::NotARun { .. })
+        ));
+    }
 
     #[test]
     fn rfc3339_of_known_times() {
