@@ -22,32 +22,14 @@ setup: build-tools $(TORCH_STAMP)
 # cxr-dicom builds the CharLS (JPEG-LS) and OpenJPEG (JPEG 2000) codecs from their bundled
 # sources, which needs cmake and a C++ compiler. Installed from Debian when missing.
 build-tools:
-	@missing=""; command -v cmake >/dev/null || missing="$$missing cmake"; \
-	command -v c++ >/dev/null || missing="$$missing g++"; \
-	if [ -n "$$missing" ]; then \
-	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-	    echo "Installing$$missing from Debian..."; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-	  else \
-	    echo "error: missing build tools:$$missing (needed to build the JPEG-LS and JPEG 2000 codecs); install them and rerun" >&2; exit 1; \
-	  fi; \
-	fi
+	@scripts/ci/need.sh "to build the JPEG-LS and JPEG 2000 codecs" cmake:cmake c++:g++
 
 # The review page's browser test (crates/cxr-serve/tests/browser.rs) drives Debian's
 # Chromium with playwright-core (an npm package that downloads no browser). Installed
 # when missing, like cmake.
 BROWSER_DIR := scripts/browser
 browser-tools:
-	@missing=""; command -v chromium >/dev/null || missing="$$missing chromium"; \
-	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
-	if [ -n "$$missing" ]; then \
-	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-	    echo "Installing$$missing from Debian (for the review page's browser test)..."; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-	  else \
-	    echo "error: missing$$missing (the review page's browser test); install them and rerun" >&2; exit 1; \
-	  fi; \
-	fi
+	@scripts/ci/need.sh "for the review page's browser test" chromium:chromium npm:nodejs,npm
 	@test -d $(BROWSER_DIR)/node_modules/playwright-core || npm ci --prefix $(BROWSER_DIR) --no-audit --no-fund --loglevel=error
 
 # tch 0.24.0 is built against PyTorch 2.11.0 (the build the lent GPU machines carry).

@@ -7,6 +7,8 @@
 //! per accepted image, in the CSV format `evaluate` reads (patient, date and label from
 //! the manifest; a folder's images have no label). Images the gate rejects, and images
 //! that fail, go to `<P>_rejected.csv` with their reason.
+#[path = "common/gate.rs"]
+mod gate;
 #[path = "common/logging.rs"]
 mod logging;
 use std::path::{Path, PathBuf};
@@ -18,7 +20,6 @@ use cxr::classifier::{Classifier, Pipeline};
 use cxr::eval::{PredictionRow, write_predictions};
 use cxr::lungseg::Segmenter;
 use cxr::lungseg::postprocess::PostprocessOptions;
-use cxr::lungseg::qc::QcOptions;
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Parser)]
@@ -39,12 +40,8 @@ struct Args {
     /// Another segmenter run than the one the classifier recorded.
     #[arg(long)]
     segmenter: Option<PathBuf>,
-    /// Quality gate: lungs that must be found (the paper: 2).
-    #[arg(long, default_value_t = 2)]
-    min_lungs: u8,
-    /// Quality gate: smallest share of the image the lungs must cover (the paper: 0.30).
-    #[arg(long, default_value_t = 0.30)]
-    min_fraction: f32,
+    #[command(flatten)]
+    gate: gate::GateArgs,
     /// The network's own probabilities, without the run's temperature scaling
     /// (`RUN/temperature.json`).
     #[arg(long)]
@@ -69,13 +66,7 @@ fn bar(len: usize, what: &str) -> anyhow::Result<ProgressBar> {
 fn main() -> anyhow::Result<()> {
     logging::init();
     let a = Args::parse();
-    let qc = QcOptions {
-        min_lungs: a.min_lungs,
-        min_fraction: a.min_fraction,
-    };
-    // Refuse a bad gate before loading anything, rather than rejecting every image.
-    qc.validate()
-        .map_err(|e| anyhow::anyhow!("--min-lungs / --min-fraction: {e}"))?;
+    let qc = a.gate.options()?;
     let device = cxr::nn::device_from_env()?;
     let mut clf = Classifier::load(&a.run, device)?;
     clf.set_temperature_scaling(!a.no_temperature);

@@ -5,13 +5,14 @@
 //!
 //! `--run` is an experiment folder (`make demo`'s `out/demo`: classifier, segmenter and
 //! the evaluation whose cut-offs are served as operating points) or a classifier run.
+#[path = "common/gate.rs"]
+mod gate;
 #[path = "common/logging.rs"]
 mod logging;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use cxr::lungseg::qc::QcOptions;
 use cxr::serve::{ServeConfig, Service, read_token};
 
 #[derive(Parser)]
@@ -47,12 +48,8 @@ struct Args {
     /// A file whose first line is the bearer token `/v1/*` requires.
     #[arg(long)]
     token_file: Option<PathBuf>,
-    /// Quality gate: lungs that must be found (the paper: 2).
-    #[arg(long, default_value_t = 2)]
-    min_lungs: u8,
-    /// Quality gate: smallest share of the image the lungs must cover (the paper: 0.30).
-    #[arg(long, default_value_t = 0.30)]
-    min_fraction: f32,
+    #[command(flatten)]
+    gate: gate::GateArgs,
     /// The network's own probabilities, without the run's temperature scaling.
     #[arg(long)]
     no_temperature: bool,
@@ -70,10 +67,7 @@ fn main() -> anyhow::Result<()> {
     c.queue_capacity = a.queue;
     c.segmenters = a.segmenters;
     c.max_body = a.max_body_mib << 20;
-    c.qc = QcOptions {
-        min_lungs: a.min_lungs,
-        min_fraction: a.min_fraction,
-    };
+    c.qc = a.gate.options()?;
     c.temperature = !a.no_temperature;
     c.token = a.token_file.as_deref().map(read_token).transpose()?;
     let service = Service::start(c)?;

@@ -7,6 +7,8 @@
 //! `RUN/masks/`; images the quality gate rejects are left out and listed in
 //! `RUN/qc_rejected.csv`. Without it, the manifest's `mask_path` column gives the masks.
 //! Without size/epoch flags: the `small` preset on a CPU, the paper's `v3_299` on a GPU.
+#[path = "common/gate.rs"]
+mod gate;
 #[path = "common/logging.rs"]
 mod logging;
 use std::path::PathBuf;
@@ -16,7 +18,6 @@ use cxr::classifier::data::{Masks, examples_for_records, write_rejections};
 use cxr::classifier::{ClassWeighting, ClassifierConfig, InputMode, TrainConfig, train};
 use cxr::lungseg::Segmenter;
 use cxr::lungseg::postprocess::PostprocessOptions;
-use cxr::lungseg::qc::QcOptions;
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -67,12 +68,8 @@ struct Args {
     no_input_cache: bool,
     #[arg(long, default_value_t = 2020)]
     seed: u64,
-    /// Quality gate: lungs that must be found (the paper: 2).
-    #[arg(long, default_value_t = 2)]
-    min_lungs: u8,
-    /// Quality gate: smallest share of the image the lungs must cover (the paper: 0.30).
-    #[arg(long, default_value_t = 0.30)]
-    min_fraction: f32,
+    #[command(flatten)]
+    gate: gate::GateArgs,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -119,12 +116,7 @@ fn main() -> anyhow::Result<()> {
     config
         .validate()
         .map_err(|e| anyhow::anyhow!("--size / --epochs / --batch-size / --lr: {e}"))?;
-    let qc = QcOptions {
-        min_lungs: a.min_lungs,
-        min_fraction: a.min_fraction,
-    };
-    qc.validate()
-        .map_err(|e| anyhow::anyhow!("--min-lungs / --min-fraction: {e}"))?;
+    let qc = a.gate.options()?;
     let records = cxr::core::manifest::read_records(&a.manifest)?;
     let manifest_dir = a.manifest.parent().unwrap_or(std::path::Path::new("."));
     std::fs::create_dir_all(&a.out)?;

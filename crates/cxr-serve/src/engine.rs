@@ -254,19 +254,13 @@ impl Engine {
     /// [`Submit`] when the segmenters' queue is full or they have stopped; the
     /// segmenter's own error as text.
     pub async fn segment(&self, image: GrayImage) -> Result<Result<Segmented, String>, Submit> {
-        let (reply, rx) = oneshot::channel();
-        let job = SegJob {
+        let enqueued = Instant::now();
+        self.submit(&self.seg_tx, "segment", |reply| SegJob {
             image,
-            enqueued: Instant::now(),
+            enqueued,
             reply,
-        };
-        self.metrics.queue_enter("segment");
-        let sent = self.seg_tx.try_send(job);
-        if let Err(e) = sent {
-            self.metrics.queue_leave("segment");
-            return Err(submit_error(&e));
-        }
-        rx.await.map_err(|_| Submit::Stopped)
+        })
+        .await
     }
 
     /// Classifies a gated image (batched with others).
@@ -279,19 +273,14 @@ impl Engine {
         image: Arc<GrayImage>,
         mask: Arc<LungMask>,
     ) -> Result<Result<Classified, String>, Submit> {
-        let (reply, rx) = oneshot::channel();
-        let job = ClfJob::Classify {
+        let enqueued = Instant::now();
+        self.submit(&self.clf_tx, "classify", |reply| ClfJob::Classify {
             image,
             mask,
-            enqueued: Instant::now(),
+            enqueued,
             reply,
-        };
-        self.metrics.queue_enter("classify");
-        if let Err(e) = self.clf_tx.try_send(job) {
-            self.metrics.queue_leave("classify");
-            return Err(submit_error(&e));
-        }
-        rx.await.map_err(|_| Submit::Stopped)
+        })
+        .await
     }
 
     /// The saliency map of `class` for an image.
@@ -305,16 +294,27 @@ impl Engine {
         mask: Arc<LungMask>,
         class: usize,
     ) -> Result<Result<Saliency, String>, Submit> {
-        let (reply, rx) = oneshot::channel();
-        let job = ClfJob::Saliency {
+        self.submit(&self.clf_tx, "classify", |reply| ClfJob::Saliency {
             image,
             mask,
             class,
             reply,
-        };
-        self.metrics.queue_enter("classify");
-        if let Err(e) = self.clf_tx.try_send(job) {
-            self.metrics.queue_leave("classify");
+        })
+        .await
+    }
+
+    /// Puts a job on `queue` without waiting (a full queue is [`Submit::Full`]) and
+    /// awaits its reply.
+    async fn submit<J, T>(
+        &self,
+        tx: &SyncSender<J>,
+        queue: &'static str,
+        job: impl FnOnce(Reply<T>) -> J,
+    ) -> Result<Result<T, String>, Submit> {
+        let (reply, rx) = oneshot::channel();
+        self.metrics.queue_enter(queue);
+        if let Err(e) = tx.try_send(job(reply)) {
+            self.metrics.queue_leave(queue);
             return Err(submit_error(&e));
         }
         rx.await.map_err(|_| Submit::Stopped)
