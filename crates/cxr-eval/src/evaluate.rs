@@ -177,8 +177,10 @@ pub struct ClassMetrics {
     /// DeLong standard error of the AUC (`None` with fewer than 2 per side).
     pub auc_se: Option<f64>,
     /// DeLong interval.
+    #[serde(with = "crate::json_float::interval")]
     pub auc_ci95: Option<Interval>,
     /// Bootstrap interval.
+    #[serde(with = "crate::json_float::interval")]
     pub auc_bootstrap_ci95: Option<Interval>,
     /// The criterion that chose the cutoff.
     pub criterion: String,
@@ -198,49 +200,59 @@ pub struct ClassMetrics {
     #[serde(with = "crate::json_float")]
     pub detection_rate: f64,
     /// Wilson interval.
+    #[serde(with = "crate::json_float::interval")]
     pub detection_rate_ci95: Option<Interval>,
     /// False-positive rate.
     #[serde(with = "crate::json_float")]
     pub fpr: f64,
     /// Wilson interval.
+    #[serde(with = "crate::json_float::interval")]
     pub fpr_ci95: Option<Interval>,
     /// Specificity.
     #[serde(with = "crate::json_float")]
     pub specificity: f64,
     /// Wilson interval.
+    #[serde(with = "crate::json_float::interval")]
     pub specificity_ci95: Option<Interval>,
     /// Positive predictive value.
     #[serde(with = "crate::json_float")]
     pub ppv: f64,
     /// Wilson interval.
+    #[serde(with = "crate::json_float::interval")]
     pub ppv_ci95: Option<Interval>,
     /// Negative predictive value.
     #[serde(with = "crate::json_float")]
     pub npv: f64,
     /// Wilson interval.
+    #[serde(with = "crate::json_float::interval")]
     pub npv_ci95: Option<Interval>,
     /// Positive likelihood ratio.
     #[serde(with = "crate::json_float")]
     pub lr_pos: f64,
     /// Log-method interval.
+    #[serde(with = "crate::json_float::interval")]
     pub lr_pos_ci95: Option<Interval>,
     /// Negative likelihood ratio.
     #[serde(with = "crate::json_float")]
     pub lr_neg: f64,
     /// Log-method interval.
+    #[serde(with = "crate::json_float::interval")]
     pub lr_neg_ci95: Option<Interval>,
     /// F1 score.
     #[serde(with = "crate::json_float")]
     pub f1: f64,
     /// Bootstrap interval.
+    #[serde(with = "crate::json_float::interval")]
     pub f1_ci95: Option<Interval>,
     /// One-vs-rest accuracy.
     #[serde(with = "crate::json_float")]
     pub accuracy: f64,
     /// Wilson interval.
+    #[serde(with = "crate::json_float::interval")]
     pub accuracy_ci95: Option<Interval>,
     /// Bootstrap intervals of every metric (cutoff re-selected per round when
     /// `refit_cutoff`).
+    #[serde(with = "crate::json_float::interval_map")]
     pub bootstrap_ci95: BTreeMap<String, Option<Interval>>,
     /// Youden and closest-top-left points, for comparison.
     pub alternative_points: Vec<AlternativePoint>,
@@ -284,10 +296,12 @@ pub struct Evaluation {
     /// Arg-max accuracy over the three classes.
     pub global_accuracy: f64,
     /// Wilson interval.
+    #[serde(with = "crate::json_float::interval")]
     pub global_accuracy_ci95: Option<Interval>,
     /// Average class accuracy (balanced accuracy).
     pub mean_class_accuracy: f64,
     /// Bootstrap interval.
+    #[serde(with = "crate::json_float::interval")]
     pub mean_class_accuracy_ci95: Option<Interval>,
     /// Sample SD of the class accuracies.
     pub class_accuracy_sd: f64,

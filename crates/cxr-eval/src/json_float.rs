@@ -64,6 +64,75 @@ pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     d.deserialize_any(V)
 }
 
+/// One bound, through [`serialize`] / [`deserialize`].
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Bound(#[serde(with = "self")] f64);
+
+/// `Option<[f64; 2]>` (a confidence interval) with each bound as [`serialize`] writes it:
+/// an interval whose upper bound is infinite (a likelihood ratio with no false positive)
+/// reads `[12.5, "inf"]`, not `[12.5, null]`. `None` is `null`.
+///
+/// Used as `#[serde(with = "crate::json_float::interval")]`.
+pub mod interval {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::Bound;
+
+    /// Writes `null` or a pair of bounds.
+    ///
+    /// # Errors
+    /// The serializer's.
+    pub fn serialize<S: Serializer>(v: &Option<[f64; 2]>, s: S) -> Result<S::Ok, S::Error> {
+        v.map(|[a, b]| [Bound(a), Bound(b)]).serialize(s)
+    }
+
+    /// Reads `null` or a pair of bounds (numbers, `"inf"`, `"-inf"`, `"NaN"`, `null`).
+    ///
+    /// # Errors
+    /// Anything else.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<[f64; 2]>, D::Error> {
+        Ok(Option::<[Bound; 2]>::deserialize(d)?.map(|[a, b]| [a.0, b.0]))
+    }
+}
+
+/// A map of named intervals (`bootstrap_ci95`), each as [`interval`] writes it.
+///
+/// Used as `#[serde(with = "crate::json_float::interval_map")]`.
+pub mod interval_map {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::Bound;
+
+    /// Writes each interval as [`super::interval`] does.
+    ///
+    /// # Errors
+    /// The serializer's.
+    pub fn serialize<S: Serializer>(
+        v: &BTreeMap<String, Option<[f64; 2]>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        v.iter()
+            .map(|(k, i)| (k, i.map(|[a, b]| [Bound(a), Bound(b)])))
+            .collect::<BTreeMap<_, _>>()
+            .serialize(s)
+    }
+
+    /// Reads what [`serialize`] writes.
+    ///
+    /// # Errors
+    /// Anything else.
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<String, Option<[f64; 2]>>, D::Error> {
+        Ok(BTreeMap::<String, Option<[Bound; 2]>>::deserialize(d)?
+            .into_iter()
+            .map(|(k, i)| (k, i.map(|[a, b]| [a.0, b.0])))
+            .collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[derive(Debug, serde::Serialize, serde::Deserialize)]
@@ -99,5 +168,39 @@ mod tests {
         );
         assert_eq!(serde_json::from_str::<T>(r#"{"x":3}"#).unwrap().x, 3.0);
         assert!(serde_json::from_str::<T>(r#"{"x":"big"}"#).is_err());
+    }
+
+    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct I {
+        #[serde(with = "super::interval")]
+        i: Option<[f64; 2]>,
+        #[serde(with = "super::interval_map")]
+        m: std::collections::BTreeMap<String, Option<[f64; 2]>>,
+    }
+
+    #[test]
+    fn intervals_keep_their_infinite_bounds() {
+        let v = I {
+            i: Some([12.5, f64::INFINITY]),
+            m: [
+                ("lr_pos".to_owned(), Some([0.5, f64::INFINITY])),
+                ("f1".to_owned(), None),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        let text = serde_json::to_string(&v).unwrap();
+        assert_eq!(
+            text,
+            r#"{"i":[12.5,"inf"],"m":{"f1":null,"lr_pos":[0.5,"inf"]}}"#
+        );
+        assert_eq!(serde_json::from_str::<I>(&text).unwrap(), v);
+        // What files written before this hold: an infinite bound as null reads as NaN.
+        let old: I = serde_json::from_str(r#"{"i":[12.5,null],"m":{}}"#).unwrap();
+        let [lo, hi] = old.i.unwrap();
+        assert_eq!(lo, 12.5);
+        assert!(hi.is_nan());
+        let none: I = serde_json::from_str(r#"{"i":null,"m":{}}"#).unwrap();
+        assert_eq!(none.i, None);
     }
 }
