@@ -126,11 +126,17 @@ pub fn segmenter(ctx: &Context) -> Result<PathBuf> {
             (p.image, labels)
         })
         .collect();
-    ctx.say(format!(
-        "segmenter: training on {} phantoms ({} epochs at most)",
-        pairs.len(),
-        step.train.epochs
-    ));
+    let finished = cxr_nn::checkpoint::read_json::<cxr_nn::TrainState>(&dir.join("last.json"))
+        .is_ok_and(|s| s.finished);
+    ctx.say(if finished {
+        format!("segmenter: the finished run in {} is reused", dir.display())
+    } else {
+        format!(
+            "segmenter: training on {} phantoms ({} epochs at most)",
+            pairs.len(),
+            step.train.epochs
+        )
+    });
     let s = cxr_lungseg::train(
         &dir,
         Arc::new(cxr_lungseg::InMemory(pairs)),
