@@ -34,6 +34,7 @@ pub mod mask;
 pub mod names;
 pub mod record;
 pub mod resample;
+pub mod shard;
 pub mod source;
 pub mod vocab;
 pub mod walk;

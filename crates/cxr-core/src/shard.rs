@@ -1,0 +1,431 @@
+//! Running a batch tool as N independent shards over one shared output folder (a Slurm
+//! array job, a Kubernetes Indexed Job), and resuming a shard that was killed.
+//!
+//! - [`Shard`] (`--shard I/N`, `I` from 0 as `SLURM_ARRAY_TASK_ID` and
+//!   `JOB_COMPLETION_INDEX` count) owns an input by a hash of its path relative to the
+//!   input folder: the assignment depends on that path only, so adding files later moves
+//!   no existing file to another shard, and every machine agrees on it.
+//! - [`Journal`]: a shard's record of what it has finished, one JSON line per input,
+//!   appended and flushed to disk as each input completes. A restarted shard opens it,
+//!   skips what is there and does the rest; a line cut short by the kill is dropped. The
+//!   journal starts with the settings it was made with, and one made with other settings
+//!   is refused rather than mixed.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// One shard of N, or the whole input ([`Shard::WHOLE`], `0/1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Shard {
+    index: u32,
+    count: u32,
+}
+
+/// A `--shard` value that is not `I/N` with `0 ≤ I < N`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("shard `{given}`: {problem} (expected I/N with 0 ≤ I < N, e.g. 0/4)")]
+pub struct ShardError {
+    /// What was given.
+    pub given: String,
+    /// What is wrong with it.
+    pub problem: &'static str,
+}
+
+impl Shard {
+    /// The whole input: one shard of one.
+    pub const WHOLE: Shard = Shard { index: 0, count: 1 };
+
+    /// Shard `index` of `count`.
+    ///
+    /// # Errors
+    ///
+    /// [`ShardError`] unless `index < count`.
+    pub fn new(index: u32, count: u32) -> Result<Shard, ShardError> {
+        let given = format!("{index}/{count}");
+        if count == 0 {
+            return Err(ShardError {
+                given,
+                problem: "N must be at least 1",
+            });
+        }
+        if index >= count {
+            return Err(ShardError {
+                given,
+                problem: "I must be below N (shards count from 0)",
+            });
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// Which shard (from 0).
+    pub fn index(self) -> u32 {
+        self.index
+    }
+
+    /// How many shards.
+    pub fn count(self) -> u32 {
+        self.count
+    }
+
+    /// Whether this is the whole input.
+    pub fn is_whole(self) -> bool {
+        self.count == 1
+    }
+
+    /// The key of a path relative to the input folder: its components joined by `/`,
+    /// whatever the platform's separator.
+    pub fn key(relative: &Path) -> String {
+        relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    /// Whether this shard owns the input of `key` ([`Shard::key`]): 64-bit FNV-1a of the
+    /// key's bytes, modulo N.
+    pub fn owns(self, key: &str) -> bool {
+        let h = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+        h % u64::from(self.count) == u64::from(self.index)
+    }
+
+    /// The name of this shard's part of an output file: `predictions.csv` →
+    /// `predictions.shard-0002-of-0004.csv`; the whole input keeps the name.
+    pub fn part_name(self, file: &str) -> String {
+        if self.is_whole() {
+            return file.to_owned();
+        }
+        let tag = format!("shard-{:04}-of-{:04}", self.index, self.count);
+        match file.rsplit_once('.') {
+            Some((stem, ext)) if !stem.is_empty() => format!("{stem}.{tag}.{ext}"),
+            _ => format!("{file}.{tag}"),
+        }
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl FromStr for Shard {
+    type Err = ShardError;
+
+    fn from_str(s: &str) -> Result<Shard, ShardError> {
+        let bad = |problem| ShardError {
+            given: s.to_owned(),
+            problem,
+        };
+        let (i, n) = s.split_once('/').ok_or_else(|| bad("no `/`"))?;
+        let i: u32 = i
+            .trim()
+            .parse()
+            .map_err(|_| bad("I is not a whole number"))?;
+        let n: u32 = n
+            .trim()
+            .parse()
+            .map_err(|_| bad("N is not a whole number"))?;
+        Shard::new(i, n).map_err(|e| ShardError {
+            given: s.to_owned(),
+            problem: e.problem,
+        })
+    }
+}
+
+/// Why a journal cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum JournalError {
+    /// Reading or appending failed.
+    #[error("journal {path}")]
+    Io {
+        /// The journal.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A complete line is not a journal entry (the file is not a journal, or was edited).
+    #[error("journal {path}, line {line}: not an entry of this journal")]
+    Entry {
+        /// The journal.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// The parser's error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The journal was started with other settings: its results cannot be mixed with
+    /// this run's.
+    #[error(
+        "journal {path} was started with other settings ({found}, this run: {expected}); \
+         finish that run with its settings, or remove the journal to start over"
+    )]
+    Settings {
+        /// The journal.
+        path: PathBuf,
+        /// The settings it records.
+        found: String,
+        /// This run's.
+        expected: String,
+    },
+}
+
+#[derive(Serialize, serde::Deserialize)]
+struct Header {
+    settings: String,
+}
+
+#[derive(Serialize, serde::Deserialize)]
+struct Entry<R> {
+    key: String,
+    row: R,
+}
+
+/// What a shard has finished: rows by input key, kept on disk as JSON lines.
+#[derive(Debug)]
+pub struct Journal<R> {
+    path: PathBuf,
+    file: std::fs::File,
+    done: BTreeMap<String, R>,
+    resumed: usize,
+}
+
+impl<R: Serialize + DeserializeOwned> Journal<R> {
+    /// Opens the journal at `path` for a run with `settings` (any text that changes
+    /// whenever the results would: a hash of the options and the model's id), creating
+    /// it when absent. Entries already there are loaded ([`Journal::done`]); a last line
+    /// without its newline, cut short by a kill, is dropped from the file.
+    ///
+    /// # Errors
+    ///
+    /// [`JournalError::Settings`] when the journal records other settings,
+    /// [`JournalError::Entry`] for a complete line that does not parse, I/O errors.
+    pub fn open(path: &Path, settings: &str) -> Result<Journal<R>, JournalError> {
+        let io = |source| JournalError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut done = BTreeMap::new();
+        let mut keep = 0u64;
+        if path.exists() {
+            let f = std::fs::File::open(path).map_err(io)?;
+            let len = f.metadata().map_err(io)?.len();
+            let reader = std::io::BufReader::new(f);
+            let mut header = false;
+            for (i, line) in reader.split(b'\n').enumerate() {
+                let line = line.map_err(io)?;
+                // A line is whole when its newline is in the file.
+                if keep + line.len() as u64 >= len {
+                    break;
+                }
+                let entry = |source| JournalError::Entry {
+                    path: path.to_path_buf(),
+                    line: i + 1,
+                    source,
+                };
+                if !header {
+                    let h: Header = serde_json::from_slice(&line).map_err(entry)?;
+                    if h.settings != settings {
+                        return Err(JournalError::Settings {
+                            path: path.to_path_buf(),
+                            found: h.settings,
+                            expected: settings.to_owned(),
+                        });
+                    }
+                    header = true;
+                } else {
+                    let e: Entry<R> = serde_json::from_slice(&line).map_err(entry)?;
+                    done.insert(e.key, e.row);
+                }
+                keep += line.len() as u64 + 1;
+            }
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(io)?;
+        // Drop a torn last line, then append after what is whole.
+        file.set_len(keep).map_err(io)?;
+        std::io::Seek::seek(&mut file, std::io::SeekFrom::End(0)).map_err(io)?;
+        let mut j = Journal {
+            path: path.to_path_buf(),
+            file,
+            resumed: done.len(),
+            done,
+        };
+        if keep == 0 {
+            let h = serde_json::to_string(&Header {
+                settings: settings.to_owned(),
+            })
+            .map_err(|e| io(std::io::Error::other(e)))?;
+            j.append(h)?;
+        }
+        Ok(j)
+    }
+
+    fn append(&mut self, mut line: String) -> Result<(), JournalError> {
+        line.push('\n');
+        self.file
+            .write_all(line.as_bytes())
+            .and_then(|()| self.file.sync_data())
+            .map_err(|source| JournalError::Io {
+                path: self.path.clone(),
+                source,
+            })
+    }
+
+    /// The row recorded for `key`, if that input is finished.
+    pub fn done(&self, key: &str) -> Option<&R> {
+        self.done.get(key)
+    }
+
+    /// Inputs that were already finished when the journal was opened.
+    pub fn resumed(&self) -> usize {
+        self.resumed
+    }
+
+    /// Records that `key` is finished with `row`, on disk before returning.
+    ///
+    /// # Errors
+    ///
+    /// I/O errors.
+    pub fn record(&mut self, key: &str, row: R) -> Result<(), JournalError> {
+        let line = serde_json::to_string(&Entry {
+            key: key.to_owned(),
+            row: &row,
+        })
+        .map_err(|e| JournalError::Io {
+            path: self.path.clone(),
+            source: std::io::Error::other(e),
+        })?;
+        self.append(line)?;
+        self.done.insert(key.to_owned(), row);
+        Ok(())
+    }
+
+    /// Every finished row, by key.
+    pub fn into_rows(self) -> BTreeMap<String, R> {
+        self.done
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_parse_and_refuse_what_is_not_i_of_n() {
+        let s: Shard = "2/4".parse().unwrap();
+        assert_eq!(
+            (s.index(), s.count(), s.to_string()),
+            (2, 4, "2/4".to_owned())
+        );
+        assert!("0/1".parse::<Shard>().unwrap().is_whole());
+        for bad in ["4/4", "1/0", "2", "a/4", "-1/4", "1/4/2"] {
+            let e = bad.parse::<Shard>().unwrap_err();
+            assert!(e.to_string().contains(bad), "{e}");
+        }
+        assert_eq!(
+            Shard::new(1, 4).unwrap().part_name("predictions.csv"),
+            "predictions.shard-0001-of-0004.csv"
+        );
+        assert_eq!(Shard::WHOLE.part_name("qc.csv"), "qc.csv");
+        assert_eq!(
+            Shard::new(0, 2).unwrap().part_name("journal"),
+            "journal.shard-0000-of-0002"
+        );
+    }
+
+    #[test]
+    fn every_input_has_one_shard_and_adding_files_moves_none() {
+        let keys: Vec<String> = (0..2000)
+            .map(|i| format!("p{}/img-{i}.dcm", i % 37))
+            .collect();
+        for n in [1u32, 2, 3, 4, 7] {
+            let shards: Vec<Shard> = (0..n).map(|i| Shard::new(i, n).unwrap()).collect();
+            let mut sizes = vec![0usize; n as usize];
+            for k in &keys {
+                let owners: Vec<u32> = shards
+                    .iter()
+                    .filter(|s| s.owns(k))
+                    .map(|s| s.index())
+                    .collect();
+                assert_eq!(owners.len(), 1, "{k} owned by {owners:?} of {n}");
+                sizes[owners[0] as usize] += 1;
+            }
+            // Balanced within 20 % of the mean.
+            let mean = keys.len() as f64 / f64::from(n);
+            assert!(
+                sizes.iter().all(|&c| (c as f64 - mean).abs() < 0.2 * mean),
+                "{sizes:?}"
+            );
+        }
+        // The owner of a key depends on the key alone: more files change nothing.
+        let s = Shard::new(1, 4).unwrap();
+        let before: Vec<bool> = keys.iter().map(|k| s.owns(k)).collect();
+        let more: Vec<String> = keys
+            .iter()
+            .cloned()
+            .chain((0..500).map(|i| format!("new/{i}")))
+            .collect();
+        let after: Vec<bool> = more[..keys.len()].iter().map(|k| s.owns(k)).collect();
+        assert_eq!(before, after);
+        // FNV-1a of "a" is 0xaf63dc4c8601ec8c (its published test vector): even, so shard 0 of 2.
+        assert!(Shard::new(0, 2).unwrap().owns("a"));
+        assert_eq!(Shard::key(Path::new("p1/sub/x.dcm")), "p1/sub/x.dcm");
+    }
+
+    #[test]
+    fn a_journal_resumes_drops_a_torn_line_and_refuses_other_settings() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("j.jsonl");
+        {
+            let mut j = Journal::<u32>::open(&p, "opts=1").unwrap();
+            assert_eq!(j.resumed(), 0);
+            j.record("a.dcm", 1).unwrap();
+            j.record("b.dcm", 2).unwrap();
+        }
+        // A kill in the middle of the third line.
+        let mut f = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
+        f.write_all(br#"{"key":"c.dcm","ro"#).unwrap();
+        drop(f);
+        let mut j = Journal::<u32>::open(&p, "opts=1").unwrap();
+        assert_eq!(j.resumed(), 2);
+        assert_eq!((j.done("a.dcm"), j.done("c.dcm")), (Some(&1), None));
+        j.record("c.dcm", 3).unwrap();
+        drop(j);
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert_eq!(text.lines().count(), 4, "{text}");
+        assert!(text.ends_with("{\"key\":\"c.dcm\",\"row\":3}\n"), "{text}");
+        let rows = Journal::<u32>::open(&p, "opts=1").unwrap().into_rows();
+        assert_eq!(
+            rows.into_iter().collect::<Vec<_>>(),
+            [
+                ("a.dcm".into(), 1),
+                ("b.dcm".into(), 2),
+                ("c.dcm".into(), 3)
+            ]
+        );
+        // Other settings: refused, naming both.
+        let e = Journal::<u32>::open(&p, "opts=2").unwrap_err().to_string();
+        assert!(e.contains("opts=1") && e.contains("opts=2"), "{e}");
+        // A complete line that is not an entry: refused with its line number.
+        std::fs::write(&p, "{\"settings\":\"opts=1\"}\nnot json\n").unwrap();
+        let e = Journal::<u32>::open(&p, "opts=1").unwrap_err();
+        assert!(matches!(e, JournalError::Entry { line: 2, .. }), "{e:?}");
+    }
+}
