@@ -323,6 +323,212 @@ impl<R: Serialize + DeserializeOwned> Journal<R> {
     }
 }
 
+/// The folder of the shards' journals inside a shared output folder (hidden, so that a
+/// walk of an input folder that holds the output passes it by).
+pub const JOURNALS: &str = ".journal";
+
+/// Why the shards' parts of a table cannot be merged.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MergeError {
+    /// No part of the table in the folder.
+    #[error("{dir}: no shard parts of {table} (files named like {example})")]
+    NoParts {
+        /// The folder.
+        dir: PathBuf,
+        /// The table.
+        table: String,
+        /// What a part's name looks like.
+        example: String,
+    },
+    /// Parts of runs split into different numbers of shards.
+    #[error("{dir}: parts of {table} from runs of {counts:?} shards; merge one run's parts")]
+    MixedCounts {
+        /// The folder.
+        dir: PathBuf,
+        /// The table.
+        table: String,
+        /// The shard counts found.
+        counts: Vec<u32>,
+    },
+    /// Some shards have not written their part (yet).
+    #[error(
+        "{dir}: {table} lacks the parts of shards {missing:?} of {count}: run them, then merge"
+    )]
+    Missing {
+        /// The folder.
+        dir: PathBuf,
+        /// The table.
+        table: String,
+        /// Shard indices without a part.
+        missing: Vec<u32>,
+        /// Shards in all.
+        count: u32,
+    },
+    /// Parts made with different settings (their journals' first lines differ).
+    #[error(
+        "{first} and {other} were made with different settings: {first_settings} vs {other_settings}"
+    )]
+    Settings {
+        /// One journal.
+        first: PathBuf,
+        /// Another.
+        other: PathBuf,
+        /// The first's settings.
+        first_settings: String,
+        /// The other's.
+        other_settings: String,
+    },
+    /// Parts with different columns.
+    #[error("{path}: its columns differ from the other parts'")]
+    Columns {
+        /// The part.
+        path: PathBuf,
+    },
+    /// A part or journal could not be read, or the table written.
+    #[error("{path}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// What [`merge_parts`] wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Merged {
+    /// The table written.
+    pub table: PathBuf,
+    /// Rows in it.
+    pub rows: usize,
+    /// Shards merged.
+    pub shards: u32,
+}
+
+/// Joins the shards' parts of `table` in `dir` (`qc.shard-0000-of-0004.csv` … for
+/// `qc.csv`) into `dir/table`, written atomically: the same file a whole run writes,
+/// rows in the order of the input walk (the first column, a relative path, compared
+/// component by component). Refuses parts of different shard counts, a missing shard,
+/// parts whose journals (`dir/.journal/<journal>.shard-…`) record different settings,
+/// and parts with different columns.
+///
+/// # Errors
+///
+/// [`MergeError`].
+pub fn merge_parts(dir: &Path, table: &str, journal: &str) -> Result<Merged, MergeError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |e: Box<dyn std::error::Error + Send + Sync>| MergeError::Io { path, source: e }
+    };
+    let (stem, ext) = table.rsplit_once('.').unwrap_or((table, ""));
+    let prefix = format!("{stem}.shard-");
+    let suffix = if ext.is_empty() {
+        String::new()
+    } else {
+        format!(".{ext}")
+    };
+    let mut parts: BTreeMap<u32, (u32, PathBuf)> = BTreeMap::new();
+    let mut counts = std::collections::BTreeSet::new();
+    let entries = std::fs::read_dir(dir).map_err(|e| io(dir)(Box::new(e)))?;
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(mid) = name
+            .strip_prefix(&prefix)
+            .and_then(|r| r.strip_suffix(&suffix))
+        else {
+            continue;
+        };
+        let Some((i, n)) = mid.split_once("-of-") else {
+            continue;
+        };
+        if let (Ok(i), Ok(n)) = (i.parse::<u32>(), n.parse::<u32>()) {
+            counts.insert(n);
+            parts.insert(i, (n, e.path()));
+        }
+    }
+    let count = match counts.len() {
+        0 => {
+            return Err(MergeError::NoParts {
+                dir: dir.to_path_buf(),
+                table: table.to_owned(),
+                example: Shard { index: 0, count: 4 }.part_name(table),
+            });
+        }
+        1 => *counts.iter().next().unwrap_or(&1),
+        _ => {
+            return Err(MergeError::MixedCounts {
+                dir: dir.to_path_buf(),
+                table: table.to_owned(),
+                counts: counts.into_iter().collect(),
+            });
+        }
+    };
+    let missing: Vec<u32> = (0..count).filter(|i| !parts.contains_key(i)).collect();
+    if !missing.is_empty() {
+        return Err(MergeError::Missing {
+            dir: dir.to_path_buf(),
+            table: table.to_owned(),
+            missing,
+            count,
+        });
+    }
+    // The same settings everywhere: the first line of every part's journal.
+    let mut first: Option<(PathBuf, String)> = None;
+    for i in 0..count {
+        let j = dir
+            .join(JOURNALS)
+            .join(Shard { index: i, count }.part_name(journal));
+        let text = std::fs::read_to_string(&j).map_err(|e| io(&j)(Box::new(e)))?;
+        let settings = text.lines().next().unwrap_or("").to_owned();
+        match &first {
+            None => first = Some((j, settings)),
+            Some((f, s)) if *s != settings => {
+                return Err(MergeError::Settings {
+                    first: f.clone(),
+                    other: j,
+                    first_settings: s.clone(),
+                    other_settings: settings,
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    let mut header: Option<csv::StringRecord> = None;
+    let mut rows: Vec<csv::StringRecord> = Vec::new();
+    for (_, path) in parts.values() {
+        let mut r = csv::Reader::from_path(path).map_err(|e| io(path)(Box::new(e)))?;
+        let h = r.headers().map_err(|e| io(path)(Box::new(e)))?.clone();
+        match &header {
+            None => header = Some(h),
+            Some(first) if *first != h => return Err(MergeError::Columns { path: path.clone() }),
+            Some(_) => {}
+        }
+        for rec in r.records() {
+            rows.push(rec.map_err(|e| io(path)(Box::new(e)))?);
+        }
+    }
+    rows.sort_by(|a, b| Path::new(a.get(0).unwrap_or("")).cmp(Path::new(b.get(0).unwrap_or(""))));
+    let out = dir.join(table);
+    let mut w = csv::Writer::from_writer(Vec::new());
+    if let Some(h) = &header {
+        w.write_record(h).map_err(|e| io(&out)(Box::new(e)))?;
+    }
+    for r in &rows {
+        w.write_record(r).map_err(|e| io(&out)(Box::new(e)))?;
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| io(&out)(Box::new(e.into_error())))?;
+    crate::write_bytes_atomic(&out, &bytes).map_err(|e| io(&out)(Box::new(e)))?;
+    Ok(Merged {
+        table: out,
+        rows: rows.len(),
+        shards: count,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 //! Segmenting a folder: masks at each input's own size, overlays, and `qc.csv` with one
 //! row per image (its gate verdict, or the error that stopped it; the rest goes on).
 
+use cxr_core::shard::{JOURNALS, Journal, Shard};
 use std::path::{Path, PathBuf};
 
 use cxr_core::{GrayImage, LungMask};
@@ -197,7 +198,7 @@ pub fn score_pairs(
 }
 
 /// One row of `qc.csv`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct QcRow {
     /// Input path, relative to the input folder.
     pub image: String,
@@ -205,13 +206,13 @@ pub struct QcRow {
     /// `masks/<name>.png` when two inputs share a stem); empty on error.
     pub mask: String,
     /// `ok` or `error`.
-    pub status: &'static str,
+    pub status: String,
     /// Lungs found (empty on error).
     pub lungs_found: Option<u8>,
     /// Lung fraction (empty on error).
     pub lung_fraction: Option<f32>,
     /// `accept` or `reject` (empty on error).
-    pub verdict: Option<&'static str>,
+    pub verdict: Option<String>,
     /// Rejection reason or error message.
     pub reason: String,
 }
@@ -222,6 +223,7 @@ pub struct QcRow {
 /// that share a stem (`x.jpg` and `x.png`) are named by their whole file name instead
 /// (`x.jpg.png`, `x.png.png`), so that no mask overwrites another; the `mask` column
 /// says which file is whose. Unreadable images are error rows. Returns the rows.
+/// [`segment_dir_shard`] with the whole input.
 ///
 /// # Errors
 ///
@@ -236,6 +238,41 @@ pub fn segment_dir(
     qc: &QcOptions,
     progress: Option<&ProgressBar>,
 ) -> Result<Vec<QcRow>, crate::Error> {
+    Ok(segment_dir_shard(seg, input, out, post, qc, Shard::WHOLE, progress)?.rows)
+}
+
+/// What [`segment_dir_shard`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShardRun {
+    /// This shard's rows, in the order of the whole run's `qc.csv`.
+    pub rows: Vec<QcRow>,
+    /// Images found finished in the journal (a restarted shard) and not redone.
+    pub resumed: usize,
+    /// Images segmented by this call.
+    pub segmented: usize,
+    /// The table written: `qc.csv`, or this shard's part of it.
+    pub table: PathBuf,
+}
+
+/// [`segment_dir`] for one [`Shard`] of the input: the images whose relative path the
+/// shard owns, into the shared `out` folder, the rows into `out/qc.shard-I-of-N.csv`
+/// (`cxr_core::shard::merge_parts` joins the parts into the `qc.csv` a whole run
+/// writes). Each finished image is journaled (`out/.journal/qc.shard-I-of-N.jsonl`), so
+/// that a shard killed and started again skips what it finished; a journal made with
+/// other options or other segmenter weights is refused.
+///
+/// # Errors
+///
+/// As [`segment_dir`], and [`crate::Error::Journal`] when the journal cannot be used.
+pub fn segment_dir_shard(
+    seg: &Segmenter,
+    input: &Path,
+    out: &Path,
+    post: &PostprocessOptions,
+    qc: &QcOptions,
+    shard: Shard,
+    progress: Option<&ProgressBar>,
+) -> Result<ShardRun, crate::Error> {
     post.validate()?;
     qc.validate()?;
     // The output folder is left out should it sit inside the input.
@@ -252,36 +289,62 @@ pub fn segment_dir(
             files.push(p);
         }
     }
-    if let Some(pb) = progress {
-        pb.set_length(files.len() as u64);
-    }
     let rels: Vec<PathBuf> = files
         .iter()
         .map(|p| p.strip_prefix(input).unwrap_or(p).to_path_buf())
         .collect();
+    // Names over the whole input, so that every shard names a mask as the whole run does.
     let names = output_names(&rels);
-    let mut rows = Vec::with_capacity(files.len());
-    for ((path, rel), name) in files.iter().zip(&rels).zip(names) {
+    let mine: Vec<usize> = (0..files.len())
+        .filter(|&i| shard.owns(&Shard::key(&rels[i])))
+        .collect();
+    if let Some(pb) = progress {
+        pb.set_length(mine.len() as u64);
+    }
+    let journals = out.join(JOURNALS);
+    std::fs::create_dir_all(&journals).map_err(|source| cxr_core::Error::Io {
+        path: journals.clone(),
+        source,
+    })?;
+    let settings =
+        serde_json::json!({ "post": post, "qc": qc, "segmenter": seg.config() }).to_string();
+    let mut journal: Journal<QcRow> =
+        Journal::open(&journals.join(shard.part_name("qc.jsonl")), &settings)?;
+    let resumed = journal.resumed();
+    let mut segmented = 0;
+    let mut rows = Vec::with_capacity(mine.len());
+    for i in mine {
+        let (path, rel, name) = (&files[i], &rels[i], &names[i]);
+        let key = Shard::key(rel);
+        if let Some(row) = journal.done(&key) {
+            rows.push(row.clone());
+            if let Some(pb) = progress {
+                pb.inc(1);
+            }
+            continue;
+        }
         let row = (|| -> Result<QcRow, Box<dyn std::error::Error>> {
-            let name = name.ok_or("another input's mask has this name (rename one of them)")?;
+            let name = name
+                .as_ref()
+                .ok_or("another input's mask has this name (rename one of them)")?;
             let img = cxr_core::load_gray(path)?;
             let (s, q) = segment_image(seg, &img, post, qc)?;
-            s.lungs.save(&out.join("masks").join(&name))?;
-            cxr_core::save_rgb_png(&out.join("overlays").join(&name), &overlay(&img, &s))?;
+            s.lungs.save(&out.join("masks").join(name))?;
+            cxr_core::save_rgb_png(&out.join("overlays").join(name), &overlay(&img, &s))?;
             Ok(QcRow {
                 image: rel.to_string_lossy().into_owned(),
-                mask: Path::new("masks")
-                    .join(&name)
-                    .to_string_lossy()
-                    .into_owned(),
-                status: "ok",
+                mask: Path::new("masks").join(name).to_string_lossy().into_owned(),
+                status: "ok".into(),
                 lungs_found: Some(q.lungs_found),
                 lung_fraction: Some(q.lung_fraction),
-                verdict: Some(if q.verdict.is_accept() {
-                    "accept"
-                } else {
-                    "reject"
-                }),
+                verdict: Some(
+                    if q.verdict.is_accept() {
+                        "accept"
+                    } else {
+                        "reject"
+                    }
+                    .into(),
+                ),
                 reason: q
                     .verdict
                     .reason()
@@ -292,29 +355,39 @@ pub fn segment_dir(
         .unwrap_or_else(|e| QcRow {
             image: rel.to_string_lossy().into_owned(),
             mask: String::new(),
-            status: "error",
+            status: "error".into(),
             lungs_found: None,
             lung_fraction: None,
             verdict: None,
             reason: cxr_core::error_chain(e.as_ref()),
         });
+        journal.record(&key, row.clone())?;
+        segmented += 1;
         rows.push(row);
         if let Some(pb) = progress {
             pb.inc(1);
         }
     }
-    let header = [
-        "image",
-        "mask",
-        "status",
-        "lungs_found",
-        "lung_fraction",
-        "verdict",
-        "reason",
-    ];
-    cxr_core::write_csv(&out.join("qc.csv"), &header, &rows)?;
-    Ok(rows)
+    let table = out.join(shard.part_name("qc.csv"));
+    cxr_core::write_csv(&table, &QC_COLUMNS, &rows)?;
+    Ok(ShardRun {
+        rows,
+        resumed,
+        segmented,
+        table,
+    })
 }
+
+/// Columns of `qc.csv`.
+pub const QC_COLUMNS: [&str; 7] = [
+    "image",
+    "mask",
+    "status",
+    "lungs_found",
+    "lung_fraction",
+    "verdict",
+    "reason",
+];
 
 #[cfg(test)]
 mod tests {

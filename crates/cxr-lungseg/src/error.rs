@@ -36,6 +36,9 @@ pub enum Error {
     /// Image, mask or CSV I/O.
     #[error(transparent)]
     Core(#[from] cxr_core::Error),
+    /// A shard's journal cannot be used (`cxr_core::shard::Journal`).
+    #[error(transparent)]
+    Journal(#[from] cxr_core::shard::JournalError),
     /// An error of the training kit (checkpoints, JSON, I/O).
     #[error(transparent)]
     Nn(#[from] cxr_nn::Error),

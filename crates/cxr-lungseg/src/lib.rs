@@ -24,7 +24,10 @@ pub mod postprocess;
 pub mod qc;
 pub mod train;
 
-pub use batch::{QcRow, ScoreRow, score_pairs, segment_dir, segment_image};
+pub use batch::{
+    QC_COLUMNS, QcRow, ScoreRow, ShardRun, score_pairs, segment_dir, segment_dir_shard,
+    segment_image,
+};
 /// The lung-mask dataset readers, re-exported from `cxr-source-nlm-tb` (where they live,
 /// with no libtorch).
 pub use cxr_source_nlm_tb::masks;

@@ -502,6 +502,8 @@ pub struct Segmenter {
     channels_last: bool,
     /// Average each prediction with that of the mirrored image.
     mirror_average: bool,
+    /// What identifies the weights loaded ([`Segmenter::weights_id`]).
+    weights_id: String,
     _vs: nn::VarStore,
 }
 
@@ -522,14 +524,31 @@ impl Segmenter {
             weights_channels_last(&vs);
         }
         net.fold_batchnorm();
+        let weights = cxr_nn::checkpoint::inference_weights(run_dir);
+        let bytes = std::fs::read(&weights).map_err(|source| {
+            crate::Error::Core(cxr_core::Error::Io {
+                path: weights.clone(),
+                source,
+            })
+        })?;
+        let fnv = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
         Ok(Segmenter {
             net,
             config,
             device,
             channels_last,
             mirror_average: false,
+            weights_id: format!("{}:{fnv:016x}", bytes.len()),
             _vs: vs,
         })
+    }
+
+    /// The size and 64-bit FNV-1a hash of the weights file loaded: what a shard's journal
+    /// records with the settings, so that masks of another training are never mixed in.
+    pub fn weights_id(&self) -> &str {
+        &self.weights_id
     }
 
     /// Averages every prediction with that of the left-right mirrored image, mirrored

@@ -127,7 +127,10 @@ fn trains_to_a_good_dice_resumes_and_segments() {
         None,
     )
     .unwrap();
-    let status: Vec<(&str, &str)> = rows.iter().map(|r| (r.image.as_str(), r.status)).collect();
+    let status: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r.image.as_str(), r.status.as_str()))
+        .collect();
     assert_eq!(
         status,
         [

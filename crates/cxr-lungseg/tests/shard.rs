@@ -1,0 +1,153 @@
+//! `segment_dir` run as shards over one output folder: four shards and a merge write
+//! what one whole run writes, byte for byte; a shard killed half-way and started again
+//! redoes only what it had not finished; parts of other settings are refused.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use cxr_core::shard::{JOURNALS, Shard, merge_parts};
+use cxr_core::{Label, SourceId};
+use cxr_lungseg::qc::QcOptions;
+use cxr_lungseg::{
+    InMemory, SegTrainConfig, Segmenter, SegmenterConfig, segment_dir, segment_dir_shard,
+};
+use cxr_synth::{CaseSpec, SynthConfig, render};
+use tch::Device;
+
+fn segmenter(dir: &Path) -> Segmenter {
+    let pairs = (0..8u64)
+        .map(|i| {
+            let p = render(
+                &CaseSpec::single(i, Label::ALL[(i % 3) as usize], SourceId::Qmenta),
+                &SynthConfig::with_size(64),
+            );
+            let labels = p.lungs().to_binary();
+            (p.image, labels)
+        })
+        .collect();
+    let cfg = SegTrainConfig {
+        model: SegmenterConfig::tiny(64),
+        epochs: 1,
+        batch_size: 4,
+        workers: 1,
+        average_last: 0,
+        ..Default::default()
+    };
+    cxr_lungseg::train(dir, Arc::new(InMemory(pairs)), &cfg, Device::Cpu, false).unwrap();
+    Segmenter::load(dir, Device::Cpu).unwrap()
+}
+
+/// 13 phantoms in three folders, a stem shared by two files, and a broken file.
+fn input(dir: &Path) -> PathBuf {
+    let input = dir.join("input");
+    for (i, rel) in [
+        "a.png",
+        "b.png",
+        "c.jpg",
+        "c.png",
+        "p1/x.png",
+        "p1/y.png",
+        "p1/z.png",
+        "p2/x.png",
+        "p2/sub/q.png",
+        "p2/sub/r.png",
+        "p3.png",
+        "p30/t.png",
+        "p4/u.png",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let p = render(
+            &CaseSpec::single(100 + i as u64, Label::ALL[i % 3], SourceId::CovidIdc),
+            &SynthConfig::with_size(72),
+        );
+        let path = input.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        p.image.save(&path).unwrap();
+    }
+    std::fs::write(input.join("p1/broken.png"), b"not a png").unwrap();
+    input
+}
+
+/// Every file under `dir` but the journals, with its bytes.
+fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = cxr_core::walk::files(dir, None)
+        .into_iter()
+        .map(|p| p.unwrap())
+        .filter(|p| !p.to_string_lossy().contains("shard-"))
+        .map(|p| {
+            let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+            (rel, std::fs::read(&p).unwrap())
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn four_shards_and_a_merge_equal_one_whole_run_and_a_killed_shard_resumes() {
+    let d = tempfile::tempdir().unwrap();
+    let seg = segmenter(&d.path().join("seg"));
+    let input = input(d.path());
+    let (post, qc) = (Default::default(), QcOptions::default());
+
+    let whole = d.path().join("whole");
+    let rows = segment_dir(&seg, &input, &whole, &post, &qc, None).unwrap();
+    assert_eq!(rows.len(), 14);
+
+    let sharded = d.path().join("sharded");
+    let mut counted = 0;
+    for i in 0..4 {
+        let r = segment_dir_shard(
+            &seg,
+            &input,
+            &sharded,
+            &post,
+            &qc,
+            Shard::new(i, 4).unwrap(),
+            None,
+        )
+        .unwrap();
+        assert_eq!((r.resumed, r.segmented), (0, r.rows.len()));
+        counted += r.rows.len();
+    }
+    assert_eq!(counted, 14, "every image in exactly one shard");
+    let m = merge_parts(&sharded, "qc.csv", "qc.jsonl").unwrap();
+    assert_eq!((m.rows, m.shards), (14, 4));
+    // qc.csv, every mask and every overlay: the same bytes.
+    assert_eq!(tree(&sharded), tree(&whole));
+
+    // A shard killed after its first image: its journal holds one entry and half a line,
+    // its part of the table was never written.
+    let killed = d.path().join("killed");
+    let shard = Shard::new(1, 2).unwrap();
+    let first = segment_dir_shard(&seg, &input, &killed, &post, &qc, shard, None).unwrap();
+    assert!(first.rows.len() >= 3, "{}", first.rows.len());
+    let part = std::fs::read(&first.table).unwrap();
+    let journal = killed.join(JOURNALS).join(shard.part_name("qc.jsonl"));
+    let text = std::fs::read_to_string(&journal).unwrap();
+    let kept: Vec<&str> = text.lines().take(2).collect();
+    std::fs::write(&journal, format!("{}\n{{\"key\":\"p1/", kept.join("\n"))).unwrap();
+    std::fs::remove_file(&first.table).unwrap();
+    let again = segment_dir_shard(&seg, &input, &killed, &post, &qc, shard, None).unwrap();
+    assert_eq!((again.resumed, again.segmented), (1, first.rows.len() - 1));
+    assert_eq!(again.rows, first.rows);
+    assert_eq!(std::fs::read(&again.table).unwrap(), part);
+    // Started once more when finished: nothing is redone.
+    let done = segment_dir_shard(&seg, &input, &killed, &post, &qc, shard, None).unwrap();
+    assert_eq!((done.resumed, done.segmented), (first.rows.len(), 0));
+
+    // Other gate settings: the journal is refused, not mixed.
+    let strict = QcOptions {
+        min_fraction: 0.5,
+        ..QcOptions::default()
+    };
+    let e = segment_dir_shard(&seg, &input, &killed, &post, &strict, shard, None).unwrap_err();
+    assert!(e.to_string().contains("other settings"), "{e}");
+    // A merge with a shard missing names it.
+    let e = merge_parts(&killed, "qc.csv", "qc.jsonl")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("[0]") && e.contains("of 2"), "{e}");
+}
