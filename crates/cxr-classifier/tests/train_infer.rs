@@ -44,20 +44,7 @@ fn fixture() -> &'static Fixture {
         // One class per source style, as in the demo cohort and the paper's data: a tiny
         // network learns it within three epochs whatever the rounding (on one source
         // alone it stays near chance, ln 3, and whether the loss fell was luck).
-        let sp = |source, healthy, covid, bacterial| cxr_synth::SourcePlan {
-            source,
-            healthy,
-            covid,
-            bacterial,
-            images_per_patient: 1.0,
-        };
-        let plan = CohortPlan {
-            sources: vec![
-                sp(SourceId::Chestxray8, 16, 0, 0),
-                sp(SourceId::CovidIdc, 0, 16, 0),
-                sp(SourceId::TbPortals, 0, 0, 16),
-            ],
-        };
+        let plan = CohortPlan::one_class_per_source(16);
         let synth = SynthConfig::with_size(96);
         let cases = plan_cases(&plan, &synth, 11).unwrap();
         let files = write_cohort(&dir.path().join("cohort"), &cases, &synth, None).unwrap();

@@ -112,6 +112,21 @@ impl CohortPlan {
         }
     }
 
+    /// `n` patients of one class in each of three source styles (ChestX-ray8 healthy,
+    /// covid-chestxray-dataset covid-19, TB Portals bacterial), one image each: the
+    /// smallest cohort a tiny classifier learns within a few epochs whatever the
+    /// rounding (on one source alone it stays near chance). For tests of what uses a
+    /// trained run.
+    pub fn one_class_per_source(n: usize) -> CohortPlan {
+        CohortPlan {
+            sources: vec![
+                plan(SourceId::Chestxray8, n, 0, 0, 1.0),
+                plan(SourceId::CovidIdc, 0, n, 0, 1.0),
+                plan(SourceId::TbPortals, 0, 0, n, 1.0),
+            ],
+        }
+    }
+
     /// Largest [`SourcePlan::images_per_patient`] accepted.
     pub const MAX_IMAGES_PER_PATIENT: f64 = 1000.0;
     /// Largest number of patients of one class in one source.

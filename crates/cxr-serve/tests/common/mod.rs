@@ -9,7 +9,6 @@ use std::time::Duration;
 use cxr_classifier::data::examples_with_mask_column;
 use cxr_classifier::infer::predict_records;
 use cxr_classifier::{Classifier, ClassifierConfig, TrainConfig, train};
-use cxr_core::SourceId;
 use cxr_lungseg::qc::QcOptions;
 use cxr_serve::{ServeConfig, Service};
 use cxr_synth::{CohortPlan, SynthConfig, plan_cases, write_cohort};
@@ -29,20 +28,7 @@ pub fn fixture() -> &'static Fixture {
     F.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let exp = dir.path().join("exp");
-        let sp = |source, healthy, covid, bacterial| cxr_synth::SourcePlan {
-            source,
-            healthy,
-            covid,
-            bacterial,
-            images_per_patient: 1.0,
-        };
-        let plan = CohortPlan {
-            sources: vec![
-                sp(SourceId::Chestxray8, 10, 0, 0),
-                sp(SourceId::CovidIdc, 0, 10, 0),
-                sp(SourceId::TbPortals, 0, 0, 10),
-            ],
-        };
+        let plan = CohortPlan::one_class_per_source(10);
         let synth = SynthConfig::with_size(96);
         let cases = plan_cases(&plan, &synth, 5).unwrap();
         let cohort = dir.path().join("cohort");
