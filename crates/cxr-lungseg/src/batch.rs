@@ -223,7 +223,9 @@ pub struct QcRow {
 /// that share a stem (`x.jpg` and `x.png`) are named by their whole file name instead
 /// (`x.jpg.png`, `x.png.png`), so that no mask overwrites another; the `mask` column
 /// says which file is whose. Unreadable images are error rows. Returns the rows.
-/// [`segment_dir_shard`] with the whole input.
+/// [`segment_dir_shard`] with the whole input: run again into the same `out` with the
+/// same options and weights, it skips the images its journal lists (`out/.journal`;
+/// remove it to redo everything).
 ///
 /// # Errors
 ///
