@@ -225,7 +225,7 @@ pub struct QcRow {
 /// says which file is whose. Unreadable images are error rows. Returns the rows.
 /// [`segment_dir_shard`] with the whole input: run again into the same `out` with the
 /// same options and weights, it skips the images its journal lists (`out/.journal`;
-/// remove it to redo everything).
+/// remove it to redo everything); with other options or weights it starts over.
 ///
 /// # Errors
 ///
@@ -260,8 +260,9 @@ pub struct ShardRun {
 /// shard owns, into the shared `out` folder, the rows into `out/qc.shard-I-of-N.csv`
 /// (`cxr_core::shard::merge_parts` joins the parts into the `qc.csv` a whole run
 /// writes). Each finished image is journaled (`out/.journal/qc.shard-I-of-N.jsonl`), so
-/// that a shard killed and started again skips what it finished; a journal made with
-/// other options or other segmenter weights is refused.
+/// that a shard killed and started again skips what it finished; a shard's journal made
+/// with other options or other segmenter weights is refused (the whole input's starts
+/// over instead).
 ///
 /// # Errors
 ///
@@ -310,8 +311,19 @@ pub fn segment_dir_shard(
     })?;
     let settings =
         serde_json::json!({ "post": post, "qc": qc, "segmenter": seg.config() }).to_string();
-    let mut journal: Journal<QcRow> =
-        Journal::open(&journals.join(shard.part_name("qc.jsonl")), &settings)?;
+    let path = journals.join(shard.part_name("qc.jsonl"));
+    let mut journal: Journal<QcRow> = match Journal::open(&path, &settings) {
+        // A whole run shares its folder with no other shard: with other settings it
+        // starts over, as it did before it kept a journal.
+        Err(cxr_core::shard::JournalError::Settings { .. }) if shard.is_whole() => {
+            std::fs::remove_file(&path).map_err(|source| cxr_core::Error::Io {
+                path: path.clone(),
+                source,
+            })?;
+            Journal::open(&path, &settings)?
+        }
+        j => j?,
+    };
     let resumed = journal.resumed();
     let mut segmented = 0;
     let mut rows = Vec::with_capacity(mine.len());

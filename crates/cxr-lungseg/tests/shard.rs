@@ -145,6 +145,12 @@ fn four_shards_and_a_merge_equal_one_whole_run_and_a_killed_shard_resumes() {
     };
     let e = segment_dir_shard(&seg, &input, &killed, &post, &strict, shard, None).unwrap_err();
     assert!(e.to_string().contains("other settings"), "{e}");
+    // A whole run has no other shard to agree with: with other settings it starts over.
+    let again =
+        segment_dir_shard(&seg, &input, &whole, &post, &strict, Shard::WHOLE, None).unwrap();
+    assert_eq!((again.resumed, again.segmented), (0, 14));
+    let same = segment_dir_shard(&seg, &input, &whole, &post, &strict, Shard::WHOLE, None).unwrap();
+    assert_eq!((same.resumed, same.segmented), (14, 0));
     // A merge with a shard missing names it.
     let e = merge_parts(&killed, "qc.csv", "qc.jsonl")
         .unwrap_err()
