@@ -173,6 +173,14 @@ impl Service {
             metrics.clone(),
         )?;
         let c = &engine.classifier_config;
+        // The epoch early stopping kept: the lowest validation loss.
+        let best_epoch = cxr_classifier::train::read_metrics(&files.classifier)
+            .ok()
+            .and_then(|m| {
+                m.into_iter()
+                    .filter(|e| e.val_loss.is_finite())
+                    .min_by(|a, b| a.val_loss.total_cmp(&b.val_loss))
+            });
         let best: Option<cxr_nn::TrainState> =
             cxr_nn::checkpoint::read_json(&files.classifier.join("best.json")).ok();
         let model = ModelInfo {
@@ -186,6 +194,9 @@ impl Service {
                 mirror_average: c.mirror_average,
                 epochs: best.as_ref().map(|b| b.epochs_done),
                 best_validation_loss: best.as_ref().and_then(|b| b.early.best),
+                validation_accuracy: best_epoch.as_ref().map(|e| e.val_accuracy),
+                validation_covid_auc: best_epoch.as_ref().and_then(|e| e.val_auc_covid),
+                validation_epoch: best_epoch.as_ref().map(|e| e.epoch),
                 trained: model::modified_rfc3339(&cxr_nn::checkpoint::inference_weights(
                     &files.classifier,
                 )),

@@ -203,6 +203,12 @@ pub struct ClassifierInfo {
     pub epochs: Option<usize>,
     /// Best validation loss of training (early stopping's criterion).
     pub best_validation_loss: Option<f64>,
+    /// Validation accuracy at the epoch of lowest validation loss (`metrics.jsonl`).
+    pub validation_accuracy: Option<f64>,
+    /// Validation covid-19 AUC at that epoch.
+    pub validation_covid_auc: Option<f64>,
+    /// That epoch (from 0).
+    pub validation_epoch: Option<usize>,
     /// When the weights were written (UTC, RFC 3339).
     pub trained: Option<String>,
 }

@@ -111,6 +111,20 @@ fn predictions_match_the_pipeline_and_the_published_schema() {
         serde_json::json!(["healthy", "covid", "bacterial"])
     );
     assert_eq!(m["classifier"]["input_size"], 80);
+    // The validation numbers of the epoch with the lowest validation loss.
+    let epochs = cxr_classifier::train::read_metrics(&fixture().exp.join("classifier")).unwrap();
+    let best = epochs
+        .iter()
+        .min_by(|a, b| a.val_loss.total_cmp(&b.val_loss))
+        .unwrap();
+    assert_eq!(
+        m["classifier"]["validation_accuracy"].as_f64(),
+        Some(best.val_accuracy)
+    );
+    assert_eq!(
+        m["classifier"]["validation_epoch"].as_u64(),
+        Some(best.epoch as u64)
+    );
     assert_eq!(m["operating_points"].as_array().unwrap().len(), 3);
     assert!(m["id"].as_str().unwrap().starts_with("exp-"));
     assert_eq!(m["research_use_only"], true);
