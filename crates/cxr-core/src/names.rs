@@ -31,16 +31,20 @@ pub fn file_stem_for(id: &str) -> String {
         out.push_str("%00");
     }
     if out.len() > MAX_NAME {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in id.bytes() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
+        let h = fnv1a64(id.as_bytes());
         // The encoding is ASCII: any byte index is a char boundary.
         out.truncate(160);
         out.push_str(&format!("~{h:016x}"));
     }
     out
+}
+
+/// 64-bit FNV-1a of `bytes`: a stable, platform-independent hash for names, shard
+/// assignment and file fingerprints (not for security).
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 #[cfg(test)]

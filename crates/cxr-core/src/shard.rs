@@ -91,10 +91,7 @@ impl Shard {
     /// Whether this shard owns the input of `key` ([`Shard::key`]): 64-bit FNV-1a of the
     /// key's bytes, modulo N.
     pub fn owns(self, key: &str) -> bool {
-        let h = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-        });
-        h % u64::from(self.count) == u64::from(self.index)
+        crate::names::fnv1a64(key.as_bytes()) % u64::from(self.count) == u64::from(self.index)
     }
 
     /// The name of this shard's part of an output file: `predictions.csv` →

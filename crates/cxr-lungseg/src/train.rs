@@ -531,9 +531,7 @@ impl Segmenter {
                 source,
             })
         })?;
-        let fnv = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-        });
+        let fnv = cxr_core::names::fnv1a64(&bytes);
         Ok(Segmenter {
             net,
             config,

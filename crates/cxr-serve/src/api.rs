@@ -71,11 +71,11 @@ impl ClassProbabilities {
     }
 
     fn argmax(&self) -> Label {
-        let a = self.as_array();
-        let i = (0..Label::COUNT)
-            .max_by(|&i, &j| a[i].total_cmp(&a[j]).then(j.cmp(&i)))
-            .unwrap_or(0);
-        Label::from_index(i).unwrap_or(Label::Healthy)
+        // Softmax outputs are finite: the error case cannot occur.
+        cxr_stats::multiclass::argmax(&self.as_array())
+            .ok()
+            .and_then(Label::from_index)
+            .unwrap_or(Label::Healthy)
     }
 }
 
