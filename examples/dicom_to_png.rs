@@ -1,12 +1,16 @@
 //! DICOM → 8-bit PNG, for a file or a folder tree.
 //!
 //! ```sh
-//! cargo run --release --no-default-features --example dicom_to_png -- --input FILE_OR_DIR --output DIR [--jobs N] [--reduce N]
+//! cargo run --release --no-default-features --example dicom_to_png -- --input FILE_OR_DIR --output DIR [--jobs N] [--reduce N] [--shard I/N]
 //! ```
 //!
 //! Writes `DIR/<relative path>.png` and `DIR/conversion.csv` (one row per input, with
 //! status and error). Exits 0 when the batch ran, even with error rows; non-zero for
-//! bad arguments or an output folder that cannot be written.
+//! bad arguments or an output folder that cannot be written. Run again into the same
+//! `DIR` it converts only what is not finished (`DIR/.journal`). With `--shard I/N` it
+//! converts the files that shard owns into the shared `DIR` and writes its part of the
+//! table (`conversion.shard-I-of-N.csv`); `merge_shards DIR` joins the parts
+//! (docs/scale.md).
 #[path = "common/logging.rs"]
 mod logging;
 
@@ -14,7 +18,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
-use cxr_dicom::{BatchOptions, ConvertOptions, VoiChoice, convert_tree};
+use cxr_core::shard::Shard;
+use cxr_dicom::{BatchOptions, ConvertOptions, VoiChoice, convert_tree_shard};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Parser)]
@@ -43,6 +48,9 @@ struct Args {
     /// is the limit; after a machine crash some PNGs may be empty).
     #[arg(long)]
     no_sync: bool,
+    /// Only this shard of the input (I/N, I from 0), into the shared --output.
+    #[arg(long, default_value = "0/1")]
+    shard: Shard,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -71,8 +79,8 @@ fn main() -> anyhow::Result<()> {
         ProgressStyle::with_template("{bar:40} {pos}/{len} {elapsed_precise} eta {eta}")
             .context("progress bar template")?,
     );
-    let report =
-        convert_tree(&args.input, &args.output, &options, Some(&pb)).with_context(|| {
+    let report = convert_tree_shard(&args.input, &args.output, &options, args.shard, Some(&pb))
+        .with_context(|| {
             format!(
                 "converting {} into {}",
                 args.input.display(),
@@ -81,9 +89,11 @@ fn main() -> anyhow::Result<()> {
         })?;
     pb.finish_and_clear();
     println!(
-        "{} converted, {} failed; manifest: {}",
+        "{} converted, {} failed ({} done now, {} finished before); manifest: {}",
         report.ok(),
         report.failed(),
+        report.converted,
+        report.resumed,
         report.manifest.display()
     );
     for row in report

@@ -3,14 +3,16 @@
 //!
 //! `cargo run --release --example merge_shards -- DIR`
 //!
-//! Today: `qc.csv` of `segment --shard I/N`. Refuses parts from runs of different shard
+//! Finds the sharded runs by their journals (`DIR/.journal`): `qc.csv` of
+//! `segment --shard I/N`, `conversion.csv` of `dicom_to_png --shard I/N`, the predictions
+//! and rejections of `predict --shard I/N`. Refuses parts from runs of different shard
 //! counts or settings, and names the shards whose part is missing.
 #[path = "common/logging.rs"]
 mod logging;
 use std::path::PathBuf;
 
 use clap::Parser;
-use cxr::core::shard::merge_parts;
+use cxr::core::shard::merge_all;
 
 #[derive(Parser)]
 #[command(about = "Merge the shards' parts of a shared output folder")]
@@ -19,32 +21,15 @@ struct Args {
     dir: PathBuf,
 }
 
-/// The tables that have shard parts, with the journal that records their settings.
-const TABLES: [(&str, &str); 1] = [("qc.csv", "qc.jsonl")];
-
 fn main() -> anyhow::Result<()> {
     logging::init();
     let a = Args::parse();
-    let mut merged = 0;
-    for (table, journal) in TABLES {
-        match merge_parts(&a.dir, table, journal) {
-            Ok(m) => {
-                println!(
-                    "{}: {} rows from {} shards",
-                    m.table.display(),
-                    m.rows,
-                    m.shards
-                );
-                merged += 1;
-            }
-            Err(cxr::core::shard::MergeError::NoParts { .. }) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    if merged == 0 {
-        anyhow::bail!(
-            "{}: no shard parts to merge (qc.shard-I-of-N.csv …)",
-            a.dir.display()
+    for m in merge_all(&a.dir)? {
+        println!(
+            "{}: {} rows from {} shards",
+            m.table.display(),
+            m.rows,
+            m.shards
         );
     }
     Ok(())

@@ -181,11 +181,34 @@ pub enum JournalError {
 #[derive(Serialize, serde::Deserialize)]
 struct Header {
     settings: String,
+    /// The tables the journal's rows go into, with the column that orders them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    tables: Vec<Table>,
+}
+
+/// A table a batch tool writes, as its journal records it for [`merge_all`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Table {
+    /// Its file name in the output folder, as a whole run writes it (`qc.csv`).
+    pub file: String,
+    /// The column whose values (relative or full input paths) order its rows as the
+    /// input walk does.
+    pub order_by: String,
+}
+
+impl Table {
+    /// `file`, ordered by `order_by`.
+    pub fn new(file: &str, order_by: &str) -> Table {
+        Table {
+            file: file.to_owned(),
+            order_by: order_by.to_owned(),
+        }
+    }
 }
 
 #[derive(Serialize, serde::Deserialize)]
-struct Entry<R> {
-    key: String,
+struct Entry<K, R> {
+    key: K,
     row: R,
 }
 
@@ -209,6 +232,49 @@ impl<R: Serialize + DeserializeOwned> Journal<R> {
     /// [`JournalError::Settings`] when the journal records other settings,
     /// [`JournalError::Entry`] for a complete line that does not parse, I/O errors.
     pub fn open(path: &Path, settings: &str) -> Result<Journal<R>, JournalError> {
+        Journal::open_with(path, settings, &[])
+    }
+
+    /// The journal of `shard` of a batch tool in its shared output folder `out`:
+    /// `out/.journal/<stem>.shard-I-of-N.jsonl` ([`JOURNALS`]), the folder made when
+    /// absent, recording `tables` (the files its rows go into, for [`merge_all`]). A
+    /// shard's journal of other settings is refused ([`JournalError::Settings`]): its
+    /// parts must agree with the other shards'. The whole input's (`<stem>.jsonl`)
+    /// shares its folder with no other shard, so with other settings it starts over.
+    ///
+    /// # Errors
+    ///
+    /// As [`Journal::open`].
+    pub fn open_in(
+        out: &Path,
+        shard: Shard,
+        stem: &str,
+        settings: &str,
+        tables: &[Table],
+    ) -> Result<Journal<R>, JournalError> {
+        let dir = out.join(JOURNALS);
+        std::fs::create_dir_all(&dir).map_err(|source| JournalError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        let path = dir.join(shard.part_name(&format!("{stem}.jsonl")));
+        match Journal::open_with(&path, settings, tables) {
+            Err(JournalError::Settings { .. }) if shard.is_whole() => {
+                std::fs::remove_file(&path).map_err(|source| JournalError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+                Journal::open_with(&path, settings, tables)
+            }
+            j => j,
+        }
+    }
+
+    fn open_with(
+        path: &Path,
+        settings: &str,
+        tables: &[Table],
+    ) -> Result<Journal<R>, JournalError> {
         let io = |source| JournalError::Io {
             path: path.to_path_buf(),
             source,
@@ -242,7 +308,7 @@ impl<R: Serialize + DeserializeOwned> Journal<R> {
                     }
                     header = true;
                 } else {
-                    let e: Entry<R> = serde_json::from_slice(&line).map_err(entry)?;
+                    let e: Entry<String, R> = serde_json::from_slice(&line).map_err(entry)?;
                     done.insert(e.key, e.row);
                 }
                 keep += line.len() as u64 + 1;
@@ -267,6 +333,7 @@ impl<R: Serialize + DeserializeOwned> Journal<R> {
         if keep == 0 {
             let h = serde_json::to_string(&Header {
                 settings: settings.to_owned(),
+                tables: tables.to_vec(),
             })
             .map_err(|e| io(std::io::Error::other(e)))?;
             j.append(h)?;
@@ -314,6 +381,33 @@ impl<R: Serialize + DeserializeOwned> Journal<R> {
         Ok(())
     }
 
+    /// Records several finished inputs with one flush to disk: what a tool that finishes
+    /// inputs in bursts (a batch of the network, a burst of files committed together)
+    /// uses.
+    ///
+    /// # Errors
+    ///
+    /// I/O errors; none of the rows then counts as recorded.
+    pub fn record_all(&mut self, rows: Vec<(String, R)>) -> Result<(), JournalError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut text = String::new();
+        for (key, row) in &rows {
+            let line =
+                serde_json::to_string(&Entry { key, row }).map_err(|e| JournalError::Io {
+                    path: self.path.clone(),
+                    source: std::io::Error::other(e),
+                })?;
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text.pop();
+        self.append(text)?;
+        self.done.extend(rows);
+        Ok(())
+    }
+
     /// Every finished row, by key.
     pub fn into_rows(self) -> BTreeMap<String, R> {
         self.done
@@ -337,6 +431,15 @@ pub enum MergeError {
         table: String,
         /// What a part's name looks like.
         example: String,
+    },
+    /// No sharded run in the folder: no journal of a shard in its `.journal`.
+    #[error(
+        "{dir}: no sharded run to merge (no journals like .journal/qc.shard-0000-of-0004.jsonl; \
+         run the tools with --shard I/N into this folder first)"
+    )]
+    NoRuns {
+        /// The folder.
+        dir: PathBuf,
     },
     /// Parts of runs split into different numbers of shards.
     #[error("{dir}: parts of {table} from runs of {counts:?} shards; merge one run's parts")]
@@ -405,16 +508,18 @@ pub struct Merged {
 }
 
 /// Joins the shards' parts of `table` in `dir` (`qc.shard-0000-of-0004.csv` … for
-/// `qc.csv`) into `dir/table`, written atomically: the same file a whole run writes,
-/// rows in the order of the input walk (the first column, a relative path, compared
+/// `qc.csv`) into `dir/<table.file>`, written atomically: the same file a whole run
+/// writes, rows in the order of the input walk (the `order_by` column, a path, compared
 /// component by component). Refuses parts of different shard counts, a missing shard,
-/// parts whose journals (`dir/.journal/<journal>.shard-…`) record different settings,
-/// and parts with different columns.
+/// parts whose journals (`dir/.journal/<journal>.shard-….jsonl`) record different
+/// settings, and parts with different columns.
 ///
 /// # Errors
 ///
 /// [`MergeError`].
-pub fn merge_parts(dir: &Path, table: &str, journal: &str) -> Result<Merged, MergeError> {
+pub fn merge_parts(dir: &Path, table: &Table, journal: &str) -> Result<Merged, MergeError> {
+    let journal = format!("{journal}.jsonl");
+    let (table, order_by) = (table.file.as_str(), table.order_by.as_str());
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |e: Box<dyn std::error::Error + Send + Sync>| MergeError::Io { path, source: e }
@@ -476,7 +581,7 @@ pub fn merge_parts(dir: &Path, table: &str, journal: &str) -> Result<Merged, Mer
     for i in 0..count {
         let j = dir
             .join(JOURNALS)
-            .join(Shard { index: i, count }.part_name(journal));
+            .join(Shard { index: i, count }.part_name(&journal));
         let text = std::fs::read_to_string(&j).map_err(|e| io(&j)(Box::new(e)))?;
         let settings = text.lines().next().unwrap_or("").to_owned();
         match &first {
@@ -506,7 +611,18 @@ pub fn merge_parts(dir: &Path, table: &str, journal: &str) -> Result<Merged, Mer
             rows.push(rec.map_err(|e| io(path)(Box::new(e)))?);
         }
     }
-    rows.sort_by(|a, b| Path::new(a.get(0).unwrap_or("")).cmp(Path::new(b.get(0).unwrap_or(""))));
+    let column = header
+        .as_ref()
+        .and_then(|h| h.iter().position(|c| c == order_by))
+        .ok_or_else(|| MergeError::Columns {
+            path: parts
+                .values()
+                .next()
+                .map(|(_, p)| p.clone())
+                .unwrap_or_default(),
+        })?;
+    let at = |r: &csv::StringRecord| Path::new(r.get(column).unwrap_or("")).to_path_buf();
+    rows.sort_by_cached_key(at);
     let out = dir.join(table);
     let mut w = csv::Writer::from_writer(Vec::new());
     if let Some(h) = &header {
@@ -524,6 +640,57 @@ pub fn merge_parts(dir: &Path, table: &str, journal: &str) -> Result<Merged, Mer
         rows: rows.len(),
         shards: count,
     })
+}
+
+/// Merges every table of every sharded run in `dir` ([`merge_parts`]): the runs are
+/// found by their journals (`dir/.journal/<stem>.shard-I-of-N.jsonl`), each of which
+/// names the tables its shards write. A table without parts (a tool that wrote none) is
+/// passed by; any other refusal stops the merge.
+///
+/// # Errors
+///
+/// [`MergeError::NoRuns`] when `dir` holds no sharded run; as [`merge_parts`].
+pub fn merge_all(dir: &Path) -> Result<Vec<Merged>, MergeError> {
+    let journals = dir.join(JOURNALS);
+    let mut runs: BTreeMap<String, PathBuf> = BTreeMap::new();
+    if let Ok(entries) = std::fs::read_dir(&journals) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some((stem, _)) = name
+                .strip_suffix(".jsonl")
+                .and_then(|n| n.rsplit_once(".shard-"))
+            {
+                runs.entry(stem.to_owned()).or_insert_with(|| e.path());
+            }
+        }
+    }
+    let mut merged = Vec::new();
+    for (stem, journal) in &runs {
+        let text = std::fs::read_to_string(journal).map_err(|e| MergeError::Io {
+            path: journal.clone(),
+            source: Box::new(e),
+        })?;
+        let header: Header =
+            serde_json::from_str(text.lines().next().unwrap_or("")).map_err(|e| {
+                MergeError::Io {
+                    path: journal.clone(),
+                    source: Box::new(e),
+                }
+            })?;
+        for table in &header.tables {
+            match merge_parts(dir, table, stem) {
+                Ok(m) => merged.push(m),
+                Err(MergeError::NoParts { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    if runs.is_empty() {
+        return Err(MergeError::NoRuns {
+            dir: dir.to_path_buf(),
+        });
+    }
+    Ok(merged)
 }
 
 #[cfg(test)]
@@ -630,5 +797,66 @@ mod tests {
         std::fs::write(&p, "{\"settings\":\"opts=1\"}\nnot json\n").unwrap();
         let e = Journal::<u32>::open(&p, "opts=1").unwrap_err();
         assert!(matches!(e, JournalError::Entry { line: 2, .. }), "{e:?}");
+    }
+
+    #[test]
+    fn merge_all_finds_runs_by_their_journals_and_orders_rows_by_the_named_column() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path();
+        let tables = [
+            Table::new("p.csv", "path"),
+            Table::new("p_rejected.csv", "path"),
+        ];
+        // Two shards' parts: rows whose first column does not follow the paths.
+        for (i, rows, rejected) in [
+            (
+                0u32,
+                "id,path\nz,in/a.png\ny,in/b/c.png\n",
+                "path\nin/d.png\n",
+            ),
+            (1, "id,path\nx,in/b.png\n", "path\n"),
+        ] {
+            let shard = Shard::new(i, 2).unwrap();
+            let mut j = Journal::<u8>::open_in(out, shard, "p", "model=1", &tables).unwrap();
+            j.record_all(vec![("a".into(), 1), ("b".into(), 2)])
+                .unwrap();
+            std::fs::write(out.join(shard.part_name("p.csv")), rows).unwrap();
+            std::fs::write(out.join(shard.part_name("p_rejected.csv")), rejected).unwrap();
+        }
+        let merged = merge_all(out).unwrap();
+        assert_eq!(
+            merged
+                .iter()
+                .map(|m| (m.rows, m.shards))
+                .collect::<Vec<_>>(),
+            [(3, 2), (1, 2)]
+        );
+        // `in/b/c.png` before `in/b.png`: component by component (`b` < `b.png`), as
+        // the walk goes; not as the strings sort.
+        assert_eq!(
+            std::fs::read_to_string(out.join("p.csv")).unwrap(),
+            "id,path\nz,in/a.png\ny,in/b/c.png\nx,in/b.png\n"
+        );
+        // Each line of a burst is an entry: the journal reads back whole.
+        let j = Journal::<u8>::open_in(out, Shard::new(1, 2).unwrap(), "p", "model=1", &tables)
+            .unwrap();
+        assert_eq!((j.resumed(), j.done("b")), (2, Some(&2)));
+        // A shard of another model: refused, named.
+        std::fs::remove_file(out.join(".journal/p.shard-0001-of-0002.jsonl")).unwrap();
+        let shard = Shard::new(1, 2).unwrap();
+        drop(Journal::<u8>::open_in(out, shard, "p", "model=2", &tables).unwrap());
+        let e = merge_all(out).unwrap_err().to_string();
+        assert!(e.contains("model=1") && e.contains("model=2"), "{e}");
+        // The whole input's journal starts over with other settings; a shard's refuses.
+        let whole = Journal::<u8>::open_in(out, Shard::WHOLE, "p", "model=1", &tables);
+        drop(whole.unwrap());
+        let again = Journal::<u8>::open_in(out, Shard::WHOLE, "p", "model=3", &tables);
+        assert_eq!(again.unwrap().resumed(), 0);
+        let refused = Journal::<u8>::open_in(out, shard, "p", "model=3", &tables);
+        assert!(matches!(refused, Err(JournalError::Settings { .. })));
+        assert!(matches!(
+            merge_all(d.path().join("none").as_path()),
+            Err(MergeError::NoParts { .. })
+        ));
     }
 }

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use cxr_core::shard::{Journal, Shard, Table};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -94,11 +95,16 @@ pub struct BatchRow {
 
 /// What a batch did.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct BatchReport {
-    /// One row per input file, sorted by input.
+    /// One row per input file (of the shard), sorted by input.
     pub rows: Vec<BatchRow>,
-    /// The manifest written.
+    /// The manifest written: `conversion.csv`, or the shard's part of it.
     pub manifest: PathBuf,
+    /// Files found finished in the journal (a restarted run) and not converted again.
+    pub resumed: usize,
+    /// Files converted (or failed) by this call.
+    pub converted: usize,
 }
 
 impl BatchReport {
@@ -116,6 +122,8 @@ pub use cxr_core::error_chain;
 
 struct Job {
     input: PathBuf,
+    /// What the shard and the journal know the file by ([`Shard::key`]).
+    key: String,
     /// For the manifest.
     input_label: String,
     /// Relative to the output folder.
@@ -156,10 +164,38 @@ thread_local! {
 /// temporary file and renamed, so no partial PNG is ever left. The function itself
 /// fails only when the output folder or the manifest cannot be written, or the thread
 /// pool cannot be built.
+///
+/// [`convert_tree_shard`] with the whole input: run again into the same `output` with
+/// the same options, it skips the files its journal lists as finished
+/// (`output/.journal`; remove it to convert everything again); with other options it
+/// starts over.
 pub fn convert_tree(
     input: &Path,
     output: &Path,
     options: &BatchOptions,
+    progress: Option<&indicatif::ProgressBar>,
+) -> Result<BatchReport> {
+    convert_tree_shard(input, output, options, Shard::WHOLE, progress)
+}
+
+/// [`convert_tree`] for one [`Shard`] of the input: the files whose path relative to
+/// `input` the shard owns, into the shared `output` folder, the rows into
+/// `output/conversion.shard-I-of-N.csv` (`cxr_core::shard::merge_all` joins the parts
+/// into the `conversion.csv` a whole run writes). Each file is journaled
+/// (`output/.journal/conversion.shard-I-of-N.jsonl`) once its PNG is on disk, so that a
+/// shard killed and started again converts only what it had not finished; a finished
+/// file whose PNG has gone since is converted again. A shard's journal made with other
+/// options is refused.
+///
+/// # Errors
+///
+/// As [`convert_tree`], and [`Error::Journal`] when the journal cannot be read or
+/// appended to.
+pub fn convert_tree_shard(
+    input: &Path,
+    output: &Path,
+    options: &BatchOptions,
+    shard: Shard,
     progress: Option<&indicatif::ProgressBar>,
 ) -> Result<BatchReport> {
     options.convert.validate()?;
@@ -176,6 +212,7 @@ pub fn convert_tree(
             };
             let rel = p.strip_prefix(input).unwrap_or(&p).to_path_buf();
             jobs.push(Job {
+                key: Shard::key(&rel),
                 input_label: rel.to_string_lossy().into_owned(),
                 output_rel: png_name(&rel),
                 input: p,
@@ -185,6 +222,7 @@ pub fn convert_tree(
     } else {
         let name = input.file_name().map(PathBuf::from).unwrap_or_default();
         jobs.push(Job {
+            key: Shard::key(&name),
             input: input.to_path_buf(),
             input_label: input.to_string_lossy().into_owned(),
             output_rel: png_name(&name),
@@ -203,19 +241,49 @@ pub fn convert_tree(
             j.output_rel = PathBuf::from(s);
         }
     }
+    // Names are given over the whole input above, so that every shard names a PNG as
+    // the whole run does; now this shard's files, less those already finished.
+    jobs.retain(|j| shard.owns(&j.key));
+    let settings = serde_json::json!({
+        "convert": options.convert,
+        "converter": concat!("cxr-dicom ", env!("CARGO_PKG_VERSION")),
+    })
+    .to_string();
+    let mut journal: Journal<BatchRow> = Journal::open_in(
+        output,
+        shard,
+        "conversion",
+        &settings,
+        &[Table::new(MANIFEST, "input")],
+    )?;
+    let finished = |j: &Job| {
+        journal
+            .done(&j.key)
+            .filter(|r| r.status == Status::Error || output.join(&r.output).exists())
+            .cloned()
+    };
+    let mut rows: Vec<Option<BatchRow>> = jobs.iter().map(finished).collect();
+    let todo: Vec<(usize, &Job)> = jobs
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| rows[*i].is_none())
+        .collect();
+    let resumed = jobs.len() - todo.len();
     if let Some(pb) = progress {
         pb.set_length(jobs.len() as u64);
+        pb.inc(resumed as u64);
     }
 
     // Workers convert and write each PNG under a temporary name; one committer thread
-    // flushes each to disk and renames it into place. The flushes serialise in the
-    // file system's journal: on the workers they held the second core idle.
-    let (to_commit, committed) = std::sync::mpsc::channel::<(usize, cxr_core::Staged)>();
-    let run = |tx: &mut std::sync::mpsc::Sender<(usize, cxr_core::Staged)>,
-               (i, job): (usize, &Job)|
-     -> BatchRow {
+    // flushes each to disk, renames it into place and then journals the file. The
+    // flushes serialise in the file system's journal: on the workers they held the
+    // second core idle.
+    type Done = (usize, Option<cxr_core::Staged>, BatchRow, bool);
+    let (to_commit, committed) = std::sync::mpsc::channel::<Done>();
+    let run = |tx: &mut std::sync::mpsc::Sender<Done>, &(i, job): &(usize, &Job)| {
+        let mut staged = None;
         let result = match &job.walk_error {
-            Some(e) => Err(error_chain(e)),
+            Some(e) => Err((error_chain(e), false)),
             None => FILE_BUFFER
                 .with(|cell| match cell.try_borrow_mut() {
                     Ok(mut buffer) => {
@@ -226,25 +294,20 @@ pub fn convert_tree(
                 })
                 .and_then(|c| {
                     let png = output.join(&job.output_rel);
-                    let staged =
-                        cxr_core::stage_png(&png, &c.image).map_err(|source| Error::Write {
+                    staged = Some(cxr_core::stage_png(&png, &c.image).map_err(|source| {
+                        Error::Write {
                             path: png.clone(),
                             source: Box::new(source),
-                        })?;
-                    if let Err(std::sync::mpsc::SendError((_, staged))) = tx.send((i, staged)) {
-                        staged.commit().map_err(|source| Error::Write {
-                            path: png,
-                            source: Box::new(source),
-                        })?;
-                    }
+                        }
+                    })?);
                     Ok(c.info)
                 })
-                .map_err(|e| error_chain(&e)),
+                // A PNG that could not be written (a full disk…) is tried again on
+                // restart: it is not journaled.
+                .map_err(|e| (error_chain(&e), matches!(e, Error::Write { .. }))),
         };
-        if let Some(pb) = progress {
-            pb.inc(1);
-        }
-        match result {
+        let journal_it = !matches!(result, Err((_, true)));
+        let row = match result {
             Ok(info) => BatchRow {
                 input: job.input_label.clone(),
                 output: job.output_rel.to_string_lossy().into_owned(),
@@ -264,7 +327,7 @@ pub fn convert_tree(
                 window_center: info.window_center,
                 window_width: info.window_width,
             },
-            Err(error) => {
+            Err((error, _)) => {
                 // Header fields when the header can be read.
                 let h = crate::header::DicomHeader::read(&job.input).ok();
                 BatchRow {
@@ -286,21 +349,39 @@ pub fn convert_tree(
                     window_width: None,
                 }
             }
+        };
+        // The committer lives as long as any worker can send.
+        let _ = tx.send((i, staged, row, journal_it));
+        if let Some(pb) = progress {
+            pb.inc(1);
         }
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.jobs)
         .build()
         .map_err(|source| Error::ThreadPool { source })?;
-    let (mut rows, failed_commits) = std::thread::scope(|scope| {
-        // Whatever has queued up is flushed together (cxr_core::commit_all).
-        let sync = options.sync;
+    let sync = options.sync;
+    let (done, journaled) = std::thread::scope(|scope| {
+        // Whatever has queued up is flushed together (cxr_core::commit_all), and then
+        // journaled together: a file is journaled only once its PNG is on disk.
+        let journal = &mut journal;
+        let jobs = &jobs;
         let committer = scope.spawn(move || {
-            let mut failed = Vec::new();
+            let mut done: Vec<(usize, BatchRow)> = Vec::new();
+            let mut journaled = Ok(());
             while let Ok(first) = committed.recv() {
-                let (index, files): (Vec<usize>, Vec<cxr_core::Staged>) =
-                    std::iter::once(first).chain(committed.try_iter()).unzip();
-                let paths: Vec<PathBuf> = files.iter().map(|f| f.path().to_path_buf()).collect();
+                let burst: Vec<Done> = std::iter::once(first).chain(committed.try_iter()).collect();
+                let mut files = Vec::new();
+                let mut rows = Vec::new();
+                for (i, staged, row, journal_it) in burst {
+                    if let Some(f) = staged {
+                        files.push((rows.len(), f));
+                    }
+                    rows.push((i, row, journal_it));
+                }
+                let paths: Vec<PathBuf> =
+                    files.iter().map(|(_, f)| f.path().to_path_buf()).collect();
+                let (at, files): (Vec<usize>, Vec<cxr_core::Staged>) = files.into_iter().unzip();
                 let results = if sync {
                     cxr_core::commit_all(files)
                 } else {
@@ -309,41 +390,50 @@ pub fn convert_tree(
                         .map(cxr_core::Staged::commit_unsynced)
                         .collect()
                 };
-                for ((i, path), result) in index.into_iter().zip(paths).zip(results) {
+                for ((k, path), result) in at.into_iter().zip(paths).zip(results) {
                     if let Err(source) = result {
                         let e = Error::Write {
                             path,
                             source: Box::new(source),
                         };
-                        failed.push((i, error_chain(&e)));
+                        let (_, row, journal_it) = &mut rows[k];
+                        row.status = Status::Error;
+                        row.output.clear();
+                        row.error = error_chain(&e);
+                        *journal_it = false;
                     }
                 }
+                if journaled.is_ok() {
+                    let entries = rows
+                        .iter()
+                        .filter(|(_, _, j)| *j)
+                        .map(|(i, row, _)| (jobs[*i].key.clone(), row.clone()))
+                        .collect();
+                    journaled = journal.record_all(entries);
+                }
+                done.extend(rows.into_iter().map(|(i, row, _)| (i, row)));
             }
-            failed
+            (done, journaled)
         });
-        let rows: Vec<BatchRow> = pool.install(|| {
-            jobs.par_iter()
-                .enumerate()
-                .map_with(to_commit, run)
-                .collect()
-        });
-        (
-            rows,
-            committer
-                .join()
-                .expect("the committer thread does not panic"),
-        )
+        pool.install(|| todo.par_iter().for_each_with(to_commit, run));
+        committer
+            .join()
+            .expect("the committer thread does not panic")
     });
-    for (i, error) in failed_commits {
-        let row = &mut rows[i];
-        row.status = Status::Error;
-        row.output.clear();
-        row.error = error;
+    let converted = done.len();
+    for (i, row) in done {
+        rows[i] = Some(row);
     }
-
-    let manifest = output.join(MANIFEST);
+    let rows: Vec<BatchRow> = rows.into_iter().flatten().collect();
+    let manifest = output.join(shard.part_name(MANIFEST));
     write_manifest(&manifest, &rows)?;
-    Ok(BatchReport { rows, manifest })
+    journaled?;
+    Ok(BatchReport {
+        rows,
+        manifest,
+        resumed,
+        converted,
+    })
 }
 
 fn write_manifest(path: &Path, rows: &[BatchRow]) -> Result<()> {

@@ -198,6 +198,10 @@ pub enum Error {
         #[source]
         source: rayon::ThreadPoolBuildError,
     },
+    /// A batch's journal ([`cxr_core::shard::Journal`]) could not be read or appended to,
+    /// or was made with other options.
+    #[error(transparent)]
+    Journal(#[from] cxr_core::shard::JournalError),
 }
 
 /// The error a codec reported.

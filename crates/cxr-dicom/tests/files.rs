@@ -320,6 +320,7 @@ fn batch_converts_the_rest_and_writes_the_manifest() {
     assert_eq!(
         names,
         [
+            ".journal/conversion.jsonl",
             "IM000001.png",
             "conversion.csv",
             "mono2_12bit_window.png",
@@ -602,5 +603,10 @@ fn a_png_that_cannot_take_its_name_is_an_error_row() {
         assert!(left.is_empty(), "{left:?}");
         let manifest = std::fs::read_to_string(out.join("conversion.csv")).unwrap();
         assert!(manifest.contains("b.dcm,,error,"), "{manifest}");
+        // A PNG that could not be written is not journaled: once the way is clear, a
+        // second run writes it and leaves `a` alone.
+        std::fs::remove_dir_all(out.join("b.png")).unwrap();
+        let again = convert_tree(&input, &out, &opts, None).unwrap();
+        assert_eq!((again.resumed, again.converted, again.ok()), (1, 1, 2));
     }
 }

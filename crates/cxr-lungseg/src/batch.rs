@@ -1,7 +1,7 @@
 //! Segmenting a folder: masks at each input's own size, overlays, and `qc.csv` with one
 //! row per image (its gate verdict, or the error that stopped it; the rest goes on).
 
-use cxr_core::shard::{JOURNALS, Journal, Shard};
+use cxr_core::shard::{Journal, Shard, Table};
 use std::path::{Path, PathBuf};
 
 use cxr_core::{GrayImage, LungMask};
@@ -304,34 +304,32 @@ pub fn segment_dir_shard(
     if let Some(pb) = progress {
         pb.set_length(mine.len() as u64);
     }
-    let journals = out.join(JOURNALS);
-    std::fs::create_dir_all(&journals).map_err(|source| cxr_core::Error::Io {
-        path: journals.clone(),
-        source,
-    })?;
-    let settings =
-        serde_json::json!({ "post": post, "qc": qc, "segmenter": seg.config() }).to_string();
-    let path = journals.join(shard.part_name("qc.jsonl"));
-    let mut journal: Journal<QcRow> = match Journal::open(&path, &settings) {
-        // A whole run shares its folder with no other shard: with other settings it
-        // starts over, as it did before it kept a journal.
-        Err(cxr_core::shard::JournalError::Settings { .. }) if shard.is_whole() => {
-            std::fs::remove_file(&path).map_err(|source| cxr_core::Error::Io {
-                path: path.clone(),
-                source,
-            })?;
-            Journal::open(&path, &settings)?
-        }
-        j => j?,
-    };
-    let resumed = journal.resumed();
-    let mut segmented = 0;
+    let settings = serde_json::json!({
+        "post": post,
+        "qc": qc,
+        "segmenter": seg.config(),
+        "weights": seg.weights_id(),
+    })
+    .to_string();
+    let mut journal: Journal<QcRow> = Journal::open_in(
+        out,
+        shard,
+        "qc",
+        &settings,
+        &[Table::new("qc.csv", "image")],
+    )?;
+    let (mut resumed, mut segmented) = (0, 0);
     let mut rows = Vec::with_capacity(mine.len());
     for i in mine {
         let (path, rel, name) = (&files[i], &rels[i], &names[i]);
         let key = Shard::key(rel);
-        if let Some(row) = journal.done(&key) {
+        // Finished, and its mask is there: skipped.
+        let finished = journal
+            .done(&key)
+            .filter(|r| r.status != "ok" || out.join(&r.mask).exists());
+        if let Some(row) = finished {
             rows.push(row.clone());
+            resumed += 1;
             if let Some(pb) = progress {
                 pb.inc(1);
             }

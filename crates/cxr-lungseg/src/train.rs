@@ -524,26 +524,19 @@ impl Segmenter {
             weights_channels_last(&vs);
         }
         net.fold_batchnorm();
-        let weights = cxr_nn::checkpoint::inference_weights(run_dir);
-        let bytes = std::fs::read(&weights).map_err(|source| {
-            crate::Error::Core(cxr_core::Error::Io {
-                path: weights.clone(),
-                source,
-            })
-        })?;
-        let fnv = cxr_core::names::fnv1a64(&bytes);
+        let weights_id = cxr_nn::checkpoint::weights_id(run_dir)?;
         Ok(Segmenter {
             net,
             config,
             device,
             channels_last,
             mirror_average: false,
-            weights_id: format!("{}:{fnv:016x}", bytes.len()),
+            weights_id,
             _vs: vs,
         })
     }
 
-    /// The size and 64-bit FNV-1a hash of the weights file loaded: what a shard's journal
+    /// The weights loaded ([`cxr_nn::checkpoint::weights_id`]): what a shard's journal
     /// records with the settings, so that masks of another training are never mixed in.
     pub fn weights_id(&self) -> &str {
         &self.weights_id

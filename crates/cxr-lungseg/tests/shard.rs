@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use cxr_core::shard::{JOURNALS, Shard, merge_parts};
+use cxr_core::shard::{JOURNALS, Shard, merge_all};
 use cxr_core::{Label, SourceId};
 use cxr_lungseg::qc::QcOptions;
 use cxr_lungseg::{
@@ -113,10 +113,51 @@ fn four_shards_and_a_merge_equal_one_whole_run_and_a_killed_shard_resumes() {
         counted += r.rows.len();
     }
     assert_eq!(counted, 14, "every image in exactly one shard");
-    let m = merge_parts(&sharded, "qc.csv", "qc.jsonl").unwrap();
-    assert_eq!((m.rows, m.shards), (14, 4));
+    let m = merge_all(&sharded).unwrap();
+    assert_eq!((m.len(), m[0].rows, m[0].shards), (1, 14, 4));
     // qc.csv, every mask and every overlay: the same bytes.
     assert_eq!(tree(&sharded), tree(&whole));
+
+    // Files added to the input: every shard keeps what it had (resumed, nothing redone
+    // or moved) and segments only new files.
+    let before: Vec<usize> = (0..4)
+        .map(|i| {
+            let part = sharded.join(Shard::new(i, 4).unwrap().part_name("qc.csv"));
+            std::fs::read_to_string(part).unwrap().lines().count() - 1
+        })
+        .collect();
+    for (i, rel) in ["new/a.png", "new/b.png", "p1/w.png"].iter().enumerate() {
+        let p = render(
+            &CaseSpec::single(200 + i as u64, Label::Covid, SourceId::CovidIdc),
+            &SynthConfig::with_size(72),
+        );
+        std::fs::create_dir_all(input.join(rel).parent().unwrap()).unwrap();
+        p.image.save(input.join(rel)).unwrap();
+    }
+    let mut added = 0;
+    for i in 0..4 {
+        let r = segment_dir_shard(
+            &seg,
+            &input,
+            &sharded,
+            &post,
+            &qc,
+            Shard::new(i, 4).unwrap(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(r.resumed, before[i as usize], "shard {i}");
+        added += r.segmented;
+    }
+    assert_eq!(added, 3);
+    // A finished image whose mask is gone is redone, not skipped on the journal's word.
+    let shard0 = Shard::new(0, 4).unwrap();
+    let row = segment_dir_shard(&seg, &input, &sharded, &post, &qc, shard0, None).unwrap();
+    let ok = row.rows.iter().find(|r| r.status == "ok").unwrap().clone();
+    std::fs::remove_file(sharded.join(&ok.mask)).unwrap();
+    let redo = segment_dir_shard(&seg, &input, &sharded, &post, &qc, shard0, None).unwrap();
+    assert_eq!((redo.segmented, redo.rows), (1, row.rows));
+    assert!(sharded.join(&ok.mask).exists());
 
     // A shard killed after its first image: its journal holds one entry and half a line,
     // its part of the table was never written.
@@ -148,12 +189,11 @@ fn four_shards_and_a_merge_equal_one_whole_run_and_a_killed_shard_resumes() {
     // A whole run has no other shard to agree with: with other settings it starts over.
     let again =
         segment_dir_shard(&seg, &input, &whole, &post, &strict, Shard::WHOLE, None).unwrap();
-    assert_eq!((again.resumed, again.segmented), (0, 14));
+    // (17 images: three were added above.)
+    assert_eq!((again.resumed, again.segmented), (0, 17));
     let same = segment_dir_shard(&seg, &input, &whole, &post, &strict, Shard::WHOLE, None).unwrap();
-    assert_eq!((same.resumed, same.segmented), (14, 0));
+    assert_eq!((same.resumed, same.segmented), (17, 0));
     // A merge with a shard missing names it.
-    let e = merge_parts(&killed, "qc.csv", "qc.jsonl")
-        .unwrap_err()
-        .to_string();
+    let e = merge_all(&killed).unwrap_err().to_string();
     assert!(e.contains("[0]") && e.contains("of 2"), "{e}");
 }

@@ -209,6 +209,20 @@ pub fn inference_weights(dir: &Path) -> PathBuf {
     }
 }
 
+/// What identifies the weights a run is used with: the size and 64-bit FNV-1a hash of
+/// the file [`inference_weights`] picks (`"<bytes>:<16 hex>"`). Batch tools record it
+/// in their journals, so that results of another training are never mixed in.
+///
+/// # Errors
+///
+/// The file cannot be read.
+pub fn weights_id(dir: &Path) -> Result<String> {
+    let weights = inference_weights(dir);
+    let bytes = std::fs::read(&weights).map_err(io(&weights))?;
+    let fnv = cxr_core::names::fnv1a64(&bytes);
+    Ok(format!("{}:{fnv:016x}", bytes.len()))
+}
+
 /// Writes a value as pretty JSON, atomically.
 pub fn write_json<S: Serialize>(path: &Path, value: &S) -> Result<()> {
     let text = serde_json::to_vec_pretty(value).map_err(|source| Error::Json {
