@@ -856,7 +856,7 @@ mod tests {
         assert!(matches!(refused, Err(JournalError::Settings { .. })));
         assert!(matches!(
             merge_all(d.path().join("none").as_path()),
-            Err(MergeError::NoParts { .. })
+            Err(MergeError::NoRuns { .. })
         ));
     }
 }
