@@ -1,12 +1,16 @@
 //! Predicts class probabilities with a trained classifier run, for a manifest or a folder.
 //!
-//! `cargo run --release --example predict -- --run RUN --input M.csv|DIR --out P.csv`
+//! `cargo run --release --example predict -- --run RUN --input M.csv|DIR --out P.csv [--shard I/N]`
 //!
 //! Lung masks come from the segmenter the run recorded (cached next to `P.csv` under
 //! `<P>_masks/`), or from the manifest's `mask_path` column with `--mask-column`. One row
 //! per accepted image, in the CSV format `evaluate` reads (patient, date and label from
-//! the manifest; a folder's images have no label). Images the gate rejects, and images
-//! that fail, go to `<P>_rejected.csv` with their reason.
+//! the manifest; a folder's images have no label), ordered by path. Images the gate
+//! rejects, and images that fail, go to `<P>_rejected.csv` with their reason. Run again
+//! with the same `--out`, it predicts only what it had not finished (`.journal` beside
+//! `P.csv`). With `--shard I/N` it predicts the images that shard owns and writes its
+//! parts of both tables (`P.shard-I-of-N.csv`); `merge_shards DIR` joins them
+//! (docs/scale.md).
 #[path = "common/gate.rs"]
 mod gate;
 #[path = "common/logging.rs"]
@@ -14,10 +18,10 @@ mod logging;
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
-use cxr::classifier::data::{Masks, Rejection, write_rejections};
-use cxr::classifier::infer::predict_manifest;
+use cxr::classifier::batch::{predict_folder, predict_records_to};
+use cxr::classifier::data::Masks;
 use cxr::classifier::{Classifier, Pipeline};
-use cxr::eval::{PredictionRow, write_predictions};
+use cxr::core::shard::Shard;
 use cxr::lungseg::Segmenter;
 use cxr::lungseg::postprocess::PostprocessOptions;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -46,13 +50,17 @@ struct Args {
     /// (`RUN/temperature.json`).
     #[arg(long)]
     no_temperature: bool,
+    /// Only this shard of the input (I/N, I from 0); its tables go beside --out.
+    #[arg(long, default_value = "0/1")]
+    shard: Shard,
 }
 
-fn sibling(out: &Path, suffix: &str) -> PathBuf {
+/// Where the masks of a manifest's images are cached: `<P>_masks/` beside `P.csv`.
+fn masks_cache(out: &Path) -> PathBuf {
     let stem = out
         .file_stem()
         .map_or("predictions".into(), |s| s.to_string_lossy());
-    out.with_file_name(format!("{stem}{suffix}"))
+    out.with_file_name(format!("{stem}_masks"))
 }
 
 fn bar(len: usize, what: &str) -> anyhow::Result<ProgressBar> {
@@ -84,85 +92,32 @@ fn main() -> anyhow::Result<()> {
         (Some(s), false) => Some(Segmenter::load(s, device)?),
         _ => None,
     };
-    let (rows, rejected) = if a.input.is_dir() {
+    let run = if a.input.is_dir() {
         let segmenter = segmenter.ok_or_else(|| anyhow::anyhow!("a folder needs a segmenter"))?;
         let mut pipeline = Pipeline::new(segmenter, clf);
         pipeline.qc = qc;
-        predict_folder(&pipeline, &a.input)?
+        let pb = bar(0, "predicting")?;
+        let run = predict_folder(&pipeline, &a.input, &a.out, a.shard, Some(&pb))?;
+        pb.finish_and_clear();
+        run
     } else {
         let records = cxr::core::manifest::read_records(&a.input)?;
-        let (cache, post) = (sibling(&a.out, "_masks"), PostprocessOptions::default());
+        let (cache, post) = (masks_cache(&a.out), PostprocessOptions::default());
         let base = a.input.parent().unwrap_or(Path::new("."));
         let masks = Masks::segmenter_or_column(segmenter.as_ref(), &cache, &post, &qc, base);
-        let pb = bar(records.len(), "predicting")?;
-        let predicted = predict_manifest(&clf, &records, masks, 16, Some(&pb))?;
+        let pb = bar(0, "predicting")?;
+        let run = predict_records_to(&clf, &records, masks, base, 16, &a.out, a.shard, Some(&pb))?;
         pb.finish_and_clear();
-        predicted
+        run
     };
-    write_predictions(&a.out, &rows)?;
-    let rej = sibling(&a.out, "_rejected.csv");
-    write_rejections(&rej, &rejected)?;
     println!(
-        "{} predicted → {}; {} left out → {}",
-        rows.len(),
-        a.out.display(),
-        rejected.len(),
-        rej.display()
+        "{} predicted → {}; {} left out → {} ({} done now, {} finished before)",
+        run.rows.len(),
+        run.predictions.display(),
+        run.rejected.len(),
+        run.rejections.display(),
+        run.predicted,
+        run.resumed
     );
     Ok(())
-}
-
-/// Every image under `dir` (PNG, JPEG, DICOM: `.dcm` or no extension) through the
-/// pipeline; a row per accepted image, a rejection (the gate's verdict or the error) per
-/// other file.
-fn predict_folder(
-    pipeline: &Pipeline,
-    dir: &Path,
-) -> anyhow::Result<(Vec<PredictionRow>, Vec<Rejection>)> {
-    let is_image = |p: &Path| {
-        let ext = p
-            .extension()
-            .map(|x| x.to_string_lossy().to_ascii_lowercase());
-        matches!(ext.as_deref(), None | Some("png" | "jpg" | "jpeg" | "dcm"))
-    };
-    let (mut rows, mut rejected) = (Vec::new(), Vec::new());
-    let mut files = Vec::new();
-    for entry in cxr::core::walk::files(dir, None) {
-        match entry {
-            Ok(f) if is_image(&f) => files.push(f),
-            Ok(_) => {}
-            Err((d, e)) => rejected.push(file_rejection(&d, "error", e.to_string())),
-        }
-    }
-    let pb = bar(files.len(), "predicting")?;
-    for f in files {
-        match pipeline.run(&f) {
-            Ok(o) => match o.probabilities {
-                Some(p) => rows.push(PredictionRow::unlabelled(&f, &p)?),
-                None => rejected.push(file_rejection(
-                    &f,
-                    o.qc.verdict.code(),
-                    o.qc.verdict.to_string(),
-                )),
-            },
-            Err(e) => rejected.push(file_rejection(&f, "error", cxr::core::error_chain(&e))),
-        }
-        pb.inc(1);
-    }
-    pb.finish_and_clear();
-    Ok((rows, rejected))
-}
-
-fn file_rejection(path: &Path, reason: &str, detail: String) -> Rejection {
-    Rejection {
-        source: String::new(),
-        patient_id: String::new(),
-        image_id: path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        path: path.to_string_lossy().into_owned(),
-        reason: reason.into(),
-        detail,
-    }
 }

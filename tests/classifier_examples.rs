@@ -11,6 +11,15 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// An image of `folder` that decodes.
+fn img_of(folder: &Path) -> std::path::PathBuf {
+    std::fs::read_dir(folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "png") && !p.ends_with("broken.png"))
+        .unwrap()
+}
+
 fn lines(p: &Path) -> Vec<String> {
     std::fs::read_to_string(p)
         .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
@@ -123,6 +132,128 @@ fn train_predict_evaluate_and_explain_on_a_tiny_cohort() {
     let rejected = lines(&d.join("folder_rejected.csv"));
     assert_eq!(rejected.len(), 2, "{rejected:?}");
     assert!(rejected[1].contains("broken.png") && rejected[1].contains("error"));
+
+    // The same two runs as 4 shards into one shared folder, merged: the same bytes.
+    let shared = d.join("shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    for i in 0..4 {
+        let shard = format!("{i}/4");
+        for (input, out) in [(&manifest, "pred.csv"), (&folder, "folder.csv")] {
+            run(
+                "predict",
+                &[
+                    &["--run", s(&clf), "--input", s(input)][..],
+                    &["--out", s(&shared.join(out)), "--shard", &shard],
+                    &gate,
+                ]
+                .concat(),
+            );
+        }
+    }
+    let said = run("merge_shards", &[s(&shared)]);
+    assert_eq!(said.matches("from 4 shards").count(), 4, "{said}");
+    for table in [
+        "pred.csv",
+        "pred_rejected.csv",
+        "folder.csv",
+        "folder_rejected.csv",
+    ] {
+        assert_eq!(lines(&shared.join(table)), lines(&d.join(table)), "{table}");
+    }
+
+    // A folder shard killed (SIGKILL) while it waits on an image that never arrives (a
+    // named pipe), started again: it predicts only what it had not finished.
+    let killed = d.join("killed");
+    std::fs::create_dir_all(&killed).unwrap();
+    let shard = cxr::core::shard::Shard::new(1, 2).unwrap();
+    let pipe = (0..)
+        .map(|n| format!("zz_pipe{n}.png"))
+        .find(|k| shard.owns(k))
+        .unwrap();
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(folder.join(&pipe))
+            .status()
+            .unwrap()
+            .success()
+    );
+    let before = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| shard.owns(n) && *n < pipe)
+        .count();
+    assert!(before >= 2, "{before}");
+    let args = |out: &Path| -> Vec<String> {
+        [
+            &["--run", s(&clf), "--input", s(&folder), "--out", s(out)][..],
+            &["--shard", "1/2"],
+            &gate,
+        ]
+        .concat()
+        .iter()
+        .map(|a| a.to_string())
+        .collect()
+    };
+    let mut child = std::process::Command::new(common::example("predict"))
+        .args(args(&killed.join("p.csv")))
+        .env("CXR_DEVICE", "cpu")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let journal = killed.join(".journal").join(shard.part_name("p.jsonl"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while std::fs::read_to_string(&journal).map_or(0, |t| t.lines().count()) < before + 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the shard did not start"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "the shard stopped");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(child.wait().unwrap().signal(), Some(9));
+    assert!(!killed.join(shard.part_name("p.csv")).exists());
+    std::fs::remove_file(folder.join(&pipe)).unwrap();
+    std::fs::copy(img_of(&folder), folder.join(&pipe)).unwrap();
+    let again = run(
+        "predict",
+        &args(&killed.join("p.csv"))
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    let owned = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| shard.owns(n))
+        .count();
+    assert!(
+        again.contains(&format!(
+            "({} done now, {before} finished before)",
+            owned - before
+        )),
+        "{again}"
+    );
+    let fresh = d.join("fresh");
+    std::fs::create_dir_all(&fresh).unwrap();
+    run(
+        "predict",
+        &args(&fresh.join("p.csv"))
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    for t in ["p.csv", "p_rejected.csv"] {
+        let part = shard.part_name(t);
+        assert_eq!(
+            lines(&killed.join(&part)),
+            lines(&fresh.join(&part)),
+            "{part}"
+        );
+    }
+    std::fs::remove_file(folder.join(&pipe)).unwrap();
 
     // Saliency for one image, masks from the run's segmenter.
     let img = std::fs::read_dir(&folder)

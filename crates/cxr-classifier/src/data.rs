@@ -124,7 +124,7 @@ pub fn split_by_patient(
 
 /// A record left out because the quality gate rejected its image, or because it could not
 /// be segmented.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Rejection {
     /// Source.
     pub source: String,

@@ -71,6 +71,10 @@ pub enum Error {
     /// An error of the segmenter.
     #[error(transparent)]
     Lungseg(#[from] cxr_lungseg::Error),
+    /// A batch's journal ([`cxr_core::shard::Journal`]) could not be read or appended to,
+    /// or was made with another model or gate.
+    #[error(transparent)]
+    Journal(#[from] cxr_core::shard::JournalError),
     /// An error raised by libtorch.
     #[error(transparent)]
     Torch(#[from] tch::TchError),

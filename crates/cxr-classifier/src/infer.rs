@@ -156,13 +156,29 @@ impl Classifier {
 
     /// Class probabilities for several images, run as one batch.
     pub fn predict_batch(&self, pairs: &[(&GrayImage, &LungMask)]) -> Result<Vec<Vec<f32>>> {
+        self.predict_batch_of(pairs, pairs.len())
+    }
+
+    /// [`Classifier::predict_batch`] with the batch filled up to `size` images (copies of
+    /// the first; their answers dropped), so that each image's probabilities do not depend
+    /// on how many others share its batch: oneDNN chooses its kernels by batch size, and
+    /// the last bits of a result follow that choice. A batch tool that splits its input
+    /// differently between runs (shards, a resumed run) gets the same bytes this way.
+    pub fn predict_batch_of(
+        &self,
+        pairs: &[(&GrayImage, &LungMask)],
+        size: usize,
+    ) -> Result<Vec<Vec<f32>>> {
         if pairs.is_empty() {
             return Ok(vec![]);
         }
-        let xs = pairs
+        let mut xs = pairs
             .iter()
             .map(|(i, m)| self.input(i, m))
             .collect::<Result<Vec<_>>>()?;
+        let n = pairs.len();
+        let fill = xs[0].shallow_clone();
+        xs.extend((n..size).map(|_| fill.shallow_clone()));
         let mut x = Tensor::cat(&xs, 0);
         if self.channels_last {
             x = channels_last(&x);
@@ -182,6 +198,7 @@ impl Classifier {
                 }
             }
         }
+        p.truncate(n);
         if let Some(t) = self.temperature() {
             for row in &mut p {
                 *row = crate::calibrate::scale_probabilities(row, t);
@@ -354,8 +371,11 @@ pub fn predict_records(
 /// and, when accepted, classified from memory (in batches of `batch`; masks and verdicts
 /// cached as [`crate::data::examples_for_records`] caches them, and a cached record is
 /// decoded only to be classified); with [`Masks::Column`](crate::data::Masks) image and
-/// mask are read from their files. Returns a [`PredictionRow`] per image classified and a
-/// [`Rejection`] per image the gate refused or that failed; the others go on.
+/// mask are read from their files. Every batch is filled up to `batch`
+/// ([`Classifier::predict_batch_of`]): an image's answer is the same bytes whichever
+/// records share its batch, as shards and resumed runs need. Returns a
+/// [`PredictionRow`] per image classified and a [`Rejection`] per image the gate refused
+/// or that failed; the others go on.
 ///
 /// # Errors
 ///
@@ -399,7 +419,8 @@ pub fn predict_manifest(
             }
         }
         let pairs: Vec<(&GrayImage, &LungMask)> = inputs.iter().map(|(_, (i, m))| (i, m)).collect();
-        match clf.predict_batch(&pairs) {
+        // Always batches of `batch`: an image's answer does not depend on its neighbours.
+        match clf.predict_batch_of(&pairs, batch.max(1)) {
             Ok(probs) => {
                 for ((r, _), p) in inputs.iter().zip(probs) {
                     rows.push(PredictionRow::new(r, &p)?);
@@ -421,8 +442,10 @@ pub fn predict_manifest(
     Ok((rows, rejected))
 }
 
-/// Predicts every example (in batches of `batch`), returning per-example probabilities
-/// or the error that stopped that example (the others go on).
+/// Predicts every example (in batches of `batch`, each filled up to `batch` as
+/// [`Classifier::predict_batch_of`] fills it, so that an example's answer does not depend
+/// on its neighbours), returning per-example probabilities or the error that stopped
+/// that example (the others go on).
 pub fn predict_examples(
     clf: &Classifier,
     examples: &[crate::Example],
@@ -438,7 +461,7 @@ pub fn predict_examples(
             .iter()
             .filter_map(|r| r.as_ref().ok().map(|(i, m)| (i, m)))
             .collect();
-        let mut probs = match clf.predict_batch(&ok) {
+        let mut probs = match clf.predict_batch_of(&ok, batch.max(1)) {
             Ok(p) => p.into_iter(),
             Err(e) => {
                 let msg = e.to_string();

@@ -20,6 +20,7 @@
 //! Sits on `cxr-nn` (libtorch), `cxr-lungseg` and `cxr-dicom` in the crate DAG.
 #![warn(missing_docs)]
 
+pub mod batch;
 pub mod calibrate;
 pub mod data;
 pub mod error;
