@@ -7,8 +7,9 @@
 //! |---|---|---|
 //! | [`core`] | `cxr-core` | labels, sources, records, image and mask I/O |
 //! | [`synth`] | `cxr-synth` | procedural chest-radiograph phantoms |
-//! | [`lungseg`] | `cxr-lungseg` | DeepLabv3+ lung segmenter, post-processing, quality gate |
-//! | [`nn`] | `cxr-nn` | libtorch glue shared by the models |
+//! | [`lungseg`] | `cxr-lungseg` | DeepLabv3+ lung segmenter, post-processing, quality gate (the network and training: `torch` feature) |
+//! | [`nn`] | `cxr-nn` | libtorch glue shared by the models (`torch` feature; run-folder files without it) |
+//! | [`infer`] | `cxr-infer` | the trained segmenter and classifier without libtorch (pure Rust, candle) |
 //! | [`cohort`] | `cxr-cohort` | source union, sampling, duplicates, splits, Tables 1–2 |
 //! | [`dicom`] | `cxr-dicom` | DICOM → 8-bit PNG, header fields, batch conversion |
 //! | [`sources`] | `cxr-sources` + `cxr-source-*` | the eight source adapters, `build_cohort` |
@@ -28,7 +29,6 @@
 #![warn(missing_docs)]
 
 pub use cxr_analysis as analysis;
-#[cfg(feature = "torch")]
 pub use cxr_classifier as classifier;
 pub use cxr_cohort as cohort;
 pub use cxr_core as core;
@@ -36,9 +36,8 @@ pub use cxr_dicom as dicom;
 pub use cxr_eval as eval;
 #[cfg(feature = "torch")]
 pub use cxr_experiments as experiments;
-#[cfg(feature = "torch")]
+pub use cxr_infer as infer;
 pub use cxr_lungseg as lungseg;
-#[cfg(feature = "torch")]
 pub use cxr_nn as nn;
 pub use cxr_report as report;
 #[cfg(feature = "torch")]

@@ -2,5 +2,8 @@
 include!("../../build/torch_link.rs");
 
 fn main() {
-    torch_link();
+    println!("cargo:rerun-if-env-changed=CARGO_FEATURE_TORCH");
+    if std::env::var_os("CARGO_FEATURE_TORCH").is_some() {
+        torch_link();
+    }
 }

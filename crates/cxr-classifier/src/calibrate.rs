@@ -24,8 +24,11 @@ use cxr_core::Label;
 use cxr_stats::calibration::{MAX_TEMPERATURE, MIN_TEMPERATURE, TemperatureFit, fit_temperature};
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "torch")]
+use crate::Example;
+#[cfg(feature = "torch")]
 use crate::infer::{Classifier, predict_examples};
-use crate::{Error, Example, Result};
+use crate::{Error, Result};
 
 /// The file in a run folder that holds its [`RunTemperature`].
 pub const TEMPERATURE_FILE: &str = "temperature.json";
@@ -62,6 +65,7 @@ pub fn scale_probabilities(p: &[f32], temperature: f64) -> Vec<f32> {
         .collect()
 }
 
+#[cfg(feature = "torch")]
 /// Fits the temperature of the run `clf` was loaded from on `validation` (predicted with
 /// the run's own settings and without any temperature) and writes it to
 /// `RUN/temperature.json`, atomically; `clf` applies it from then on.
@@ -193,7 +197,7 @@ pub fn read_temperature(run_dir: &Path) -> Result<Option<RunTemperature>> {
     if !path.exists() {
         return Ok(None);
     }
-    let t: RunTemperature = cxr_nn::checkpoint::read_json(&path)?;
+    let t: RunTemperature = cxr_nn::files::read_json(&path)?;
     if !(t.temperature > 0.0 && t.temperature.is_finite()) {
         return Err(Error::InvalidConfig {
             field: "temperature",

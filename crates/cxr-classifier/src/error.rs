@@ -76,6 +76,7 @@ pub enum Error {
     #[error(transparent)]
     Journal(#[from] cxr_core::shard::JournalError),
     /// An error raised by libtorch.
+    #[cfg(feature = "torch")]
     #[error(transparent)]
     Torch(#[from] tch::TchError),
 }

@@ -21,7 +21,9 @@ use std::path::{Path, PathBuf};
 
 use cxr_core::{GrayImage, LungMask};
 use cxr_lungseg::postprocess::PostprocessOptions;
-use cxr_lungseg::qc::{LungQc, QcOptions};
+use cxr_lungseg::qc::QcOptions;
+
+pub use crate::run::PipelineOutput;
 use cxr_lungseg::{Segmenter, segment_image};
 use cxr_nn::layers::{channels_last, weights_channels_last};
 use tch::nn::{self};
@@ -138,15 +140,8 @@ impl Classifier {
 
     /// The network input `[1, C, S, S]` for an image and its lung mask (same size).
     pub fn input(&self, img: &GrayImage, mask: &LungMask) -> Result<Tensor> {
-        if mask.dimensions() != img.dimensions() {
-            return Err(Error::MaskSize {
-                path: PathBuf::from("<in memory>"),
-                image: img.dimensions(),
-                mask: mask.dimensions(),
-            });
-        }
         let m = &self.config.model;
-        Ok(input_tensor(img, mask, m.input_size as u32, m.input).to_device(self.device))
+        Ok(input_tensor(img, mask, m.input_size as u32, m.input)?.to_device(self.device))
     }
 
     /// Class probabilities (in [`cxr_core::Label::index`] order) for one image.
@@ -185,26 +180,23 @@ impl Classifier {
         }
         let logits = tch::no_grad(|| self.net.forward_all(&x, false).logits);
         let mut p = probabilities(&logits);
-        if self.config.mirror_average {
+        p.truncate(n);
+        let mirrored = self.config.mirror_average.then(|| {
             // Width is the last dimension of the logical shape in either memory layout.
             let mut xm = x.flip([3]);
             if self.channels_last {
                 xm = channels_last(&xm);
             }
             let mirrored = tch::no_grad(|| self.net.forward_all(&xm, false).logits);
-            for (row, m) in p.iter_mut().zip(probabilities(&mirrored)) {
-                for (a, b) in row.iter_mut().zip(m) {
-                    *a = (*a + b) / 2.0;
-                }
-            }
-        }
-        p.truncate(n);
-        if let Some(t) = self.temperature() {
-            for row in &mut p {
-                *row = crate::calibrate::scale_probabilities(row, t);
-            }
-        }
-        Ok(p)
+            let mut m = probabilities(&mirrored);
+            m.truncate(n);
+            m
+        });
+        Ok(crate::run::finish_probabilities(
+            p,
+            mirrored,
+            self.temperature(),
+        ))
     }
 
     /// The temperature applied to predictions: the run's, unless turned off.
@@ -235,17 +227,6 @@ impl Classifier {
     }
 }
 
-/// What the pipeline says about one image.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PipelineOutput {
-    /// The lung gate's measures and verdict.
-    pub qc: LungQc,
-    /// Both lungs, at the image's size.
-    pub mask: LungMask,
-    /// Class probabilities, when the gate accepted the image.
-    pub probabilities: Option<Vec<f32>>,
-}
-
 /// Raw image → segmentation → quality gate → classification.
 #[derive(Debug)]
 pub struct Pipeline {
@@ -263,22 +244,7 @@ impl Pipeline {
     /// Loads a classifier run and the segmenter run it recorded (`config.segmenter`).
     pub fn load(run_dir: &Path, device: Device) -> Result<Pipeline> {
         let classifier = Classifier::load(run_dir, device)?;
-        let seg_dir = classifier
-            .config
-            .segmenter
-            .clone()
-            .ok_or_else(|| Error::InvalidConfig {
-                field: "segmenter",
-                detail: format!(
-                    "{} was trained on given masks and records no segmenter",
-                    run_dir.join("config.json").display()
-                ),
-            })?;
-        let seg_dir = if seg_dir.is_relative() && !seg_dir.exists() {
-            run_dir.join(seg_dir)
-        } else {
-            seg_dir
-        };
+        let seg_dir = crate::run::segmenter_dir(run_dir, classifier.config.segmenter.as_deref())?;
         Ok(Pipeline::new(
             Segmenter::load(&seg_dir, device)?,
             classifier,

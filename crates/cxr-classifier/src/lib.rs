@@ -17,24 +17,46 @@
 //! - [`saliency`]: vanilla gradients, SmoothGrad, Grad-CAM, and the share of saliency
 //!   inside the lungs.
 //!
+//! Without its `torch` feature (default on) only the libtorch-free parts build:
+//! [`config`], [`preprocess::input_values`], [`calibrate`]'s reading and scaling, and
+//! [`run`] (a run folder's settings and the probabilities' last steps), which the
+//! pure-Rust inference crate `cxr-infer` shares.
+//!
 //! Sits on `cxr-nn` (libtorch), `cxr-lungseg` and `cxr-dicom` in the crate DAG.
 #![warn(missing_docs)]
 
+#[cfg(feature = "torch")]
 pub mod batch;
 pub mod calibrate;
+pub mod config;
+#[cfg(feature = "torch")]
 pub mod data;
 pub mod error;
+#[cfg(feature = "torch")]
 pub mod infer;
+#[cfg(feature = "torch")]
 pub mod model;
 pub mod preprocess;
+#[cfg(feature = "torch")]
 pub mod probe;
+pub mod run;
+#[cfg(feature = "torch")]
 pub mod saliency;
+#[cfg(feature = "torch")]
 pub mod train;
+#[cfg(feature = "torch")]
 pub mod transfer;
 
+pub use config::{ClassifierConfig, InputMode};
+#[cfg(feature = "torch")]
 pub use data::Example;
 pub use error::{Error, Result};
-pub use infer::{Classifier, Pipeline, PipelineOutput};
-pub use model::{ClassifierConfig, InceptionV3, InputMode, Outputs};
+#[cfg(feature = "torch")]
+pub use infer::{Classifier, Pipeline};
+#[cfg(feature = "torch")]
+pub use model::{InceptionV3, Outputs};
+pub use run::PipelineOutput;
+#[cfg(feature = "torch")]
 pub use train::{ClassWeighting, TrainConfig, TrainSummary, train, train_with_validation};
+#[cfg(feature = "torch")]
 pub use transfer::{ImportReport, import_torchvision};

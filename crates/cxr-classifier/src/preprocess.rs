@@ -12,12 +12,14 @@
 //! [`resize_pair`] and calls the same function, so the two paths cannot drift.
 
 use cxr_core::{GrayImage, LungMask};
+#[cfg(feature = "torch")]
 use tch::{Kind, Tensor};
 
-use crate::model::InputMode;
+use crate::config::InputMode;
 
 /// Network input from an image batch `[B, 1, H, W]` in 0..1 and a mask batch
 /// `[B, 1, H, W]` (any numeric kind, nonzero = lung).
+#[cfg(feature = "torch")]
 pub fn to_input(images: &Tensor, masks: &Tensor, mode: InputMode) -> Tensor {
     let whole = images.to_kind(Kind::Float) * 2.0 - 1.0;
     let m = masks.ne(0).to_kind(Kind::Float);
@@ -61,25 +63,73 @@ pub fn resize_pair(img: &GrayImage, mask: &LungMask, size: u32) -> (Vec<f32>, Ve
     (image, labels)
 }
 
-/// The input tensor `[1, C, size, size]` for one image and its mask (which must have the
-/// image's size).
-pub fn input_tensor(img: &GrayImage, mask: &LungMask, size: u32, mode: InputMode) -> Tensor {
+/// The network's input for one image and its mask (which must have the image's size),
+/// `C × size × size` values, channel by channel, row-major: what [`to_input`] makes of
+/// [`resize_pair`]'s output, computed without libtorch. The libtorch `Classifier` and
+/// `cxr-infer` both take their input from here.
+///
+/// # Errors
+///
+/// [`crate::Error::MaskSize`] when the mask's size is not the image's.
+pub fn input_values(
+    img: &GrayImage,
+    mask: &LungMask,
+    size: u32,
+    mode: InputMode,
+) -> Result<Vec<f32>, crate::Error> {
+    if mask.dimensions() != img.dimensions() {
+        return Err(crate::Error::MaskSize {
+            path: std::path::PathBuf::from("<in memory>"),
+            image: img.dimensions(),
+            mask: mask.dimensions(),
+        });
+    }
     let (image, labels) = resize_pair(img, mask, size);
+    let whole = image.iter().map(|&v| v * 2.0 - 1.0);
+    let masked = || {
+        whole
+            .clone()
+            .zip(&labels)
+            .map(|(v, &l)| v * if l != 0 { 1.0 } else { 0.0 })
+    };
+    Ok(match mode {
+        InputMode::Whole => whole.collect(),
+        InputMode::Masked => masked().collect(),
+        InputMode::MaskedWithMask => masked()
+            .chain(labels.iter().map(|&l| if l != 0 { 1.0 } else { 0.0 }))
+            .collect(),
+        InputMode::Rgb => masked().chain(masked()).chain(masked()).collect(),
+    })
+}
+
+/// The input tensor `[1, C, size, size]` for one image and its mask (which must have the
+/// image's size): [`input_values`] as a tensor.
+///
+/// # Errors
+///
+/// As [`input_values`].
+#[cfg(feature = "torch")]
+pub fn input_tensor(
+    img: &GrayImage,
+    mask: &LungMask,
+    size: u32,
+    mode: InputMode,
+) -> Result<Tensor, crate::Error> {
     let s = i64::from(size);
-    let x = Tensor::from_slice(&image).view([1, 1, s, s]);
-    let m = Tensor::from_slice(&labels).view([1, 1, s, s]);
-    to_input(&x, &m, mode)
+    let v = input_values(img, mask, size, mode)?;
+    Ok(Tensor::from_slice(&v).view([1, mode.channels(), s, s]))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    #[cfg(feature = "torch")]
     #[test]
     fn outside_the_lungs_is_zero_and_inside_is_scaled() {
         let img = GrayImage::from_fn(8, 8, |x, _| image::Luma([if x < 4 { 0 } else { 255 }]));
         let mask = LungMask::from_fn(8, 8, |_, y| y >= 4);
-        let t = input_tensor(&img, &mask, 8, InputMode::MaskedWithMask);
+        let t = input_tensor(&img, &mask, 8, InputMode::MaskedWithMask).unwrap();
         assert_eq!(t.size(), [1, 2, 8, 8]);
         let x = |c: i64, y: i64, xx: i64| t.double_value(&[0, c, y, xx]);
         assert_eq!(x(0, 0, 0), 0.0);
@@ -88,11 +138,11 @@ mod tests {
         assert_eq!(x(0, 5, 7), 1.0);
         assert_eq!(x(1, 5, 7), 1.0);
         assert_eq!(x(1, 1, 7), 0.0);
-        let rgb = input_tensor(&img, &mask, 8, InputMode::Rgb);
+        let rgb = input_tensor(&img, &mask, 8, InputMode::Rgb).unwrap();
         assert_eq!(rgb.size(), [1, 3, 8, 8]);
         assert_eq!(rgb.double_value(&[0, 2, 5, 7]), 1.0);
         // The audit's control sees outside the lungs too.
-        let whole = input_tensor(&img, &mask, 8, InputMode::Whole);
+        let whole = input_tensor(&img, &mask, 8, InputMode::Whole).unwrap();
         assert_eq!(whole.size(), [1, 1, 8, 8]);
         assert_eq!(whole.double_value(&[0, 0, 0, 7]), 1.0);
         assert_eq!(whole.double_value(&[0, 0, 0, 0]), -1.0);

@@ -238,6 +238,24 @@ pub fn is_dicom(head: &[u8]) -> bool {
     head.get(128..132) == Some(b"DICM") || head.get(0..4) == Some(b"DICM")
 }
 
+/// An image from its bytes, as [`load_image_with`] reads a file: DICOM (recognised by
+/// [`is_dicom`]) through the converter, anything else as PNG/JPEG with `options`.
+///
+/// # Errors
+///
+/// [`LoadError`] when the bytes are neither, or cannot be decoded.
+pub fn decode_image(
+    bytes: &[u8],
+    options: cxr_core::LoadOptions,
+) -> std::result::Result<GrayImage, LoadError> {
+    let name = std::path::Path::new("<bytes>");
+    if is_dicom(bytes) {
+        Ok(convert_bytes(bytes, name, &ConvertOptions::default())?.image)
+    } else {
+        Ok(cxr_core::decode_gray(bytes, name, options)?)
+    }
+}
+
 /// [`load_image`] with options for PNG/JPEG files ([`cxr_core::LoadOptions`]: the
 /// 16-to-8-bit mapping and `invert`). A DICOM file ignores them: its header says how to
 /// display it (VOI LUT, MONOCHROME1), and the converter applies that.

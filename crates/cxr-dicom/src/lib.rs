@@ -55,7 +55,7 @@ mod scan;
 pub use batch::{BatchOptions, BatchReport, BatchRow, Status, convert_tree, convert_tree_shard};
 pub use convert::{
     ConversionInfo, Converted, Converter, LoadError, convert_bytes, convert_file, convert_to_png,
-    header_from_bytes, is_dicom, load_image, load_image_with, load_record_image,
+    decode_image, header_from_bytes, is_dicom, load_image, load_image_with, load_record_image,
 };
 pub use error::{CodecError, Error, Result};
 pub use header::{AgeUnit, DicomHeader, PatientAge, Photometric};

@@ -51,9 +51,7 @@ pub fn segment_image(
     post.validate()?;
     qc.validate()?;
     let p = seg.probabilities(img)?;
-    let s = postprocess(&p, img.width(), img.height(), post)?;
-    let q = assess(&s, qc);
-    Ok((s, q))
+    crate::qc::gate(&p, img.width(), img.height(), post, qc)
 }
 
 /// The image with the patient's right lung tinted green and the left one blue.

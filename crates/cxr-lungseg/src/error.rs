@@ -43,6 +43,7 @@ pub enum Error {
     #[error(transparent)]
     Nn(#[from] cxr_nn::Error),
     /// An error raised by libtorch.
+    #[cfg(feature = "torch")]
     #[error(transparent)]
     Torch(#[from] tch::TchError),
 }

@@ -16,21 +16,29 @@
 //! Sits on `cxr-core` and `cxr-nn` (libtorch) in the crate DAG.
 #![warn(missing_docs)]
 
+#[cfg(feature = "torch")]
 pub mod batch;
+pub mod config;
 pub mod error;
 pub mod metrics;
+#[cfg(feature = "torch")]
 pub mod model;
 pub mod postprocess;
 pub mod qc;
+#[cfg(feature = "torch")]
 pub mod train;
 
+#[cfg(feature = "torch")]
 pub use batch::{
     QC_COLUMNS, QcRow, ScoreRow, ShardRun, score_pairs, segment_dir, segment_dir_shard,
     segment_image,
 };
+pub use config::SegmenterConfig;
 /// The lung-mask dataset readers, re-exported from `cxr-source-nlm-tb` (where they live,
 /// with no libtorch).
 pub use cxr_source_nlm_tb::masks;
 pub use error::Error;
-pub use model::{DeepLabV3Plus, SegmenterConfig};
+#[cfg(feature = "torch")]
+pub use model::DeepLabV3Plus;
+#[cfg(feature = "torch")]
 pub use train::{InMemory, LabelledImages, SegTrainConfig, Segmenter, TrainSummary, train};

@@ -188,6 +188,29 @@ pub struct LungQc {
     pub verdict: Verdict,
 }
 
+/// The gate on a probability map: post-processing ([`crate::postprocess::postprocess`])
+/// of the map `p` (`width × height`, row-major), then [`assess`]. The one way both the
+/// libtorch `Segmenter` and `cxr-infer` turn a segmenter's output into lungs and a
+/// verdict.
+///
+/// # Errors
+///
+/// [`crate::Error::Postprocess`] / [`crate::Error::Qc`] for out-of-range options or a map
+/// of another size.
+pub fn gate(
+    p: &[f32],
+    width: u32,
+    height: u32,
+    post: &crate::postprocess::PostprocessOptions,
+    qc: &QcOptions,
+) -> Result<(crate::postprocess::Segmentation, LungQc), crate::Error> {
+    post.validate()?;
+    qc.validate()?;
+    let s = crate::postprocess::postprocess(p, width, height, post)?;
+    let q = assess(&s, qc);
+    Ok((s, q))
+}
+
 /// Applies the gate to a post-processed segmentation.
 pub fn assess(seg: &Segmentation, opts: &QcOptions) -> LungQc {
     let lungs_found = seg.lungs_kept();

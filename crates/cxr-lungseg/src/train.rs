@@ -577,9 +577,9 @@ impl Segmenter {
         let s = self.config.model.input_size;
         let (w, h) = (img.width() as i64, img.height() as i64);
         // Shrunk as in training, so the network sees what it was trained on.
-        let small = cxr_core::shrink_gray(img, cxr_core::shrink_factor(img.dimensions(), s as u32));
-        let x = Tensor::from_slice(&to_f32(&small))
-            .view([1, 1, i64::from(small.height()), i64::from(small.width())])
+        let small = crate::config::network_input(img, s as u32);
+        let x = Tensor::from_slice(&small.values)
+            .view([1, 1, small.height as i64, small.width as i64])
             .upsample_bilinear2d([s, s], false, None, None)
             .to_device(self.device);
         let x = if self.channels_last {

@@ -87,6 +87,7 @@ pub enum Error {
     #[error(transparent)]
     Core(#[from] cxr_core::Error),
     /// An error raised by libtorch.
+    #[cfg(feature = "torch")]
     #[error(transparent)]
     Torch(#[from] tch::TchError),
 }

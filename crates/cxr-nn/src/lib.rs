@@ -25,28 +25,47 @@
 //! ```
 #![warn(missing_docs)]
 
+#[cfg(feature = "torch")]
 pub mod amp;
 pub mod augment;
+#[cfg(feature = "torch")]
 pub mod checkpoint;
+#[cfg(feature = "torch")]
 mod device;
 pub mod error;
+pub mod files;
+#[cfg(feature = "torch")]
 pub mod fit;
+#[cfg(feature = "torch")]
 pub mod layers;
+#[cfg(feature = "torch")]
 pub mod loader;
+#[cfg(feature = "torch")]
 pub mod optim;
+#[cfg(feature = "torch")]
 mod progress;
+#[cfg(feature = "torch")]
 pub mod schedule;
 
+#[cfg(feature = "torch")]
 pub use amp::{GradScaler, Precision, Stepper, autocast};
 pub use augment::{Affine, AugmentConfig};
+#[cfg(feature = "torch")]
 pub use checkpoint::{
-    AVERAGED, append_jsonl, average_weights, load_best, load_checkpoint, load_for_inference,
-    open_run, save_checkpoint, save_weights, snapshot_path, write_tensors_atomic,
+    append_jsonl, average_weights, load_best, load_checkpoint, load_for_inference, open_run,
+    save_checkpoint, save_weights, snapshot_path, write_tensors_atomic,
 };
+#[cfg(feature = "torch")]
 pub use device::{DEVICE_ENV, DevicePreference, device_from_env, select_device};
 pub use error::{Error, Result};
+pub use files::AVERAGED;
+#[cfg(feature = "torch")]
 pub use fit::{EpochDone, FitPlan, Validated, fit, resume_or_start};
+#[cfg(feature = "torch")]
 pub use loader::{Batch, DataLoader, Dataset, LoaderConfig, Sample};
+#[cfg(feature = "torch")]
 pub use optim::{AdamW, Optimise};
+#[cfg(feature = "torch")]
 pub use progress::progress_bar;
+#[cfg(feature = "torch")]
 pub use schedule::{CosineSchedule, Decision, EarlyStopping, Goal, TrainState};

@@ -1,0 +1,94 @@
+//! What inference needs of a classifier run folder, and what it does after the network,
+//! without libtorch: shared by the libtorch [`Classifier`](crate::Classifier) and
+//! `cxr-infer`, so the two paths read the same settings and finish the same way.
+
+use std::path::{Path, PathBuf};
+
+use cxr_core::LungMask;
+use cxr_lungseg::qc::LungQc;
+use serde::Deserialize;
+
+use crate::config::ClassifierConfig;
+use crate::{Error, Result};
+
+/// The settings of a run's `config.json` that prediction uses (the rest is training's:
+/// `TrainConfig`, under the `torch` feature, reads the whole file).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct RunSettings {
+    /// The network.
+    pub model: ClassifierConfig,
+    /// Average each prediction with that of the mirrored input.
+    #[serde(default)]
+    pub mirror_average: bool,
+    /// The segmenter run that made the training masks, as recorded.
+    #[serde(default)]
+    pub segmenter: Option<PathBuf>,
+}
+
+impl RunSettings {
+    /// Reads `run_dir/config.json`, checking the network's settings.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Nn`] when the file cannot be read or parsed; [`Error::InvalidConfig`].
+    pub fn read(run_dir: &Path) -> Result<RunSettings> {
+        let s: RunSettings = cxr_nn::files::read_json(&run_dir.join("config.json"))?;
+        s.model.validate()?;
+        Ok(s)
+    }
+}
+
+/// The segmenter run a classifier run recorded: as written when it exists (or is
+/// absolute), else relative to the run folder (a run moved together with its segmenter).
+///
+/// # Errors
+///
+/// [`Error::InvalidConfig`] when the run was trained on given masks and records none.
+pub fn segmenter_dir(run_dir: &Path, recorded: Option<&Path>) -> Result<PathBuf> {
+    let seg = recorded.ok_or_else(|| Error::InvalidConfig {
+        field: "segmenter",
+        detail: format!(
+            "{} was trained on given masks and records no segmenter",
+            run_dir.join("config.json").display()
+        ),
+    })?;
+    Ok(if seg.is_relative() && !seg.exists() {
+        run_dir.join(seg)
+    } else {
+        seg.to_path_buf()
+    })
+}
+
+/// The probabilities a run reports from the network's softmax rows `p`: averaged with
+/// those of the mirrored input when the run mirror-averages, then temperature-scaled
+/// ([`crate::calibrate::scale_probabilities`]) when it has a temperature.
+pub fn finish_probabilities(
+    mut p: Vec<Vec<f32>>,
+    mirrored: Option<Vec<Vec<f32>>>,
+    temperature: Option<f64>,
+) -> Vec<Vec<f32>> {
+    if let Some(m) = mirrored {
+        for (row, m) in p.iter_mut().zip(m) {
+            for (a, b) in row.iter_mut().zip(m) {
+                *a = (*a + b) / 2.0;
+            }
+        }
+    }
+    if let Some(t) = temperature {
+        for row in &mut p {
+            *row = crate::calibrate::scale_probabilities(row, t);
+        }
+    }
+    p
+}
+
+/// What the pipeline says about one image (either path's).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PipelineOutput {
+    /// The lung gate's measures and verdict.
+    pub qc: LungQc,
+    /// Both lungs, at the image's size.
+    pub mask: LungMask,
+    /// Class probabilities, when the gate accepted the image.
+    pub probabilities: Option<Vec<f32>>,
+}
