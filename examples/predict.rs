@@ -1,6 +1,11 @@
 //! Predicts class probabilities with a trained classifier run, for a manifest or a folder.
 //!
-//! `cargo run --release --example predict -- --run RUN --input M.csv|DIR --out P.csv [--shard I/N]`
+//! `cargo run --release --example predict -- --run RUN --input M.csv|DIR --out P.csv [--shard I/N] [--backend torch|pure]`
+//!
+//! `--backend pure` runs the trained networks without libtorch (`cxr::infer`, candle):
+//! the same arguments, the same tables (probabilities within 1e-4 of libtorch's). Built
+//! with `--no-default-features` it is the only backend and needs no libtorch at all:
+//! `cargo run --release --no-default-features --example predict -- …`.
 //!
 //! Lung masks come from the segmenter the run recorded (cached next to `P.csv` under
 //! `<P>_masks/`), or from the manifest's `mask_path` column with `--mask-column`. One row
@@ -17,14 +22,25 @@ mod gate;
 mod logging;
 use std::path::{Path, PathBuf};
 
-use clap::Parser;
-use cxr::classifier::batch::{predict_folder, predict_records_to};
-use cxr::classifier::data::Masks;
-use cxr::classifier::{Classifier, Pipeline};
+use clap::{Parser, ValueEnum};
+use cxr::classifier::batch::{PredictRun, predict_folder, predict_records_with};
 use cxr::core::shard::Shard;
-use cxr::lungseg::Segmenter;
-use cxr::lungseg::postprocess::PostprocessOptions;
 use indicatif::{ProgressBar, ProgressStyle};
+
+/// Which library runs the networks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Backend {
+    /// libtorch (CPU or CUDA, `CXR_DEVICE`): the default when built with it.
+    Torch,
+    /// Pure Rust on candle (CPU), no libtorch.
+    Pure,
+}
+
+const DEFAULT_BACKEND: Backend = if cfg!(feature = "torch") {
+    Backend::Torch
+} else {
+    Backend::Pure
+};
 
 #[derive(Parser)]
 #[command(about = "Predict healthy / covid-19 / bacterial probabilities")]
@@ -53,9 +69,13 @@ struct Args {
     /// Only this shard of the input (I/N, I from 0); its tables go beside --out.
     #[arg(long, default_value = "0/1")]
     shard: Shard,
+    /// Which library runs the networks (`pure`: without libtorch).
+    #[arg(long, value_enum, default_value_t = DEFAULT_BACKEND)]
+    backend: Backend,
 }
 
 /// Where the masks of a manifest's images are cached: `<P>_masks/` beside `P.csv`.
+#[cfg(feature = "torch")]
 fn masks_cache(out: &Path) -> PathBuf {
     let stem = out
         .file_stem()
@@ -74,41 +94,9 @@ fn bar(len: usize, what: &str) -> anyhow::Result<ProgressBar> {
 fn main() -> anyhow::Result<()> {
     logging::init();
     let a = Args::parse();
-    let qc = a.gate.options()?;
-    let device = cxr::nn::device_from_env()?;
-    let mut clf = Classifier::load(&a.run, device)?;
-    clf.set_temperature_scaling(!a.no_temperature);
-    match clf.temperature() {
-        Some(t) => {
-            eprintln!("temperature scaling: T = {t:.3} (the run's; --no-temperature turns it off)")
-        }
-        None => eprintln!("temperature scaling: off"),
-    }
-    let seg_dir = a
-        .segmenter
-        .clone()
-        .or_else(|| clf.config().segmenter.clone());
-    let segmenter = match (&seg_dir, a.mask_column && !a.input.is_dir()) {
-        (Some(s), false) => Some(Segmenter::load(s, device)?),
-        _ => None,
-    };
-    let run = if a.input.is_dir() {
-        let segmenter = segmenter.ok_or_else(|| anyhow::anyhow!("a folder needs a segmenter"))?;
-        let mut pipeline = Pipeline::new(segmenter, clf);
-        pipeline.qc = qc;
-        let pb = bar(0, "predicting")?;
-        let run = predict_folder(&pipeline, &a.input, &a.out, a.shard, Some(&pb))?;
-        pb.finish_and_clear();
-        run
-    } else {
-        let records = cxr::core::manifest::read_records(&a.input)?;
-        let (cache, post) = (masks_cache(&a.out), PostprocessOptions::default());
-        let base = a.input.parent().unwrap_or(Path::new("."));
-        let masks = Masks::segmenter_or_column(segmenter.as_ref(), &cache, &post, &qc, base);
-        let pb = bar(0, "predicting")?;
-        let run = predict_records_to(&clf, &records, masks, base, 16, &a.out, a.shard, Some(&pb))?;
-        pb.finish_and_clear();
-        run
+    let run = match a.backend {
+        Backend::Torch => torch::predict(&a)?,
+        Backend::Pure => pure(&a)?,
     };
     println!(
         "{} predicted → {}; {} left out → {} ({} done now, {} finished before)",
@@ -120,4 +108,94 @@ fn main() -> anyhow::Result<()> {
         run.resumed
     );
     Ok(())
+}
+
+fn say_temperature(t: Option<f64>) {
+    match t {
+        Some(t) => {
+            eprintln!("temperature scaling: T = {t:.3} (the run's; --no-temperature turns it off)")
+        }
+        None => eprintln!("temperature scaling: off"),
+    }
+}
+
+/// The pure-Rust pipeline: a folder or a manifest, one image at a time.
+fn pure(a: &Args) -> anyhow::Result<PredictRun> {
+    let mut p = cxr::infer::Pipeline::load(&a.run)?;
+    if let Some(seg) = &a.segmenter {
+        p.segmenter = cxr::infer::Segmenter::load(seg)?;
+    }
+    p.qc = a.gate.options()?;
+    p.classifier.set_temperature_scaling(!a.no_temperature);
+    say_temperature(p.classifier.temperature());
+    let pb = bar(0, "predicting")?;
+    let run = if a.input.is_dir() {
+        predict_folder(&p, &a.input, &a.out, a.shard, Some(&pb))?
+    } else {
+        let records = cxr::core::manifest::read_records(&a.input)?;
+        let base = a.input.parent().unwrap_or(Path::new("."));
+        predict_records_with(
+            &p,
+            &records,
+            base,
+            a.mask_column,
+            &a.out,
+            a.shard,
+            Some(&pb),
+        )?
+    };
+    pb.finish_and_clear();
+    Ok(run)
+}
+
+#[cfg(not(feature = "torch"))]
+mod torch {
+    pub fn predict(_: &super::Args) -> anyhow::Result<super::PredictRun> {
+        anyhow::bail!("built without libtorch (--no-default-features): use --backend pure")
+    }
+}
+
+/// The libtorch pipeline: a manifest's images segmented once (masks cached) and
+/// classified in batches.
+#[cfg(feature = "torch")]
+mod torch {
+    use super::{Args, PredictRun, bar, masks_cache, say_temperature};
+    use cxr::classifier::batch::{predict_folder, predict_records_to};
+    use cxr::classifier::data::Masks;
+    use cxr::classifier::{Classifier, Pipeline};
+    use cxr::lungseg::Segmenter;
+    use cxr::lungseg::postprocess::PostprocessOptions;
+    use std::path::Path;
+
+    pub fn predict(a: &Args) -> anyhow::Result<PredictRun> {
+        let qc = a.gate.options()?;
+        let device = cxr::nn::device_from_env()?;
+        let mut clf = Classifier::load(&a.run, device)?;
+        clf.set_temperature_scaling(!a.no_temperature);
+        say_temperature(clf.temperature());
+        let seg_dir = a
+            .segmenter
+            .clone()
+            .or_else(|| clf.config().segmenter.clone());
+        let segmenter = match (&seg_dir, a.mask_column && !a.input.is_dir()) {
+            (Some(s), false) => Some(Segmenter::load(s, device)?),
+            _ => None,
+        };
+        let pb = bar(0, "predicting")?;
+        let run = if a.input.is_dir() {
+            let segmenter =
+                segmenter.ok_or_else(|| anyhow::anyhow!("a folder needs a segmenter"))?;
+            let mut pipeline = Pipeline::new(segmenter, clf);
+            pipeline.qc = qc;
+            predict_folder(&pipeline, &a.input, &a.out, a.shard, Some(&pb))?
+        } else {
+            let records = cxr::core::manifest::read_records(&a.input)?;
+            let (cache, post) = (masks_cache(&a.out), PostprocessOptions::default());
+            let base = a.input.parent().unwrap_or(Path::new("."));
+            let masks = Masks::segmenter_or_column(segmenter.as_ref(), &cache, &post, &qc, base);
+            predict_records_to(&clf, &records, masks, base, 16, &a.out, a.shard, Some(&pb))?
+        };
+        pb.finish_and_clear();
+        Ok(run)
+    }
 }

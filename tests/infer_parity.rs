@@ -1,7 +1,7 @@
 //! The pure-Rust networks against libtorch's on the same run folders: every segmenter
 //! and classifier preset (1 and 2 input channels, mirror averaging and a temperature),
-//! weights drawn per tensor (batch-norm statistics away from 0 and 1, so that folding is
-//! exercised), the same inputs. Segmenter probabilities and class probabilities agree
+//! weights drawn per tensor (`cxr_nn::layers::fill_from_names`: batch-norm statistics
+//! away from 0 and 1, so that folding is exercised), the same inputs. Segmenter probabilities and class probabilities agree
 //! within 1e-4; the whole pipeline (a briefly trained segmenter, so that masks are
 //! real) gives the same verdicts and the same masks, pixel for pixel.
 
@@ -20,45 +20,6 @@ use tch::nn::VarStore;
 /// Tolerance of the acceptance criterion.
 const TOL: f32 = 1e-4;
 
-fn splitmix64(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// Every variable of `vs` drawn from a hash of its name: convolution and linear weights
-/// He-uniform by fan-in, batch-norm scales around 0.6, shifts, means and biases around 0,
-/// variances in [0.5, 1.5).
-fn fill(vs: &VarStore) {
-    let _g = tch::no_grad_guard();
-    for (name, mut var) in vs.variables() {
-        let shape = var.size();
-        let n: i64 = shape.iter().product();
-        let fan_in: i64 = shape.iter().skip(1).product::<i64>().max(1);
-        let key = cxr::core::names::fnv1a64(name.as_bytes());
-        let v: Vec<f32> = (0..n as u64)
-            .map(|i| {
-                let u = (splitmix64(key ^ i) >> 11) as f64 / (1u64 << 53) as f64;
-                let s = 2.0 * u - 1.0;
-                let x = if name.ends_with("running_var") {
-                    0.5 + u
-                } else if name.ends_with("running_mean") || name.ends_with("bias") {
-                    0.1 * s
-                } else if shape.len() == 1 {
-                    // Batch-norm scales around 0.6: activations stay in the range a
-                    // trained network's do instead of growing over 50 layers.
-                    0.6 + 0.1 * s
-                } else {
-                    s * (6.0 / fan_in as f64).sqrt()
-                };
-                x as f32
-            })
-            .collect();
-        var.copy_(&tch::Tensor::from_slice(&v).view(shape.as_slice()));
-    }
-}
-
 fn save_run(dir: &Path, vs: &VarStore, config: &impl serde::Serialize) {
     std::fs::create_dir_all(dir).unwrap();
     cxr::nn::save_checkpoint(dir, "best", vs, &TrainState::new(1, Goal::Minimize)).unwrap();
@@ -68,7 +29,7 @@ fn save_run(dir: &Path, vs: &VarStore, config: &impl serde::Serialize) {
 fn segmenter_run(dir: &Path, model: &SegmenterConfig) {
     let vs = VarStore::new(Device::Cpu);
     let _net = DeepLabV3Plus::new(&vs.root(), model).unwrap();
-    fill(&vs);
+    cxr::nn::layers::fill_from_names(&vs);
     let config = SegTrainConfig {
         model: model.clone(),
         ..Default::default()
@@ -79,7 +40,7 @@ fn segmenter_run(dir: &Path, model: &SegmenterConfig) {
 fn classifier_run(dir: &Path, model: &ClassifierConfig, mirror: bool, temperature: Option<f64>) {
     let vs = VarStore::new(Device::Cpu);
     let _net = InceptionV3::new(&vs.root(), model).unwrap();
-    fill(&vs);
+    cxr::nn::layers::fill_from_names(&vs);
     let config = TrainConfig {
         model: model.clone(),
         mirror_average: mirror,
@@ -246,7 +207,7 @@ fn pipelines_give_the_same_verdicts_and_masks() {
     let vs = VarStore::new(Device::Cpu);
     let model = ClassifierConfig::tiny(96);
     let _net = InceptionV3::new(&vs.root(), &model).unwrap();
-    fill(&vs);
+    cxr::nn::layers::fill_from_names(&vs);
     let config = TrainConfig {
         model,
         segmenter: Some(seg_dir.clone()),

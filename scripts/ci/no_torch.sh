@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The facade without its `torch` feature: the data, statistics and report tools build,
+# The facade without its `torch` feature: the data, statistics and report tools and the
+# pure-Rust `predict` (cxr-infer) build,
 # start and link no libtorch. Run by `make test`.
 #
 #   scripts/ci/no_torch.sh
@@ -23,7 +24,7 @@ for line in sys.stdin:
     if m.get("reason") == "compiler-artifact" and m.get("executable") and "example" in m["target"]["kind"]:
         print(m["target"]["name"], m["executable"])
 ')
-expected="build_cohort compare_models contact_sheet dicom_to_png error_analysis evaluate merge_shards power_analysis scan_source synth_cohort"
+expected="build_cohort compare_models contact_sheet dicom_to_png error_analysis evaluate merge_shards power_analysis predict scan_source synth_cohort"
 for name in $expected; do
   exe=$(awk -v n="$name" '$1 == n {print $2}' <<<"$exes")
   if [ -z "$exe" ]; then
@@ -37,7 +38,7 @@ for name in $expected; do
   fi
 done
 # They start (with no libtorch on the library path) and answer --help.
-for name in build_cohort compare_models dicom_to_png error_analysis evaluate merge_shards power_analysis scan_source synth_cohort; do
+for name in build_cohort compare_models dicom_to_png error_analysis evaluate merge_shards power_analysis predict scan_source synth_cohort; do
   exe=$(awk -v n="$name" '$1 == n {print $2}' <<<"$exes")
   env -u LD_LIBRARY_PATH "$exe" --help >/dev/null
 done

@@ -3,17 +3,65 @@
 //! it, rows in the order of the inputs' paths; every finished input journaled, so that a
 //! run killed and started again predicts only the rest.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use cxr_core::ImageRecord;
 use cxr_core::shard::{Journal, Shard, Table};
 use cxr_eval::{PredictionRow, write_predictions};
 use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 
-use crate::data::{Masks, Rejection, write_rejections};
 use crate::error::{Error, Result};
-use crate::infer::{Classifier, Pipeline, predict_manifest};
+use crate::run::{BoxError, ImagePipeline};
+
+/// The extra manifest column holding a record's lung mask.
+pub const MASK_COLUMN: &str = "mask_path";
+
+/// A record left out because the quality gate rejected its image, or because it could not
+/// be segmented.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct Rejection {
+    /// Source.
+    pub source: String,
+    /// Patient id.
+    pub patient_id: String,
+    /// Image id.
+    pub image_id: String,
+    /// Image path.
+    pub path: String,
+    /// `lungs_not_found`, `lungs_too_small` or `error`. (For images predicted from a
+    /// folder, source and patient are empty and the image id is the file stem.)
+    pub reason: String,
+    /// The human-readable detail.
+    pub detail: String,
+}
+
+impl Rejection {
+    /// A record left out for `reason` (a code such as `lungs_too_small` or `error`).
+    pub fn new(r: &ImageRecord, reason: &str, detail: String) -> Self {
+        Rejection {
+            source: r.source.as_str().into(),
+            patient_id: r.patient.to_string(),
+            image_id: r.image_id.clone(),
+            path: r.path.to_string_lossy().into_owned(),
+            reason: reason.into(),
+            detail,
+        }
+    }
+}
+
+/// Writes rejections as CSV (atomically).
+pub fn write_rejections(path: &Path, rows: &[Rejection]) -> Result<(), Error> {
+    let header = [
+        "source",
+        "patient_id",
+        "image_id",
+        "path",
+        "reason",
+        "detail",
+    ];
+    Ok(cxr_core::write_csv(path, &header, rows)?)
+}
 
 /// What became of one input: a row of the predictions, or of the rejections.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,22 +107,13 @@ pub fn is_image(path: &Path) -> bool {
     matches!(ext.as_deref(), None | Some("png" | "jpg" | "jpeg" | "dcm"))
 }
 
-/// The run's journal, with settings that change whenever a row would: the classifier's
-/// configuration, weights and temperature, the segmenter's and the gate's when masks come
-/// from it.
+/// The run's journal, `settings` (whatever the rows depend on: the models, their
+/// weights, the gate, the backend) recorded in it.
 fn open_journal(
     out: &Path,
     shard: Shard,
-    clf: &Classifier,
-    masks: serde_json::Value,
+    settings: &serde_json::Value,
 ) -> Result<Journal<Outcome>> {
-    let settings = serde_json::json!({
-        "classifier": clf.config(),
-        "weights": cxr_nn::checkpoint::weights_id(clf.run_dir())?,
-        "temperature": clf.temperature().filter(|_| clf.temperature_scaling()),
-        "masks": masks,
-    })
-    .to_string();
     let dir = out.parent().unwrap_or(Path::new("."));
     let stem = out
         .file_stem()
@@ -88,20 +127,7 @@ fn open_journal(
         Table::new(&file(out.to_path_buf()), "path"),
         Table::new(&file(rejections_path(out)), "path"),
     ];
-    Journal::open_in(dir, shard, &stem, &settings, &tables).map_err(Error::Journal)
-}
-
-fn segmenter_settings(
-    seg: &cxr_lungseg::Segmenter,
-    post: &cxr_lungseg::postprocess::PostprocessOptions,
-    qc: &cxr_lungseg::qc::QcOptions,
-) -> serde_json::Value {
-    serde_json::json!({
-        "segmenter": seg.config(),
-        "weights": seg.weights_id(),
-        "post": post,
-        "qc": qc,
-    })
+    Journal::open_in(dir, shard, &stem, &settings.to_string(), &tables).map_err(Error::Journal)
 }
 
 /// Writes the run's two tables (the shard's parts of them) and sums up.
@@ -160,27 +186,27 @@ fn file_rejection(path: &Path, reason: &str, detail: String) -> Rejection {
 }
 
 /// Every image under `dir` ([`is_image`], walked as [`cxr_core::walk::files`] walks)
-/// that `shard` owns, through the pipeline: a prediction row per image the gate accepts
-/// (unlabelled, the file stem as patient and image), a rejection (the gate's verdict or
-/// the error) per other file. Writes `out` and `<out>_rejected.csv` (a shard: its parts
-/// of them, `P.shard-I-of-N.csv`, which `cxr_core::shard::merge_all` joins) and journals
-/// each input as it finishes (`<out's folder>/.journal/<P>…jsonl`): run again, it
-/// predicts only what it had not finished; a shard's journal of another model or gate is
-/// refused, the whole input's starts over.
+/// that `shard` owns, through `pipeline` (either backend's: [`ImagePipeline`]): a
+/// prediction row per image the gate accepts (unlabelled, the file stem as patient and
+/// image), a rejection (the gate's verdict or the error) per other file. Writes `out` and
+/// `<out>_rejected.csv` (a shard: its parts of them, `P.shard-I-of-N.csv`, which
+/// `cxr_core::shard::merge_all` joins) and journals each input as it finishes (`<out's
+/// folder>/.journal/<P>…jsonl`): run again, it predicts only what it had not finished; a
+/// shard's journal of another model, gate or backend is refused, the whole input's
+/// starts over.
 ///
 /// # Errors
 ///
-/// The journal cannot be used or a table written; the weights cannot be read. Bad
-/// images are rejections.
-pub fn predict_folder(
-    pipeline: &Pipeline,
+/// The journal cannot be used or a table written; the pipeline's settings cannot be
+/// read. Bad images are rejections.
+pub fn predict_folder<P: ImagePipeline + ?Sized>(
+    pipeline: &P,
     dir: &Path,
     out: &Path,
     shard: Shard,
     progress: Option<&ProgressBar>,
 ) -> Result<PredictRun> {
-    let masks = segmenter_settings(&pipeline.segmenter, &pipeline.post, &pipeline.qc);
-    let mut journal = open_journal(out, shard, &pipeline.classifier, masks)?;
+    let mut journal = open_journal(out, shard, &pipeline.settings()?)?;
     let mut outcomes = Vec::new();
     let mut files = Vec::new();
     for entry in cxr_core::walk::files(dir, None) {
@@ -203,21 +229,23 @@ pub fn predict_folder(
             outcomes.push(o.clone());
             resumed += 1;
         } else {
-            let o = match walk_error {
-                Some(e) => Outcome::Rejected(file_rejection(&path, "error", e.to_string())),
-                None => match pipeline.run(&path) {
-                    Ok(o) => match o.probabilities {
-                        Some(p) => Outcome::Predicted(PredictionRow::unlabelled(&path, &p)?),
-                        None => Outcome::Rejected(file_rejection(
-                            &path,
-                            o.qc.verdict.code(),
-                            o.qc.verdict.to_string(),
-                        )),
-                    },
-                    Err(e) => {
-                        Outcome::Rejected(file_rejection(&path, "error", cxr_core::error_chain(&e)))
-                    }
+            let failed = |detail: String| Outcome::Rejected(file_rejection(&path, "error", detail));
+            let answer = match walk_error {
+                Some(e) => Err(Box::new(e) as BoxError),
+                None => cxr_dicom::load_image_with(&path, cxr_core::LoadOptions::default())
+                    .map_err(|e| input_error(&path, e))
+                    .and_then(|img| pipeline.run_image(&img)),
+            };
+            let o = match answer {
+                Ok(o) => match o.probabilities {
+                    Some(p) => Outcome::Predicted(PredictionRow::unlabelled(&path, &p)?),
+                    None => Outcome::Rejected(file_rejection(
+                        &path,
+                        o.qc.verdict.code(),
+                        o.qc.verdict.to_string(),
+                    )),
                 },
+                Err(e) => failed(cxr_core::error_chain(e.as_ref())),
             };
             journal.record(&key, o.clone()).map_err(Error::Journal)?;
             outcomes.push(o);
@@ -230,6 +258,105 @@ pub fn predict_folder(
     finish(out, shard, outcomes, resumed, predicted)
 }
 
+/// An image that cannot be read, naming it.
+fn input_error(path: &Path, e: cxr_dicom::LoadError) -> BoxError {
+    Box::new(Error::Input {
+        path: path.to_path_buf(),
+        source: Box::new(e),
+    })
+}
+
+/// A manifest's records that `shard` owns (by their image's path relative to `base`,
+/// the manifest's folder), one at a time through `pipeline` (either backend's), into
+/// `out` and `<out>_rejected.csv` (or the shard's parts), journaled as [`predict_folder`]
+/// journals. With `mask_column` the masks come from the manifest's [`MASK_COLUMN`]
+/// (relative to `base`) and only the classifier runs; else the pipeline segments and
+/// gates each image. Rows carry the records' patients, dates and labels.
+///
+/// The libtorch backend has a faster way for manifests, which batches the network and
+/// caches masks: `predict_records_to` (under the `torch` feature).
+///
+/// # Errors
+///
+/// As [`predict_folder`].
+pub fn predict_records_with<P: ImagePipeline + ?Sized>(
+    pipeline: &P,
+    records: &[ImageRecord],
+    base: &Path,
+    mask_column: bool,
+    out: &Path,
+    shard: Shard,
+    progress: Option<&ProgressBar>,
+) -> Result<PredictRun> {
+    let mut settings = pipeline.settings()?;
+    if mask_column {
+        settings["masks"] = serde_json::json!(MASK_COLUMN);
+    }
+    let mut journal = open_journal(out, shard, &settings)?;
+    let key = |r: &ImageRecord| Shard::key(r.path.strip_prefix(base).unwrap_or(&r.path));
+    let mine: Vec<&ImageRecord> = records.iter().filter(|r| shard.owns(&key(r))).collect();
+    if let Some(pb) = progress {
+        pb.set_length(mine.len() as u64);
+    }
+    let (mut outcomes, mut resumed, mut predicted) = (Vec::new(), 0, 0);
+    for r in mine {
+        let k = key(r);
+        if let Some(o) = journal.done(&k) {
+            outcomes.push(o.clone());
+            resumed += 1;
+        } else {
+            let o = match predict_record(pipeline, r, base, mask_column) {
+                Ok(Ok(p)) => Outcome::Predicted(PredictionRow::new(r, &p)?),
+                Ok(Err((code, detail))) => Outcome::Rejected(Rejection::new(r, code, detail)),
+                Err(e) => Outcome::Rejected(Rejection::new(
+                    r,
+                    "error",
+                    cxr_core::error_chain(e.as_ref()),
+                )),
+            };
+            journal.record(&k, o.clone()).map_err(Error::Journal)?;
+            outcomes.push(o);
+            predicted += 1;
+        }
+        if let Some(pb) = progress {
+            pb.inc(1);
+        }
+    }
+    finish(out, shard, outcomes, resumed, predicted)
+}
+
+/// One record's answer: its probabilities, or the gate's code and verdict.
+type RecordAnswer = std::result::Result<Vec<f32>, (&'static str, String)>;
+
+fn predict_record<P: ImagePipeline + ?Sized>(
+    pipeline: &P,
+    r: &ImageRecord,
+    base: &Path,
+    mask_column: bool,
+) -> std::result::Result<RecordAnswer, BoxError> {
+    let img = cxr_dicom::load_record_image(r).map_err(|e| input_error(&r.path, e))?;
+    if mask_column {
+        let m = r
+            .extras
+            .get(MASK_COLUMN)
+            .filter(|m| !m.is_empty())
+            .ok_or_else(|| format!("no `{MASK_COLUMN}` value and no segmenter given"))?;
+        let m = Path::new(m);
+        let path = if m.is_relative() {
+            base.join(m)
+        } else {
+            m.to_path_buf()
+        };
+        let mask = cxr_core::LungMask::load(&path)?;
+        return Ok(Ok(pipeline.classify(&img, &mask)?));
+    }
+    let o = pipeline.run_image(&img)?;
+    Ok(match o.probabilities {
+        Some(p) => Ok(p),
+        None => Err((o.qc.verdict.code(), o.qc.verdict.to_string())),
+    })
+}
+
 /// [`predict_manifest`] over the records that `shard` owns (by their image's path
 /// relative to `base`, the manifest's folder), in batches of `batch`, into `out` and
 /// `<out>_rejected.csv` (or the shard's parts of them), journaled per batch as
@@ -239,27 +366,34 @@ pub fn predict_folder(
 /// # Errors
 ///
 /// As [`predict_folder`], and [`predict_manifest`]'s.
+#[cfg(feature = "torch")]
 #[allow(clippy::too_many_arguments)]
 pub fn predict_records_to(
-    clf: &Classifier,
+    clf: &crate::Classifier,
     records: &[cxr_core::ImageRecord],
-    masks: Masks<'_>,
+    masks: crate::data::Masks<'_>,
     base: &Path,
     batch: usize,
     out: &Path,
     shard: Shard,
     progress: Option<&ProgressBar>,
 ) -> Result<PredictRun> {
+    use crate::data::Masks;
+    use std::collections::HashMap;
     let settings = match &masks {
         Masks::Segmenter {
             segmenter,
             post,
             qc,
             ..
-        } => segmenter_settings(segmenter, post, qc),
-        Masks::Column { .. } => serde_json::json!("mask_path column"),
+        } => crate::infer::pipeline_settings(clf, Some((segmenter, post, qc)))?,
+        Masks::Column { .. } => {
+            let mut s = crate::infer::pipeline_settings(clf, None)?;
+            s["masks"] = serde_json::json!(MASK_COLUMN);
+            s
+        }
     };
-    let mut journal = open_journal(out, shard, clf, settings)?;
+    let mut journal = open_journal(out, shard, &settings)?;
     let key = |r: &cxr_core::ImageRecord| Shard::key(r.path.strip_prefix(base).unwrap_or(&r.path));
     let mine: Vec<&cxr_core::ImageRecord> =
         records.iter().filter(|r| shard.owns(&key(r))).collect();
@@ -279,7 +413,7 @@ pub fn predict_records_to(
         pb.inc(resumed as u64);
     }
     for chunk in todo.chunks(batch.max(1)) {
-        let (rows, rejected) = predict_manifest(clf, chunk, masks, batch, progress)?;
+        let (rows, rejected) = crate::infer::predict_manifest(clf, chunk, masks, batch, progress)?;
         let by_path: HashMap<String, String> = chunk
             .iter()
             .map(|r| (r.path.to_string_lossy().into_owned(), key(r)))

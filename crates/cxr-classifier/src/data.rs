@@ -16,8 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Error;
 
-/// The extra manifest column holding a record's lung mask.
-pub const MASK_COLUMN: &str = "mask_path";
+pub use crate::batch::{MASK_COLUMN, Rejection, write_rejections};
 
 /// One labelled image with its lung mask.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -120,39 +119,6 @@ pub fn split_by_patient(
         val.extend(ps.into_iter().take(k));
     }
     (0..examples.len()).partition(|&i| !val.contains(examples[i].patient.as_str()))
-}
-
-/// A record left out because the quality gate rejected its image, or because it could not
-/// be segmented.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
-pub struct Rejection {
-    /// Source.
-    pub source: String,
-    /// Patient id.
-    pub patient_id: String,
-    /// Image id.
-    pub image_id: String,
-    /// Image path.
-    pub path: String,
-    /// `lungs_not_found`, `lungs_too_small` or `error`. (For images predicted from a
-    /// folder, source and patient are empty and the image id is the file stem.)
-    pub reason: String,
-    /// The human-readable detail.
-    pub detail: String,
-}
-
-impl Rejection {
-    /// A record left out for `reason` (a code such as `lungs_too_small` or `error`).
-    pub fn new(r: &ImageRecord, reason: &str, detail: String) -> Self {
-        Rejection {
-            source: r.source.as_str().into(),
-            patient_id: r.patient.to_string(),
-            image_id: r.image_id.clone(),
-            path: r.path.to_string_lossy().into_owned(),
-            reason: reason.into(),
-            detail,
-        }
-    }
 }
 
 /// Where the lung masks of a manifest's records come from.
@@ -391,19 +357,6 @@ pub fn segment_record(
         decoded = None;
     }
     Segmented { outcome, decoded }
-}
-
-/// Writes rejections as CSV (atomically).
-pub fn write_rejections(path: &Path, rows: &[Rejection]) -> Result<(), Error> {
-    let header = [
-        "source",
-        "patient_id",
-        "image_id",
-        "path",
-        "reason",
-        "detail",
-    ];
-    Ok(cxr_core::write_csv(path, &header, rows)?)
 }
 
 #[cfg(test)]

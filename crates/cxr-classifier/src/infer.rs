@@ -449,3 +449,56 @@ pub fn predict_examples(
     }
     out
 }
+
+/// What a libtorch classifier's answers depend on, for batch journals: its run's settings,
+/// weights and temperature, and (when it segments) the segmenter's settings, weights and
+/// the gate.
+///
+/// # Errors
+///
+/// A weights file that cannot be read.
+pub fn pipeline_settings(
+    clf: &Classifier,
+    masks: Option<(&Segmenter, &PostprocessOptions, &QcOptions)>,
+) -> Result<serde_json::Value> {
+    let masks = match masks {
+        Some((seg, post, qc)) => serde_json::json!({
+            "segmenter": seg.config(),
+            "weights": seg.weights_id(),
+            "post": post,
+            "qc": qc,
+        }),
+        None => serde_json::Value::Null,
+    };
+    Ok(serde_json::json!({
+        "backend": "libtorch",
+        "classifier": clf.config(),
+        "weights": cxr_nn::checkpoint::weights_id(clf.run_dir())?,
+        "temperature": clf.temperature(),
+        "masks": masks,
+    }))
+}
+
+impl crate::run::ImagePipeline for Pipeline {
+    fn run_image(
+        &self,
+        img: &GrayImage,
+    ) -> std::result::Result<PipelineOutput, crate::run::BoxError> {
+        Ok(Pipeline::run_image(self, img)?)
+    }
+
+    fn classify(
+        &self,
+        img: &GrayImage,
+        mask: &LungMask,
+    ) -> std::result::Result<Vec<f32>, crate::run::BoxError> {
+        Ok(self.classifier.predict(img, mask)?)
+    }
+
+    fn settings(&self) -> Result<serde_json::Value> {
+        pipeline_settings(
+            &self.classifier,
+            Some((&self.segmenter, &self.post, &self.qc)),
+        )
+    }
+}

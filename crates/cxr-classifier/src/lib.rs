@@ -25,7 +25,6 @@
 //! Sits on `cxr-nn` (libtorch), `cxr-lungseg` and `cxr-dicom` in the crate DAG.
 #![warn(missing_docs)]
 
-#[cfg(feature = "torch")]
 pub mod batch;
 pub mod calibrate;
 pub mod config;

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use cxr_core::LungMask;
+use cxr_core::{GrayImage, LungMask};
 use cxr_lungseg::qc::LungQc;
 use serde::Deserialize;
 
@@ -91,4 +91,34 @@ pub struct PipelineOutput {
     pub mask: LungMask,
     /// Class probabilities, when the gate accepted the image.
     pub probabilities: Option<Vec<f32>>,
+}
+
+/// An error of either backend, boxed.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A segmenter + gate + classifier that the batch tools ([`crate::batch`]) run: the
+/// libtorch [`Pipeline`](crate::Pipeline) (`torch` feature) or `cxr_infer::Pipeline`.
+pub trait ImagePipeline {
+    /// The gate's verdict, the mask and (when accepted) the probabilities of an image.
+    ///
+    /// # Errors
+    ///
+    /// The backend's.
+    fn run_image(&self, img: &GrayImage) -> std::result::Result<PipelineOutput, BoxError>;
+
+    /// The classifier's probabilities for an image with a given lung mask (no gate).
+    ///
+    /// # Errors
+    ///
+    /// The backend's.
+    fn classify(&self, img: &GrayImage, mask: &LungMask)
+    -> std::result::Result<Vec<f32>, BoxError>;
+
+    /// Everything its answers depend on (models, weights, temperature, gate, backend), as
+    /// a batch's journal records it.
+    ///
+    /// # Errors
+    ///
+    /// A weights file that cannot be read.
+    fn settings(&self) -> Result<serde_json::Value>;
 }

@@ -40,6 +40,7 @@ use cxr_lungseg::SegmenterConfig;
 use cxr_lungseg::postprocess::PostprocessOptions;
 use cxr_lungseg::qc::QcOptions;
 
+pub use candle_core::{Device as CandleDevice, Tensor as CandleTensor};
 pub use deeplab::DeepLab;
 pub use inception::Inception;
 
@@ -123,6 +124,7 @@ pub struct Segmenter {
     net: DeepLab,
     config: SegmenterConfig,
     mirror_average: bool,
+    run_dir: PathBuf,
 }
 
 impl Segmenter {
@@ -140,6 +142,7 @@ impl Segmenter {
             net,
             config,
             mirror_average: false,
+            run_dir: run_dir.to_path_buf(),
         })
     }
 
@@ -398,5 +401,40 @@ impl Pipeline {
             mask: s.lungs,
             probabilities,
         })
+    }
+}
+
+impl cxr_classifier::run::ImagePipeline for Pipeline {
+    fn run_image(
+        &self,
+        img: &GrayImage,
+    ) -> std::result::Result<PipelineOutput, cxr_classifier::run::BoxError> {
+        Ok(Pipeline::run_image(self, img)?)
+    }
+
+    fn classify(
+        &self,
+        img: &GrayImage,
+        mask: &LungMask,
+    ) -> std::result::Result<Vec<f32>, cxr_classifier::run::BoxError> {
+        Ok(self.classifier.predict(img, mask)?)
+    }
+
+    fn settings(&self) -> cxr_classifier::Result<serde_json::Value> {
+        let weights = |dir: &Path| cxr_nn::files::weights_id(dir);
+        Ok(serde_json::json!({
+            "backend": "candle",
+            "classifier": self.classifier.config(),
+            "mirror_average": self.classifier.settings.mirror_average,
+            "weights": weights(self.classifier.run_dir())?,
+            "temperature": self.classifier.temperature(),
+            "masks": {
+                "segmenter": self.segmenter.config(),
+                "weights": weights(&self.segmenter.run_dir)?,
+                "mirror_average": self.segmenter.mirror_average,
+                "post": self.post,
+                "qc": self.qc,
+            },
+        }))
     }
 }

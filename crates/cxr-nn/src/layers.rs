@@ -164,3 +164,45 @@ pub fn weights_channels_last(vs: &nn::VarStore) {
         }
     }
 }
+
+/// Fills every variable of `vs` with values drawn from a hash of its name, for tests and
+/// benchmarks that need a network's real shapes but no trained weights (nothing is
+/// downloaded): convolution and linear weights He-uniform by fan-in, batch-norm scales
+/// around 0.6 (so that activations stay in a trained network's range over 50 layers),
+/// shifts, running means and biases around 0, running variances in [0.5, 1.5).
+pub fn fill_from_names(vs: &tch::nn::VarStore) {
+    fn splitmix64(x: u64) -> u64 {
+        let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    let _g = tch::no_grad_guard();
+    for (name, mut var) in vs.variables() {
+        let shape = var.size();
+        let n: i64 = shape.iter().product();
+        let fan_in: i64 = shape.iter().skip(1).product::<i64>().max(1);
+        let key = cxr_core::names::fnv1a64(name.as_bytes());
+        let v: Vec<f32> = (0..n as u64)
+            .map(|i| {
+                let u = (splitmix64(key ^ i) >> 11) as f64 / (1u64 << 53) as f64;
+                let s = 2.0 * u - 1.0;
+                let x = if name.ends_with("running_var") {
+                    0.5 + u
+                } else if name.ends_with("running_mean") || name.ends_with("bias") {
+                    0.1 * s
+                } else if shape.len() == 1 {
+                    0.6 + 0.1 * s
+                } else {
+                    s * (6.0 / fan_in as f64).sqrt()
+                };
+                x as f32
+            })
+            .collect();
+        var.copy_(
+            &tch::Tensor::from_slice(&v)
+                .view(shape.as_slice())
+                .to_device(var.device()),
+        );
+    }
+}

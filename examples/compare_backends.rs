@@ -1,0 +1,96 @@
+//! Runs a trained pipeline on both backends, libtorch and pure Rust (`cxr::infer`), over
+//! the images of a folder or a manifest, and counts where they differ: gate verdicts,
+//! mask pixels, and the largest difference of a class probability
+//! (`docs/inference.md`).
+//!
+//! `cargo run --release --example compare_backends -- --run RUN --input DIR|records.csv [--split split.csv]`
+#[path = "common/logging.rs"]
+mod logging;
+use std::path::PathBuf;
+
+use clap::Parser;
+use cxr::classifier::Pipeline;
+use indicatif::ProgressBar;
+
+#[derive(Parser)]
+#[command(about = "Compare the libtorch and pure-Rust pipelines image by image")]
+struct Args {
+    /// A classifier run folder (its segmenter is the one it recorded).
+    #[arg(long)]
+    run: PathBuf,
+    /// A folder of images, or a records table.
+    #[arg(long)]
+    input: PathBuf,
+    /// With a records table: only the test patients of this `split.csv` (an
+    /// experiment's).
+    #[arg(long)]
+    split: Option<PathBuf>,
+}
+
+fn main() -> anyhow::Result<()> {
+    logging::init();
+    let a = Args::parse();
+    let torch = Pipeline::load(&a.run, tch::Device::Cpu)?;
+    let pure = cxr::infer::Pipeline::load(&a.run)?;
+    let images: Vec<PathBuf> = if a.input.is_dir() {
+        cxr::core::walk::files(&a.input, None)
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|p| cxr::classifier::batch::is_image(p))
+            .collect()
+    } else {
+        let records = cxr::core::manifest::read_records(&a.input)?;
+        let split = a
+            .split
+            .as_deref()
+            .map(cxr::cohort::split::Split::read)
+            .transpose()?;
+        let test = |r: &cxr::core::ImageRecord| {
+            split
+                .as_ref()
+                .is_none_or(|s| s.part(&r.patient) == Some(cxr::cohort::split::Part::Test))
+        };
+        records.into_iter().filter(test).map(|r| r.path).collect()
+    };
+    let pb = ProgressBar::new(images.len() as u64);
+    let (mut verdicts, mut masks, mut pixels, mut worst, mut accepted) = (0, 0, 0usize, 0f32, 0);
+    for path in &images {
+        let img = cxr::dicom::load_image(path)?;
+        let (t, p) = (torch.run_image(&img)?, pure.run_image(&img)?);
+        if t.qc.verdict != p.qc.verdict {
+            verdicts += 1;
+            eprintln!(
+                "{}: verdict {} vs {}",
+                path.display(),
+                t.qc.verdict,
+                p.qc.verdict
+            );
+        }
+        let differ = t
+            .mask
+            .to_binary()
+            .iter()
+            .zip(p.mask.to_binary())
+            .filter(|(a, b)| **a != *b)
+            .count();
+        if differ > 0 {
+            masks += 1;
+            pixels += differ;
+            eprintln!("{}: {differ} mask pixels differ", path.display());
+        }
+        if let (Some(a), Some(b)) = (&t.probabilities, &p.probabilities) {
+            accepted += 1;
+            for (x, y) in a.iter().zip(b) {
+                worst = worst.max((x - y).abs());
+            }
+        }
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    println!(
+        "{} images ({accepted} accepted by both): {verdicts} verdicts differ, {masks} masks differ \
+         ({pixels} pixels), largest probability difference {worst:.2e}",
+        images.len()
+    );
+    Ok(())
+}
