@@ -357,7 +357,7 @@ fn predict_record<P: ImagePipeline + ?Sized>(
     })
 }
 
-/// [`predict_manifest`] over the records that `shard` owns (by their image's path
+/// [`predict_manifest`](crate::infer::predict_manifest) over the records that `shard` owns (by their image's path
 /// relative to `base`, the manifest's folder), in batches of `batch`, into `out` and
 /// `<out>_rejected.csv` (or the shard's parts of them), journaled per batch as
 /// [`predict_folder`] journals: run again, it predicts only the records it had not
@@ -365,7 +365,7 @@ fn predict_record<P: ImagePipeline + ?Sized>(
 ///
 /// # Errors
 ///
-/// As [`predict_folder`], and [`predict_manifest`]'s.
+/// As [`predict_folder`], and [`predict_manifest`](crate::infer::predict_manifest)'s.
 #[cfg(feature = "torch")]
 #[allow(clippy::too_many_arguments)]
 pub fn predict_records_to(

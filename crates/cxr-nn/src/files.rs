@@ -23,10 +23,10 @@ pub fn checkpoint_paths(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
     )
 }
 
-/// Name of the averaged weights in a run folder ([`average_weights`]).
+/// Name of the averaged weights in a run folder ([`average_weights`](crate::checkpoint::average_weights)).
 pub const AVERAGED: &str = "averaged.safetensors";
 
-/// The weights file [`load_for_inference`] uses in `dir`: [`AVERAGED`] when present,
+/// The weights file [`load_for_inference`](crate::checkpoint::load_for_inference) uses in `dir`: [`AVERAGED`] when present,
 /// else `best`'s, else `last`'s (whether or not it exists). What a served model is
 /// identified by, with its configuration.
 pub fn inference_weights(dir: &Path) -> PathBuf {
