@@ -256,7 +256,11 @@ fn pipelines_give_the_same_verdicts_and_masks() {
         }
     }
     assert!(accepted > 0, "the lenient gate accepts");
-    let _ = rejected;
+    assert_eq!(
+        accepted + rejected,
+        40,
+        "every run answered alike on both paths"
+    );
     // Bytes in, the same answer as the decoded image.
     let p = render(
         &CaseSpec::single(7, Label::Covid, SourceId::CovidIdc),
