@@ -153,15 +153,10 @@ fn killed() -> Shard {
     Shard::new(1, 2).unwrap()
 }
 
-/// The shard the kill test kills: converts one file at a time, so that it stops on the
-/// named pipe with everything before it finished. Run by that test, not on its own.
-#[test]
-#[ignore = "the child process of a_shard_killed_by_a_signal_resumes"]
-fn killed_shard_child() {
-    let Ok(dir) = std::env::var(CHILD) else {
-        return;
-    };
-    let dir = PathBuf::from(dir);
+/// The killed shard's own work, in the child process the kill test starts (this test
+/// binary again, with [`CHILD`] set): one file at a time, so that it stops on the named
+/// pipe with everything before it finished.
+fn run_child(dir: &Path) {
     let one = BatchOptions {
         jobs: 1,
         ..Default::default()
@@ -172,6 +167,10 @@ fn killed_shard_child() {
 #[test]
 fn a_shard_killed_by_a_signal_resumes_without_redoing_or_missing_anything() {
     use std::os::unix::process::ExitStatusExt;
+    if let Ok(dir) = std::env::var(CHILD) {
+        run_child(Path::new(&dir));
+        return;
+    }
     let d = tempfile::tempdir().unwrap();
     let input = input(d.path());
     // A named pipe that the shard owns, after some of its files in the walk: opening it
@@ -194,7 +193,11 @@ fn a_shard_killed_by_a_signal_resumes_without_redoing_or_missing_anything() {
     assert!(owned_before >= 3, "{owned_before}");
 
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "killed_shard_child", "--ignored", "--nocapture"])
+        .args([
+            "--exact",
+            "a_shard_killed_by_a_signal_resumes_without_redoing_or_missing_anything",
+            "--nocapture",
+        ])
         .env(CHILD, d.path())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

@@ -182,7 +182,7 @@ impl Segmenter {
         let small = cxr_lungseg::config::network_input(img, s as u32);
         let x = gray_tensor(small.values, small.height, small.width)?
             .upsample_bilinear2d(s, s, false)?;
-        let sig = |t: Tensor| candle_nn_sigmoid(&t);
+        let sig = |t: Tensor| sigmoid(&t);
         let p = if self.mirror_average {
             let both = Tensor::cat(&[&x, &x.flip_last()?], 0)?;
             let p = sig(self.net.forward(&both)?)?;
@@ -196,7 +196,7 @@ impl Segmenter {
 }
 
 /// σ(x) = 1 / (1 + e^(−x)).
-fn candle_nn_sigmoid(x: &Tensor) -> candle_core::Result<Tensor> {
+fn sigmoid(x: &Tensor) -> candle_core::Result<Tensor> {
     (x.neg()?.exp()? + 1.0)?.recip()
 }
 

@@ -211,3 +211,9 @@ pub fn network_input(img: &GrayImage, size: u32) -> Plane {
         height: small.height() as usize,
     }
 }
+
+/// The pixels of `img` scaled to 0..1 (`v / 255`), row-major: the segmenter's input
+/// values in training and inference.
+pub fn unit_values(img: &GrayImage) -> Vec<f32> {
+    img.as_raw().iter().map(|&v| f32::from(v) / 255.0).collect()
+}

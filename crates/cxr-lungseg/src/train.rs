@@ -229,10 +229,6 @@ impl ShrunkPairs {
     }
 }
 
-fn to_f32(img: &GrayImage) -> Vec<f32> {
-    img.as_raw().iter().map(|&v| f32::from(v) / 255.0).collect()
-}
-
 impl Dataset for PairDataset {
     fn len(&self) -> usize {
         self.indices.len()
@@ -244,7 +240,7 @@ impl Dataset for PairDataset {
         let out = (self.size, self.size);
         Ok(Sample {
             size: out,
-            image: a.warp_image(&to_f32(&img), src, out),
+            image: a.warp_image(&crate::config::unit_values(&img), src, out),
             channels: vec![],
             masks: vec![a.warp_labels(&labels, src, out, BACKGROUND)],
             class: 0,
