@@ -16,31 +16,19 @@
 //! `P.csv`). With `--shard I/N` it predicts the images that shard owns and writes its
 //! parts of both tables (`P.shard-I-of-N.csv`); `merge_shards DIR` joins them
 //! (docs/scale.md).
+#[path = "common/backend.rs"]
+mod backend;
 #[path = "common/gate.rs"]
 mod gate;
 #[path = "common/logging.rs"]
 mod logging;
 use std::path::{Path, PathBuf};
 
-use clap::{Parser, ValueEnum};
+use backend::{Backend, DEFAULT_BACKEND};
+use clap::Parser;
 use cxr::classifier::batch::{PredictRun, predict_folder, predict_records_with};
 use cxr::core::shard::Shard;
 use indicatif::{ProgressBar, ProgressStyle};
-
-/// Which library runs the networks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Backend {
-    /// libtorch (CPU or CUDA, `CXR_DEVICE`): the default when built with it.
-    Torch,
-    /// Pure Rust on candle (CPU), no libtorch.
-    Pure,
-}
-
-const DEFAULT_BACKEND: Backend = if cfg!(feature = "torch") {
-    Backend::Torch
-} else {
-    Backend::Pure
-};
 
 #[derive(Parser)]
 #[command(about = "Predict healthy / covid-19 / bacterial probabilities")]
@@ -151,7 +139,7 @@ fn pure(a: &Args) -> anyhow::Result<PredictRun> {
 #[cfg(not(feature = "torch"))]
 mod torch {
     pub fn predict(_: &super::Args) -> anyhow::Result<super::PredictRun> {
-        anyhow::bail!("built without libtorch (--no-default-features): use --backend pure")
+        anyhow::bail!(crate::backend::NO_TORCH)
     }
 }
 

@@ -1,10 +1,17 @@
 //! Serves a trained run over HTTP: the API under `/v1`, metrics, OpenAPI, and the review
 //! page at `/` (docs/serving.md).
 //!
-//! `cargo run --release --example serve -- --run out/demo [--addr 127.0.0.1:8080]`
+//! `cargo run --release --example serve -- --run out/demo [--addr 127.0.0.1:8080] [--backend torch|pure]`
+//!
+//! `--backend pure` runs the networks in pure Rust (`cxr::infer`, candle, CPU): the same
+//! answers within 1e-4, saliency included. Built with `--no-default-features` it is the
+//! only backend and the binary needs no libtorch:
+//! `cargo run --release --no-default-features --example serve -- --run out/demo`.
 //!
 //! `--run` is an experiment folder (`make demo`'s `out/demo`: classifier, segmenter and
 //! the evaluation whose cut-offs are served as operating points) or a classifier run.
+#[path = "common/backend.rs"]
+mod backend;
 #[path = "common/gate.rs"]
 mod gate;
 #[path = "common/logging.rs"]
@@ -12,6 +19,7 @@ mod logging;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use backend::{Backend, DEFAULT_BACKEND};
 use clap::Parser;
 use cxr::serve::{ServeConfig, Service, read_token};
 
@@ -53,6 +61,9 @@ struct Args {
     /// The network's own probabilities, without the run's temperature scaling.
     #[arg(long)]
     no_temperature: bool,
+    /// Which library runs the networks (`pure`: without libtorch, on the CPU).
+    #[arg(long, value_enum, default_value_t = DEFAULT_BACKEND)]
+    backend: Backend,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -60,7 +71,13 @@ fn main() -> anyhow::Result<()> {
     let a = Args::parse();
     let mut c = ServeConfig::new(&a.run);
     c.segmenter = a.segmenter;
-    c.device = cxr::nn::device_from_env()?;
+    c.backend = match a.backend {
+        #[cfg(feature = "torch")]
+        Backend::Torch => cxr::serve::Backend::Torch(cxr::nn::device_from_env()?),
+        #[cfg(not(feature = "torch"))]
+        Backend::Torch => anyhow::bail!(backend::NO_TORCH),
+        Backend::Pure => cxr::serve::Backend::Pure,
+    };
     c.max_batch = a.max_batch;
     c.max_wait = Duration::from_millis(a.max_wait_ms);
     c.max_inflight = a.max_inflight;
@@ -73,9 +90,10 @@ fn main() -> anyhow::Result<()> {
     let service = Service::start(c)?;
     let model = &service.state().model;
     eprintln!(
-        "model {} on {} (temperature {}, {} operating points)",
+        "model {} on {} with {} (temperature {}, {} operating points)",
         model.id,
         model.device,
+        model.backend,
         model
             .classifier
             .temperature

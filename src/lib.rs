@@ -16,7 +16,7 @@
 //! | [`stats`] | `cxr-stats` | numbers only: ROC/AUC, DeLong, bootstrap, cutoffs, metrics, tests, kappa, design, missing data |
 //! | [`eval`] | `cxr-eval` | the predictions CSV (written and read), patient-day units, every metric of Table 3 |
 //! | [`report`] | `cxr-report` | markdown tables, plots, `metrics.json` and `report.md` of an evaluation |
-//! | [`serve`] | `cxr-serve` | the HTTP service and its review page (`torch` feature) |
+//! | [`serve`] | `cxr-serve` | the HTTP service and its review page (libtorch with `torch`, else the pure-Rust path) |
 //! | [`analysis`] | `cxr-analysis` | error analysis (Supplementary Table 1), power analysis, paired comparison of two models |
 //!
 //! ```
@@ -40,7 +40,6 @@ pub use cxr_infer as infer;
 pub use cxr_lungseg as lungseg;
 pub use cxr_nn as nn;
 pub use cxr_report as report;
-#[cfg(feature = "torch")]
 pub use cxr_serve as serve;
 pub use cxr_sources as sources;
 pub use cxr_stats as stats;

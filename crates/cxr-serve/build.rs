@@ -1,6 +1,10 @@
-//! Build script: rpath to libtorch and `torch_cuda` linked as needed (see build/torch_link.rs).
+//! Build script: under the `torch` feature, rpath to libtorch and `torch_cuda` linked as
+//! needed (see build/torch_link.rs); without it, nothing.
 include!("../../build/torch_link.rs");
 
 fn main() {
-    torch_link();
+    println!("cargo:rerun-if-env-changed=CARGO_FEATURE_TORCH");
+    if std::env::var_os("CARGO_FEATURE_TORCH").is_some() {
+        torch_link();
+    }
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The facade without its `torch` feature: the data, statistics and report tools and the
-# pure-Rust `predict` (cxr-infer) build,
+# The facade without its `torch` feature: the data, statistics and report tools, the
+# pure-Rust `predict` and the service on the pure-Rust path (`serve`, cxr-infer) build,
 # start and link no libtorch. Run by `make test`.
 #
 #   scripts/ci/no_torch.sh
@@ -24,7 +24,7 @@ for line in sys.stdin:
     if m.get("reason") == "compiler-artifact" and m.get("executable") and "example" in m["target"]["kind"]:
         print(m["target"]["name"], m["executable"])
 ')
-expected="build_cohort compare_models contact_sheet dicom_to_png error_analysis evaluate merge_shards power_analysis predict scan_source synth_cohort"
+expected="build_cohort compare_models contact_sheet dicom_to_png error_analysis evaluate merge_shards power_analysis predict scan_source serve synth_cohort"
 for name in $expected; do
   exe=$(awk -v n="$name" '$1 == n {print $2}' <<<"$exes")
   if [ -z "$exe" ]; then
@@ -38,8 +38,24 @@ for name in $expected; do
   fi
 done
 # They start (with no libtorch on the library path) and answer --help.
-for name in build_cohort compare_models dicom_to_png error_analysis evaluate merge_shards power_analysis predict scan_source synth_cohort; do
+for name in build_cohort compare_models dicom_to_png error_analysis evaluate merge_shards power_analysis predict scan_source serve synth_cohort; do
   exe=$(awk -v n="$name" '$1 == n {print $2}' <<<"$exes")
   env -u LD_LIBRARY_PATH "$exe" --help >/dev/null
 done
+# Asked for libtorch, they say how to run without it; a run that is not there is named.
+for call in "predict --input x --out y" serve; do
+  read -r name extra <<<"$call"
+  exe=$(awk -v n="$name" '$1 == n {print $2}' <<<"$exes")
+  # shellcheck disable=SC2086
+  if out=$(env -u LD_LIBRARY_PATH "$exe" --run /nonexistent $extra --backend torch 2>&1) ||
+    ! grep -q "built without libtorch" <<<"$out"; then
+    echo "error: $name --backend torch without libtorch did not refuse clearly: $out" >&2
+    exit 1
+  fi
+done
+exe=$(awk '$1 == "serve" {print $2}' <<<"$exes")
+if out=$(env -u LD_LIBRARY_PATH "$exe" --run /nonexistent/run 2>&1) || ! grep -q "/nonexistent/run" <<<"$out"; then
+  echo "error: serve on the pure path did not name the missing run: $out" >&2
+  exit 1
+fi
 echo "no-torch build: $(wc -w <<<"$expected") examples build, start and link no libtorch"

@@ -39,7 +39,6 @@ pub mod preprocess;
 #[cfg(feature = "torch")]
 pub mod probe;
 pub mod run;
-#[cfg(feature = "torch")]
 pub mod saliency;
 #[cfg(feature = "torch")]
 pub mod train;

@@ -9,12 +9,18 @@
 //! flags a network that relies on what lies outside the lungs (which, for a masked
 //! input, can only be the mask's shape itself — a shortcut worth knowing about).
 //! Grad-CAM maps come from `Mixed_7c` and are upsampled bilinearly.
+//!
+//! The methods, the map type, the request checks and SmoothGrad's noise build without
+//! libtorch: the pure-Rust path (`cxr-infer`) computes the same maps with them; the
+//! libtorch [`saliency`] needs the `torch` feature.
 
 use cxr_core::{GrayImage, Label, LungMask};
 use image::{Rgb, RgbImage};
 use serde::Serialize;
+#[cfg(feature = "torch")]
 use tch::{Kind, Tensor};
 
+#[cfg(feature = "torch")]
 use crate::infer::Classifier;
 use crate::{Error, Result};
 
@@ -135,6 +141,7 @@ fn colormap(t: f32) -> [f32; 3] {
     ]
 }
 
+#[cfg(feature = "torch")]
 fn input_gradient(clf: &Classifier, x: &Tensor, class: i64) -> Tensor {
     let x = x.detach().set_requires_grad(true);
     let logits = clf.net().forward_all(&x, false).logits;
@@ -143,21 +150,13 @@ fn input_gradient(clf: &Classifier, x: &Tensor, class: i64) -> Tensor {
     g[0].abs().amax([1i64].as_slice(), false)
 }
 
-/// Saliency of `class` ([`Label::index`]) for an image and its lung mask, at the image's
-/// size.
+/// Checks a saliency request: a class of the label set, and for SmoothGrad at least one
+/// noisy copy and a noise level that is finite and ≥ 0.
 ///
 /// # Errors
 ///
-/// [`Error::Classes`] for a class outside the label set; [`Error::InvalidConfig`] for
-/// SmoothGrad with no samples or a noise level that is not finite and ≥ 0;
-/// [`Error::MaskSize`] when the mask's size differs from the image's; libtorch errors.
-pub fn saliency(
-    clf: &Classifier,
-    img: &GrayImage,
-    mask: &LungMask,
-    class: usize,
-    method: Method,
-) -> Result<SaliencyMap> {
+/// [`Error::Classes`], [`Error::InvalidConfig`].
+pub fn check_request(class: usize, method: Method) -> Result<()> {
     // A loaded classifier has exactly `Label::COUNT` outputs (`Classifier::load`).
     if class >= Label::COUNT {
         return Err(Error::Classes {
@@ -179,22 +178,48 @@ pub fn saliency(
             });
         }
     }
+    Ok(())
+}
+
+/// SmoothGrad's noise: `copies` draws of `len` values, standard deviation `sigma`, from a
+/// private generator with a fixed seed, so that a map is the same on every call and on
+/// both backends.
+pub fn smoothgrad_noise(copies: usize, len: usize, sigma: f64) -> Vec<Vec<f32>> {
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0x5A11_E4C7);
+    (0..copies)
+        .map(|_| {
+            (0..len)
+                .map(|_| gaussian(&mut rng) * sigma as f32)
+                .collect()
+        })
+        .collect()
+}
+
+/// Saliency of `class` ([`Label::index`]) for an image and its lung mask, at the image's
+/// size.
+///
+/// # Errors
+///
+/// [`Error::Classes`] for a class outside the label set; [`Error::InvalidConfig`] for
+/// SmoothGrad with no samples or a noise level that is not finite and ≥ 0;
+/// [`Error::MaskSize`] when the mask's size differs from the image's; libtorch errors.
+#[cfg(feature = "torch")]
+pub fn saliency(
+    clf: &Classifier,
+    img: &GrayImage,
+    mask: &LungMask,
+    class: usize,
+    method: Method,
+) -> Result<SaliencyMap> {
+    check_request(class, method)?;
     let x = clf.input(img, mask)?;
     let class = class as i64;
     let map = match method {
         Method::Vanilla => input_gradient(clf, &x, class),
         Method::SmoothGrad { samples, noise } => {
             let range = (x.max() - x.min()).double_value(&[]);
-            let sigma = noise * range;
-            let gen_seed = 0x5A11_E4C7;
             let mut acc = x.select(1, 0).zeros_like();
-            // A private generator keeps the noise (and the map) the same on every call.
-            let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(gen_seed);
-            let numel = x.numel();
-            for _ in 0..samples {
-                let noise: Vec<f32> = (0..numel)
-                    .map(|_| gaussian(&mut rng) * sigma as f32)
-                    .collect();
+            for noise in smoothgrad_noise(samples, x.numel(), noise * range) {
                 let n = Tensor::from_slice(&noise)
                     .view(x.size().as_slice())
                     .to_device(x.device());

@@ -269,27 +269,7 @@ impl Dataset for ExampleDataset {
     }
 }
 
-/// Per-epoch log line (`metrics.jsonl`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EpochMetrics {
-    /// Epoch, from 0.
-    pub epoch: usize,
-    /// Mean training loss (main head).
-    pub train_loss: f64,
-    /// Mean validation loss.
-    pub val_loss: f64,
-    /// Validation accuracy (argmax).
-    pub val_accuracy: f64,
-    /// Validation one-vs-rest AUC of covid-19 (`null` without both classes).
-    pub val_auc_covid: Option<f64>,
-    /// Learning rate at the end of the epoch.
-    pub lr: f64,
-    /// Seconds the epoch took.
-    pub seconds: f64,
-    /// Training samples that could not be loaded this epoch.
-    pub failed_samples: usize,
-}
-
+pub use crate::run::{EpochMetrics, read_metrics};
 pub use cxr_nn::TrainState;
 
 /// What [`train`] returns.
@@ -618,18 +598,6 @@ fn evaluate<D: Dataset + 'static>(
             .then(|| cxr_stats::roc::roc_auc(&covid_scores, &is_covid).ok())
             .flatten(),
     })
-}
-
-/// Reads `metrics.jsonl` of a run, one entry per epoch in epoch order.
-///
-/// A run stopped after logging an epoch but before saving its `last` checkpoint logs
-/// that epoch again when it resumes; the later entry (the one the weights belong to)
-/// is kept.
-pub fn read_metrics(run_dir: &Path) -> Result<Vec<EpochMetrics>, Error> {
-    let all: Vec<EpochMetrics> = cxr_nn::checkpoint::read_jsonl(&run_dir.join("metrics.jsonl"))?;
-    let by_epoch: std::collections::BTreeMap<usize, EpochMetrics> =
-        all.into_iter().map(|m| (m.epoch, m)).collect();
-    Ok(by_epoch.into_values().collect())
 }
 
 #[cfg(test)]

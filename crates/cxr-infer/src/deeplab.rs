@@ -6,7 +6,7 @@ use candle_core::Tensor;
 use cxr_lungseg::SegmenterConfig;
 
 use crate::Error;
-use crate::nn::{Conv, Geometry, Weights, max3s2p1_nonnegative};
+use crate::nn::{Conv, Geometry, Weights, max3s2p1};
 
 const EPS: f64 = 1e-5;
 
@@ -187,7 +187,7 @@ impl DeepLab {
     /// Logits `[B, 1, H, W]` of an input `[B, 1, H, W]` (H, W multiples of 16).
     pub fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         let (_, _, h, w) = x.dims4()?;
-        let mut y = max3s2p1_nonnegative(&self.stem.relu(x)?)?;
+        let mut y = max3s2p1(&self.stem.relu(x)?)?;
         let mut low = None;
         for (li, layer) in self.layers.iter().enumerate() {
             for b in layer {

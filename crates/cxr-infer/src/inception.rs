@@ -281,6 +281,12 @@ impl Inception {
 
     /// Logits `[B, classes]` of an input `[B, C, S, S]`.
     pub fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        self.head(&self.features(x)?)
+    }
+
+    /// The `Mixed_7c` feature maps of an input (what Grad-CAM weighs; the libtorch
+    /// `InceptionV3::forward_all` returns them as `features`).
+    pub fn features(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         let [c1a, c2a, c2b, c3b, c4a] = &self.stem;
         let y = c2b.relu(&c2a.relu(&c1a.relu(x)?)?)?;
         let y = max3s2(&y)?;
@@ -288,7 +294,12 @@ impl Inception {
         for m in &self.mixed {
             y = m.forward(&y)?;
         }
-        global_mean(&y)?
+        Ok(y)
+    }
+
+    /// Logits from the `Mixed_7c` feature maps: global average pool, then the last layer.
+    pub fn head(&self, features: &Tensor) -> candle_core::Result<Tensor> {
+        global_mean(features)?
             .matmul(&self.fc_w)?
             .broadcast_add(&self.fc_b)
     }

@@ -29,6 +29,7 @@
 mod deeplab;
 mod inception;
 mod nn;
+pub mod saliency;
 
 use std::path::{Path, PathBuf};
 
@@ -37,12 +38,13 @@ use cxr_classifier::run::{RunSettings, finish_probabilities, segmenter_dir};
 use cxr_classifier::{ClassifierConfig, PipelineOutput};
 use cxr_core::{GrayImage, LungMask};
 use cxr_lungseg::SegmenterConfig;
-use cxr_lungseg::postprocess::PostprocessOptions;
-use cxr_lungseg::qc::QcOptions;
+use cxr_lungseg::postprocess::{PostprocessOptions, Segmentation};
+use cxr_lungseg::qc::{LungQc, QcOptions};
 
 pub use candle_core::{Device as CandleDevice, Tensor as CandleTensor};
 pub use deeplab::DeepLab;
 pub use inception::Inception;
+pub use saliency::saliency;
 
 /// Why a run cannot be loaded or an image not predicted.
 #[derive(Debug, thiserror::Error)]
@@ -195,6 +197,30 @@ impl Segmenter {
     }
 }
 
+impl Segmenter {
+    /// Segments one image: probabilities → post-processing → quality gate, as
+    /// `cxr_lungseg::segment_image` does with libtorch.
+    ///
+    /// # Errors
+    ///
+    /// Out-of-range post-processing or gate settings; as [`Segmenter::probabilities`].
+    pub fn segment(
+        &self,
+        img: &GrayImage,
+        post: &PostprocessOptions,
+        qc: &QcOptions,
+    ) -> Result<(Segmentation, LungQc)> {
+        let p = self.probabilities(img)?;
+        Ok(cxr_lungseg::qc::gate(
+            &p,
+            img.width(),
+            img.height(),
+            post,
+            qc,
+        )?)
+    }
+}
+
 /// σ(x) = 1 / (1 + e^(−x)).
 fn sigmoid(x: &Tensor) -> candle_core::Result<Tensor> {
     (x.neg()?.exp()? + 1.0)?.recip()
@@ -268,6 +294,33 @@ impl Classifier {
         self.scale = on;
     }
 
+    /// The network's input for one image: `[1, C, S, S]`, the masked image as
+    /// `cxr_classifier::preprocess::input_values` makes it for both paths.
+    ///
+    /// # Errors
+    ///
+    /// A mask of another size than the image; tensor errors.
+    pub fn input(&self, img: &GrayImage, mask: &LungMask) -> Result<Tensor> {
+        self.input_batch(&[(img, mask)])
+    }
+
+    fn input_batch(&self, pairs: &[(&GrayImage, &LungMask)]) -> Result<Tensor> {
+        let m = &self.settings.model;
+        let s = m.input_size as usize;
+        let c = m.input.channels() as usize;
+        let mut values = Vec::with_capacity(pairs.len() * c * s * s);
+        for (img, mask) in pairs {
+            values.extend(cxr_classifier::preprocess::input_values(
+                img, mask, s as u32, m.input,
+            )?);
+        }
+        Ok(Tensor::from_vec(
+            values,
+            (pairs.len(), c, s, s),
+            &Device::Cpu,
+        )?)
+    }
+
     /// Class probabilities (in [`cxr_core::Label::index`] order) for one image.
     ///
     /// # Errors
@@ -286,16 +339,7 @@ impl Classifier {
         if pairs.is_empty() {
             return Ok(vec![]);
         }
-        let m = &self.settings.model;
-        let s = m.input_size as usize;
-        let c = m.input.channels() as usize;
-        let mut values = Vec::with_capacity(pairs.len() * c * s * s);
-        for (img, mask) in pairs {
-            values.extend(cxr_classifier::preprocess::input_values(
-                img, mask, s as u32, m.input,
-            )?);
-        }
-        let x = Tensor::from_vec(values, (pairs.len(), c, s, s), &Device::Cpu)?;
+        let x = self.input_batch(pairs)?;
         let softmax = |x: &Tensor| -> Result<Vec<Vec<f32>>> {
             let logits = self.net.forward(x)?;
             let e = logits.broadcast_sub(&logits.max_keepdim(1)?)?.exp()?;
@@ -389,8 +433,7 @@ impl Pipeline {
     ///
     /// An empty image; out-of-range post-processing or gate settings; tensor errors.
     pub fn run_image(&self, img: &GrayImage) -> Result<PipelineOutput> {
-        let p = self.segmenter.probabilities(img)?;
-        let (s, qc) = cxr_lungseg::qc::gate(&p, img.width(), img.height(), &self.post, &self.qc)?;
+        let (s, qc) = self.segmenter.segment(img, &self.post, &self.qc)?;
         let probabilities = if qc.verdict.is_accept() {
             Some(self.classifier.predict(img, &s.lungs)?)
         } else {

@@ -183,21 +183,163 @@ pub(crate) fn pad(x: &Tensor, ph: usize, pw: usize) -> candle_core::Result<Tenso
     }
 }
 
-/// 3 × 3 max pooling, stride 2, padding 1, of a map ≥ 0 (after a ReLU, where padding
-/// with zeros equals libtorch's padding with −∞).
-pub(crate) fn max3s2p1_nonnegative(x: &Tensor) -> candle_core::Result<Tensor> {
-    pad(x, 1, 1)?.max_pool2d_with_stride((3, 3), (2, 2))
+/// 3 × 3 max pooling, stride 2, padding 1 (libtorch's padding: never the maximum).
+pub(crate) fn max3s2p1(x: &Tensor) -> candle_core::Result<Tensor> {
+    x.contiguous()?.apply_op1(Pool3 {
+        max: true,
+        stride: 2,
+        pad: 1,
+    })
 }
 
 /// 3 × 3 max pooling, stride 2, no padding.
 pub(crate) fn max3s2(x: &Tensor) -> candle_core::Result<Tensor> {
-    x.max_pool2d_with_stride((3, 3), (2, 2))
+    x.contiguous()?.apply_op1(Pool3 {
+        max: true,
+        stride: 2,
+        pad: 0,
+    })
 }
 
 /// 3 × 3 average pooling, stride 1, padding 1, the padding counted (libtorch's
 /// `count_include_pad = true`, torchvision's Inception).
 pub(crate) fn avg3(x: &Tensor) -> candle_core::Result<Tensor> {
-    pad(x, 1, 1)?.avg_pool2d_with_stride((3, 3), (1, 1))
+    x.contiguous()?.apply_op1(Pool3 {
+        max: false,
+        stride: 1,
+        pad: 1,
+    })
+}
+
+/// A 3 × 3 pool of an `[B, C, H, W]` f32 map with its gradient, which candle's own pools
+/// lack when the stride differs from the kernel (saliency needs it). As libtorch: the
+/// padding is never a maximum, the first of equal maxima (row by row) takes the
+/// gradient, and an average divides by 9 wherever the window lies.
+#[derive(Debug, Clone, Copy)]
+struct Pool3 {
+    max: bool,
+    stride: usize,
+    pad: usize,
+}
+
+impl Pool3 {
+    fn out_size(&self, n: usize) -> candle_core::Result<usize> {
+        (n + 2 * self.pad)
+            .checked_sub(3)
+            .map(|d| d / self.stride + 1)
+            .ok_or_else(|| candle_core::Error::Msg(format!("a 3 × 3 pool of a map of side {n}")))
+    }
+
+    /// The in-bounds input positions of output `(i, j)`'s window, row by row.
+    fn window(
+        &self,
+        (h, w): (usize, usize),
+        (i, j): (usize, usize),
+    ) -> impl Iterator<Item = usize> + use<> {
+        let (y0, x0) = ((i * self.stride) as isize, (j * self.stride) as isize);
+        let p = self.pad as isize;
+        (0..3isize).flat_map(move |dy| {
+            (0..3isize).filter_map(move |dx| {
+                let (y, x) = (y0 + dy - p, x0 + dx - p);
+                (y >= 0 && x >= 0 && (y as usize) < h && (x as usize) < w)
+                    .then(|| y as usize * w + x as usize)
+            })
+        })
+    }
+
+    /// For each output of one plane: the input position of its maximum.
+    fn argmax(&self, plane: &[f32], hw: (usize, usize), (oh, ow): (usize, usize)) -> Vec<usize> {
+        let mut at = Vec::with_capacity(oh * ow);
+        for i in 0..oh {
+            for j in 0..ow {
+                let mut best: Option<usize> = None;
+                for k in self.window(hw, (i, j)) {
+                    let v = plane[k];
+                    if best.is_none_or(|b| v > plane[b] || v.is_nan()) {
+                        best = Some(k);
+                    }
+                }
+                // Every window holds at least one input position (pad ≤ 1 < 3).
+                at.push(best.unwrap_or(0));
+            }
+        }
+        at
+    }
+
+    fn dims(&self, shape: &candle_core::Shape) -> candle_core::Result<[usize; 6]> {
+        let (b, c, h, w) = shape.dims4()?;
+        Ok([b, c, h, w, self.out_size(h)?, self.out_size(w)?])
+    }
+}
+
+impl candle_core::CustomOp1 for Pool3 {
+    fn name(&self) -> &'static str {
+        if self.max { "max-pool-3" } else { "avg-pool-3" }
+    }
+
+    fn cpu_fwd(
+        &self,
+        storage: &candle_core::CpuStorage,
+        layout: &candle_core::Layout,
+    ) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
+        use rayon::prelude::*;
+        let [b, c, h, w, oh, ow] = self.dims(layout.shape())?;
+        let Some((start, end)) = layout.contiguous_offsets() else {
+            candle_core::bail!("{}: the input must be contiguous", self.name());
+        };
+        let x = &storage.as_slice::<f32>()?[start..end];
+        let mut y = vec![0f32; b * c * oh * ow];
+        y.par_chunks_mut(oh * ow)
+            .zip(x.par_chunks(h * w))
+            .for_each(|(out, plane)| {
+                if self.max {
+                    let at = self.argmax(plane, (h, w), (oh, ow));
+                    for (o, k) in out.iter_mut().zip(at) {
+                        *o = plane[k];
+                    }
+                } else {
+                    for i in 0..oh {
+                        for j in 0..ow {
+                            let sum: f32 = self.window((h, w), (i, j)).map(|k| plane[k]).sum();
+                            out[i * ow + j] = sum / 9.0;
+                        }
+                    }
+                }
+            });
+        Ok((candle_core::CpuStorage::F32(y), (b, c, oh, ow).into()))
+    }
+
+    fn bwd(
+        &self,
+        arg: &Tensor,
+        _res: &Tensor,
+        grad_res: &Tensor,
+    ) -> candle_core::Result<Option<Tensor>> {
+        use rayon::prelude::*;
+        let [_, _, h, w, oh, ow] = self.dims(arg.shape())?;
+        let x = arg.flatten_all()?.to_vec1::<f32>()?;
+        let g = grad_res.flatten_all()?.to_vec1::<f32>()?;
+        let mut dx = vec![0f32; x.len()];
+        dx.par_chunks_mut(h * w)
+            .zip(x.par_chunks(h * w).zip(g.par_chunks(oh * ow)))
+            .for_each(|(d, (plane, grad))| {
+                if self.max {
+                    for (k, gv) in self.argmax(plane, (h, w), (oh, ow)).into_iter().zip(grad) {
+                        d[k] += gv;
+                    }
+                } else {
+                    for i in 0..oh {
+                        for j in 0..ow {
+                            let gv = grad[i * ow + j] / 9.0;
+                            for k in self.window((h, w), (i, j)) {
+                                d[k] += gv;
+                            }
+                        }
+                    }
+                }
+            });
+        Ok(Some(Tensor::from_vec(dx, arg.shape(), arg.device())?))
+    }
 }
 
 /// Global average pooling: `[B, C, H, W]` → `[B, C]`.
@@ -303,7 +445,7 @@ mod tests {
             &Device::Cpu,
         )
         .unwrap();
-        let m = max3s2p1_nonnegative(&x).unwrap();
+        let m = max3s2p1(&x).unwrap();
         assert_eq!(m.dims(), &[1, 2, 3, 3]);
         // Window rows 0-1, columns 0-1 of channel 0 at (0, 0): max 7; rows 1-3, cols 3-5 at (1, 2): 23.
         let v = m.flatten_all().unwrap().to_vec1::<f32>().unwrap();
@@ -317,6 +459,50 @@ mod tests {
         let v = u.flatten_all().unwrap().to_vec1::<f32>().unwrap();
         // PyTorch (align_corners = False): out (0, 1) samples source x = 0.25 → 0.25.
         assert!((v[1] - 0.25).abs() < 1e-6, "{}", v[1]);
+    }
+
+    #[test]
+    fn pool_gradients_go_where_libtorch_sends_them() {
+        // One 4 × 4 plane with a tie (two 9s) in the first window.
+        #[rustfmt::skip]
+        let v = vec![
+            9.0, 1.0, 9.0, 0.0,
+            2.0, 3.0, 4.0, 5.0,
+            6.0, 7.0, 8.0, 0.5,
+            1.0, 1.0, 1.0, 1.0f32,
+        ];
+        let x = candle_core::Var::from_vec(v, (1, 1, 4, 4), &Device::Cpu).unwrap();
+        // Max 3 × 3 / 2, no padding: one window (rows 0-2, columns 0-2); the first 9 wins.
+        let y = max3s2(x.as_tensor()).unwrap();
+        assert_eq!(
+            y.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+            vec![9.0]
+        );
+        let g = y.sum_all().unwrap().backward().unwrap();
+        let g = g.get(x.as_tensor()).unwrap().flatten_all().unwrap();
+        let mut want = vec![0f32; 16];
+        want[0] = 1.0;
+        assert_eq!(g.to_vec1::<f32>().unwrap(), want);
+        // Padding 1: 2 × 2 outputs; window (1, 1) covers rows 1-3, columns 1-3: max 8.
+        let y = max3s2p1(x.as_tensor()).unwrap();
+        assert_eq!(
+            y.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+            vec![9.0, 9.0, 7.0, 8.0]
+        );
+        let g = y.sum_all().unwrap().backward().unwrap();
+        let g = g.get(x.as_tensor()).unwrap().flatten_all().unwrap();
+        let mut want = vec![0f32; 16];
+        (want[0], want[2], want[9], want[10]) = (1.0, 1.0, 1.0, 1.0);
+        assert_eq!(g.to_vec1::<f32>().unwrap(), want);
+        // Average with the padding counted: each input gets 1/9 per window it lies in
+        // (4 windows at a corner, 6 on an edge, 9 inside).
+        let y = avg3(x.as_tensor()).unwrap();
+        let g = y.sum_all().unwrap().backward().unwrap();
+        let g = g.get(x.as_tensor()).unwrap().flatten_all().unwrap();
+        let g = g.to_vec1::<f32>().unwrap();
+        for (k, n) in [(0, 4.0), (1, 6.0), (5, 9.0), (15, 4.0)] {
+            assert!((g[k] - n / 9.0).abs() < 1e-6, "{k}: {}", g[k]);
+        }
     }
 
     #[test]

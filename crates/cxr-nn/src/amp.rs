@@ -43,39 +43,9 @@ pub fn autocast<T>(device: Device, precision: Precision, f: impl FnOnce() -> T) 
     }
 }
 
-/// Dynamic loss scaling for fp16 training.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GradScaler {
-    /// Whether scaling is on (off: scale 1, every step taken).
-    pub enabled: bool,
-    /// Current scale.
-    pub scale: f64,
-    /// Factor applied after `growth_interval` finite steps.
-    pub growth_factor: f64,
-    /// Factor applied after a step with inf/NaN gradients.
-    pub backoff_factor: f64,
-    /// Finite steps before growing.
-    pub growth_interval: usize,
-    /// Finite steps since the last change.
-    pub good_steps: usize,
-    /// Steps skipped so far.
-    pub skipped: usize,
-}
+pub use crate::schedule::GradScaler;
 
 impl GradScaler {
-    /// PyTorch's defaults (initial scale 2^16), or a disabled scaler.
-    pub fn new(enabled: bool) -> Self {
-        GradScaler {
-            enabled,
-            scale: if enabled { 65_536.0 } else { 1.0 },
-            growth_factor: 2.0,
-            backoff_factor: 0.5,
-            growth_interval: 2000,
-            good_steps: 0,
-            skipped: 0,
-        }
-    }
-
     /// Unscales the gradients of `vs` in place; returns whether all are finite.
     ///
     /// Each tensor's check is its sum: one read pass with a one-element result, which

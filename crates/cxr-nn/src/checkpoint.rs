@@ -7,14 +7,14 @@
 //! [`crate::fit()`]) the optimiser's moments from `last.optim.safetensors`
 //! ([`crate::optim::AdamW::save`]), so that a resumed run continues exactly.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Serialize, de::DeserializeOwned};
 use tch::nn::VarStore;
 
 pub use crate::files::{
-    AVERAGED, checkpoint_paths, inference_weights, read_json, weights_id, write_json,
+    AVERAGED, append_jsonl, checkpoint_paths, inference_weights, read_json, read_jsonl, weights_id,
+    write_json,
 };
 use crate::{Error, Result};
 
@@ -185,84 +185,6 @@ pub fn load_for_inference<S: DeserializeOwned>(dir: &Path, vs: &mut VarStore) ->
     Ok(state)
 }
 
-/// Appends one JSON object per line to `path` (`metrics.jsonl`), flushed to disk.
-///
-/// A line is complete only with its `\n`. If the file ends without one (a process
-/// stopped in the middle of an append), that torn tail is cut off first, so the log
-/// stays one whole object per line when a stopped run resumes.
-pub fn append_jsonl<S: Serialize>(path: &Path, value: &S) -> Result<()> {
-    let mut line = serde_json::to_vec(value).map_err(|source| Error::Json {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    line.push(b'\n');
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .read(true)
-        .append(true)
-        .open(path)
-        .map_err(io(path))?;
-    let whole = whole_lines_len(&mut f).map_err(io(path))?;
-    if whole < f.metadata().map_err(io(path))?.len() {
-        tracing::warn!(path = %path.display(), "cutting a torn last line");
-        f.set_len(whole).map_err(io(path))?;
-    }
-    f.write_all(&line).map_err(io(path))?;
-    f.sync_data().map_err(io(path))
-}
-
-/// Length of the file up to and including its last `\n` (0 when it has none).
-fn whole_lines_len(f: &mut std::fs::File) -> std::io::Result<u64> {
-    use std::io::{Read, Seek, SeekFrom};
-    let len = f.metadata()?.len();
-    let mut end = len;
-    let mut buf = [0u8; 4096];
-    while end > 0 {
-        let start = end.saturating_sub(buf.len() as u64);
-        let chunk = &mut buf[..(end - start) as usize];
-        f.seek(SeekFrom::Start(start))?;
-        f.read_exact(chunk)?;
-        if let Some(i) = chunk.iter().rposition(|&b| b == b'\n') {
-            return Ok(start + i as u64 + 1);
-        }
-        end = start;
-    }
-    Ok(0)
-}
-
-/// Reads every line of a `metrics.jsonl`.
-///
-/// A last line without its `\n` that does not parse is a torn append (see
-/// [`append_jsonl`]) and is left out; any other line that does not parse is an error.
-///
-/// # Errors
-/// [`Error::Io`] when the file cannot be read, [`Error::Json`] for a bad line.
-pub fn read_jsonl<S: DeserializeOwned>(path: &Path) -> Result<Vec<S>> {
-    let text = std::fs::read_to_string(path).map_err(io(path))?;
-    let (whole, torn) = match text.rfind('\n') {
-        Some(i) => text.split_at(i + 1),
-        None => ("", text.as_str()),
-    };
-    let parse = |l: &str| {
-        serde_json::from_str(l).map_err(|source| Error::Json {
-            path: path.to_path_buf(),
-            source,
-        })
-    };
-    let mut out = whole
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(parse)
-        .collect::<Result<Vec<S>>>()?;
-    if !torn.trim().is_empty() {
-        match parse(torn) {
-            Ok(v) => out.push(v),
-            Err(_) => tracing::warn!(path = %path.display(), "ignoring a torn last line"),
-        }
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -372,37 +294,5 @@ mod tests {
         assert!(e.to_string().contains("does not match"), "{e}");
         assert!(!out.exists());
         assert!(average_weights(&[], &out).is_err());
-    }
-
-    #[test]
-    fn a_torn_last_line_is_skipped_on_reading_and_cut_before_appending() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("metrics.jsonl");
-        append_jsonl(&p, &M { epoch: 0 }).unwrap();
-        // A process stopped halfway through writing epoch 1's line.
-        let mut f = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
-        f.write_all(b"{\"epo").unwrap();
-        drop(f);
-        assert_eq!(read_jsonl::<M>(&p).unwrap(), vec![M { epoch: 0 }]);
-        // The resumed run appends epoch 1 again: the torn bytes are gone.
-        append_jsonl(&p, &M { epoch: 1 }).unwrap();
-        assert_eq!(
-            std::fs::read_to_string(&p).unwrap(),
-            "{\"epoch\":0}\n{\"epoch\":1}\n"
-        );
-        assert_eq!(
-            read_jsonl::<M>(&p).unwrap(),
-            vec![M { epoch: 0 }, M { epoch: 1 }]
-        );
-        // A whole last line without its newline still counts; a bad line in the
-        // middle is an error.
-        std::fs::write(&p, "{\"epoch\":0}\n{\"epoch\":1}").unwrap();
-        assert_eq!(read_jsonl::<M>(&p).unwrap().len(), 2);
-        std::fs::write(&p, "{\"epoch\":0}\n{\"ep\n{\"epoch\":1}\n").unwrap();
-        assert!(matches!(read_jsonl::<M>(&p), Err(Error::Json { .. })));
-        // A file that is one torn line is emptied before the append.
-        std::fs::write(&p, "{\"ep").unwrap();
-        append_jsonl(&p, &M { epoch: 5 }).unwrap();
-        assert_eq!(std::fs::read_to_string(&p).unwrap(), "{\"epoch\":5}\n");
     }
 }

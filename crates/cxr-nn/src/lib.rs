@@ -44,11 +44,10 @@ pub mod loader;
 pub mod optim;
 #[cfg(feature = "torch")]
 mod progress;
-#[cfg(feature = "torch")]
 pub mod schedule;
 
 #[cfg(feature = "torch")]
-pub use amp::{GradScaler, Precision, Stepper, autocast};
+pub use amp::{Precision, Stepper, autocast};
 pub use augment::{Affine, AugmentConfig};
 #[cfg(feature = "torch")]
 pub use checkpoint::{
@@ -67,5 +66,4 @@ pub use loader::{Batch, DataLoader, Dataset, LoaderConfig, Sample};
 pub use optim::{AdamW, Optimise};
 #[cfg(feature = "torch")]
 pub use progress::progress_bar;
-#[cfg(feature = "torch")]
-pub use schedule::{CosineSchedule, Decision, EarlyStopping, Goal, TrainState};
+pub use schedule::{CosineSchedule, Decision, EarlyStopping, Goal, GradScaler, TrainState};

@@ -1,5 +1,6 @@
 //! The inference workers. libtorch modules cannot be shared between threads, so each
-//! model lives on threads of its own and requests reach it through bounded channels:
+//! model lives on threads of its own and requests reach it through bounded channels (the
+//! pure-Rust models, [`Backend::Pure`], run in the same arrangement):
 //!
 //! - `segmenters` threads, each with its own copy of the lung segmenter, take images from
 //!   one queue (segmentation runs concurrently with decoding and classification);
@@ -18,13 +19,11 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use cxr_classifier::Classifier;
-use cxr_classifier::saliency::{Method, saliency};
+use cxr_classifier::run::RunSettings;
+use cxr_classifier::saliency::{Method, SaliencyMap};
 use cxr_core::{GrayImage, LungMask};
 use cxr_lungseg::postprocess::PostprocessOptions;
 use cxr_lungseg::qc::{LungQc, QcOptions};
-use cxr_lungseg::{Segmenter, segment_image};
-use tch::Device;
 use tokio::sync::oneshot;
 
 use crate::error::ServeError;
@@ -37,8 +36,8 @@ pub struct EngineConfig {
     pub classifier: PathBuf,
     /// The segmenter run.
     pub segmenter: PathBuf,
-    /// Where the models run.
-    pub device: Device,
+    /// Which library runs the models, and where.
+    pub backend: Backend,
     /// Largest classifier batch.
     pub max_batch: usize,
     /// Longest wait for a batch to fill.
@@ -53,6 +52,175 @@ pub struct EngineConfig {
     pub saliency: Method,
     /// Apply the run's temperature.
     pub temperature: bool,
+}
+
+/// Which library runs the networks.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Backend {
+    /// libtorch (`cxr_lungseg::Segmenter`, `cxr_classifier::Classifier`) on a CPU or a
+    /// CUDA device.
+    #[cfg(feature = "torch")]
+    Torch(tch::Device),
+    /// Pure Rust on the CPU (`cxr_infer`): no libtorch.
+    Pure,
+}
+
+impl Backend {
+    /// libtorch on CUDA when there is one, else on the CPU; without the `torch` feature,
+    /// the pure-Rust path.
+    pub fn default_for_machine() -> Backend {
+        #[cfg(feature = "torch")]
+        return Backend::Torch(tch::Device::cuda_if_available());
+        #[cfg(not(feature = "torch"))]
+        Backend::Pure
+    }
+
+    /// `libtorch` or `candle`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            #[cfg(feature = "torch")]
+            Backend::Torch(_) => "libtorch",
+            Backend::Pure => "candle",
+        }
+    }
+
+    /// `cpu` or `cuda:N`.
+    pub fn device(&self) -> String {
+        match self {
+            #[cfg(feature = "torch")]
+            Backend::Torch(tch::Device::Cuda(n)) => format!("cuda:{n}"),
+            #[cfg(feature = "torch")]
+            Backend::Torch(d) => format!("{d:?}").to_lowercase(),
+            Backend::Pure => "cpu".to_owned(),
+        }
+    }
+}
+
+/// A lung segmenter on either backend: an image → its lungs and the gate's verdict.
+trait SegmentModel {
+    fn segment(
+        &self,
+        img: &GrayImage,
+        post: &PostprocessOptions,
+        qc: &QcOptions,
+    ) -> Result<(LungMask, LungQc), String>;
+    fn input_size(&self) -> i64;
+}
+
+/// A classifier on either backend.
+trait ClassifyModel {
+    fn predict_batch(&self, pairs: &[(&GrayImage, &LungMask)]) -> Result<Vec<Vec<f32>>, String>;
+    fn saliency(
+        &self,
+        img: &GrayImage,
+        mask: &LungMask,
+        class: usize,
+        method: Method,
+    ) -> Result<SaliencyMap, String>;
+    fn temperature(&self) -> Option<f64>;
+}
+
+fn chain(e: &dyn std::error::Error) -> String {
+    cxr_core::error_chain(e)
+}
+
+#[cfg(feature = "torch")]
+impl SegmentModel for cxr_lungseg::Segmenter {
+    fn segment(
+        &self,
+        img: &GrayImage,
+        post: &PostprocessOptions,
+        qc: &QcOptions,
+    ) -> Result<(LungMask, LungQc), String> {
+        let (s, q) = cxr_lungseg::segment_image(self, img, post, qc).map_err(|e| chain(&e))?;
+        Ok((s.lungs, q))
+    }
+    fn input_size(&self) -> i64 {
+        self.config().model.input_size
+    }
+}
+
+impl SegmentModel for cxr_infer::Segmenter {
+    fn segment(
+        &self,
+        img: &GrayImage,
+        post: &PostprocessOptions,
+        qc: &QcOptions,
+    ) -> Result<(LungMask, LungQc), String> {
+        let (s, q) = self.segment(img, post, qc).map_err(|e| chain(&e))?;
+        Ok((s.lungs, q))
+    }
+    fn input_size(&self) -> i64 {
+        self.config().input_size
+    }
+}
+
+#[cfg(feature = "torch")]
+impl ClassifyModel for cxr_classifier::Classifier {
+    fn predict_batch(&self, pairs: &[(&GrayImage, &LungMask)]) -> Result<Vec<Vec<f32>>, String> {
+        cxr_classifier::Classifier::predict_batch(self, pairs).map_err(|e| chain(&e))
+    }
+    fn saliency(
+        &self,
+        img: &GrayImage,
+        mask: &LungMask,
+        class: usize,
+        method: Method,
+    ) -> Result<SaliencyMap, String> {
+        cxr_classifier::saliency::saliency(self, img, mask, class, method).map_err(|e| chain(&e))
+    }
+    fn temperature(&self) -> Option<f64> {
+        cxr_classifier::Classifier::temperature(self)
+    }
+}
+
+impl ClassifyModel for cxr_infer::Classifier {
+    fn predict_batch(&self, pairs: &[(&GrayImage, &LungMask)]) -> Result<Vec<Vec<f32>>, String> {
+        cxr_infer::Classifier::predict_batch(self, pairs).map_err(|e| chain(&e))
+    }
+    fn saliency(
+        &self,
+        img: &GrayImage,
+        mask: &LungMask,
+        class: usize,
+        method: Method,
+    ) -> Result<SaliencyMap, String> {
+        cxr_infer::saliency(self, img, mask, class, method).map_err(|e| chain(&e))
+    }
+    fn temperature(&self) -> Option<f64> {
+        cxr_infer::Classifier::temperature(self)
+    }
+}
+
+fn load_segmenter(c: &EngineConfig) -> Result<Box<dyn SegmentModel>, String> {
+    let named =
+        |e: &dyn std::error::Error| format!("segmenter {}: {}", c.segmenter.display(), chain(e));
+    Ok(match c.backend {
+        #[cfg(feature = "torch")]
+        Backend::Torch(device) => {
+            Box::new(cxr_lungseg::Segmenter::load(&c.segmenter, device).map_err(|e| named(&e))?)
+        }
+        Backend::Pure => Box::new(cxr_infer::Segmenter::load(&c.segmenter).map_err(|e| named(&e))?),
+    })
+}
+
+fn load_classifier(c: &EngineConfig) -> Result<Box<dyn ClassifyModel>, String> {
+    let named =
+        |e: &dyn std::error::Error| format!("classifier {}: {}", c.classifier.display(), chain(e));
+    Ok(match c.backend {
+        #[cfg(feature = "torch")]
+        Backend::Torch(device) => {
+            let mut clf =
+                cxr_classifier::Classifier::load(&c.classifier, device).map_err(|e| named(&e))?;
+            clf.set_temperature_scaling(c.temperature);
+            Box::new(clf)
+        }
+        Backend::Pure => {
+            let mut clf = cxr_infer::Classifier::load(&c.classifier).map_err(|e| named(&e))?;
+            clf.set_temperature_scaling(c.temperature);
+            Box::new(clf)
+        }
+    })
 }
 
 /// A segmented image.
@@ -138,8 +306,8 @@ pub struct Engine {
     saliency: Method,
     /// The classifier's temperature, when applied.
     pub temperature: Option<f64>,
-    /// The classifier's configuration.
-    pub classifier_config: cxr_classifier::TrainConfig,
+    /// The classifier run's settings.
+    pub classifier_config: RunSettings,
     /// The segmenter's input size.
     pub segmenter_input_size: i64,
 }
@@ -158,7 +326,7 @@ impl std::fmt::Debug for ClfJob {
 
 struct Loaded {
     temperature: Option<f64>,
-    config: Option<cxr_classifier::TrainConfig>,
+    classifier: bool,
     seg_input: Option<i64>,
 }
 
@@ -188,6 +356,17 @@ impl Engine {
             field: "gate",
             detail: e.to_string(),
         })?;
+        // What the classifier run says of itself (what `GET /v1/model` shows).
+        let classifier_config = RunSettings::read(&config.classifier).map_err(|e| {
+            ServeError::Model(
+                format!(
+                    "classifier {}: {}",
+                    config.classifier.display(),
+                    cxr_core::error_chain(&e)
+                )
+                .into(),
+            )
+        })?;
         let (seg_tx, seg_rx) = sync_channel::<SegJob>(config.queue_capacity);
         let (clf_tx, clf_rx) = sync_channel::<ClfJob>(config.queue_capacity);
         let seg_rx = Arc::new(Mutex::new(seg_rx));
@@ -209,13 +388,13 @@ impl Engine {
                 .spawn(move || classifier_worker(c, clf_rx, tx, warm, ready, m))?;
         }
         drop(loaded_tx);
-        let (mut temperature, mut classifier_config, mut segmenter_input_size) = (None, None, 0);
+        let (mut temperature, mut classifier_loaded, mut segmenter_input_size) = (None, false, 0);
         for _ in 0..=config.segmenters {
             match loaded_rx.recv() {
                 Ok(Ok(l)) => {
-                    if let Some(c) = l.config {
+                    if l.classifier {
                         temperature = l.temperature;
-                        classifier_config = Some(c);
+                        classifier_loaded = true;
                     }
                     if let Some(s) = l.seg_input {
                         segmenter_input_size = s;
@@ -225,6 +404,9 @@ impl Engine {
                 Err(_) => return Err(ServeError::WorkerLost("model")),
             }
         }
+        if !classifier_loaded {
+            return Err(ServeError::WorkerLost("classifier"));
+        }
         Ok(Engine {
             seg_tx,
             clf_tx,
@@ -232,7 +414,7 @@ impl Engine {
             metrics,
             saliency: config.saliency,
             temperature,
-            classifier_config: classifier_config.ok_or(ServeError::WorkerLost("classifier"))?,
+            classifier_config,
             segmenter_input_size,
         })
     }
@@ -356,27 +538,23 @@ fn segmenter_worker(
     ready: Arc<AtomicBool>,
     metrics: Arc<Metrics>,
 ) {
-    let seg = match Segmenter::load(&c.segmenter, c.device) {
+    let seg = match load_segmenter(&c) {
         Ok(s) => s,
         Err(e) => {
-            let _ = loaded.send(Err(format!(
-                "segmenter {}: {}",
-                c.segmenter.display(),
-                cxr_core::error_chain(&e)
-            )));
+            let _ = loaded.send(Err(e));
             return;
         }
     };
     let _ = loaded.send(Ok(Loaded {
         temperature: None,
-        config: None,
-        seg_input: Some(seg.config().model.input_size),
+        classifier: false,
+        seg_input: Some(seg.input_size()),
     }));
     drop(loaded);
     let post = PostprocessOptions::default();
     let (img, _) = warm_up_image(256);
-    if let Err(e) = segment_image(&seg, &img, &post, &c.qc) {
-        tracing::warn!("segmenter warm-up failed: {}", cxr_core::error_chain(&e));
+    if let Err(e) = seg.segment(&img, &post, &c.qc) {
+        tracing::warn!("segmenter warm-up failed: {e}");
     }
     mark_warm(&warm, &ready);
     loop {
@@ -389,11 +567,11 @@ fn segmenter_worker(
         metrics.queue_leave("segment");
         let queued = job.enqueued.elapsed().as_secs_f64();
         let t = Instant::now();
-        let out = segment_image(&seg, &job.image, &post, &c.qc)
-            .map_err(|e| cxr_core::error_chain(&e))
-            .map(|(s, qc)| Segmented {
+        let out = seg
+            .segment(&job.image, &post, &c.qc)
+            .map(|(mask, qc)| Segmented {
                 image: job.image,
-                mask: s.lungs,
+                mask,
                 qc,
                 queued,
                 seconds: t.elapsed().as_secs_f64(),
@@ -410,28 +588,23 @@ fn classifier_worker(
     ready: Arc<AtomicBool>,
     metrics: Arc<Metrics>,
 ) {
-    let mut clf = match Classifier::load(&c.classifier, c.device) {
+    let clf = match load_classifier(&c) {
         Ok(clf) => clf,
         Err(e) => {
-            let _ = loaded.send(Err(format!(
-                "classifier {}: {}",
-                c.classifier.display(),
-                cxr_core::error_chain(&e)
-            )));
+            let _ = loaded.send(Err(e));
             return;
         }
     };
-    clf.set_temperature_scaling(c.temperature);
     let _ = loaded.send(Ok(Loaded {
         temperature: clf.temperature(),
-        config: Some(clf.config().clone()),
+        classifier: true,
         seg_input: None,
     }));
     drop(loaded);
     let (img, mask) = warm_up_image(256);
     let pairs: Vec<(&GrayImage, &LungMask)> = vec![(&img, &mask); c.max_batch];
     if let Err(e) = clf.predict_batch(&pairs) {
-        tracing::warn!("classifier warm-up failed: {}", cxr_core::error_chain(&e));
+        tracing::warn!("classifier warm-up failed: {e}");
     }
     mark_warm(&warm, &ready);
     while let Ok(first) = rx.recv() {
@@ -479,8 +652,7 @@ fn classifier_worker(
                         }));
                     }
                 }
-                Err(e) => {
-                    let msg = cxr_core::error_chain(&e);
+                Err(msg) => {
                     for (_, _, _, reply) in batch {
                         let _ = reply.send(Err(msg.clone()));
                     }
@@ -496,14 +668,14 @@ fn classifier_worker(
             } = s
             {
                 let t = Instant::now();
-                let out = saliency(&clf, &image, &mask, class, c.saliency)
+                let out = clf
+                    .saliency(&image, &mask, class, c.saliency)
                     .map(|m| Saliency {
                         width: m.width,
                         height: m.height,
                         values: m.values,
                         seconds: t.elapsed().as_secs_f64(),
-                    })
-                    .map_err(|e| cxr_core::error_chain(&e));
+                    });
                 let _ = reply.send(out);
             }
         }

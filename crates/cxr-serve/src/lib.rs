@@ -19,10 +19,15 @@
 //! batches concurrent requests. Every queue is bounded: when one is full the answer is
 //! 503 with `Retry-After`. Errors are JSON with a stable `code` ([`error::ErrorBody`]).
 //!
+//! The models run on libtorch (the `torch` feature, default) or in pure Rust
+//! ([`Backend::Pure`], `cxr-infer`: no libtorch; the only backend without `torch`), with
+//! the same answers.
+//!
 //! ```no_run
 //! # async fn run() -> Result<(), cxr_serve::ServeError> {
 //! use std::path::Path;
-//! let config = cxr_serve::ServeConfig::new(Path::new("out/demo"));
+//! let mut config = cxr_serve::ServeConfig::new(Path::new("out/demo"));
+//! config.backend = cxr_serve::Backend::Pure; // or Backend::Torch(device), the default
 //! let service = cxr_serve::Service::start(config)?;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 //! service.serve(listener, std::future::pending()).await?;
@@ -48,6 +53,7 @@ use cxr_lungseg::qc::QcOptions;
 
 pub use api::{AppState, BatchPrediction, Prediction, router};
 pub use decode::Limits;
+pub use engine::Backend;
 pub use error::{ApiError, ErrorBody, ServeError};
 pub use model::{ModelFiles, ModelInfo};
 
@@ -58,8 +64,9 @@ pub struct ServeConfig {
     pub run: PathBuf,
     /// Another segmenter run than the one found with the classifier.
     pub segmenter: Option<PathBuf>,
-    /// Where the models run (CUDA when available by default).
-    pub device: tch::Device,
+    /// Which library runs the models, and where (libtorch on CUDA when available, else
+    /// on the CPU; the pure-Rust path without the `torch` feature).
+    pub backend: Backend,
     /// Largest classifier batch (default 8).
     pub max_batch: usize,
     /// Longest wait for a batch to fill (default 5 ms).
@@ -69,7 +76,7 @@ pub struct ServeConfig {
     /// Requests handled at once before 503 (default 32); with `max_body` it bounds the
     /// memory that uploads can take.
     pub max_inflight: usize,
-    /// Segmenter threads (default 1: libtorch already spreads one over the cores).
+    /// Segmenter threads (default 1: one segmenter already spreads over the cores).
     pub segmenters: usize,
     /// Largest request body in bytes (default 64 MiB).
     pub max_body: usize,
@@ -93,7 +100,7 @@ impl ServeConfig {
         ServeConfig {
             run: run.to_path_buf(),
             segmenter: None,
-            device: tch::Device::cuda_if_available(),
+            backend: Backend::default_for_machine(),
             max_batch: 8,
             max_wait: Duration::from_millis(5),
             queue_capacity: 64,
@@ -161,7 +168,7 @@ impl Service {
             engine::EngineConfig {
                 classifier: files.classifier.clone(),
                 segmenter: files.segmenter.clone(),
-                device: config.device,
+                backend: config.backend,
                 max_batch: config.max_batch,
                 max_wait: config.max_wait,
                 queue_capacity: config.queue_capacity,
@@ -174,7 +181,7 @@ impl Service {
         )?;
         let c = &engine.classifier_config;
         // The epoch early stopping kept: the lowest validation loss.
-        let best_epoch = cxr_classifier::train::read_metrics(&files.classifier)
+        let best_epoch = cxr_classifier::run::read_metrics(&files.classifier)
             .ok()
             .and_then(|m| {
                 m.into_iter()
@@ -182,7 +189,7 @@ impl Service {
                     .min_by(|a, b| a.val_loss.total_cmp(&b.val_loss))
             });
         let best: Option<cxr_nn::TrainState> =
-            cxr_nn::checkpoint::read_json(&files.classifier.join("best.json")).ok();
+            cxr_nn::files::read_json(&files.classifier.join("best.json")).ok();
         let model = ModelInfo {
             id,
             classes: Label::ALL.iter().map(|l| l.as_str().to_owned()).collect(),
@@ -197,7 +204,7 @@ impl Service {
                 validation_accuracy: best_epoch.as_ref().map(|e| e.val_accuracy),
                 validation_covid_auc: best_epoch.as_ref().and_then(|e| e.val_auc_covid),
                 validation_epoch: best_epoch.as_ref().map(|e| e.epoch),
-                trained: model::modified_rfc3339(&cxr_nn::checkpoint::inference_weights(
+                trained: model::modified_rfc3339(&cxr_nn::files::inference_weights(
                     &files.classifier,
                 )),
             },
@@ -210,7 +217,8 @@ impl Service {
                 "the run's evaluation (evaluation/metrics.json): cut-offs chosen on its test units, patient-day level".to_owned()
             }),
             operating_points,
-            device: format!("{:?}", config.device).to_lowercase(),
+            backend: config.backend.name().to_owned(),
+            device: config.backend.device(),
             max_batch: config.max_batch,
             max_wait_ms: config.max_wait.as_millis() as u64,
             research_use_only: true,

@@ -88,9 +88,9 @@ impl ModelFiles {
             self.classifier.join("config.json"),
             self.classifier
                 .join(cxr_classifier::calibrate::TEMPERATURE_FILE),
-            cxr_nn::checkpoint::inference_weights(&self.classifier),
+            cxr_nn::files::inference_weights(&self.classifier),
             self.segmenter.join("config.json"),
-            cxr_nn::checkpoint::inference_weights(&self.segmenter),
+            cxr_nn::files::inference_weights(&self.segmenter),
         ];
         for f in &files {
             match std::fs::read(f) {
@@ -124,7 +124,7 @@ fn recorded_segmenter(classifier: &Path) -> Result<PathBuf, ServeError> {
         path: path.clone(),
         source,
     })?;
-    let config: cxr_classifier::TrainConfig =
+    let config: cxr_classifier::run::RunSettings =
         serde_json::from_slice(&text).map_err(|source| ServeError::Metrics {
             path: path.clone(),
             source,
@@ -132,11 +132,9 @@ fn recorded_segmenter(classifier: &Path) -> Result<PathBuf, ServeError> {
     let seg = config.segmenter.ok_or_else(|| ServeError::NoSegmenter {
         run: classifier.to_path_buf(),
     })?;
-    Ok(if seg.is_relative() && !seg.exists() {
-        classifier.join(seg)
-    } else {
-        seg
-    })
+    // With a recorded segmenter this only resolves the path (no error case).
+    cxr_classifier::run::segmenter_dir(classifier, Some(&seg))
+        .map_err(|e| ServeError::Model(cxr_core::error_chain(&e).into()))
 }
 
 /// A class's operating point: predicted positive iff its probability ≥ `cutoff`.
@@ -239,6 +237,8 @@ pub struct ModelInfo {
     pub operating_points: Vec<OperatingPoint>,
     /// Where the operating points come from.
     pub operating_points_source: Option<String>,
+    /// The library running the networks: `libtorch` or `candle` (pure Rust).
+    pub backend: String,
     /// `cpu` or `cuda:N`.
     pub device: String,
     /// Largest classifier batch.

@@ -11,6 +11,7 @@ use common::*;
 use cxr_classifier::Classifier;
 use cxr_core::Label;
 use cxr_lungseg::qc::QcOptions;
+use cxr_serve::{Backend, ServeConfig};
 use serde_json::Value;
 use tch::Device;
 
@@ -128,6 +129,10 @@ fn predictions_match_the_pipeline_and_the_published_schema() {
     assert_eq!(m["operating_points"].as_array().unwrap().len(), 3);
     assert!(m["id"].as_str().unwrap().starts_with("exp-"));
     assert_eq!(m["research_use_only"], true);
+    assert_eq!(
+        (&m["backend"], &m["device"]),
+        (&"libtorch".into(), &"cpu".into())
+    );
     let (status, text) = get(&s, "/readyz");
     assert_eq!((status, text.as_str()), (200, r#"{"status":"ready"}"#));
     let (status, text) = get(&s, "/healthz");
@@ -150,6 +155,81 @@ fn predictions_match_the_pipeline_and_the_published_schema() {
     let (status, page) = get(&s, "/");
     assert_eq!(status, 200);
     assert!(page.contains("Research use only"));
+}
+
+/// `Backend::Pure` (cxr-infer, no libtorch) answers as libtorch does: the same gate and
+/// mask, probabilities within 1e-4, saliency overlays within one level of 255, the same
+/// model id; only `backend` differs.
+#[test]
+fn the_pure_backend_answers_as_libtorch_does() {
+    use base64::Engine as _;
+    let f = fixture();
+    let torch = start(config());
+    let pure = start(ServeConfig {
+        backend: Backend::Pure,
+        ..config()
+    });
+    let doc = openapi(&pure);
+    let png = |a: &Answer, key: &str| {
+        let b64 = a.json["overlays"][key].as_str().unwrap();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap();
+        image::load_from_memory(&bytes).unwrap().to_rgba8()
+    };
+    let mut inputs: Vec<Vec<u8>> = f.images[..4]
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    inputs.push(dicom_fixture("big_endian.dcm"));
+    for (i, bytes) in inputs.iter().enumerate() {
+        let path = "/v1/predict?overlays=mask,saliency";
+        let (a, b) = (
+            post(&torch, path, "application/octet-stream", bytes, None),
+            post(&pure, path, "application/octet-stream", bytes, None),
+        );
+        assert_eq!((a.status, b.status), (200, 200), "{}", b.json);
+        check_schema(&doc, "Prediction", &b.json);
+        assert_eq!(a.json["gate"], b.json["gate"], "image {i}");
+        assert_eq!(png(&a, "mask_png"), png(&b, "mask_png"), "image {i}");
+        for l in Label::ALL {
+            let p = |x: &Answer| x.json["probabilities"][l.as_str()].as_f64().unwrap();
+            assert!(
+                (p(&a) - p(&b)).abs() < 1e-4,
+                "image {i} {l}: {} vs {}",
+                p(&a),
+                p(&b)
+            );
+        }
+        assert_eq!(a.json["predicted_class"], b.json["predicted_class"]);
+        assert_eq!(a.json["decisions"], b.json["decisions"]);
+        let (sa, sb) = (png(&a, "saliency_png"), png(&b, "saliency_png"));
+        let worst = sa
+            .as_raw()
+            .iter()
+            .zip(sb.as_raw())
+            .map(|(x, y)| x.abs_diff(*y))
+            .max()
+            .unwrap();
+        assert!(
+            worst <= 1,
+            "image {i}: saliency overlays differ by {worst} levels"
+        );
+        assert!(
+            sa.as_raw().iter().any(|&v| v > 0),
+            "an empty overlay tests nothing"
+        );
+    }
+    let model = |s: &Server| -> Value { serde_json::from_str(&get(s, "/v1/model").1).unwrap() };
+    let (a, b) = (model(&torch), model(&pure));
+    check_schema(&doc, "ModelInfo", &b);
+    assert_eq!(a["id"], b["id"]);
+    assert_eq!(
+        (&b["backend"], &b["device"]),
+        (&"candle".into(), &"cpu".into())
+    );
+    assert_eq!(a["classifier"], b["classifier"]);
+    assert_eq!(a["operating_points"], b["operating_points"]);
 }
 
 #[test]

@@ -10,7 +10,7 @@ use cxr_classifier::data::examples_with_mask_column;
 use cxr_classifier::infer::predict_records;
 use cxr_classifier::{Classifier, ClassifierConfig, TrainConfig, train};
 use cxr_lungseg::qc::QcOptions;
-use cxr_serve::{ServeConfig, Service};
+use cxr_serve::{Backend, ServeConfig, Service};
 use cxr_synth::{CohortPlan, SynthConfig, plan_cases, write_cohort};
 use serde_json::Value;
 use tch::Device;
@@ -114,7 +114,7 @@ pub fn open_gate() -> QcOptions {
 
 pub fn config() -> ServeConfig {
     let mut c = ServeConfig::new(&fixture().exp);
-    c.device = Device::Cpu;
+    c.backend = Backend::Torch(Device::Cpu);
     c.qc = open_gate();
     c.limits.min_side = 8;
     c.max_wait = Duration::from_millis(30);
