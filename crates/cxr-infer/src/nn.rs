@@ -91,15 +91,11 @@ impl Geometry {
 /// A convolution with a bias (a batch norm folded into it, or its own).
 #[derive(Debug, Clone)]
 pub(crate) struct Conv {
-    w: Tensor,
-    /// `[1, C, 1, 1]`.
-    b: Option<Tensor>,
-    g: Geometry,
-    /// The same weights for [`ConvGemm`], the inference kernel.
     gemm: ConvGemm,
 }
 
 impl Conv {
+    /// Weights `[cout, cin, kh, kw]` and a bias `[1, cout, 1, 1]`.
     fn new(w: Tensor, b: Option<Tensor>, g: Geometry) -> Result<Conv, Error> {
         let (cout, cin, _, _) = w.dims4()?;
         let gemm = ConvGemm {
@@ -113,7 +109,7 @@ impl Conv {
             g,
             relu: false,
         };
-        Ok(Conv { w, b, g, gemm })
+        Ok(Conv { gemm })
     }
 
     /// Convolution `conv` (no bias) followed by batch norm `bn` (ε = `eps`), folded:
@@ -169,32 +165,14 @@ impl Conv {
         self.run(x, true)
     }
 
-    /// Inference takes [`ConvGemm`] (bias and ReLU inside the kernel); an input that
-    /// carries a gradient graph (saliency) takes candle's differentiable operations.
+    /// The convolution by [`ConvGemm`] (bias and ReLU inside the kernel), differentiable
+    /// with respect to its input (saliency).
     fn run(&self, x: &Tensor, relu: bool) -> candle_core::Result<Tensor> {
-        if x.track_op() {
-            let y = self.graph(x)?;
-            return if relu { y.relu() } else { Ok(y) };
-        }
         let op = ConvGemm {
             relu,
             ..self.gemm.clone()
         };
-        x.contiguous()?.apply_op1_no_bwd(&op)
-    }
-
-    /// The convolution from candle's operations, differentiable.
-    fn graph(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        let [ph, pw] = self.g.pad;
-        let y = if ph == pw {
-            x.conv2d(&self.w, ph, self.g.stride, self.g.dilation, 1)?
-        } else {
-            pad(x, ph, pw)?.conv2d(&self.w, 0, self.g.stride, self.g.dilation, 1)?
-        };
-        match &self.b {
-            Some(b) => y.broadcast_add(b),
-            None => Ok(y),
-        }
+        x.contiguous()?.apply_op1(op)
     }
 }
 
@@ -204,7 +182,9 @@ impl Conv {
 /// to channels-last and back, unfolds it in tiles it scatters by column, and adds the bias
 /// in another pass over the output: 36 % and 12 % of the time of a pure `predict`
 /// (docs/inference.md). The product is `ndarray`'s (matrixmultiply, AVX-512 where the CPU
-/// has it), split by output columns (or rows, for small maps) over rayon's threads.
+/// has it), split by output columns (or rows, for small maps) over rayon's threads at
+/// batch 1, one image per thread in a batch. Its backward pass gives the input's gradient
+/// (saliency): `Wᵀ · dY` per image, folded back by [`ConvGemm::col2im`].
 #[derive(Debug, Clone)]
 struct ConvGemm {
     /// `[cout, cin · kh · kw]`, row-major (OIHW as stored).
@@ -217,6 +197,21 @@ struct ConvGemm {
 }
 
 impl ConvGemm {
+    /// The input row of output row `oy` under kernel row `i`, if inside the image.
+    fn input_row(&self, oy: usize, i: usize, h: usize) -> Option<usize> {
+        let iy = (oy * self.g.stride + i * self.g.dilation) as isize - self.g.pad[0] as isize;
+        (iy >= 0 && iy < h as isize).then_some(iy as usize)
+    }
+
+    /// The output columns `lo..hi` whose input column under kernel column `j`,
+    /// `ox · s + j · d − pw`, lies inside the image (`lo ≤ hi ≤ ow`).
+    fn column_span(&self, j: usize, w: usize, ow: usize) -> (usize, usize) {
+        let (s, shift, pw) = (self.g.stride, j * self.g.dilation, self.g.pad[1]);
+        let lo = pw.saturating_sub(shift).div_ceil(s).min(ow);
+        let hi = (w + pw).saturating_sub(shift).div_ceil(s).clamp(lo, ow);
+        (lo, hi)
+    }
+
     /// Unfolds one `[cin, h, w]` image into `cols` (`[cin · kh · kw, oh · ow]`).
     fn im2col(
         &self,
@@ -228,29 +223,25 @@ impl ConvGemm {
     ) {
         use rayon::prelude::*;
         let [kh, kw] = self.g.kernel;
-        let [ph, pw] = self.g.pad;
+        let pw = self.g.pad[1];
         let (s, d) = (self.g.stride, self.g.dilation);
         let fill = |(r, row): (usize, &mut [f32])| {
             let (c, i, j) = (r / (kh * kw), r / kw % kh, r % kw);
             let plane = &img[c * h * w..(c + 1) * h * w];
-            // Output columns whose input column ox·s + j·d − pw lies inside the image.
-            let shift = j * d;
-            let lo = pw.saturating_sub(shift).div_ceil(s).min(ow);
-            let hi = (w + pw).saturating_sub(shift).div_ceil(s).clamp(lo, ow);
+            let (lo, hi) = self.column_span(j, w, ow);
             for oy in 0..oh {
                 let out = &mut row[oy * ow..(oy + 1) * ow];
-                let iy = (oy * s + i * d) as isize - ph as isize;
-                if iy < 0 || iy >= h as isize {
+                let Some(iy) = self.input_row(oy, i, h) else {
                     out.fill(0.0);
                     continue;
-                }
-                let src = &plane[iy as usize * w..(iy as usize + 1) * w];
+                };
                 out[..lo].fill(0.0);
                 out[hi..].fill(0.0);
                 if hi == lo {
                     continue;
                 }
-                let first = lo * s + shift - pw;
+                let src = &plane[iy * w..(iy + 1) * w];
+                let first = lo * s + j * d - pw;
                 if s == 1 {
                     out[lo..hi].copy_from_slice(&src[first..first + (hi - lo)]);
                 } else {
@@ -265,6 +256,40 @@ impl ConvGemm {
         } else {
             cols.chunks_mut(oh * ow).enumerate().for_each(fill);
         }
+    }
+
+    /// The reverse of [`ConvGemm::im2col`]: adds each column back onto the input
+    /// position it was copied from (the gradient of the unfolding). One channel per task:
+    /// a channel's rows of `cols` all land on its own plane.
+    fn col2im(
+        &self,
+        cols: &[f32],
+        (h, w): (usize, usize),
+        (oh, ow): (usize, usize),
+        dx: &mut [f32],
+    ) {
+        use rayon::prelude::*;
+        let [kh, kw] = self.g.kernel;
+        let [s, d, pw] = [self.g.stride, self.g.dilation, self.g.pad[1]];
+        let n = oh * ow;
+        dx.par_chunks_mut(h * w).enumerate().for_each(|(c, plane)| {
+            for i in 0..kh {
+                for j in 0..kw {
+                    let r = (c * kh + i) * kw + j;
+                    let row = &cols[r * n..(r + 1) * n];
+                    let (lo, hi) = self.column_span(j, w, ow);
+                    for oy in 0..oh {
+                        let Some(iy) = self.input_row(oy, i, h) else {
+                            continue;
+                        };
+                        let src = &row[oy * ow..(oy + 1) * ow];
+                        for ox in lo..hi {
+                            plane[iy * w + ox * s + j * d - pw] += src[ox];
+                        }
+                    }
+                }
+            }
+        });
     }
 }
 
@@ -379,20 +404,45 @@ impl candle_core::CustomOp1 for ConvGemm {
             (b, self.cout, oh, ow).into(),
         ))
     }
-}
 
-/// Zeros around an `[B, C, H, W]` map: `ph` rows above and below, `pw` columns left and
-/// right.
-pub(crate) fn pad(x: &Tensor, ph: usize, pw: usize) -> candle_core::Result<Tensor> {
-    let x = if ph > 0 {
-        x.pad_with_zeros(2, ph, ph)?
-    } else {
-        x.clone()
-    };
-    if pw > 0 {
-        x.pad_with_zeros(3, pw, pw)
-    } else {
-        Ok(x)
+    /// The gradient with respect to the input (the weights are constants here): the
+    /// output's gradient through the ReLU (where the output is > 0, as libtorch), then
+    /// `Wᵀ · dY` folded back onto the image.
+    fn bwd(
+        &self,
+        arg: &Tensor,
+        res: &Tensor,
+        grad_res: &Tensor,
+    ) -> candle_core::Result<Option<Tensor>> {
+        use ndarray::{Array2, ArrayView2, linalg::general_mat_mul};
+        let (b, c, h, w) = arg.dims4()?;
+        let (_, cout, oh, ow) = res.dims4()?;
+        let [kh, kw] = self.g.kernel;
+        let (k, n) = (c * kh * kw, oh * ow);
+        let mut g = grad_res.flatten_all()?.to_vec1::<f32>()?;
+        if self.relu {
+            let r = res.flatten_all()?.to_vec1::<f32>()?;
+            for (gv, rv) in g.iter_mut().zip(&r) {
+                if *rv <= 0.0 {
+                    *gv = 0.0;
+                }
+            }
+        }
+        let shape_err = |e: ndarray::ShapeError| candle_core::Error::Msg(format!("conv-gemm: {e}"));
+        let wt = ArrayView2::from_shape((cout, k), &self.w[..])
+            .map_err(shape_err)?
+            .reversed_axes();
+        let mut dx = vec![0f32; b * c * h * w];
+        let mut dcols = Array2::<f32>::zeros((k, n));
+        for (gi, dxi) in g.chunks(cout * n).zip(dx.chunks_mut(c * h * w)) {
+            let gy = ArrayView2::from_shape((cout, n), gi).map_err(shape_err)?;
+            general_mat_mul(1.0, &wt, &gy, 0.0, &mut dcols);
+            let cols = dcols
+                .as_slice()
+                .ok_or_else(|| candle_core::Error::Msg("conv-gemm: strided columns".into()))?;
+            self.col2im(cols, (h, w), (oh, ow), dxi);
+        }
+        Ok(Some(Tensor::from_vec(dx, (b, c, h, w), arg.device())?))
     }
 }
 
@@ -693,8 +743,38 @@ mod tests {
         assert!((v[1] - 0.25).abs() < 1e-6, "{}", v[1]);
     }
 
+    /// Zeros around an `[B, C, H, W]` map: `ph` rows above and below, `pw` columns left and
+    /// right.
+    fn pad(x: &Tensor, ph: usize, pw: usize) -> candle_core::Result<Tensor> {
+        let x = if ph > 0 {
+            x.pad_with_zeros(2, ph, ph)?
+        } else {
+            x.clone()
+        };
+        if pw > 0 {
+            x.pad_with_zeros(3, pw, pw)
+        } else {
+            Ok(x)
+        }
+    }
+
+    /// candle's own convolution, bias and ReLU: the reference for [`ConvGemm`].
+    fn reference(
+        x: &Tensor,
+        w: &Tensor,
+        b: &Tensor,
+        g: Geometry,
+        relu: bool,
+    ) -> candle_core::Result<Tensor> {
+        let [ph, pw] = g.pad;
+        let y = pad(x, ph, pw)?
+            .conv2d(w, 0, g.stride, g.dilation, 1)?
+            .broadcast_add(b)?;
+        if relu { y.relu() } else { Ok(y) }
+    }
+
     #[test]
-    fn the_inference_kernel_matches_the_differentiable_convolution() {
+    fn the_inference_kernel_matches_candles_convolution_and_its_gradient() {
         // (cin, h, w, cout, geometry): 1 × 1 at stride 1 (no unfolding) and 2, 3 × 3
         // same / valid / strided / dilated, the Inception's 1 × 7 and 7 × 1, a 5 × 5.
         let cases = [
@@ -715,13 +795,12 @@ mod tests {
             let wv: Vec<f32> = (0..cout * cin * kh * kw)
                 .map(|i| ((i * 29 % 23) as f32 - 11.0) / 13.0)
                 .collect();
-            let bv: Vec<f32> = (0..cout).map(|i| (i % 5) as f32 / 4.0 - 0.5).collect();
-            let conv = Conv::new(
-                Tensor::from_vec(wv, (cout, cin, kh, kw), &Device::Cpu).unwrap(),
-                Some(Tensor::from_vec(bv, (1, cout, 1, 1), &Device::Cpu).unwrap()),
-                g,
-            )
-            .unwrap();
+            // Off the grid of the inputs' sums, so that no output is exactly 0, where
+            // candle's ReLU passes the gradient and libtorch's (and ours) does not.
+            let bv: Vec<f32> = (0..cout).map(|i| (i % 5) as f32 / 4.0 - 0.4877).collect();
+            let wt = Tensor::from_vec(wv, (cout, cin, kh, kw), &Device::Cpu).unwrap();
+            let bt = Tensor::from_vec(bv, (1, cout, 1, 1), &Device::Cpu).unwrap();
+            let conv = Conv::new(wt.clone(), Some(bt.clone()), g).unwrap();
             let xv: Vec<f32> = (0..2 * cin * h * w)
                 .map(|i| ((i * 37 % 31) as f32 - 15.0) / 9.0)
                 .collect();
@@ -733,23 +812,51 @@ mod tests {
                 (two.clone(), false),
                 (two.clone(), true),
             ] {
-                let var = candle_core::Var::from_tensor(&x).unwrap();
+                let at = format!("{g:?} batch {} relu {relu}", x.dim(0).unwrap());
+                let worst = |a: &Tensor, b: &Tensor| {
+                    assert_eq!(a.dims(), b.dims(), "{at}");
+                    let (a, b) = (
+                        a.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+                        b.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+                    );
+                    a.iter()
+                        .zip(&b)
+                        .map(|(p, q)| (p - q).abs())
+                        .fold(0f32, f32::max)
+                };
+                // Inference (no graph).
                 let fast = conv.run(&x, relu).unwrap();
-                let graph = conv.run(var.as_tensor(), relu).unwrap();
-                assert_eq!(fast.dims(), graph.dims(), "{g:?}");
-                let (a, b) = (
-                    fast.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
-                    graph.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
-                );
-                let worst = a
-                    .iter()
-                    .zip(&b)
-                    .map(|(p, q)| (p - q).abs())
-                    .fold(0f32, f32::max);
-                assert!(worst < 1e-4, "{g:?} relu {relu}: {worst}");
+                let want = reference(&x, &wt, &bt, g, relu).unwrap();
+                assert!(worst(&fast, &want) < 1e-4, "{at}: {}", worst(&fast, &want));
                 if relu {
-                    assert!(a.iter().all(|&v| v >= 0.0) && a.iter().any(|&v| v > 0.0));
+                    let v = fast.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+                    assert!(v.iter().all(|&v| v >= 0.0) && v.iter().any(|&v| v > 0.0));
                 }
+                // The input gradient of a weighted sum of the outputs.
+                let weights = Tensor::from_vec(
+                    (0..fast.elem_count())
+                        .map(|i| ((i * 13 % 7) as f32 - 3.0) / 3.0)
+                        .collect::<Vec<_>>(),
+                    fast.shape(),
+                    &Device::Cpu,
+                )
+                .unwrap();
+                let grad = |y: Tensor, var: &candle_core::Var| {
+                    let g = (y * &weights)
+                        .unwrap()
+                        .sum_all()
+                        .unwrap()
+                        .backward()
+                        .unwrap();
+                    g.get(var.as_tensor()).unwrap().clone()
+                };
+                let (v1, v2) = (
+                    candle_core::Var::from_tensor(&x).unwrap(),
+                    candle_core::Var::from_tensor(&x).unwrap(),
+                );
+                let ga = grad(conv.run(v1.as_tensor(), relu).unwrap(), &v1);
+                let gb = grad(reference(v2.as_tensor(), &wt, &bt, g, relu).unwrap(), &v2);
+                assert!(worst(&ga, &gb) < 1e-3, "{at}: gradient {}", worst(&ga, &gb));
             }
         }
     }
