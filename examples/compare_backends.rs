@@ -1,6 +1,8 @@
 //! Runs a trained pipeline on both backends, libtorch and pure Rust (`cxr::infer`), over
-//! the images of a folder or a manifest, and counts where they differ: gate verdicts,
-//! mask pixels, and the largest difference of a class probability
+//! the images of a folder or a manifest, and counts where they differ: gate decisions
+//! (accept, or the reason to reject), lung fractions, mask pixels — each differing pixel
+//! shown with both backends' lung probabilities, to tell a difference at the threshold
+//! from a real one — and the largest difference of a class probability
 //! (`docs/inference.md`).
 //!
 //! `cargo run --release --example compare_backends -- --run RUN --input DIR|records.csv [--split split.csv]`
@@ -53,30 +55,48 @@ fn main() -> anyhow::Result<()> {
         records.into_iter().filter(test).map(|r| r.path).collect()
     };
     let pb = ProgressBar::new(images.len() as u64);
-    let (mut verdicts, mut masks, mut pixels, mut worst, mut accepted) = (0, 0, 0usize, 0f32, 0);
+    let (mut decisions, mut fractions) = (0, 0);
+    let (mut masks, mut pixels, mut worst, mut accepted) = (0, 0usize, 0f32, 0);
+    // The largest distance from the threshold of a pixel the backends disagree on.
+    let mut widest = 0f32;
+    let threshold = torch.post.threshold;
     for path in &images {
         let img = cxr::dicom::load_image(path)?;
         let (t, p) = (torch.run_image(&img)?, pure.run_image(&img)?);
-        if t.qc.verdict != p.qc.verdict {
-            verdicts += 1;
+        if t.qc.verdict.code() != p.qc.verdict.code() {
+            decisions += 1;
             eprintln!(
-                "{}: verdict {} vs {}",
+                "{}: gate {} vs {}",
                 path.display(),
                 t.qc.verdict,
                 p.qc.verdict
             );
+        } else if t.qc.lung_fraction != p.qc.lung_fraction {
+            fractions += 1;
         }
-        let differ = t
-            .mask
-            .to_binary()
-            .iter()
-            .zip(p.mask.to_binary())
-            .filter(|(a, b)| **a != *b)
-            .count();
-        if differ > 0 {
+        let (tm, pm) = (t.mask.to_binary(), p.mask.to_binary());
+        let differ: Vec<usize> = (0..tm.len()).filter(|&i| tm[i] != pm[i]).collect();
+        if !differ.is_empty() {
             masks += 1;
-            pixels += differ;
-            eprintln!("{}: {differ} mask pixels differ", path.display());
+            pixels += differ.len();
+            let (tp, pp) = (
+                torch.segmenter.probabilities(&img)?,
+                pure.segmenter.probabilities(&img)?,
+            );
+            let shown: Vec<String> = differ
+                .iter()
+                .take(4)
+                .map(|&i| format!("{:.7} vs {:.7}", tp[i], pp[i]))
+                .collect();
+            for &i in &differ {
+                widest = widest.max((tp[i] - threshold).abs().max((pp[i] - threshold).abs()));
+            }
+            eprintln!(
+                "{}: {} mask pixels differ; lung probability there (libtorch vs pure): {}",
+                path.display(),
+                differ.len(),
+                shown.join(", ")
+            );
         }
         if let (Some(a), Some(b)) = (&t.probabilities, &p.probabilities) {
             accepted += 1;
@@ -88,8 +108,11 @@ fn main() -> anyhow::Result<()> {
     }
     pb.finish_and_clear();
     println!(
-        "{} images ({accepted} accepted by both): {verdicts} verdicts differ, {masks} masks differ \
-         ({pixels} pixels), largest probability difference {worst:.2e}",
+        "{} images ({accepted} accepted by both): {decisions} gate decisions differ \
+         ({fractions} more with the same decision differ in lung fraction), {masks} masks \
+         differ ({pixels} pixels, \
+         all within {widest:.1e} of the {threshold} threshold), largest class probability \
+         difference {worst:.2e}",
         images.len()
     );
     Ok(())
