@@ -274,6 +274,21 @@ fn pipelines_give_the_same_verdicts_and_masks() {
     );
     let e = pure.run_bytes(b"not an image").unwrap_err();
     assert!(matches!(e, cxr::infer::Error::Input { .. }), "{e:?}");
+    // An out-of-range gate is refused by both, as the same lungseg error.
+    let bad = cxr::lungseg::qc::QcOptions {
+        min_lungs: 2,
+        min_fraction: 1.5,
+    };
+    (torch.qc, pure.qc) = (bad.clone(), bad);
+    let (a, b) = (
+        torch.run_image(&p.image).unwrap_err(),
+        pure.run_image(&p.image).unwrap_err(),
+    );
+    assert!(
+        matches!(b, cxr::infer::Error::Lungseg(cxr::lungseg::Error::Qc(_))),
+        "{b:?}"
+    );
+    assert!(format!("{a:?}").contains("Qc("), "{a:?}");
 }
 
 /// Saliency on the pure path against libtorch's: the three methods, every class, one and

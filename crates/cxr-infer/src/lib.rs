@@ -210,6 +210,9 @@ impl Segmenter {
         post: &PostprocessOptions,
         qc: &QcOptions,
     ) -> Result<(Segmentation, LungQc)> {
+        // Bad options are refused before the network runs, as the libtorch path does.
+        post.validate().map_err(cxr_lungseg::Error::from)?;
+        qc.validate().map_err(cxr_lungseg::Error::from)?;
         let p = self.probabilities(img)?;
         Ok(cxr_lungseg::qc::gate(
             &p,
