@@ -31,6 +31,7 @@ try {
   await page.goto(base + "/");
   await page.waitForSelector("#model table", { timeout: 20000 });
   out.model_line = await page.textContent("#model-line");
+  out.runs_on = await page.textContent("#runs-on");
   out.notice = await page.textContent(".notice");
 
   const rendered = async () => page.evaluate(() => {

@@ -78,6 +78,8 @@ fn the_review_page_shows_what_the_api_answers() {
         r["model_line"].as_str().unwrap(),
         format!("model {model_id}")
     );
+    // Which library runs the networks, and where.
+    assert_eq!(r["runs_on"], "libtorch, cpu");
 
     // The PNG: the bars carry the API's numbers, with the cut-offs marked.
     let png = &r["png"];
