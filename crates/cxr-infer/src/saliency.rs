@@ -1,7 +1,8 @@
 //! Saliency maps on the pure-Rust path: the same three methods and the same maps as
 //! `cxr_classifier::saliency` (vanilla gradients, SmoothGrad with the same noise,
-//! Grad-CAM on `Mixed_7c`), by candle's automatic differentiation. The request checks,
-//! the noise and the map type are the libtorch path's own.
+//! Grad-CAM on `Mixed_7c`), by candle's automatic differentiation; the convolution and
+//! the pools supply their own gradients (`nn.rs`). The request checks, the noise and the
+//! map type are the libtorch path's own.
 
 use candle_core::{D, Device, Tensor, Var};
 use cxr_classifier::saliency::{Method, SaliencyMap, check_request, smoothgrad_noise};
