@@ -17,6 +17,26 @@ use crate::run::{BoxError, ImagePipeline};
 /// The extra manifest column holding a record's lung mask.
 pub const MASK_COLUMN: &str = "mask_path";
 
+/// The lung mask a record's [`MASK_COLUMN`] names, relative paths taken from `base` (the
+/// manifest's folder, as the `path` column's are).
+///
+/// # Errors
+///
+/// The detail of the rejection when the record has no value there.
+pub fn mask_column_path(r: &ImageRecord, base: &Path) -> std::result::Result<PathBuf, String> {
+    let m = r
+        .extras
+        .get(MASK_COLUMN)
+        .filter(|m| !m.is_empty())
+        .ok_or_else(|| format!("no `{MASK_COLUMN}` value and no segmenter given"))?;
+    let m = Path::new(m);
+    Ok(if m.is_relative() {
+        base.join(m)
+    } else {
+        m.to_path_buf()
+    })
+}
+
 /// A record left out because the quality gate rejected its image, or because it could not
 /// be segmented.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
@@ -336,18 +356,7 @@ fn predict_record<P: ImagePipeline + ?Sized>(
 ) -> std::result::Result<RecordAnswer, BoxError> {
     let img = cxr_dicom::load_record_image(r).map_err(|e| input_error(&r.path, e))?;
     if mask_column {
-        let m = r
-            .extras
-            .get(MASK_COLUMN)
-            .filter(|m| !m.is_empty())
-            .ok_or_else(|| format!("no `{MASK_COLUMN}` value and no segmenter given"))?;
-        let m = Path::new(m);
-        let path = if m.is_relative() {
-            base.join(m)
-        } else {
-            m.to_path_buf()
-        };
-        let mask = cxr_core::LungMask::load(&path)?;
+        let mask = cxr_core::LungMask::load(&mask_column_path(r, base)?)?;
         return Ok(Ok(pipeline.classify(&img, &mask)?));
     }
     let o = pipeline.run_image(&img)?;

@@ -201,21 +201,9 @@ pub fn examples_with_mask_column(
     let mut ok = Vec::new();
     let mut bad = Vec::new();
     for r in records {
-        match r.extras.get(MASK_COLUMN).filter(|m| !m.is_empty()) {
-            Some(m) => {
-                let mask = PathBuf::from(m);
-                let mask = if mask.is_relative() {
-                    base.join(mask)
-                } else {
-                    mask
-                };
-                ok.push(example(r, mask));
-            }
-            None => bad.push(Rejection::new(
-                r,
-                "error",
-                format!("no `{MASK_COLUMN}` value and no segmenter given"),
-            )),
+        match crate::batch::mask_column_path(r, base) {
+            Ok(mask) => ok.push(example(r, mask)),
+            Err(detail) => bad.push(Rejection::new(r, "error", detail)),
         }
     }
     (ok, bad)

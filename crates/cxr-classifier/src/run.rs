@@ -1,6 +1,7 @@
 //! What inference needs of a classifier run folder (and what a service shows of its
-//! training log), and what it does after the network, without libtorch: shared by the libtorch [`Classifier`](crate::Classifier) and
-//! `cxr-infer`, so the two paths read the same settings and finish the same way.
+//! training log), and what it does after the network, without libtorch: shared by the
+//! libtorch [`Classifier`](crate::Classifier) and `cxr-infer`, so the two paths read the
+//! same settings and finish the same way.
 
 use std::path::{Path, PathBuf};
 

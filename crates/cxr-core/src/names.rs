@@ -39,6 +39,14 @@ pub fn file_stem_for(id: &str) -> String {
     out
 }
 
+/// SplitMix64's finaliser: a well-mixed 64-bit hash of `x` (seeds, per-element draws).
+pub fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
 /// 64-bit FNV-1a of `bytes`: a stable, platform-independent hash for names, shard
 /// assignment and file fingerprints (not for security).
 pub fn fnv1a64(bytes: &[u8]) -> u64 {

@@ -195,9 +195,7 @@ impl Segmenter {
         let p = p.upsample_bilinear2d(h as usize, w as usize, false)?;
         Ok(p.flatten_all()?.to_vec1::<f32>()?)
     }
-}
 
-impl Segmenter {
     /// Segments one image: probabilities → post-processing → quality gate, as
     /// `cxr_lungseg::segment_image` does with libtorch.
     ///

@@ -171,12 +171,6 @@ pub fn weights_channels_last(vs: &nn::VarStore) {
 /// around 0.6 (so that activations stay in a trained network's range over 50 layers),
 /// shifts, running means and biases around 0, running variances in [0.5, 1.5).
 pub fn fill_from_names(vs: &tch::nn::VarStore) {
-    fn splitmix64(x: u64) -> u64 {
-        let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
     let _g = tch::no_grad_guard();
     for (name, mut var) in vs.variables() {
         let shape = var.size();
@@ -185,7 +179,7 @@ pub fn fill_from_names(vs: &tch::nn::VarStore) {
         let key = cxr_core::names::fnv1a64(name.as_bytes());
         let v: Vec<f32> = (0..n as u64)
             .map(|i| {
-                let u = (splitmix64(key ^ i) >> 11) as f64 / (1u64 << 53) as f64;
+                let u = (cxr_core::names::splitmix64(key ^ i) >> 11) as f64 / (1u64 << 53) as f64;
                 let s = 2.0 * u - 1.0;
                 let x = if name.ends_with("running_var") {
                     0.5 + u

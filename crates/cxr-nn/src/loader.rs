@@ -118,12 +118,7 @@ impl Default for LoaderConfig {
     }
 }
 
-pub(crate) fn mix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
-}
+pub(crate) use cxr_core::names::splitmix64 as mix;
 
 /// The generator of sample `index` in `epoch`.
 pub fn sample_rng(seed: u64, epoch: u64, index: usize) -> ChaCha8Rng {

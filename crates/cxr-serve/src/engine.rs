@@ -120,10 +120,6 @@ trait ClassifyModel {
     fn temperature(&self) -> Option<f64>;
 }
 
-fn chain(e: &dyn std::error::Error) -> String {
-    cxr_core::error_chain(e)
-}
-
 #[cfg(feature = "torch")]
 impl SegmentModel for cxr_lungseg::Segmenter {
     fn segment(
@@ -132,7 +128,8 @@ impl SegmentModel for cxr_lungseg::Segmenter {
         post: &PostprocessOptions,
         qc: &QcOptions,
     ) -> Result<(LungMask, LungQc), String> {
-        let (s, q) = cxr_lungseg::segment_image(self, img, post, qc).map_err(|e| chain(&e))?;
+        let (s, q) = cxr_lungseg::segment_image(self, img, post, qc)
+            .map_err(|e| cxr_core::error_chain(&e))?;
         Ok((s.lungs, q))
     }
     fn input_size(&self) -> i64 {
@@ -147,7 +144,9 @@ impl SegmentModel for cxr_infer::Segmenter {
         post: &PostprocessOptions,
         qc: &QcOptions,
     ) -> Result<(LungMask, LungQc), String> {
-        let (s, q) = self.segment(img, post, qc).map_err(|e| chain(&e))?;
+        let (s, q) = self
+            .segment(img, post, qc)
+            .map_err(|e| cxr_core::error_chain(&e))?;
         Ok((s.lungs, q))
     }
     fn input_size(&self) -> i64 {
@@ -158,7 +157,8 @@ impl SegmentModel for cxr_infer::Segmenter {
 #[cfg(feature = "torch")]
 impl ClassifyModel for cxr_classifier::Classifier {
     fn predict_batch(&self, pairs: &[(&GrayImage, &LungMask)]) -> Result<Vec<Vec<f32>>, String> {
-        cxr_classifier::Classifier::predict_batch(self, pairs).map_err(|e| chain(&e))
+        cxr_classifier::Classifier::predict_batch(self, pairs)
+            .map_err(|e| cxr_core::error_chain(&e))
     }
     fn saliency(
         &self,
@@ -167,7 +167,8 @@ impl ClassifyModel for cxr_classifier::Classifier {
         class: usize,
         method: Method,
     ) -> Result<SaliencyMap, String> {
-        cxr_classifier::saliency::saliency(self, img, mask, class, method).map_err(|e| chain(&e))
+        cxr_classifier::saliency::saliency(self, img, mask, class, method)
+            .map_err(|e| cxr_core::error_chain(&e))
     }
     fn temperature(&self) -> Option<f64> {
         cxr_classifier::Classifier::temperature(self)
@@ -176,7 +177,7 @@ impl ClassifyModel for cxr_classifier::Classifier {
 
 impl ClassifyModel for cxr_infer::Classifier {
     fn predict_batch(&self, pairs: &[(&GrayImage, &LungMask)]) -> Result<Vec<Vec<f32>>, String> {
-        cxr_infer::Classifier::predict_batch(self, pairs).map_err(|e| chain(&e))
+        cxr_infer::Classifier::predict_batch(self, pairs).map_err(|e| cxr_core::error_chain(&e))
     }
     fn saliency(
         &self,
@@ -185,7 +186,7 @@ impl ClassifyModel for cxr_infer::Classifier {
         class: usize,
         method: Method,
     ) -> Result<SaliencyMap, String> {
-        cxr_infer::saliency(self, img, mask, class, method).map_err(|e| chain(&e))
+        cxr_infer::saliency(self, img, mask, class, method).map_err(|e| cxr_core::error_chain(&e))
     }
     fn temperature(&self) -> Option<f64> {
         cxr_infer::Classifier::temperature(self)
@@ -193,8 +194,13 @@ impl ClassifyModel for cxr_infer::Classifier {
 }
 
 fn load_segmenter(c: &EngineConfig) -> Result<Box<dyn SegmentModel>, String> {
-    let named =
-        |e: &dyn std::error::Error| format!("segmenter {}: {}", c.segmenter.display(), chain(e));
+    let named = |e: &dyn std::error::Error| {
+        format!(
+            "segmenter {}: {}",
+            c.segmenter.display(),
+            cxr_core::error_chain(e)
+        )
+    };
     Ok(match c.backend {
         #[cfg(feature = "torch")]
         Backend::Torch(device) => {
@@ -205,8 +211,13 @@ fn load_segmenter(c: &EngineConfig) -> Result<Box<dyn SegmentModel>, String> {
 }
 
 fn load_classifier(c: &EngineConfig) -> Result<Box<dyn ClassifyModel>, String> {
-    let named =
-        |e: &dyn std::error::Error| format!("classifier {}: {}", c.classifier.display(), chain(e));
+    let named = |e: &dyn std::error::Error| {
+        format!(
+            "classifier {}: {}",
+            c.classifier.display(),
+            cxr_core::error_chain(e)
+        )
+    };
     Ok(match c.backend {
         #[cfg(feature = "torch")]
         Backend::Torch(device) => {

@@ -1,12 +1,6 @@
 //! Small deterministic noise primitives: a 64-bit hash, value noise and fractal sums.
 
-/// SplitMix64 finaliser: a well-mixed 64-bit hash of `x`.
-pub(crate) fn mix64(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
-}
+pub(crate) use cxr_core::names::splitmix64 as mix64;
 
 /// Hash of several words, order-sensitive.
 pub(crate) fn hash_words(words: &[u64]) -> u64 {

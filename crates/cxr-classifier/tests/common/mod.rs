@@ -12,13 +12,7 @@ pub fn fnv1a64(bytes: &[u8]) -> u64 {
     })
 }
 
-/// SplitMix64's output function.
-pub fn splitmix64(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+pub use cxr_core::names::splitmix64;
 
 /// `u` in [0, 1) for element `i` of the tensor called `name`.
 pub fn unit(key: u64, i: u64) -> f64 {
