@@ -56,7 +56,8 @@ $(TORCH_STAMP):
 # Not needed by `make test`: their outputs are committed as fixtures.
 peers: $(TORCH_STAMP)
 	$(VENV)/bin/pip install --disable-pip-version-check -q torchvision==0.26.0 numpy scipy \
-	  scikit-learn pandas statsmodels pydicom pillow pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg dcurves \
+	  scikit-learn pandas statsmodels pydicom pillow pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg \
+	  pylibjpeg-rle pyjpegls python-gdcm dcurves \
 	  fastapi uvicorn safetensors
 
 fmt:

@@ -4,11 +4,13 @@
 Same inputs (scripts/reference/make_dicom_fixtures.sh bench -> target/dicom-bench/),
 same work per image: read the file, decode, Modality LUT, VOI (window), scale to 8 bits,
 write an 8-bit PNG. Prints the median time per image over repeated runs, Pillow at its
-default compress_level (6) and at 1 (closer to cxr-dicom's fast PNG setting), and the
+default compress_level (6) and at 1 (closer to cxr-dicom's fast PNG setting), for RLE,
+JPEG and JPEG-LS once per installed pydicom decoding plugin, and the
 batch time over 8 copies of the native image, 4 of the JPEG 2000 one and 8 of the
 HTJ2K one with 1 and 2 worker processes.
 
     .venv/bin/python scripts/bench/dicom_pydicom.py [DIR]
+    .venv/bin/python scripts/bench/dicom_pydicom.py check OURS [DIR]   # same pixels?
 """
 
 import multiprocessing as mp
@@ -23,10 +25,13 @@ import numpy as np
 import pydicom
 from PIL import Image
 from pydicom.pixels import apply_modality_lut, apply_voi_lut
+from pydicom.pixels.decoders.base import get_decoder
 
 
-def convert(src, dst, level=6, reduce=0):
+def convert(src, dst, level=6, reduce=0, plugin=""):
     ds = pydicom.dcmread(src)
+    if plugin:
+        ds.pixel_array_options(decoding_plugin=plugin)
     arr = apply_modality_lut(ds.pixel_array, ds)
     y = apply_voi_lut(arr, ds)  # windowing onto the stored range
     lo, hi = 0.0, float(2**ds.BitsStored - 1)
@@ -66,6 +71,28 @@ def main():
                 print(f"{name} compress_level={level}: {t * 1000:.1f} ms/image")
             t = timeit(lambda: convert(d / name, tmp / "out.png", 1, reduce=2), 7)
             print(f"{name} reduce=2 (full decode + Pillow BOX resize), compress_level=1: {t * 1000:.1f} ms/image")
+        # The syntaxes whose decoders are not shared with cxr-dicom (JPEG-LS is: CharLS on
+        # both sides), each through every decoding plugin pydicom finds installed, so the
+        # ratio can be taken against pydicom's fastest.
+        for name in ["chest_12bit_rle.dcm", "chest_12bit_jpeg_lossless.dcm",
+                     "chest_12bit_jpeg_extended.dcm", "chest_8bit_native.dcm",
+                     "chest_8bit_jpeg_baseline.dcm", "chest_12bit_jpegls.dcm"]:
+            if not (d / name).exists():
+                print(f"{name}: missing (make_dicom_fixtures.sh bench)")
+                continue
+            uid = pydicom.dcmread(d / name, stop_before_pixels=True).file_meta.TransferSyntaxUID
+            plugins = [""]
+            if uid.is_compressed:
+                plugins = sorted(get_decoder(uid).available_plugins)
+            for plugin in plugins:
+                try:  # a listed plugin may still refuse the data (Pillow: 8-bit JPEG only)
+                    convert(d / name, tmp / "out.png", 1, plugin=plugin)
+                except Exception as e:  # noqa: BLE001 (reported, then the next plugin)
+                    print(f"{name} plugin={plugin}: cannot decode ({type(e).__name__}: {e})")
+                    continue
+                for level in (6, 1):
+                    t = timeit(lambda: convert(d / name, tmp / "out.png", level, plugin=plugin), 7)
+                    print(f"{name} plugin={plugin or 'native'} compress_level={level}: {t * 1000:.1f} ms/image")
         for name, kind, copies in [
             ("chest_12bit_native.dcm", "native", 8),
             ("chest_12bit_j2k.dcm", "j2k", 4),
@@ -87,5 +114,37 @@ def main():
         shutil.rmtree(tmp)
 
 
+def check(ours, d):
+    """Compares cxr-dicom's PNGs of the bench inputs (`dicom_to_png --input DIR --output
+    OURS`) with pydicom's, decoded by every installed plugin that can: prints the largest
+    difference in gray levels and how many pixels differ; exits 1 above one gray level
+    (two for lossy DCT JPEG, as tests/reference.rs allows)."""
+    worst = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for src in sorted(d.glob("*.dcm")):
+            mine = np.asarray(Image.open(ours / (src.stem + ".png")))
+            uid = pydicom.dcmread(src, stop_before_pixels=True).file_meta.TransferSyntaxUID
+            plugins = sorted(get_decoder(uid).available_plugins) if uid.is_compressed else [""]
+            for plugin in plugins:
+                try:
+                    convert(src, Path(tmp) / "p.png", 1, plugin=plugin)
+                except Exception as e:  # noqa: BLE001 (reported, then the next plugin)
+                    print(f"{src.name} plugin={plugin}: cannot decode ({type(e).__name__})")
+                    continue
+                ref = np.asarray(Image.open(Path(tmp) / "p.png"))
+                diff = np.abs(mine.astype(np.int16) - ref.astype(np.int16))
+                # Lossy DCT JPEG: T.81 lets inverse DCTs differ by one stored value, which
+                # a window narrower than the stored range stretches to 2 (tests/reference.rs).
+                allowed = 2 if uid in ("1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51") else 1
+                worst = max(worst, int(diff.max()) - allowed + 1)
+                print(f"{src.name} plugin={plugin or 'native'}: max |diff| {diff.max()} gray levels, "
+                      f"{int((diff > 0).sum())} of {diff.size} pixels differ")
+    sys.exit(1 if worst > 1 else 0)
+
+
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) > 2 and sys.argv[1] == "check":
+        root = Path(__file__).resolve().parents[2]
+        check(Path(sys.argv[2]), Path(sys.argv[3]) if len(sys.argv) > 3 else root / "target/dicom-bench")
+    else:
+        main()

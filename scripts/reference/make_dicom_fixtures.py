@@ -424,6 +424,12 @@ def bench(out):
     set_pixels(ds, phantom(R, C, 12, seed=40))
     ds.WindowCenter, ds.WindowWidth = 2048, 3500
     save(ds, out / "chest_12bit_native.dcm")
+    # The same phantom at 8 bits, for baseline JPEG (8-bit only); the shell script codes
+    # both natives with DCMTK (RLE, JPEG baseline/extended/lossless, JPEG-LS).
+    ds = base("bench_8bit", R, C, 8, 8)
+    set_pixels(ds, phantom(R, C, 8, seed=40))
+    ds.WindowCenter, ds.WindowWidth = 128, 220
+    save(ds, out / "chest_8bit_native.dcm")
     ds = base("bench_j2k", R, C, 16, 12)
     set_pixels(ds, phantom(R, C, 12, seed=40))
     ds.WindowCenter, ds.WindowWidth = 2048, 3500

@@ -8,15 +8,24 @@
 #   .venv/bin/pip install pydicom numpy pillow pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg
 # Then: scripts/reference/make_dicom_fixtures.sh && scripts/reference/make_dicom_references.sh
 #
-# With `bench DIR` it only writes the large benchmark inputs (2000x2500, 12-bit, native
-# JPEG 2000 lossless and lossy 10:1, HTJ2K) into DIR (git-ignored; default target/dicom-bench).
+# With `bench DIR` it only writes the large benchmark inputs (2000x2500, 12-bit: native,
+# RLE, JPEG lossless SV1 and extended, JPEG-LS, JPEG 2000 lossless and lossy 10:1, HTJ2K;
+# 8-bit: native and baseline JPEG) into DIR (git-ignored; default target/dicom-bench).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 py="${PYTHON:-$root/.venv/bin/python}"
 here="$root/scripts/reference"
 
 if [[ "${1:-}" == "bench" ]]; then
-  "$py" "$here/make_dicom_fixtures.py" bench "${2:-$root/target/dicom-bench}"
+  b="${2:-$root/target/dicom-bench}"
+  "$py" "$here/make_dicom_fixtures.py" bench "$b"
+  # The syntaxes whose decoders are not shared with pydicom, coded by DCMTK from the
+  # same phantom: RLE, JPEG lossless SV1 and extended 12-bit, baseline 8-bit, JPEG-LS.
+  dcmcrle "$b/chest_12bit_native.dcm" "$b/chest_12bit_rle.dcm"
+  dcmcjpeg +un +e1 "$b/chest_12bit_native.dcm" "$b/chest_12bit_jpeg_lossless.dcm"
+  dcmcjpeg +un +ee "$b/chest_12bit_native.dcm" "$b/chest_12bit_jpeg_extended.dcm"
+  dcmcjpeg +un +eb "$b/chest_8bit_native.dcm" "$b/chest_8bit_jpeg_baseline.dcm"
+  dcmcjpls +un +el "$b/chest_12bit_native.dcm" "$b/chest_12bit_jpegls.dcm"
   exit 0
 fi
 

@@ -1,6 +1,7 @@
 //! Chest-sized conversions: 2,000 × 2,500, 12-bit, native, JPEG 2000 lossless, JPEG
 //! 2000 lossy (10:1) and HTJ2K lossless, file → 8-bit PNG file, at full size and at a quarter of each side
-//! (`reduce` 2), plus batch scaling over 1 and 2 threads (native: with and without
+//! (`reduce` 2); RLE, JPEG (lossless, extended, 8-bit baseline) and JPEG-LS at full size;
+//! plus batch scaling over 1 and 2 threads (native: with and without
 //! flushing each PNG to disk; JPEG 2000 and HTJ2K: flushed).
 //!
 //! Inputs are made by the fixture script into a git-ignored folder:
@@ -121,5 +122,37 @@ fn per_image(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, per_image, batch);
+/// The syntaxes whose decoders pydicom does not share with us (JPEG-LS is the exception:
+/// CharLS on both sides, measured for completeness), full size: RLE, JPEG lossless SV1
+/// and extended (12-bit), baseline (8-bit, with its native source for scale), JPEG-LS.
+fn per_syntax(c: &mut Criterion) {
+    let dir = bench_dir();
+    let out = tempfile::tempdir().unwrap();
+    let mut g = c.benchmark_group("convert_2000x2500");
+    g.sample_size(20);
+    for name in [
+        "chest_12bit_rle.dcm",
+        "chest_12bit_jpeg_lossless.dcm",
+        "chest_12bit_jpeg_extended.dcm",
+        "chest_8bit_native.dcm",
+        "chest_8bit_jpeg_baseline.dcm",
+        "chest_12bit_jpegls.dcm",
+    ] {
+        let input = dir.join(name);
+        if !input.exists() {
+            eprintln!(
+                "{} missing: run scripts/reference/make_dicom_fixtures.sh bench",
+                input.display()
+            );
+            return;
+        }
+        let png = out.path().join("out.png");
+        g.bench_function(name, |b| {
+            b.iter(|| convert_to_png(&input, &png, &ConvertOptions::default()).unwrap())
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, per_image, per_syntax, batch);
 criterion_main!(benches);
