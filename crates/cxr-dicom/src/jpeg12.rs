@@ -29,7 +29,13 @@ struct Huffman {
     maxcode: [i32; 18],
     valptr: [usize; 17],
     values: Vec<u8>,
+    /// The next 9 bits of the stream -> `(length << 8) | symbol` for codes of at most 9
+    /// bits, 0 where `decode`'s bit-by-bit walk takes over (longer or invalid codes).
+    look: Vec<u16>,
 }
+
+/// Code lengths the lookahead table resolves (libjpeg's choice: most symbols fit).
+const LOOK_BITS: u32 = 9;
 
 impl Huffman {
     fn new(counts: &[u8; 16], values: Vec<u8>) -> R<Huffman> {
@@ -52,6 +58,23 @@ impl Huffman {
         if k > h.values.len() {
             return err("Huffman table has fewer symbols than its counts");
         }
+        // The same walk `Bits::decode` does bit by bit, done once per 9-bit prefix.
+        h.look = (0..1u32 << LOOK_BITS)
+            .map(|p| {
+                let mut code = (p >> (LOOK_BITS - 1)) as i32;
+                for l in 1..=LOOK_BITS as usize {
+                    if code <= h.maxcode[l] {
+                        let i = h.valptr[l] + (code - h.mincode[l]) as usize;
+                        return h
+                            .values
+                            .get(i)
+                            .map_or(0, |&v| (l as u16) << 8 | u16::from(v));
+                    }
+                    code = (code << 1) | ((p >> (LOOK_BITS as usize - 1 - l)) & 1) as i32;
+                }
+                0
+            })
+            .collect();
         Ok(h)
     }
 }
@@ -106,6 +129,14 @@ impl Bits<'_> {
     }
 
     fn decode(&mut self, h: &Huffman) -> R<u8> {
+        self.fill();
+        let hit = h.look[(self.acc >> (32 - LOOK_BITS)) as usize];
+        if hit != 0 {
+            let len = u32::from(hit >> 8);
+            self.acc <<= len;
+            self.n -= len;
+            return Ok(hit as u8);
+        }
         let mut code = self.bit();
         for l in 1..=16 {
             if code <= h.maxcode[l] {
@@ -290,6 +321,16 @@ fn idct_table() -> [[f64; 8]; 8] {
     c
 }
 
+/// `v` rounded half away from zero (as `f64::round`) and clamped to `0..=max`, without
+/// a call into libm: below 0 everything ends at 0, and for `0 <= v < 2^52` truncation
+/// and the exact fraction `v - trunc(v)` decide as `round` does.
+fn level(v: f64, max: f64) -> u16 {
+    let v = v.max(0.0);
+    let t = v as i64; // v < 2^13 here; larger values end at `max` below anyway
+    let r = t as f64 + if v - t as f64 >= 0.5 { 1.0 } else { 0.0 };
+    r.min(max) as u16
+}
+
 // Block arithmetic reads best with explicit indices.
 #[allow(clippy::needless_range_loop)]
 fn scan(
@@ -309,6 +350,8 @@ fn scan(
         n: 0,
     };
     let c = idct_table();
+    // ct[u][x] = c[x][u], so the column pass reads along a row.
+    let ct: [[f64; 8]; 8] = std::array::from_fn(|u| std::array::from_fn(|x| c[x][u]));
     let shift = f64::from(1u32 << (precision - 1));
     let max = f64::from((1u32 << precision) - 1);
     let mut pred = 0i32;
@@ -345,10 +388,17 @@ fn scan(
             k += 1;
         }
         // Rows then columns: tmp[y][u] = Σv c[y][v] F[v][u]; out[y][x] = Σu c[x][u] tmp[y][u].
+        // Each sum runs over v (then u) in order, as written out term by term in T.81; the
+        // loops are laid out so that the compiler can take 2 or 4 sums at once.
         for y in 0..8 {
-            for u in 0..8 {
-                tmp[y * 8 + u] = (0..8).map(|v| c[y][v] * coef[v * 8 + u]).sum();
+            let mut row = [0f64; 8];
+            for v in 0..8 {
+                let cv = c[y][v];
+                for u in 0..8 {
+                    row[u] += cv * coef[v * 8 + u];
+                }
             }
+            tmp[y * 8..y * 8 + 8].copy_from_slice(&row);
         }
         let (bx, by) = (mcu % bw, mcu / bw);
         for y in 0..8 {
@@ -356,13 +406,17 @@ fn scan(
             if py >= height {
                 break;
             }
-            for x in 0..8 {
-                let px = bx * 8 + x;
-                if px >= width {
-                    break;
+            let mut row = [0f64; 8];
+            for u in 0..8 {
+                let t = tmp[y * 8 + u];
+                for x in 0..8 {
+                    row[x] += ct[u][x] * t;
                 }
-                let s: f64 = (0..8).map(|u| c[x][u] * tmp[y * 8 + u]).sum();
-                out[py * width + px] = (s + shift).round().clamp(0.0, max) as u16;
+            }
+            let n = 8.min(width - bx * 8);
+            let dst = &mut out[py * width + bx * 8..][..n];
+            for (d, &s) in dst.iter_mut().zip(&row) {
+                *d = level(s + shift, max);
             }
         }
     }
@@ -379,6 +433,67 @@ mod tests {
         assert_eq!(extend(1, 1), 1);
         assert_eq!(extend(2, 3), -5);
         assert_eq!(extend(5, 3), 5);
+    }
+
+    /// T.81 Table K.5, the example luminance AC table: 162 symbols, codes of 2 to 16 bits.
+    fn k5() -> Huffman {
+        let counts = [0, 2, 1, 3, 3, 2, 4, 3, 5, 5, 4, 4, 0, 0, 1, 0x7d];
+        let values = (0..=255u8).cycle().skip(1).take(162).collect();
+        Huffman::new(&counts, values).unwrap()
+    }
+
+    #[test]
+    fn the_lookahead_table_decodes_as_the_bit_by_bit_walk() {
+        let fast = k5();
+        let slow = Huffman {
+            look: vec![0; fast.look.len()],
+            ..fast.clone()
+        };
+        assert!(
+            fast.look.iter().any(|&e| e >> 8 == 9),
+            "9-bit codes in the table"
+        );
+        assert!(fast.look.contains(&0), "longer codes left to the walk");
+        // Pseudo-random bytes without 0xFF (no stuffing or markers in the way).
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let data: Vec<u8> = (0..4096)
+            .map(|_| {
+                x = cxr_core::names::splitmix64(x);
+                (x % 255) as u8
+            })
+            .collect();
+        let mut a = Bits {
+            data: &data,
+            pos: 0,
+            acc: 0,
+            n: 0,
+        };
+        let mut b = Bits {
+            data: &data,
+            pos: 0,
+            acc: 0,
+            n: 0,
+        };
+        let (mut symbols, mut errors) = (0, 0);
+        while a.pos < data.len() - 8 {
+            let (ra, rb) = (a.decode(&fast), b.decode(&slow));
+            match (ra, rb) {
+                (Ok(sa), Ok(sb)) => {
+                    assert_eq!(sa, sb);
+                    symbols += 1;
+                }
+                (Err(_), Err(_)) => {
+                    // The all-ones prefix is no code: both fail, then step past it alike.
+                    errors += 1;
+                    a.bit();
+                    b.bit();
+                }
+                (ra, rb) => panic!("{ra:?} against {rb:?}"),
+            }
+            // Both at the same bit of the stream (they refill their buffers differently).
+            assert_eq!(a.pos * 8 - a.n as usize, b.pos * 8 - b.n as usize);
+        }
+        assert!(symbols > 3000, "{symbols} symbols, {errors} invalid codes");
     }
 
     #[test]
