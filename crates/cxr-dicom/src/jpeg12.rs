@@ -61,16 +61,21 @@ impl Huffman {
         // The same walk `Bits::decode` does bit by bit, done once per 9-bit prefix.
         h.look = (0..1u32 << LOOK_BITS)
             .map(|p| {
-                let mut code = (p >> (LOOK_BITS - 1)) as i32;
-                for l in 1..=LOOK_BITS as usize {
-                    if code <= h.maxcode[l] {
-                        let i = h.valptr[l] + (code - h.mincode[l]) as usize;
+                // Bit l of the prefix (1 = its first), as the walk reads it.
+                let bit = |l: u32| ((p >> (LOOK_BITS - l)) & 1) as i32;
+                let mut code = bit(1);
+                for l in 1..=LOOK_BITS {
+                    let at = l as usize;
+                    if code <= h.maxcode[at] {
+                        let i = h.valptr[at] + (code - h.mincode[at]) as usize;
                         return h
                             .values
                             .get(i)
                             .map_or(0, |&v| (l as u16) << 8 | u16::from(v));
                     }
-                    code = (code << 1) | ((p >> (LOOK_BITS as usize - 1 - l)) & 1) as i32;
+                    if l < LOOK_BITS {
+                        code = (code << 1) | bit(l + 1);
+                    }
                 }
                 0
             })
