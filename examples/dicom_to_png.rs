@@ -5,7 +5,8 @@
 //! ```
 //!
 //! Writes `DIR/<relative path>.png` and `DIR/conversion.csv` (one row per input, with
-//! status and error). Exits 0 when the batch ran, even with error rows; non-zero for
+//! status and error, the VOI applied, and whether the file is raw detector data or has
+//! text burned into its pixels: docs/dicom.md). Exits 0 when the batch ran, even with error rows; non-zero for
 //! bad arguments or an output folder that cannot be written. Run again into the same
 //! `DIR` it converts only what is not finished (`DIR/.journal`). With `--shard I/N` it
 //! converts the files that shard owns into the shared `DIR` and writes its part of the

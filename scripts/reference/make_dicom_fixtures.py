@@ -176,6 +176,35 @@ def native(out):
     set_pixels(ds, phantom(R, C, 16, seed=6, signed=True))
     save(ds, out / "signed_16bit_nowindow.dcm")
 
+    # Pixel Padding Value (PS3.3 C.7.5.1.1.2): a collimation border of padding around
+    # the image, no window, so the min-max window must leave the padding out (note 2).
+    # The phantom's values stay within [82, 4013] of 12 bits (2 % margins).
+    border = np.zeros((R, C), bool)
+    border[:8, :] = border[-8:, :] = border[:, :10] = border[:, -10:] = True
+    ds = base("padding_12bit_nowindow", R, C, 16, 12)
+    a = phantom(R, C, 12, seed=11)
+    a[border] = 0
+    set_pixels(ds, a)
+    ds.PixelPaddingValue = 0
+    save(ds, out / "padding_12bit_nowindow.dcm")
+    # MONOCHROME1 with a padding range (Pixel Padding Range Limit): noisy air at the top
+    # of the stored range, 4050..4095, above every image value.
+    ds = base("padding_range_mono1", R, C, 16, 12, photometric="MONOCHROME1")
+    a = 4095 - phantom(R, C, 12, seed=12)
+    a[border] = np.random.default_rng(12).integers(4050, 4096, int(border.sum()))
+    set_pixels(ds, a)
+    ds.PixelPaddingValue, ds.PixelPaddingRangeLimit = 4095, 4050
+    save(ds, out / "padding_range_mono1.dcm")
+    # Signed, implicit VR: the reader gets Pixel Padding Value without its VR (US or SS)
+    # and must take -2048 back from the bytes 0xF800.
+    ds = base("padding_signed_implicit", R, C, 16, 12, signed=True)
+    a = phantom(R, C, 12, seed=13, signed=True)
+    a[border] = -2048
+    set_pixels(ds, a)
+    ds.PixelPaddingValue = -2048
+    ds["PixelPaddingValue"].VR = "SS"
+    save(ds, out / "padding_signed_implicit.dcm", ImplicitVRLittleEndian)
+
     # Fractional rescale, window.
     ds = base("rescale_fraction", R, C, 16, 12)
     set_pixels(ds, phantom(R, C, 12, seed=7))

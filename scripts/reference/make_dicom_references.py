@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
+from pydicom.pixels.decoders.base import get_decoder
 from PIL import Image
 from pydicom.pixels import apply_modality_lut, apply_voi, apply_windowing
 
@@ -110,6 +111,11 @@ def ojph_decoded(ds, frame, reduce, tmp):
 
 def pydicom_render(path, frame, voi, index, center, width, reduce=0, tmp=None):
     ds = pydicom.dcmread(path)
+    # The pylibjpeg codecs, whatever else is installed (`make peers` adds GDCM, whose
+    # IDCT rounds lossy JPEG differently, and pydicom would pick it first).
+    uid = ds.file_meta.TransferSyntaxUID
+    if uid.is_compressed and "pylibjpeg" in get_decoder(uid).available_plugins:
+        ds.pixel_array_options(decoding_plugin="pylibjpeg")
     if reduce:
         arr = opj_reduced(ds, frame, reduce, tmp)
     else:
@@ -148,7 +154,18 @@ def pydicom_render(path, frame, voi, index, center, width, reduce=0, tmp=None):
         y8 = (y - lo) / (hi - lo) * 255
     else:
         m = m.astype(np.float64)
-        lo, hi = m.min(), m.max()
+        # PS3.3 C.7.5.1.1.2 note 2: padding (stored values) is left out of the range,
+        # unless it is all there is. pydicom has no min-max window; this is numpy's.
+        image = np.ones(arr.shape, bool)
+        if "PixelPaddingValue" in ds:
+            pv = ds.PixelPaddingValue
+            pl = ds.get("PixelPaddingRangeLimit", pv)
+            if ds.PixelRepresentation == 1:  # a US value in a signed image: two's complement
+                pv, pl = (v - 65536 if v > 32767 else v for v in (pv, pl))
+            image = ~((arr >= min(pv, pl)) & (arr <= max(pv, pl)))
+            if not image.any():
+                image[:] = True
+        lo, hi = m[image].min(), m[image].max()
         y8 = (m - lo) / (hi - lo) * 255 if hi > lo else np.zeros_like(m)
     if pi == "MONOCHROME1" or ds.get("PresentationLUTShape", "") == "INVERSE":
         y8 = 255 - y8

@@ -15,7 +15,7 @@ use crate::options::ConvertOptions;
 pub const MANIFEST: &str = "conversion.csv";
 
 /// Columns of the manifest, in order.
-pub const COLUMNS: [&str; 12] = [
+pub const COLUMNS: [&str; 14] = [
     "input",
     "output",
     "status",
@@ -28,6 +28,8 @@ pub const COLUMNS: [&str; 12] = [
     "voi_source",
     "window_center",
     "window_width",
+    "presentation_intent",
+    "burned_in_annotation",
 ];
 
 /// Settings of one batch.
@@ -91,6 +93,14 @@ pub struct BatchRow {
     pub window_center: Option<f64>,
     /// Window width applied (min–max: the range).
     pub window_width: Option<f64>,
+    /// Presentation Intent Type (0008,0068), empty when absent: `FOR PROCESSING` marks
+    /// raw detector data, not a radiograph as read.
+    #[serde(default)]
+    pub presentation_intent: String,
+    /// Burned In Annotation (0028,0301): `true` when the pixels carry text (which the
+    /// PNG keeps), empty when the file does not say.
+    #[serde(default)]
+    pub burned_in_annotation: Option<bool>,
 }
 
 /// What a batch did.
@@ -326,6 +336,8 @@ pub fn convert_tree_shard(
                 voi_source: info.voi_source.as_str().to_owned(),
                 window_center: info.window_center,
                 window_width: info.window_width,
+                presentation_intent: info.header.presentation_intent.clone().unwrap_or_default(),
+                burned_in_annotation: info.header.burned_in_annotation,
             },
             Err((error, _)) => {
                 // Header fields when the header can be read.
@@ -343,6 +355,11 @@ pub fn convert_tree_shard(
                         .map(|p| p.to_string())
                         .unwrap_or_default(),
                     bits_stored: h.as_ref().and_then(|h| h.bits_stored),
+                    presentation_intent: h
+                        .as_ref()
+                        .and_then(|h| h.presentation_intent.clone())
+                        .unwrap_or_default(),
+                    burned_in_annotation: h.as_ref().and_then(|h| h.burned_in_annotation),
                     transfer_syntax: h.map(|h| h.transfer_syntax).unwrap_or_default(),
                     voi_source: String::new(),
                     window_center: None,

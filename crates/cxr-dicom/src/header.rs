@@ -192,6 +192,13 @@ pub struct DicomHeader {
     pub number_of_frames: u32,
     /// Whether the file has Pixel Data (7FE0,0010).
     pub has_pixel_data: bool,
+    /// Presentation Intent Type (0008,0068) of DX images: `FOR PRESENTATION`, or
+    /// `FOR PROCESSING` — raw detector data that is not meant to be shown (PS3.3
+    /// C.8.11.1.1.1), a different-looking image from the same machine.
+    pub presentation_intent: Option<String>,
+    /// Burned In Annotation (0028,0301): `Some(true)` when the pixels carry text, which
+    /// may identify the patient and survives any conversion that strips the header.
+    pub burned_in_annotation: Option<bool>,
 }
 
 /// Text of an attribute, trimmed of padding; `None` when absent or empty.
@@ -256,6 +263,12 @@ impl DicomHeader {
             pixel_representation: ushort(obj, tags::PIXEL_REPRESENTATION),
             number_of_frames: number_of_frames(obj),
             has_pixel_data: o.has_pixel_data,
+            presentation_intent: text(obj, tags::PRESENTATION_INTENT_TYPE),
+            burned_in_annotation: match text(obj, tags::BURNED_IN_ANNOTATION).as_deref() {
+                Some("YES") => Some(true),
+                Some("NO") => Some(false),
+                _ => None,
+            },
         }
     }
 }

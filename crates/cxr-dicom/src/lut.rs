@@ -249,6 +249,24 @@ fn windows(obj: &InMemDicomObject) -> (Vec<(f64, f64)>, VoiFunction) {
     (c.into_iter().zip(w).collect(), function)
 }
 
+/// The stored values Pixel Padding Value (0028,0120) declares padding, with Pixel Padding
+/// Range Limit (0028,0121) when there is one (inclusive, either order). Both are stored
+/// values, signed when the pixels are; a value that came as US in a signed image (an
+/// implicit-VR file leaves the VR to the reader) is read back as two's complement.
+fn padding_range(obj: &InMemDicomObject, layout: &Layout) -> Option<(f64, f64)> {
+    let read = |tag| {
+        let v = obj.get(tag)?.to_int::<i64>().ok()?;
+        Some(if layout.signed && v > i64::from(i16::MAX) {
+            v - 65536
+        } else {
+            v
+        } as f64)
+    };
+    let value = read(tags::PIXEL_PADDING_VALUE)?;
+    let limit = read(tags::PIXEL_PADDING_RANGE_LIMIT).unwrap_or(value);
+    Some((value.min(limit), value.max(limit)))
+}
+
 fn window_ok(width: f64, center: f64, function: VoiFunction) -> bool {
     center.is_finite()
         && width.is_finite()
@@ -386,12 +404,24 @@ pub(crate) fn gray_to_u8(
                 Samples::U8(v) => v.iter().for_each(|&x| hist[index(x.into())] += 1),
                 Samples::U16(v) => v.iter().for_each(|&x| hist[index(x.into())] += 1),
             }
-            let mut values: Vec<(f64, u64)> = hist
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| **c > 0)
-                .map(|(i, &c)| (modality.apply(stored(i)), u64::from(c)))
-                .collect();
+            // Padding is not image (PS3.3 C.7.5.1.1.2, note 2: it is declared so that
+            // the dynamic range is found without it), unless nothing else is left.
+            let padding = padding_range(obj, layout);
+            let present = |keep_padding: bool| -> Vec<(f64, u64)> {
+                hist.iter()
+                    .enumerate()
+                    .filter(|(i, c)| {
+                        **c > 0
+                            && (keep_padding
+                                || padding.is_none_or(|(a, b)| !(a..=b).contains(&stored(*i))))
+                    })
+                    .map(|(i, &c)| (modality.apply(stored(i)), u64::from(c)))
+                    .collect()
+            };
+            let mut values = present(false);
+            if values.is_empty() {
+                values = present(true);
+            }
             values.sort_by(|a, b| a.0.total_cmp(&b.0));
             let total: u64 = values.iter().map(|v| v.1).sum();
             let p = options.minmax_clip_percent / 100.0;

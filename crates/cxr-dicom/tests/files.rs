@@ -103,6 +103,37 @@ fn voi_choices_and_reports() {
     assert_eq!(mm.image.as_raw().iter().min(), Some(&0));
     assert_eq!(mm.image.as_raw().iter().max(), Some(&255));
 
+    // Pixel Padding Value 0 around an image whose own values span 1351..=4013 (numpy on
+    // the fixture): min-max without the padding, which comes out black.
+    let padded = convert_file(
+        &fixture("padding_12bit_nowindow.dcm"),
+        &ConvertOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(padded.info.voi_source, VoiSource::Minmax);
+    assert_eq!(
+        (padded.info.window_center, padded.info.window_width),
+        (Some(2682.0), Some(2662.0))
+    );
+    assert_eq!(padded.image.get_pixel(0, 0).0, [0]);
+    assert_eq!(padded.image.as_raw().iter().max(), Some(&255));
+    // A range limit of 4095 declares every stored value padding: then the padding is all
+    // there is, and min-max takes it back (the plain min-max of the file, 0..=4013).
+    let mut obj = dicom_object::open_file(fixture("padding_12bit_nowindow.dcm")).unwrap();
+    obj.put(dicom_core::DataElement::new(
+        dicom_dictionary_std::tags::PIXEL_PADDING_RANGE_LIMIT,
+        dicom_core::VR::US,
+        dicom_core::PrimitiveValue::from(4095u16),
+    ));
+    let tmp = tempfile::tempdir().unwrap();
+    let all = tmp.path().join("all_padding.dcm");
+    obj.write_to_file(&all).unwrap();
+    let all = convert_file(&all, &ConvertOptions::default()).unwrap();
+    assert_eq!(
+        (all.info.window_center, all.info.window_width),
+        (Some(2006.5), Some(4013.0))
+    );
+
     // Percentile clip saturates more pixels than plain min-max.
     let clip = convert_file(
         &fixture("mono2_8bit_nowindow.dcm"),
@@ -331,7 +362,7 @@ fn batch_converts_the_rest_and_writes_the_manifest() {
     let csv = std::fs::read_to_string(out.join("conversion.csv")).unwrap();
     assert_eq!(
         csv.lines().next().unwrap(),
-        "input,output,status,error,rows,columns,photometric,bits_stored,transfer_syntax,voi_source,window_center,window_width"
+        "input,output,status,error,rows,columns,photometric,bits_stored,transfer_syntax,voi_source,window_center,window_width,presentation_intent,burned_in_annotation"
     );
     assert_eq!(csv.lines().count(), 9);
 
@@ -609,4 +640,53 @@ fn a_png_that_cannot_take_its_name_is_an_error_row() {
         let again = convert_tree(&input, &out, &opts, None).unwrap();
         assert_eq!((again.resumed, again.converted, again.ok()), (1, 1, 2));
     }
+}
+
+/// Raw detector data and text burned into the pixels are what a converted archive must
+/// not pass off as ordinary radiographs: the header says so, and so does the manifest.
+#[test]
+fn processing_intent_and_burned_in_text_are_reported() {
+    use dicom_core::{DataElement, PrimitiveValue, VR};
+    use dicom_dictionary_std::tags;
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    let mut obj = dicom_object::open_file(fixture("mono2_12bit_window.dcm")).unwrap();
+    obj.put(DataElement::new(
+        tags::PRESENTATION_INTENT_TYPE,
+        VR::CS,
+        PrimitiveValue::from("FOR PROCESSING"),
+    ));
+    obj.put(DataElement::new(
+        tags::BURNED_IN_ANNOTATION,
+        VR::CS,
+        PrimitiveValue::from("YES"),
+    ));
+    obj.write_to_file(input.join("raw.dcm")).unwrap();
+    std::fs::copy(fixture("mono2_12bit_window.dcm"), input.join("plain.dcm")).unwrap();
+
+    let h = cxr_dicom::DicomHeader::read(&input.join("raw.dcm")).unwrap();
+    assert_eq!(h.presentation_intent.as_deref(), Some("FOR PROCESSING"));
+    assert_eq!(h.burned_in_annotation, Some(true));
+    let plain = cxr_dicom::DicomHeader::read(&input.join("plain.dcm")).unwrap();
+    assert_eq!(
+        (plain.presentation_intent, plain.burned_in_annotation),
+        (None, None)
+    );
+
+    let out = tmp.path().join("out");
+    convert_tree(&input, &out, &BatchOptions::default(), None).unwrap();
+    let mut csv = csv::Reader::from_path(out.join("conversion.csv")).unwrap();
+    let rows: Vec<Vec<String>> = csv
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect();
+    let tail = |r: &Vec<String>| (r[0].clone(), r[12].clone(), r[13].clone());
+    assert_eq!(
+        rows.iter().map(tail).collect::<Vec<_>>(),
+        [
+            ("plain.dcm".into(), String::new(), String::new()),
+            ("raw.dcm".into(), "FOR PROCESSING".into(), "true".into()),
+        ]
+    );
 }

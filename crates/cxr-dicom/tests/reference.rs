@@ -11,11 +11,28 @@ fn dir() -> PathBuf {
 
 /// Cases where a peer is known to deviate from the standard; see docs/dicom.md.
 /// (case, peer, reason)
-const PEER_DEVIATIONS: &[(&str, &str, &str)] = &[(
-    "highbit_shifted",
-    "pydicom",
-    "pydicom ignores High Bit and reads the low Bits Stored bits",
-)];
+const PEER_DEVIATIONS: &[(&str, &str, &str)] = &[
+    (
+        "highbit_shifted",
+        "pydicom",
+        "pydicom ignores High Bit and reads the low Bits Stored bits",
+    ),
+    (
+        "padding_12bit_nowindow",
+        "dcmtk",
+        "DCMTK's min-max window counts Pixel Padding Value pixels (PS3.3 C.7.5.1.1.2 note 2)",
+    ),
+    (
+        "padding_range_mono1",
+        "dcmtk",
+        "DCMTK's min-max window counts the Pixel Padding Range (PS3.3 C.7.5.1.1.2 note 2)",
+    ),
+    (
+        "padding_signed_implicit",
+        "dcmtk",
+        "DCMTK's min-max window counts Pixel Padding Value pixels (PS3.3 C.7.5.1.1.2 note 2)",
+    ),
+];
 
 /// Lossy DCT JPEG: T.81 lets decoders' inverse DCTs differ by one stored value, which a
 /// window narrower than the stored range stretches to two output levels (the peers
