@@ -49,6 +49,7 @@ try {
     return {
       bars,
       verdict: (document.getElementById("verdict") || {}).textContent || null,
+      cautions: (document.getElementById("cautions") || {}).textContent || null,
       base: layer("base"), mask: layer("mask"), heat: layer("heat"),
       error: err.classList.contains("hidden") ? null : err.textContent,
     };

@@ -176,6 +176,15 @@ def native(out):
     set_pixels(ds, phantom(R, C, 16, seed=6, signed=True))
     save(ds, out / "signed_16bit_nowindow.dcm")
 
+    # A DX image marked FOR PROCESSING (raw detector data) with text burned in: rendered
+    # as any other, but the header, the manifest and the service's answer say so.
+    ds = base("dx_for_processing", R, C, 16, 12)
+    set_pixels(ds, phantom(R, C, 12, seed=14))
+    ds.WindowCenter, ds.WindowWidth = 2048, 3000
+    ds.PresentationIntentType = "FOR PROCESSING"
+    ds.BurnedInAnnotation = "YES"
+    save(ds, out / "dx_for_processing.dcm")
+
     # Pixel Padding Value (PS3.3 C.7.5.1.1.2): a collimation border of padding around
     # the image, no window, so the min-max window must leave the padding out (note 2).
     # The phantom's values stay within [82, 4013] of 12 bits (2 % margins).

@@ -223,6 +223,7 @@ pub struct Upload(#[allow(dead_code)] Vec<u8>);
         Timings,
         Overlays,
         ImageInfo,
+        crate::decode::Caution,
         crate::decode::Format,
         ModelInfo,
         OperatingPoint,

@@ -59,6 +59,46 @@ pub struct ImageInfo {
     pub modality: Option<String>,
     /// DICOM Photometric Interpretation (0028,0004).
     pub photometric_interpretation: Option<String>,
+    /// What the file itself says that should make a reader of the answer careful (empty
+    /// when nothing): the image is still analysed.
+    pub cautions: Vec<Caution>,
+}
+
+/// Something the uploaded file declares about itself that bears on the answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Caution {
+    /// `for_processing` (DICOM Presentation Intent Type FOR PROCESSING: raw detector
+    /// data, not the image a radiologist reads, and not what the model learned from) or
+    /// `burned_in_annotation` (DICOM Burned In Annotation YES: text in the pixels, which
+    /// may identify the patient and is in the returned overlays).
+    pub code: String,
+    /// The same in words, for a person.
+    pub message: String,
+}
+
+impl Caution {
+    /// The cautions a DICOM header calls for.
+    fn of(h: &cxr_dicom::DicomHeader) -> Vec<Caution> {
+        let mut out = Vec::new();
+        if h.presentation_intent.as_deref() == Some("FOR PROCESSING") {
+            out.push(Caution {
+                code: "for_processing".into(),
+                message: "The DICOM file is marked FOR PROCESSING: raw detector data, not the \
+                          processed image a radiologist reads. The model was not trained on such \
+                          images; treat its answer with caution."
+                    .into(),
+            });
+        }
+        if h.burned_in_annotation == Some(true) {
+            out.push(Caution {
+                code: "burned_in_annotation".into(),
+                message: "The DICOM file says text is burned into its pixels. It may identify \
+                          the patient, and it is in any overlay this answer returns."
+                    .into(),
+            });
+        }
+        out
+    }
 }
 
 /// A decoded upload.
@@ -194,6 +234,7 @@ fn decode_dicom(bytes: &[u8], name: &str, limits: &Limits) -> Result<Decoded, Ap
             format: Format::Dicom,
             rows,
             columns,
+            cautions: Caution::of(&h),
             modality: h.modality,
             photometric_interpretation: photometric,
         },
@@ -273,6 +314,7 @@ fn decode_raster(
             columns,
             modality: None,
             photometric_interpretation: None,
+            cautions: Vec::new(),
         },
     })
 }

@@ -76,9 +76,33 @@ fn predictions_match_the_pipeline_and_the_published_schema() {
     check_schema(&doc, "Prediction", &a.json);
     assert_eq!(a.json["image"]["format"], "dicom");
     assert!(a.json["image"]["photometric_interpretation"].is_string());
-    // Privacy: no tag beyond the four the page needs.
+    // Privacy: no tag beyond the four the page needs (and the cautions, none here).
     let keys: Vec<&String> = a.json["image"].as_object().unwrap().keys().collect();
-    assert_eq!(keys.len(), 5, "{keys:?}");
+    assert_eq!(keys.len(), 6, "{keys:?}");
+    assert_eq!(a.json["image"]["cautions"], serde_json::json!([]));
+    // Raw detector data with text burned in: analysed, and the answer says both.
+    let a = post(
+        &s,
+        "/v1/predict",
+        "application/dicom",
+        &dicom_fixture("dx_for_processing.dcm"),
+        None,
+    );
+    assert_eq!(a.status, 200, "{}", a.json);
+    check_schema(&doc, "Prediction", &a.json);
+    let codes: Vec<&str> = a.json["image"]["cautions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["for_processing", "burned_in_annotation"]);
+    assert!(
+        a.json["image"]["cautions"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("FOR PROCESSING")
+    );
 
     // Overlays: the image, the mask and the saliency map at the image's size.
     let a = post(

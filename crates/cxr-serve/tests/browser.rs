@@ -44,8 +44,9 @@ fn the_review_page_shows_what_the_api_answers() {
     let dir = tempfile::tempdir().unwrap();
     let garbage = dir.path().join("garbage.txt");
     std::fs::write(&garbage, "this is not an image").unwrap();
-    let dicom =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../cxr-dicom/tests/fixtures/big_endian.dcm");
+    // Raw detector data with text burned in: the page must say so above the answer.
+    let dicom = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../cxr-dicom/tests/fixtures/dx_for_processing.dcm");
     let shot = dir.path().join("page.png");
     let out = Command::new("node")
         .arg(&script)
@@ -143,6 +144,16 @@ fn the_review_page_shows_what_the_api_answers() {
     assert_eq!(dcm["page"]["base"]["width"], dcm["api"]["image"]["columns"]);
     assert_eq!(dcm["page"]["bars"].as_array().unwrap().len(), 3);
     assert_eq!(dcm["page"]["error"], Value::Null);
+    let cautions = dcm["page"]["cautions"].as_str().unwrap();
+    for c in dcm["api"]["image"]["cautions"].as_array().unwrap() {
+        assert!(
+            cautions.contains(c["message"].as_str().unwrap()),
+            "{cautions}"
+        );
+    }
+    assert!(cautions.contains("FOR PROCESSING") && cautions.contains("burned into"));
+    // The PNG had none, and showed none.
+    assert_eq!(png["page"]["cautions"], Value::Null);
 
     // The garbage: the service's words, as they are; no stale image beside them.
     let g = &r["garbage"];
