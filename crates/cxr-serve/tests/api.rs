@@ -164,11 +164,11 @@ fn predictions_match_the_pipeline_and_the_published_schema() {
     let (status, text) = get(&s, "/metrics");
     assert_eq!(status, 200);
     assert!(
-        text.contains("cxr_requests_total{endpoint=\"/v1/predict\",status=\"200\"} 7\n"),
+        text.contains("cxr_requests_total{endpoint=\"/v1/predict\",status=\"200\"} 8\n"),
         "{text}"
     );
     assert!(
-        text.contains("cxr_stage_seconds_count{stage=\"segment\"} 7\n"),
+        text.contains("cxr_stage_seconds_count{stage=\"segment\"} 8\n"),
         "{text}"
     );
     assert!(

@@ -62,9 +62,11 @@ fn neither_logs_nor_answers_carry_what_identifies_a_patient() {
         if a.status == 200 {
             let image = a.json["image"].as_object().unwrap();
             let keys: Vec<&str> = image.keys().map(String::as_str).collect();
+            // `cautions` holds fixed codes and sentences, never a header's text.
             assert_eq!(
                 keys,
                 [
+                    "cautions",
                     "columns",
                     "format",
                     "modality",
