@@ -87,57 +87,48 @@ fn batch_of(c: &mut Criterion, src: &std::path::Path, copies: usize, runs: &[(us
     g.finish();
 }
 
+/// The JPEG 2000 family and native data, at full size and at a quarter of each side.
 fn per_image(c: &mut Criterion) {
-    let dir = bench_dir();
-    let out = tempfile::tempdir().unwrap();
-    let mut g = c.benchmark_group("convert_2000x2500_12bit");
-    g.sample_size(20);
-    for name in [
-        "chest_12bit_native.dcm",
-        "chest_12bit_j2k.dcm",
-        "chest_12bit_j2k_lossy.dcm",
-        "chest_12bit_htj2k.dcm",
-    ] {
-        let input = dir.join(name);
-        if !input.exists() {
-            eprintln!(
-                "{} missing: run scripts/reference/make_dicom_fixtures.sh bench",
-                input.display()
-            );
-            return;
-        }
-        let png = out.path().join("out.png");
-        g.bench_function(name, |b| {
-            b.iter(|| convert_to_png(&input, &png, &ConvertOptions::default()).unwrap())
-        });
-        // A quarter of each side (500 × 625), for consumers that resize anyway.
-        let quarter = ConvertOptions {
-            reduce: 2,
-            ..ConvertOptions::default()
-        };
-        g.bench_function(format!("{name}/reduce_2"), |b| {
-            b.iter(|| convert_to_png(&input, &png, &quarter).unwrap())
-        });
-    }
-    g.finish();
+    convert_group(
+        c,
+        "convert_2000x2500_12bit",
+        &[
+            "chest_12bit_native.dcm",
+            "chest_12bit_j2k.dcm",
+            "chest_12bit_j2k_lossy.dcm",
+            "chest_12bit_htj2k.dcm",
+        ],
+        true,
+    );
 }
 
 /// The syntaxes whose decoders pydicom does not share with us (JPEG-LS is the exception:
 /// CharLS on both sides, measured for completeness), full size: RLE, JPEG lossless SV1
 /// and extended (12-bit), baseline (8-bit, with its native source for scale), JPEG-LS.
 fn per_syntax(c: &mut Criterion) {
+    convert_group(
+        c,
+        "convert_2000x2500",
+        &[
+            "chest_12bit_rle.dcm",
+            "chest_12bit_jpeg_lossless.dcm",
+            "chest_12bit_jpeg_extended.dcm",
+            "chest_8bit_native.dcm",
+            "chest_8bit_jpeg_baseline.dcm",
+            "chest_12bit_jpegls.dcm",
+        ],
+        false,
+    );
+}
+
+/// One file → PNG conversion per input of `names`, and with `reduce` also at a quarter
+/// of each side (500 × 625), for consumers that resize anyway.
+fn convert_group(c: &mut Criterion, group: &str, names: &[&str], reduce: bool) {
     let dir = bench_dir();
     let out = tempfile::tempdir().unwrap();
-    let mut g = c.benchmark_group("convert_2000x2500");
+    let mut g = c.benchmark_group(group);
     g.sample_size(20);
-    for name in [
-        "chest_12bit_rle.dcm",
-        "chest_12bit_jpeg_lossless.dcm",
-        "chest_12bit_jpeg_extended.dcm",
-        "chest_8bit_native.dcm",
-        "chest_8bit_jpeg_baseline.dcm",
-        "chest_12bit_jpegls.dcm",
-    ] {
+    for &name in names {
         let input = dir.join(name);
         if !input.exists() {
             eprintln!(
@@ -150,6 +141,15 @@ fn per_syntax(c: &mut Criterion) {
         g.bench_function(name, |b| {
             b.iter(|| convert_to_png(&input, &png, &ConvertOptions::default()).unwrap())
         });
+        if reduce {
+            let quarter = ConvertOptions {
+                reduce: 2,
+                ..ConvertOptions::default()
+            };
+            g.bench_function(format!("{name}/reduce_2"), |b| {
+                b.iter(|| convert_to_png(&input, &png, &quarter).unwrap())
+            });
+        }
     }
     g.finish();
 }
