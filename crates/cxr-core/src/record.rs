@@ -246,6 +246,13 @@ pub enum ExclusionReason {
         /// What is wrong with it.
         detail: String,
     },
+    /// A DICOM image marked `FOR PROCESSING` (Presentation Intent Type): raw detector
+    /// data, not the radiograph as read, which looks unlike the processed image of the
+    /// same exposure (a classifier can learn the difference instead of the disease).
+    NotForPresentation {
+        /// The Presentation Intent Type as written.
+        intent: String,
+    },
     /// The source itself flags the image as unusable.
     FlaggedBySource {
         /// The source's reason.
@@ -287,6 +294,7 @@ impl ExclusionReason {
             NotAnImage { .. } => "not_an_image",
             UnparseableDate { .. } => "unparseable_date",
             MalformedRow { .. } => "malformed_row",
+            NotForPresentation { .. } => "not_for_presentation",
             FlaggedBySource { .. } => "flagged_by_source",
             Pediatric => "pediatric",
             NotSampled => "not_sampled",
@@ -310,6 +318,9 @@ impl std::fmt::Display for ExclusionReason {
             NotAnImage { name } => write!(f, "not an image: `{name}`"),
             UnparseableDate { value } => write!(f, "unparseable date `{value}`"),
             MalformedRow { detail } => write!(f, "malformed row: {detail}"),
+            NotForPresentation { intent } => {
+                write!(f, "not for presentation: `{intent}` (raw detector data)")
+            }
             FlaggedBySource { reason } => write!(f, "flagged by source: {reason}"),
             Pediatric => f.write_str("pediatric"),
             NotSampled => f.write_str("control not sampled"),

@@ -227,6 +227,14 @@ pub(crate) fn number_of_frames(obj: &InMemDicomObject) -> u32 {
 }
 
 impl DicomHeader {
+    /// Whether Presentation Intent Type says `FOR PROCESSING`: raw detector data, not
+    /// meant to be shown or read as a radiograph (the adapters exclude such images).
+    pub fn is_for_processing(&self) -> bool {
+        self.presentation_intent
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("FOR PROCESSING"))
+    }
+
     /// Reads the header of `path`, stopping before Pixel Data (the pixel data is neither
     /// read nor decoded).
     pub fn read(path: &Path) -> Result<DicomHeader> {

@@ -80,7 +80,7 @@ impl Caution {
     /// The cautions a DICOM header calls for.
     fn of(h: &cxr_dicom::DicomHeader) -> Vec<Caution> {
         let mut out = Vec::new();
-        if h.presentation_intent.as_deref() == Some("FOR PROCESSING") {
+        if h.is_for_processing() {
             out.push(Caution {
                 code: "for_processing".into(),
                 message: "The DICOM file is marked FOR PROCESSING: raw detector data, not the \

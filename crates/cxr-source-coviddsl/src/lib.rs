@@ -21,9 +21,11 @@
 //!
 //! 1. a file that is not readable DICOM → [`ExclusionReason::MalformedRow`];
 //! 2. Modality other than CR/DX → [`ExclusionReason::NotXray`];
-//! 3. View Position not PA/AP → [`ExclusionReason::NotFrontal`];
-//! 4. no Patient ID → [`ExclusionReason::MalformedRow`];
-//! 5. with [`CoviddslOptions::require_covid_diagnosis`] (default; an assumption, see
+//! 3. Presentation Intent Type `FOR PROCESSING` (raw detector data, not the image as
+//!    read) → [`ExclusionReason::NotForPresentation`];
+//! 4. View Position not PA/AP → [`ExclusionReason::NotFrontal`];
+//! 5. no Patient ID → [`ExclusionReason::MalformedRow`];
+//! 6. with [`CoviddslOptions::require_covid_diagnosis`] (default; an assumption, see
 //!    `docs/data.md`, format notes §2): the patient's admission diagnosis must mention
 //!    COVID (`COVID`, `SARS-COV-2`, case-insensitive); a patient absent from the clinical
 //!    tables or with another diagnosis → [`ExclusionReason::UnknownLabel`]. Without it
@@ -235,6 +237,11 @@ impl CoviddslSource {
         let modality = h.modality.clone().unwrap_or_default();
         if !matches!(modality.to_ascii_uppercase().as_str(), "CR" | "DX") {
             return Err(ExclusionReason::NotXray { modality });
+        }
+        if h.is_for_processing() {
+            return Err(ExclusionReason::NotForPresentation {
+                intent: h.presentation_intent.clone().unwrap_or_default(),
+            });
         }
         let view = match h.view_position {
             Some(v @ (View::Pa | View::Ap)) => v,

@@ -33,17 +33,25 @@ fn excl<'a>(scan: &'a Scan, file: &str) -> &'a ExclusionReason {
 #[test]
 fn dicom_tree_joined_to_both_clinical_releases() {
     let scan = CoviddslSource::default().scan(&fixture("hm")).unwrap();
-    // 10 DICOM candidates (notes.txt is not one) + 1 truncated clinical row.
-    assert_eq!(scan.items(), 11);
+    // 11 DICOM candidates (notes.txt is not one) + 1 truncated clinical row.
+    assert_eq!(scan.items(), 12);
     assert_eq!(scan.records.len(), 3);
     assert_eq!(
         kinds(&scan.exclusions),
         BTreeMap::from([
             ("malformed_row", 2),
+            ("not_for_presentation", 1),
             ("not_frontal", 2),
             ("not_xray", 1),
             ("unknown_label", 3),
         ])
+    );
+    // A frontal DX of a covid patient, but raw detector data.
+    assert_eq!(
+        excl(&scan, "IM000011.DC3"),
+        &ExclusionReason::NotForPresentation {
+            intent: "FOR PROCESSING".into()
+        }
     );
     let r = &scan.records;
     assert_eq!(
@@ -125,7 +133,7 @@ fn without_the_diagnosis_rule_every_frontal_image_is_covid() {
         ..Default::default()
     });
     let scan = source.scan(&fixture("hm")).unwrap();
-    assert_eq!(scan.items(), 11);
+    assert_eq!(scan.items(), 12);
     assert_eq!(scan.records.len(), 6);
     let unknown = scan
         .records

@@ -24,7 +24,8 @@
 //! 4. `imaging_date` (an integer day offset, not a calendar date) that is not an
 //!    integer → [`ExclusionReason::UnparseableDate`];
 //! 5. no image file → [`ExclusionReason::MissingFile`]; a `.dcm` that is not readable
-//!    DICOM → [`ExclusionReason::MalformedRow`];
+//!    DICOM → [`ExclusionReason::MalformedRow`]; one whose Presentation Intent Type is
+//!    `FOR PROCESSING` (raw detector data) → [`ExclusionReason::NotForPresentation`];
 //! 6. the table does not record the view: the DICOM View Position decides (PA/AP kept,
 //!    anything else → [`ExclusionReason::NotFrontal`]); when it is absent (or the image
 //!    is a PNG), [`TbPortalsOptions::keep_unknown_view`] (default true) keeps the image
@@ -272,6 +273,10 @@ impl TbPortalsSource {
                     Some(path.clone()),
                 )
             })?;
+            if h.is_for_processing() {
+                let intent = h.presentation_intent.clone().unwrap_or_default();
+                return Err((ExclusionReason::NotForPresentation { intent }, Some(path)));
+            }
             match (h.view_position, h.view_position_text) {
                 (Some(v @ (View::Pa | View::Ap)), _) => (Some(v), false),
                 (_, Some(text)) => {

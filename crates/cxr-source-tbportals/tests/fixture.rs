@@ -18,15 +18,15 @@ const P: &str = "0a1b2c3d-000";
 #[test]
 fn cxr_table_and_dicom_tree() {
     let scan = TbPortalsSource::default().scan(&fixture("niaid")).unwrap();
-    // 10 CXR rows + 1 truncated row.
-    assert_eq!(scan.items(), 11);
+    // 11 CXR rows + 1 truncated row.
+    assert_eq!(scan.items(), 12);
     assert_eq!(scan.records.len(), 4);
     let by_line: BTreeMap<u64, &ExclusionReason> = scan
         .exclusions
         .iter()
         .map(|e| (e.row.unwrap(), &e.reason))
         .collect();
-    assert_eq!(by_line.len(), 7);
+    assert_eq!(by_line.len(), 8);
     assert_eq!(
         by_line[&4],
         &ExclusionReason::NotXray {
@@ -54,6 +54,13 @@ fn cxr_table_and_dicom_tree() {
         by_line[&12],
         &ExclusionReason::UnparseableDate {
             value: "abc".into()
+        }
+    );
+    // A frontal DX, but raw detector data.
+    assert_eq!(
+        by_line[&13],
+        &ExclusionReason::NotForPresentation {
+            intent: "FOR PROCESSING".into()
         }
     );
     let r = &scan.records;
@@ -111,7 +118,7 @@ fn unknown_views_can_be_excluded() {
         ..Default::default()
     });
     let scan = source.scan(&fixture("niaid")).unwrap();
-    assert_eq!(scan.items(), 11);
+    assert_eq!(scan.items(), 12);
     assert_eq!(scan.records.len(), 2);
     assert_eq!(
         scan.exclusions
