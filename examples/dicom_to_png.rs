@@ -105,5 +105,23 @@ fn main() -> anyhow::Result<()> {
     {
         eprintln!("  {}: {}", row.input, row.error);
     }
+    // What the files say about themselves that the PNGs cannot (docs/dicom.md).
+    let processing = report
+        .rows
+        .iter()
+        .filter(|r| r.presentation_intent.eq_ignore_ascii_case("FOR PROCESSING"))
+        .count();
+    let burned = report
+        .rows
+        .iter()
+        .filter(|r| r.burned_in_annotation == Some(true))
+        .count();
+    if processing + burned > 0 {
+        eprintln!(
+            "note: {processing} file(s) marked FOR PROCESSING (raw detector data, not the image as read) \
+             and {burned} with text burned into the pixels (which the PNGs keep): see the columns \
+             presentation_intent and burned_in_annotation of the manifest"
+        );
+    }
     Ok(())
 }

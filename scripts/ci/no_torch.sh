@@ -58,4 +58,15 @@ if out=$(env -u LD_LIBRARY_PATH "$exe" --run /nonexistent/run 2>&1) || ! grep -q
   echo "error: serve on the pure path did not name the missing run: $out" >&2
   exit 1
 fi
+# The converter on the DICOM fixtures: it finishes the batch and says which files are raw
+# detector data or carry burned-in text (one fixture is both).
+exe=$(awk '$1 == "dicom_to_png" {print $2}' <<<"$exes")
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+out=$(env -u LD_LIBRARY_PATH "$exe" --input crates/cxr-dicom/tests/fixtures --output "$tmp/png" 2>&1)
+if ! grep -q "note: 1 file(s) marked FOR PROCESSING .* and 1 with text burned into the pixels" <<<"$out" ||
+  ! grep -q "^dx_for_processing.dcm,dx_for_processing.png,ok,.*,FOR PROCESSING,true$" "$tmp/png/conversion.csv"; then
+  echo "error: dicom_to_png did not report the FOR PROCESSING fixture: $out" >&2
+  exit 1
+fi
 echo "no-torch build: $(wc -w <<<"$expected") examples build, start and link no libtorch"
