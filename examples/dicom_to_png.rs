@@ -106,11 +106,7 @@ fn main() -> anyhow::Result<()> {
         eprintln!("  {}: {}", row.input, row.error);
     }
     // What the files say about themselves that the PNGs cannot (docs/dicom.md).
-    let processing = report
-        .rows
-        .iter()
-        .filter(|r| r.presentation_intent.eq_ignore_ascii_case("FOR PROCESSING"))
-        .count();
+    let processing = report.rows.iter().filter(|r| r.is_for_processing()).count();
     let burned = report
         .rows
         .iter()

@@ -103,6 +103,14 @@ pub struct BatchRow {
     pub burned_in_annotation: Option<bool>,
 }
 
+impl BatchRow {
+    /// Whether the file is raw detector data (Presentation Intent Type `FOR PROCESSING`),
+    /// as [`DicomHeader::is_for_processing`](crate::DicomHeader::is_for_processing) says.
+    pub fn is_for_processing(&self) -> bool {
+        crate::header::for_processing(&self.presentation_intent)
+    }
+}
+
 /// What a batch did.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

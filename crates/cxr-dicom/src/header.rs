@@ -201,6 +201,11 @@ pub struct DicomHeader {
     pub burned_in_annotation: Option<bool>,
 }
 
+/// Whether a Presentation Intent Type (0008,0068) value is `FOR PROCESSING`.
+pub(crate) fn for_processing(intent: &str) -> bool {
+    intent.eq_ignore_ascii_case("FOR PROCESSING")
+}
+
 /// Text of an attribute, trimmed of padding; `None` when absent or empty.
 pub(crate) fn text(obj: &InMemDicomObject, tag: Tag) -> Option<String> {
     let v = obj.get(tag)?.to_str().ok()?;
@@ -232,7 +237,7 @@ impl DicomHeader {
     pub fn is_for_processing(&self) -> bool {
         self.presentation_intent
             .as_deref()
-            .is_some_and(|s| s.eq_ignore_ascii_case("FOR PROCESSING"))
+            .is_some_and(for_processing)
     }
 
     /// Reads the header of `path`, stopping before Pixel Data (the pixel data is neither
