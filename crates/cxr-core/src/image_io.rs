@@ -8,6 +8,12 @@
 //! extra, read by [`crate::ImageRecord::load_options`]). DICOM files carry their own
 //! Photometric Interpretation and are converted by `cxr-dicom`, which applies it.
 //!
+//! An EXIF Orientation tag (a JPEG's APP1 segment, a PNG's eXIf chunk: what a phone or a
+//! viewer's export writes when it stores the pixels sideways) is applied, so that the
+//! image comes back the way browsers, PACS viewers and Pillow's `ImageOps.exif_transpose`
+//! show it, and the way its reader saw it; [`LoadOptions::ignore_exif_orientation`] keeps
+//! the stored layout.
+//!
 //! The file's header is read before its pixels: an image declaring more than
 //! [`MAX_IMAGE_PIXELS`] pixels is refused ([`Error::ImageTooLarge`]) before any
 //! allocation, so a 60,000 × 60,000 "decompression bomb" costs nothing.
@@ -18,7 +24,8 @@ use std::io::Write;
 use std::path::Path;
 
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
-use image::{DynamicImage, ImageEncoder, ImageReader};
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageDecoder, ImageEncoder, ImageReader};
 pub use image::{GrayImage, ImageBuffer, Luma};
 
 use crate::atomic::{Staged, stage, write_atomic};
@@ -49,6 +56,9 @@ pub struct LoadOptions {
     /// over 24 levels on fewer than 1 % of the pixels, which lets a coloured
     /// annotation pass) is gray and accepted: many public radiographs are stored so.
     pub refuse_colour: bool,
+    /// Keep the pixels as stored, ignoring an EXIF Orientation tag. By default the image
+    /// is turned and mirrored as the tag says, the way viewers show it.
+    pub ignore_exif_orientation: bool,
 }
 
 impl LoadOptions {
@@ -128,7 +138,14 @@ pub fn decode_gray(bytes: &[u8], path: &Path, options: LoadOptions) -> Result<Gr
     // The size was checked above; allow what such an image needs (RGBA, 16 bits).
     limits.max_alloc = Some(MAX_IMAGE_PIXELS * 8 + (64 << 20));
     r.limits(limits);
-    let img = r.decode().map_err(read_err)?;
+    let mut decoder = r.into_decoder().map_err(read_err)?;
+    // A malformed tag reads as "as stored", as viewers treat it.
+    let orientation = if options.ignore_exif_orientation {
+        Orientation::NoTransforms
+    } else {
+        decoder.orientation().map_err(read_err)?
+    };
+    let img = DynamicImage::from_decoder(decoder).map_err(read_err)?;
     let mut gray = match img {
         DynamicImage::ImageLuma8(g) => g,
         DynamicImage::ImageLuma16(g) => sixteen_to_eight(&g, options.sixteen_bit),
@@ -153,6 +170,11 @@ pub fn decode_gray(bytes: &[u8], path: &Path, options: LoadOptions) -> Result<Gr
             });
         }
     };
+    if orientation != Orientation::NoTransforms {
+        let mut turned = DynamicImage::ImageLuma8(gray);
+        turned.apply_orientation(orientation);
+        gray = turned.into_luma8();
+    }
     if options.invert {
         invert(&mut gray);
     }

@@ -51,9 +51,10 @@ pub enum Format {
 pub struct ImageInfo {
     /// The container.
     pub format: Format,
-    /// Rows (height in pixels).
+    /// Rows (height in pixels) of the image as analysed: a PNG or JPEG that an EXIF
+    /// Orientation tag turns on its side is analysed, and counted, the way viewers show it.
     pub rows: u32,
-    /// Columns (width in pixels).
+    /// Columns (width in pixels), as analysed.
     pub columns: u32,
     /// DICOM Modality (0008,0060), e.g. `CR` or `DX`.
     pub modality: Option<String>,
@@ -307,15 +308,16 @@ fn decode_raster(
         e => unreadable(cxr_core::error_chain(&e)),
     })?;
     Ok(Decoded {
-        image,
         info: ImageInfo {
             format,
-            rows,
-            columns,
+            // As analysed: an EXIF orientation may have turned the stored pixels.
+            rows: image.height(),
+            columns: image.width(),
             modality: None,
             photometric_interpretation: None,
             cautions: Vec::new(),
         },
+        image,
     })
 }
 

@@ -64,6 +64,31 @@ fn predictions_match_the_pipeline_and_the_published_schema() {
     assert_eq!(form.status, 200, "{}", form.json);
     assert_eq!(raw.json["probabilities"], form.json["probabilities"]);
 
+    // A phone or a viewer's export stores the pixels on their side and says so in EXIF
+    // (here orientation 8: turn 270 degrees clockwise to show). Analysed as shown: the
+    // numbers of the upright file, its size, and the returned image upright.
+    let upright = image::load_from_memory(&bytes)
+        .unwrap()
+        .crop_imm(0, 0, 96, 90)
+        .to_luma8();
+    let sideways = exif_png(&image::imageops::rotate90(&upright), 8);
+    let turned = post(
+        &s,
+        "/v1/predict?overlays=mask",
+        "image/png",
+        &sideways,
+        None,
+    );
+    assert_eq!(turned.status, 200, "{}", turned.json);
+    assert_eq!(turned.json["image"]["columns"], 96);
+    assert_eq!(turned.json["image"]["rows"], 90);
+    let shown = overlay_png(&turned.json, "image_png").to_luma8();
+    assert_eq!(shown, upright);
+    let plain = png_bytes(&image::DynamicImage::ImageLuma8(upright));
+    let plain = post(&s, "/v1/predict", "image/png", &plain, None);
+    assert_eq!(plain.status, 200, "{}", plain.json);
+    assert_eq!(turned.json["probabilities"], plain.json["probabilities"]);
+
     // DICOM, recognised by content whatever the Content-Type says.
     let a = post(
         &s,
@@ -114,13 +139,8 @@ fn predictions_match_the_pipeline_and_the_published_schema() {
     );
     assert_eq!(a.status, 200, "{}", a.json);
     check_schema(&doc, "Prediction", &a.json);
-    use base64::Engine as _;
     for key in ["image_png", "mask_png", "saliency_png"] {
-        let b64 = a.json["overlays"][key].as_str().unwrap();
-        let png = base64::engine::general_purpose::STANDARD
-            .decode(b64)
-            .unwrap();
-        let img = image::load_from_memory(&png).unwrap();
+        let img = overlay_png(&a.json, key);
         assert_eq!((img.width(), img.height()), (96, 96), "{key}");
     }
     assert_eq!(a.json["overlays"]["saliency_method"], "vanilla");
@@ -164,11 +184,11 @@ fn predictions_match_the_pipeline_and_the_published_schema() {
     let (status, text) = get(&s, "/metrics");
     assert_eq!(status, 200);
     assert!(
-        text.contains("cxr_requests_total{endpoint=\"/v1/predict\",status=\"200\"} 8\n"),
+        text.contains("cxr_requests_total{endpoint=\"/v1/predict\",status=\"200\"} 10\n"),
         "{text}"
     );
     assert!(
-        text.contains("cxr_stage_seconds_count{stage=\"segment\"} 8\n"),
+        text.contains("cxr_stage_seconds_count{stage=\"segment\"} 10\n"),
         "{text}"
     );
     assert!(
@@ -186,7 +206,6 @@ fn predictions_match_the_pipeline_and_the_published_schema() {
 /// model id; only `backend` differs.
 #[test]
 fn the_pure_backend_answers_as_libtorch_does() {
-    use base64::Engine as _;
     let f = fixture();
     let torch = start(config());
     let pure = start(ServeConfig {
@@ -194,13 +213,7 @@ fn the_pure_backend_answers_as_libtorch_does() {
         ..config()
     });
     let doc = openapi(&pure);
-    let png = |a: &Answer, key: &str| {
-        let b64 = a.json["overlays"][key].as_str().unwrap();
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(b64)
-            .unwrap();
-        image::load_from_memory(&bytes).unwrap().to_rgba8()
-    };
+    let png = |a: &Answer, key: &str| overlay_png(&a.json, key).to_rgba8();
     let mut inputs: Vec<Vec<u8>> = f.images[..4]
         .iter()
         .map(|p| std::fs::read(p).unwrap())
@@ -539,6 +552,35 @@ fn a_strict_gate_rejects_without_classifying() {
 }
 
 /// CRC-32 (IEEE) for the PNG chunk of the bomb.
+/// An overlay of a prediction, decoded.
+fn overlay_png(prediction: &Value, key: &str) -> image::DynamicImage {
+    use base64::Engine as _;
+    let b64 = prediction["overlays"][key].as_str().unwrap();
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
+    image::load_from_memory(&png).unwrap()
+}
+
+/// An 8-bit PNG whose eXIf chunk carries only an Orientation tag (TIFF, big-endian).
+fn exif_png(img: &image::GrayImage, orientation: u8) -> Vec<u8> {
+    use image::ImageEncoder as _;
+    let mut exif = b"MM\0\x2a\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01".to_vec();
+    exif.extend([0, orientation, 0, 0, 0, 0, 0, 0]);
+    let mut out = Vec::new();
+    let mut encoder = image::codecs::png::PngEncoder::new(&mut out);
+    encoder.set_exif_metadata(exif).unwrap();
+    encoder
+        .write_image(
+            img.as_raw(),
+            img.width(),
+            img.height(),
+            image::ExtendedColorType::L8,
+        )
+        .unwrap();
+    out
+}
+
 fn crc32(bytes: &[u8]) -> u32 {
     let mut c = 0xFFFF_FFFFu32;
     for &b in bytes {
