@@ -11,9 +11,10 @@
 //! `<P>_masks/`), or from the manifest's `mask_path` column with `--mask-column`. One row
 //! per accepted image, in the CSV format `evaluate` reads (patient, date and label from
 //! the manifest; a folder's images have no label), ordered by path. Images the gate
-//! rejects, and images that fail, go to `<P>_rejected.csv` with their reason. Run again
-//! with the same `--out`, it predicts only what it had not finished (`.journal` beside
-//! `P.csv`). With `--shard I/N` it predicts the images that shard owns and writes its
+//! rejects, and images that fail, go to `<P>_rejected.csv` with their reason. A DICOM
+//! marked FOR PROCESSING, or with text burned into its pixels, is predicted and says so
+//! in the `cautions` column. Run again with the same `--out`, it predicts only what it
+//! had not finished (`.journal` beside `P.csv`). With `--shard I/N` it predicts the images that shard owns and writes its
 //! parts of both tables (`P.shard-I-of-N.csv`); `merge_shards DIR` joins them
 //! (docs/scale.md).
 #[path = "common/backend.rs"]
@@ -95,6 +96,14 @@ fn main() -> anyhow::Result<()> {
         run.predicted,
         run.resumed
     );
+    let careful = run.rows.iter().filter(|r| !r.cautions.is_empty()).count();
+    if careful > 0 {
+        println!(
+            "note: {careful} predicted image(s) call for caution (DICOM FOR PROCESSING raw data, \
+             or text burned into the pixels): see the `cautions` column of {}",
+            run.predictions.display()
+        );
+    }
     Ok(())
 }
 

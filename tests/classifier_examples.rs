@@ -106,7 +106,7 @@ fn train_predict_evaluate_and_explain_on_a_tiny_cohort() {
     let rows = lines(&pred);
     assert_eq!(
         rows[0],
-        "patient_id,study_date,image_id,label,p_healthy,p_covid,p_bacterial,source,path"
+        "patient_id,study_date,image_id,label,p_healthy,p_covid,p_bacterial,source,path,cautions"
     );
     assert_eq!(rows.len() - 1, n_records);
     run(
@@ -132,6 +132,46 @@ fn train_predict_evaluate_and_explain_on_a_tiny_cohort() {
     let rejected = lines(&d.join("folder_rejected.csv"));
     assert_eq!(rejected.len(), 2, "{rejected:?}");
     assert!(rejected[1].contains("broken.png") && rejected[1].contains("error"));
+
+    // DICOM inputs: raw detector data with text burned in is predicted, and its row and
+    // the closing note say so; an ordinary DICOM's row has no caution.
+    let dicoms = d.join("dicoms");
+    std::fs::create_dir_all(&dicoms).unwrap();
+    let dicom_fixtures =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/cxr-dicom/tests/fixtures");
+    for name in ["dx_for_processing.dcm", "big_endian.dcm"] {
+        std::fs::copy(dicom_fixtures.join(name), dicoms.join(name)).unwrap();
+    }
+    let pred3 = d.join("dicoms.csv");
+    let said = run(
+        "predict",
+        &[
+            &["--run", s(&clf), "--input", s(&dicoms), "--out", s(&pred3)][..],
+            &gate,
+        ]
+        .concat(),
+    );
+    assert!(
+        said.contains("note: 1 predicted image(s) call for caution"),
+        "{said}"
+    );
+    let cautions: Vec<(String, String)> = lines(&pred3)[1..]
+        .iter()
+        .map(|row| {
+            let cells: Vec<&str> = row.split(',').collect();
+            (cells[2].to_owned(), cells[9].to_owned())
+        })
+        .collect();
+    assert_eq!(
+        cautions,
+        [
+            ("big_endian".into(), String::new()),
+            (
+                "dx_for_processing".into(),
+                "for_processing;burned_in_annotation".into()
+            ),
+        ]
+    );
 
     // The same two runs as 4 shards into one shared folder, merged: the same bytes.
     let shared = d.join("shared");

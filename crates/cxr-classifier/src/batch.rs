@@ -189,6 +189,27 @@ fn finish(
     })
 }
 
+/// A classified image's outcome: its row, with what the file calls for caution about (a
+/// DICOM header's [`cxr_dicom::Caution`]s, read again up to Pixel Data) in its
+/// `cautions` column. A header that cannot be read now (the file changed since it was
+/// decoded) makes the image a failure rather than a row without its cautions.
+pub(crate) fn with_cautions(mut row: PredictionRow) -> Outcome {
+    match cxr_dicom::file_cautions(Path::new(&row.path)) {
+        Ok(c) => {
+            row.cautions = cxr_dicom::Caution::join(&c);
+            Outcome::Predicted(row)
+        }
+        Err(e) => Outcome::Rejected(Rejection {
+            source: row.source,
+            patient_id: row.patient_id,
+            image_id: row.image_id,
+            path: row.path,
+            reason: "error".into(),
+            detail: cxr_core::error_chain(&e),
+        }),
+    }
+}
+
 /// A rejection of a file known only by its path (a folder's image): no source or
 /// patient, the file stem as image id.
 fn file_rejection(path: &Path, reason: &str, detail: String) -> Rejection {
@@ -258,7 +279,7 @@ pub fn predict_folder<P: ImagePipeline + ?Sized>(
             };
             let o = match answer {
                 Ok(o) => match o.probabilities {
-                    Some(p) => Outcome::Predicted(PredictionRow::unlabelled(&path, &p)?),
+                    Some(p) => with_cautions(PredictionRow::unlabelled(&path, &p)?),
                     None => Outcome::Rejected(file_rejection(
                         &path,
                         o.qc.verdict.code(),
@@ -326,7 +347,7 @@ pub fn predict_records_with<P: ImagePipeline + ?Sized>(
             resumed += 1;
         } else {
             let o = match predict_record(pipeline, r, base, mask_column) {
-                Ok(Ok(p)) => Outcome::Predicted(PredictionRow::new(r, &p)?),
+                Ok(Ok(p)) => with_cautions(PredictionRow::new(r, &p)?),
                 Ok(Err((code, detail))) => Outcome::Rejected(Rejection::new(r, code, detail)),
                 Err(e) => Outcome::Rejected(Rejection::new(
                     r,

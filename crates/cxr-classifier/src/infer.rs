@@ -33,6 +33,7 @@ pub use cxr_eval::aggregate::{Grouping, ImagePrediction, UnitPrediction, aggrega
 /// The predictions CSV is declared once, in `cxr-eval`; re-exported for the classifier's users.
 pub use cxr_eval::predictions::{PredictionRow, write_predictions};
 
+use crate::batch::{Outcome, with_cautions};
 use crate::data::{Rejection, load_image};
 use crate::model::{InceptionV3, probabilities};
 use crate::preprocess::input_tensor;
@@ -325,7 +326,10 @@ pub fn predict_records(
     for (e, p) in examples.iter().zip(probs) {
         let r = by_key[&e.key()];
         match p {
-            Ok(p) => rows.push(PredictionRow::new(r, &p)?),
+            Ok(p) => match with_cautions(PredictionRow::new(r, &p)?) {
+                Outcome::Predicted(row) => rows.push(row),
+                Outcome::Rejected(rejection) => failed.push(rejection),
+            },
             Err(err) => failed.push(Rejection::new(r, "error", cxr_core::error_chain(&err))),
         }
     }
@@ -389,7 +393,10 @@ pub fn predict_manifest(
         match clf.predict_batch_of(&pairs, batch.max(1)) {
             Ok(probs) => {
                 for ((r, _), p) in inputs.iter().zip(probs) {
-                    rows.push(PredictionRow::new(r, &p)?);
+                    match with_cautions(PredictionRow::new(r, &p)?) {
+                        Outcome::Predicted(row) => rows.push(row),
+                        Outcome::Rejected(rejection) => rejected.push(rejection),
+                    }
                 }
             }
             Err(err) => {

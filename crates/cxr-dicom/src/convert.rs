@@ -6,7 +6,7 @@ use cxr_core::GrayImage;
 
 use crate::error::{Error, Result};
 use crate::frame::{Arrangement, Layout};
-use crate::header::DicomHeader;
+use crate::header::{Caution, DicomHeader};
 use crate::lut::{self, VoiSource};
 use crate::options::{ConvertOptions, VoiFunction};
 use crate::pixels;
@@ -263,17 +263,36 @@ pub fn load_image_with(
     path: &Path,
     options: cxr_core::LoadOptions,
 ) -> std::result::Result<GrayImage, LoadError> {
-    use std::io::Read;
-    let mut head = [0u8; 132];
-    let n = std::fs::File::open(path)
-        .and_then(|mut f| f.read(&mut head))
-        .map_err(|source| cxr_core::Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    if is_dicom(&head[..n]) {
+    if file_is_dicom(path)? {
         Ok(convert_file(path, &ConvertOptions::default())?.image)
     } else {
         Ok(cxr_core::load_gray_with(path, options)?)
     }
+}
+
+/// What the file at `path` calls for a reader's caution about ([`Caution`]): a DICOM
+/// file's from its header (read up to Pixel Data, not decoded), none for a PNG or JPEG.
+///
+/// # Errors
+///
+/// [`LoadError`] when the file cannot be read or its DICOM header parsed.
+pub fn file_cautions(path: &Path) -> std::result::Result<Vec<Caution>, LoadError> {
+    if file_is_dicom(path)? {
+        Ok(DicomHeader::read(path)?.cautions())
+    } else {
+        Ok(Vec::new())
+    }
+}
+
+/// Whether the file starts as DICOM Part 10 does ([`is_dicom`] on its first 132 bytes).
+fn file_is_dicom(path: &Path) -> std::result::Result<bool, cxr_core::Error> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(132);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(132).read_to_end(&mut head))
+        .map_err(|source| cxr_core::Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok(is_dicom(&head))
 }

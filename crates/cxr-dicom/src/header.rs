@@ -201,6 +201,60 @@ pub struct DicomHeader {
     pub burned_in_annotation: Option<bool>,
 }
 
+/// Something a DICOM header says about its pixels that should make a reader of a
+/// prediction careful. The image is still converted and analysed; the service answers
+/// these in `image.cautions`, `predict` in its `cautions` column, `dicom_to_png` in its
+/// manifest's `presentation_intent` and `burned_in_annotation` columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Caution {
+    /// Presentation Intent Type `FOR PROCESSING`: raw detector data, not the processed
+    /// image a radiologist reads, and not what the models learned from.
+    ForProcessing,
+    /// Burned In Annotation `YES`: text in the pixels, which may identify the patient and
+    /// is in every PNG and overlay made from them.
+    BurnedInAnnotation,
+}
+
+impl Caution {
+    /// The stable code: `for_processing`, `burned_in_annotation`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Caution::ForProcessing => "for_processing",
+            Caution::BurnedInAnnotation => "burned_in_annotation",
+        }
+    }
+
+    /// The same in words, for a person reading an answer.
+    pub fn message(self) -> &'static str {
+        match self {
+            Caution::ForProcessing => {
+                "The DICOM file is marked FOR PROCESSING: raw detector data, not the \
+                 processed image a radiologist reads. The model was not trained on such \
+                 images; treat its answer with caution."
+            }
+            Caution::BurnedInAnnotation => {
+                "The DICOM file says text is burned into its pixels. It may identify the \
+                 patient, and it is in any overlay this answer returns."
+            }
+        }
+    }
+
+    /// Codes joined by `;` (empty for none), as a table's cell holds them.
+    pub fn join(cautions: &[Caution]) -> String {
+        cautions
+            .iter()
+            .map(|c| c.code())
+            .collect::<Vec<_>>()
+            .join(";")
+    }
+}
+
+impl std::fmt::Display for Caution {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
 /// Whether a Presentation Intent Type (0008,0068) value is `FOR PROCESSING`.
 pub(crate) fn for_processing(intent: &str) -> bool {
     intent.eq_ignore_ascii_case("FOR PROCESSING")
@@ -238,6 +292,18 @@ impl DicomHeader {
         self.presentation_intent
             .as_deref()
             .is_some_and(for_processing)
+    }
+
+    /// What this header calls for a reader's caution about, in [`Caution`]'s order.
+    pub fn cautions(&self) -> Vec<Caution> {
+        let mut out = Vec::new();
+        if self.is_for_processing() {
+            out.push(Caution::ForProcessing);
+        }
+        if self.burned_in_annotation == Some(true) {
+            out.push(Caution::BurnedInAnnotation);
+        }
+        out
     }
 
     /// Reads the header of `path`, stopping before Pixel Data (the pixel data is neither

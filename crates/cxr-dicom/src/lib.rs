@@ -55,10 +55,11 @@ mod scan;
 pub use batch::{BatchOptions, BatchReport, BatchRow, Status, convert_tree, convert_tree_shard};
 pub use convert::{
     ConversionInfo, Converted, Converter, LoadError, convert_bytes, convert_file, convert_to_png,
-    decode_image, header_from_bytes, is_dicom, load_image, load_image_with, load_record_image,
+    decode_image, file_cautions, header_from_bytes, is_dicom, load_image, load_image_with,
+    load_record_image,
 };
 pub use error::{CodecError, Error, Result};
-pub use header::{AgeUnit, DicomHeader, PatientAge, Photometric};
+pub use header::{AgeUnit, Caution, DicomHeader, PatientAge, Photometric};
 pub use lut::VoiSource;
 pub use options::{ConvertOptions, MAX_REDUCE, VoiChoice, VoiFunction};
 pub use pixels::MAX_PIXELS;

@@ -673,6 +673,20 @@ fn processing_intent_and_burned_in_text_are_reported() {
         (plain.presentation_intent, plain.burned_in_annotation),
         (None, None)
     );
+    // What `predict` and the service report: both cautions, in order; none for an
+    // ordinary DICOM or a PNG; a file that is not there is an error naming it.
+    use cxr_dicom::{Caution, file_cautions};
+    let raw = file_cautions(&input.join("raw.dcm")).unwrap();
+    assert_eq!(raw, [Caution::ForProcessing, Caution::BurnedInAnnotation]);
+    assert_eq!(Caution::join(&raw), "for_processing;burned_in_annotation");
+    assert_eq!(file_cautions(&input.join("plain.dcm")).unwrap(), []);
+    let png = tmp.path().join("plain.png");
+    cxr_core::save_png(&png, &cxr_core::GrayImage::new(4, 4)).unwrap();
+    assert_eq!(file_cautions(&png).unwrap(), []);
+    let gone = file_cautions(&input.join("gone.dcm"))
+        .unwrap_err()
+        .to_string();
+    assert!(gone.contains("gone.dcm"), "{gone}");
 
     let out = tmp.path().join("out");
     convert_tree(&input, &out, &BatchOptions::default(), None).unwrap();

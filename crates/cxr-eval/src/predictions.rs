@@ -45,6 +45,12 @@ pub struct PredictionRow {
     pub source: String,
     /// Image path.
     pub path: String,
+    /// What the image file itself calls for caution about, codes joined by `;`, empty
+    /// for none: `for_processing` (a DICOM marked FOR PROCESSING, raw detector data),
+    /// `burned_in_annotation` (a DICOM whose pixels carry text). The prediction stands;
+    /// a reader should weigh it. Files written before this column read as empty.
+    #[serde(default)]
+    pub cautions: String,
 }
 
 impl PredictionRow {
@@ -93,6 +99,7 @@ impl PredictionRow {
             p_bacterial: p[2] / s,
             source: String::new(),
             path: path.to_string_lossy().into_owned(),
+            cautions: String::new(),
         })
     }
 }
@@ -116,8 +123,8 @@ pub const SUM_TOLERANCE: f64 = 1e-3;
 
 /// The columns of a predictions CSV, in the order [`write_predictions`] writes them:
 /// the fields of [`PredictionRow`] (a test keeps the two equal). Evaluation needs the
-/// first seven ([`REQUIRED_COLUMNS`]); `source` and `path` are for people.
-pub const COLUMNS: [&str; 9] = [
+/// first seven ([`REQUIRED_COLUMNS`]); `source`, `path` and `cautions` are for people.
+pub const COLUMNS: [&str; 10] = [
     "patient_id",
     "study_date",
     "image_id",
@@ -127,6 +134,7 @@ pub const COLUMNS: [&str; 9] = [
     "p_bacterial",
     "source",
     "path",
+    "cautions",
 ];
 
 /// The columns [`read_predictions`] requires (any order, other columns ignored).

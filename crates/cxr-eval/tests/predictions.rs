@@ -36,6 +36,8 @@ fn the_classifiers_rows_read_back_as_the_same_predictions() {
         )
         .unwrap(),
     ];
+    let mut rows = rows;
+    rows[1].cautions = "for_processing;burned_in_annotation".into();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("predictions.csv");
     write_predictions(&path, &rows).unwrap();
@@ -44,7 +46,13 @@ fn the_classifiers_rows_read_back_as_the_same_predictions() {
     assert_eq!(text.lines().next().unwrap(), COLUMNS.join(","));
     assert_eq!(
         text.lines().nth(1).unwrap(),
-        "qmenta:P1,2020-03-14,a,covid,0.1,0.7,0.2,qmenta,images/a.png"
+        "qmenta:P1,2020-03-14,a,covid,0.1,0.7,0.2,qmenta,images/a.png,"
+    );
+    assert!(
+        text.lines()
+            .nth(2)
+            .unwrap()
+            .ends_with(",images/b.png,for_processing;burned_in_annotation")
     );
 
     let read = read_predictions(&path).unwrap();
@@ -63,6 +71,23 @@ fn the_classifiers_rows_read_back_as_the_same_predictions() {
     assert_eq!(read[1].study_date, None);
     assert_eq!(read[2].label, Label::Bacterial);
     assert!((read[2].probs[2] - 2.0 / 3.0).abs() < 1e-6);
+}
+
+/// A row journaled before the `cautions` column existed reads back with none.
+#[test]
+fn a_row_written_before_the_cautions_column_reads_without_any() {
+    let mut reader = csv::Reader::from_reader(
+        "patient_id,study_date,image_id,label,p_healthy,p_covid,p_bacterial,source,path\n\
+         qmenta:P1,,a,covid,0.1,0.7,0.2,qmenta,images/a.png\n"
+            .as_bytes(),
+    );
+    let row: PredictionRow = reader.deserialize().next().unwrap().unwrap();
+    assert_eq!((row.image_id.as_str(), row.cautions.as_str()), ("a", ""));
+    // The same row as a run's journal kept it.
+    let mut json = serde_json::to_value(&row).unwrap();
+    json.as_object_mut().unwrap().remove("cautions");
+    let again: PredictionRow = serde_json::from_value(json).unwrap();
+    assert_eq!(again, row);
 }
 
 #[test]

@@ -80,25 +80,13 @@ pub struct Caution {
 impl Caution {
     /// The cautions a DICOM header calls for.
     fn of(h: &cxr_dicom::DicomHeader) -> Vec<Caution> {
-        let mut out = Vec::new();
-        if h.is_for_processing() {
-            out.push(Caution {
-                code: "for_processing".into(),
-                message: "The DICOM file is marked FOR PROCESSING: raw detector data, not the \
-                          processed image a radiologist reads. The model was not trained on such \
-                          images; treat its answer with caution."
-                    .into(),
-            });
-        }
-        if h.burned_in_annotation == Some(true) {
-            out.push(Caution {
-                code: "burned_in_annotation".into(),
-                message: "The DICOM file says text is burned into its pixels. It may identify \
-                          the patient, and it is in any overlay this answer returns."
-                    .into(),
-            });
-        }
-        out
+        h.cautions()
+            .into_iter()
+            .map(|c| Caution {
+                code: c.code().into(),
+                message: c.message().into(),
+            })
+            .collect()
     }
 }
 
