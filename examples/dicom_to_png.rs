@@ -6,8 +6,10 @@
 //!
 //! Writes `DIR/<relative path>.png` and `DIR/conversion.csv` (one row per input, with
 //! status and error, the VOI applied, and whether the file is raw detector data or has
-//! text burned into its pixels: docs/dicom.md). Exits 0 when the batch ran, even with error rows; non-zero for
-//! bad arguments or an output folder that cannot be written. Run again into the same
+//! text burned into its pixels: docs/dicom.md). A disc or an export can be given whole:
+//! its DICOMDIR, reports, presentation states and non-DICOM files are `skipped`, each
+//! saying what it is. Exits 0 when the batch ran, even with error rows; non-zero for bad
+//! arguments or an output folder that cannot be written. Run again into the same
 //! `DIR` it converts only what is not finished (`DIR/.journal`). With `--shard I/N` it
 //! converts the files that shard owns into the shared `DIR` and writes its part of the
 //! table (`conversion.shard-I-of-N.csv`); `merge_shards DIR` joins the parts
@@ -90,8 +92,10 @@ fn main() -> anyhow::Result<()> {
         })?;
     pb.finish_and_clear();
     println!(
-        "{} converted, {} failed ({} done now, {} finished before); manifest: {}",
+        "{} converted, {} skipped (not DICOM images: a DICOMDIR, reports, other files), {} failed \
+         ({} done now, {} finished before); manifest: {}",
         report.ok(),
+        report.skipped(),
         report.failed(),
         report.converted,
         report.resumed,

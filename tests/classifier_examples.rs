@@ -142,6 +142,10 @@ fn train_predict_evaluate_and_explain_on_a_tiny_cohort() {
     for name in ["dx_for_processing.dcm", "big_endian.dcm"] {
         std::fs::copy(dicom_fixtures.join(name), dicoms.join(name)).unwrap();
     }
+    // And what a disc holds beside its images: left out as not_an_image, not failed.
+    let media = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/cxr-dicom/tests/media");
+    std::fs::copy(media.join("DICOMDIR"), dicoms.join("DICOMDIR")).unwrap();
+    std::fs::copy(media.join("DICOM/IM000002"), dicoms.join("IM000002")).unwrap();
     let pred3 = d.join("dicoms.csv");
     let said = run(
         "predict",
@@ -172,6 +176,10 @@ fn train_predict_evaluate_and_explain_on_a_tiny_cohort() {
             ),
         ]
     );
+    let left_out = lines(&d.join("dicoms_rejected.csv"));
+    assert_eq!(left_out.len(), 3, "{left_out:?}");
+    assert!(left_out[1].starts_with(",,DICOMDIR,") && left_out[1].contains(",not_an_image,"));
+    assert!(left_out[2].contains(",not_an_image,") && left_out[2].contains("structured report"));
 
     // The same two runs as 4 shards into one shared folder, merged: the same bytes.
     let shared = d.join("shared");

@@ -12,6 +12,8 @@ pylibjpeg-openjpeg.
     python make_dicom_fixtures.py bad OUT_FIXTURES OUT_BAD  # broken files
     python make_dicom_fixtures.py bench OUT_DIR             # 2000x2500 12-bit bench inputs
                                                             # (native, JPEG 2000, HTJ2K)
+    python make_dicom_fixtures.py media OUT_DIR             # a disc export's objects (the
+                                                            # shell script adds DICOMDIR)
 
 Everything is deterministic (fixed seeds, fixed UIDs).
 """
@@ -493,6 +495,67 @@ def bench(out):
     save(ds, out / "chest_12bit_htj2k.dcm", HTJ2KLossless)
 
 
+def media(out):
+    """What a PACS writes on a disc for one study, besides the image: a structured report
+    and a presentation state (objects without pixel data), under DICOM/ with ISO 9660
+    names; make_dicom_fixtures.sh adds the DICOMDIR (DCMTK's dcmmkdir) and a README."""
+    out = Path(out) / "DICOM"
+    out.mkdir(parents=True, exist_ok=True)
+    R, C = 96, 128
+    study = {
+        "PatientName": "PHANTOM^MEDIA",
+        "PatientID": "P-MEDIA",
+        "StudyTime": "101500",
+        "StudyID": "1",
+        "ReferringPhysicianName": "",
+        "AccessionNumber": "",
+    }
+    ds = base("media_dx", R, C, 16, 12)
+    for k, v in study.items():
+        setattr(ds, k, v)
+    ds.SeriesNumber, ds.InstanceNumber = 1, 1
+    ds.WindowCenter, ds.WindowWidth = 2048, 4096
+    set_pixels(ds, phantom(R, C, 12, seed=50))
+    save(ds, out / "IM000001")
+
+    def non_image(name, sop_class, modality, number, fields):
+        d = base(name, 0, 0, 16, 12)
+        for k in ("Rows", "Columns", "SamplesPerPixel", "PhotometricInterpretation",
+                  "BitsAllocated", "BitsStored", "HighBit", "PixelRepresentation",
+                  "BodyPartExamined", "ViewPosition"):
+            delattr(d, k)
+        d.file_meta.MediaStorageSOPClassUID = sop_class
+        d.SOPClassUID = sop_class
+        d.SeriesInstanceUID = UID_ROOT + "3." + str(number)
+        d.Modality = modality
+        for k, v in study.items():
+            setattr(d, k, v)
+        d.SeriesNumber, d.InstanceNumber = number, 1
+        for k, v in fields.items():
+            setattr(d, k, v)
+        return d
+
+    title = Dataset()
+    title.CodeValue, title.CodingSchemeDesignator = "18748-4", "LN"
+    title.CodeMeaning = "Diagnostic Imaging Report"
+    sr = non_image("media_sr", "1.2.840.10008.5.1.4.1.1.88.11", "SR", 2, {
+        "ValueType": "CONTAINER",
+        "ConceptNameCodeSequence": Sequence([title]),
+        "ContinuityOfContent": "SEPARATE",
+        "CompletionFlag": "COMPLETE",
+        "VerificationFlag": "UNVERIFIED",
+        "ContentDate": "20200415",
+        "ContentTime": "103000",
+    })
+    save(sr, out / "IM000002")
+    pr = non_image("media_pr", "1.2.840.10008.5.1.4.1.1.11.1", "PR", 3, {
+        "ContentLabel": "LUNGS",
+        "PresentationCreationDate": "20200415",
+        "PresentationCreationTime": "103000",
+    })
+    save(pr, out / "IM000003")
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "native":
@@ -505,5 +568,7 @@ if __name__ == "__main__":
         bad(sys.argv[2], sys.argv[3])
     elif cmd == "bench":
         bench(sys.argv[2])
+    elif cmd == "media":
+        media(sys.argv[2])
     else:
         sys.exit(f"unknown command {cmd}")

@@ -8,6 +8,7 @@
 #   .venv/bin/pip install pydicom numpy pillow pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg
 # Then: scripts/reference/make_dicom_fixtures.sh && scripts/reference/make_dicom_references.sh
 #
+# With `media` it only writes the disc-export miniature (crates/cxr-dicom/tests/media/).
 # With `bench DIR` it only writes the large benchmark inputs (2000x2500, 12-bit: native,
 # RLE, JPEG lossless SV1 and extended, JPEG-LS, JPEG 2000 lossless and lossy 10:1, HTJ2K;
 # 8-bit: native and baseline JPEG) into DIR (git-ignored; default target/dicom-bench).
@@ -26,6 +27,19 @@ if [[ "${1:-}" == "bench" ]]; then
   dcmcjpeg +un +ee "$b/chest_12bit_native.dcm" "$b/chest_12bit_jpeg_extended.dcm"
   dcmcjpeg +un +eb "$b/chest_8bit_native.dcm" "$b/chest_8bit_jpeg_baseline.dcm"
   dcmcjpls +un +el "$b/chest_12bit_native.dcm" "$b/chest_12bit_jpegls.dcm"
+  exit 0
+fi
+
+# With `media` it only writes crates/cxr-dicom/tests/media/: what a PACS burns on a disc
+# for one study (an image, a structured report, a presentation state, the DICOMDIR
+# index, a README), which the batch converter must sort into converted and skipped.
+if [[ "${1:-}" == "media" ]]; then
+  m="$root/crates/cxr-dicom/tests/media"
+  rm -rf "$m" && mkdir -p "$m"
+  "$py" "$here/make_dicom_fixtures.py" media "$m"
+  (cd "$m" && dcmmkdir --quiet --recurse DICOM)
+  printf 'Images of one study. Open DICOMDIR with a DICOM viewer.\r\n' >"$m/README.TXT"
+  ls -la "$m" "$m/DICOM"
   exit 0
 fi
 

@@ -278,6 +278,12 @@ pub fn predict_folder<P: ImagePipeline + ?Sized>(
                     .and_then(|img| pipeline.run_image(&img)),
             };
             let o = match answer {
+                // A disc's DICOMDIR, a report, a presentation state: not a failure.
+                Err(e) if not_an_image(e.as_ref()) => Outcome::Rejected(file_rejection(
+                    &path,
+                    NOT_AN_IMAGE,
+                    cxr_core::error_chain(e.as_ref()),
+                )),
                 Ok(o) => match o.probabilities {
                     Some(p) => with_cautions(PredictionRow::unlabelled(&path, &p)?),
                     None => Outcome::Rejected(file_rejection(
@@ -297,6 +303,20 @@ pub fn predict_folder<P: ImagePipeline + ?Sized>(
         }
     }
     finish(out, shard, outcomes, resumed, predicted)
+}
+
+/// The rejection reason of a DICOM object that holds no image by its SOP class
+/// ([`cxr_dicom::Error::NotAnImage`]: the DICOMDIR of a disc, a structured report, a
+/// presentation state), found among a folder's images.
+pub const NOT_AN_IMAGE: &str = "not_an_image";
+
+/// Whether a failure is [`cxr_dicom::Error::NotAnImage`], anywhere in its chain.
+fn not_an_image(e: &(dyn std::error::Error + 'static)) -> bool {
+    use cxr_dicom::{Error::NotAnImage, LoadError};
+    std::iter::successors(Some(e), |e| e.source()).any(|e| {
+        matches!(e.downcast_ref(), Some(NotAnImage { .. }))
+            || matches!(e.downcast_ref(), Some(LoadError::Dicom(NotAnImage { .. })))
+    })
 }
 
 /// An image that cannot be read, naming it.

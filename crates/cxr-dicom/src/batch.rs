@@ -64,6 +64,24 @@ pub enum Status {
     Ok,
     /// Not converted; `error` says why.
     Error,
+    /// Not an image to convert, as a disc or an export holds beside the images: a file
+    /// that is not DICOM (a README, a viewer program) unless it is named `.dcm` or
+    /// `.dicom`, or a DICOM object without an image by its SOP class (the DICOMDIR, a
+    /// structured report, a presentation state; [`crate::Error::NotAnImage`]). `error`
+    /// says which.
+    Skipped,
+}
+
+impl Status {
+    /// Whether a failed conversion is a file to skip ([`Status::Skipped`]) rather than a
+    /// failure.
+    fn of_failure(e: &Error, input: &Path) -> Status {
+        match e {
+            Error::NotAnImage { .. } => Status::Skipped,
+            Error::NotDicom { .. } if !has_dicom_extension(input) => Status::Skipped,
+            _ => Status::Error,
+        }
+    }
 }
 
 /// One row of `conversion.csv`.
@@ -73,9 +91,10 @@ pub struct BatchRow {
     pub input: String,
     /// Output PNG, relative to the output folder (empty on error).
     pub output: String,
-    /// `ok` or `error`.
+    /// `ok`, `error` or `skipped`.
     pub status: Status,
-    /// The error and its causes, `: `-separated (empty when ok).
+    /// The error and its causes, `: `-separated, or why the file was skipped (empty when
+    /// ok).
     pub error: String,
     /// Rows (0028,0010).
     pub rows: Option<u16>,
@@ -132,7 +151,17 @@ impl BatchReport {
     }
     /// Files that failed.
     pub fn failed(&self) -> usize {
-        self.rows.len() - self.ok()
+        self.rows
+            .iter()
+            .filter(|r| r.status == Status::Error)
+            .count()
+    }
+    /// Files that are not images to convert ([`Status::Skipped`]).
+    pub fn skipped(&self) -> usize {
+        self.rows
+            .iter()
+            .filter(|r| r.status == Status::Skipped)
+            .count()
     }
 }
 
@@ -155,16 +184,19 @@ struct Job {
 /// `a/b.dcm` → `a/b.png`; a name without a `.dcm`/`.dicom` extension gets `.png`
 /// appended (`a/IM0001` → `a/IM0001.png`, `a/x.1.2` → `a/x.1.2.png`).
 fn png_name(rel: &Path) -> PathBuf {
-    let is_dcm = rel
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("dcm") || e.eq_ignore_ascii_case("dicom"));
-    if is_dcm {
+    if has_dicom_extension(rel) {
         rel.with_extension("png")
     } else {
         let mut s = rel.as_os_str().to_owned();
         s.push(".png");
         PathBuf::from(s)
     }
+}
+
+/// Whether a file is named as DICOM: `.dcm` or `.dicom`, in any case.
+fn has_dicom_extension(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("dcm") || e.eq_ignore_ascii_case("dicom"))
 }
 
 thread_local! {
@@ -277,7 +309,7 @@ pub fn convert_tree_shard(
     let finished = |j: &Job| {
         journal
             .done(&j.key)
-            .filter(|r| r.status == Status::Error || output.join(&r.output).exists())
+            .filter(|r| r.status != Status::Ok || output.join(&r.output).exists())
             .cloned()
     };
     let mut rows: Vec<Option<BatchRow>> = jobs.iter().map(finished).collect();
@@ -301,7 +333,7 @@ pub fn convert_tree_shard(
     let run = |tx: &mut std::sync::mpsc::Sender<Done>, &(i, job): &(usize, &Job)| {
         let mut staged = None;
         let result = match &job.walk_error {
-            Some(e) => Err((error_chain(e), false)),
+            Some(e) => Err((error_chain(e), false, Status::Error)),
             None => FILE_BUFFER
                 .with(|cell| match cell.try_borrow_mut() {
                     Ok(mut buffer) => {
@@ -322,9 +354,12 @@ pub fn convert_tree_shard(
                 })
                 // A PNG that could not be written (a full disk…) is tried again on
                 // restart: it is not journaled.
-                .map_err(|e| (error_chain(&e), matches!(e, Error::Write { .. }))),
+                .map_err(|e| {
+                    let status = Status::of_failure(&e, &job.input);
+                    (error_chain(&e), matches!(e, Error::Write { .. }), status)
+                }),
         };
-        let journal_it = !matches!(result, Err((_, true)));
+        let journal_it = !matches!(result, Err((_, true, _)));
         let row = match result {
             Ok(info) => BatchRow {
                 input: job.input_label.clone(),
@@ -347,13 +382,13 @@ pub fn convert_tree_shard(
                 presentation_intent: info.header.presentation_intent.clone().unwrap_or_default(),
                 burned_in_annotation: info.header.burned_in_annotation,
             },
-            Err((error, _)) => {
+            Err((error, _, status)) => {
                 // Header fields when the header can be read.
                 let h = crate::header::DicomHeader::read(&job.input).ok();
                 BatchRow {
                     input: job.input_label.clone(),
                     output: String::new(),
-                    status: Status::Error,
+                    status,
                     error,
                     rows: h.as_ref().and_then(|h| h.rows),
                     columns: h.as_ref().and_then(|h| h.columns),

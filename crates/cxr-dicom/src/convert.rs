@@ -149,8 +149,16 @@ pub fn convert_to_png(
 fn convert_opened(o: &Opened, options: &ConvertOptions, path: &Path) -> Result<Converted> {
     let header = DicomHeader::from_opened(o);
     if !o.has_pixel_data {
-        return Err(Error::NoPixelData {
-            path: path.to_path_buf(),
+        let class = header.sop_class_uid.as_deref().unwrap_or_default();
+        return Err(match crate::header::non_image_class(class) {
+            Some(what) => Error::NotAnImage {
+                path: path.to_path_buf(),
+                what,
+                sop_class: class.to_owned(),
+            },
+            None => Error::NoPixelData {
+                path: path.to_path_buf(),
+            },
         });
     }
     let full = Layout::read(&o.obj, path)?;

@@ -59,11 +59,23 @@ pub enum Error {
         /// Transfer syntax UID.
         uid: String,
     },
-    /// The data set has no Pixel Data (7FE0,0010).
+    /// The data set has no Pixel Data (7FE0,0010), and its SOP class says it should.
     #[error("{path} has no pixel data")]
     NoPixelData {
         /// The file.
         path: PathBuf,
+    },
+    /// The file is a DICOM object that holds no image by its nature: the DICOMDIR, a
+    /// structured report, a presentation state… ([`crate::non_image_class`]). The batch
+    /// converter lists it as skipped, not failed.
+    #[error("{path} is a {what} (SOP Class {sop_class}), not an image")]
+    NotAnImage {
+        /// The file.
+        path: PathBuf,
+        /// What it is, in words.
+        what: &'static str,
+        /// Its SOP Class UID.
+        sop_class: String,
     },
     /// A required attribute is absent.
     #[error("{path}: missing attribute {name}")]

@@ -146,6 +146,9 @@ impl PatientAge {
 pub struct DicomHeader {
     /// Transfer Syntax UID (0002,0010).
     pub transfer_syntax: String,
+    /// SOP Class UID (0008,0016), or the file meta group's Media Storage SOP Class UID
+    /// (0002,0002) when the data set has none (a DICOMDIR): what kind of object this is.
+    pub sop_class_uid: Option<String>,
     /// SOP Instance UID (0008,0018).
     pub sop_instance_uid: Option<String>,
     /// Study Instance UID (0020,000D).
@@ -255,6 +258,29 @@ impl std::fmt::Display for Caution {
     }
 }
 
+/// What a DICOM object of a SOP class that holds no image is, in words: the objects a
+/// PACS writes beside the images on a disc or in an export (PS3.4 annex B; PS3.10 for
+/// the DICOMDIR). `None` for image classes and for classes not listed here.
+pub fn non_image_class(sop_class_uid: &str) -> Option<&'static str> {
+    const STORAGE: &str = "1.2.840.10008.5.1.4.1.1.";
+    if sop_class_uid == "1.2.840.10008.1.3.10" {
+        return Some("DICOMDIR (the index of a DICOM disc or folder)");
+    }
+    let class = sop_class_uid.strip_prefix(STORAGE)?;
+    let (family, _) = class.split_once('.').unwrap_or((class, ""));
+    Some(match (family, class) {
+        (_, "88.59") => "key object selection (a list of chosen images)",
+        (_, "88.67") => "radiation dose report",
+        ("88", _) => "structured report",
+        ("11", _) => "presentation state (how to display another image)",
+        (_, "104.1") => "encapsulated PDF document",
+        (_, "104.2") => "encapsulated CDA document",
+        (_, "66") => "raw data object",
+        (_, "66.1" | "66.3") => "spatial registration",
+        _ => return None,
+    })
+}
+
 /// Whether a Presentation Intent Type (0008,0068) value is `FOR PROCESSING`.
 pub(crate) fn for_processing(intent: &str) -> bool {
     intent.eq_ignore_ascii_case("FOR PROCESSING")
@@ -318,6 +344,8 @@ impl DicomHeader {
         let view_position_text = text(obj, tags::VIEW_POSITION);
         DicomHeader {
             transfer_syntax: o.ts_uid.clone(),
+            sop_class_uid: text(obj, tags::SOP_CLASS_UID)
+                .or_else(|| (!o.media_sop_class.is_empty()).then(|| o.media_sop_class.clone())),
             sop_instance_uid: text(obj, tags::SOP_INSTANCE_UID),
             study_instance_uid: text(obj, tags::STUDY_INSTANCE_UID),
             series_instance_uid: text(obj, tags::SERIES_INSTANCE_UID),

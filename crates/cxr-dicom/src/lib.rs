@@ -59,7 +59,7 @@ pub use convert::{
     load_record_image,
 };
 pub use error::{CodecError, Error, Result};
-pub use header::{AgeUnit, Caution, DicomHeader, PatientAge, Photometric};
+pub use header::{AgeUnit, Caution, DicomHeader, PatientAge, Photometric, non_image_class};
 pub use lut::VoiSource;
 pub use options::{ConvertOptions, MAX_REDUCE, VoiChoice, VoiFunction};
 pub use pixels::MAX_PIXELS;

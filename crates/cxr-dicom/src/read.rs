@@ -27,6 +27,8 @@ const DEFLATED: &str = "1.2.840.10008.1.2.1.99";
 /// A parsed file.
 pub(crate) struct Opened<'a> {
     pub ts_uid: String,
+    /// Media Storage SOP Class UID (0002,0002) of the file meta group, trimmed.
+    pub media_sop_class: String,
     /// The elements before Pixel Data.
     pub obj: InMemDicomObject,
     /// Whether a top-level Pixel Data element exists (known in both modes).
@@ -183,6 +185,7 @@ impl From<Error> for ParseStop {
 /// What [`parse`] found, apart from the bytes it parsed.
 struct Parsed {
     ts_uid: String,
+    media_sop_class: String,
     obj: InMemDicomObject,
     has_pixel_data: bool,
     pixel: Option<PixelValue>,
@@ -201,6 +204,7 @@ impl Parsed {
         };
         Opened {
             ts_uid: self.ts_uid,
+            media_sop_class: self.media_sop_class,
             obj: self.obj,
             has_pixel_data: self.has_pixel_data,
             pixel: self.pixel,
@@ -335,6 +339,10 @@ fn parse(
     })?;
     Ok(Parsed {
         ts_uid,
+        media_sop_class: meta
+            .media_storage_sop_class_uid()
+            .trim_end_matches(['\0', ' '])
+            .to_owned(),
         obj,
         has_pixel_data: pixel_at.is_some(),
         pixel,

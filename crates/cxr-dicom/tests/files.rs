@@ -704,3 +704,114 @@ fn processing_intent_and_burned_in_text_are_reported() {
         ]
     );
 }
+
+/// What a PACS burns on a disc for one study (`make_dicom_fixtures.sh media`): one image,
+/// and beside it the DICOMDIR index, a structured report, a presentation state and a
+/// README. The image is converted; the rest is skipped, each saying what it is, and
+/// nothing counts as failed.
+#[test]
+fn a_disc_export_converts_its_images_and_skips_the_rest() {
+    let media = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/media");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("png");
+    let report = convert_tree(&media, &out, &BatchOptions::default(), None).unwrap();
+    assert_eq!(
+        (report.ok(), report.skipped(), report.failed()),
+        (1, 4, 0),
+        "{:?}",
+        report.rows
+    );
+    let said: Vec<(&str, Status, &str)> = report
+        .rows
+        .iter()
+        .map(|r| (r.input.as_str(), r.status, r.error.as_str()))
+        .collect();
+    let expect = [
+        ("DICOM/IM000001", Status::Ok, ""),
+        (
+            "DICOM/IM000002",
+            Status::Skipped,
+            "is a structured report (SOP Class 1.2.840.10008.5.1.4.1.1.88.11), not an image",
+        ),
+        (
+            "DICOM/IM000003",
+            Status::Skipped,
+            "is a presentation state (how to display another image) (SOP Class 1.2.840.10008.5.1.4.1.1.11.1), not an image",
+        ),
+        (
+            "DICOMDIR",
+            Status::Skipped,
+            "is a DICOMDIR (the index of a DICOM disc or folder) (SOP Class 1.2.840.10008.1.3.10), not an image",
+        ),
+        (
+            "README.TXT",
+            Status::Skipped,
+            "is not a DICOM file (no DICM magic code)",
+        ),
+    ];
+    assert_eq!(said.len(), expect.len());
+    for ((input, status, error), (want_input, want_status, want_error)) in said.iter().zip(expect) {
+        assert_eq!((*input, *status), (want_input, want_status));
+        assert!(error.ends_with(want_error), "{input}: {error}");
+    }
+    assert!(out.join("DICOM/IM000001.png").exists());
+    let manifest = std::fs::read_to_string(out.join("conversion.csv")).unwrap();
+    assert!(manifest.contains("\nDICOMDIR,,skipped,"), "{manifest}");
+    // Run again: everything is finished, skipped files included.
+    let again = convert_tree(&media, &out, &BatchOptions::default(), None).unwrap();
+    assert_eq!((again.resumed, again.converted), (5, 0));
+
+    let h = cxr_dicom::DicomHeader::read(&media.join("DICOMDIR")).unwrap();
+    assert_eq!(h.sop_class_uid.as_deref(), Some("1.2.840.10008.1.3.10"));
+    let e =
+        cxr_dicom::convert_file(&media.join("DICOM/IM000002"), &Default::default()).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::NotAnImage {
+                what: "structured report",
+                ..
+            }
+        ),
+        "{e}"
+    );
+}
+
+/// Only classes that hold no image are named; image classes (and unknown ones) are not,
+/// so that an image stripped of its pixels stays a failure.
+#[test]
+fn non_image_classes_are_named_and_image_classes_are_not() {
+    use cxr_dicom::non_image_class;
+    for (uid, want) in [
+        (
+            "1.2.840.10008.1.3.10",
+            Some("DICOMDIR (the index of a DICOM disc or folder)"),
+        ),
+        ("1.2.840.10008.5.1.4.1.1.88.22", Some("structured report")),
+        (
+            "1.2.840.10008.5.1.4.1.1.88.59",
+            Some("key object selection (a list of chosen images)"),
+        ),
+        (
+            "1.2.840.10008.5.1.4.1.1.88.67",
+            Some("radiation dose report"),
+        ),
+        (
+            "1.2.840.10008.5.1.4.1.1.11.1",
+            Some("presentation state (how to display another image)"),
+        ),
+        (
+            "1.2.840.10008.5.1.4.1.1.104.1",
+            Some("encapsulated PDF document"),
+        ),
+        // Images: CR, DX for presentation, secondary capture, RT image, segmentation.
+        ("1.2.840.10008.5.1.4.1.1.1", None),
+        ("1.2.840.10008.5.1.4.1.1.1.1", None),
+        ("1.2.840.10008.5.1.4.1.1.7", None),
+        ("1.2.840.10008.5.1.4.1.1.481.1", None),
+        ("1.2.840.10008.5.1.4.1.1.66.4", None),
+        ("", None),
+    ] {
+        assert_eq!(non_image_class(uid), want, "{uid}");
+    }
+}

@@ -171,11 +171,14 @@ fn decode_dicom(bytes: &[u8], name: &str, limits: &Limits) -> Result<Decoded, Ap
     };
     let h = cxr_dicom::header_from_bytes(bytes, path).map_err(|e| unreadable(&e))?;
     if !h.has_pixel_data {
+        let what = h
+            .sop_class_uid
+            .as_deref()
+            .and_then(cxr_dicom::non_image_class)
+            .unwrap_or("report or a structured document");
         return Err(ApiError::unprocessable(
             "no_pixel_data",
-            format!(
-                "{name}: the DICOM file has no Pixel Data (7FE0,0010): a report or a structured document, not an image"
-            ),
+            format!("{name}: the DICOM file has no Pixel Data (7FE0,0010): a {what}, not an image"),
         ));
     }
     if h.number_of_frames > 1 {

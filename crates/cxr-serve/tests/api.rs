@@ -339,6 +339,17 @@ fn every_bad_input_gets_its_status_and_code_and_the_service_keeps_serving() {
             "no Pixel Data",
         ),
         (
+            "a disc's structured report",
+            std::fs::read(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../cxr-dicom/tests/media/DICOM/IM000002"),
+            )
+            .unwrap(),
+            422,
+            "no_pixel_data",
+            "a structured report, not an image",
+        ),
+        (
             "multi-frame DICOM",
             dicom_fixture("multiframe.dcm"),
             422,
@@ -399,7 +410,7 @@ fn every_bad_input_gets_its_status_and_code_and_the_service_keeps_serving() {
     let (status, text) = get(&s, "/metrics");
     assert_eq!(status, 200);
     assert!(
-        text.contains("endpoint=\"/v1/predict\",status=\"422\"} 9\n"),
+        text.contains("endpoint=\"/v1/predict\",status=\"422\"} 10\n"),
         "{text}"
     );
 }
