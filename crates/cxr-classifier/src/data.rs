@@ -35,6 +35,11 @@ pub struct Example {
     /// ([`ImageRecord::load_options`]).
     #[serde(default)]
     pub invert: bool,
+    /// A `cxr-synth` phantom, not a patient's radiograph
+    /// ([`ImageRecord::is_synthetic`]): counted in the run's
+    /// [`TrainingData`](crate::run::TrainingData).
+    #[serde(default)]
+    pub synthetic: bool,
 }
 
 /// Loads any image a source ships (PNG/JPEG, or DICOM through `cxr-dicom`) as 8-bit gray.
@@ -217,6 +222,7 @@ fn example(r: &ImageRecord, mask: PathBuf) -> Example {
         patient: r.patient.to_string(),
         image_id: r.image_id.clone(),
         invert: r.load_options().invert,
+        synthetic: r.is_synthetic(),
     }
 }
 
@@ -359,6 +365,7 @@ mod tests {
             patient: patient.into(),
             image_id: patient.into(),
             invert: false,
+            synthetic: false,
         }
     }
 

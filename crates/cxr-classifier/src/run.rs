@@ -39,6 +39,114 @@ impl RunSettings {
     }
 }
 
+/// What a run was trained on (`training_data.json` in the run folder, written when
+/// training starts): counts of the images (training and validation parts together), of
+/// their patients, per source and per class, and how many are `cxr-synth` phantoms
+/// ([`cxr_core::ImageRecord::is_synthetic`]). The service shows it beside every answer,
+/// so that a model trained on phantoms is never taken for one trained on patients.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrainingData {
+    /// Images.
+    pub images: usize,
+    /// Distinct patients.
+    pub patients: usize,
+    /// Images that are `cxr-synth` phantoms, not radiographs of patients.
+    pub synthetic_images: usize,
+    /// Images per source.
+    pub sources: std::collections::BTreeMap<String, usize>,
+    /// Images per class (`healthy`, `covid`, `bacterial`).
+    pub classes: std::collections::BTreeMap<String, usize>,
+}
+
+/// File name of [`TrainingData`] in a run folder.
+pub const TRAINING_DATA_FILE: &str = "training_data.json";
+
+impl TrainingData {
+    /// Tallies images given as (source, patient, class, synthetic).
+    pub fn tally<'a>(
+        images: impl IntoIterator<Item = (&'a str, &'a str, cxr_core::Label, bool)>,
+    ) -> TrainingData {
+        let mut t = TrainingData {
+            images: 0,
+            patients: 0,
+            synthetic_images: 0,
+            sources: Default::default(),
+            classes: Default::default(),
+        };
+        let mut patients = std::collections::BTreeSet::new();
+        for (source, patient, label, synthetic) in images {
+            t.images += 1;
+            t.synthetic_images += usize::from(synthetic);
+            patients.insert(patient);
+            *t.sources.entry(source.to_owned()).or_default() += 1;
+            *t.classes.entry(label.as_str().to_owned()).or_default() += 1;
+        }
+        t.patients = patients.len();
+        t
+    }
+
+    /// Reads `run_dir/training_data.json`; `None` for a run trained before it was
+    /// written.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Nn`] when the file exists and cannot be read or parsed.
+    pub fn read(run_dir: &Path) -> Result<Option<TrainingData>> {
+        let path = run_dir.join(TRAINING_DATA_FILE);
+        if !path.exists() {
+            return Ok(None);
+        }
+        Ok(Some(cxr_nn::files::read_json(&path)?))
+    }
+
+    /// Writes `run_dir/training_data.json` (atomically).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Nn`] when it cannot be written.
+    pub fn write(&self, run_dir: &Path) -> Result<()> {
+        Ok(cxr_nn::files::write_json(
+            &run_dir.join(TRAINING_DATA_FILE),
+            self,
+        )?)
+    }
+
+    /// Whether every image was a phantom.
+    pub fn only_synthetic(&self) -> bool {
+        self.images > 0 && self.synthetic_images == self.images
+    }
+
+    /// One sentence for a person about to read the model's answers.
+    pub fn describe(&self) -> String {
+        let sources = self.sources.keys().cloned().collect::<Vec<_>>().join(", ");
+        if self.only_synthetic() {
+            format!(
+                "This model was trained on synthetic phantoms only ({} images made by cxr-synth \
+                 in the styles of {sources}), not on radiographs of patients: it shows how the \
+                 software works and says nothing about a real radiograph.",
+                self.images
+            )
+        } else if self.synthetic_images > 0 {
+            format!(
+                "This model was trained on {} images of {} patients from {sources}, {} of them \
+                 synthetic phantoms made by cxr-synth.",
+                self.images, self.patients, self.synthetic_images
+            )
+        } else {
+            format!(
+                "This model was trained on {} of {} from {sources}.",
+                counted(self.images, "radiograph"),
+                counted(self.patients, "patient")
+            )
+        }
+    }
+}
+
+/// `1 radiograph`, `2 radiographs`.
+fn counted(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
 /// The segmenter run a classifier run recorded: as written when it exists (or is
 /// absolute), else relative to the run folder (a run moved together with its segmenter).
 ///
@@ -155,4 +263,57 @@ pub fn read_metrics(run_dir: &Path) -> Result<Vec<EpochMetrics>, Error> {
     let by_epoch: std::collections::BTreeMap<usize, EpochMetrics> =
         all.into_iter().map(|m| (m.epoch, m)).collect();
     Ok(by_epoch.into_values().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cxr_core::Label;
+
+    #[test]
+    fn training_data_is_tallied_and_said_plainly() {
+        let phantoms = TrainingData::tally([
+            ("qmenta", "qmenta:P1", Label::Healthy, true),
+            ("qmenta", "qmenta:P1", Label::Healthy, true),
+            ("covid-idc", "covid-idc:P2", Label::Covid, true),
+        ]);
+        assert_eq!(
+            (
+                phantoms.images,
+                phantoms.patients,
+                phantoms.synthetic_images
+            ),
+            (3, 2, 3)
+        );
+        assert_eq!(phantoms.sources["qmenta"], 2);
+        assert_eq!(phantoms.classes["covid"], 1);
+        assert!(phantoms.only_synthetic());
+        assert_eq!(
+            phantoms.describe(),
+            "This model was trained on synthetic phantoms only (3 images made by cxr-synth in \
+             the styles of covid-idc, qmenta), not on radiographs of patients: it shows how the \
+             software works and says nothing about a real radiograph."
+        );
+        let real = TrainingData::tally([("padchest", "padchest:9", Label::Bacterial, false)]);
+        assert_eq!(
+            real.describe(),
+            "This model was trained on 1 radiograph of 1 patient from padchest."
+        );
+        let mixed = TrainingData::tally([
+            ("padchest", "padchest:9", Label::Bacterial, false),
+            ("qmenta", "qmenta:P1", Label::Healthy, true),
+        ]);
+        assert!(!mixed.only_synthetic());
+        assert!(
+            mixed
+                .describe()
+                .ends_with("1 of them synthetic phantoms made by cxr-synth.")
+        );
+
+        // Written and read back; a run without the file reads as unrecorded.
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(TrainingData::read(dir.path()).unwrap(), None);
+        phantoms.write(dir.path()).unwrap();
+        assert_eq!(TrainingData::read(dir.path()).unwrap(), Some(phantoms));
+    }
 }

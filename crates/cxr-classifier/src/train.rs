@@ -14,8 +14,9 @@
 //! 1e-4, a usual fine-tuning value that barely moves pretrained weights over 30 epochs;
 //! 0 gives plain Adam.
 //!
-//! A run folder holds `config.json` (written first), `last`/`best` checkpoints,
-//! `metrics.jsonl` and `curves.png`; a stopped run resumes from `last`.
+//! A run folder holds `config.json` (written first), `training_data.json` (what it is
+//! trained on: [`crate::run::TrainingData`]), `last`/`best` checkpoints, `metrics.jsonl`
+//! and `curves.png`; a stopped run resumes from `last`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -404,6 +405,13 @@ pub(crate) fn train_split(
         });
     }
     cxr_nn::open_run(run_dir, config)?;
+    if !probe {
+        crate::run::TrainingData::tally(train_idx.iter().chain(&val_idx).map(|&i| {
+            let e = &examples[i];
+            (e.source(), e.patient.as_str(), e.label, e.synthetic)
+        }))
+        .write(run_dir)?;
+    }
     let size = config.model.input_size as usize;
     let shared = Arc::new(if config.input_cache {
         let bar = cxr_nn::progress_bar(examples.len(), "shrinking inputs", progress);
@@ -644,6 +652,7 @@ mod tests {
             patient: "covid-idc:P1".into(),
             image_id: format!("sub/{name}.png"),
             invert: false,
+            synthetic: false,
         }
     }
 

@@ -159,6 +159,11 @@ impl std::fmt::Display for ImageKey {
 /// polarity, bright = air ([`ImageRecord::load_options`] reads it).
 pub const INVERT_EXTRA: &str = "invert";
 
+/// The label reason of every `cxr-synth` phantom's record (followed by its lesion
+/// pattern, `synthetic covid_peripheral`): what marks a record as made up, not a patient's
+/// ([`ImageRecord::is_synthetic`]).
+pub const SYNTHETIC_LABEL_REASON: &str = "synthetic";
+
 impl ImageRecord {
     /// The record's [`ImageKey`].
     pub fn key(&self) -> ImageKey {
@@ -174,6 +179,14 @@ impl ImageRecord {
                 .get(INVERT_EXTRA)
                 .is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
         )
+    }
+
+    /// Whether the record is a `cxr-synth` phantom rather than a patient's radiograph: its
+    /// label reason is [`SYNTHETIC_LABEL_REASON`], alone or followed by a space.
+    pub fn is_synthetic(&self) -> bool {
+        self.label_reason
+            .strip_prefix(SYNTHETIC_LABEL_REASON)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
     }
 
     /// A record with the required fields; optional ones empty.
@@ -416,5 +429,25 @@ mod tests {
             ExclusionReason::NotFrontal { view: "L".into() }.to_string(),
             "not frontal: view `L`"
         );
+    }
+
+    #[test]
+    fn a_phantom_is_known_by_its_label_reason_alone() {
+        let with = |reason: &str| {
+            ImageRecord::new(
+                PatientId::new(SourceId::Qmenta, "P1"),
+                "q1",
+                "q1.png",
+                Label::Healthy,
+                reason,
+                View::Pa,
+            )
+            .is_synthetic()
+        };
+        assert!(with("synthetic"));
+        assert!(with("synthetic covid_peripheral"));
+        assert!(!with("synthetically generated?"));
+        assert!(!with("finding=COVID-19"));
+        assert!(!with(""));
     }
 }

@@ -532,6 +532,7 @@ mod tests {
             patient: "qmenta:P2".into(),
             image_id: "q2".into(),
             invert: false,
+            synthetic: false,
         };
         let e = predict(&ctx, &clf_dir, &[orphan], &[r], &dir.path().join("p.csv")).unwrap_err();
         assert_eq!(

@@ -228,6 +228,7 @@ pub struct Upload(#[allow(dead_code)] Vec<u8>);
         ModelInfo,
         OperatingPoint,
         crate::model::ClassifierInfo,
+        crate::model::TrainingDataInfo,
         crate::model::GateRule,
         ErrorBody,
         Health

@@ -207,6 +207,9 @@ impl Service {
                 trained: model::modified_rfc3339(&cxr_nn::files::inference_weights(
                     &files.classifier,
                 )),
+                training_data: cxr_classifier::run::TrainingData::read(&files.classifier)
+                    .map_err(|e| ServeError::Model(cxr_core::error_chain(&e).into()))?
+                    .map(Into::into),
             },
             gate: model::GateRule {
                 min_lungs: config.qc.min_lungs,

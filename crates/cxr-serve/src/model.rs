@@ -209,6 +209,41 @@ pub struct ClassifierInfo {
     pub validation_epoch: Option<usize>,
     /// When the weights were written (UTC, RFC 3339).
     pub trained: Option<String>,
+    /// What the classifier was trained on (`null` for a run trained before runs recorded
+    /// it): the page shows its `summary` in the notice above every answer.
+    pub training_data: Option<TrainingDataInfo>,
+}
+
+/// What a classifier was trained on: the run's `training_data.json`
+/// (`cxr_classifier::run::TrainingData`), training and validation images together.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TrainingDataInfo {
+    /// Images.
+    pub images: usize,
+    /// Distinct patients.
+    pub patients: usize,
+    /// Images that are synthetic phantoms (`cxr-synth`), not radiographs of patients.
+    pub synthetic_images: usize,
+    /// Images per source.
+    pub sources: std::collections::BTreeMap<String, usize>,
+    /// Images per class.
+    pub classes: std::collections::BTreeMap<String, usize>,
+    /// The same in one sentence, for a person; it says so plainly when every image was
+    /// a phantom.
+    pub summary: String,
+}
+
+impl From<cxr_classifier::run::TrainingData> for TrainingDataInfo {
+    fn from(t: cxr_classifier::run::TrainingData) -> Self {
+        TrainingDataInfo {
+            summary: t.describe(),
+            images: t.images,
+            patients: t.patients,
+            synthetic_images: t.synthetic_images,
+            sources: t.sources,
+            classes: t.classes,
+        }
+    }
 }
 
 /// The lung gate's rule.

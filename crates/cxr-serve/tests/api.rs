@@ -156,6 +156,27 @@ fn predictions_match_the_pipeline_and_the_published_schema() {
         serde_json::json!(["healthy", "covid", "bacterial"])
     );
     assert_eq!(m["classifier"]["input_size"], 80);
+    // What it was trained on: the fixture's phantoms (10 per source; 20 % of patients
+    // held out for validation count too), said plainly.
+    let t = &m["classifier"]["training_data"];
+    assert_eq!(t["images"], t["synthetic_images"]);
+    assert_eq!(t["images"].as_u64(), Some(f.images.len() as u64));
+    assert_eq!(
+        t["sources"]
+            .as_object()
+            .unwrap()
+            .values()
+            .filter_map(Value::as_u64)
+            .sum::<u64>(),
+        f.images.len() as u64
+    );
+    assert!(
+        t["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("This model was trained on synthetic phantoms only"),
+        "{t}"
+    );
     // The validation numbers of the epoch with the lowest validation loss.
     let epochs = cxr_classifier::train::read_metrics(&fixture().exp.join("classifier")).unwrap();
     let best = epochs

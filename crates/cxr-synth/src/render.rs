@@ -103,7 +103,7 @@ impl CaseSpec {
             self.image_id.clone(),
             path,
             self.label,
-            "synthetic",
+            cxr_core::record::SYNTHETIC_LABEL_REASON,
             View::Pa,
         );
         r.study_date = Some(self.study_date);
@@ -157,7 +157,7 @@ impl Phantom {
     pub fn record(&self, path: &Path) -> ImageRecord {
         let mut r = self.case.record(path);
         let pattern = pattern_name(self.pattern);
-        r.label_reason = format!("synthetic {pattern}");
+        r.label_reason = format!("{} {pattern}", cxr_core::record::SYNTHETIC_LABEL_REASON);
         r.extras.insert("pattern".to_owned(), pattern.to_owned());
         if let Some(c) = self.confounder {
             r.extras.insert(
