@@ -37,7 +37,8 @@ struct Args {
     /// A run folder written by train_classifier.
     #[arg(long)]
     run: PathBuf,
-    /// records.csv, or a folder of PNG/JPEG/DICOM images.
+    /// records.csv, or a folder of PNG/JPEG/DICOM images (DICOM files by any name: `.dcm`,
+    /// none, a UID; other files are left alone).
     #[arg(long)]
     input: PathBuf,
     /// Predictions CSV.

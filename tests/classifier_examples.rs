@@ -146,6 +146,11 @@ fn train_predict_evaluate_and_explain_on_a_tiny_cohort() {
     let media = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/cxr-dicom/tests/media");
     std::fs::copy(media.join("DICOMDIR"), dicoms.join("DICOMDIR")).unwrap();
     std::fs::copy(media.join("DICOM/IM000002"), dicoms.join("IM000002")).unwrap();
+    // A DICOM file named by its UID, as archives name them (its last part is no
+    // extension: the whole name is its id), and a note that is no image at all.
+    let uid = "1.2.826.0.1.3680043.10.1234.77";
+    std::fs::copy(dicom_fixtures.join("big_endian.dcm"), dicoms.join(uid)).unwrap();
+    std::fs::write(dicoms.join("notes.txt"), "exported 2020-04-15").unwrap();
     let pred3 = d.join("dicoms.csv");
     let said = run(
         "predict",
@@ -169,6 +174,7 @@ fn train_predict_evaluate_and_explain_on_a_tiny_cohort() {
     assert_eq!(
         cautions,
         [
+            (uid.into(), String::new()),
             ("big_endian".into(), String::new()),
             (
                 "dx_for_processing".into(),

@@ -118,13 +118,21 @@ pub fn rejections_path(out: &Path) -> PathBuf {
     out.with_file_name(format!("{stem}_rejected.csv"))
 }
 
-/// The images `predict` takes from a folder: PNG, JPEG and DICOM (`.dcm`, or no
-/// extension).
+/// The images `predict` takes from a folder: PNG, JPEG and DICOM by their extension
+/// ([`cxr_core::names::IMAGE_EXTENSIONS`]), files without one, files named by a DICOM
+/// UID (an all-digit last part: `1.2.840.113619.2.55.3.868`), and any other file that
+/// starts as DICOM does (read to its 132nd byte). A README or a table beside the images
+/// is not taken.
 pub fn is_image(path: &Path) -> bool {
-    let ext = path
+    let Some(ext) = path
         .extension()
-        .map(|x| x.to_string_lossy().to_ascii_lowercase());
-    matches!(ext.as_deref(), None | Some("png" | "jpg" | "jpeg" | "dcm"))
+        .map(|x| x.to_string_lossy().to_ascii_lowercase())
+    else {
+        return true;
+    };
+    cxr_core::names::IMAGE_EXTENSIONS.contains(&ext.as_str())
+        || ext.bytes().all(|b| b.is_ascii_digit())
+        || cxr_dicom::is_dicom_file(path).unwrap_or(false)
 }
 
 /// The run's journal, `settings` (whatever the rows depend on: the models, their
@@ -211,15 +219,12 @@ pub(crate) fn with_cautions(mut row: PredictionRow) -> Outcome {
 }
 
 /// A rejection of a file known only by its path (a folder's image): no source or
-/// patient, the file stem as image id.
+/// patient, its name without the image extension as image id.
 fn file_rejection(path: &Path, reason: &str, detail: String) -> Rejection {
     Rejection {
         source: String::new(),
         patient_id: String::new(),
-        image_id: path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+        image_id: cxr_core::names::image_stem(path),
         path: path.to_string_lossy().into_owned(),
         reason: reason.into(),
         detail,

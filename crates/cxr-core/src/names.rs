@@ -39,6 +39,36 @@ pub fn file_stem_for(id: &str) -> String {
     out
 }
 
+/// The extensions (lower case) by which a folder's image files are known: PNG, JPEG and
+/// DICOM. DICOM files often have none, or are named by their UID
+/// (`1.2.840.113619.2.55.3.604688119.868`), whose last part reads as an extension.
+pub const IMAGE_EXTENSIONS: [&str; 5] = ["png", "jpg", "jpeg", "dcm", "dicom"];
+
+/// An image file's name without its image extension ([`IMAGE_EXTENSIONS`], any case):
+/// the id a file known only by its path goes by. Any other name is kept whole, so that
+/// two DICOM files named by UIDs that differ in their last part keep two ids.
+///
+/// ```
+/// use std::path::Path;
+/// use cxr_core::names::image_stem;
+/// assert_eq!(image_stem(Path::new("in/a.png")), "a");
+/// assert_eq!(image_stem(Path::new("IM0001.DCM")), "IM0001");
+/// assert_eq!(image_stem(Path::new("IM000001")), "IM000001");
+/// assert_eq!(image_stem(Path::new("1.2.840.113619.2.55.3.868")), "1.2.840.113619.2.55.3.868");
+/// ```
+pub fn image_stem(path: &std::path::Path) -> String {
+    let known = path
+        .extension()
+        .is_some_and(|e| IMAGE_EXTENSIONS.iter().any(|x| e.eq_ignore_ascii_case(x)));
+    let stem = if known {
+        path.file_stem()
+    } else {
+        path.file_name()
+    };
+    stem.map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
 /// SplitMix64's finaliser: a well-mixed 64-bit hash of `x` (seeds, per-element draws).
 pub fn splitmix64(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);

@@ -271,7 +271,7 @@ pub fn load_image_with(
     path: &Path,
     options: cxr_core::LoadOptions,
 ) -> std::result::Result<GrayImage, LoadError> {
-    if file_is_dicom(path)? {
+    if is_dicom_file(path)? {
         Ok(convert_file(path, &ConvertOptions::default())?.image)
     } else {
         Ok(cxr_core::load_gray_with(path, options)?)
@@ -285,15 +285,20 @@ pub fn load_image_with(
 ///
 /// [`LoadError`] when the file cannot be read or its DICOM header parsed.
 pub fn file_cautions(path: &Path) -> std::result::Result<Vec<Caution>, LoadError> {
-    if file_is_dicom(path)? {
+    if is_dicom_file(path)? {
         Ok(DicomHeader::read(path)?.cautions())
     } else {
         Ok(Vec::new())
     }
 }
 
-/// Whether the file starts as DICOM Part 10 does ([`is_dicom`] on its first 132 bytes).
-fn file_is_dicom(path: &Path) -> std::result::Result<bool, cxr_core::Error> {
+/// Whether the file at `path` starts as DICOM Part 10 does ([`is_dicom`] on its first
+/// 132 bytes).
+///
+/// # Errors
+///
+/// [`cxr_core::Error::Io`] when it cannot be opened or read.
+pub fn is_dicom_file(path: &Path) -> std::result::Result<bool, cxr_core::Error> {
     use std::io::Read;
     let mut head = Vec::with_capacity(132);
     std::fs::File::open(path)

@@ -70,8 +70,9 @@ impl PredictionRow {
         Ok(row)
     }
 
-    /// A row for an image known only by its path: the file stem stands for patient and
-    /// image, the label is empty.
+    /// A row for an image known only by its path: its name without the image extension
+    /// ([`cxr_core::names::image_stem`]) stands for patient and image, the label is
+    /// empty.
     ///
     /// # Errors
     ///
@@ -85,10 +86,7 @@ impl PredictionRow {
         }
         // Renormalise the f32 softmax so the three printed values sum to 1 within 1e-6.
         let s: f32 = p.iter().sum();
-        let stem = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let stem = cxr_core::names::image_stem(path);
         Ok(PredictionRow {
             patient_id: stem.clone(),
             study_date: String::new(),
