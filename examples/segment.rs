@@ -70,5 +70,12 @@ fn main() -> anyhow::Result<()> {
         count(&|r| r.status == "error"),
         run.table.display()
     );
+    if rows.is_empty() {
+        eprintln!(
+            "note: no PNG or JPEG image under {}; segment reads those (convert DICOM files \
+             with dicom_to_png first, or use predict, which reads DICOM too)",
+            a.input.display()
+        );
+    }
     Ok(())
 }
