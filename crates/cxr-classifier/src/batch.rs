@@ -197,12 +197,12 @@ fn finish(
     })
 }
 
-/// A classified image's outcome: its row, with what the file calls for caution about (a
-/// DICOM header's [`cxr_dicom::Caution`]s, read again up to Pixel Data) in its
+/// A classified image's outcome: its row, with what its file `path` calls for caution
+/// about (a DICOM header's [`cxr_dicom::Caution`]s, read again up to Pixel Data) in its
 /// `cautions` column. A header that cannot be read now (the file changed since it was
 /// decoded) makes the image a failure rather than a row without its cautions.
-pub(crate) fn with_cautions(mut row: PredictionRow) -> Outcome {
-    match cxr_dicom::file_cautions(Path::new(&row.path)) {
+pub(crate) fn with_cautions(mut row: PredictionRow, path: &Path) -> Outcome {
+    match cxr_dicom::file_cautions(path) {
         Ok(c) => {
             row.cautions = cxr_dicom::Caution::join(&c);
             Outcome::Predicted(row)
@@ -290,7 +290,7 @@ pub fn predict_folder<P: ImagePipeline + ?Sized>(
                     cxr_core::error_chain(e.as_ref()),
                 )),
                 Ok(o) => match o.probabilities {
-                    Some(p) => with_cautions(PredictionRow::unlabelled(&path, &p)?),
+                    Some(p) => with_cautions(PredictionRow::unlabelled(&path, &p)?, &path),
                     None => Outcome::Rejected(file_rejection(
                         &path,
                         o.qc.verdict.code(),
@@ -372,7 +372,7 @@ pub fn predict_records_with<P: ImagePipeline + ?Sized>(
             resumed += 1;
         } else {
             let o = match predict_record(pipeline, r, base, mask_column) {
-                Ok(Ok(p)) => with_cautions(PredictionRow::new(r, &p)?),
+                Ok(Ok(p)) => with_cautions(PredictionRow::new(r, &p)?, &r.path),
                 Ok(Err((code, detail))) => Outcome::Rejected(Rejection::new(r, code, detail)),
                 Err(e) => Outcome::Rejected(Rejection::new(
                     r,

@@ -326,7 +326,7 @@ pub fn predict_records(
     for (e, p) in examples.iter().zip(probs) {
         let r = by_key[&e.key()];
         match p {
-            Ok(p) => match with_cautions(PredictionRow::new(r, &p)?) {
+            Ok(p) => match with_cautions(PredictionRow::new(r, &p)?, &r.path) {
                 Outcome::Predicted(row) => rows.push(row),
                 Outcome::Rejected(rejection) => failed.push(rejection),
             },
@@ -393,7 +393,7 @@ pub fn predict_manifest(
         match clf.predict_batch_of(&pairs, batch.max(1)) {
             Ok(probs) => {
                 for ((r, _), p) in inputs.iter().zip(probs) {
-                    match with_cautions(PredictionRow::new(r, &p)?) {
+                    match with_cautions(PredictionRow::new(r, &p)?, &r.path) {
                         Outcome::Predicted(row) => rows.push(row),
                         Outcome::Rejected(rejection) => rejected.push(rejection),
                     }
