@@ -1,6 +1,6 @@
 //! Predicts class probabilities with a trained classifier run, for a manifest or a folder.
 //!
-//! `cargo run --release --example predict -- --run RUN --input M.csv|DIR --out P.csv [--shard I/N] [--backend torch|pure]`
+//! `cargo run --release --example predict -- --run RUN --input M.csv|DIR|IMAGE --out P.csv [--shard I/N] [--backend torch|pure]`
 //!
 //! `--backend pure` runs the trained networks without libtorch (`cxr::infer`, candle):
 //! the same arguments, the same tables (probabilities within 1e-4 of libtorch's). Built
@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 
 use backend::{Backend, DEFAULT_BACKEND};
 use clap::Parser;
-use cxr::classifier::batch::{PredictRun, predict_folder, predict_records_with};
+use cxr::classifier::batch::{PredictRun, predict_file, predict_folder, predict_records_with};
 use cxr::core::shard::Shard;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -37,8 +37,8 @@ struct Args {
     /// A run folder written by train_classifier.
     #[arg(long)]
     run: PathBuf,
-    /// records.csv, or a folder of PNG/JPEG/DICOM images (DICOM files by any name: `.dcm`,
-    /// none, a UID; other files are left alone).
+    /// records.csv (a `.csv` file), a folder of PNG/JPEG/DICOM images (DICOM files by any
+    /// name: `.dcm`, none, a UID; other files are left alone), or one image file.
     #[arg(long)]
     input: PathBuf,
     /// Predictions CSV.
@@ -62,6 +62,44 @@ struct Args {
     /// Which library runs the networks (`pure`: without libtorch).
     #[arg(long, value_enum, default_value_t = DEFAULT_BACKEND)]
     backend: Backend,
+}
+
+/// What `--input` names.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Input {
+    /// A folder of images.
+    Folder,
+    /// A records table (`.csv`).
+    Manifest,
+    /// One image file.
+    File,
+}
+
+impl Input {
+    fn of(a: &Args) -> anyhow::Result<Input> {
+        let is_csv = a
+            .input
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+        let kind = if a.input.is_dir() {
+            Input::Folder
+        } else if !is_csv && cxr::classifier::batch::is_image(&a.input) {
+            Input::File
+        } else {
+            Input::Manifest
+        };
+        anyhow::ensure!(
+            kind != Input::File || a.shard == cxr::core::shard::Shard::WHOLE,
+            "--shard splits a folder or a manifest; {} is one file",
+            a.input.display()
+        );
+        anyhow::ensure!(
+            kind != Input::File || !a.mask_column,
+            "--mask-column reads a manifest's column; {} is one image file",
+            a.input.display()
+        );
+        Ok(kind)
+    }
 }
 
 /// Where the masks of a manifest's images are cached: `<P>_masks/` beside `P.csv`.
@@ -117,7 +155,7 @@ fn say_temperature(t: Option<f64>) {
     }
 }
 
-/// The pure-Rust pipeline: a folder or a manifest, one image at a time.
+/// The pure-Rust pipeline: an image, a folder or a manifest, one image at a time.
 fn pure(a: &Args) -> anyhow::Result<PredictRun> {
     let mut p = cxr::infer::Pipeline::load(&a.run)?;
     if let Some(seg) = &a.segmenter {
@@ -127,20 +165,22 @@ fn pure(a: &Args) -> anyhow::Result<PredictRun> {
     p.classifier.set_temperature_scaling(!a.no_temperature);
     say_temperature(p.classifier.temperature());
     let pb = bar(0, "predicting")?;
-    let run = if a.input.is_dir() {
-        predict_folder(&p, &a.input, &a.out, a.shard, Some(&pb))?
-    } else {
-        let records = cxr::core::manifest::read_records(&a.input)?;
-        let base = a.input.parent().unwrap_or(Path::new("."));
-        predict_records_with(
-            &p,
-            &records,
-            base,
-            a.mask_column,
-            &a.out,
-            a.shard,
-            Some(&pb),
-        )?
+    let run = match Input::of(a)? {
+        Input::File => predict_file(&p, &a.input, &a.out, Some(&pb))?,
+        Input::Folder => predict_folder(&p, &a.input, &a.out, a.shard, Some(&pb))?,
+        Input::Manifest => {
+            let records = cxr::core::manifest::read_records(&a.input)?;
+            let base = a.input.parent().unwrap_or(Path::new("."));
+            predict_records_with(
+                &p,
+                &records,
+                base,
+                a.mask_column,
+                &a.out,
+                a.shard,
+                Some(&pb),
+            )?
+        }
     };
     pb.finish_and_clear();
     Ok(run)
@@ -157,8 +197,8 @@ mod torch {
 /// classified in batches.
 #[cfg(feature = "torch")]
 mod torch {
-    use super::{Args, PredictRun, bar, masks_cache, say_temperature};
-    use cxr::classifier::batch::{predict_folder, predict_records_to};
+    use super::{Args, Input, PredictRun, bar, masks_cache, say_temperature};
+    use cxr::classifier::batch::{predict_file, predict_folder, predict_records_to};
     use cxr::classifier::data::Masks;
     use cxr::classifier::{Classifier, Pipeline};
     use cxr::lungseg::Segmenter;
@@ -175,17 +215,22 @@ mod torch {
             .segmenter
             .clone()
             .or_else(|| clf.config().segmenter.clone());
-        let segmenter = match (&seg_dir, a.mask_column && !a.input.is_dir()) {
+        let input = Input::of(a)?;
+        let segmenter = match (&seg_dir, a.mask_column && input == Input::Manifest) {
             (Some(s), false) => Some(Segmenter::load(s, device)?),
             _ => None,
         };
         let pb = bar(0, "predicting")?;
-        let run = if a.input.is_dir() {
-            let segmenter =
-                segmenter.ok_or_else(|| anyhow::anyhow!("a folder needs a segmenter"))?;
+        let run = if input != Input::Manifest {
+            let segmenter = segmenter
+                .ok_or_else(|| anyhow::anyhow!("an image or a folder needs a segmenter"))?;
             let mut pipeline = Pipeline::new(segmenter, clf);
             pipeline.qc = qc;
-            predict_folder(&pipeline, &a.input, &a.out, a.shard, Some(&pb))?
+            if input == Input::File {
+                predict_file(&pipeline, &a.input, &a.out, Some(&pb))?
+            } else {
+                predict_folder(&pipeline, &a.input, &a.out, a.shard, Some(&pb))?
+            }
         } else {
             let records = cxr::core::manifest::read_records(&a.input)?;
             let (cache, post) = (masks_cache(&a.out), PostprocessOptions::default());

@@ -187,6 +187,31 @@ fn train_predict_evaluate_and_explain_on_a_tiny_cohort() {
     assert!(left_out[1].starts_with(",,DICOMDIR,") && left_out[1].contains(",not_an_image,"));
     assert!(left_out[2].contains(",not_an_image,") && left_out[2].contains("structured report"));
 
+    // One image file, as a person with one radiograph would give it.
+    let one = d.join("one.csv");
+    let said = run(
+        "predict",
+        &[
+            &[
+                "--run",
+                s(&clf),
+                "--input",
+                s(&dicoms.join("dx_for_processing.dcm")),
+            ][..],
+            &["--out", s(&one)],
+            &gate,
+        ]
+        .concat(),
+    );
+    assert!(said.starts_with("1 predicted"), "{said}");
+    let rows = lines(&one);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(
+        rows[1].starts_with("dx_for_processing,,dx_for_processing,,")
+            && rows[1].ends_with(",for_processing;burned_in_annotation"),
+        "{rows:?}"
+    );
+
     // The same two runs as 4 shards into one shared folder, merged: the same bytes.
     let shared = d.join("shared");
     std::fs::create_dir_all(&shared).unwrap();

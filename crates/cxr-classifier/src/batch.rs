@@ -233,8 +233,9 @@ fn file_rejection(path: &Path, reason: &str, detail: String) -> Rejection {
 
 /// Every image under `dir` ([`is_image`], walked as [`cxr_core::walk::files`] walks)
 /// that `shard` owns, through `pipeline` (either backend's: [`ImagePipeline`]): a
-/// prediction row per image the gate accepts (unlabelled, the file stem as patient and
-/// image), a rejection (the gate's verdict or the error) per other file. Writes `out` and
+/// prediction row per image the gate accepts (unlabelled, the file's
+/// [`image_stem`](cxr_core::names::image_stem) as patient and image), a rejection (the
+/// gate's verdict or the error) per other file. Writes `out` and
 /// `<out>_rejected.csv` (a shard: its parts of them, `P.shard-I-of-N.csv`, which
 /// `cxr_core::shard::merge_all` joins) and journals each input as it finishes (`<out's
 /// folder>/.journal/<P>…jsonl`): run again, it predicts only what it had not finished; a
@@ -252,8 +253,6 @@ pub fn predict_folder<P: ImagePipeline + ?Sized>(
     shard: Shard,
     progress: Option<&ProgressBar>,
 ) -> Result<PredictRun> {
-    let mut journal = open_journal(out, shard, &pipeline.settings()?)?;
-    let mut outcomes = Vec::new();
     let mut files = Vec::new();
     for entry in cxr_core::walk::files(dir, None) {
         let (path, walk_error) = match entry {
@@ -266,6 +265,36 @@ pub fn predict_folder<P: ImagePipeline + ?Sized>(
             files.push((key, path, walk_error));
         }
     }
+    predict_files(pipeline, files, out, shard, progress)
+}
+
+/// One image file (PNG, JPEG or DICOM, whatever its name), as [`predict_folder`] predicts
+/// a folder's: its row or its rejection in `out` and `<out>_rejected.csv`, journaled.
+///
+/// # Errors
+///
+/// As [`predict_folder`].
+pub fn predict_file<P: ImagePipeline + ?Sized>(
+    pipeline: &P,
+    file: &Path,
+    out: &Path,
+    progress: Option<&ProgressBar>,
+) -> Result<PredictRun> {
+    let key = Shard::key(Path::new(file.file_name().unwrap_or(file.as_os_str())));
+    let files = vec![(key, file.to_path_buf(), None)];
+    predict_files(pipeline, files, out, Shard::WHOLE, progress)
+}
+
+/// [`predict_folder`]'s work on the files chosen: (journal key, path, walk error).
+fn predict_files<P: ImagePipeline + ?Sized>(
+    pipeline: &P,
+    files: Vec<(String, PathBuf, Option<std::io::Error>)>,
+    out: &Path,
+    shard: Shard,
+    progress: Option<&ProgressBar>,
+) -> Result<PredictRun> {
+    let mut journal = open_journal(out, shard, &pipeline.settings()?)?;
+    let mut outcomes = Vec::new();
     if let Some(pb) = progress {
         pb.set_length(files.len() as u64);
     }
