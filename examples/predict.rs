@@ -135,6 +135,15 @@ fn main() -> anyhow::Result<()> {
         run.predicted,
         run.resumed
     );
+    if !run.rejected.is_empty() {
+        // Why, by reason: the gate's two verdicts, not_an_image, error.
+        let mut why = std::collections::BTreeMap::<&str, usize>::new();
+        for r in &run.rejected {
+            *why.entry(r.reason.as_str()).or_default() += 1;
+        }
+        let why: Vec<String> = why.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        println!("left out: {}", why.join(", "));
+    }
     let careful = run.rows.iter().filter(|r| !r.cautions.is_empty()).count();
     if careful > 0 {
         println!(

@@ -164,6 +164,7 @@ fn train_predict_evaluate_and_explain_on_a_tiny_cohort() {
         said.contains("note: 1 predicted image(s) call for caution"),
         "{said}"
     );
+    assert!(said.contains("\nleft out: 2 not_an_image\n"), "{said}");
     let cautions: Vec<(String, String)> = lines(&pred3)[1..]
         .iter()
         .map(|row| {
