@@ -14,9 +14,9 @@
 //! rejects, and images that fail, go to `<P>_rejected.csv` with their reason. A DICOM
 //! marked FOR PROCESSING, or with text burned into its pixels, is predicted and says so
 //! in the `cautions` column. Run again with the same `--out`, it predicts only what it
-//! had not finished (`.journal` beside `P.csv`). With `--shard I/N` it predicts the images that shard owns and writes its
-//! parts of both tables (`P.shard-I-of-N.csv`); `merge_shards DIR` joins them
-//! (docs/scale.md).
+//! had not finished (`.journal` beside `P.csv`). With `--shard I/N` it predicts the
+//! images that shard owns and writes its parts of both tables (`P.shard-I-of-N.csv`);
+//! `merge_shards DIR` joins them (docs/scale.md).
 #[path = "common/backend.rs"]
 mod backend;
 #[path = "common/gate.rs"]
@@ -122,9 +122,10 @@ fn bar(len: usize, what: &str) -> anyhow::Result<ProgressBar> {
 fn main() -> anyhow::Result<()> {
     logging::init();
     let a = Args::parse();
+    let input = Input::of(&a)?;
     let run = match a.backend {
-        Backend::Torch => torch::predict(&a)?,
-        Backend::Pure => pure(&a)?,
+        Backend::Torch => torch::predict(&a, input)?,
+        Backend::Pure => pure(&a, input)?,
     };
     println!(
         "{} predicted → {}; {} left out → {} ({} done now, {} finished before)",
@@ -165,7 +166,7 @@ fn say_temperature(t: Option<f64>) {
 }
 
 /// The pure-Rust pipeline: an image, a folder or a manifest, one image at a time.
-fn pure(a: &Args) -> anyhow::Result<PredictRun> {
+fn pure(a: &Args, input: Input) -> anyhow::Result<PredictRun> {
     let mut p = cxr::infer::Pipeline::load(&a.run)?;
     if let Some(seg) = &a.segmenter {
         p.segmenter = cxr::infer::Segmenter::load(seg)?;
@@ -174,7 +175,7 @@ fn pure(a: &Args) -> anyhow::Result<PredictRun> {
     p.classifier.set_temperature_scaling(!a.no_temperature);
     say_temperature(p.classifier.temperature());
     let pb = bar(0, "predicting")?;
-    let run = match Input::of(a)? {
+    let run = match input {
         Input::File => predict_file(&p, &a.input, &a.out, Some(&pb))?,
         Input::Folder => predict_folder(&p, &a.input, &a.out, a.shard, Some(&pb))?,
         Input::Manifest => {
@@ -197,7 +198,7 @@ fn pure(a: &Args) -> anyhow::Result<PredictRun> {
 
 #[cfg(not(feature = "torch"))]
 mod torch {
-    pub fn predict(_: &super::Args) -> anyhow::Result<super::PredictRun> {
+    pub fn predict(_: &super::Args, _: super::Input) -> anyhow::Result<super::PredictRun> {
         anyhow::bail!(crate::backend::NO_TORCH)
     }
 }
@@ -214,7 +215,7 @@ mod torch {
     use cxr::lungseg::postprocess::PostprocessOptions;
     use std::path::Path;
 
-    pub fn predict(a: &Args) -> anyhow::Result<PredictRun> {
+    pub fn predict(a: &Args, input: Input) -> anyhow::Result<PredictRun> {
         let qc = a.gate.options()?;
         let device = cxr::nn::device_from_env()?;
         let mut clf = Classifier::load(&a.run, device)?;
@@ -224,7 +225,6 @@ mod torch {
             .segmenter
             .clone()
             .or_else(|| clf.config().segmenter.clone());
-        let input = Input::of(a)?;
         let segmenter = match (&seg_dir, a.mask_column && input == Input::Manifest) {
             (Some(s), false) => Some(Segmenter::load(s, device)?),
             _ => None,

@@ -123,6 +123,37 @@ pub struct BatchRow {
 }
 
 impl BatchRow {
+    /// A row with the header's fields (none when it could not be read), no output and no
+    /// VOI: a failed or skipped file's row, and the start of a converted one's.
+    fn of_header(
+        input: &str,
+        status: Status,
+        error: String,
+        h: Option<&crate::header::DicomHeader>,
+    ) -> BatchRow {
+        BatchRow {
+            input: input.to_owned(),
+            output: String::new(),
+            status,
+            error,
+            rows: h.and_then(|h| h.rows),
+            columns: h.and_then(|h| h.columns),
+            photometric: h
+                .and_then(|h| h.photometric.as_ref())
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
+            bits_stored: h.and_then(|h| h.bits_stored),
+            transfer_syntax: h.map(|h| h.transfer_syntax.clone()).unwrap_or_default(),
+            voi_source: String::new(),
+            window_center: None,
+            window_width: None,
+            presentation_intent: h
+                .and_then(|h| h.presentation_intent.clone())
+                .unwrap_or_default(),
+            burned_in_annotation: h.and_then(|h| h.burned_in_annotation),
+        }
+    }
+
     /// Whether the file is raw detector data (Presentation Intent Type `FOR PROCESSING`),
     /// as [`DicomHeader::is_for_processing`](crate::DicomHeader::is_for_processing) says.
     pub fn is_for_processing(&self) -> bool {
@@ -362,53 +393,24 @@ pub fn convert_tree_shard(
         let journal_it = !matches!(result, Err((_, true, _)));
         let row = match result {
             Ok(info) => BatchRow {
-                input: job.input_label.clone(),
                 output: job.output_rel.to_string_lossy().into_owned(),
-                status: Status::Ok,
-                error: String::new(),
-                rows: info.header.rows,
-                columns: info.header.columns,
-                photometric: info
-                    .header
-                    .photometric
-                    .as_ref()
-                    .map(|p| p.to_string())
-                    .unwrap_or_default(),
-                bits_stored: info.header.bits_stored,
-                transfer_syntax: info.header.transfer_syntax.clone(),
                 voi_source: info.voi_source.as_str().to_owned(),
                 window_center: info.window_center,
                 window_width: info.window_width,
-                presentation_intent: info.header.presentation_intent.clone().unwrap_or_default(),
-                burned_in_annotation: info.header.burned_in_annotation,
+                ..BatchRow::of_header(
+                    &job.input_label,
+                    Status::Ok,
+                    String::new(),
+                    Some(&info.header),
+                )
             },
-            Err((error, _, status)) => {
-                // Header fields when the header can be read.
-                let h = crate::header::DicomHeader::read(&job.input).ok();
-                BatchRow {
-                    input: job.input_label.clone(),
-                    output: String::new(),
-                    status,
-                    error,
-                    rows: h.as_ref().and_then(|h| h.rows),
-                    columns: h.as_ref().and_then(|h| h.columns),
-                    photometric: h
-                        .as_ref()
-                        .and_then(|h| h.photometric.as_ref())
-                        .map(|p| p.to_string())
-                        .unwrap_or_default(),
-                    bits_stored: h.as_ref().and_then(|h| h.bits_stored),
-                    presentation_intent: h
-                        .as_ref()
-                        .and_then(|h| h.presentation_intent.clone())
-                        .unwrap_or_default(),
-                    burned_in_annotation: h.as_ref().and_then(|h| h.burned_in_annotation),
-                    transfer_syntax: h.map(|h| h.transfer_syntax).unwrap_or_default(),
-                    voi_source: String::new(),
-                    window_center: None,
-                    window_width: None,
-                }
-            }
+            // Header fields when the header can be read.
+            Err((error, _, status)) => BatchRow::of_header(
+                &job.input_label,
+                status,
+                error,
+                crate::header::DicomHeader::read(&job.input).ok().as_ref(),
+            ),
         };
         // The committer lives as long as any worker can send.
         let _ = tx.send((i, staged, row, journal_it));
