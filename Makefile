@@ -14,10 +14,21 @@ TORCH_DISK_KB ?= 7340032
 CARGO ?= cargo
 DEMO_OUT ?= out/demo
 
-.PHONY: setup build-tools browser-tools test demo serve fmt lint doc bench peers
+.PHONY: setup rust-tools build-tools browser-tools test demo serve fmt lint doc bench peers
 .DEFAULT_GOAL := test
 
-setup: build-tools $(TORCH_STAMP)
+setup: rust-tools build-tools $(TORCH_STAMP)
+
+# Checked first, so that a machine without Rust says so before PyTorch's 4.5 GB download.
+# Debian's packaged cargo (0.66, Rust 1.65, on bookworm) is far older: rustup is the way.
+RUST_MIN := 1.88
+rust-tools:
+	@command -v $(CARGO) >/dev/null || { echo "error: $(CARGO) not found: this project needs Rust >= $(RUST_MIN)." >&2; \
+	  echo "  Install it with rustup (https://rustup.rs: curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh)," >&2; \
+	  echo "  open a new shell (or: . \$$HOME/.cargo/env) and rerun make." >&2; exit 1; }
+	@v=$$($(CARGO) --version | awk '{print $$2}'); \
+	if [ "$$(printf '%s\n' "$(RUST_MIN)" "$${v%%-*}" | sort -V | head -1)" != "$(RUST_MIN)" ]; then \
+	  echo "error: $(CARGO) $$v is older than the $(RUST_MIN) this project needs: run 'rustup update' (or install Rust with rustup)." >&2; exit 1; fi
 
 # cxr-dicom builds the CharLS (JPEG-LS) and OpenJPEG (JPEG 2000) codecs from their bundled
 # sources, which needs cmake and a C++ compiler. Installed from Debian when missing.
