@@ -117,34 +117,7 @@ fn main() -> anyhow::Result<()> {
             e.undated_images
         );
     }
-    println!(
-        "{} units from {} patients ({} images): global accuracy {:.1} %, average class accuracy {:.1} % (SD {:.1} %)",
-        e.n_units,
-        e.n_patients,
-        e.n_images,
-        100.0 * e.global_accuracy,
-        100.0 * e.mean_class_accuracy,
-        100.0 * e.class_accuracy_sd
-    );
-    for (name, m) in [
-        ("covid", &e.per_class.covid),
-        ("bacterial", &e.per_class.bacterial),
-    ] {
-        if let Some(m) = m {
-            println!(
-                "{name:>9}: AUC {:.4} {:?}, cut-off {:.4}: detection {}/{} ({:.1} %), FPR {:.1} %, PPV {:.1} %, NPV {:.1} %",
-                m.auc,
-                m.auc_ci95,
-                m.cutoff,
-                m.tp,
-                m.tp + m.fn_,
-                100.0 * m.detection_rate,
-                100.0 * m.fpr,
-                100.0 * m.ppv,
-                100.0 * m.npv
-            );
-        }
-    }
+    println!("{}", cxr_report::markdown::summary(e));
     for f in &outputs.files {
         println!("wrote {}", f.display());
     }

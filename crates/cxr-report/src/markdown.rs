@@ -52,6 +52,29 @@ fn auc_ci(ci: Option<[f64; 2]>) -> String {
     }
 }
 
+/// A cut-off: `∞` where no finite one is best (every unit called negative).
+fn cutoff(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v:.4}")
+    } else {
+        num(v)
+    }
+}
+
+/// What one unit is, in words.
+fn grouping_name(g: cxr_eval::Grouping) -> &'static str {
+    match g {
+        cxr_eval::Grouping::PatientDay => "one per patient and day",
+        cxr_eval::Grouping::Patient => "one per patient",
+        cxr_eval::Grouping::Image => "one per image",
+    }
+}
+
+/// Why Table 3 and the ROC table have no row: no class had units on both sides.
+const NO_CLASS_ROWS: &str = "No class has units on both sides (some of that class and \
+    some of the others), so no one-vs-rest metric is defined: the predictions hold one \
+    class only.";
+
 fn frac(k: u64, n: u64, v: f64, ci: Option<[f64; 2]>) -> String {
     format!("{k}/{n} ({} {})", pct(v), pct_ci(ci))
 }
@@ -59,7 +82,7 @@ fn frac(k: u64, n: u64, v: f64, ci: Option<[f64; 2]>) -> String {
 fn table3_row(name: &str, m: &ClassMetrics) -> String {
     let n = m.tp + m.fp + m.tn + m.fn_;
     format!(
-        "| {name} | {} | {} {} | {} {} | {} | {} | {} | {} | {} {} | {} {} | {:.4} |",
+        "| {name} | {} | {} {} | {} {} | {} | {} | {} | {} | {} {} | {} {} | {} |",
         frac(m.tp + m.tn, n, m.accuracy, m.accuracy_ci95),
         pct(m.f1),
         pct_ci(m.f1_ci95),
@@ -73,8 +96,50 @@ fn table3_row(name: &str, m: &ClassMetrics) -> String {
         num_ci(m.lr_pos_ci95),
         num(m.lr_neg),
         num_ci(m.lr_neg_ci95),
-        m.cutoff,
+        cutoff(m.cutoff),
     )
+}
+
+/// A few lines for a terminal: units, accuracy, and per class the AUC with its DeLong
+/// interval and the operating point (what `evaluate` prints; `report.md` has it all).
+pub fn summary(eval: &Evaluation) -> String {
+    let mut s = format!(
+        "{} units ({}) from {} patients, {} images: global accuracy {} {}, average class \
+         accuracy {} (SD {})",
+        eval.n_units,
+        grouping_name(eval.grouping),
+        eval.n_patients,
+        eval.n_images,
+        pct(eval.global_accuracy),
+        pct_ci(eval.global_accuracy_ci95),
+        pct(eval.mean_class_accuracy),
+        pct(eval.class_accuracy_sd),
+    );
+    let mut any = false;
+    for label in [Label::Covid, Label::Bacterial, Label::Healthy] {
+        let Some(m) = eval.per_class.get(label) else {
+            continue;
+        };
+        any = true;
+        let _ = write!(
+            s,
+            "\n{:>19}: AUC {:.4} {}, cut-off {}: detection {}/{} ({}), FPR {}, PPV {}, NPV {}",
+            class_name(label),
+            m.auc,
+            auc_ci(m.auc_ci95),
+            cutoff(m.cutoff),
+            m.tp,
+            m.tp + m.fn_,
+            pct(m.detection_rate),
+            pct(m.fpr),
+            pct(m.ppv),
+            pct(m.npv),
+        );
+    }
+    if !any {
+        let _ = write!(s, "\n{NO_CLASS_ROWS}");
+    }
+    s
 }
 
 /// Renders the whole report. Its figures are linked as `<dir><name>` with the names of
@@ -94,10 +159,10 @@ pub fn report(eval: &Evaluation, dir: &str) -> String {
     let _ = writeln!(s, "# Evaluation report\n");
     let _ = writeln!(
         s,
-        "N = {} units ({:?} grouping) from {} patients and {} images; covid-19 prevalence {}, \
+        "N = {} units ({}) from {} patients and {} images; covid-19 prevalence {}, \
          bacterial pneumonia prevalence {}.\n",
         eval.n_units,
-        eval.grouping,
+        grouping_name(eval.grouping),
         eval.n_patients,
         eval.n_images,
         prevalence(Label::Covid),
@@ -144,10 +209,15 @@ pub fn report(eval: &Evaluation, dir: &str) -> String {
         "| Disease | Accuracy | F1 Score | AUC | Detection Rate | False Positive Rate | PPV | NPV | LR+ | LR− | Cut-off |"
     );
     let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|---|");
+    let mut rows = 0;
     for label in [Label::Covid, Label::Bacterial, Label::Healthy] {
         if let Some(m) = eval.per_class.get(label) {
             let _ = writeln!(s, "{}", table3_row(class_name(label), m));
+            rows += 1;
         }
+    }
+    if rows == 0 {
+        let _ = writeln!(s, "\n{NO_CLASS_ROWS}");
     }
     let _ = writeln!(
         s,
@@ -221,12 +291,12 @@ pub fn report(eval: &Evaluation, dir: &str) -> String {
         };
         let _ = writeln!(
             s,
-            "| {} | {:.4} | {} | {} | {:.4} | {} | {} |",
+            "| {} | {:.4} | {} | {} | {} | {} | {} |",
             class_name(label),
             m.auc,
             auc_ci(m.auc_ci95),
             auc_ci(m.auc_bootstrap_ci95),
-            m.cutoff,
+            cutoff(m.cutoff),
             alt("youden"),
             alt("closest_topleft"),
         );

@@ -294,6 +294,58 @@ fn same_seed_same_metrics_other_seed_other_intervals() {
     assert_ne!(ca.auc_bootstrap_ci95, cc.auc_bootstrap_ci95);
 }
 
+/// The terminal summary states each class's AUC with its DeLong interval as numbers
+/// (not as a program's debug text), and a file of one class says why no class metric
+/// exists, there and in report.md, instead of leaving an empty table.
+#[test]
+fn summary_reads_as_numbers_and_one_class_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let (csv, truth) = synthetic(150, 2);
+    let e = run(&options(dir.path(), &csv, 50, 5)).unwrap().evaluation;
+    let text = cxr_report::markdown::summary(&e);
+    assert!(
+        text.starts_with(&format!(
+            "{} units (one per patient and day) from 150 patients",
+            truth.len()
+        )),
+        "{text}"
+    );
+    for (name, m) in [
+        ("Covid-19", e.per_class.covid.as_ref().unwrap()),
+        (
+            "Bacterial pneumonia",
+            e.per_class.bacterial.as_ref().unwrap(),
+        ),
+        ("Healthy", e.per_class.healthy.as_ref().unwrap()),
+    ] {
+        let [lo, hi] = m.auc_ci95.unwrap();
+        let want = format!(
+            "{name}: AUC {:.4} [{lo:.4}, {hi:.4}], cut-off {:.4}:",
+            m.auc, m.cutoff
+        );
+        assert!(text.contains(&want), "{want} not in {text}");
+    }
+    assert!(!text.contains("Some(") && !text.contains("None"), "{text}");
+
+    let healthy_only: String = csv
+        .lines()
+        .enumerate()
+        .filter(|(i, l)| *i == 0 || l.split(',').nth(3) == Some("healthy"))
+        .map(|(_, l)| format!("{l}\n"))
+        .collect();
+    let one = dir.path().join("one");
+    std::fs::create_dir_all(&one).unwrap();
+    let e = run(&options(&one, &healthy_only, 50, 5))
+        .unwrap()
+        .evaluation;
+    assert!(e.per_class.covid.is_none() && e.per_class.healthy.is_none());
+    let why = "No class has units on both sides";
+    assert!(cxr_report::markdown::summary(&e).contains(why));
+    let md = std::fs::read_to_string(one.join("out/report.md")).unwrap();
+    assert!(md.contains(why), "{md}");
+    assert!(md.contains("units (one per patient and day)"), "{md}");
+}
+
 #[test]
 fn bad_rows_fail_cleanly_and_write_nothing() {
     let dir = tempfile::tempdir().unwrap();
