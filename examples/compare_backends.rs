@@ -38,7 +38,7 @@ fn main() -> anyhow::Result<()> {
         cxr::core::walk::files(&a.input, None)
             .into_iter()
             .filter_map(Result::ok)
-            .filter(|p| cxr::classifier::batch::is_image(p))
+            .filter(|p| cxr::dicom::is_image_file(p))
             .collect()
     } else {
         let records = cxr::core::manifest::read_records(&a.input)?;

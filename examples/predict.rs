@@ -83,7 +83,7 @@ impl Input {
             .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
         let kind = if a.input.is_dir() {
             Input::Folder
-        } else if !is_csv && cxr::classifier::batch::is_image(&a.input) {
+        } else if !is_csv && cxr::dicom::is_image_file(&a.input) {
             Input::File
         } else {
             Input::Manifest

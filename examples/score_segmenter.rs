@@ -6,7 +6,10 @@
 //!
 //! Takes the same mask sources as `train_segmenter` (`--dataset … --root …` too).
 //! `scripts/lungseg/train_and_score.sh` splits a folder pair by patient, trains on one
-//! part and scores on the other.
+//! part and scores on the other. `--backend pure` runs the network without libtorch
+//! (`cxr::infer`), the only backend when built with `--no-default-features`.
+#[path = "common/backend.rs"]
+mod backend;
 #[path = "common/logging.rs"]
 mod logging;
 #[path = "common/masks.rs"]
@@ -14,11 +17,13 @@ mod masks;
 
 use std::path::PathBuf;
 
+use backend::{Backend, DEFAULT_BACKEND};
 use clap::Parser;
+use cxr::lungseg::masks::MaskSet;
 use cxr::lungseg::metrics::Stat;
 use cxr::lungseg::postprocess::PostprocessOptions;
 use cxr::lungseg::qc::QcOptions;
-use cxr::lungseg::{Segmenter, score_pairs};
+use cxr::lungseg::{LungSegmenter, ScoreRow, score_pairs};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Parser)]
@@ -35,6 +40,36 @@ struct Args {
     /// Average each prediction with that of the mirrored image.
     #[arg(long)]
     mirror_average: bool,
+    /// Which library runs the network (`pure`: without libtorch).
+    #[arg(long, value_enum, default_value_t = DEFAULT_BACKEND)]
+    backend: Backend,
+}
+
+/// The pairs scored through either library's segmenter.
+fn score_with<S: LungSegmenter>(
+    seg: &S,
+    set: &MaskSet,
+    pb: &ProgressBar,
+) -> anyhow::Result<Vec<ScoreRow>> {
+    Ok(score_pairs(
+        seg,
+        set,
+        &PostprocessOptions::default(),
+        &QcOptions::default(),
+        Some(pb),
+    )?)
+}
+
+#[cfg(feature = "torch")]
+fn score_torch(a: &Args, set: &MaskSet, pb: &ProgressBar) -> anyhow::Result<Vec<ScoreRow>> {
+    let seg = cxr::lungseg::Segmenter::load(&a.weights, cxr::nn::device_from_env()?)?
+        .with_mirror_average(a.mirror_average);
+    score_with(&seg, set, pb)
+}
+
+#[cfg(not(feature = "torch"))]
+fn score_torch(_: &Args, _: &MaskSet, _: &ProgressBar) -> anyhow::Result<Vec<ScoreRow>> {
+    anyhow::bail!(backend::NO_TORCH)
 }
 
 fn main() -> anyhow::Result<()> {
@@ -44,19 +79,19 @@ fn main() -> anyhow::Result<()> {
         !a.masks.is_empty(),
         "give --images/--masks or --dataset/--root"
     );
+    backend::ensure_available(a.backend)?;
     let set = a.masks.read()?;
-    let seg = Segmenter::load(&a.weights, cxr::nn::device_from_env()?)?
-        .with_mirror_average(a.mirror_average);
     let pb = ProgressBar::new(0).with_style(ProgressStyle::with_template(
         "scoring [{bar:40}] {pos}/{len} ({eta})",
     )?);
-    let rows = score_pairs(
-        &seg,
-        &set,
-        &PostprocessOptions::default(),
-        &QcOptions::default(),
-        Some(&pb),
-    )?;
+    let rows = match a.backend {
+        Backend::Torch => score_torch(&a, &set, &pb)?,
+        Backend::Pure => {
+            let seg =
+                cxr::infer::Segmenter::load(&a.weights)?.with_mirror_average(a.mirror_average);
+            score_with(&seg, &set, &pb)?
+        }
+    };
     pb.finish_and_clear();
     let header = [
         "image",

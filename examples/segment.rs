@@ -1,20 +1,29 @@
 //! Segments every image of a folder with a trained run: masks at each input's size,
 //! overlays, and `qc.csv` with the paper's quality-gate verdict per image.
 //!
-//! `cargo run --release --example segment -- --weights RUN --input DIR --out DIR [--shard I/N]`
+//! `cargo run --release --example segment -- --weights RUN --input DIR --out DIR [--shard I/N] [--backend torch|pure]`
 //!
-//! With `--shard I/N` it segments the images that shard owns into the shared `--out`
-//! and writes its part of the table (`qc.shard-I-of-N.csv`); `merge_shards DIR` joins
-//! the parts. A run stopped half-way and started again skips what it finished.
+//! It reads what `predict` reads: PNG, JPEG and DICOM (by extension, by a UID-like name
+//! or by content; a README or a table beside the images is left alone). `--backend pure`
+//! runs the network without libtorch (`cxr::infer`); built with `--no-default-features`
+//! that is the only backend. With `--shard I/N` it segments the images that shard owns
+//! into the shared `--out` and writes its part of the table (`qc.shard-I-of-N.csv`);
+//! `merge_shards DIR` joins the parts. A run stopped half-way and started again skips
+//! what it finished.
+#[path = "common/backend.rs"]
+mod backend;
+#[path = "common/gate.rs"]
+mod gate;
 #[path = "common/logging.rs"]
 mod logging;
 use std::path::PathBuf;
 
+use backend::{Backend, DEFAULT_BACKEND};
 use clap::Parser;
 use cxr::core::shard::Shard;
 use cxr::lungseg::postprocess::PostprocessOptions;
 use cxr::lungseg::qc::QcOptions;
-use cxr::lungseg::{Segmenter, segment_dir_shard};
+use cxr::lungseg::{LungSegmenter, ShardRun, segment_dir_shard};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Parser)]
@@ -23,7 +32,7 @@ struct Args {
     /// A run folder written by train_segmenter.
     #[arg(long)]
     weights: PathBuf,
-    /// Folder of PNG/JPEG images.
+    /// Folder of PNG, JPEG or DICOM images (DICOM by any name: `.dcm`, none, a UID).
     #[arg(long)]
     input: PathBuf,
     /// Output folder: masks/, overlays/, qc.csv.
@@ -32,31 +41,25 @@ struct Args {
     /// Only this shard of the input (I/N, I from 0), into the shared --out.
     #[arg(long, default_value = "0/1")]
     shard: Shard,
-    /// Minimum lung fraction of the gate.
-    #[arg(long, default_value_t = 0.30)]
-    min_fraction: f32,
+    #[command(flatten)]
+    gate: gate::GateArgs,
+    /// Which library runs the network (`pure`: without libtorch).
+    #[arg(long, value_enum, default_value_t = DEFAULT_BACKEND)]
+    backend: Backend,
 }
 
 fn main() -> anyhow::Result<()> {
     logging::init();
     let a = Args::parse();
-    let seg = Segmenter::load(&a.weights, cxr::nn::device_from_env()?)?;
-    let qc = QcOptions {
-        min_fraction: a.min_fraction,
-        ..QcOptions::default()
-    };
+    // A bad gate is refused before the model loads.
+    let qc = a.gate.options()?;
     let pb = ProgressBar::new(0).with_style(ProgressStyle::with_template(
         "segmenting [{bar:40}] {pos}/{len} ({eta})",
     )?);
-    let run = segment_dir_shard(
-        &seg,
-        &a.input,
-        &a.out,
-        &PostprocessOptions::default(),
-        &qc,
-        a.shard,
-        Some(&pb),
-    )?;
+    let run = match a.backend {
+        Backend::Torch => torch::segment(&a, &qc, &pb)?,
+        Backend::Pure => segment_with(&cxr::infer::Segmenter::load(&a.weights)?, &a, &qc, &pb)?,
+    };
     pb.finish_and_clear();
     let rows = &run.rows;
     let count = |f: &dyn Fn(&cxr::lungseg::QcRow) -> bool| rows.iter().filter(|r| f(r)).count();
@@ -72,10 +75,50 @@ fn main() -> anyhow::Result<()> {
     );
     if rows.is_empty() {
         eprintln!(
-            "note: no PNG or JPEG image under {}; segment reads those (convert DICOM files \
-             with dicom_to_png first, or use predict, which reads DICOM too)",
+            "note: no {} image under {}",
+            cxr::dicom::IMAGE_FILES.what,
             a.input.display()
         );
     }
     Ok(())
+}
+
+/// The folder through either library's segmenter.
+fn segment_with<S: LungSegmenter>(
+    seg: &S,
+    a: &Args,
+    qc: &QcOptions,
+    pb: &ProgressBar,
+) -> anyhow::Result<ShardRun> {
+    Ok(segment_dir_shard(
+        seg,
+        &a.input,
+        &cxr::dicom::IMAGE_FILES,
+        &a.out,
+        &PostprocessOptions::default(),
+        qc,
+        a.shard,
+        Some(pb),
+    )?)
+}
+
+#[cfg(feature = "torch")]
+mod torch {
+    use super::{Args, QcOptions, ShardRun};
+    use indicatif::ProgressBar;
+
+    pub fn segment(a: &Args, qc: &QcOptions, pb: &ProgressBar) -> anyhow::Result<ShardRun> {
+        let seg = cxr::lungseg::Segmenter::load(&a.weights, cxr::nn::device_from_env()?)?;
+        super::segment_with(&seg, a, qc, pb)
+    }
+}
+
+#[cfg(not(feature = "torch"))]
+mod torch {
+    use super::{Args, QcOptions, ShardRun};
+    use indicatif::ProgressBar;
+
+    pub fn segment(_: &Args, _: &QcOptions, _: &ProgressBar) -> anyhow::Result<ShardRun> {
+        anyhow::bail!(crate::backend::NO_TORCH)
+    }
 }

@@ -188,6 +188,67 @@ fn train_predict_evaluate_and_explain_on_a_tiny_cohort() {
     assert!(left_out[1].starts_with(",,DICOMDIR,") && left_out[1].contains(",not_an_image,"));
     assert!(left_out[2].contains(",not_an_image,") && left_out[2].contains("structured report"));
 
+    // The same folder segmented, by either library: segment reads what predict reads
+    // (DICOM by any name), masks named by the whole UID, the disc's index and report as
+    // error rows saying what they are, the note left alone; the two backends agree.
+    let mut tables = Vec::new();
+    for backend in ["torch", "pure"] {
+        let out = d.join(format!("segmented-{backend}"));
+        let said = run(
+            "segment",
+            &[
+                &["--weights", s(&seg), "--input", s(&dicoms)][..],
+                &["--out", s(&out), "--backend", backend],
+                &gate,
+            ]
+            .concat(),
+        );
+        assert!(
+            said.starts_with("5 images (5 segmented now, 0 finished before)"),
+            "{said}"
+        );
+        assert!(said.contains(", 2 errors;"), "{said}");
+        let rows = lines(&out.join("qc.csv"));
+        let cells: Vec<Vec<String>> = rows[1..]
+            .iter()
+            .map(|r| r.split(',').map(str::to_owned).collect())
+            .collect();
+        let names: Vec<(&str, &str, &str)> = cells
+            .iter()
+            .map(|c| (c[0].as_str(), c[1].as_str(), c[2].as_str()))
+            .collect();
+        let uid_mask = format!("masks/{uid}.png");
+        assert_eq!(
+            names,
+            [
+                (uid, uid_mask.as_str(), "ok"),
+                ("DICOMDIR", "", "error"),
+                ("IM000002", "", "error"),
+                ("big_endian.dcm", "masks/big_endian.png", "ok"),
+                ("dx_for_processing.dcm", "masks/dx_for_processing.png", "ok"),
+            ]
+        );
+        assert!(rows[2].contains("DICOMDIR"), "{}", rows[2]);
+        assert!(rows[3].contains("structured report"), "{}", rows[3]);
+        let dicom = cxr::dicom::load_image(&dicoms.join("big_endian.dcm")).unwrap();
+        let mask = image::open(out.join("masks/big_endian.png")).unwrap();
+        assert_eq!(
+            (mask.width(), mask.height()),
+            dicom.dimensions(),
+            "a mask at the input's own size"
+        );
+        assert!(out.join(format!("overlays/{uid}.png")).exists());
+        tables.push(cells);
+    }
+    for (t, p) in tables[0].iter().zip(&tables[1]) {
+        // image, mask, status, lungs_found and verdict the same; the lung fraction within
+        // a few border pixels of the masks.
+        assert_eq!((&t[..4], &t[5]), (&p[..4], &p[5]), "{t:?} vs {p:?}");
+        if let (Ok(a), Ok(b)) = (t[4].parse::<f64>(), p[4].parse::<f64>()) {
+            assert!((a - b).abs() < 5e-3, "{t:?} vs {p:?}");
+        }
+    }
+
     // One image file, as a person with one radiograph would give it.
     let one = d.join("one.csv");
     let said = run(

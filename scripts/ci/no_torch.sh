@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The facade without its `torch` feature: the data, statistics and report tools, the
-# pure-Rust `predict` and the service on the pure-Rust path (`serve`, cxr-infer) build,
-# start and link no libtorch. Run by `make test`.
+# pure-Rust `predict`, `segment`, `score_segmenter` and the service on the pure-Rust path
+# (`serve`, cxr-infer) build, start and link no libtorch. Run by `make test`.
 #
 #   scripts/ci/no_torch.sh
 set -euo pipefail
@@ -24,7 +24,7 @@ for line in sys.stdin:
     if m.get("reason") == "compiler-artifact" and m.get("executable") and "example" in m["target"]["kind"]:
         print(m["target"]["name"], m["executable"])
 ')
-expected="build_cohort compare_models contact_sheet dicom_to_png error_analysis evaluate merge_shards power_analysis predict scan_source serve synth_cohort"
+expected="build_cohort compare_models contact_sheet dicom_to_png error_analysis evaluate merge_shards power_analysis predict scan_source score_segmenter segment serve synth_cohort"
 for name in $expected; do
   exe=$(awk -v n="$name" '$1 == n {print $2}' <<<"$exes")
   if [ -z "$exe" ]; then
@@ -38,16 +38,18 @@ for name in $expected; do
   fi
 done
 # They start (with no libtorch on the library path) and answer --help.
-for name in build_cohort compare_models dicom_to_png error_analysis evaluate merge_shards power_analysis predict scan_source serve synth_cohort; do
+for name in build_cohort compare_models dicom_to_png error_analysis evaluate merge_shards power_analysis predict scan_source score_segmenter segment serve synth_cohort; do
   exe=$(awk -v n="$name" '$1 == n {print $2}' <<<"$exes")
   env -u LD_LIBRARY_PATH "$exe" --help >/dev/null
 done
 # Asked for libtorch, they say how to run without it; a run that is not there is named.
-for call in "predict --input x --out y" serve; do
+for call in "predict --run /nonexistent --input x --out y" "serve --run /nonexistent" \
+  "segment --weights /nonexistent --input x --out y" \
+  "score_segmenter --weights /nonexistent --images x --masks y --out z"; do
   read -r name extra <<<"$call"
   exe=$(awk -v n="$name" '$1 == n {print $2}' <<<"$exes")
   # shellcheck disable=SC2086
-  if out=$(env -u LD_LIBRARY_PATH "$exe" --run /nonexistent $extra --backend torch 2>&1) ||
+  if out=$(env -u LD_LIBRARY_PATH "$exe" $extra --backend torch 2>&1) ||
     ! grep -q "built without libtorch" <<<"$out"; then
     echo "error: $name --backend torch without libtorch did not refuse clearly: $out" >&2
     exit 1

@@ -118,23 +118,6 @@ pub fn rejections_path(out: &Path) -> PathBuf {
     out.with_file_name(format!("{stem}_rejected.csv"))
 }
 
-/// The images `predict` takes from a folder: PNG, JPEG and DICOM by their extension
-/// ([`cxr_core::names::IMAGE_EXTENSIONS`]), files without one, files named by a DICOM
-/// UID (an all-digit last part: `1.2.840.113619.2.55.3.868`), and any other file that
-/// starts as DICOM does (read to its 132nd byte). A README or a table beside the images
-/// is not taken.
-pub fn is_image(path: &Path) -> bool {
-    let Some(ext) = path
-        .extension()
-        .map(|x| x.to_string_lossy().to_ascii_lowercase())
-    else {
-        return true;
-    };
-    cxr_core::names::IMAGE_EXTENSIONS.contains(&ext.as_str())
-        || ext.bytes().all(|b| b.is_ascii_digit())
-        || cxr_dicom::is_dicom_file(path).unwrap_or(false)
-}
-
 /// The run's journal, `settings` (whatever the rows depend on: the models, their
 /// weights, the gate, the backend) recorded in it.
 fn open_journal(
@@ -231,8 +214,8 @@ fn file_rejection(path: &Path, reason: &str, detail: String) -> Rejection {
     }
 }
 
-/// Every image under `dir` ([`is_image`], walked as [`cxr_core::walk::files`] walks)
-/// that `shard` owns, through `pipeline` (either backend's: [`ImagePipeline`]): a
+/// Every image under `dir` ([`cxr_dicom::is_image_file`], walked as
+/// [`cxr_core::walk::files`] walks) that `shard` owns, through `pipeline` (either backend's: [`ImagePipeline`]): a
 /// prediction row per image the gate accepts (unlabelled, the file's
 /// [`image_stem`](cxr_core::names::image_stem) as patient and image), a rejection (the
 /// gate's verdict or the error) per other file. Writes `out` and
@@ -256,7 +239,7 @@ pub fn predict_folder<P: ImagePipeline + ?Sized>(
     let mut files = Vec::new();
     for entry in cxr_core::walk::files(dir, None) {
         let (path, walk_error) = match entry {
-            Ok(f) if is_image(&f) => (f, None),
+            Ok(f) if cxr_dicom::is_image_file(&f) => (f, None),
             Ok(_) => continue,
             Err((d, e)) => (d, Some(e)),
         };

@@ -75,6 +75,44 @@ impl LoadOptions {
 /// largest radiographs, scanned films included, are under 60 million).
 pub const MAX_IMAGE_PIXELS: u64 = 100_000_000;
 
+/// Which files of a folder a tool takes as images, and how it reads them: what a folder
+/// tool (`cxr_lungseg::segment_dir_shard`) is given, so that a crate below `cxr-dicom`
+/// in the DAG can read DICOM when its caller can. [`ImageFiles::PNG_JPEG`] is this
+/// crate's; `cxr_dicom::IMAGE_FILES` adds DICOM (by extension, UID-like name or content).
+#[derive(Debug, Clone, Copy)]
+pub struct ImageFiles {
+    /// What they are, in words, for messages (`"PNG or JPEG"`).
+    pub what: &'static str,
+    /// Whether the file at a path is one.
+    pub is_image: fn(&Path) -> bool,
+    /// Reads one as 8-bit grayscale with bright bone.
+    pub load: fn(&Path) -> std::result::Result<GrayImage, Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl ImageFiles {
+    /// PNG and JPEG files, by their extension (any case), read by [`load_gray`].
+    pub const PNG_JPEG: ImageFiles = ImageFiles {
+        what: "PNG or JPEG",
+        is_image: is_png_or_jpeg,
+        load: load_gray_boxed,
+    };
+}
+
+/// Whether `path` ends in `.png`, `.jpg` or `.jpeg` (any case).
+pub fn is_png_or_jpeg(path: &Path) -> bool {
+    path.extension().and_then(|x| x.to_str()).is_some_and(|x| {
+        ["png", "jpg", "jpeg"]
+            .iter()
+            .any(|e| x.eq_ignore_ascii_case(e))
+    })
+}
+
+fn load_gray_boxed(
+    path: &Path,
+) -> std::result::Result<GrayImage, Box<dyn std::error::Error + Send + Sync>> {
+    Ok(load_gray(path)?)
+}
+
 /// Loads an image as 8-bit grayscale with default options.
 ///
 /// Colour images are converted with the Rec. 709 luma weights

@@ -309,3 +309,34 @@ pub fn is_dicom_file(path: &Path) -> std::result::Result<bool, cxr_core::Error> 
         })?;
     Ok(is_dicom(&head))
 }
+
+/// The images a folder tool takes: PNG, JPEG and DICOM by their extension
+/// ([`cxr_core::names::IMAGE_EXTENSIONS`]), files without one, files named by a DICOM
+/// UID (an all-digit last part: `1.2.840.113619.2.55.3.868`), and any other file that
+/// starts as DICOM does (read to its 132nd byte). A README or a table beside the images
+/// is not taken.
+pub fn is_image_file(path: &Path) -> bool {
+    let Some(ext) = path
+        .extension()
+        .map(|x| x.to_string_lossy().to_ascii_lowercase())
+    else {
+        return true;
+    };
+    cxr_core::names::IMAGE_EXTENSIONS.contains(&ext.as_str())
+        || ext.bytes().all(|b| b.is_ascii_digit())
+        || is_dicom_file(path).unwrap_or(false)
+}
+
+/// PNG, JPEG and DICOM files, as [`is_image_file`] takes them, read by [`load_image`]:
+/// what a folder tool below this crate in the DAG is given to read DICOM too.
+pub const IMAGE_FILES: cxr_core::ImageFiles = cxr_core::ImageFiles {
+    what: "PNG, JPEG or DICOM",
+    is_image: is_image_file,
+    load: load_image_boxed,
+};
+
+fn load_image_boxed(
+    path: &Path,
+) -> std::result::Result<GrayImage, Box<dyn std::error::Error + Send + Sync>> {
+    Ok(load_image(path)?)
+}

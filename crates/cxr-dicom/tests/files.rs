@@ -815,3 +815,45 @@ fn non_image_classes_are_named_and_image_classes_are_not() {
         assert_eq!(non_image_class(uid), want, "{uid}");
     }
 }
+
+/// What a folder tool takes as an image (`is_image_file`, `IMAGE_FILES`): images by
+/// extension, by a UID-like or missing extension, and DICOM by content under any name;
+/// not a README or a table. `IMAGE_FILES.load` reads DICOM and PNG alike.
+#[test]
+fn image_files_are_known_by_name_or_content() {
+    use cxr_dicom::{IMAGE_FILES, is_image_file};
+    let dir = tempfile::tempdir().unwrap();
+    let dicom = std::fs::read(fixture("big_endian.dcm")).unwrap();
+    let mut png = Vec::new();
+    cxr_core::encode_png(
+        &mut png,
+        &cxr_core::GrayImage::from_pixel(4, 3, image::Luma([9])),
+    )
+    .unwrap();
+    for (name, bytes, want) in [
+        ("a.png", &png[..], true),
+        ("b.JPG", b"not read".as_slice(), true),
+        ("c.dcm", b"not read".as_slice(), true),
+        ("IM000001", &dicom[..], true),
+        ("1.2.840.113619.2.55.3.868", &dicom[..], true),
+        ("scan.bin", &dicom[..], true),
+        ("notes.txt", b"a note".as_slice(), false),
+        ("records.csv", b"a,b\n".as_slice(), false),
+    ] {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        assert_eq!(is_image_file(&p), want, "{name}");
+        assert_eq!((IMAGE_FILES.is_image)(&p), want, "{name}");
+    }
+    let from_dicom = (IMAGE_FILES.load)(&dir.path().join("scan.bin")).unwrap();
+    assert_eq!(
+        from_dicom,
+        convert_file(&fixture("big_endian.dcm"), &ConvertOptions::default())
+            .unwrap()
+            .image
+    );
+    let from_png = (IMAGE_FILES.load)(&dir.path().join("a.png")).unwrap();
+    assert_eq!(from_png.dimensions(), (4, 3));
+    let e = (IMAGE_FILES.load)(&dir.path().join("notes.txt")).unwrap_err();
+    assert!(e.to_string().contains("notes.txt"), "{e}");
+}

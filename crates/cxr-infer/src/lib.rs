@@ -222,6 +222,27 @@ impl Segmenter {
     }
 }
 
+/// The pure-Rust segmenter in `cxr-lungseg`'s folder and scoring tools
+/// (`cxr_lungseg::segment_dir_shard`, `score_pairs`), as the libtorch one.
+impl cxr_lungseg::LungSegmenter for Segmenter {
+    fn probabilities(&self, img: &GrayImage) -> std::result::Result<Vec<f32>, cxr_lungseg::Error> {
+        Segmenter::probabilities(self, img).map_err(|e| match e {
+            Error::EmptyImage { width, height } => cxr_lungseg::Error::EmptyImage { width, height },
+            Error::Lungseg(e) => e,
+            e => cxr_lungseg::Error::Backend(Box::new(e)),
+        })
+    }
+
+    fn settings(&self) -> std::result::Result<serde_json::Value, cxr_lungseg::Error> {
+        Ok(serde_json::json!({
+            "backend": "candle",
+            "segmenter": self.config,
+            "weights": cxr_nn::files::weights_id(&self.run_dir)?,
+            "mirror_average": self.mirror_average,
+        }))
+    }
+}
+
 /// σ(x) = 1 / (1 + e^(−x)).
 fn sigmoid(x: &Tensor) -> candle_core::Result<Tensor> {
     (x.neg()?.exp()? + 1.0)?.recip()

@@ -1,25 +1,65 @@
 //! Segmenting a folder: masks at each input's own size, overlays, and `qc.csv` with one
-//! row per image (its gate verdict, or the error that stopped it; the rest goes on).
+//! row per image (its gate verdict, or the error that stopped it; the rest goes on);
+//! scoring a segmenter on labelled pairs. Either library runs the network: these tools
+//! take any [`LungSegmenter`] (libtorch's [`crate::Segmenter`], `cxr_infer::Segmenter`).
 
 use cxr_core::shard::{Journal, Shard, Table};
 use std::path::{Path, PathBuf};
 
-use cxr_core::{GrayImage, LungMask};
+use cxr_core::{GrayImage, ImageFiles, LungMask};
 use image::{Rgb, RgbImage};
 use indicatif::ProgressBar;
 use serde::Serialize;
 
-use crate::masks::{MaskSet, PixelLabel};
+use crate::masks::MaskSet;
 use crate::postprocess::{PostprocessOptions, Segmentation, postprocess};
 use crate::qc::{LungQc, QcOptions, assess};
-use crate::train::{BACKGROUND, IGNORE, LUNG, LabelledImages, Segmenter};
 
-impl LabelledImages for MaskSet {
+/// A trained lung segmenter, whichever library runs it: libtorch's [`crate::Segmenter`]
+/// (feature `torch`) or the pure-Rust `cxr_infer::Segmenter`. The folder and scoring
+/// tools of this module take either.
+pub trait LungSegmenter {
+    /// Lung probabilities at the image's own size (row-major).
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::EmptyImage`] for an image without pixels; the library's errors.
+    fn probabilities(&self, img: &GrayImage) -> Result<Vec<f32>, crate::Error>;
+
+    /// Everything its masks depend on (the network, its weights, test-time mirroring,
+    /// the library), as a folder run's journal records it.
+    ///
+    /// # Errors
+    ///
+    /// A weights file that cannot be read.
+    fn settings(&self) -> Result<serde_json::Value, crate::Error>;
+}
+
+#[cfg(feature = "torch")]
+impl LungSegmenter for crate::Segmenter {
+    fn probabilities(&self, img: &GrayImage) -> Result<Vec<f32>, crate::Error> {
+        crate::Segmenter::probabilities(self, img)
+    }
+
+    fn settings(&self) -> Result<serde_json::Value, crate::Error> {
+        Ok(serde_json::json!({
+            "backend": "libtorch",
+            "segmenter": self.config().model,
+            "weights": self.weights_id(),
+            "mirror_average": self.mirror_average(),
+        }))
+    }
+}
+
+#[cfg(feature = "torch")]
+impl crate::train::LabelledImages for MaskSet {
     fn len(&self) -> usize {
         self.pairs.len()
     }
     fn load(&self, i: usize) -> Result<(GrayImage, Vec<u8>), cxr_nn::loader::BoxError> {
         let (img, mask) = self.pairs[i].load()?;
+        use crate::masks::PixelLabel;
+        use crate::train::{BACKGROUND, IGNORE, LUNG};
         let labels = mask
             .labels()
             .iter()
@@ -41,9 +81,9 @@ impl LabelledImages for MaskSet {
 /// # Errors
 ///
 /// [`crate::Error::Postprocess`] / [`crate::Error::Qc`] for out-of-range options,
-/// [`crate::Error::EmptyImage`] for an image without pixels, libtorch errors.
-pub fn segment_image(
-    seg: &Segmenter,
+/// [`crate::Error::EmptyImage`] for an image without pixels, the library's errors.
+pub fn segment_image<S: LungSegmenter + ?Sized>(
+    seg: &S,
     img: &GrayImage,
     post: &PostprocessOptions,
     qc: &QcOptions,
@@ -70,20 +110,23 @@ pub fn overlay(img: &GrayImage, s: &Segmentation) -> RgbImage {
     })
 }
 
-/// Output names (relative, `.png`) of the inputs `rels`: `<stem>.png`, or
-/// `<file name>.png` for inputs of one folder that share a stem; `None` for a name still
-/// taken by another input after that (an input literally named `x.jpg.png` beside
-/// `x.jpg` and `x.png`), which is then an error row rather than an overwrite.
+/// Output names (relative, `.png`) of the inputs `rels`: `<stem>.png` (the stem without
+/// an image extension, [`cxr_core::names::image_stem`]: a DICOM file named by its UID
+/// keeps its whole name), or `<file name>.png` for inputs of one folder that share a
+/// stem; `None` for a name still taken by another input after that (an input literally
+/// named `x.jpg.png` beside `x.jpg` and `x.png`), which is then an error row rather than
+/// an overwrite.
 fn output_names(rels: &[PathBuf]) -> Vec<Option<PathBuf>> {
     use std::collections::HashMap;
+    let png = |r: &PathBuf| r.with_file_name(format!("{}.png", cxr_core::names::image_stem(r)));
     let mut by_stem: HashMap<PathBuf, usize> = HashMap::new();
     for r in rels {
-        *by_stem.entry(r.with_extension("png")).or_default() += 1;
+        *by_stem.entry(png(r)).or_default() += 1;
     }
     let wanted: Vec<PathBuf> = rels
         .iter()
         .map(|r| {
-            let stem = r.with_extension("png");
+            let stem = png(r);
             if by_stem[&stem] > 1 {
                 let mut name = r.as_os_str().to_owned();
                 name.push(".png");
@@ -135,8 +178,8 @@ pub struct ScoreRow {
 /// # Errors
 ///
 /// Out-of-range options, before any image is read.
-pub fn score_pairs(
-    seg: &Segmenter,
+pub fn score_pairs<S: LungSegmenter + ?Sized>(
+    seg: &S,
     set: &MaskSet,
     post: &PostprocessOptions,
     qc: &QcOptions,
@@ -216,7 +259,8 @@ pub struct QcRow {
 }
 
 /// Segments every PNG/JPEG under `input` (recursively, as [`cxr_core::walk::files`]
-/// walks: hidden names skipped, `out` left out) into `out/masks/<stem>.png` (0/255,
+/// walks: hidden names skipped, `out` left out; [`segment_dir_shard`] takes other
+/// [`ImageFiles`], DICOM among them) into `out/masks/<stem>.png` (0/255,
 /// the input's size), `out/overlays/<stem>.png` and `out/qc.csv`. Inputs of one folder
 /// that share a stem (`x.jpg` and `x.png`) are named by their whole file name instead
 /// (`x.jpg.png`, `x.png.png`), so that no mask overwrites another; the `mask` column
@@ -230,15 +274,16 @@ pub struct QcRow {
 /// [`crate::Error::Postprocess`] / [`crate::Error::Qc`] for out-of-range options (before
 /// any image is read); [`crate::Error::Core`] when the folder cannot be walked or
 /// `qc.csv` cannot be written.
-pub fn segment_dir(
-    seg: &Segmenter,
+pub fn segment_dir<S: LungSegmenter + ?Sized>(
+    seg: &S,
     input: &Path,
     out: &Path,
     post: &PostprocessOptions,
     qc: &QcOptions,
     progress: Option<&ProgressBar>,
 ) -> Result<Vec<QcRow>, crate::Error> {
-    Ok(segment_dir_shard(seg, input, out, post, qc, Shard::WHOLE, progress)?.rows)
+    let files = ImageFiles::PNG_JPEG;
+    Ok(segment_dir_shard(seg, input, &files, out, post, qc, Shard::WHOLE, progress)?.rows)
 }
 
 /// What [`segment_dir_shard`] did.
@@ -254,8 +299,9 @@ pub struct ShardRun {
     pub table: PathBuf,
 }
 
-/// [`segment_dir`] for one [`Shard`] of the input: the images whose relative path the
-/// shard owns, into the shared `out` folder, the rows into `out/qc.shard-I-of-N.csv`
+/// [`segment_dir`] for one [`Shard`] of the input and the images `files` takes
+/// ([`ImageFiles::PNG_JPEG`], or `cxr_dicom::IMAGE_FILES` for DICOM too): the images
+/// whose relative path the shard owns, into the shared `out` folder, the rows into `out/qc.shard-I-of-N.csv`
 /// (`cxr_core::shard::merge_parts` joins the parts into the `qc.csv` a whole run
 /// writes). Each finished image is journaled (`out/.journal/qc.shard-I-of-N.jsonl`), so
 /// that a shard killed and started again skips what it finished; a shard's journal made
@@ -265,9 +311,11 @@ pub struct ShardRun {
 /// # Errors
 ///
 /// As [`segment_dir`], and [`crate::Error::Journal`] when the journal cannot be used.
-pub fn segment_dir_shard(
-    seg: &Segmenter,
+#[allow(clippy::too_many_arguments)]
+pub fn segment_dir_shard<S: LungSegmenter + ?Sized>(
+    seg: &S,
     input: &Path,
+    files: &ImageFiles,
     out: &Path,
     post: &PostprocessOptions,
     qc: &QcOptions,
@@ -276,17 +324,12 @@ pub fn segment_dir_shard(
 ) -> Result<ShardRun, crate::Error> {
     post.validate()?;
     qc.validate()?;
+    let reader = files;
     // The output folder is left out should it sit inside the input.
     let mut files = Vec::new();
     for entry in cxr_core::walk::files(input, Some(out)) {
         let p = entry.map_err(|(path, source)| cxr_core::Error::Io { path, source })?;
-        if matches!(
-            p.extension()
-                .and_then(|x| x.to_str())
-                .map(str::to_ascii_lowercase)
-                .as_deref(),
-            Some("png" | "jpg" | "jpeg")
-        ) {
+        if (reader.is_image)(&p) {
             files.push(p);
         }
     }
@@ -305,8 +348,7 @@ pub fn segment_dir_shard(
     let settings = serde_json::json!({
         "post": post,
         "qc": qc,
-        "segmenter": seg.config(),
-        "weights": seg.weights_id(),
+        "model": seg.settings()?,
     })
     .to_string();
     let mut journal: Journal<QcRow> = Journal::open_in(
@@ -333,11 +375,11 @@ pub fn segment_dir_shard(
             }
             continue;
         }
-        let row = (|| -> Result<QcRow, Box<dyn std::error::Error>> {
+        let row = (|| -> Result<QcRow, Box<dyn std::error::Error + Send + Sync>> {
             let name = name
                 .as_ref()
                 .ok_or("another input's mask has this name (rename one of them)")?;
-            let img = cxr_core::load_gray(path)?;
+            let img = (reader.load)(path)?;
             let (s, q) = segment_image(seg, &img, post, qc)?;
             s.lungs.save(&out.join("masks").join(name))?;
             cxr_core::save_rgb_png(&out.join("overlays").join(name), &overlay(&img, &s))?;

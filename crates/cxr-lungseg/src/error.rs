@@ -42,6 +42,10 @@ pub enum Error {
     /// An error of the training kit (checkpoints, JSON, I/O).
     #[error(transparent)]
     Nn(#[from] cxr_nn::Error),
+    /// An error of another library running the network (the pure-Rust `cxr-infer`'s,
+    /// through [`crate::LungSegmenter`]).
+    #[error(transparent)]
+    Backend(Box<dyn std::error::Error + Send + Sync>),
     /// An error raised by libtorch.
     #[cfg(feature = "torch")]
     #[error(transparent)]

@@ -8,7 +8,10 @@
 //! - [`qc`]: the quality gate ([`qc::LungQc`]);
 //! - [`metrics`]: Dice, IoU, 95th-percentile Hausdorff distance;
 //! - [`masks`]: readers of lung-mask datasets (Montgomery, Shenzhen, JSRT/SCR, generic
-//!   `images/` + `masks/` folders).
+//!   `images/` + `masks/` folders);
+//! - [`batch`]: a folder segmented (masks, overlays, `qc.csv`) and a segmenter scored on
+//!   labelled pairs, with any [`LungSegmenter`] (this crate's libtorch one, or
+//!   `cxr-infer`'s pure-Rust one).
 //!
 //! - [`model`]: DeepLabv3+ with a ResNet backbone ([`SegmenterConfig`] presets);
 //! - [`train`](mod@train): BCE + Dice training with the `cxr-nn` kit, and [`Segmenter`] inference.
@@ -16,7 +19,6 @@
 //! Sits on `cxr-core` and `cxr-nn` (libtorch) in the crate DAG.
 #![warn(missing_docs)]
 
-#[cfg(feature = "torch")]
 pub mod batch;
 pub mod config;
 pub mod error;
@@ -28,10 +30,9 @@ pub mod qc;
 #[cfg(feature = "torch")]
 pub mod train;
 
-#[cfg(feature = "torch")]
 pub use batch::{
-    QC_COLUMNS, QcRow, ScoreRow, ShardRun, score_pairs, segment_dir, segment_dir_shard,
-    segment_image,
+    LungSegmenter, QC_COLUMNS, QcRow, ScoreRow, ShardRun, score_pairs, segment_dir,
+    segment_dir_shard, segment_image,
 };
 pub use config::SegmenterConfig;
 /// The lung-mask dataset readers, re-exported from `cxr-source-nlm-tb` (where they live,

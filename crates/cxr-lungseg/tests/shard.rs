@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use cxr_core::shard::{JOURNALS, Shard, merge_all};
-use cxr_core::{Label, SourceId};
+use cxr_core::{ImageFiles, Label, SourceId};
 use cxr_lungseg::qc::QcOptions;
 use cxr_lungseg::{
     InMemory, SegTrainConfig, Segmenter, SegmenterConfig, segment_dir, segment_dir_shard,
@@ -102,6 +102,7 @@ fn four_shards_and_a_merge_equal_one_whole_run_and_a_killed_shard_resumes() {
         let r = segment_dir_shard(
             &seg,
             &input,
+            &ImageFiles::PNG_JPEG,
             &sharded,
             &post,
             &qc,
@@ -139,6 +140,7 @@ fn four_shards_and_a_merge_equal_one_whole_run_and_a_killed_shard_resumes() {
         let r = segment_dir_shard(
             &seg,
             &input,
+            &ImageFiles::PNG_JPEG,
             &sharded,
             &post,
             &qc,
@@ -152,10 +154,30 @@ fn four_shards_and_a_merge_equal_one_whole_run_and_a_killed_shard_resumes() {
     assert_eq!(added, 3);
     // A finished image whose mask is gone is redone, not skipped on the journal's word.
     let shard0 = Shard::new(0, 4).unwrap();
-    let row = segment_dir_shard(&seg, &input, &sharded, &post, &qc, shard0, None).unwrap();
+    let row = segment_dir_shard(
+        &seg,
+        &input,
+        &ImageFiles::PNG_JPEG,
+        &sharded,
+        &post,
+        &qc,
+        shard0,
+        None,
+    )
+    .unwrap();
     let ok = row.rows.iter().find(|r| r.status == "ok").unwrap().clone();
     std::fs::remove_file(sharded.join(&ok.mask)).unwrap();
-    let redo = segment_dir_shard(&seg, &input, &sharded, &post, &qc, shard0, None).unwrap();
+    let redo = segment_dir_shard(
+        &seg,
+        &input,
+        &ImageFiles::PNG_JPEG,
+        &sharded,
+        &post,
+        &qc,
+        shard0,
+        None,
+    )
+    .unwrap();
     assert_eq!((redo.segmented, redo.rows), (1, row.rows));
     assert!(sharded.join(&ok.mask).exists());
 
@@ -163,7 +185,17 @@ fn four_shards_and_a_merge_equal_one_whole_run_and_a_killed_shard_resumes() {
     // its part of the table was never written.
     let killed = d.path().join("killed");
     let shard = Shard::new(1, 2).unwrap();
-    let first = segment_dir_shard(&seg, &input, &killed, &post, &qc, shard, None).unwrap();
+    let first = segment_dir_shard(
+        &seg,
+        &input,
+        &ImageFiles::PNG_JPEG,
+        &killed,
+        &post,
+        &qc,
+        shard,
+        None,
+    )
+    .unwrap();
     assert!(first.rows.len() >= 3, "{}", first.rows.len());
     let part = std::fs::read(&first.table).unwrap();
     let journal = killed.join(JOURNALS).join(shard.part_name("qc.jsonl"));
@@ -171,12 +203,32 @@ fn four_shards_and_a_merge_equal_one_whole_run_and_a_killed_shard_resumes() {
     let kept: Vec<&str> = text.lines().take(2).collect();
     std::fs::write(&journal, format!("{}\n{{\"key\":\"p1/", kept.join("\n"))).unwrap();
     std::fs::remove_file(&first.table).unwrap();
-    let again = segment_dir_shard(&seg, &input, &killed, &post, &qc, shard, None).unwrap();
+    let again = segment_dir_shard(
+        &seg,
+        &input,
+        &ImageFiles::PNG_JPEG,
+        &killed,
+        &post,
+        &qc,
+        shard,
+        None,
+    )
+    .unwrap();
     assert_eq!((again.resumed, again.segmented), (1, first.rows.len() - 1));
     assert_eq!(again.rows, first.rows);
     assert_eq!(std::fs::read(&again.table).unwrap(), part);
     // Started once more when finished: nothing is redone.
-    let done = segment_dir_shard(&seg, &input, &killed, &post, &qc, shard, None).unwrap();
+    let done = segment_dir_shard(
+        &seg,
+        &input,
+        &ImageFiles::PNG_JPEG,
+        &killed,
+        &post,
+        &qc,
+        shard,
+        None,
+    )
+    .unwrap();
     assert_eq!((done.resumed, done.segmented), (first.rows.len(), 0));
 
     // Other gate settings: the journal is refused, not mixed.
@@ -184,14 +236,43 @@ fn four_shards_and_a_merge_equal_one_whole_run_and_a_killed_shard_resumes() {
         min_fraction: 0.5,
         ..QcOptions::default()
     };
-    let e = segment_dir_shard(&seg, &input, &killed, &post, &strict, shard, None).unwrap_err();
+    let e = segment_dir_shard(
+        &seg,
+        &input,
+        &ImageFiles::PNG_JPEG,
+        &killed,
+        &post,
+        &strict,
+        shard,
+        None,
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("other settings"), "{e}");
     // A whole run has no other shard to agree with: with other settings it starts over.
-    let again =
-        segment_dir_shard(&seg, &input, &whole, &post, &strict, Shard::WHOLE, None).unwrap();
+    let again = segment_dir_shard(
+        &seg,
+        &input,
+        &ImageFiles::PNG_JPEG,
+        &whole,
+        &post,
+        &strict,
+        Shard::WHOLE,
+        None,
+    )
+    .unwrap();
     // (17 images: three were added above.)
     assert_eq!((again.resumed, again.segmented), (0, 17));
-    let same = segment_dir_shard(&seg, &input, &whole, &post, &strict, Shard::WHOLE, None).unwrap();
+    let same = segment_dir_shard(
+        &seg,
+        &input,
+        &ImageFiles::PNG_JPEG,
+        &whole,
+        &post,
+        &strict,
+        Shard::WHOLE,
+        None,
+    )
+    .unwrap();
     assert_eq!((same.resumed, same.segmented), (17, 0));
     // A merge with a shard missing names it.
     let e = merge_all(&killed).unwrap_err().to_string();
