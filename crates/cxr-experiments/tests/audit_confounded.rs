@@ -5,11 +5,16 @@
 //! trained on the masked input (the paper's) and on the whole image, each source held out
 //! in turn (`studies::leave_one_source_out`). Held out, the third source shows the
 //! shortcut: the whole-image classifier follows the border and ranks the patients the
-//! wrong way round; the masked one cannot see the border and ranks by the lesions.
+//! wrong way round; the masked one cannot see the border and is never turned round.
 //!
-//! Margins from measured runs (2-core VM, 2026-12-06; this CPU's oneDNN kernels and
-//! `ONEDNN_MAX_CPU_ISA=AVX2`): covid-19 AUC on the third source, masked 0.719 / 0.716,
-//! whole 0.000 / 0.019. About 2 minutes. `CXR_KEEP_AUDIT=DIR` keeps the run folder.
+//! What holds on every CPU, and what does not (2-core VM, 2026-12-07; oneDNN held to
+//! AVX-512 (this CPU's), AVX2 and SSE4.1 with `ONEDNN_MAX_CPU_ISA`, each at 1 and 2
+//! threads with `OMP_NUM_THREADS`): covid-19 AUC on the third source, whole image
+//! 0.000–0.022 in all six, masked 0.413–0.737. How well the masked network ranks these
+//! faint lesions on an unseen source's style depends on the kernels' rounding, so the
+//! test asserts only what a border-follower could not pass: masked > 0.3 and masked −
+//! whole > 0.3, with whole < 0.1. About 2 minutes. `CXR_KEEP_AUDIT=DIR` keeps the run
+//! folder.
 
 use cxr_classifier::{ClassifierConfig, InputMode, TrainConfig};
 use cxr_core::{Label, SourceId};
@@ -99,14 +104,13 @@ fn the_audit_flags_a_border_shortcut_on_whole_images_and_not_on_masked_ones() {
         held_out_auc(0, "bimcv-covid"),
         held_out_auc(1, "bimcv-covid"),
     );
-    assert!(masked - whole > 0.4, "{report}");
     assert!(
-        whole < 0.3,
+        whole < 0.1,
         "the whole-image classifier follows the border: {report}"
     );
     assert!(
-        masked > 0.55,
-        "the masked classifier ranks by the lesions: {report}"
+        masked > 0.3 && masked - whole > 0.3,
+        "the masked classifier does not follow it: {report}"
     );
     // The LOSO summaries say the same in their own words.
     for l in &loso {
