@@ -196,29 +196,20 @@ impl Segmenter {
         Ok(p.flatten_all()?.to_vec1::<f32>()?)
     }
 
-    /// Segments one image: probabilities → post-processing → quality gate, as
-    /// `cxr_lungseg::segment_image` does with libtorch.
+    /// Segments one image: probabilities → post-processing → quality gate, through
+    /// [`cxr_lungseg::segment_image`] as the libtorch segmenter does.
     ///
     /// # Errors
     ///
-    /// Out-of-range post-processing or gate settings; as [`Segmenter::probabilities`].
+    /// Out-of-range post-processing or gate settings (refused before the network runs);
+    /// as [`Segmenter::probabilities`], inside [`Error::Lungseg`].
     pub fn segment(
         &self,
         img: &GrayImage,
         post: &PostprocessOptions,
         qc: &QcOptions,
     ) -> Result<(Segmentation, LungQc)> {
-        // Bad options are refused before the network runs, as the libtorch path does.
-        post.validate().map_err(cxr_lungseg::Error::from)?;
-        qc.validate().map_err(cxr_lungseg::Error::from)?;
-        let p = self.probabilities(img)?;
-        Ok(cxr_lungseg::qc::gate(
-            &p,
-            img.width(),
-            img.height(),
-            post,
-            qc,
-        )?)
+        Ok(cxr_lungseg::segment_image(self, img, post, qc)?)
     }
 }
 

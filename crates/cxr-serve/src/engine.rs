@@ -96,15 +96,22 @@ impl Backend {
     }
 }
 
-/// A lung segmenter on either backend: an image → its lungs and the gate's verdict.
-trait SegmentModel {
+/// A lung segmenter on either backend ([`cxr_lungseg::LungSegmenter`]), with the side of
+/// the square it works at.
+trait SegmentModel: cxr_lungseg::LungSegmenter {
+    fn input_size(&self) -> i64;
+
+    /// An image → its lungs and the gate's verdict ([`cxr_lungseg::segment_image`]).
     fn segment(
         &self,
         img: &GrayImage,
         post: &PostprocessOptions,
         qc: &QcOptions,
-    ) -> Result<(LungMask, LungQc), String>;
-    fn input_size(&self) -> i64;
+    ) -> Result<(LungMask, LungQc), String> {
+        let (s, q) = cxr_lungseg::segment_image(self, img, post, qc)
+            .map_err(|e| cxr_core::error_chain(&e))?;
+        Ok((s.lungs, q))
+    }
 }
 
 /// A classifier on either backend.
@@ -122,33 +129,12 @@ trait ClassifyModel {
 
 #[cfg(feature = "torch")]
 impl SegmentModel for cxr_lungseg::Segmenter {
-    fn segment(
-        &self,
-        img: &GrayImage,
-        post: &PostprocessOptions,
-        qc: &QcOptions,
-    ) -> Result<(LungMask, LungQc), String> {
-        let (s, q) = cxr_lungseg::segment_image(self, img, post, qc)
-            .map_err(|e| cxr_core::error_chain(&e))?;
-        Ok((s.lungs, q))
-    }
     fn input_size(&self) -> i64 {
         self.config().model.input_size
     }
 }
 
 impl SegmentModel for cxr_infer::Segmenter {
-    fn segment(
-        &self,
-        img: &GrayImage,
-        post: &PostprocessOptions,
-        qc: &QcOptions,
-    ) -> Result<(LungMask, LungQc), String> {
-        let (s, q) = self
-            .segment(img, post, qc)
-            .map_err(|e| cxr_core::error_chain(&e))?;
-        Ok((s.lungs, q))
-    }
     fn input_size(&self) -> i64 {
         self.config().input_size
     }
