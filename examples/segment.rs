@@ -63,14 +63,20 @@ fn main() -> anyhow::Result<()> {
     pb.finish_and_clear();
     let rows = &run.rows;
     let count = |f: &dyn Fn(&cxr::lungseg::QcRow) -> bool| rows.iter().filter(|r| f(r)).count();
+    let skipped = count(&|r| r.status == "skipped");
     println!(
-        "{} images ({} segmented now, {} finished before): {} accepted, {} rejected, {} errors; {}",
+        "{} images ({} segmented now, {} finished before): {} accepted, {} rejected, {} errors{}; {}",
         rows.len(),
         run.segmented,
         run.resumed,
         count(&|r| r.verdict.as_deref() == Some("accept")),
         count(&|r| r.verdict.as_deref() == Some("reject")),
         count(&|r| r.status == "error"),
+        if skipped > 0 {
+            format!(", {skipped} skipped (DICOM objects that hold no image: see the table)")
+        } else {
+            String::new()
+        },
         run.table.display()
     );
     if rows.is_empty() {

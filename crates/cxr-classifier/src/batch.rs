@@ -296,11 +296,9 @@ fn predict_files<P: ImagePipeline + ?Sized>(
             };
             let o = match answer {
                 // A disc's DICOMDIR, a report, a presentation state: not a failure.
-                Err(e) if not_an_image(e.as_ref()) => Outcome::Rejected(file_rejection(
-                    &path,
-                    NOT_AN_IMAGE,
-                    cxr_core::error_chain(e.as_ref()),
-                )),
+                Err(e) if cxr_dicom::is_not_an_image(e.as_ref()) => Outcome::Rejected(
+                    file_rejection(&path, NOT_AN_IMAGE, cxr_core::error_chain(e.as_ref())),
+                ),
                 Ok(o) => match o.probabilities {
                     Some(p) => with_cautions(PredictionRow::unlabelled(&path, &p)?, &path),
                     None => Outcome::Rejected(file_rejection(
@@ -326,15 +324,6 @@ fn predict_files<P: ImagePipeline + ?Sized>(
 /// ([`cxr_dicom::Error::NotAnImage`]: the DICOMDIR of a disc, a structured report, a
 /// presentation state), found among a folder's images.
 pub const NOT_AN_IMAGE: &str = "not_an_image";
-
-/// Whether a failure is [`cxr_dicom::Error::NotAnImage`], anywhere in its chain.
-fn not_an_image(e: &(dyn std::error::Error + 'static)) -> bool {
-    use cxr_dicom::{Error::NotAnImage, LoadError};
-    std::iter::successors(Some(e), |e| e.source()).any(|e| {
-        matches!(e.downcast_ref(), Some(NotAnImage { .. }))
-            || matches!(e.downcast_ref(), Some(LoadError::Dicom(NotAnImage { .. })))
-    })
-}
 
 /// An image that cannot be read, naming it.
 fn input_error(path: &Path, e: cxr_dicom::LoadError) -> BoxError {

@@ -87,6 +87,9 @@ pub struct ImageFiles {
     pub is_image: fn(&Path) -> bool,
     /// Reads one as 8-bit grayscale with bright bone.
     pub load: fn(&Path) -> std::result::Result<GrayImage, Box<dyn std::error::Error + Send + Sync>>,
+    /// Whether a failure of `load` means the file holds no image at all (the DICOMDIR of
+    /// a disc, a structured report): something to skip, not a failure.
+    pub not_an_image: fn(&(dyn std::error::Error + 'static)) -> bool,
 }
 
 impl ImageFiles {
@@ -95,6 +98,7 @@ impl ImageFiles {
         what: "PNG or JPEG",
         is_image: is_png_or_jpeg,
         load: load_gray_boxed,
+        not_an_image: |_| false,
     };
 }
 

@@ -333,7 +333,20 @@ pub const IMAGE_FILES: cxr_core::ImageFiles = cxr_core::ImageFiles {
     what: "PNG, JPEG or DICOM",
     is_image: is_image_file,
     load: load_image_boxed,
+    not_an_image: is_not_an_image,
 };
+
+/// Whether a failure is [`Error::NotAnImage`] (a DICOM object whose SOP class holds no
+/// image: a DICOMDIR, a structured report, a presentation state), anywhere in its chain.
+pub fn is_not_an_image(e: &(dyn std::error::Error + 'static)) -> bool {
+    std::iter::successors(Some(e), |e| e.source()).any(|e| {
+        matches!(e.downcast_ref(), Some(Error::NotAnImage { .. }))
+            || matches!(
+                e.downcast_ref(),
+                Some(LoadError::Dicom(Error::NotAnImage { .. }))
+            )
+    })
+}
 
 fn load_image_boxed(
     path: &Path,

@@ -56,7 +56,7 @@ pub use batch::{BatchOptions, BatchReport, BatchRow, Status, convert_tree, conve
 pub use convert::{
     ConversionInfo, Converted, Converter, IMAGE_FILES, LoadError, convert_bytes, convert_file,
     convert_to_png, decode_image, file_cautions, header_from_bytes, is_dicom, is_dicom_file,
-    is_image_file, load_image, load_image_with, load_record_image,
+    is_image_file, is_not_an_image, load_image, load_image_with, load_record_image,
 };
 pub use error::{CodecError, Error, Result};
 pub use header::{AgeUnit, Caution, DicomHeader, PatientAge, Photometric, non_image_class};

@@ -856,4 +856,15 @@ fn image_files_are_known_by_name_or_content() {
     assert_eq!(from_png.dimensions(), (4, 3));
     let e = (IMAGE_FILES.load)(&dir.path().join("notes.txt")).unwrap_err();
     assert!(e.to_string().contains("notes.txt"), "{e}");
+    assert!(
+        !(IMAGE_FILES.not_an_image)(e.as_ref()),
+        "a broken file is a failure"
+    );
+    // A disc's index and a report hold no image: to be skipped, not failed.
+    let media = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/media");
+    for name in ["DICOMDIR", "DICOM/IM000002"] {
+        let e = (IMAGE_FILES.load)(&media.join(name)).unwrap_err();
+        assert!((IMAGE_FILES.not_an_image)(e.as_ref()), "{name}: {e}");
+    }
+    assert!((IMAGE_FILES.load)(&media.join("DICOM/IM000001")).is_ok());
 }

@@ -244,17 +244,18 @@ pub struct QcRow {
     /// Input path, relative to the input folder.
     pub image: String,
     /// The mask written, relative to the output folder (`masks/<stem>.png`, or
-    /// `masks/<name>.png` when two inputs share a stem); empty on error.
+    /// `masks/<name>.png` when two inputs share a stem); empty unless `ok`.
     pub mask: String,
-    /// `ok` or `error`.
+    /// `ok`, `error`, or `skipped` for a file that holds no image (a DICOMDIR, a report:
+    /// [`ImageFiles::not_an_image`]).
     pub status: String,
-    /// Lungs found (empty on error).
+    /// Lungs found (empty unless `ok`).
     pub lungs_found: Option<u8>,
-    /// Lung fraction (empty on error).
+    /// Lung fraction (empty unless `ok`).
     pub lung_fraction: Option<f32>,
-    /// `accept` or `reject` (empty on error).
+    /// `accept` or `reject` (empty unless `ok`).
     pub verdict: Option<String>,
-    /// Rejection reason or error message.
+    /// Rejection reason, error message, or what a skipped file is.
     pub reason: String,
 }
 
@@ -379,7 +380,22 @@ pub fn segment_dir_shard<S: LungSegmenter + ?Sized>(
             let name = name
                 .as_ref()
                 .ok_or("another input's mask has this name (rename one of them)")?;
-            let img = (reader.load)(path)?;
+            let img = match (reader.load)(path) {
+                Ok(img) => img,
+                // A disc's DICOMDIR, a report: nothing to segment, and no failure.
+                Err(e) if (reader.not_an_image)(e.as_ref()) => {
+                    return Ok(QcRow {
+                        image: rel.to_string_lossy().into_owned(),
+                        mask: String::new(),
+                        status: "skipped".into(),
+                        lungs_found: None,
+                        lung_fraction: None,
+                        verdict: None,
+                        reason: cxr_core::error_chain(e.as_ref()),
+                    });
+                }
+                Err(e) => return Err(e),
+            };
             let (s, q) = segment_image(seg, &img, post, qc)?;
             s.lungs.save(&out.join("masks").join(name))?;
             cxr_core::save_rgb_png(&out.join("overlays").join(name), &overlay(&img, &s))?;

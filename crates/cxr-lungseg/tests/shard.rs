@@ -96,20 +96,23 @@ fn four_shards_and_a_merge_equal_one_whole_run_and_a_killed_shard_resumes() {
     let rows = segment_dir(&seg, &input, &whole, &post, &qc, None).unwrap();
     assert_eq!(rows.len(), 14);
 
-    let sharded = d.path().join("sharded");
-    let mut counted = 0;
-    for i in 0..4 {
-        let r = segment_dir_shard(
+    // A shard of the input, PNG/JPEG, into `out`.
+    let run = |out: &Path, qc: &QcOptions, shard: Shard| {
+        segment_dir_shard(
             &seg,
             &input,
             &ImageFiles::PNG_JPEG,
-            &sharded,
+            out,
             &post,
-            &qc,
-            Shard::new(i, 4).unwrap(),
+            qc,
+            shard,
             None,
         )
-        .unwrap();
+    };
+    let sharded = d.path().join("sharded");
+    let mut counted = 0;
+    for i in 0..4 {
+        let r = run(&sharded, &qc, Shard::new(i, 4).unwrap()).unwrap();
         assert_eq!((r.resumed, r.segmented), (0, r.rows.len()));
         counted += r.rows.len();
     }
@@ -137,47 +140,17 @@ fn four_shards_and_a_merge_equal_one_whole_run_and_a_killed_shard_resumes() {
     }
     let mut added = 0;
     for i in 0..4 {
-        let r = segment_dir_shard(
-            &seg,
-            &input,
-            &ImageFiles::PNG_JPEG,
-            &sharded,
-            &post,
-            &qc,
-            Shard::new(i, 4).unwrap(),
-            None,
-        )
-        .unwrap();
+        let r = run(&sharded, &qc, Shard::new(i, 4).unwrap()).unwrap();
         assert_eq!(r.resumed, before[i as usize], "shard {i}");
         added += r.segmented;
     }
     assert_eq!(added, 3);
     // A finished image whose mask is gone is redone, not skipped on the journal's word.
     let shard0 = Shard::new(0, 4).unwrap();
-    let row = segment_dir_shard(
-        &seg,
-        &input,
-        &ImageFiles::PNG_JPEG,
-        &sharded,
-        &post,
-        &qc,
-        shard0,
-        None,
-    )
-    .unwrap();
+    let row = run(&sharded, &qc, shard0).unwrap();
     let ok = row.rows.iter().find(|r| r.status == "ok").unwrap().clone();
     std::fs::remove_file(sharded.join(&ok.mask)).unwrap();
-    let redo = segment_dir_shard(
-        &seg,
-        &input,
-        &ImageFiles::PNG_JPEG,
-        &sharded,
-        &post,
-        &qc,
-        shard0,
-        None,
-    )
-    .unwrap();
+    let redo = run(&sharded, &qc, shard0).unwrap();
     assert_eq!((redo.segmented, redo.rows), (1, row.rows));
     assert!(sharded.join(&ok.mask).exists());
 
@@ -185,17 +158,7 @@ fn four_shards_and_a_merge_equal_one_whole_run_and_a_killed_shard_resumes() {
     // its part of the table was never written.
     let killed = d.path().join("killed");
     let shard = Shard::new(1, 2).unwrap();
-    let first = segment_dir_shard(
-        &seg,
-        &input,
-        &ImageFiles::PNG_JPEG,
-        &killed,
-        &post,
-        &qc,
-        shard,
-        None,
-    )
-    .unwrap();
+    let first = run(&killed, &qc, shard).unwrap();
     assert!(first.rows.len() >= 3, "{}", first.rows.len());
     let part = std::fs::read(&first.table).unwrap();
     let journal = killed.join(JOURNALS).join(shard.part_name("qc.jsonl"));
@@ -203,32 +166,12 @@ fn four_shards_and_a_merge_equal_one_whole_run_and_a_killed_shard_resumes() {
     let kept: Vec<&str> = text.lines().take(2).collect();
     std::fs::write(&journal, format!("{}\n{{\"key\":\"p1/", kept.join("\n"))).unwrap();
     std::fs::remove_file(&first.table).unwrap();
-    let again = segment_dir_shard(
-        &seg,
-        &input,
-        &ImageFiles::PNG_JPEG,
-        &killed,
-        &post,
-        &qc,
-        shard,
-        None,
-    )
-    .unwrap();
+    let again = run(&killed, &qc, shard).unwrap();
     assert_eq!((again.resumed, again.segmented), (1, first.rows.len() - 1));
     assert_eq!(again.rows, first.rows);
     assert_eq!(std::fs::read(&again.table).unwrap(), part);
     // Started once more when finished: nothing is redone.
-    let done = segment_dir_shard(
-        &seg,
-        &input,
-        &ImageFiles::PNG_JPEG,
-        &killed,
-        &post,
-        &qc,
-        shard,
-        None,
-    )
-    .unwrap();
+    let done = run(&killed, &qc, shard).unwrap();
     assert_eq!((done.resumed, done.segmented), (first.rows.len(), 0));
 
     // Other gate settings: the journal is refused, not mixed.
@@ -236,43 +179,13 @@ fn four_shards_and_a_merge_equal_one_whole_run_and_a_killed_shard_resumes() {
         min_fraction: 0.5,
         ..QcOptions::default()
     };
-    let e = segment_dir_shard(
-        &seg,
-        &input,
-        &ImageFiles::PNG_JPEG,
-        &killed,
-        &post,
-        &strict,
-        shard,
-        None,
-    )
-    .unwrap_err();
+    let e = run(&killed, &strict, shard).unwrap_err();
     assert!(e.to_string().contains("other settings"), "{e}");
     // A whole run has no other shard to agree with: with other settings it starts over.
-    let again = segment_dir_shard(
-        &seg,
-        &input,
-        &ImageFiles::PNG_JPEG,
-        &whole,
-        &post,
-        &strict,
-        Shard::WHOLE,
-        None,
-    )
-    .unwrap();
+    let again = run(&whole, &strict, Shard::WHOLE).unwrap();
     // (17 images: three were added above.)
     assert_eq!((again.resumed, again.segmented), (0, 17));
-    let same = segment_dir_shard(
-        &seg,
-        &input,
-        &ImageFiles::PNG_JPEG,
-        &whole,
-        &post,
-        &strict,
-        Shard::WHOLE,
-        None,
-    )
-    .unwrap();
+    let same = run(&whole, &strict, Shard::WHOLE).unwrap();
     assert_eq!((same.resumed, same.segmented), (17, 0));
     // A merge with a shard missing names it.
     let e = merge_all(&killed).unwrap_err().to_string();
