@@ -1,6 +1,8 @@
 //! Scores a trained segmenter on labelled images it has not seen: Dice, IoU and HD95 of
 //! the post-processed lungs per image (ignore pixels left out), the raw Dice before
-//! post-processing, the gate's verdict, and a summary.
+//! post-processing, the gate's verdict, and a summary; and a sheet of the images it did
+//! worst on (`scores.worst.png` beside `scores.csv`: lung in both green, predicted only
+//! red, missed blue), which is where a recipe's failures show.
 //!
 //! `cargo run --release --example score_segmenter -- --weights RUN --images DIR --masks DIR --out scores.csv`
 //!
@@ -23,7 +25,9 @@ use cxr::lungseg::masks::MaskSet;
 use cxr::lungseg::metrics::Stat;
 use cxr::lungseg::postprocess::PostprocessOptions;
 use cxr::lungseg::qc::QcOptions;
-use cxr::lungseg::{LungSegmenter, ScoreRow, score_pairs};
+use cxr::lungseg::{LungSegmenter, ScoreRow, score_pairs, segment_image};
+use cxr::report::layers::agreement_image;
+use cxr::report::plot::{Tile, image_grid_png};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Parser)]
@@ -43,32 +47,56 @@ struct Args {
     /// Which library runs the network (`pure`: without libtorch).
     #[arg(long, value_enum, default_value_t = DEFAULT_BACKEND)]
     backend: Backend,
+    /// How many of the lowest-Dice images the sheet shows (0: no sheet).
+    #[arg(long, default_value_t = 12)]
+    worst: usize,
 }
 
-/// The pairs scored through either library's segmenter.
+/// The scores, and the worst images drawn against their references.
+type Scored = (Vec<ScoreRow>, Vec<Tile>);
+
+/// The pairs scored through either library's segmenter, and the `worst` lowest-Dice
+/// ones segmented again to be drawn.
 fn score_with<S: LungSegmenter>(
     seg: &S,
     set: &MaskSet,
+    worst: usize,
     pb: &ProgressBar,
-) -> anyhow::Result<Vec<ScoreRow>> {
-    Ok(score_pairs(
-        seg,
-        set,
-        &PostprocessOptions::default(),
-        &QcOptions::default(),
-        Some(pb),
-    )?)
+) -> anyhow::Result<Scored> {
+    let (post, qc) = (PostprocessOptions::default(), QcOptions::default());
+    let rows = score_pairs(seg, set, &post, &qc, Some(pb))?;
+    // Rows come in the order of the pairs.
+    let mut order: Vec<(usize, f64)> = rows
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| r.dice.map(|d| (i, d)))
+        .collect();
+    order.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let mut tiles = Vec::new();
+    for &(i, dice) in order.iter().take(worst) {
+        let (img, truth) = set.pairs[i].load()?;
+        let (s, _) = segment_image(seg, &img, &post, &qc)?;
+        let name = set.pairs[i].image.file_name().map_or_else(
+            || rows[i].image.clone(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        tiles.push(Tile {
+            image: agreement_image(&img, &s.lungs, &truth.lung_mask()),
+            caption: format!("{dice:.3} {name}"),
+        });
+    }
+    Ok((rows, tiles))
 }
 
 #[cfg(feature = "torch")]
-fn score_torch(a: &Args, set: &MaskSet, pb: &ProgressBar) -> anyhow::Result<Vec<ScoreRow>> {
+fn score_torch(a: &Args, set: &MaskSet, pb: &ProgressBar) -> anyhow::Result<Scored> {
     let seg = cxr::lungseg::Segmenter::load(&a.weights, cxr::nn::device_from_env()?)?
         .with_mirror_average(a.mirror_average);
-    score_with(&seg, set, pb)
+    score_with(&seg, set, a.worst, pb)
 }
 
 #[cfg(not(feature = "torch"))]
-fn score_torch(_: &Args, _: &MaskSet, _: &ProgressBar) -> anyhow::Result<Vec<ScoreRow>> {
+fn score_torch(_: &Args, _: &MaskSet, _: &ProgressBar) -> anyhow::Result<Scored> {
     anyhow::bail!(backend::NO_TORCH)
 }
 
@@ -84,12 +112,12 @@ fn main() -> anyhow::Result<()> {
     let pb = ProgressBar::new(0).with_style(ProgressStyle::with_template(
         "scoring [{bar:40}] {pos}/{len} ({eta})",
     )?);
-    let rows = match a.backend {
+    let (rows, worst) = match a.backend {
         Backend::Torch => score_torch(&a, &set, &pb)?,
         Backend::Pure => {
             let seg =
                 cxr::infer::Segmenter::load(&a.weights)?.with_mirror_average(a.mirror_average);
-            score_with(&seg, &set, &pb)?
+            score_with(&seg, &set, a.worst, &pb)?
         }
     };
     pb.finish_and_clear();
@@ -126,5 +154,15 @@ fn main() -> anyhow::Result<()> {
         r.mean,
         a.out.display()
     );
+    if !worst.is_empty() {
+        let title = format!(
+            "Lowest Dice: lung in both green, predicted only red, missed blue ({} of {})",
+            worst.len(),
+            d.n
+        );
+        let sheet = a.out.with_extension("worst.png");
+        cxr::core::write_bytes_atomic(&sheet, &image_grid_png(&title, &worst, 4, 220)?)?;
+        println!("the {} worst: {}", worst.len(), sheet.display());
+    }
     Ok(())
 }

@@ -253,6 +253,48 @@ fn train_predict_evaluate_and_explain_on_a_tiny_cohort() {
         }
     }
 
+    // The segmenter scored against the phantoms' true masks, by either library: one row
+    // per image, the same Dice, and a sheet of the three worst (3 tiles of 220 px and
+    // their gaps: 700 px wide).
+    let mut dice = Vec::new();
+    for backend in ["torch", "pure"] {
+        let scores = d.join(format!("scores-{backend}.csv"));
+        let said = run(
+            "score_segmenter",
+            &[
+                "--weights",
+                s(&seg),
+                "--images",
+                s(&cohort.join("images/qmenta")),
+                "--masks",
+                s(&cohort.join("masks/qmenta")),
+                "--out",
+                s(&scores),
+                "--worst",
+                "3",
+                "--backend",
+                backend,
+            ],
+        );
+        assert!(said.contains("the 3 worst: "), "{said}");
+        let rows = lines(&scores);
+        let images = std::fs::read_dir(cohort.join("masks/qmenta"))
+            .unwrap()
+            .count();
+        assert_eq!(rows.len() - 1, images, "{said}");
+        dice.push(
+            rows[1..]
+                .iter()
+                .map(|r| r.split(',').nth(2).unwrap().parse::<f64>().unwrap())
+                .collect::<Vec<_>>(),
+        );
+        let sheet = image::open(scores.with_extension("worst.png")).unwrap();
+        assert_eq!(sheet.width(), 700);
+    }
+    for (t, p) in dice[0].iter().zip(&dice[1]) {
+        assert!((t - p).abs() < 1e-4, "Dice {t} (libtorch) vs {p} (pure)");
+    }
+
     // One image file, as a person with one radiograph would give it.
     let one = d.join("one.csv");
     let said = run(

@@ -15,7 +15,8 @@
 # symbolic links under OUT/split/{train,test}/{images,masks}; the test patients are
 # listed in OUT/split/test_patients.txt. Then OUT/run is trained (train_segmenter with
 # the flags after `--`, `--patient-separator` passed on so that validation is by patient
-# too) and scored (OUT/scores.csv, summary on standard output and in OUT/summary.txt).
+# too) and scored (OUT/scores.csv, the worst images drawn in OUT/scores.worst.png,
+# summary on standard output and in OUT/summary.txt).
 # Re-running resumes the training and rescores.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -1,6 +1,7 @@
 //! Transparent layers drawn over a radiograph by a viewer (the review page of
 //! `cxr-serve`): the lung mask and a saliency heat map, each an RGBA PNG at the image's
-//! size, so that the viewer can toggle them and set their opacity.
+//! size, so that the viewer can toggle them and set their opacity; and a segmentation
+//! drawn against its reference ([`agreement_image`]).
 
 use cxr_core::LungMask;
 use image::ImageEncoder as _;
@@ -86,6 +87,32 @@ fn encode(img: &RgbaImage, what: &'static str) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+/// A segmentation against its reference, drawn on the radiograph for a person to judge:
+/// lung in both tinted green, lung only in `predicted` (over-segmented) red, lung only in
+/// `reference` (missed) blue, the rest gray. `score_segmenter`'s sheet of its worst
+/// images. Masks of another size than the image are not drawn.
+pub fn agreement_image(
+    img: &cxr_core::GrayImage,
+    predicted: &LungMask,
+    reference: &LungMask,
+) -> image::RgbImage {
+    let dims = img.dimensions();
+    let fits = predicted.dimensions() == dims && reference.dimensions() == dims;
+    image::RgbImage::from_fn(dims.0, dims.1, |x, y| {
+        let g = img.get_pixel(x, y).0[0];
+        let mix = |t: [u8; 3]| image::Rgb(t.map(|c| ((u16::from(g) + u16::from(c)) / 2) as u8));
+        if !fits {
+            return image::Rgb([g, g, g]);
+        }
+        match (predicted.contains(x, y), reference.contains(x, y)) {
+            (true, true) => mix([0, 200, 0]),
+            (true, false) => mix([255, 0, 0]),
+            (false, true) => mix([0, 80, 255]),
+            (false, false) => image::Rgb([g, g, g]),
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,5 +144,23 @@ mod tests {
         assert_eq!(p50[1], (255.0f32 * 50.0 / 99.0).round() as u8);
         assert_eq!(img.get_pixel(100 % 11, 100 / 11).0, [255, 255, 0, 217]);
         assert!(heat_layer_png(3, 3, &[1.0; 8]).is_err());
+    }
+
+    #[test]
+    fn agreement_colours_each_case() {
+        let img = cxr_core::GrayImage::from_pixel(4, 1, image::Luma([100]));
+        let predicted = LungMask::from_fn(4, 1, |x, _| x < 2);
+        let reference = LungMask::from_fn(4, 1, |x, _| x == 0 || x == 2);
+        let a = agreement_image(&img, &predicted, &reference);
+        assert_eq!(a.get_pixel(0, 0).0, [50, 150, 50], "both: green");
+        assert_eq!(a.get_pixel(1, 0).0, [177, 50, 50], "predicted only: red");
+        assert_eq!(a.get_pixel(2, 0).0, [50, 90, 177], "reference only: blue");
+        assert_eq!(a.get_pixel(3, 0).0, [100, 100, 100], "neither: the image");
+        let other = LungMask::from_fn(2, 1, |_, _| true);
+        assert_eq!(agreement_image(&img, &other, &reference), img_rgb(&img));
+    }
+
+    fn img_rgb(img: &cxr_core::GrayImage) -> image::RgbImage {
+        image::DynamicImage::ImageLuma8(img.clone()).to_rgb8()
     }
 }

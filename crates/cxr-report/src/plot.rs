@@ -657,7 +657,7 @@ pub fn image_grid_png(title: &str, tiles: &[Tile], columns: usize, tile: u32) ->
         for (i, t) in tiles.iter().enumerate() {
             let (x, y) = origin(i);
             root.draw(&Text::new(
-                t.caption.clone(),
+                fit_caption(&t.caption, ((tile + GAP) / 8) as usize),
                 ((x + tile / 2) as i32, (y + tile + CAPTION / 2) as i32),
                 centered(14),
             ))
@@ -667,9 +667,34 @@ pub fn image_grid_png(title: &str, tiles: &[Tile], columns: usize, tile: u32) ->
     })
 }
 
+/// A caption of at most `max` characters (about 8 pixels each at the grid's 14 px), so
+/// that neighbours do not overwrite each other: a longer one keeps its start and its
+/// end, with `…` between (`0.456 ieee802…34.pdf-003.png`).
+fn fit_caption(caption: &str, max: usize) -> String {
+    let chars: Vec<char> = caption.chars().collect();
+    if chars.len() <= max || max < 3 {
+        return caption.to_owned();
+    }
+    let head = (max - 1) / 2;
+    let tail = max - 1 - head;
+    let mut out: String = chars[..head].iter().collect();
+    out.push('…');
+    out.extend(&chars[chars.len() - tail..]);
+    out
+}
+
 #[cfg(test)]
 mod grid_tests {
     use super::*;
+
+    #[test]
+    fn long_captions_keep_their_start_and_end() {
+        assert_eq!(fit_caption("short", 28), "short");
+        let long = "0.456 ieee8023_185__ajr.20.23034.pdf-003.png";
+        let fit = fit_caption(long, 28);
+        assert_eq!(fit, "0.456 ieee802…34.pdf-003.png");
+        assert_eq!(fit.chars().count(), 28);
+    }
 
     #[test]
     fn tiles_keep_their_place_and_aspect() {
