@@ -25,7 +25,7 @@ use cxr::lungseg::masks::MaskSet;
 use cxr::lungseg::metrics::Stat;
 use cxr::lungseg::postprocess::PostprocessOptions;
 use cxr::lungseg::qc::QcOptions;
-use cxr::lungseg::{LungSegmenter, ScoreRow, score_pairs, segment_image};
+use cxr::lungseg::{LungSegmenter, ScoreRow, score_pairs, worst_cases};
 use cxr::report::layers::agreement_image;
 use cxr::report::plot::{Tile, image_grid_png};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -56,7 +56,7 @@ struct Args {
 type Scored = (Vec<ScoreRow>, Vec<Tile>);
 
 /// The pairs scored through either library's segmenter, and the `worst` lowest-Dice
-/// ones segmented again to be drawn.
+/// ones drawn against their references.
 fn score_with<S: LungSegmenter>(
     seg: &S,
     set: &MaskSet,
@@ -65,26 +65,20 @@ fn score_with<S: LungSegmenter>(
 ) -> anyhow::Result<Scored> {
     let (post, qc) = (PostprocessOptions::default(), QcOptions::default());
     let rows = score_pairs(seg, set, &post, &qc, Some(pb))?;
-    // Rows come in the order of the pairs.
-    let mut order: Vec<(usize, f64)> = rows
-        .iter()
-        .enumerate()
-        .filter_map(|(i, r)| r.dice.map(|d| (i, d)))
+    let tiles = worst_cases(seg, set, &rows, worst, &post, &qc)
+        .into_iter()
+        .map(|w| Tile {
+            image: agreement_image(&w.image, &w.predicted, &w.reference),
+            caption: format!(
+                "{:.3} {}",
+                w.dice,
+                set.pairs[w.index].image.file_name().map_or_else(
+                    || rows[w.index].image.clone(),
+                    |n| n.to_string_lossy().into_owned()
+                )
+            ),
+        })
         .collect();
-    order.sort_by(|a, b| a.1.total_cmp(&b.1));
-    let mut tiles = Vec::new();
-    for &(i, dice) in order.iter().take(worst) {
-        let (img, truth) = set.pairs[i].load()?;
-        let (s, _) = segment_image(seg, &img, &post, &qc)?;
-        let name = set.pairs[i].image.file_name().map_or_else(
-            || rows[i].image.clone(),
-            |n| n.to_string_lossy().into_owned(),
-        );
-        tiles.push(Tile {
-            image: agreement_image(&img, &s.lungs, &truth.lung_mask()),
-            caption: format!("{dice:.3} {name}"),
-        });
-    }
     Ok((rows, tiles))
 }
 

@@ -238,6 +238,65 @@ pub fn score_pairs<S: LungSegmenter + ?Sized>(
     Ok(rows)
 }
 
+/// One of the images a segmenter did worst on, segmented again to be looked at
+/// ([`worst_cases`]).
+#[derive(Debug, Clone)]
+pub struct WorstCase {
+    /// Its index in the [`MaskSet`]'s pairs.
+    pub index: usize,
+    /// Its Dice, as scored.
+    pub dice: f64,
+    /// The image.
+    pub image: GrayImage,
+    /// The post-processed lungs the segmenter gives.
+    pub predicted: LungMask,
+    /// The reference lungs (ignore pixels not counted as lung).
+    pub reference: LungMask,
+}
+
+/// The `n` pairs of `set` with the lowest Dice in `rows` ([`score_pairs`]'s answer for
+/// `set`, in the order of its pairs), lowest first, each segmented again so that a
+/// person can see what went wrong. A pair that fails now (its files changed since) is
+/// left out with a warning rather than stopping the rest.
+pub fn worst_cases<S: LungSegmenter + ?Sized>(
+    seg: &S,
+    set: &MaskSet,
+    rows: &[ScoreRow],
+    n: usize,
+    post: &PostprocessOptions,
+    qc: &QcOptions,
+) -> Vec<WorstCase> {
+    let mut order: Vec<(usize, f64)> = rows
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| r.dice.map(|d| (i, d)))
+        .collect();
+    order.sort_by(|a, b| a.1.total_cmp(&b.1));
+    order
+        .into_iter()
+        .take(n)
+        .filter_map(|(index, dice)| {
+            let again = || -> Result<WorstCase, Box<dyn std::error::Error + Send + Sync>> {
+                let (image, truth) = set.pairs.get(index).ok_or("no such pair")?.load()?;
+                let (s, _) = segment_image(seg, &image, post, qc)?;
+                Ok(WorstCase {
+                    index,
+                    dice,
+                    predicted: s.lungs,
+                    reference: truth.lung_mask(),
+                    image,
+                })
+            };
+            again()
+                .map_err(|e| {
+                    tracing::warn!(pair = index, error = %cxr_core::error_chain(e.as_ref()),
+                        "left out of the worst cases")
+                })
+                .ok()
+        })
+        .collect()
+}
+
 /// One row of `qc.csv`.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct QcRow {
@@ -460,6 +519,61 @@ pub const QC_COLUMNS: [&str; 7] = [
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two rectangular lungs wherever it looks: a segmenter that needs no library.
+    struct Boxes;
+    fn in_boxes(x: u32, y: u32) -> bool {
+        (8..56).contains(&y) && ((8..28).contains(&x) || (36..56).contains(&x))
+    }
+    impl LungSegmenter for Boxes {
+        fn probabilities(&self, img: &GrayImage) -> Result<Vec<f32>, crate::Error> {
+            let (w, h) = img.dimensions();
+            Ok((0..h)
+                .flat_map(|y| (0..w).map(move |x| if in_boxes(x, y) { 1.0 } else { 0.0 }))
+                .collect())
+        }
+        fn settings(&self) -> Result<serde_json::Value, crate::Error> {
+            Ok(serde_json::json!("boxes"))
+        }
+    }
+
+    #[test]
+    fn worst_cases_come_lowest_first_and_a_failing_one_is_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let (images, masks) = (dir.path().join("images"), dir.path().join("masks"));
+        std::fs::create_dir_all(&images).unwrap();
+        std::fs::create_dir_all(&masks).unwrap();
+        // a: the boxes themselves; b: the right lung only; c: both lungs 6 rows short.
+        type Lung = fn(u32, u32) -> bool;
+        let truths: [(&str, Lung); 3] = [
+            ("a", in_boxes),
+            ("b", |x, y| in_boxes(x, y) && x >= 36),
+            ("c", |x, y| in_boxes(x, y) && y < 50),
+        ];
+        for (name, lung) in truths {
+            let img = GrayImage::from_pixel(64, 64, image::Luma([90]));
+            cxr_core::save_png(&images.join(format!("{name}.png")), &img).unwrap();
+            let mask = GrayImage::from_fn(64, 64, |x, y| {
+                image::Luma([if lung(x, y) { 255 } else { 0 }])
+            });
+            cxr_core::save_png(&masks.join(format!("{name}.png")), &mask).unwrap();
+        }
+        let set = crate::masks::folder_pair(&images, &masks, Default::default()).unwrap();
+        let (post, qc) = (PostprocessOptions::default(), QcOptions::default());
+        let rows = score_pairs(&Boxes, &set, &post, &qc, None).unwrap();
+        let dice: Vec<f64> = rows.iter().map(|r| r.dice.unwrap()).collect();
+        assert!(dice[1] < dice[2] && dice[2] < dice[0], "{dice:?}");
+        let worst = worst_cases(&Boxes, &set, &rows, 2, &post, &qc);
+        let got: Vec<(usize, f64)> = worst.iter().map(|w| (w.index, w.dice)).collect();
+        assert_eq!(got, [(1, dice[1]), (2, dice[2])]);
+        assert_eq!(worst[0].reference.area(), 20 * 48, "the right lung only");
+        assert_eq!(worst[0].predicted.dimensions(), (64, 64));
+        // The worst image gone since scoring: the others are still shown.
+        std::fs::remove_file(images.join("b.png")).unwrap();
+        let worst = worst_cases(&Boxes, &set, &rows, 3, &post, &qc);
+        let got: Vec<usize> = worst.iter().map(|w| w.index).collect();
+        assert_eq!(got, [2, 0]);
+    }
 
     #[test]
     fn inputs_sharing_a_stem_get_masks_of_their_own() {
