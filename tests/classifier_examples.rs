@@ -253,6 +253,27 @@ fn train_predict_evaluate_and_explain_on_a_tiny_cohort() {
         }
     }
 
+    // One image file, as a person with one radiograph would give it.
+    let one_seg = d.join("segmented-one");
+    let said = run(
+        "segment",
+        &[
+            &["--weights", s(&seg), "--input", s(&dicoms.join(uid))][..],
+            &["--out", s(&one_seg), "--backend", "pure"],
+            &gate,
+        ]
+        .concat(),
+    );
+    assert!(said.starts_with("1 images (1 segmented now"), "{said}");
+    assert_eq!(
+        lines(&one_seg.join("qc.csv"))[1]
+            .split(',')
+            .take(3)
+            .collect::<Vec<_>>(),
+        [uid, &format!("masks/{uid}.png"), "ok"]
+    );
+    assert!(one_seg.join(format!("masks/{uid}.png")).exists());
+
     // The segmenter scored against the phantoms' true masks, by either library: one row
     // per image, the same Dice, and a sheet of the three worst (3 tiles of 220 px and
     // their gaps: 700 px wide).

@@ -360,8 +360,8 @@ pub struct ShardRun {
 }
 
 /// [`segment_dir`] for one [`Shard`] of the input and the images `files` takes
-/// ([`ImageFiles::PNG_JPEG`], or `cxr_dicom::IMAGE_FILES` for DICOM too): the images
-/// whose relative path the shard owns, into the shared `out` folder, the rows into `out/qc.shard-I-of-N.csv`
+/// ([`ImageFiles::PNG_JPEG`], or `cxr_dicom::IMAGE_FILES` for DICOM too), or for the
+/// one image file `input` names: the images whose relative path the shard owns, into the shared `out` folder, the rows into `out/qc.shard-I-of-N.csv`
 /// (`cxr_core::shard::merge_parts` joins the parts into the `qc.csv` a whole run
 /// writes). Each finished image is journaled (`out/.journal/qc.shard-I-of-N.jsonl`), so
 /// that a shard killed and started again skips what it finished; a shard's journal made
@@ -385,17 +385,26 @@ pub fn segment_dir_shard<S: LungSegmenter + ?Sized>(
     post.validate()?;
     qc.validate()?;
     let reader = files;
-    // The output folder is left out should it sit inside the input.
-    let mut files = Vec::new();
-    for entry in cxr_core::walk::files(input, Some(out)) {
-        let p = entry.map_err(|(path, source)| cxr_core::Error::Io { path, source })?;
-        if (reader.is_image)(&p) {
-            files.push(p);
+    // One image file given as the input is segmented alone, whatever its name.
+    let (files, base) = if input.is_file() {
+        (
+            vec![input.to_path_buf()],
+            input.parent().unwrap_or(Path::new("")),
+        )
+    } else {
+        // The output folder is left out should it sit inside the input.
+        let mut files = Vec::new();
+        for entry in cxr_core::walk::files(input, Some(out)) {
+            let p = entry.map_err(|(path, source)| cxr_core::Error::Io { path, source })?;
+            if (reader.is_image)(&p) {
+                files.push(p);
+            }
         }
-    }
+        (files, input)
+    };
     let rels: Vec<PathBuf> = files
         .iter()
-        .map(|p| p.strip_prefix(input).unwrap_or(p).to_path_buf())
+        .map(|p| p.strip_prefix(base).unwrap_or(p).to_path_buf())
         .collect();
     // Names over the whole input, so that every shard names a mask as the whole run does.
     let names = output_names(&rels);
