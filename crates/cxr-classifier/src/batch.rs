@@ -215,10 +215,10 @@ fn file_rejection(path: &Path, reason: &str, detail: String) -> Rejection {
 }
 
 /// Every image under `dir` ([`cxr_dicom::is_image_file`], walked as
-/// [`cxr_core::walk::files`] walks) that `shard` owns, through `pipeline` (either backend's: [`ImagePipeline`]): a
-/// prediction row per image the gate accepts (unlabelled, the file's
-/// [`image_stem`](cxr_core::names::image_stem) as patient and image), a rejection (the
-/// gate's verdict or the error) per other file. Writes `out` and
+/// [`cxr_core::walk::files`] walks) that `shard` owns, through `pipeline` (either
+/// backend's: [`ImagePipeline`]): a prediction row per image the gate accepts
+/// (unlabelled, the file's [`image_stem`](cxr_core::names::image_stem) as patient and
+/// image), a rejection (the gate's verdict or the error) per other file. Writes `out` and
 /// `<out>_rejected.csv` (a shard: its parts of them, `P.shard-I-of-N.csv`, which
 /// `cxr_core::shard::merge_all` joins) and journals each input as it finishes (`<out's
 /// folder>/.journal/<P>…jsonl`): run again, it predicts only what it had not finished; a
@@ -413,8 +413,8 @@ fn predict_record<P: ImagePipeline + ?Sized>(
     })
 }
 
-/// [`predict_manifest`](crate::infer::predict_manifest) over the records that `shard` owns (by their image's path
-/// relative to `base`, the manifest's folder), in batches of `batch`, into `out` and
+/// [`predict_manifest`](crate::infer::predict_manifest) over the records that `shard`
+/// owns (by their image's path relative to `base`, the manifest's folder), in batches of `batch`, into `out` and
 /// `<out>_rejected.csv` (or the shard's parts of them), journaled per batch as
 /// [`predict_folder`] journals: run again, it predicts only the records it had not
 /// finished.

@@ -361,12 +361,13 @@ pub struct ShardRun {
 
 /// [`segment_dir`] for one [`Shard`] of the input and the images `files` takes
 /// ([`ImageFiles::PNG_JPEG`], or `cxr_dicom::IMAGE_FILES` for DICOM too), or for the
-/// one image file `input` names: the images whose relative path the shard owns, into the shared `out` folder, the rows into `out/qc.shard-I-of-N.csv`
+/// one image file `input` names: the images whose relative path the shard owns, into
+/// the shared `out` folder, the rows into `out/qc.shard-I-of-N.csv`
 /// (`cxr_core::shard::merge_parts` joins the parts into the `qc.csv` a whole run
 /// writes). Each finished image is journaled (`out/.journal/qc.shard-I-of-N.jsonl`), so
 /// that a shard killed and started again skips what it finished; a shard's journal made
-/// with other options or other segmenter weights is refused (the whole input's starts
-/// over instead).
+/// with other options, other segmenter weights or another backend is refused (the whole
+/// input's starts over instead).
 ///
 /// # Errors
 ///
