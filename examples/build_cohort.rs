@@ -9,7 +9,6 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use cxr_sources::{BuildConfig, build_cohort};
-use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Parser)]
 #[command(about = "Build the patient-level cohort and its split from cohort.toml")]
@@ -26,9 +25,7 @@ fn main() -> anyhow::Result<()> {
     logging::init();
     let a = Args::parse();
     let config = BuildConfig::load(&a.config)?;
-    let pb = ProgressBar::new(0).with_style(ProgressStyle::with_template(
-        "hashing images [{bar:40}] {pos}/{len} ({eta})",
-    )?);
+    let pb = cxr::core::progress::bar(0, "hashing images", true);
     let r = build_cohort(&config, &a.out, Some(&pb))?;
     pb.finish_and_clear();
     for (id, e) in &r.failed_sources {

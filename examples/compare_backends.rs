@@ -12,7 +12,6 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use cxr::classifier::Pipeline;
-use indicatif::ProgressBar;
 
 #[derive(Parser)]
 #[command(about = "Compare the libtorch and pure-Rust pipelines image by image")]
@@ -54,7 +53,7 @@ fn main() -> anyhow::Result<()> {
         };
         records.into_iter().filter(test).map(|r| r.path).collect()
     };
-    let pb = ProgressBar::new(images.len() as u64);
+    let pb = cxr::core::progress::bar(images.len() as u64, "comparing", true);
     let (mut decisions, mut fractions) = (0, 0);
     let (mut masks, mut pixels, mut worst, mut accepted) = (0, 0usize, 0f32, 0);
     // The largest distance from the threshold of a pixel the backends disagree on.

@@ -23,7 +23,6 @@ use anyhow::Context;
 use clap::Parser;
 use cxr_core::shard::Shard;
 use cxr_dicom::{BatchOptions, ConvertOptions, VoiChoice, convert_tree_shard};
-use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Parser)]
 #[command(about = "Convert DICOM files to 8-bit grayscale PNG (Modality LUT, VOI, MONOCHROME1)")]
@@ -78,10 +77,7 @@ fn main() -> anyhow::Result<()> {
         jobs: args.jobs,
         sync: !args.no_sync,
     };
-    let pb = ProgressBar::new(0).with_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} {elapsed_precise} eta {eta}")
-            .context("progress bar template")?,
-    );
+    let pb = cxr::core::progress::bar(0, "converting", true);
     let report = convert_tree_shard(&args.input, &args.output, &options, args.shard, Some(&pb))
         .with_context(|| {
             format!(

@@ -29,7 +29,6 @@ use backend::{Backend, DEFAULT_BACKEND};
 use clap::Parser;
 use cxr::classifier::batch::{PredictRun, predict_file, predict_folder, predict_records_with};
 use cxr::core::shard::Shard;
-use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Parser)]
 #[command(about = "Predict healthy / covid-19 / bacterial probabilities")]
@@ -111,14 +110,6 @@ fn masks_cache(out: &Path) -> PathBuf {
     out.with_file_name(format!("{stem}_masks"))
 }
 
-fn bar(len: usize, what: &str) -> anyhow::Result<ProgressBar> {
-    Ok(
-        ProgressBar::new(len as u64).with_style(ProgressStyle::with_template(&format!(
-            "{what} [{{bar:40}}] {{pos}}/{{len}} ({{eta}})"
-        ))?),
-    )
-}
-
 fn main() -> anyhow::Result<()> {
     logging::init();
     let a = Args::parse();
@@ -174,7 +165,7 @@ fn pure(a: &Args, input: Input) -> anyhow::Result<PredictRun> {
     p.qc = a.gate.options()?;
     p.classifier.set_temperature_scaling(!a.no_temperature);
     say_temperature(p.classifier.temperature());
-    let pb = bar(0, "predicting")?;
+    let pb = cxr::core::progress::bar(0, "predicting", true);
     let run = match input {
         Input::File => predict_file(&p, &a.input, &a.out, Some(&pb))?,
         Input::Folder => predict_folder(&p, &a.input, &a.out, a.shard, Some(&pb))?,
@@ -207,7 +198,7 @@ mod torch {
 /// classified in batches.
 #[cfg(feature = "torch")]
 mod torch {
-    use super::{Args, Input, PredictRun, bar, masks_cache, say_temperature};
+    use super::{Args, Input, PredictRun, masks_cache, say_temperature};
     use cxr::classifier::batch::{predict_file, predict_folder, predict_records_to};
     use cxr::classifier::data::Masks;
     use cxr::classifier::{Classifier, Pipeline};
@@ -229,7 +220,7 @@ mod torch {
             (Some(s), false) => Some(Segmenter::load(s, device)?),
             _ => None,
         };
-        let pb = bar(0, "predicting")?;
+        let pb = cxr::core::progress::bar(0, "predicting", true);
         let run = if input != Input::Manifest {
             let segmenter = segmenter
                 .ok_or_else(|| anyhow::anyhow!("an image or a folder needs a segmenter"))?;

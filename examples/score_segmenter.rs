@@ -28,7 +28,7 @@ use cxr::lungseg::qc::QcOptions;
 use cxr::lungseg::{LungSegmenter, ScoreRow, score_pairs, worst_cases};
 use cxr::report::layers::agreement_image;
 use cxr::report::plot::{Tile, image_grid_png};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 
 #[derive(Parser)]
 #[command(about = "Score a lung segmenter against reference masks")]
@@ -103,9 +103,7 @@ fn main() -> anyhow::Result<()> {
     );
     backend::ensure_available(a.backend)?;
     let set = a.masks.read()?;
-    let pb = ProgressBar::new(0).with_style(ProgressStyle::with_template(
-        "scoring [{bar:40}] {pos}/{len} ({eta})",
-    )?);
+    let pb = cxr::core::progress::bar(0, "scoring", true);
     let (rows, worst) = match a.backend {
         Backend::Torch => score_torch(&a, &set, &pb)?,
         Backend::Pure => {

@@ -25,7 +25,7 @@ use cxr::core::shard::Shard;
 use cxr::lungseg::postprocess::PostprocessOptions;
 use cxr::lungseg::qc::QcOptions;
 use cxr::lungseg::{LungSegmenter, ShardRun, segment_dir_shard};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 
 #[derive(Parser)]
 #[command(about = "Segment lungs and apply the quality gate to a folder of images")]
@@ -55,9 +55,7 @@ fn main() -> anyhow::Result<()> {
     let a = Args::parse();
     // A bad gate is refused before the model loads.
     let qc = a.gate.options()?;
-    let pb = ProgressBar::new(0).with_style(ProgressStyle::with_template(
-        "segmenting [{bar:40}] {pos}/{len} ({eta})",
-    )?);
+    let pb = cxr::core::progress::bar(0, "segmenting", true);
     let run = match a.backend {
         Backend::Torch => torch::segment(&a, &qc, &pb)?,
         Backend::Pure => segment_with(&cxr::infer::Segmenter::load(&a.weights)?, &a, &qc, &pb)?,

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use cxr_synth::{CohortPlan, SynthConfig, plan_cases, write_cohort};
-use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Preset {
@@ -55,11 +54,8 @@ fn main() -> anyhow::Result<()> {
     };
     config.validate()?;
     let cases = plan_cases(&plan, &config, args.seed)?;
-    let pb = ProgressBar::new(cases.len() as u64).with_style(
-        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} images ({per_sec}, {eta})")?
-            .progress_chars("=> "),
-    );
-    pb.set_message(format!("{} patients", plan.patients()));
+    let pb = cxr::core::progress::bar(cases.len() as u64, "images", true);
+    pb.set_message(format!("of {} patients", plan.patients()));
     let files = write_cohort(&args.out, &cases, &config, Some(&pb))
         .with_context(|| format!("writing the cohort under {}", args.out.display()))?;
     pb.finish();

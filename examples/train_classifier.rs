@@ -18,7 +18,6 @@ use cxr::classifier::data::{Masks, examples_for_records, write_rejections};
 use cxr::classifier::{ClassWeighting, ClassifierConfig, InputMode, TrainConfig, train};
 use cxr::lungseg::Segmenter;
 use cxr::lungseg::postprocess::PostprocessOptions;
-use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Preset {
@@ -127,9 +126,7 @@ fn main() -> anyhow::Result<()> {
         .transpose()?;
     let (cache, post) = (a.out.join("masks"), PostprocessOptions::default());
     let masks = Masks::segmenter_or_column(segmenter.as_ref(), &cache, &post, &qc, manifest_dir);
-    let pb = ProgressBar::new(records.len() as u64).with_style(ProgressStyle::with_template(
-        "reading    [{bar:40}] {pos}/{len} ({eta})",
-    )?);
+    let pb = cxr::core::progress::bar(records.len() as u64, "reading", true);
     let (examples, rejected) = examples_for_records(&records, masks, Some(&pb));
     pb.finish_and_clear();
     write_rejections(&a.out.join("qc_rejected.csv"), &rejected)?;

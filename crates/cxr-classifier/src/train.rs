@@ -414,7 +414,7 @@ pub(crate) fn train_split(
     }
     let size = config.model.input_size as usize;
     let shared = Arc::new(if config.input_cache {
-        let bar = cxr_nn::progress_bar(examples.len(), "shrinking inputs", progress);
+        let bar = cxr_core::progress::bar(examples.len() as u64, "shrinking inputs", progress);
         let shrunk =
             crate::data::shrink_inputs(examples, &run_dir.join("inputs"), size as u32, Some(&bar));
         bar.finish_and_clear();

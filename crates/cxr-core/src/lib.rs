@@ -32,6 +32,7 @@ pub mod image_io;
 pub mod manifest;
 pub mod mask;
 pub mod names;
+pub mod progress;
 pub mod record;
 pub mod resample;
 pub mod shard;

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use serde::Serialize;
 use tch::Device;
 
@@ -60,20 +60,9 @@ impl Context {
         })
     }
 
-    /// A progress bar (hidden unless `progress`).
+    /// A progress bar (hidden unless `progress`; `cxr_core::progress`).
     pub fn bar(&self, len: usize, what: &str) -> ProgressBar {
-        let pb = if self.progress {
-            ProgressBar::new(len as u64)
-        } else {
-            ProgressBar::hidden()
-        };
-        pb.set_style(
-            ProgressStyle::with_template(&format!(
-                "{what:<12} [{{bar:40}}] {{pos}}/{{len}} ({{elapsed}}<{{eta}})"
-            ))
-            .expect("static template"),
-        );
-        pb
+        cxr_core::progress::bar(len as u64, what, self.progress)
     }
 
     /// The evaluation settings of the run (its bootstrap rounds and seed).

@@ -37,7 +37,7 @@ use tch::nn::VarStore;
 use crate::loader::mix;
 use crate::{
     AdamW, Batch, CosineSchedule, DataLoader, Dataset, Decision, Goal, Stepper, TrainState,
-    load_checkpoint, progress_bar, save_checkpoint,
+    load_checkpoint, save_checkpoint,
 };
 
 /// The optimiser state saved with checkpoint `last` in a run folder.
@@ -180,7 +180,7 @@ where
         warmup_steps: plan.warmup_epochs * steps_per_epoch,
         total_steps: plan.epochs * steps_per_epoch,
     };
-    let epochs_bar = progress_bar(plan.epochs, "epochs ", plan.progress);
+    let epochs_bar = cxr_core::progress::bar(plan.epochs as u64, "epochs", plan.progress);
     epochs_bar.set_position(state.epochs_done as u64);
     while !state.finished && state.epochs_done < plan.epochs {
         let epoch = state.epochs_done;
@@ -188,7 +188,7 @@ where
         if let Some(seed) = plan.seed {
             tch::manual_seed(epoch_seed(seed, epoch));
         }
-        let batches = progress_bar(loader.batches(), "batches", plan.progress);
+        let batches = cxr_core::progress::bar(loader.batches() as u64, "batches", plan.progress);
         let (mut loss_sum, mut n, mut failed) = (0.0, 0usize, 0usize);
         let mut first_failure = None;
         for b in loader.epoch(epoch as u64) {
@@ -253,8 +253,9 @@ where
         // tagged with an epoch the checkpoint does not have, which `restore` ignores.
         opt.save(&optimiser_path(run_dir), state.epochs_done)?;
         save_checkpoint(run_dir, "last", vs, &state)?;
-        epochs_bar.set_message(v.message);
+        // The count first: `set_message` always draws (`cxr_core::progress::log_bar`).
         epochs_bar.inc(1);
+        epochs_bar.set_message(v.message);
     }
     epochs_bar.finish();
     if plan.average_last > 0 && state.finished {

@@ -43,7 +43,6 @@ pub mod loader;
 #[cfg(feature = "torch")]
 pub mod optim;
 #[cfg(feature = "torch")]
-mod progress;
 pub mod schedule;
 
 #[cfg(feature = "torch")]
@@ -65,5 +64,4 @@ pub use loader::{Batch, DataLoader, Dataset, LoaderConfig, Sample};
 #[cfg(feature = "torch")]
 pub use optim::{AdamW, Optimise};
 #[cfg(feature = "torch")]
-pub use progress::progress_bar;
 pub use schedule::{CosineSchedule, Decision, EarlyStopping, Goal, GradScaler, TrainState};
