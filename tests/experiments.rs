@@ -127,6 +127,30 @@ fn every_experiment_runs_on_the_tiny_cohort() {
         probe_config["model"]["num_classes"],
         probes[1]["sources"].as_array().unwrap().len()
     );
+    // What knowing only the source scores, beside the pooled AUC, for covid-19 at least
+    // (each cell as the report writes it: AUC and interval, `—` where undefined).
+    let alone = audit["source_only_auc"].as_array().unwrap();
+    assert_eq!(alone.len(), 3);
+    let covid = alone[1][0]
+        .as_f64()
+        .expect("covid-19 has test units on both sides");
+    assert!((0.0..=1.0).contains(&covid), "{covid}");
+    let cells: Vec<String> = alone
+        .iter()
+        .map(|c| match c[0].as_f64() {
+            None => "—".into(),
+            Some(a) => match c[1].as_array() {
+                Some(ci) if ci.iter().all(|x| x.is_f64()) => format!(
+                    "{a:.3} ({:.3}–{:.3})",
+                    ci[0].as_f64().unwrap(),
+                    ci[1].as_f64().unwrap()
+                ),
+                _ => format!("{a:.3} (no interval)"),
+            },
+        })
+        .collect();
+    let row = format!("| *the source alone* | | {} |", cells.join(" | "));
+    assert!(report.contains(&row), "{row} not in the report");
     let arm = &audit["arms"][0];
     assert_eq!(arm["input"], "masked");
     let shares = arm["saliency"].as_array().unwrap();

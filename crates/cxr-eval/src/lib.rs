@@ -7,6 +7,8 @@
 //! - [`evaluate()`]: every metric of Figure 3 and Table 3 with intervals, as one
 //!   serialisable [`Evaluation`] (a run's `metrics.json`, which always reads back:
 //!   infinite and undefined metrics are written as `"inf"`/`"NaN"`, [`json_float`]).
+//! - [`baseline`]: what knowing only each image's source would score, the yardstick of
+//!   a pooled AUC.
 //!
 //! The numbers themselves (ROC, DeLong, bootstrap, Wilson, …) are `cxr-stats`, which
 //! knows nothing of labels or files; rendering is `cxr-report`.
@@ -31,6 +33,7 @@
 #![warn(missing_docs)]
 
 pub mod aggregate;
+pub mod baseline;
 pub mod error;
 pub mod evaluate;
 pub mod json_float;

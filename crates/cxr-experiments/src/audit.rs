@@ -240,6 +240,39 @@ pub fn auc_with_interval(e: &Evaluation) -> Vec<Option<(f64, Option<[f64; 2]>)>>
         .collect()
 }
 
+/// Per class: the AUC (with its interval) of predictions that know only each test
+/// image's source, the share of each class among the `training` images of that source
+/// (`cxr_eval::baseline::source_only`), on the units of the test predictions `images`
+/// (their sources from the CSV `rows`, as in [`within_source`]). Empty, with a warning,
+/// when they cannot be evaluated.
+pub fn source_only_auc<'a>(
+    ctx: &Context,
+    training: impl IntoIterator<Item = &'a Example>,
+    rows: &[PredictionRow],
+    images: &[ImagePrediction],
+) -> Vec<Option<(f64, Option<[f64; 2]>)>> {
+    let source_of: HashMap<&str, &str> = rows
+        .iter()
+        .map(|r| (r.image_id.as_str(), r.source.as_str()))
+        .collect();
+    let train: Vec<(&str, Label)> = training
+        .into_iter()
+        .map(|e| (e.source(), e.label))
+        .collect();
+    let test: Vec<(&str, &ImagePrediction)> = images
+        .iter()
+        .filter_map(|p| source_of.get(p.image_id.as_str()).map(|s| (*s, p)))
+        .collect();
+    let baseline = cxr_eval::baseline::source_only(&train, &test);
+    match cxr_eval::evaluate::evaluate(&baseline, &ctx.evaluate_options()) {
+        Ok(e) => auc_with_interval(&e),
+        Err(e) => {
+            tracing::warn!(error = %e, "the source-only baseline could not be evaluated");
+            vec![]
+        }
+    }
+}
+
 /// Saliency inside the lungs of `clf` (vanilla input gradients of the true class) on up
 /// to `ctx.config.audit.saliency_images` test images spread evenly over `test`; the
 /// `saliency_shown` with the least inside get an overlay in

@@ -402,6 +402,12 @@ pub fn reproduce_main(ctx: &Context) -> Result<MainOutputs> {
                 &test,
             )?],
             loso: vec![],
+            source_only_auc: crate::audit::source_only_auc(
+                ctx,
+                train.iter().chain(&validation),
+                &rows,
+                &images,
+            ),
         };
         crate::audit::write(ctx, &a)?;
         Some(a)

@@ -11,7 +11,8 @@
 //! 2. **Within-source AUC** ([`WithinSource`]): the diagnosis AUC inside each source that
 //!    holds more than one class, next to the pooled AUC. Inside one source the source
 //!    cannot help; a pooled AUC far above every within-source AUC came from telling
-//!    sources apart.
+//!    sources apart. Beside it, the AUC of knowing only the source
+//!    ([`ShortcutAudit::source_only_auc`]): what the pooled AUC must beat.
 //! 3. **Saliency inside the lungs** ([`SaliencyShare`]): per test image, the share of the
 //!    input-gradient mass inside the lung mask, against the share of the image the lungs
 //!    cover (what a map spread evenly would give), by class and by source, with the images
@@ -112,6 +113,10 @@ pub struct ArmAudit {
     pub saliency: Vec<SaliencyShare>,
 }
 
+/// One class's AUC with its 95 % interval (when defined), `None` where the class has no
+/// units on both sides.
+pub type ClassAuc = Option<(f64, Option<[f64; 2]>)>;
+
 /// The whole audit of a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ShortcutAudit {
@@ -122,6 +127,11 @@ pub struct ShortcutAudit {
     /// Leave-one-source-out studies, one per input, when run (`audit_shortcuts --loso`).
     #[serde(default)]
     pub loso: Vec<LosoSummary>,
+    /// Per class: the AUC, with its interval when defined, of predictions that know only
+    /// each test image's source (`cxr_eval::baseline::source_only`), on the same units
+    /// as the pooled AUC. Empty in audits written before it was measured.
+    #[serde(default)]
+    pub source_only_auc: Vec<ClassAuc>,
 }
 
 use crate::markdown::pct;
@@ -188,6 +198,30 @@ pub fn findings(a: &ShortcutAudit) -> Vec<String> {
         s.push('.');
         out.push(s);
     }
+    let covid = Label::Covid.index();
+    if let Some(Some((alone, _))) = a.source_only_auc.get(covid) {
+        let mut s = format!(
+            "Knowing only each image's source (the share of covid-19 among its source's \
+             training images) gives a covid-19 AUC of {alone:.3}"
+        );
+        let pooled = a
+            .arms
+            .first()
+            .and_then(|arm| Some((arm, arm.pooled_auc.get(covid).copied().flatten()?.0)));
+        if let Some((arm, pooled)) = pooled {
+            let _ = write!(s, ", the {} classifier {pooled:.3}", arm.input);
+            if *alone >= 0.99 {
+                s.push_str(
+                    ": here the source alone tells covid-19 from the rest, so the pooled AUC \
+                     cannot show that the classifier reads the disease",
+                );
+            } else if pooled <= *alone {
+                s.push_str(": the classifier does no better than the source alone");
+            }
+        }
+        s.push('.');
+        out.push(s);
+    }
     let drops: Vec<String> = a
         .loso
         .iter()
@@ -204,7 +238,6 @@ pub fn findings(a: &ShortcutAudit) -> Vec<String> {
         ));
     }
     for arm in &a.arms {
-        let covid = Label::Covid.index();
         let inside: Vec<String> = arm
             .within_source
             .iter()
@@ -344,31 +377,55 @@ pub fn audit_markdown(a: &ShortcutAudit, dir_prefix: &str) -> String {
     for arm in &a.arms {
         let _ = writeln!(md, "### Within-source AUC ({} classifier)\n", arm.input);
         if arm.within_source.is_empty() {
-            md.push_str("No source holds test units of more than one class.\n\n");
+            md.push_str(
+                "No source holds test units of more than one class, so no AUC can be \
+                 measured inside a source.",
+            );
         } else {
             md.push_str(
                 "Inside one source the source cannot help (`a + b`: sources of one hospital \
                  group, `[audit] source_groups`). Units per class: healthy / covid-19 / \
-                 bacterial.\n\n| Source | Units | Healthy | Covid-19 | Bacterial |\n|---|---|---|---|---|\n",
+                 bacterial.",
             );
-            for w in &arm.within_source {
-                let units: Vec<String> = w.units_per_class.iter().map(usize::to_string).collect();
-                let _ = write!(md, "| {} | {} ({}) |", w.source, w.units, units.join(" / "));
-                for k in 0..Label::COUNT {
-                    let _ = write!(md, " {} |", auc_cell(w.auc.get(k).copied().flatten()));
-                }
-                md.push('\n');
-            }
-            let _ = write!(md, "| **pooled** | |");
-            for k in 0..Label::COUNT {
-                let _ = write!(
-                    md,
-                    " {} |",
-                    auc_cell(arm.pooled_auc.get(k).copied().flatten())
-                );
-            }
-            md.push_str("\n\n");
         }
+        if !a.source_only_auc.is_empty() {
+            md.push_str(
+                " *The source alone*: predictions that know nothing but each test image's \
+                 source (the share of each class among that source's training images), on \
+                 the same units as the pooled AUC: what the pooled AUC must beat to say \
+                 anything about the disease.",
+            );
+        }
+        md.push_str(
+            "\n\n| Source | Units | Healthy | Covid-19 | Bacterial |\n|---|---|---|---|---|\n",
+        );
+        let row = |md: &mut String, name: &str, units: &str, auc: &[ClassAuc]| {
+            // An empty cell is written `| |`, as the rest of the report does.
+            let units = if units.is_empty() {
+                String::new()
+            } else {
+                format!(" {units}")
+            };
+            let _ = write!(md, "| {name} |{units} |");
+            for k in 0..Label::COUNT {
+                let _ = write!(md, " {} |", auc_cell(auc.get(k).copied().flatten()));
+            }
+            md.push('\n');
+        };
+        for w in &arm.within_source {
+            let units: Vec<String> = w.units_per_class.iter().map(usize::to_string).collect();
+            row(
+                &mut md,
+                &w.source,
+                &format!("{} ({})", w.units, units.join(" / ")),
+                &w.auc,
+            );
+        }
+        row(&mut md, "**pooled**", "", &arm.pooled_auc);
+        if !a.source_only_auc.is_empty() {
+            row(&mut md, "*the source alone*", "", &a.source_only_auc);
+        }
+        md.push('\n');
         let _ = writeln!(
             md,
             "### Saliency inside the lungs ({} classifier)\n",
@@ -670,6 +727,7 @@ mod tests {
             probes: vec![probe("masked", 0.55, 0.62), probe("whole", 0.9, 0.95)],
             arms: vec![arm("masked", 0.6), arm("whole", 0.3)],
             loso: vec![loso("masked", 0.9), loso("whole", 0.5)],
+            source_only_auc: vec![None, Some((0.96, Some([0.93, 0.99]))), None],
         };
         let f = findings(&a);
         assert_eq!(
@@ -696,6 +754,14 @@ mod tests {
         assert!(
             md.contains("| a | 30 (10 / 20 / 0) | 0.800 (no interval) | 0.850 (0.700–1.000) | — |")
         );
+        assert!(
+            md.contains("| *the source alone* | | — | 0.960 (0.930–0.990) | — |"),
+            "{md}"
+        );
+        assert!(f.iter().any(|s| s
+            == "Knowing only each image's source (the share of covid-19 among its source's \
+                training images) gives a covid-19 AUC of 0.960, the masked classifier 0.950: \
+                the classifier does no better than the source alone."));
         assert!(md.contains("![Leave one source out, whole input](../loso_whole/loso.png)"));
         let dir = tempfile::tempdir().unwrap();
         write_audit(dir.path(), &a).unwrap();
@@ -716,5 +782,46 @@ mod tests {
                 .unwrap()
                 .starts_with("# Shortcut audit")
         );
+    }
+
+    #[test]
+    fn sources_of_one_class_each_are_named_as_the_whole_story() {
+        let mut arm = arm("masked", 0.5);
+        arm.within_source.clear();
+        let a = ShortcutAudit {
+            probes: vec![],
+            arms: vec![arm],
+            loso: vec![],
+            source_only_auc: vec![
+                Some((1.0, Some([1.0, 1.0]))),
+                Some((1.0, Some([1.0, 1.0]))),
+                None,
+            ],
+        };
+        let f = findings(&a);
+        assert_eq!(
+            f[0],
+            "Knowing only each image's source (the share of covid-19 among its source's \
+             training images) gives a covid-19 AUC of 1.000, the masked classifier 0.950: \
+             here the source alone tells covid-19 from the rest, so the pooled AUC cannot \
+             show that the classifier reads the disease."
+        );
+        let md = audit_markdown(&a, "audit/");
+        assert!(
+            md.contains("No source holds test units of more than one class"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| **pooled** | | — | 0.950 (0.900–1.000) | — |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| *the source alone* | | 1.000 (1.000–1.000) | 1.000 (1.000–1.000) | — |"),
+            "{md}"
+        );
+        // An audit written before the baseline was measured still reads, without it.
+        let old = r#"{"probes":[],"arms":[]}"#;
+        let back: ShortcutAudit = serde_json::from_str(old).unwrap();
+        assert!(back.source_only_auc.is_empty() && findings(&back).is_empty());
     }
 }
