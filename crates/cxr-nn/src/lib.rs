@@ -42,7 +42,6 @@ pub mod layers;
 pub mod loader;
 #[cfg(feature = "torch")]
 pub mod optim;
-#[cfg(feature = "torch")]
 pub mod schedule;
 
 #[cfg(feature = "torch")]
@@ -63,5 +62,4 @@ pub use fit::{EpochDone, FitPlan, Validated, fit, resume_or_start};
 pub use loader::{Batch, DataLoader, Dataset, LoaderConfig, Sample};
 #[cfg(feature = "torch")]
 pub use optim::{AdamW, Optimise};
-#[cfg(feature = "torch")]
 pub use schedule::{CosineSchedule, Decision, EarlyStopping, Goal, GradScaler, TrainState};
