@@ -301,3 +301,125 @@ fn every_experiment_runs_on_the_tiny_cohort() {
     );
     assert!(read(&d.join("compare/compare.md")).contains("McNemar's test: exact p = 1.000"));
 }
+
+/// A researcher's own sources, named in a `build_cohort` TOML (`--sources`), each a folder
+/// with the neutral `manifest.csv`: here two hospitals of phantoms, one that sent the
+/// covid-19 images and one that sent the rest, so that the source alone tells covid-19
+/// apart and the audit must say so.
+#[test]
+fn own_sources_run_and_the_audit_names_a_source_that_is_the_diagnosis() {
+    let tmp = tempfile::tempdir().unwrap();
+    let synth = tmp.path().join("synth");
+    run(
+        "synth_cohort",
+        &["--preset", "tiny", "--out", synth.to_str().unwrap()],
+    );
+    let mut records = csv::Reader::from_path(synth.join("records.csv")).unwrap();
+    let header = records.headers().unwrap().clone();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (path, patient, label, date) = (
+        col("path"),
+        col("patient_id"),
+        col("label"),
+        col("study_date"),
+    );
+    let mut manifests = [
+        String::from("image_path,patient_id,view,label,study_date\n"),
+        String::from("image_path,patient_id,view,label,study_date\n"),
+    ];
+    for r in records.records() {
+        let r = r.unwrap();
+        let hospital = usize::from(&r[label] != "covid");
+        manifests[hospital].push_str(&format!(
+            "../{},{},PA,{},{}\n",
+            &r[path],
+            r[patient].replace(':', "-"),
+            &r[label],
+            &r[date]
+        ));
+    }
+    let mut cohort = String::from("[cohort]\nseed = 2020\n");
+    for (name, manifest) in ["hospital-a", "hospital-b"].iter().zip(&manifests) {
+        let root = synth.join(name);
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::write(root.join("manifest.csv"), manifest).unwrap();
+        cohort.push_str(&format!(
+            "\n[[cohort.sources]]\nsource = \"{name}\"\nroot = {:?}\n",
+            root.to_str().unwrap()
+        ));
+    }
+    let cohort_toml = tmp.path().join("my-cohort.toml");
+    std::fs::write(&cohort_toml, cohort).unwrap();
+
+    // Real data need a segmenter run; a one-epoch one on phantoms will do here.
+    let seg = tmp.path().join("seg");
+    run(
+        "train_segmenter",
+        &[
+            "--synthetic",
+            "16",
+            "--preset",
+            "tiny",
+            "--epochs",
+            "1",
+            "--out",
+            seg.to_str().unwrap(),
+        ],
+    );
+    let d = tmp.path().join("run");
+    let said = run(
+        "reproduce_main",
+        &[
+            "--sources",
+            cohort_toml.to_str().unwrap(),
+            "--segmenter",
+            seg.to_str().unwrap(),
+            "--tiny",
+            "--out",
+            d.to_str().unwrap(),
+        ],
+    );
+    assert!(said.contains("report:"), "{said}");
+    let table1 = read(&d.join("cohort/table1.md"));
+    for name in ["hospital-a", "hospital-b"] {
+        assert!(table1.contains(&format!("| {name} |")), "{table1}");
+    }
+    let audit: serde_json::Value =
+        serde_json::from_str(&read(&d.join("audit/audit.json"))).unwrap();
+    // Covid-19 comes from hospital-a only: knowing the hospital separates it perfectly.
+    assert_eq!(
+        audit["source_only_auc"][1][0].as_f64(),
+        Some(1.0),
+        "{audit}"
+    );
+    let report = read(&d.join("report.md"));
+    assert!(
+        report.contains(
+            "here the source alone tells covid-19 from the rest, so the pooled AUC cannot \
+             show that the classifier reads the disease"
+        ),
+        "{report}"
+    );
+    // Inside hospital-b (healthy and bacterial pneumonia) there is no covid-19 to rank.
+    let within = audit["arms"][0]["within_source"].as_array().unwrap();
+    assert_eq!(within.len(), 1, "{within:?}");
+    assert_eq!(within[0]["source"], "hospital-b");
+    assert!(within[0]["auc"][1].is_null(), "{within:?}");
+
+    // A sources file that does not read is refused before the run folder is touched.
+    let bad = tmp.path().join("bad.toml");
+    std::fs::write(&bad, "[cohort]\nseed = \"x\"\n").unwrap();
+    let out = Command::new(example("reproduce_main"))
+        .args(["--sources", bad.to_str().unwrap(), "--tiny", "--out"])
+        .arg(tmp.path().join("never"))
+        .env("CXR_DEVICE", "cpu")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("--sources") && err.contains("bad.toml"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("never").exists());
+}

@@ -13,6 +13,12 @@ pub struct ExperimentArgs {
     /// Real data laid out as `DIR/<source>/` (docs/data.md), with the paper's policies.
     #[arg(long, conflicts_with = "synthetic")]
     pub data_root: Option<PathBuf>,
+    /// Real data named source by source: a `build_cohort` TOML (each source's name and
+    /// folder; your own sources hold a `manifest.csv`; docs/reproducing.md, "On your own
+    /// sources"). Like `--data-root`, it brings the paper's settings for what `--config`
+    /// leaves out.
+    #[arg(long, conflicts_with_all = ["synthetic", "data_root"])]
+    pub sources: Option<PathBuf>,
     /// A synthetic cohort (the default when no data root is given).
     #[arg(long)]
     pub synthetic: bool,
@@ -20,7 +26,7 @@ pub struct ExperimentArgs {
     /// the demo's on phantoms; `configs/paper.toml` spells the paper's out).
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Tiny settings: seconds instead of minutes (tests, smoke runs).
+    /// Tiny settings: seconds instead of minutes (tests, smoke runs; on real data too).
     #[arg(long, conflicts_with = "config")]
     pub tiny: bool,
     /// An existing lung segmenter run instead of training one.
@@ -44,7 +50,15 @@ impl ExperimentArgs {
                 eprintln!("sources found under {}: {found:?}", root.display());
                 Some(sources)
             }
-            None => None,
+            None => match &self.sources {
+                Some(file) => {
+                    // Refused here, before anything is written, if it does not read.
+                    cxr_sources::BuildConfig::load(file)
+                        .with_context(|| format!("--sources {}", file.display()))?;
+                    Some(std::path::absolute(file)?)
+                }
+                None => None,
+            },
         };
         let segmenter = self
             .segmenter

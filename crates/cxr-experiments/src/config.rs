@@ -309,10 +309,10 @@ impl ExperimentConfig {
     }
 
     /// The settings of a run from its command line: the settings file if any, over the
-    /// paper's settings when `sources` (a `build_cohort` TOML written for `--data-root`)
-    /// is given, over the demo's (or `tiny`'s) otherwise; `sources` then replaces the
-    /// file's data section, and `segmenter` (an existing segmenter run) its
-    /// `segmenter.run`.
+    /// paper's settings when `sources` (a `build_cohort` TOML: `--sources`, or the one
+    /// written for `--data-root`) is given, over the demo's otherwise; `tiny` takes the
+    /// tiny settings instead, on either data. `sources` then replaces the file's data
+    /// section, and `segmenter` (an existing segmenter run) its `segmenter.run`.
     ///
     /// # Errors
     ///
@@ -324,8 +324,9 @@ impl ExperimentConfig {
         tiny: bool,
     ) -> Result<Self> {
         let base = match (&sources, tiny) {
-            (Some(s), _) => ExperimentConfig::paper(s.clone()),
-            (None, true) => ExperimentConfig::tiny(),
+            // A smoke run of real data: seconds, whatever the sources.
+            (_, true) => ExperimentConfig::tiny(),
+            (Some(s), false) => ExperimentConfig::paper(s.clone()),
             (None, false) => ExperimentConfig::demo(),
         };
         let origin = config.map_or_else(|| PathBuf::from("<settings>"), Path::to_path_buf);
@@ -708,6 +709,43 @@ mod tests {
             c.summary()
                 .starts_with("synthetic cohort; classifier Inception v3 ×0.25")
         );
+    }
+
+    /// `configs/cpu.toml` is the paper's settings with the demo's classifier, on real data.
+    #[test]
+    fn the_shipped_cpu_toml_is_the_papers_settings_with_the_demos_classifier() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/cpu.toml");
+        let (sources, seg) = (PathBuf::from("s.toml"), PathBuf::from("seg"));
+        let c =
+            ExperimentConfig::for_run(Some(&path), Some(sources.clone()), Some(seg.clone()), false)
+                .unwrap();
+        let mut expected = ExperimentConfig::paper(sources);
+        expected.classifier = ExperimentConfig::demo().classifier;
+        expected.segmenter.run = Some(seg);
+        assert_eq!(c, expected);
+        assert!(
+            c.summary().contains("Inception v3 ×0.25 at 128 px"),
+            "{}",
+            c.summary()
+        );
+    }
+
+    /// `--tiny` on real data is a smoke run of those data, not the paper's training.
+    #[test]
+    fn tiny_on_real_data_keeps_the_tiny_settings() {
+        let (sources, seg) = (PathBuf::from("s.toml"), PathBuf::from("seg"));
+        let c = ExperimentConfig::for_run(None, Some(sources.clone()), Some(seg.clone()), true)
+            .unwrap();
+        let mut expected = ExperimentConfig::tiny();
+        expected.data = DataConfig {
+            synthetic: None,
+            sources: Some(sources.clone()),
+        };
+        expected.segmenter.run = Some(seg);
+        // Real data still need a segmenter trained on real masks, tiny or not.
+        let e = ExperimentConfig::for_run(None, Some(sources), None, true).unwrap_err();
+        assert!(e.to_string().contains("segmenter.run"), "{e}");
+        assert_eq!(c, expected);
     }
 
     /// `configs/paper.toml` spells out exactly the paper's settings.
