@@ -120,9 +120,10 @@ pub fn figures(
         segmentations.push(Tile {
             image: cxr_lungseg::batch::overlay(&img, &s),
             caption: format!(
-                "{} · {} lung(s), {:.0} % · {}",
+                "{} · {} lung{}, {:.0} % · {}",
                 r.source.as_str(),
                 q.lungs_found,
+                if q.lungs_found == 1 { "" } else { "s" },
                 100.0 * q.lung_fraction,
                 if q.verdict.is_accept() {
                     "kept"

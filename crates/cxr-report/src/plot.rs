@@ -656,8 +656,19 @@ pub fn image_grid_png(title: &str, tiles: &[Tile], columns: usize, tile: u32) ->
         .map_err(plot_err(WHAT))?;
         for (i, t) in tiles.iter().enumerate() {
             let (x, y) = origin(i);
+            // As long as it fits beside its neighbours, measured in the font drawn.
+            let fits = |s: &str| {
+                root.estimate_text_size(s, &centered(14))
+                    .is_ok_and(|(w, _)| w + 4 <= tile + GAP)
+            };
+            let mut max = t.caption.chars().count();
+            let mut caption = t.caption.clone();
+            while max > 3 && !fits(&caption) {
+                max -= 1;
+                caption = fit_caption(&t.caption, max);
+            }
             root.draw(&Text::new(
-                fit_caption(&t.caption, ((tile + GAP) / 8) as usize),
+                caption,
                 ((x + tile / 2) as i32, (y + tile + CAPTION / 2) as i32),
                 centered(14),
             ))
@@ -667,9 +678,9 @@ pub fn image_grid_png(title: &str, tiles: &[Tile], columns: usize, tile: u32) ->
     })
 }
 
-/// A caption of at most `max` characters (about 8 pixels each at the grid's 14 px), so
-/// that neighbours do not overwrite each other: a longer one keeps its start and its
-/// end, with `…` between (`0.456 ieee802…34.pdf-003.png`).
+/// A caption of at most `max` characters, so that neighbours do not overwrite each other
+/// (the grid shortens a caption until it measures no wider than its tile): a longer one
+/// keeps its start and its end, with `…` between (`0.456 ieee802…34.pdf-003.png`).
 fn fit_caption(caption: &str, max: usize) -> String {
     let chars: Vec<char> = caption.chars().collect();
     if chars.len() <= max || max < 3 {
@@ -723,6 +734,22 @@ mod grid_tests {
         assert!(dark(0, 230, 0, 50), "title");
         assert!(dark(10, 110, 150, 180), "first caption");
         assert!(dark(120, 220, 150, 180), "second caption");
+    }
+
+    #[test]
+    fn long_captions_stay_off_their_neighbours() {
+        let tile = |caption: &str| Tile {
+            image: image::RgbImage::from_pixel(100, 100, image::Rgb([200, 200, 200])),
+            caption: caption.into(),
+        };
+        // Wide letters, far more than a 100 px tile holds at 14 px.
+        let wide = "WMWMWMWMWMWMWMWMWMWMWMWMWMWM";
+        let png = image_grid_png("wide", &[tile(wide), tile(wide)], 2, 100).unwrap();
+        let img = image::load_from_memory(&png).unwrap().to_rgb8();
+        let ink = |x: u32| (150..180).any(|y| img.get_pixel(x, y).0.iter().any(|&c| c < 250));
+        // The cells meet at x = 115 (10 + 100 + 10/2); each caption is centred in its own.
+        assert!(!ink(114) && !ink(115) && !ink(116), "captions touch");
+        assert!((20..100).any(ink) && (130..210).any(ink), "captions drawn");
     }
 }
 
