@@ -393,6 +393,17 @@ fn own_sources_run_and_the_audit_names_a_source_that_is_the_diagnosis() {
         "{audit}"
     );
     let report = read(&d.join("report.md"));
+    // Beside the results, and in the audit.
+    let results = report
+        .split("## Results on the test patients")
+        .nth(1)
+        .unwrap();
+    assert!(
+        results.starts_with(
+            "\n\n> **For scale**: knowing nothing but each test image's source gives AUC "
+        ) && results.contains("covid-19 1.000"),
+        "{report}"
+    );
     assert!(
         report.contains(
             "here the source alone tells covid-19 from the rest, so the pooled AUC cannot \

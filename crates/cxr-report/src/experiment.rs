@@ -228,6 +228,29 @@ pub fn temperature_markdown(t: &TemperatureSummary<'_>, after: &Evaluation) -> S
     md
 }
 
+/// The yardstick beside the results: what knowing only each test image's source scores
+/// (the shortcut audit's `source_only_auc`), class by class; `None` when not measured.
+fn source_alone_line(a: &crate::audit::ShortcutAudit) -> Option<String> {
+    let parts: Vec<String> = cxr_core::Label::ALL
+        .iter()
+        .filter_map(|l| {
+            let (auc, _) = a.source_only_auc.get(l.index()).copied().flatten()?;
+            Some(format!(
+                "{} {auc:.3}",
+                crate::plot::class_name(*l).to_lowercase()
+            ))
+        })
+        .collect();
+    (!parts.is_empty()).then(|| {
+        format!(
+            "> **For scale**: knowing nothing but each test image's source gives AUC {} on \
+             these units (the shortcut audit, below). The AUCs here say something about the \
+             disease only as far as they rise above these.\n\n",
+            parts.join(", ")
+        )
+    })
+}
+
 /// The main experiment's `report.md`.
 pub fn main_report_markdown(r: &MainReport<'_>) -> String {
     let mut md = String::from("# Main experiment (Figure 3, Table 3)\n\n");
@@ -291,6 +314,9 @@ pub fn main_report_markdown(r: &MainReport<'_>) -> String {
     md.push_str("## Results on the test patients\n\n");
     if let Some(spread) = &r.spread {
         md.push_str(spread);
+    }
+    if let Some(line) = r.audit.and_then(source_alone_line) {
+        md.push_str(&line);
     }
     let eval_md = crate::markdown::report(r.evaluation, "evaluation/");
     // Drop the evaluation report's own title; demote its sections under this one.
