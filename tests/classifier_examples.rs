@@ -38,19 +38,7 @@ fn train_predict_evaluate_and_explain_on_a_tiny_cohort() {
         &["--preset", "tiny", "--size", "96", "--out", s(&cohort)],
     );
     let seg = d.join("seg");
-    run(
-        "train_segmenter",
-        &[
-            "--synthetic",
-            "16",
-            "--preset",
-            "tiny",
-            "--epochs",
-            "1",
-            "--out",
-            s(&seg),
-        ],
-    );
+    common::tiny_segmenter(&seg);
     let clf = d.join("clf");
     let manifest = cohort.join("records.csv");
     // A lenient gate, so that the barely trained segmenter's masks are all used.

@@ -353,19 +353,7 @@ fn own_sources_run_and_the_audit_names_a_source_that_is_the_diagnosis() {
 
     // Real data need a segmenter run; a one-epoch one on phantoms will do here.
     let seg = tmp.path().join("seg");
-    run(
-        "train_segmenter",
-        &[
-            "--synthetic",
-            "16",
-            "--preset",
-            "tiny",
-            "--epochs",
-            "1",
-            "--out",
-            seg.to_str().unwrap(),
-        ],
-    );
+    common::tiny_segmenter(&seg);
     let d = tmp.path().join("run");
     let said = run(
         "reproduce_main",

@@ -1,7 +1,7 @@
 //! Running the workspace's examples from integration tests.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// `target/<profile>/examples/<name>`: `cargo test` builds the examples before running
@@ -39,4 +39,22 @@ pub fn run(name: &str, args: &[&str]) -> String {
     );
     assert!(out.status.success(), "{name} {args:?} failed:\n{text}");
     text
+}
+
+/// Trains a one-epoch tiny lung segmenter on 16 phantoms into `out` (seconds): what the
+/// tests that need a segmenter run use.
+pub fn tiny_segmenter(out: &Path) {
+    run(
+        "train_segmenter",
+        &[
+            "--synthetic",
+            "16",
+            "--preset",
+            "tiny",
+            "--epochs",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
 }
