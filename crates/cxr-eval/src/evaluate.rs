@@ -299,13 +299,16 @@ pub struct Evaluation {
     #[serde(with = "crate::json_float::interval")]
     pub global_accuracy_ci95: Option<Interval>,
     /// Average class accuracy (balanced accuracy).
+    #[serde(with = "crate::json_float")]
     pub mean_class_accuracy: f64,
     /// Bootstrap interval.
     #[serde(with = "crate::json_float::interval")]
     pub mean_class_accuracy_ci95: Option<Interval>,
     /// Sample SD of the class accuracies.
+    #[serde(with = "crate::json_float")]
     pub class_accuracy_sd: f64,
-    /// Per-class accuracy (recall).
+    /// Per-class accuracy (recall); NaN for a class with no units.
+    #[serde(with = "crate::json_float::per_class")]
     pub class_accuracy: PerClass<f64>,
     /// Units per class.
     pub class_counts: PerClass<u64>,

@@ -204,3 +204,31 @@ mod tests {
         assert_eq!(none.i, None);
     }
 }
+
+/// A [`crate::PerClass`] of such metrics (`class_accuracy`: a class with no units has an
+/// undefined accuracy), each as [`serialize`] writes it.
+///
+/// Used as `#[serde(with = "crate::json_float::per_class")]`.
+pub mod per_class {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::Bound;
+    use crate::PerClass;
+
+    /// Writes each class's value as [`super::serialize`] does.
+    ///
+    /// # Errors
+    /// The serializer's.
+    pub fn serialize<S: Serializer>(v: &PerClass<f64>, s: S) -> Result<S::Ok, S::Error> {
+        PerClass::from_fn(|l| Bound(*v.get(l))).serialize(s)
+    }
+
+    /// Reads what [`serialize`] writes (and `null`, as files written before it hold).
+    ///
+    /// # Errors
+    /// Anything else.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PerClass<f64>, D::Error> {
+        let b = PerClass::<Bound>::deserialize(d)?;
+        Ok(PerClass::from_fn(|l| b.get(l).0))
+    }
+}

@@ -147,3 +147,37 @@ fn an_evaluation_with_infinite_metrics_reads_back_from_its_json() {
     assert_eq!(back.per_class.covid.as_ref().unwrap().lr_pos, f64::INFINITY);
     assert_eq!(serde_json::to_string_pretty(&back).unwrap(), json);
 }
+
+/// A test set without one of the classes (a two-class study, or a small real set): the
+/// absent class's accuracy is undefined, and `metrics.json` still reads back (it used to
+/// hold `null` there, which the leave-one-source-out comparison and anything else reading
+/// the file refused).
+#[test]
+fn an_evaluation_without_a_class_reads_back_from_its_json() {
+    let csv = "patient_id,study_date,image_id,label,p_healthy,p_covid,p_bacterial\n\
+               a,2020-03-01,a1,covid,0.1,0.8,0.1\n\
+               b,2020-03-01,b1,healthy,0.7,0.2,0.1\n\
+               c,2020-03-02,c1,healthy,0.6,0.3,0.1\n\
+               d,2020-03-02,d1,covid,0.3,0.6,0.1\n";
+    let images = cxr_eval::predictions::parse_predictions(
+        csv.as_bytes(),
+        std::path::Path::new("predictions.csv"),
+    )
+    .unwrap();
+    let mut options = cxr_eval::EvaluateOptions::default();
+    options.bootstrap.rounds = 20;
+    let e = cxr_eval::evaluate(&images, &options).unwrap();
+    assert!(e.class_accuracy.bacterial.is_nan());
+    assert_eq!(e.class_accuracy.covid, 1.0);
+    assert!(e.per_class.bacterial.is_none());
+    let json = serde_json::to_string_pretty(&e).unwrap();
+    assert!(json.contains(r#""bacterial": "NaN""#), "{json}");
+    let back: cxr_eval::Evaluation = serde_json::from_str(&json).unwrap();
+    assert!(back.class_accuracy.bacterial.is_nan());
+    assert_eq!(back.class_accuracy.covid, 1.0);
+    assert_eq!(serde_json::to_string_pretty(&back).unwrap(), json);
+    // Files written before read too: `null` is NaN.
+    let old = json.replace(r#""bacterial": "NaN""#, r#""bacterial": null"#);
+    let back: cxr_eval::Evaluation = serde_json::from_str(&old).unwrap();
+    assert!(back.class_accuracy.bacterial.is_nan());
+}

@@ -341,6 +341,38 @@ mod tests {
         ));
     }
 
+    /// A run whose test patients hold two of the three classes (covid-19 against healthy,
+    /// as many real studies) is served with the operating points it has: its
+    /// `metrics.json` used to hold `null` for the absent class's accuracy and stopped the
+    /// service at start.
+    #[test]
+    fn a_run_evaluated_on_two_classes_gives_their_operating_points() {
+        let csv = "patient_id,study_date,image_id,label,p_healthy,p_covid,p_bacterial\n\
+                   a,2020-03-01,a1,covid,0.1,0.8,0.1\n\
+                   b,2020-03-01,b1,healthy,0.7,0.2,0.1\n\
+                   c,2020-03-02,c1,healthy,0.6,0.3,0.1\n\
+                   d,2020-03-02,d1,covid,0.3,0.6,0.1\n";
+        let images =
+            cxr_eval::predictions::parse_predictions(csv.as_bytes(), Path::new("p.csv")).unwrap();
+        let mut options = cxr_eval::EvaluateOptions::default();
+        options.bootstrap.rounds = 20;
+        let e = cxr_eval::evaluate(&images, &options).unwrap();
+        let d = tempfile::tempdir().unwrap();
+        let metrics = d.path().join("metrics.json");
+        std::fs::write(&metrics, serde_json::to_vec_pretty(&e).unwrap()).unwrap();
+        let points = operating_points(&metrics).unwrap();
+        let classes: Vec<&str> = points.iter().map(|p| p.class.as_str()).collect();
+        assert_eq!(classes, ["healthy", "covid"]);
+        assert_eq!(points[1].auc, 1.0);
+        // As such files were written before: `null` where the class is absent.
+        let old = std::fs::read_to_string(&metrics)
+            .unwrap()
+            .replace("\"NaN\"", "null");
+        assert!(old.contains("null"));
+        std::fs::write(&metrics, old).unwrap();
+        assert_eq!(operating_points(&metrics).unwrap().len(), 2);
+    }
+
     #[test]
     fn rfc3339_of_known_times() {
         let dir = tempfile::tempdir().unwrap();
