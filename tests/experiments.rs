@@ -405,6 +405,35 @@ fn own_sources_run_and_the_audit_names_a_source_that_is_the_diagnosis() {
     assert_eq!(within[0]["source"], "hospital-b");
     assert!(within[0]["auc"][1].is_null(), "{within:?}");
 
+    // Leaving one hospital out leaves training without its classes: said, not hidden.
+    run(
+        "leave_one_source_out",
+        &[
+            "--sources",
+            cohort_toml.to_str().unwrap(),
+            "--segmenter",
+            seg.to_str().unwrap(),
+            "--tiny",
+            "--out",
+            d.to_str().unwrap(),
+        ],
+    );
+    let loso: serde_json::Value = serde_json::from_str(&read(&d.join("loso/loso.json"))).unwrap();
+    assert_eq!(
+        loso["unseen_classes"],
+        serde_json::json!([["covid"], ["healthy", "bacterial"]]),
+        "{loso}"
+    );
+    let loso_md = read(&d.join("loso/loso.md"));
+    assert!(
+        loso_md.contains(
+            "**Classes a fold never saw**: hospital-a (covid); hospital-b (healthy, bacterial)."
+        ),
+        "{loso_md}"
+    );
+    // The random split's evaluation reads back for the comparison.
+    assert!(loso_md.contains("| random patient split |"), "{loso_md}");
+
     // A sources file that does not read is refused before the run folder is touched.
     let bad = tmp.path().join("bad.toml");
     std::fs::write(&bad, "[cohort]\nseed = \"x\"\n").unwrap();

@@ -389,6 +389,7 @@ pub fn leave_one_source_out(
 
     let mut rows = Vec::new();
     let mut removed = Vec::new();
+    let mut unseen_classes = Vec::new();
     let mut pooled = Vec::new();
     for s in &sources {
         let test: Vec<Example> = p
@@ -414,6 +415,20 @@ pub fn leave_one_source_out(
                 String::new()
             }
         ));
+        let trained: BTreeSet<Label> = rest.iter().map(|e| e.label).collect();
+        let unseen: Vec<String> = Label::ALL
+            .iter()
+            .filter(|l| !trained.contains(l) && test.iter().any(|e| e.label == **l))
+            .map(|l| l.as_str().to_owned())
+            .collect();
+        if !unseen.is_empty() {
+            ctx.say(format!(
+                "loso: training without {s} holds no {} patient; the fold cannot recognise \
+                 that class in {s}",
+                unseen.join(" or ")
+            ));
+        }
+        unseen_classes.push(unseen);
         let arm_dir = dir.join(s.as_str());
         rows.push(arm_on(
             ctx, &config, &p, &train, &val, &test, &arm_dir, None,
@@ -478,6 +493,7 @@ pub fn leave_one_source_out(
         removed_duplicates: removed,
         external,
         internal,
+        unseen_classes,
     };
     let md = cxr_report::experiment::loso_study(&summary);
     cxr_core::write_bytes_atomic(

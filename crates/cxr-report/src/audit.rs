@@ -718,6 +718,7 @@ mod tests {
             removed_duplicates: vec![1, 0],
             external: row("all sources, held out", external),
             internal: Some(row("random patient split", 0.95)),
+            unseen_classes: vec![],
         }
     }
 

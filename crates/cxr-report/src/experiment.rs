@@ -571,6 +571,11 @@ pub struct LosoSummary {
     pub external: ArmResult,
     /// The same input on a random patient split, when the run has it.
     pub internal: Option<ArmResult>,
+    /// Per row: the classes the held-out source holds that its training held none of
+    /// (`covid`, …): the fold cannot recognise them, whatever the images show. Empty in
+    /// summaries written before it was recorded.
+    #[serde(default)]
+    pub unseen_classes: Vec<Vec<String>>,
 }
 
 impl LosoSummary {
@@ -604,6 +609,23 @@ pub fn loso_study(s: &LosoSummary) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    let unseen: Vec<String> = s
+        .rows
+        .iter()
+        .zip(&s.unseen_classes)
+        .filter(|(_, c)| !c.is_empty())
+        .map(|(r, c)| format!("{} ({})", r.arm, c.join(", ")))
+        .collect();
+    if !unseen.is_empty() {
+        let _ = writeln!(
+            md,
+            "**Classes a fold never saw**: {}. Training without that source held no patient \
+             of the class, so the fold cannot recognise it, whatever the images show: those \
+             units test nothing about the disease, only that the class came from that source \
+             alone (the pooled row below includes them).\n",
+            unseen.join("; ")
+        );
+    }
     md.push_str(
         "![Leave one source out](loso.png)\n\n## Source-blind against random split\n\n\
          Held-out predictions of every source evaluated together, next to a random patient \
