@@ -142,6 +142,9 @@ impl<D: Dataset + 'static> DataLoader<D> {
         let (n, b) = (self.dataset.len(), self.config.batch_size.max(1));
         if self.config.drop_last {
             n / b
+        } else if n > b && n % b == 1 {
+            // The one sample left over joins the batch before ([`Self::epoch`]).
+            n / b
         } else {
             n.div_ceil(b)
         }
@@ -162,11 +165,20 @@ impl<D: Dataset + 'static> DataLoader<D> {
     pub fn epoch(&self, epoch: u64) -> EpochIter {
         let order = self.order(epoch);
         let b = self.config.batch_size.max(1);
-        let chunks: Vec<Vec<usize>> = order
+        let mut chunks: Vec<Vec<usize>> = order
             .chunks(b)
             .filter(|c| !self.config.drop_last || c.len() == b)
             .map(<[usize]>::to_vec)
             .collect();
+        // A last batch of one sample joins the one before: batch normalisation cannot train
+        // on a single sample where a feature map is 1 × 1 (its variance is 0/0, and the NaN
+        // poisons the running statistics, so every later prediction is NaN).
+        if chunks.len() > 1 && chunks.last().is_some_and(|c| c.len() == 1) {
+            let last = chunks.pop().unwrap_or_default();
+            if let Some(before) = chunks.last_mut() {
+                before.extend(last);
+            }
+        }
         let chunks = Arc::new(chunks);
         let total = chunks.len();
         let seed = self.config.seed;
@@ -453,6 +465,34 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    #[test]
+    fn a_last_batch_of_one_sample_joins_the_one_before() {
+        let loader = |n: usize| {
+            DataLoader::new(
+                Arc::new(Toy(n)),
+                LoaderConfig {
+                    batch_size: 4,
+                    workers: 0,
+                    seed: 9,
+                    ..LoaderConfig::default()
+                },
+            )
+        };
+        // 9 = 4 + 5: two batches, every sample in one of them (7 fails and is reported).
+        let l = loader(9);
+        assert_eq!(l.batches(), 2);
+        let sizes: Vec<usize> = l
+            .epoch(0)
+            .map(|b| b.indices.len() + b.failures.len())
+            .collect();
+        assert_eq!(sizes, [4, 5]);
+        // 10 = 4 + 4 + 2 stays as it is; one sample alone is one batch.
+        assert_eq!(loader(10).batches(), 3);
+        let one = loader(1);
+        assert_eq!(one.batches(), 1);
+        assert_eq!(one.epoch(0).count(), 1);
     }
 
     #[test]
