@@ -232,16 +232,20 @@ pub trait ImagePipeline {
     fn settings(&self) -> Result<serde_json::Value>;
 }
 
-/// Per-epoch log line (`metrics.jsonl`).
+/// Per-epoch log line (`metrics.jsonl`). A loss that is not finite (a diverged epoch) is
+/// written as `"NaN"` or `"inf"` (`cxr_eval::json_float`), so the log always reads back.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochMetrics {
     /// Epoch, from 0.
     pub epoch: usize,
     /// Mean training loss (main head).
+    #[serde(with = "cxr_eval::json_float")]
     pub train_loss: f64,
     /// Mean validation loss.
+    #[serde(with = "cxr_eval::json_float")]
     pub val_loss: f64,
     /// Validation accuracy (argmax).
+    #[serde(with = "cxr_eval::json_float")]
     pub val_accuracy: f64,
     /// Validation one-vs-rest AUC of covid-19 (`null` without both classes).
     pub val_auc_covid: Option<f64>,
@@ -269,6 +273,38 @@ pub fn read_metrics(run_dir: &Path) -> Result<Vec<EpochMetrics>, Error> {
 mod tests {
     use super::*;
     use cxr_core::Label;
+
+    /// An epoch whose validation loss is not a number (a diverged step, or a validation
+    /// batch a tiny network could not score) is logged and read back; its `null` used to
+    /// stop the run, and a study with it, at the next read ("JSON error in metrics.jsonl").
+    #[test]
+    fn an_epoch_with_a_nan_loss_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = EpochMetrics {
+            epoch: 0,
+            train_loss: 0.7,
+            val_loss: f64::NAN,
+            val_accuracy: 1.0,
+            val_auc_covid: None,
+            lr: 1e-3,
+            seconds: 0.5,
+            failed_samples: 0,
+        };
+        cxr_nn::append_jsonl(&dir.path().join("metrics.jsonl"), &m).unwrap();
+        let text = std::fs::read_to_string(dir.path().join("metrics.jsonl")).unwrap();
+        assert!(text.contains(r#""val_loss":"NaN""#), "{text}");
+        let back = read_metrics(dir.path()).unwrap();
+        assert_eq!(back.len(), 1);
+        assert!(back[0].val_loss.is_nan());
+        assert_eq!(back[0].train_loss, 0.7);
+        // Logs written before: `null`.
+        std::fs::write(
+            dir.path().join("metrics.jsonl"),
+            text.replace(r#""val_loss":"NaN""#, r#""val_loss":null"#),
+        )
+        .unwrap();
+        assert!(read_metrics(dir.path()).unwrap()[0].val_loss.is_nan());
+    }
 
     #[test]
     fn training_data_is_tallied_and_said_plainly() {
