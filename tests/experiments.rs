@@ -434,6 +434,31 @@ fn own_sources_run_and_the_audit_names_a_source_that_is_the_diagnosis() {
     // The random split's evaluation reads back for the comparison.
     assert!(loso_md.contains("| random patient split |"), "{loso_md}");
 
+    // So does the transfer study, whose arm without hospital-a's covid-19 has none.
+    let said = run(
+        "reproduce_transfer",
+        &[
+            "--sources",
+            cohort_toml.to_str().unwrap(),
+            "--segmenter",
+            seg.to_str().unwrap(),
+            "--tiny",
+            "--source",
+            "hospital-a",
+            "--out",
+            d.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        said.contains("no other source holds covid patients"),
+        "{said}"
+    );
+    let transfer_md = read(&d.join("transfer/transfer.md"));
+    assert!(
+        transfer_md.contains("**No covid-19 elsewhere**: only hospital-a holds covid-19"),
+        "{transfer_md}"
+    );
+
     // A sources file that does not read is refused before the run folder is touched.
     let bad = tmp.path().join("bad.toml");
     std::fs::write(&bad, "[cohort]\nseed = \"x\"\n").unwrap();

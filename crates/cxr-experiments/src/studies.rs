@@ -248,10 +248,22 @@ pub fn transfer(ctx: &Context, source: SourceId, add_back: &[usize]) -> Result<V
             held.len()
         )));
     }
+    // Covid-19 patients of the other sources: without any, the arm that adds none back
+    // trains without the class.
+    let covid_elsewhere = p
+        .records
+        .iter()
+        .any(|r| r.source != source && r.label == Label::Covid);
     let dir = ctx.out.join("transfer");
     let mut rows = Vec::new();
     let mut held_out = Vec::new();
     for &n in add_back {
+        if n == 0 && !covid_elsewhere {
+            ctx.say(format!(
+                "transfer: no other source holds covid patients, so the arm without {source}'s \
+                 holds none and cannot recognise the class"
+            ));
+        }
         let cfg = SplitConfig {
             transfer: Some(TransferSpec {
                 source,
@@ -264,13 +276,21 @@ pub fn transfer(ctx: &Context, source: SourceId, add_back: &[usize]) -> Result<V
         rows.push(arm(ctx, &p, &cfg, &arm_dir)?);
         held_out.push(held_source_evaluation(ctx, &arm_dir, source, n)?);
     }
-    let (md, png) = cxr_report::experiment::transfer_study(
+    let (mut md, png) = cxr_report::experiment::transfer_study(
         source.as_str(),
         held.len(),
         add_back,
         &held_out,
         &rows,
     )?;
+    if !covid_elsewhere {
+        md.push_str(&format!(
+            "\n**No covid-19 elsewhere**: only {source} holds covid-19 patients in this \
+             cohort, so an arm that adds none of them back trains without a single covid-19 \
+             patient and cannot recognise the class; the other arms measure how many of the \
+             source's own patients the class needs, not transfer to a new source.\n"
+        ));
+    }
     cxr_core::write_bytes_atomic(&dir.join("transfer.png"), &png)?;
     cxr_report::experiment::write_study(&dir, "transfer", &held_out, &md)?;
     Ok(held_out)
