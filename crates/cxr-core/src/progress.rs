@@ -53,8 +53,8 @@ pub fn bar(len: u64, what: &str, visible: bool) -> ProgressBar {
 /// A state is written once it has held for [`SETTLE`]: a step that updates the count and
 /// the message one after the other draws twice within microseconds, and only the second
 /// drawing is true. Update the count first (`inc`, then `set_message`): `inc` does not
-/// always draw, `set_message` does. A background tick (every
-/// [`TICK`]) redraws the bar, so a held state is written even when no step follows.
+/// always draw, `set_message` does. A background tick (every [`TICK`]) redraws the bar,
+/// so a held state is written even when no step follows.
 pub fn log_bar(len: u64, what: &str, out: Box<dyn Write + Send>, every: Duration) -> ProgressBar {
     let lines = LogLines(Mutex::new(LogState {
         out,

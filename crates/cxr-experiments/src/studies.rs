@@ -276,21 +276,14 @@ pub fn transfer(ctx: &Context, source: SourceId, add_back: &[usize]) -> Result<V
         rows.push(arm(ctx, &p, &cfg, &arm_dir)?);
         held_out.push(held_source_evaluation(ctx, &arm_dir, source, n)?);
     }
-    let (mut md, png) = cxr_report::experiment::transfer_study(
+    let (md, png) = cxr_report::experiment::transfer_study(
         source.as_str(),
         held.len(),
         add_back,
         &held_out,
         &rows,
+        covid_elsewhere,
     )?;
-    if !covid_elsewhere {
-        md.push_str(&format!(
-            "\n**No covid-19 elsewhere**: only {source} holds covid-19 patients in this \
-             cohort, so an arm that adds none of them back trains without a single covid-19 \
-             patient and cannot recognise the class; the other arms measure how many of the \
-             source's own patients the class needs, not transfer to a new source.\n"
-        ));
-    }
     cxr_core::write_bytes_atomic(&dir.join("transfer.png"), &png)?;
     cxr_report::experiment::write_study(&dir, "transfer", &held_out, &md)?;
     Ok(held_out)

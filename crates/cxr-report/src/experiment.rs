@@ -515,7 +515,9 @@ pub fn splits_study(
 }
 
 /// Figure 4b's page and plot: `held` covid patients of `source` after the gate,
-/// `held_out` the arms evaluated on the held-out source, `rows` on all test patients.
+/// `held_out` the arms evaluated on the held-out source, `rows` on all test patients;
+/// `covid_elsewhere`: whether another source holds covid-19 patients (without any, the
+/// page says that an arm adding none back cannot recognise the class).
 ///
 /// # Errors
 /// As [`crate::plot::lines_png`].
@@ -525,6 +527,7 @@ pub fn transfer_study(
     add_back: &[usize],
     held_out: &[ArmResult],
     rows: &[ArmResult],
+    covid_elsewhere: bool,
 ) -> Result<(String, Vec<u8>)> {
     let covid: Vec<(f64, f64)> = add_back
         .iter()
@@ -542,7 +545,7 @@ pub fn transfer_study(
         }],
         (900, 600),
     )?;
-    let md = format!(
+    let mut md = format!(
         "# Transfer to a new source (Figure 4b)\n\n{source} had {} covid patients after the \
          gate; each arm keeps them out of training except the number added back.\n\n\
          ## On the held-out source (the paper's Figure 4b)\n\nPositives: the {source} covid \
@@ -553,6 +556,15 @@ pub fn transfer_study(
         auc_table(held_out, "Arm"),
         auc_table(rows, "Arm")
     );
+    if !covid_elsewhere {
+        let _ = write!(
+            md,
+            "\n**No covid-19 elsewhere**: only {source} holds covid-19 patients in this \
+             cohort, so an arm that adds none of them back trains without a single covid-19 \
+             patient and cannot recognise the class; the other arms measure how many of the \
+             source's own patients the class needs, not transfer to a new source.\n"
+        );
+    }
     Ok((md, png))
 }
 
