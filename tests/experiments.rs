@@ -355,18 +355,17 @@ fn own_sources_run_and_the_audit_names_a_source_that_is_the_diagnosis() {
     let seg = tmp.path().join("seg");
     common::tiny_segmenter(&seg);
     let d = tmp.path().join("run");
-    let said = run(
-        "reproduce_main",
-        &[
-            "--sources",
-            cohort_toml.to_str().unwrap(),
-            "--segmenter",
-            seg.to_str().unwrap(),
-            "--tiny",
-            "--out",
-            d.to_str().unwrap(),
-        ],
+    // Every experiment example on the same sources, segmenter and run folder.
+    let (c, s, o) = (
+        cohort_toml.to_str().unwrap(),
+        seg.to_str().unwrap(),
+        d.to_str().unwrap(),
     );
+    let on_sources = |example: &str, extra: &[&str]| {
+        let common = ["--sources", c, "--segmenter", s, "--tiny", "--out", o];
+        run(example, &[&common[..], extra].concat())
+    };
+    let said = on_sources("reproduce_main", &[]);
     assert!(said.contains("report:"), "{said}");
     let table1 = read(&d.join("cohort/table1.md"));
     for name in ["hospital-a", "hospital-b"] {
@@ -406,18 +405,7 @@ fn own_sources_run_and_the_audit_names_a_source_that_is_the_diagnosis() {
     assert!(within[0]["auc"][1].is_null(), "{within:?}");
 
     // Leaving one hospital out leaves training without its classes: said, not hidden.
-    run(
-        "leave_one_source_out",
-        &[
-            "--sources",
-            cohort_toml.to_str().unwrap(),
-            "--segmenter",
-            seg.to_str().unwrap(),
-            "--tiny",
-            "--out",
-            d.to_str().unwrap(),
-        ],
-    );
+    on_sources("leave_one_source_out", &[]);
     let loso: serde_json::Value = serde_json::from_str(&read(&d.join("loso/loso.json"))).unwrap();
     assert_eq!(
         loso["unseen_classes"],
@@ -435,20 +423,7 @@ fn own_sources_run_and_the_audit_names_a_source_that_is_the_diagnosis() {
     assert!(loso_md.contains("| random patient split |"), "{loso_md}");
 
     // So does the transfer study, whose arm without hospital-a's covid-19 has none.
-    let said = run(
-        "reproduce_transfer",
-        &[
-            "--sources",
-            cohort_toml.to_str().unwrap(),
-            "--segmenter",
-            seg.to_str().unwrap(),
-            "--tiny",
-            "--source",
-            "hospital-a",
-            "--out",
-            d.to_str().unwrap(),
-        ],
-    );
+    let said = on_sources("reproduce_transfer", &["--source", "hospital-a"]);
     assert!(
         said.contains("no other source holds covid patients"),
         "{said}"

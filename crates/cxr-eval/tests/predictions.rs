@@ -122,6 +122,18 @@ fn an_unlabelled_row_is_refused_by_evaluation_with_its_line_and_column() {
     );
 }
 
+/// A predictions file's evaluation (20 bootstrap rounds).
+fn evaluate_csv(csv: &str) -> cxr_eval::Evaluation {
+    let images = cxr_eval::predictions::parse_predictions(
+        csv.as_bytes(),
+        std::path::Path::new("predictions.csv"),
+    )
+    .unwrap();
+    let mut options = cxr_eval::EvaluateOptions::default();
+    options.bootstrap.rounds = 20;
+    cxr_eval::evaluate(&images, &options).unwrap()
+}
+
 /// A perfect split has no false positive: the positive likelihood ratio is infinite, which
 /// JSON cannot hold as a number; `metrics.json` still reads back as the same evaluation.
 #[test]
@@ -131,14 +143,7 @@ fn an_evaluation_with_infinite_metrics_reads_back_from_its_json() {
                b,2020-03-01,b1,healthy,0.7,0.2,0.1\n\
                c,2020-03-02,c1,bacterial,0.2,0.1,0.7\n\
                d,2020-03-02,d1,covid,0.3,0.6,0.1\n";
-    let images = cxr_eval::predictions::parse_predictions(
-        csv.as_bytes(),
-        std::path::Path::new("predictions.csv"),
-    )
-    .unwrap();
-    let mut options = cxr_eval::EvaluateOptions::default();
-    options.bootstrap.rounds = 20;
-    let e = cxr_eval::evaluate(&images, &options).unwrap();
+    let e = evaluate_csv(csv);
     let covid = e.per_class.covid.as_ref().unwrap();
     assert_eq!(covid.lr_pos, f64::INFINITY);
     let json = serde_json::to_string_pretty(&e).unwrap();
@@ -159,14 +164,7 @@ fn an_evaluation_without_a_class_reads_back_from_its_json() {
                b,2020-03-01,b1,healthy,0.7,0.2,0.1\n\
                c,2020-03-02,c1,healthy,0.6,0.3,0.1\n\
                d,2020-03-02,d1,covid,0.3,0.6,0.1\n";
-    let images = cxr_eval::predictions::parse_predictions(
-        csv.as_bytes(),
-        std::path::Path::new("predictions.csv"),
-    )
-    .unwrap();
-    let mut options = cxr_eval::EvaluateOptions::default();
-    options.bootstrap.rounds = 20;
-    let e = cxr_eval::evaluate(&images, &options).unwrap();
+    let e = evaluate_csv(csv);
     assert!(e.class_accuracy.bacterial.is_nan());
     assert_eq!(e.class_accuracy.covid, 1.0);
     assert!(e.per_class.bacterial.is_none());
