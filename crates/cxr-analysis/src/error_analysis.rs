@@ -116,6 +116,9 @@ pub struct CategoryTest {
     /// categories; `None` with fewer than two of them or when no unit (or every unit) is
     /// an error.
     pub chi2: Option<ChiSquareTest>,
+    /// Fisher's exact test of the same table when it is 2 × 2 (two known categories):
+    /// what few errors need, where the chi-square approximation fails.
+    pub fisher: Option<FisherExact>,
 }
 
 /// Age of misclassified against correctly classified units.
@@ -454,6 +457,10 @@ fn category_test(
     } else {
         None
     };
+    let fisher = match table[..] {
+        [a, b] => fisher_exact([a, b]).ok(),
+        _ => None,
+    };
     let mut rows: Vec<RateRow> = known
         .into_iter()
         .map(|((_, name), (n, e))| rate_row(name, n, e))
@@ -461,7 +468,7 @@ fn category_test(
     if unknown.0 > 0 {
         rows.push(rate_row("unknown".into(), unknown.0, unknown.1));
     }
-    CategoryTest { rows, chi2 }
+    CategoryTest { rows, chi2, fisher }
 }
 
 fn age_band_name(i: usize) -> String {

@@ -45,16 +45,34 @@ fn rate_table(s: &mut String, what: &str, t: &CategoryTest, name: impl Fn(&str) 
         );
     }
     let _ = match &t.chi2 {
-        Some(c) => writeln!(
+        Some(c) => write!(
             s,
-            "\nChi-square test of independence{}: X² = {:.2}, df = {}, {}.\n",
+            "\nChi-square test of independence{}: X² = {:.2}, df = {}, {}.",
             if c.yates { " (Yates' correction)" } else { "" },
             c.statistic,
             c.df,
             p_eq(c.p_value)
         ),
-        None => writeln!(s, "\nChi-square test of independence: undefined here.\n"),
+        None => write!(s, "\nChi-square test of independence: undefined here."),
     };
+    let small = t.chi2.as_ref().map_or((0, 0), |c| {
+        let expected = || c.expected.iter().flatten();
+        (expected().filter(|&&e| e < 5.0).count(), expected().count())
+    });
+    if small.0 > 0 {
+        let _ = write!(
+            s,
+            " {} of {} expected counts are below 5, where the chi-square approximation is \
+             unreliable{}",
+            small.0,
+            small.1,
+            if t.fisher.is_some() { ";" } else { "." }
+        );
+    }
+    if let Some(f) = &t.fisher {
+        let _ = write!(s, " Fisher's exact test: {}.", p_eq(f.p_value));
+    }
+    s.push_str("\n\n");
 }
 
 fn source_name(id: &str) -> String {
@@ -174,6 +192,7 @@ pub fn markdown(a: &ErrorAnalysis) -> String {
         &CategoryTest {
             rows: a.sex.rates.clone(),
             chi2: a.sex.chi2_yates.clone(),
+            fisher: a.sex.fisher.clone(),
         },
         str::to_owned,
     );
@@ -252,6 +271,32 @@ mod tests {
     use super::*;
     use cxr_analysis::error_analysis::error_analysis;
     use cxr_analysis::fixtures::error_analysis::{with_missing, with_user_source};
+
+    /// One error in 176 units over two sources (the real-radiograph run): the expected
+    /// error counts are 0.69 and 0.31, where the chi-square approximation fails, and the
+    /// page says so and gives Fisher's exact test. Its p by hand: with margins (122, 54)
+    /// and one error, the observed table (the error in the second source) has probability
+    /// 54/176 and the other 122/176 is more likely, so p = 54/176 = 0.307.
+    #[test]
+    fn few_errors_in_a_two_by_two_table_get_fishers_exact_test() {
+        use cxr_stats::hypothesis::{chi2_contingency, fisher_exact};
+        let table = [[0u64, 122], [1, 53]];
+        let t = CategoryTest {
+            rows: vec![],
+            chi2: chi2_contingency(&table, false).ok(),
+            fisher: fisher_exact(table).ok(),
+        };
+        let mut s = String::new();
+        rate_table(&mut s, "Source", &t, str::to_owned);
+        assert!(
+            s.contains(
+                "X² = 2.27, df = 1, p = 0.132. 2 of 4 expected counts are below 5, where the \
+                 chi-square approximation is unreliable; Fisher's exact test: p = 0.307.\n"
+            ),
+            "{s}"
+        );
+        assert!((t.fisher.unwrap().p_value - 54.0 / 176.0).abs() < 1e-12);
+    }
 
     /// A source of the user's own is a row of the per-source table, after the adapters'
     /// (its numbers: `cxr-analysis`'s `a_user_source_gets_its_row_after_the_adapters`).
