@@ -169,6 +169,22 @@ pub fn source_probe(
     }))
 }
 
+/// Each test prediction (`images`, as read back) with its source, from the CSV `rows` it
+/// was written to; a prediction whose image is not in `rows` is left out.
+fn with_sources<'a>(
+    rows: &'a [PredictionRow],
+    images: &'a [ImagePrediction],
+) -> Vec<(&'a str, &'a ImagePrediction)> {
+    let source_of: HashMap<&str, &str> = rows
+        .iter()
+        .map(|r| (r.image_id.as_str(), r.source.as_str()))
+        .collect();
+    images
+        .iter()
+        .filter_map(|p| source_of.get(p.image_id.as_str()).map(|s| (*s, p)))
+        .collect()
+}
+
 /// The diagnosis inside each source whose test units hold more than one class, and
 /// inside each of `ctx.config.audit.source_groups` (sources of one hospital group, named
 /// `a + b`) that does: the test predictions `images` (as read back from the CSV `rows`
@@ -180,15 +196,9 @@ pub fn within_source(
     rows: &[PredictionRow],
     images: &[ImagePrediction],
 ) -> Vec<WithinSource> {
-    let source_of: HashMap<&str, &str> = rows
-        .iter()
-        .map(|r| (r.image_id.as_str(), r.source.as_str()))
-        .collect();
     let mut by_source: BTreeMap<&str, Vec<ImagePrediction>> = BTreeMap::new();
-    for p in images {
-        if let Some(s) = source_of.get(p.image_id.as_str()) {
-            by_source.entry(s).or_default().push(p.clone());
-        }
+    for (s, p) in with_sources(rows, images) {
+        by_source.entry(s).or_default().push(p.clone());
     }
     let mut groups: Vec<(String, Vec<ImagePrediction>)> = by_source
         .iter()
@@ -251,19 +261,11 @@ pub fn source_only_auc<'a>(
     rows: &[PredictionRow],
     images: &[ImagePrediction],
 ) -> Vec<Option<(f64, Option<[f64; 2]>)>> {
-    let source_of: HashMap<&str, &str> = rows
-        .iter()
-        .map(|r| (r.image_id.as_str(), r.source.as_str()))
-        .collect();
     let train: Vec<(&str, Label)> = training
         .into_iter()
         .map(|e| (e.source(), e.label))
         .collect();
-    let test: Vec<(&str, &ImagePrediction)> = images
-        .iter()
-        .filter_map(|p| source_of.get(p.image_id.as_str()).map(|s| (*s, p)))
-        .collect();
-    let baseline = cxr_eval::baseline::source_only(&train, &test);
+    let baseline = cxr_eval::baseline::source_only(&train, &with_sources(rows, images));
     match cxr_eval::evaluate::evaluate(&baseline, &ctx.evaluate_options()) {
         Ok(e) => auc_with_interval(&e),
         Err(e) => {
