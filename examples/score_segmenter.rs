@@ -6,7 +6,8 @@
 //!
 //! `cargo run --release --example score_segmenter -- --weights RUN --images DIR --masks DIR --out scores.csv`
 //!
-//! Takes the same mask sources as `train_segmenter` (`--dataset … --root …` too).
+//! Takes the same mask sources as `train_segmenter` (`--dataset … --root …` and
+//! `--chexmask TABLE --chexmask-images DIR` too; images in PNG, JPEG or DICOM).
 //! `scripts/lungseg/train_and_score.sh` splits a folder pair by patient, trains on one
 //! part and scores on the other. `--backend pure` runs the network without libtorch
 //! (`cxr::infer`), the only backend when built with `--no-default-features`.
@@ -99,7 +100,7 @@ fn main() -> anyhow::Result<()> {
     let a = Args::parse();
     anyhow::ensure!(
         !a.masks.is_empty(),
-        "give --images/--masks or --dataset/--root"
+        "give --images/--masks, --dataset/--root or --chexmask/--chexmask-images"
     );
     backend::ensure_available(a.backend)?;
     let set = a.masks.read()?;

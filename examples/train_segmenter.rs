@@ -2,6 +2,7 @@
 //!
 //! `cargo run --release --example train_segmenter -- --images DIR --masks DIR --out RUN`
 //! `cargo run --release --example train_segmenter -- --dataset montgomery --root MontgomerySet --dataset shenzhen --root ChinaSet --dataset jsrt --root JSRT --out RUN`
+//! `cargo run --release --example train_segmenter -- --chexmask OriginalResolution/ChestX-Ray8.csv --chexmask-images ChestX-ray8 --patient-separator _ --out RUN`
 //! `cargo run --release --example train_segmenter -- --synthetic 600 --out RUN`
 //!
 //! Sources mix freely (`docs/lungseg.md`). Settings: `--config seg.toml` (a
@@ -37,7 +38,7 @@ struct Args {
     /// Train on this many cxr-synth phantoms instead (256 px, all sources and labels;
     /// one in eight is a bad acquisition with its true, partial mask, so the model learns
     /// to mark what is visible rather than a lung-shaped prior).
-    #[arg(long, conflicts_with_all = ["images", "dataset"])]
+    #[arg(long, conflicts_with_all = ["images", "dataset", "chexmask"])]
     synthetic: Option<u64>,
     /// Run folder (config.json, checkpoints, metrics.jsonl); an existing run resumes.
     #[arg(long)]
@@ -127,7 +128,9 @@ fn main() -> anyhow::Result<()> {
                 .collect(),
         )),
         None if a.masks.is_empty() => {
-            anyhow::bail!("give --images and --masks, --dataset and --root, or --synthetic N")
+            anyhow::bail!(
+                "give --images and --masks, --dataset and --root, --chexmask and --chexmask-images, or --synthetic N"
+            )
         }
         None => Arc::new(a.masks.read()?),
     };

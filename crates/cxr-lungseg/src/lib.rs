@@ -7,8 +7,8 @@
 //!   smoothing (plain Rust);
 //! - [`qc`]: the quality gate ([`qc::LungQc`]);
 //! - [`metrics`]: Dice, IoU, 95th-percentile Hausdorff distance;
-//! - [`masks`]: readers of lung-mask datasets (Montgomery, Shenzhen, JSRT/SCR, generic
-//!   `images/` + `masks/` folders);
+//! - [`masks`]: readers of lung-mask datasets (Montgomery, Shenzhen, JSRT/SCR, CheXmask's
+//!   tables, generic `images/` + `masks/` folders);
 //! - [`batch`]: a folder segmented (masks, overlays, `qc.csv`) and a segmenter scored on
 //!   labelled pairs, with any [`LungSegmenter`] (this crate's libtorch one, or
 //!   `cxr-infer`'s pure-Rust one).

@@ -14,7 +14,8 @@
 //! other image's patient, so that a split never separates them.
 //!
 //! [`masks`] reads the lung-mask datasets as image/mask pairs for the segmenter
-//! (Montgomery, Shenzhen, JSRT with the SCR masks, generic folder pairs); it lives here,
+//! (Montgomery, Shenzhen, JSRT with the SCR masks, CheXmask's tables, generic folder
+//! pairs); it lives here,
 //! beside the adapter of the two NLM sets, so that reading masks needs no libtorch.
 //!
 //! ```no_run

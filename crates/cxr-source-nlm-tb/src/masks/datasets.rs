@@ -5,10 +5,17 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use cxr_core::ImageFiles;
+
+use super::jsrt_raw::is_raw_img;
 use super::{Error, MaskPair, MaskSet, MaskSource, MaskValues, Result};
 
-const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "tif", "tiff", "img"];
-const MASK_EXTENSIONS: [&str; 3] = ["png", "gif", "bmp"];
+/// The images of the public mask datasets: PNG, JPEG and JSRT's raw `.IMG`.
+const IMAGE_EXTENSIONS: [&str; 4] = ["png", "jpg", "jpeg", "img"];
+/// Masks: PNG, and GIF (SCR ships GIF). Formats the workspace's `image` build cannot
+/// decode (TIFF, BMP) are left out, so that such a file is listed as unmatched rather
+/// than paired and failing at training time.
+const MASK_EXTENSIONS: [&str; 2] = ["png", "gif"];
 
 /// Images matched by stem with a left and a right lung mask (Montgomery, JSRT/SCR); an
 /// image missing either mask, and a mask without its image, are listed.
@@ -20,11 +27,10 @@ fn pair_left_right(
     let mut set = MaskSet::default();
     for (stem, image) in images {
         match (left.get(stem), right.get(stem)) {
-            (Some(l), Some(r)) => set.pairs.push(MaskPair {
-                image: image.clone(),
-                mask: MaskSource::Binary(vec![l.clone(), r.clone()]),
-                group: None,
-            }),
+            (Some(l), Some(r)) => set.pairs.push(MaskPair::new(
+                image.clone(),
+                MaskSource::Binary(vec![l.clone(), r.clone()]),
+            )),
             _ => set.images_without_mask.push(image.clone()),
         }
     }
@@ -127,11 +133,10 @@ pub fn shenzhen(root: &Path) -> Result<MaskSet> {
             .find(|k| masks.contains_key(k));
         match key {
             Some(k) => {
-                set.pairs.push(MaskPair {
-                    image: image.clone(),
-                    mask: MaskSource::Binary(vec![masks[&k].clone()]),
-                    group: None,
-                });
+                set.pairs.push(MaskPair::new(
+                    image.clone(),
+                    MaskSource::Binary(vec![masks[&k].clone()]),
+                ));
                 used.insert(k);
             }
             None => set.images_without_mask.push(image.clone()),
@@ -269,12 +274,24 @@ impl std::str::FromStr for Dataset {
 }
 
 /// A generic `images/` + `masks/` pair of folders matched by file stem; masks are read
-/// strictly with `values`.
+/// strictly with `values`. Images are PNG, JPEG or JSRT raw `.IMG` files
+/// ([`folder_pair_with`] reads DICOM too).
 pub fn folder_pair(images: &Path, masks: &Path, values: MaskValues) -> Result<MaskSet> {
-    let imgs = files_by_stem(
-        &require_dir(images.to_path_buf(), "images")?,
-        &IMAGE_EXTENSIONS,
-    )?;
+    folder_pair_with(images, masks, values, ImageFiles::PNG_JPEG)
+}
+
+/// [`folder_pair`] with the images `reader` takes (`cxr_dicom::IMAGE_FILES`: DICOM files
+/// too, by extension, UID-like name or content), read by it. An image named by its UID
+/// (`1.2.840.113619.2.55.3.868`) is paired with `1.2.840.113619.2.55.3.868.png`
+/// ([`cxr_core::names::image_stem`]); JSRT raw `.IMG` files are taken as well.
+pub fn folder_pair_with(
+    images: &Path,
+    masks: &Path,
+    values: MaskValues,
+    reader: ImageFiles,
+) -> Result<MaskSet> {
+    let images = require_dir(images.to_path_buf(), "images")?;
+    let imgs = image_files_by_stem(&images, &reader)?;
     let msks = files_by_stem(
         &require_dir(masks.to_path_buf(), "masks")?,
         &MASK_EXTENSIONS,
@@ -283,12 +300,14 @@ pub fn folder_pair(images: &Path, masks: &Path, values: MaskValues) -> Result<Ma
     for (stem, image) in &imgs {
         match msks.get(stem) {
             Some(m) => set.pairs.push(MaskPair {
-                image: image.clone(),
-                mask: MaskSource::Labelled {
-                    path: m.clone(),
-                    values,
-                },
-                group: None,
+                reader,
+                ..MaskPair::new(
+                    image.clone(),
+                    MaskSource::Labelled {
+                        path: m.clone(),
+                        values,
+                    },
+                )
             }),
             None => set.images_without_mask.push(image.clone()),
         }
@@ -299,4 +318,45 @@ pub fn folder_pair(images: &Path, masks: &Path, values: MaskValues) -> Result<Ma
         .map(|(_, p)| p)
         .collect();
     Ok(set)
+}
+
+/// The images of `dir` that `reader` takes (or JSRT raw `.IMG` files), by stem without
+/// the image extension; of two files of one stem (`a.png`, `a.jpg`), the one whose
+/// extension comes first in [`IMAGE_EXTENSIONS`] is kept (a DICOM file after those).
+fn image_files_by_stem(dir: &Path, reader: &ImageFiles) -> Result<BTreeMap<String, PathBuf>> {
+    let io = |source| Error::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let path = entry.map_err(io)?.path();
+        if path.is_file() {
+            files.push(path);
+        }
+    }
+    let rank = |p: &Path| {
+        p.extension()
+            .and_then(|e| {
+                IMAGE_EXTENSIONS
+                    .iter()
+                    .position(|x| e.eq_ignore_ascii_case(x))
+            })
+            .unwrap_or(IMAGE_EXTENSIONS.len())
+    };
+    files.sort_by(|a, b| rank(a).cmp(&rank(b)).then_with(|| a.cmp(b)));
+    let mut out = BTreeMap::new();
+    for path in files {
+        let stem = if is_raw_img(&path) {
+            path.file_stem().map(|s| s.to_string_lossy().into_owned())
+        } else if (reader.is_image)(&path) {
+            Some(cxr_core::names::image_stem(&path))
+        } else {
+            None
+        };
+        if let Some(stem) = stem {
+            out.entry(stem).or_insert(path);
+        }
+    }
+    Ok(out)
 }

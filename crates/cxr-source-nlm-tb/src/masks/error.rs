@@ -20,9 +20,9 @@ pub enum Error {
     Image {
         /// The file.
         path: PathBuf,
-        /// What the image loader said (boxed: it is large).
+        /// What the image loader said.
         #[source]
-        source: Box<cxr_core::Error>,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// A generic mask holds a value that is none of the configured [`MaskValues`].
     ///
@@ -70,6 +70,10 @@ pub enum Error {
         /// The size expected (width, height).
         expected: (u32, u32),
     },
+    /// A mask table (CheXmask's CSV) cannot be read, or lacks a column; names the file
+    /// and the line.
+    #[error(transparent)]
+    Table(Box<cxr_core::ScanError>),
     /// The dataset's expected folder is absent.
     #[error("{path}: expected folder not found ({what})")]
     MissingFolder {

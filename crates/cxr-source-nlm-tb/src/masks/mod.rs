@@ -12,6 +12,11 @@
 //! | [`shenzhen`] | `CXR_png/CHNCXR_####_{0,1}.png`, `mask/` (or `masks/`) `CHNCXR_####_{0,1}_mask.png` | one file; missing masks tolerated |
 //! | [`jsrt_scr`] | JSRT `JPC?N###.IMG` (or `.png`), SCR `masks/{left lung,right lung}/<stem>.gif` (or `.png`) | union of left and right |
 //! | [`folder_pair`] | `images/<stem>.*`, `masks/<stem>.*` | [`MaskValues`]: 0 / 255 / 127 = ignore by default |
+//! | [`chexmask`] | a CheXmask CSV (`OriginalResolution/<database>.csv[.gz]`) and the database's images | union of the run-length encoded lungs, rows with `Dice RCA (Mean)` ≥ 0.7 |
+//!
+//! Images are read as PNG or JPEG (JSRT's raw `.IMG` as such); a pair set read by
+//! [`MaskSet::read_images_with`]`(cxr_dicom::IMAGE_FILES)` reads DICOM too, and
+//! [`folder_pair_with`] also finds DICOM files among the images (`.dcm`, none, a UID).
 //!
 //! Dataset masks (Montgomery, Shenzhen, SCR) are binary: a value ≥ 128 is lung, and a
 //! mask whose only values are 0 and 1 is read as 0 = background, 1 = lung. Generic masks
@@ -48,14 +53,16 @@
 //! assert_eq!(image.dimensions(), mask.dimensions());
 //! ```
 
+mod chexmask;
 mod datasets;
 mod error;
 mod jsrt_raw;
 mod label;
 mod pairs;
 
-pub use datasets::{Dataset, folder_pair, jsrt, jsrt_scr, montgomery, shenzhen};
+pub use chexmask::{ChexmaskOptions, ChexmaskReport, chexmask};
+pub use datasets::{Dataset, folder_pair, folder_pair_with, jsrt, jsrt_scr, montgomery, shenzhen};
 pub use error::{Error, Result};
 pub use jsrt_raw::read_jsrt_raw;
 pub use label::{LabelMask, MAX_SOFT_EDGE_FRACTION, MaskValues, PixelLabel};
-pub use pairs::{MaskPair, MaskSet, MaskSource};
+pub use pairs::{MaskPair, MaskSet, MaskSource, RleMask};

@@ -1,8 +1,9 @@
 //! Image/mask pairs and the sets of them a reader returns.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use cxr_core::{GrayImage, load_gray};
+use cxr_core::{GrayImage, ImageFiles, load_gray};
 
 use super::jsrt_raw::is_raw_img;
 use super::{Error, LabelMask, MaskValues, PixelLabel, Result, read_jsrt_raw};
@@ -21,6 +22,46 @@ pub enum MaskSource {
         /// Its values.
         values: MaskValues,
     },
+    /// Run-length encoded lungs from a table row (CheXmask, [`super::chexmask`]),
+    /// checked when the table was read.
+    Rle(Arc<RleMask>),
+}
+
+/// A lung mask stored as runs over the row-major pixels: the union of the row's lungs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RleMask {
+    /// The table the row is in.
+    pub table: PathBuf,
+    /// Its line in the table (1 = the header).
+    pub line: u64,
+    /// Width.
+    pub width: u32,
+    /// Height.
+    pub height: u32,
+    /// `(start, length)` pairs, the start 0-based, each run inside the image.
+    pub runs: Vec<(u32, u32)>,
+}
+
+impl RleMask {
+    /// Where the mask comes from, for messages: `table.csv line 12`.
+    pub fn origin(&self) -> PathBuf {
+        PathBuf::from(format!("{} line {}", self.table.display(), self.line))
+    }
+
+    /// The mask: lung on the runs, background elsewhere.
+    pub fn decode(&self) -> LabelMask {
+        let n = self.width as usize * self.height as usize;
+        let mut labels = vec![PixelLabel::Background; n];
+        for &(start, len) in &self.runs {
+            let (a, b) = (start as usize, start as usize + len as usize);
+            labels[a.min(n)..b.min(n)].fill(PixelLabel::Lung);
+        }
+        LabelMask {
+            width: self.width,
+            height: self.height,
+            labels,
+        }
+    }
 }
 
 impl MaskSource {
@@ -29,6 +70,18 @@ impl MaskSource {
         match self {
             MaskSource::Binary(p) => p.iter().map(PathBuf::as_path).collect(),
             MaskSource::Labelled { path, .. } => vec![path.as_path()],
+            MaskSource::Rle(r) => vec![r.table.as_path()],
+        }
+    }
+
+    /// Where the mask comes from, for messages: its file, or its table and line.
+    pub fn origin(&self) -> PathBuf {
+        match self {
+            MaskSource::Rle(r) => r.origin(),
+            other => other
+                .paths()
+                .first()
+                .map_or_else(PathBuf::new, |p| p.to_path_buf()),
         }
     }
 
@@ -38,6 +91,7 @@ impl MaskSource {
             MaskSource::Labelled { path, values } => {
                 LabelMask::from_gray(&load_mask_image(path)?, values, path)
             }
+            MaskSource::Rle(r) => Ok(r.decode()),
             MaskSource::Binary(paths) => {
                 let mut union: Option<(u32, u32, Vec<bool>)> = None;
                 for path in paths {
@@ -90,9 +144,10 @@ fn load_mask_image(path: &Path) -> Result<GrayImage> {
 }
 
 /// One image and its ground truth, loaded on demand.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct MaskPair {
-    /// The radiograph (PNG/JPEG, or a JSRT raw `.IMG`).
+    /// The radiograph (PNG/JPEG, DICOM with a reader that reads it, or a JSRT raw
+    /// `.IMG`).
     pub image: PathBuf,
     /// Its mask.
     pub mask: MaskSource,
@@ -100,10 +155,37 @@ pub struct MaskPair {
     /// stay on one side of the validation split. `None`: the image is its own patient
     /// (Montgomery, Shenzhen and JSRT have one image per patient).
     pub group: Option<String>,
+    /// How the radiograph is read: [`ImageFiles::PNG_JPEG`] as the readers return
+    /// pairs; [`MaskSet::read_images_with`] gives `cxr_dicom::IMAGE_FILES` to read DICOM.
+    pub reader: ImageFiles,
 }
 
+impl PartialEq for MaskPair {
+    /// The same files and patient, read by readers of the same kind (compared by what
+    /// they read: functions have no meaningful equality).
+    fn eq(&self, other: &Self) -> bool {
+        self.image == other.image
+            && self.mask == other.mask
+            && self.group == other.group
+            && self.reader.what == other.reader.what
+    }
+}
+
+impl Eq for MaskPair {}
+
 impl MaskPair {
-    /// Loads the image as 8-bit grayscale (JSRT `.IMG` files through [`read_jsrt_raw`]).
+    /// A pair read as PNG or JPEG, its own patient.
+    pub fn new(image: PathBuf, mask: MaskSource) -> Self {
+        MaskPair {
+            image,
+            mask,
+            group: None,
+            reader: ImageFiles::PNG_JPEG,
+        }
+    }
+
+    /// Loads the image as 8-bit grayscale with bright bone: JSRT `.IMG` files through
+    /// [`read_jsrt_raw`], anything else through the pair's [`reader`](Self::reader).
     pub fn load_image(&self) -> Result<GrayImage> {
         if is_raw_img(&self.image) {
             let raw = read_jsrt_raw(&self.image)?;
@@ -115,9 +197,9 @@ impl MaskPair {
                 .collect();
             Ok(GrayImage::from_raw(w, h, px).expect("w*h samples"))
         } else {
-            load_gray(&self.image).map_err(|source| Error::Image {
+            (self.reader.load)(&self.image).map_err(|source| Error::Image {
                 path: self.image.clone(),
-                source: Box::new(source),
+                source,
             })
         }
     }
@@ -140,11 +222,7 @@ impl MaskPair {
         }
         if u64::from(iw) * u64::from(mh) != u64::from(ih) * u64::from(mw) || mw == 0 || mh == 0 {
             return Err(Error::SizeMismatch {
-                path: self
-                    .mask
-                    .paths()
-                    .first()
-                    .map_or_else(PathBuf::new, |p| p.to_path_buf()),
+                path: self.mask.origin(),
                 got: (mw, mh),
                 expected: (iw, ih),
             });
@@ -167,16 +245,18 @@ pub struct MaskSet {
 
 impl MaskSet {
     /// Groups the pairs by patient: the patient is the part of the image's file name
-    /// before the first `separator` (`ieee8023_226__00870a9c.png` → `ieee8023_226` with
-    /// `__`); a name without it is its own patient. Returns the number of patients.
+    /// (without its image extension, [`cxr_core::names::image_stem`]) before the first
+    /// `separator` (`ieee8023_226__00870a9c.png` → `ieee8023_226` with `__`); a name
+    /// without it is its own patient. A pair whose reader already named its patient (a
+    /// CheXpert path's `patient#####` folder) keeps it. Returns the number of patients.
     pub fn group_by_name_prefix(&mut self, separator: &str) -> usize {
         let mut patients = std::collections::BTreeSet::new();
         for p in &mut self.pairs {
-            let name = p
-                .image
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
+            if let Some(g) = &p.group {
+                patients.insert(g.clone());
+                continue;
+            }
+            let name = cxr_core::names::image_stem(&p.image);
             let patient = match name.split_once(separator) {
                 Some((prefix, _)) if !separator.is_empty() && !prefix.is_empty() => {
                     prefix.to_owned()
@@ -187,6 +267,14 @@ impl MaskSet {
             p.group = Some(patient);
         }
         patients.len()
+    }
+
+    /// Reads every pair's image with `reader` from now on (`cxr_dicom::IMAGE_FILES`: DICOM
+    /// too). JSRT raw `.IMG` files are read as such whatever the reader.
+    pub fn read_images_with(&mut self, reader: ImageFiles) {
+        for p in &mut self.pairs {
+            p.reader = reader;
+        }
     }
 
     /// Appends `other`'s pairs and unmatched files (several datasets trained together).
