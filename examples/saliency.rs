@@ -89,7 +89,7 @@ fn main() -> anyhow::Result<()> {
     ] {
         let map = saliency(&clf, &img, &mask, class, method)?;
         let png = a.out.join(format!("{stem}_{}.png", method.name()));
-        let ov = map.overlay(&img, Some(&mask));
+        let ov = cxr::report::layers::saliency_overlay(&img, &map.values, Some(&mask))?;
         cxr::core::save_rgb_png(&png, &ov)?;
         let share = map.share_inside(&mask);
         println!(

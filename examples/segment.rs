@@ -104,6 +104,7 @@ fn segment_with<S: LungSegmenter>(
         &PostprocessOptions::default(),
         qc,
         a.shard,
+        Some(cxr::report::layers::lungs_overlay),
         Some(pb),
     )?)
 }

@@ -1,6 +1,6 @@
 //! Where the network looks: vanilla gradients (Simonyan et al., 2014 — the paper's
 //! reference 31), SmoothGrad (Smilkov et al., 2017) and Grad-CAM (Selvaraju et al.,
-//! 2017), overlays as PNG, and the share of saliency mass inside the lung mask.
+//! 2017), and the share of saliency mass inside the lung mask.
 //!
 //! Gradients are taken with respect to the *network input* (the masked image), not the
 //! raw pixels: the raw-pixel gradient is zero outside the mask by construction
@@ -15,7 +15,6 @@
 //! libtorch [`saliency`] needs the `torch` feature.
 
 use cxr_core::{GrayImage, Label, LungMask};
-use image::{Rgb, RgbImage};
 use serde::Serialize;
 #[cfg(feature = "torch")]
 use tch::{Kind, Tensor};
@@ -77,68 +76,6 @@ impl SaliencyMap {
         }
         if total > 0.0 { inside / total } else { 0.0 }
     }
-
-    /// The map scaled to 0..1 by its maximum.
-    pub fn normalized(&self) -> Vec<f32> {
-        let max = self.values.iter().copied().fold(0.0f32, f32::max);
-        self.values
-            .iter()
-            .map(|v| if max > 0.0 { v / max } else { 0.0 })
-            .collect()
-    }
-
-    /// The image with the map blended on it in a blue → red colour scale (weight grows
-    /// with saliency), and the lung outline in white.
-    pub fn overlay(&self, img: &GrayImage, mask: Option<&LungMask>) -> RgbImage {
-        let n = self.normalized();
-        let (w, h) = (self.width, self.height);
-        let edge = |x: u32, y: u32| {
-            mask.is_some_and(|m| {
-                m.contains(x, y)
-                    && [(-1i64, 0i64), (1, 0), (0, -1), (0, 1)]
-                        .iter()
-                        .any(|(dx, dy)| {
-                            let (a, b) = (x as i64 + dx, y as i64 + dy);
-                            a < 0
-                                || b < 0
-                                || a >= w as i64
-                                || b >= h as i64
-                                || !m.contains(a as u32, b as u32)
-                        })
-            })
-        };
-        RgbImage::from_fn(w, h, |x, y| {
-            if edge(x, y) {
-                return Rgb([255, 255, 255]);
-            }
-            let g = f32::from(img.get_pixel(x, y).0[0]);
-            let s = n[(y * w + x) as usize];
-            let c = colormap(s);
-            let a = 0.6 * s.sqrt();
-            let mix = |ch: f32| (g * (1.0 - a) + ch * a).round().clamp(0.0, 255.0) as u8;
-            Rgb([mix(c[0]), mix(c[1]), mix(c[2])])
-        })
-    }
-}
-
-/// A blue → cyan → yellow → red scale for `t` in 0..1.
-fn colormap(t: f32) -> [f32; 3] {
-    let t = t.clamp(0.0, 1.0);
-    let stops = [
-        [0.0, 0.0, 255.0],
-        [0.0, 255.0, 255.0],
-        [255.0, 255.0, 0.0],
-        [255.0, 0.0, 0.0],
-    ];
-    let f = t * 3.0;
-    let i = (f.floor() as usize).min(2);
-    let u = f - i as f32;
-    let (a, b) = (stops[i], stops[i + 1]);
-    [
-        a[0] + (b[0] - a[0]) * u,
-        a[1] + (b[1] - a[1]) * u,
-        a[2] + (b[2] - a[2]) * u,
-    ]
 }
 
 #[cfg(feature = "torch")]
@@ -285,13 +222,5 @@ mod tests {
             ..map.clone()
         };
         assert_eq!(zero.share_inside(&mask), 0.0);
-        assert_eq!(map.normalized(), vec![0.25, 0.75, 0.0, 1.0]);
-    }
-
-    #[test]
-    fn colormap_runs_blue_to_red() {
-        assert_eq!(colormap(0.0), [0.0, 0.0, 255.0]);
-        assert_eq!(colormap(1.0), [255.0, 0.0, 0.0]);
-        assert_eq!(colormap(0.5), [127.5, 255.0, 127.5]);
     }
 }

@@ -327,7 +327,8 @@ pub fn saliency_shares(
             out[i].image_id.replace(['/', '\\'], "_")
         );
         let (img, mask, map) = &maps[i];
-        cxr_core::save_rgb_png(&ctx.out.join(&rel), &map.overlay(img, Some(mask)))?;
+        let overlay = cxr_report::layers::saliency_overlay(img, &map.values, Some(mask))?;
+        cxr_core::save_rgb_png(&ctx.out.join(&rel), &overlay)?;
         out[i].overlay = Some(rel);
     }
     Ok(out)

@@ -53,7 +53,7 @@ pub fn saliency_examples(
                     e.image_id.replace(['/', '\\'], "_"),
                     method.name()
                 );
-                let ov = map.overlay(&img, Some(&mask));
+                let ov = cxr_report::layers::saliency_overlay(&img, &map.values, Some(&mask))?;
                 cxr_core::save_rgb_png(&ctx.out.join(&rel), &ov)?;
                 maps.push((method.name().to_string(), rel, map.share_inside(&mask)));
             }
@@ -118,7 +118,7 @@ pub fn figures(
             continue;
         };
         segmentations.push(Tile {
-            image: cxr_lungseg::batch::overlay(&img, &s),
+            image: cxr_report::layers::lungs_overlay(&img, &s.right, &s.left),
             caption: format!(
                 "{} · {} lung{}, {:.0} % · {}",
                 r.source.as_str(),

@@ -7,7 +7,7 @@ use cxr_core::shard::{Journal, Shard, Table};
 use std::path::{Path, PathBuf};
 
 use cxr_core::{GrayImage, ImageFiles, LungMask};
-use image::{Rgb, RgbImage};
+use image::RgbImage;
 use indicatif::ProgressBar;
 use serde::Serialize;
 
@@ -94,21 +94,10 @@ pub fn segment_image<S: LungSegmenter + ?Sized>(
     crate::qc::gate(&p, img.width(), img.height(), post, qc)
 }
 
-/// The image with the patient's right lung tinted green and the left one blue.
-pub fn overlay(img: &GrayImage, s: &Segmentation) -> RgbImage {
-    let tint = |m: &LungMask, x, y| m.contains(x, y);
-    RgbImage::from_fn(img.width(), img.height(), |x, y| {
-        let g = img.get_pixel(x, y).0[0];
-        let mix = |v: u8, t: u8| ((u16::from(v) * 3 + u16::from(t)) / 4) as u8;
-        if tint(&s.right, x, y) {
-            Rgb([mix(g, 0), mix(g, 255), mix(g, 0)])
-        } else if tint(&s.left, x, y) {
-            Rgb([mix(g, 0), mix(g, 0), mix(g, 255)])
-        } else {
-            Rgb([g, g, g])
-        }
-    })
-}
+/// Draws a segmentation over its image for `overlays/`: the image, the patient's right
+/// lung, the left one. Rendering lives in `cxr-report` (`cxr_report::layers::lungs_overlay`
+/// is the one the `segment` tool gives); this crate only calls it.
+pub type DrawLungs = fn(&GrayImage, &LungMask, &LungMask) -> RgbImage;
 
 /// Output names (relative, `.png`) of the inputs `rels`: `<stem>.png` (the stem without
 /// an image extension, [`cxr_core::names::image_stem`]: a DICOM file named by its UID
@@ -321,7 +310,8 @@ pub struct QcRow {
 /// Segments every PNG/JPEG under `input` (recursively, as [`cxr_core::walk::files`]
 /// walks: hidden names skipped, `out` left out; [`segment_dir_shard`] takes other
 /// [`ImageFiles`], DICOM among them) into `out/masks/<stem>.png` (0/255,
-/// the input's size), `out/overlays/<stem>.png` and `out/qc.csv`. Inputs of one folder
+/// the input's size), `out/overlays/<stem>.png` drawn by `overlays` when given, and
+/// `out/qc.csv`. Inputs of one folder
 /// that share a stem (`x.jpg` and `x.png`) are named by their whole file name instead
 /// (`x.jpg.png`, `x.png.png`), so that no mask overwrites another; the `mask` column
 /// says which file is whose. Unreadable images are error rows. Returns the rows.
@@ -340,10 +330,22 @@ pub fn segment_dir<S: LungSegmenter + ?Sized>(
     out: &Path,
     post: &PostprocessOptions,
     qc: &QcOptions,
+    overlays: Option<DrawLungs>,
     progress: Option<&ProgressBar>,
 ) -> Result<Vec<QcRow>, crate::Error> {
     let files = ImageFiles::PNG_JPEG;
-    Ok(segment_dir_shard(seg, input, &files, out, post, qc, Shard::WHOLE, progress)?.rows)
+    let run = segment_dir_shard(
+        seg,
+        input,
+        &files,
+        out,
+        post,
+        qc,
+        Shard::WHOLE,
+        overlays,
+        progress,
+    )?;
+    Ok(run.rows)
 }
 
 /// What [`segment_dir_shard`] did.
@@ -381,6 +383,7 @@ pub fn segment_dir_shard<S: LungSegmenter + ?Sized>(
     post: &PostprocessOptions,
     qc: &QcOptions,
     shard: Shard,
+    overlays: Option<DrawLungs>,
     progress: Option<&ProgressBar>,
 ) -> Result<ShardRun, crate::Error> {
     post.validate()?;
@@ -467,7 +470,10 @@ pub fn segment_dir_shard<S: LungSegmenter + ?Sized>(
             };
             let (s, q) = segment_image(seg, &img, post, qc)?;
             s.lungs.save(&out.join("masks").join(name))?;
-            cxr_core::save_rgb_png(&out.join("overlays").join(name), &overlay(&img, &s))?;
+            if let Some(draw) = overlays {
+                let picture = draw(&img, &s.right, &s.left);
+                cxr_core::save_rgb_png(&out.join("overlays").join(name), &picture)?;
+            }
             Ok(QcRow {
                 image: rel.to_string_lossy().into_owned(),
                 mask: Path::new("masks").join(name).to_string_lossy().into_owned(),

@@ -184,7 +184,7 @@ fn empty_images_and_bad_gate_options_are_errors() {
             other => panic!("{other:?}"),
         }
         let out = dir.path().join(format!("out-{field}"));
-        let e = segment_dir(&seg, dir.path(), &out, &post, &bad, None).unwrap_err();
+        let e = segment_dir(&seg, dir.path(), &out, &post, &bad, None, None).unwrap_err();
         assert!(e.to_string().contains(field), "{e}");
         assert!(!out.exists());
     }

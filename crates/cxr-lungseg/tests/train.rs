@@ -124,6 +124,7 @@ fn trains_to_a_good_dice_resumes_and_segments() {
         &out,
         &Default::default(),
         &Default::default(),
+        Some(gray_overlay),
         None,
     )
     .unwrap();
@@ -196,4 +197,13 @@ fn patients_stay_on_one_side_of_the_validation_split() {
         cxr_lungseg::train::split_by_patient(&set, 0.2, 7),
         (train, val)
     );
+}
+
+/// An overlay drawer for `segment_dir` (the tools give `cxr-report`'s): the image alone.
+fn gray_overlay(
+    img: &cxr_core::GrayImage,
+    _right: &cxr_core::LungMask,
+    _left: &cxr_core::LungMask,
+) -> image::RgbImage {
+    image::DynamicImage::ImageLuma8(img.clone()).to_rgb8()
 }

@@ -368,7 +368,11 @@ pub fn main_report_markdown(r: &MainReport<'_>) -> String {
                 share("gradcam")
             );
         }
-        md.push('\n');
+        md.push_str(
+            "\nIn the pictures (vanilla, SmoothGrad, Grad-CAM), red rising to yellow is where \
+             the map is strongest (scaled to its 99th percentile, nothing drawn below 15 %), \
+             as the review page draws it; the lung outline is white.\n\n",
+        );
         for s in r.saliency {
             let _ = write!(md, "**{} ({})**: ", s.image_id, s.label);
             for (m, png, _) in &s.maps {

@@ -1,11 +1,13 @@
-//! Transparent layers drawn over a radiograph by a viewer (the review page of
-//! `cxr-serve`): the lung mask and a saliency heat map, each an RGBA PNG at the image's
-//! size, so that the viewer can toggle them and set their opacity; and a segmentation
-//! drawn against its reference ([`agreement_image`]).
+//! What is drawn over a radiograph: the transparent layers a viewer stacks (the review
+//! page of `cxr-serve`: the lung mask and a saliency heat map, each an RGBA PNG at the
+//! image's size, so that the viewer can toggle them and set their opacity), the same
+//! heat map blended on the image for the reports ([`saliency_overlay`]), the lungs a
+//! segmenter found ([`lungs_overlay`]) and a segmentation against its reference
+//! ([`agreement_image`]).
 
-use cxr_core::LungMask;
+use cxr_core::{GrayImage, LungMask};
 use image::ImageEncoder as _;
-use image::{Rgba, RgbaImage};
+use image::{Rgb, RgbImage, Rgba, RgbaImage};
 
 use crate::{Error, Result};
 
@@ -37,6 +39,10 @@ pub fn mask_layer_png(mask: &LungMask) -> Result<Vec<u8>> {
 /// [`Error::Shape`] when `values` does not hold `width × height` numbers; PNG encoding
 /// errors.
 pub fn heat_layer_png(width: u32, height: u32, values: &[f32]) -> Result<Vec<u8>> {
+    encode(&heat_layer(width, height, values)?, "saliency layer")
+}
+
+fn heat_layer(width: u32, height: u32, values: &[f32]) -> Result<RgbaImage> {
     if values.len() != width as usize * height as usize {
         return Err(Error::Shape {
             what: "saliency layer",
@@ -44,7 +50,7 @@ pub fn heat_layer_png(width: u32, height: u32, values: &[f32]) -> Result<Vec<u8>
         });
     }
     let scale = percentile_99(values);
-    let img = RgbaImage::from_fn(width, height, |x, y| {
+    Ok(RgbaImage::from_fn(width, height, |x, y| {
         let v = values[(y * width + x) as usize];
         let t = if scale > 0.0 && v.is_finite() {
             (v / scale).clamp(0.0, 1.0)
@@ -52,8 +58,71 @@ pub fn heat_layer_png(width: u32, height: u32, values: &[f32]) -> Result<Vec<u8>
             0.0
         };
         heat(t)
-    });
-    encode(&img, "saliency layer")
+    }))
+}
+
+/// A saliency map (`values`, row-major, the image's size) blended on its radiograph as
+/// the review page shows it at full opacity (the layer of [`heat_layer_png`]), with the
+/// outline of `mask`'s lungs in white when it has the image's size: the saliency
+/// figures of the reports, so that a report and the page draw one map alike.
+///
+/// # Errors
+///
+/// [`Error::Shape`] when `values` does not hold one number per pixel.
+pub fn saliency_overlay(
+    img: &GrayImage,
+    values: &[f32],
+    mask: Option<&LungMask>,
+) -> Result<RgbImage> {
+    let (w, h) = img.dimensions();
+    let layer = heat_layer(w, h, values)?;
+    let mask = mask.filter(|m| m.dimensions() == (w, h));
+    Ok(RgbImage::from_fn(w, h, |x, y| {
+        if mask.is_some_and(|m| on_outline(m, x, y)) {
+            return Rgb([255, 255, 255]);
+        }
+        let g = f32::from(img.get_pixel(x, y).0[0]);
+        let Rgba([r, gr, b, a]) = *layer.get_pixel(x, y);
+        let a = f32::from(a) / 255.0;
+        let mix = |c: u8| (g * (1.0 - a) + f32::from(c) * a).round() as u8;
+        Rgb([mix(r), mix(gr), mix(b)])
+    }))
+}
+
+/// Whether `(x, y)` is a lung pixel with a 4-neighbour outside the lungs or the image.
+fn on_outline(mask: &LungMask, x: u32, y: u32) -> bool {
+    let (w, h) = mask.dimensions();
+    mask.contains(x, y)
+        && [(-1i64, 0i64), (1, 0), (0, -1), (0, 1)]
+            .iter()
+            .any(|(dx, dy)| {
+                let (a, b) = (i64::from(x) + dx, i64::from(y) + dy);
+                a < 0
+                    || b < 0
+                    || a >= i64::from(w)
+                    || b >= i64::from(h)
+                    || !mask.contains(a as u32, b as u32)
+            })
+}
+
+/// The radiograph with the patient's right lung (on the image's left) tinted green and
+/// the left one blue, a quarter of the colour over three quarters of the image:
+/// `segment`'s `overlays/` and the paper's Figure 2. A mask of another size than the
+/// image tints nothing.
+pub fn lungs_overlay(img: &GrayImage, right: &LungMask, left: &LungMask) -> RgbImage {
+    let dims = img.dimensions();
+    let tint = |m: &LungMask, x, y| m.dimensions() == dims && m.contains(x, y);
+    RgbImage::from_fn(dims.0, dims.1, |x, y| {
+        let g = img.get_pixel(x, y).0[0];
+        let mix = |v: u8, t: u8| ((u16::from(v) * 3 + u16::from(t)) / 4) as u8;
+        if tint(right, x, y) {
+            Rgb([mix(g, 0), mix(g, 255), mix(g, 0)])
+        } else if tint(left, x, y) {
+            Rgb([mix(g, 0), mix(g, 0), mix(g, 255)])
+        } else {
+            Rgb([g, g, g])
+        }
+    })
 }
 
 /// Red (low) to yellow (high); transparent up to 0.15 (the speckle of small gradients
@@ -144,6 +213,45 @@ mod tests {
         assert_eq!(p50[1], (255.0f32 * 50.0 / 99.0).round() as u8);
         assert_eq!(img.get_pixel(100 % 11, 100 / 11).0, [255, 255, 0, 217]);
         assert!(heat_layer_png(3, 3, &[1.0; 8]).is_err());
+    }
+
+    #[test]
+    fn saliency_overlay_blends_the_page_layer_and_outlines_the_lungs() {
+        let img = GrayImage::from_pixel(5, 4, image::Luma([100]));
+        // One hot pixel at (4, 3); zero elsewhere.
+        let mut values = vec![0.0f32; 20];
+        values[19] = 2.0;
+        let mask = LungMask::from_fn(5, 4, |x, y| (1..=3).contains(&x) && (1..=2).contains(&y));
+        let ov = saliency_overlay(&img, &values, Some(&mask)).unwrap();
+        assert_eq!(
+            ov.get_pixel(0, 0).0,
+            [100, 100, 100],
+            "no saliency: the image"
+        );
+        // The hot pixel is the 99th percentile itself: yellow at 85 % (217 / 255).
+        let a = 217.0f32 / 255.0;
+        let mix = |c: f32| (100.0 * (1.0 - a) + c * a).round() as u8;
+        assert_eq!(ov.get_pixel(4, 3).0, [mix(255.0), mix(255.0), mix(0.0)]);
+        // A 3 × 2 lung has no inside pixel: all of it is outline.
+        assert_eq!(ov.get_pixel(2, 1).0, [255, 255, 255]);
+        assert!(saliency_overlay(&img, &values[1..], None).is_err());
+        let other = LungMask::from_fn(2, 2, |_, _| true);
+        assert_eq!(
+            saliency_overlay(&img, &values, Some(&other)).unwrap(),
+            saliency_overlay(&img, &values, None).unwrap(),
+            "a mask of another size is not drawn"
+        );
+    }
+
+    #[test]
+    fn lungs_overlay_tints_right_green_and_left_blue() {
+        let img = GrayImage::from_pixel(3, 1, image::Luma([100]));
+        let right = LungMask::from_fn(3, 1, |x, _| x == 0);
+        let left = LungMask::from_fn(3, 1, |x, _| x == 1);
+        let ov = lungs_overlay(&img, &right, &left);
+        assert_eq!(ov.get_pixel(0, 0).0, [75, 138, 75]);
+        assert_eq!(ov.get_pixel(1, 0).0, [75, 75, 138]);
+        assert_eq!(ov.get_pixel(2, 0).0, [100, 100, 100]);
     }
 
     #[test]
