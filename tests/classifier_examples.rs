@@ -304,6 +304,73 @@ fn train_predict_evaluate_and_explain_on_a_tiny_cohort() {
         assert!((t - p).abs() < 1e-4, "Dice {t} (libtorch) vs {p} (pure)");
     }
 
+    // The same masks as a CheXmask table (each lung its own run-length encoding, 1-based
+    // starts over the row-major pixels) and the images as DICOM would be found: scored
+    // through `--chexmask`, every image gets the Dice it got from the folder pair.
+    let table = d.join("ChestX-Ray8.csv");
+    let mut csv = String::from(
+        "Image Index,Dice RCA (Mean),Dice RCA (Max),Landmarks,Left Lung,Right Lung,Heart,Height,Width\n",
+    );
+    let mut names: Vec<String> = std::fs::read_dir(cohort.join("masks/qmenta"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for name in &names {
+        let mask = cxr::core::load_gray(&cohort.join("masks/qmenta").join(name)).unwrap();
+        let (w, h) = mask.dimensions();
+        let rle = |keep: &dyn Fn(u32) -> bool| {
+            let mut runs = Vec::new();
+            let mut start = None;
+            for (i, p) in mask.pixels().enumerate() {
+                let lung = p.0[0] >= 128 && keep(i as u32 % w);
+                match (lung, start) {
+                    (true, None) => start = Some(i),
+                    (false, Some(s0)) => {
+                        runs.push(format!("{} {}", s0 + 1, i - s0));
+                        start = None;
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(s0) = start {
+                runs.push(format!("{} {}", s0 + 1, (w * h) as usize - s0));
+            }
+            runs.join(" ")
+        };
+        let (left, right) = (rle(&|x| x >= w / 2), rle(&|x| x < w / 2));
+        csv.push_str(&format!("{name},0.9,0.95,\"[]\",{left},{right},,{h},{w}\n"));
+    }
+    std::fs::write(&table, csv).unwrap();
+    let scores = d.join("scores-chexmask.csv");
+    let said = run(
+        "score_segmenter",
+        &[
+            "--weights",
+            s(&seg),
+            "--chexmask",
+            s(&table),
+            "--chexmask-images",
+            s(&cohort.join("images/qmenta")),
+            "--out",
+            s(&scores),
+            "--backend",
+            "pure",
+        ],
+    );
+    assert!(
+        said.contains(&format!(
+            "{} rows read, 0 below Dice RCA 0.7, 0 unusable",
+            names.len()
+        )),
+        "{said}"
+    );
+    let from_table: Vec<f64> = lines(&scores)[1..]
+        .iter()
+        .map(|r| r.split(',').nth(2).unwrap().parse::<f64>().unwrap())
+        .collect();
+    assert_eq!(from_table, dice[1], "the table's masks are the folder's");
+
     // One image file, as a person with one radiograph would give it.
     let one = d.join("one.csv");
     let said = run(
