@@ -212,13 +212,19 @@ mod torch {
         let mut clf = Classifier::load(&a.run, device)?;
         clf.set_temperature_scaling(!a.no_temperature);
         say_temperature(clf.temperature());
-        let seg_dir = a
-            .segmenter
-            .clone()
-            .or_else(|| clf.config().segmenter.clone());
-        let segmenter = match (&seg_dir, a.mask_column && input == Input::Manifest) {
-            (Some(s), false) => Some(Segmenter::load(s, device)?),
-            _ => None,
+        // The recorded segmenter where it is now (beside a run folder copied from the
+        // machine that trained it), unless another is named or masks come from a column.
+        let seg_dir = match (&a.segmenter, &clf.config().segmenter) {
+            _ if a.mask_column && input == Input::Manifest => None,
+            (Some(s), _) => Some(s.clone()),
+            (None, Some(recorded)) => {
+                Some(cxr::classifier::run::segmenter_dir(&a.run, Some(recorded))?)
+            }
+            (None, None) => None,
+        };
+        let segmenter = match &seg_dir {
+            Some(s) => Some(Segmenter::load(s, device)?),
+            None => None,
         };
         let pb = cxr::core::progress::bar(0, "predicting", true);
         let run = if input != Input::Manifest {

@@ -52,11 +52,12 @@ fn main() -> anyhow::Result<()> {
     let (mask, qc, clf) = match &a.mask {
         Some(m) => (LungMask::load(m)?, None, clf),
         None => {
-            let seg_dir = clf
-                .config()
-                .segmenter
-                .clone()
-                .ok_or_else(|| anyhow::anyhow!("the run records no segmenter: pass --mask"))?;
+            let recorded = clf.config().segmenter.as_deref();
+            anyhow::ensure!(
+                recorded.is_some(),
+                "the run records no segmenter: pass --mask"
+            );
+            let seg_dir = cxr::classifier::run::segmenter_dir(&a.run, recorded)?;
             let p = Pipeline::new(Segmenter::load(&seg_dir, device)?, clf);
             let out = p.run_image(&img)?;
             (out.mask, Some(out.qc), p.classifier)

@@ -548,6 +548,54 @@ fn train_predict_evaluate_and_explain_on_a_tiny_cohort() {
     .unwrap();
     let share = json["share_inside_lungs"]["gradcam"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&share));
+
+    // The two runs copied to another machine, side by side: the classifier recorded the
+    // segmenter's absolute path here, which is gone there; both libraries find the
+    // segmenter beside the classifier and give the same answer as before.
+    let moved = d.join("elsewhere");
+    copy_dir(&clf, &moved.join("clf"));
+    copy_dir(&seg, &moved.join("seg"));
+    std::fs::rename(&seg, d.join("seg-gone")).unwrap();
+    let mut answers = Vec::new();
+    for backend in ["torch", "pure"] {
+        let out = d.join(format!("moved-{backend}.csv"));
+        let said = run(
+            "predict",
+            &[
+                &["--run", s(&moved.join("clf")), "--input", s(&img)][..],
+                &["--out", s(&out), "--backend", backend],
+                &gate,
+            ]
+            .concat(),
+        );
+        assert!(said.starts_with("1 predicted"), "{said}");
+        answers.push(lines(&out)[1].clone());
+    }
+    let probabilities = |row: &str| -> Vec<f64> {
+        row.split(',')
+            .skip(4)
+            .take(3)
+            .map(|v| v.parse().unwrap())
+            .collect()
+    };
+    for (a, b) in probabilities(&answers[0])
+        .iter()
+        .zip(probabilities(&answers[1]))
+    {
+        assert!((a - b).abs() < 1e-4, "{answers:?}");
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(p.file_name().unwrap()));
+        } else {
+            std::fs::copy(&p, to.join(p.file_name().unwrap())).unwrap();
+        }
+    }
 }
 
 /// A settings file that changes only the schedule keeps the network this device gets

@@ -147,24 +147,46 @@ fn counted(n: usize, noun: &str) -> String {
     format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
-/// The segmenter run a classifier run recorded: as written when it exists (or is
-/// absolute), else relative to the run folder (a run moved together with its segmenter).
+/// The segmenter run a classifier run recorded, found where it is now: the first of
+/// these that holds a `config.json` — the path as recorded; the path relative to the
+/// run folder (a relative record); the folder of the recorded name beside the run folder
+/// (a run folder copied to another machine, or moved, with its segmenter beside it, as
+/// `reproduce_main` lays them out: training records the absolute path of the machine it
+/// ran on).
 ///
 /// # Errors
 ///
-/// [`Error::InvalidConfig`] when the run was trained on given masks and records none.
+/// [`Error::InvalidConfig`] when the run was trained on given masks and records none, or
+/// when the segmenter is in none of those places (the message names each).
 pub fn segmenter_dir(run_dir: &Path, recorded: Option<&Path>) -> Result<PathBuf> {
+    let config = run_dir.join("config.json");
     let seg = recorded.ok_or_else(|| Error::InvalidConfig {
         field: "segmenter",
         detail: format!(
             "{} was trained on given masks and records no segmenter",
-            run_dir.join("config.json").display()
+            config.display()
         ),
     })?;
-    Ok(if seg.is_relative() && !seg.exists() {
-        run_dir.join(seg)
-    } else {
-        seg.to_path_buf()
+    let mut tried = vec![seg.to_path_buf()];
+    if seg.is_relative() {
+        tried.push(run_dir.join(seg));
+    }
+    if let (Some(name), Some(parent)) = (seg.file_name(), run_dir.parent()) {
+        tried.push(parent.join(name));
+    }
+    tried.dedup();
+    if let Some(found) = tried.iter().find(|p| p.join("config.json").is_file()) {
+        return Ok(found.clone());
+    }
+    let shown: Vec<String> = tried.iter().map(|p| p.display().to_string()).collect();
+    Err(Error::InvalidConfig {
+        field: "segmenter",
+        detail: format!(
+            "the segmenter run {} records is not there (looked in {}): copy it beside \
+             the classifier run, or name one",
+            config.display(),
+            shown.join(", ")
+        ),
     })
 }
 
@@ -273,6 +295,41 @@ pub fn read_metrics(run_dir: &Path) -> Result<Vec<EpochMetrics>, Error> {
 mod tests {
     use super::*;
     use cxr_core::Label;
+
+    #[test]
+    fn a_run_finds_its_segmenter_where_it_was_recorded_or_moved() {
+        let d = tempfile::tempdir().unwrap();
+        let (run, seg) = (
+            d.path().join("demo/classifier"),
+            d.path().join("demo/segmenter"),
+        );
+        for dir in [&run, &seg] {
+            std::fs::create_dir_all(dir).unwrap();
+            std::fs::write(dir.join("config.json"), "{}").unwrap();
+        }
+        // As recorded (absolute, present); relative to the run.
+        assert_eq!(segmenter_dir(&run, Some(&seg)).unwrap(), seg);
+        let relative = Path::new("../segmenter");
+        assert_eq!(
+            segmenter_dir(&run, Some(relative)).unwrap(),
+            run.join(relative)
+        );
+        // Trained elsewhere: the absolute path of another machine, the segmenter beside.
+        let elsewhere = Path::new("/home/someone/out/demo/segmenter");
+        assert_eq!(segmenter_dir(&run, Some(elsewhere)).unwrap(), seg);
+        // Nowhere: the error names the run's config and each place looked in.
+        std::fs::remove_file(seg.join("config.json")).unwrap();
+        let e = segmenter_dir(&run, Some(elsewhere))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("demo/classifier/config.json")
+                && e.contains("/home/someone/out/demo/segmenter")
+                && e.contains(&seg.display().to_string()),
+            "{e}"
+        );
+        assert!(segmenter_dir(&run, None).is_err());
+    }
 
     /// An epoch whose validation loss is not a number (a diverged step, or a validation
     /// batch a tiny network could not score) is logged and read back; its `null` used to

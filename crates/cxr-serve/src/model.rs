@@ -132,7 +132,7 @@ fn recorded_segmenter(classifier: &Path) -> Result<PathBuf, ServeError> {
     let seg = config.segmenter.ok_or_else(|| ServeError::NoSegmenter {
         run: classifier.to_path_buf(),
     })?;
-    // With a recorded segmenter this only resolves the path (no error case).
+    // Where the segmenter is now: as recorded, or beside a run folder that was moved.
     cxr_classifier::run::segmenter_dir(classifier, Some(&seg))
         .map_err(|e| ServeError::Model(cxr_core::error_chain(&e).into()))
 }
