@@ -14,7 +14,7 @@ TORCH_DISK_KB ?= 7340032
 CARGO ?= cargo
 DEMO_OUT ?= out/demo
 
-.PHONY: setup rust-tools build-tools browser-tools test demo serve fmt lint doc bench peers
+.PHONY: setup rust-tools build-tools browser-tools test demo serve dist fmt lint doc bench peers
 .DEFAULT_GOAL := test
 
 setup: rust-tools build-tools $(TORCH_STAMP)
@@ -99,6 +99,15 @@ SERVE_ADDR ?= 127.0.0.1:8080
 serve: setup
 	@test -f $(DEMO_OUT)/classifier/config.json || { echo "error: no trained run in $(DEMO_OUT): run 'make demo' first" >&2; exit 1; }
 	$(CARGO) run --release --example serve -- --run $(DEMO_OUT) --addr $(SERVE_ADDR)
+
+# The pure-Rust tools (predict, segment, serve, dicom_to_png, evaluate, score_segmenter,
+# scan_source) and the trained models of $(RUN) in one tarball for people without Rust or
+# PyTorch (scripts/dist/README.txt, docs/inference.md "Shipping the tools"); checked
+# unpacked, with a bare environment, before it is written. Needs no libtorch.
+DIST_OUT ?= dist
+RUN ?= $(DEMO_OUT)
+dist: rust-tools build-tools
+	CARGO=$(CARGO) scripts/dist/build.sh $(DIST_OUT) $(RUN)
 
 bench: setup
 	$(CARGO) bench --workspace
