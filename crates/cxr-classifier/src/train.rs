@@ -404,6 +404,7 @@ pub(crate) fn train_split(
             ),
         });
     }
+    follow_moved_segmenter(run_dir, config)?;
     cxr_nn::open_run(run_dir, config)?;
     if !probe {
         crate::run::TrainingData::tally(train_idx.iter().chain(&val_idx).map(|&i| {
@@ -608,9 +609,106 @@ fn evaluate<D: Dataset + 'static>(
     })
 }
 
+/// A run folder moved or copied with its segmenter after it started (an experiment
+/// folder taken to another machine) records the segmenter where it was; continuing it
+/// there names the segmenter where it is now. When the recorded segmenter is the one
+/// `config` names — found at the same place ([`crate::run::segmenter_dir`], which also
+/// looks beside the run), or a copy with the same settings and weights — and nothing
+/// else differs, `config.json` is rewritten with the new place, so that the run goes on
+/// (or a finished one is re-rendered) instead of being refused as another configuration.
+fn follow_moved_segmenter(run_dir: &Path, config: &TrainConfig) -> Result<(), Error> {
+    let path = run_dir.join("config.json");
+    if !path.is_file() {
+        return Ok(());
+    }
+    let mut old: TrainConfig = cxr_nn::files::read_json(&path)?;
+    let (Some(was), Some(now)) = (old.segmenter.clone(), config.segmenter.as_deref()) else {
+        return Ok(());
+    };
+    if was == now {
+        return Ok(());
+    }
+    old.segmenter = Some(now.to_path_buf());
+    if &old != config {
+        return Ok(()); // Other settings differ too: open_run says which.
+    }
+    let Ok(found) = crate::run::segmenter_dir(run_dir, Some(&was)) else {
+        return Ok(());
+    };
+    let canonical = |p: &Path| std::fs::canonicalize(p).ok();
+    let same_place = canonical(&found).is_some() && canonical(&found) == canonical(now);
+    let same_run = || -> bool {
+        let settings = |d: &Path| std::fs::read(d.join("config.json")).ok();
+        settings(&found).is_some()
+            && settings(&found) == settings(now)
+            && cxr_nn::files::weights_id(&found)
+                .ok()
+                .is_some_and(|a| Some(a) == cxr_nn::files::weights_id(now).ok())
+    };
+    if same_place || same_run() {
+        tracing::info!(
+            run = %run_dir.display(),
+            was = %was.display(),
+            now = %now.display(),
+            "the run's segmenter moved: config.json records where it is now"
+        );
+        cxr_nn::files::write_json(&path, &old)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_moved_or_copied_with_its_segmenter_goes_on() {
+        let d = tempfile::tempdir().unwrap();
+        let segmenter = |dir: &Path, weights: &[u8]| {
+            std::fs::create_dir_all(dir).unwrap();
+            std::fs::write(dir.join("config.json"), b"{\"model\": 1}").unwrap();
+            std::fs::write(dir.join("best.safetensors"), weights).unwrap();
+        };
+        let run = d.path().join("here/classifier");
+        std::fs::create_dir_all(&run).unwrap();
+        let here = d.path().join("here/segmenter");
+        segmenter(&here, b"weights");
+        let config = |seg: &Path| TrainConfig {
+            segmenter: Some(seg.to_path_buf()),
+            ..TrainConfig::default()
+        };
+        let recorded = |run: &Path| -> TrainConfig {
+            cxr_nn::files::read_json(&run.join("config.json")).unwrap()
+        };
+        // Moved: the recorded place is gone, the segmenter is beside the run.
+        cxr_nn::files::write_json(
+            &run.join("config.json"),
+            &config(Path::new("/gone/segmenter")),
+        )
+        .unwrap();
+        follow_moved_segmenter(&run, &config(&here)).unwrap();
+        assert_eq!(recorded(&run), config(&here));
+        cxr_nn::open_run(&run, &config(&here)).unwrap();
+        // Copied: the recorded one still exists elsewhere with the same settings and weights.
+        let there = d.path().join("there/segmenter");
+        segmenter(&there, b"weights");
+        follow_moved_segmenter(&run, &config(&there)).unwrap();
+        assert_eq!(recorded(&run), config(&there));
+        // Another segmenter (other weights) is another run: refused, saying so.
+        let other = d.path().join("other/segmenter");
+        segmenter(&other, b"retrained");
+        follow_moved_segmenter(&run, &config(&other)).unwrap();
+        assert_eq!(recorded(&run), config(&there));
+        let e = cxr_nn::open_run(&run, &config(&other))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("differs in `segmenter`"), "{e}");
+        // Other settings as well: left to open_run, which names them.
+        let mut longer = config(&here);
+        longer.epochs += 1;
+        follow_moved_segmenter(&run, &longer).unwrap();
+        assert_eq!(recorded(&run), config(&there));
+    }
     use cxr_core::{GrayImage, LungMask};
 
     #[test]

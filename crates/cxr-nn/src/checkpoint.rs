@@ -155,12 +155,58 @@ pub fn open_run<C: Serialize + DeserializeOwned + PartialEq>(dir: &Path, config:
     if path.exists() {
         let old: C = read_json(&path)?;
         if &old != config {
-            return Err(Error::RunMismatch { path });
+            let as_json = |c: &C| serde_json::to_value(c).unwrap_or(serde_json::Value::Null);
+            let fields = differing_fields(&as_json(&old), &as_json(config));
+            return Err(Error::RunMismatch { path, fields });
         }
         Ok(())
     } else {
         write_json(&path, config)
     }
+}
+
+/// The dotted paths where two settings differ (`model.width`), at most eight, then `…`;
+/// `(the whole configuration)` when they differ at the top.
+fn differing_fields(a: &serde_json::Value, b: &serde_json::Value) -> Vec<String> {
+    fn walk(a: &serde_json::Value, b: &serde_json::Value, at: &str, out: &mut Vec<String>) {
+        use serde_json::Value::Object;
+        match (a, b) {
+            (Object(x), Object(y)) => {
+                let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+                let null = serde_json::Value::Null;
+                for k in keys {
+                    let here = if at.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{at}.{k}")
+                    };
+                    walk(
+                        x.get(k).unwrap_or(&null),
+                        y.get(k).unwrap_or(&null),
+                        &here,
+                        out,
+                    );
+                }
+            }
+            _ if a != b => out.push(if at.is_empty() {
+                "(the whole configuration)".into()
+            } else {
+                format!("`{at}`")
+            }),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(a, b, "", &mut out);
+    if out.is_empty() {
+        // Equal as JSON yet unequal as values (a NaN): say so rather than nothing.
+        out.push("(a value that does not compare equal to itself)".into());
+    }
+    if out.len() > 8 {
+        out.truncate(8);
+        out.push("…".into());
+    }
+    out
 }
 
 /// Loads checkpoint `best` from a run folder, or `last` when there is no `best`.
@@ -192,6 +238,49 @@ mod tests {
     #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
     struct M {
         epoch: usize,
+    }
+
+    #[test]
+    fn a_run_of_other_settings_is_refused_naming_what_differs() {
+        #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+        struct Model {
+            width: u32,
+            depth: u32,
+        }
+        #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+        struct C {
+            epochs: u32,
+            model: Model,
+            seed: u64,
+        }
+        let d = tempfile::tempdir().unwrap();
+        let c = C {
+            epochs: 3,
+            model: Model {
+                width: 8,
+                depth: 18,
+            },
+            seed: 1,
+        };
+        open_run(d.path(), &c).unwrap();
+        open_run(d.path(), &c).unwrap();
+        let other = C {
+            epochs: 4,
+            model: Model {
+                width: 16,
+                depth: 18,
+            },
+            ..c
+        };
+        let e = open_run(d.path(), &other).unwrap_err();
+        assert!(
+            matches!(&e, Error::RunMismatch { fields, .. } if fields == &["`epochs`", "`model.width`"]),
+            "{e:?}"
+        );
+        assert!(
+            e.to_string().contains("differs in `epochs`, `model.width`"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -38,10 +38,17 @@ pub enum Error {
         failed: usize,
     },
     /// A run folder holds a run with other settings.
-    #[error("{path} holds a run with another configuration")]
+    #[error(
+        "{path} holds a run with another configuration (differs in {}): give another \
+         folder, or remove this one to start over",
+        fields.join(", ")
+    )]
     RunMismatch {
         /// The run's `config.json`.
         path: std::path::PathBuf,
+        /// The settings that differ, as dotted paths (`model.width`, `epochs`; at most
+        /// eight, then `…`).
+        fields: Vec<String>,
     },
     /// Weight snapshots that cannot be averaged.
     #[error("averaging weights into {path}: {detail}")]
