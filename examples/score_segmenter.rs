@@ -23,10 +23,9 @@ use std::path::PathBuf;
 use backend::{Backend, DEFAULT_BACKEND};
 use clap::Parser;
 use cxr::lungseg::masks::MaskSet;
-use cxr::lungseg::metrics::Stat;
 use cxr::lungseg::postprocess::PostprocessOptions;
 use cxr::lungseg::qc::QcOptions;
-use cxr::lungseg::{LungSegmenter, ScoreRow, score_pairs, worst_cases};
+use cxr::lungseg::{LungSegmenter, ScoreRow, ScoreSummary, score_pairs, worst_cases};
 use cxr::report::layers::agreement_image;
 use cxr::report::plot::{Tile, image_grid_png};
 use indicatif::ProgressBar;
@@ -103,7 +102,7 @@ fn main() -> anyhow::Result<()> {
         "give --images/--masks, --dataset/--root or --chexmask/--chexmask-images"
     );
     backend::ensure_available(a.backend)?;
-    let set = a.masks.read()?;
+    let (set, parts) = a.masks.read_parts()?;
     let pb = cxr::core::progress::bar(0, "scoring", true);
     let (rows, worst) = match a.backend {
         Backend::Torch => score_torch(&a, &set, &pb)?,
@@ -126,32 +125,31 @@ fn main() -> anyhow::Result<()> {
         "error",
     ];
     cxr::core::write_csv(&a.out, &header, &rows)?;
-    let dice: Vec<f64> = rows.iter().filter_map(|r| r.dice).collect();
-    let raw: Vec<f64> = rows.iter().filter_map(|r| r.dice_raw).collect();
-    let errors = rows.iter().filter(|r| r.status == "error").count();
-    let rejected = rows.iter().filter(|r| r.verdict == Some("reject")).count();
-    let (Some(d), Some(r)) = (Stat::of(&dice), Stat::of(&raw)) else {
+    let Some(all) = ScoreSummary::of(&rows) else {
+        let errors = rows.iter().filter(|r| r.status == "error").count();
         anyhow::bail!(
             "no image could be scored ({errors} errors; see {})",
             a.out.display()
         );
     };
-    println!(
-        "{} images: Dice mean {:.4}, median {:.4}, min {:.4}, {} below 0.90; raw (before \
-         post-processing) mean {:.4}; gate rejected {rejected}; {errors} errors; {}",
-        d.n,
-        d.mean,
-        d.median,
-        d.min,
-        dice.iter().filter(|&&v| v < 0.90).count(),
-        r.mean,
-        a.out.display()
-    );
+    println!("{all}; {}", a.out.display());
+    // Sources mixed (several tables or folders): each on its own line, since a segmenter
+    // and its gate can do well on one database and badly on another.
+    if parts.len() > 1 {
+        let mut start = 0;
+        for (name, n) in &parts {
+            match ScoreSummary::of(&rows[start..start + n]) {
+                Some(s) => println!("  {name}: {s}"),
+                None => println!("  {name}: no image scored"),
+            }
+            start += n;
+        }
+    }
     if !worst.is_empty() {
         let title = format!(
             "Lowest Dice: lung in both green, predicted only red, missed blue ({} of {})",
             worst.len(),
-            d.n
+            all.dice.n
         );
         let sheet = a.out.with_extension("worst.png");
         cxr::core::write_bytes_atomic(&sheet, &image_grid_png(&title, &worst, 4, 220)?)?;

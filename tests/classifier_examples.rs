@@ -342,12 +342,17 @@ fn train_predict_evaluate_and_explain_on_a_tiny_cohort() {
         csv.push_str(&format!("{name},0.9,0.95,\"[]\",{left},{right},,{h},{w}\n"));
     }
     std::fs::write(&table, csv).unwrap();
+    // Scored together with the folder pair: one summary line per source, the same.
     let scores = d.join("scores-chexmask.csv");
     let said = run(
         "score_segmenter",
         &[
             "--weights",
             s(&seg),
+            "--images",
+            s(&cohort.join("images/qmenta")),
+            "--masks",
+            s(&cohort.join("masks/qmenta")),
             "--chexmask",
             s(&table),
             "--chexmask-images",
@@ -358,18 +363,37 @@ fn train_predict_evaluate_and_explain_on_a_tiny_cohort() {
             "pure",
         ],
     );
+    let n = names.len();
     assert!(
-        said.contains(&format!(
-            "{} rows read, 0 below Dice RCA 0.7, 0 unusable",
-            names.len()
-        )),
+        said.contains(&format!("{n} rows read, 0 below Dice RCA 0.7, 0 unusable")),
         "{said}"
     );
-    let from_table: Vec<f64> = lines(&scores)[1..]
+    let scored: Vec<f64> = lines(&scores)[1..]
         .iter()
         .map(|r| r.split(',').nth(2).unwrap().parse::<f64>().unwrap())
         .collect();
-    assert_eq!(from_table, dice[1], "the table's masks are the folder's");
+    assert_eq!(scored.len(), 2 * n);
+    assert_eq!(
+        scored[n..],
+        dice[1][..],
+        "the table's masks are the folder's"
+    );
+    assert_eq!(scored[..n], dice[1][..]);
+    let per_source: Vec<&str> = said
+        .lines()
+        .filter(|l| l.starts_with("  ") && l.contains(" images: Dice mean "))
+        .collect();
+    assert_eq!(per_source.len(), 2, "{said}");
+    assert!(
+        per_source[0].starts_with(&format!("  {}: {n} images", folder.display())),
+        "{said}"
+    );
+    assert!(
+        per_source[1].starts_with(&format!("  {}: {n} images", table.display())),
+        "{said}"
+    );
+    let summary = |l: &str| l.split_once(": ").unwrap().1.to_owned();
+    assert_eq!(summary(per_source[0]), summary(per_source[1]));
 
     // One image file, as a person with one radiograph would give it.
     let one = d.join("one.csv");

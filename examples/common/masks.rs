@@ -58,7 +58,14 @@ impl MaskArgs {
     }
 
     /// Every pair of every source, with a line per source on standard error.
+    #[allow(dead_code)]
     pub fn read(&self) -> anyhow::Result<MaskSet> {
+        Ok(self.read_parts()?.0)
+    }
+
+    /// [`read`](Self::read), and each source's name with its number of pairs, in the
+    /// order of the set's pairs.
+    pub fn read_parts(&self) -> anyhow::Result<(MaskSet, Vec<(String, usize)>)> {
         anyhow::ensure!(
             self.images.len() == self.masks.len(),
             "give one --masks per --images ({} --images, {} --masks)",
@@ -82,6 +89,7 @@ impl MaskArgs {
             None => set.pairs.len(),
         };
         let mut all = MaskSet::default();
+        let mut parts = Vec::new();
         for (images, masks) in self.images.iter().zip(&self.masks) {
             let mut set = folder_pair_with(
                 images,
@@ -91,6 +99,7 @@ impl MaskArgs {
             )?;
             let n = patients(&mut set);
             report(&images.display().to_string(), &set, n);
+            parts.push((images.display().to_string(), set.pairs.len()));
             all.extend(set);
         }
         for (table, images) in self.chexmask.iter().zip(&self.chexmask_images) {
@@ -117,17 +126,20 @@ impl MaskArgs {
                 eprintln!("  unusable: {b}");
             }
             report(&images.display().to_string(), &set, n);
+            parts.push((table.display().to_string(), set.pairs.len()));
             all.extend(set);
         }
         for (d, root) in self.dataset.iter().zip(&self.root) {
             let set = d.read(root)?;
-            report(&format!("{d} ({})", root.display()), &set, set.pairs.len());
+            let name = format!("{d} ({})", root.display());
+            report(&name, &set, set.pairs.len());
+            parts.push((name, set.pairs.len()));
             all.extend(set);
         }
         anyhow::ensure!(!all.pairs.is_empty(), "no image/mask pair found");
         // DICOM images (VinDr-CXR, a hospital's own files) read like PNG and JPEG.
         all.read_images_with(cxr::dicom::IMAGE_FILES);
-        Ok(all)
+        Ok((all, parts))
     }
 }
 

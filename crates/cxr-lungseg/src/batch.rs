@@ -159,6 +159,58 @@ pub struct ScoreRow {
     pub error: String,
 }
 
+/// What a set of [`ScoreRow`]s says: the Dice of the post-processed lungs and of the raw
+/// prediction over the images scored, how many fall below 0.90, how many the gate
+/// rejected and how many could not be scored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoreSummary {
+    /// Dice of the post-processed lungs.
+    pub dice: crate::metrics::Stat,
+    /// Dice before post-processing.
+    pub dice_raw: crate::metrics::Stat,
+    /// Images with a Dice below 0.90.
+    pub below_090: usize,
+    /// Images the gate rejected.
+    pub rejected: usize,
+    /// Rows that are errors.
+    pub errors: usize,
+}
+
+impl ScoreSummary {
+    /// The summary of `rows`; `None` when no image was scored.
+    pub fn of(rows: &[ScoreRow]) -> Option<ScoreSummary> {
+        let dice: Vec<f64> = rows.iter().filter_map(|r| r.dice).collect();
+        let raw: Vec<f64> = rows.iter().filter_map(|r| r.dice_raw).collect();
+        Some(ScoreSummary {
+            dice: crate::metrics::Stat::of(&dice)?,
+            dice_raw: crate::metrics::Stat::of(&raw)?,
+            below_090: dice.iter().filter(|&&v| v < 0.90).count(),
+            rejected: rows.iter().filter(|r| r.verdict == Some("reject")).count(),
+            errors: rows.iter().filter(|r| r.status == "error").count(),
+        })
+    }
+}
+
+impl std::fmt::Display for ScoreSummary {
+    /// `62 images: Dice mean 0.9486, median 0.9564, min 0.8472, 4 below 0.90; raw
+    /// (before post-processing) mean 0.9483; gate rejected 14; 0 errors`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} images: Dice mean {:.4}, median {:.4}, min {:.4}, {} below 0.90; raw (before \
+             post-processing) mean {:.4}; gate rejected {}; {} errors",
+            self.dice.n,
+            self.dice.mean,
+            self.dice.median,
+            self.dice.min,
+            self.below_090,
+            self.dice_raw.mean,
+            self.rejected,
+            self.errors
+        )
+    }
+}
+
 /// Scores a segmenter on labelled pairs: each image is segmented at its own size
 /// ([`segment_image`]) and compared with its mask ([`crate::metrics::evaluate_labels`]),
 /// ignore pixels left out. A pair that fails to load or score is an `error` row and the
@@ -535,6 +587,37 @@ pub const QC_COLUMNS: [&str; 7] = [
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_score_summary_counts_what_its_rows_say() {
+        let row = |dice: Option<f64>, verdict: Option<&'static str>| ScoreRow {
+            image: "x".into(),
+            status: if dice.is_some() { "ok" } else { "error" },
+            dice,
+            dice_raw: dice.map(|d| d - 0.01),
+            iou: None,
+            hd95: None,
+            lungs_found: None,
+            verdict,
+            error: String::new(),
+        };
+        let rows = [
+            row(Some(0.95), Some("accept")),
+            row(Some(0.85), Some("reject")),
+            row(Some(0.97), Some("accept")),
+            row(None, None),
+        ];
+        let s = ScoreSummary::of(&rows).unwrap();
+        assert_eq!((s.dice.n, s.below_090, s.rejected, s.errors), (3, 1, 1, 1));
+        assert!((s.dice.mean - 0.92333).abs() < 1e-4);
+        assert!((s.dice_raw.mean - 0.91333).abs() < 1e-4);
+        assert_eq!(
+            s.to_string(),
+            "3 images: Dice mean 0.9233, median 0.9500, min 0.8500, 1 below 0.90; raw (before \
+             post-processing) mean 0.9133; gate rejected 1; 1 errors"
+        );
+        assert_eq!(ScoreSummary::of(&rows[3..]), None);
+    }
 
     /// Two rectangular lungs wherever it looks: a segmenter that needs no library.
     struct Boxes;

@@ -31,8 +31,8 @@ pub mod qc;
 pub mod train;
 
 pub use batch::{
-    DrawLungs, LungSegmenter, QC_COLUMNS, QcRow, ScoreRow, ShardRun, WorstCase, score_pairs,
-    segment_dir, segment_dir_shard, segment_image, worst_cases,
+    DrawLungs, LungSegmenter, QC_COLUMNS, QcRow, ScoreRow, ScoreSummary, ShardRun, WorstCase,
+    score_pairs, segment_dir, segment_dir_shard, segment_image, worst_cases,
 };
 pub use config::SegmenterConfig;
 /// The lung-mask dataset readers, re-exported from `cxr-source-nlm-tb` (where they live,
