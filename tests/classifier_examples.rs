@@ -265,26 +265,20 @@ fn train_predict_evaluate_and_explain_on_a_tiny_cohort() {
     // The segmenter scored against the phantoms' true masks, by either library: one row
     // per image, the same Dice, and a sheet of the three worst (3 tiles of 220 px and
     // their gaps: 700 px wide).
+    let (qmenta_images, qmenta_masks) = (cohort.join("images/qmenta"), cohort.join("masks/qmenta"));
+    // score_segmenter on the qmenta folder pair and `more` sources, into `out`.
+    let score = |more: &[&str], out: &Path, backend: &str| {
+        let pair = ["--images", s(&qmenta_images), "--masks", s(&qmenta_masks)];
+        let rest = ["--out", s(out), "--backend", backend];
+        run(
+            "score_segmenter",
+            &[&["--weights", s(&seg)][..], &pair, more, &rest].concat(),
+        )
+    };
     let mut dice = Vec::new();
     for backend in ["torch", "pure"] {
         let scores = d.join(format!("scores-{backend}.csv"));
-        let said = run(
-            "score_segmenter",
-            &[
-                "--weights",
-                s(&seg),
-                "--images",
-                s(&cohort.join("images/qmenta")),
-                "--masks",
-                s(&cohort.join("masks/qmenta")),
-                "--out",
-                s(&scores),
-                "--worst",
-                "3",
-                "--backend",
-                backend,
-            ],
-        );
+        let said = score(&["--worst", "3"], &scores, backend);
         assert!(said.contains("the 3 worst: "), "{said}");
         let rows = lines(&scores);
         let images = std::fs::read_dir(cohort.join("masks/qmenta"))
@@ -344,25 +338,13 @@ fn train_predict_evaluate_and_explain_on_a_tiny_cohort() {
     std::fs::write(&table, csv).unwrap();
     // Scored together with the folder pair: one summary line per source, the same.
     let scores = d.join("scores-chexmask.csv");
-    let said = run(
-        "score_segmenter",
-        &[
-            "--weights",
-            s(&seg),
-            "--images",
-            s(&cohort.join("images/qmenta")),
-            "--masks",
-            s(&cohort.join("masks/qmenta")),
-            "--chexmask",
-            s(&table),
-            "--chexmask-images",
-            s(&cohort.join("images/qmenta")),
-            "--out",
-            s(&scores),
-            "--backend",
-            "pure",
-        ],
-    );
+    let chexmask = [
+        "--chexmask",
+        s(&table),
+        "--chexmask-images",
+        s(&qmenta_images),
+    ];
+    let said = score(&chexmask, &scores, "pure");
     let n = names.len();
     assert!(
         said.contains(&format!("{n} rows read, 0 below Dice RCA 0.7, 0 unusable")),
