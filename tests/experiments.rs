@@ -434,6 +434,70 @@ fn own_sources_run_and_the_audit_names_a_source_that_is_the_diagnosis() {
         "{transfer_md}"
     );
 
+    // Real data without a segmenter run: the run trains its own on real masks named in
+    // the settings (here the phantoms' masks as a folder pair), records them in
+    // experiment.toml, and reuses the finished segmenter when run again.
+    let masks_of = std::fs::read_dir(synth.join("masks"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .min()
+        .unwrap();
+    let (images, masks) = (
+        synth.join("images").join(&masks_of),
+        synth.join("masks").join(&masks_of),
+    );
+    // The tiny settings (`--tiny` takes no settings file) with the masks added.
+    let settings = tmp.path().join("with-masks.toml");
+    let tiny = cxr::experiments::ExperimentConfig::tiny()
+        .to_toml()
+        .unwrap();
+    std::fs::write(
+        &settings,
+        format!("{tiny}\n[[segmenter.masks]]\nkind = \"folder\"\nimages = {images:?}\nmasks = {masks:?}\n"),
+    )
+    .unwrap();
+    let own = tmp.path().join("own-segmenter");
+    let own_run = || {
+        run(
+            "reproduce_main",
+            &[
+                "--sources",
+                c,
+                "--config",
+                settings.to_str().unwrap(),
+                "--out",
+                own.to_str().unwrap(),
+            ],
+        )
+    };
+    let said = own_run();
+    let pairs = std::fs::read_dir(&masks).unwrap().count();
+    assert!(
+        said.contains(&format!(
+            "segmenter masks: {}: {pairs} pairs",
+            images.display()
+        )) && said.contains(&format!("segmenter: training on {pairs} real masks")),
+        "{said}"
+    );
+    assert!(own.join("segmenter/best.safetensors").exists());
+    let recorded = read(&own.join("experiment.toml"));
+    assert!(
+        recorded.contains("[[segmenter.masks]]") && recorded.contains("kind = \"folder\""),
+        "{recorded}"
+    );
+    let said = own_run();
+    assert!(said.contains("segmenter: the finished run in"), "{said}");
+    // Neither a segmenter run nor masks: refused, saying what real data need.
+    let out = Command::new(example("reproduce_main"))
+        .args(["--sources", c, "--tiny", "--out"])
+        .arg(tmp.path().join("no-segmenter"))
+        .env("CXR_DEVICE", "cpu")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("[[segmenter.masks]]"), "{err}");
+
     // A sources file that does not read is refused before the run folder is touched.
     let bad = tmp.path().join("bad.toml");
     std::fs::write(&bad, "[cohort]\nseed = \"x\"\n").unwrap();

@@ -5,9 +5,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use cxr::lungseg::masks::{
-    ChexmaskOptions, Dataset, MaskSet, MaskValues, chexmask, folder_pair_with,
-};
+use cxr::lungseg::masks::{Dataset, MaskSet, MaskSourceSpec, read_sources};
 
 /// Image/mask sources.
 #[derive(Args, Debug, Default)]
@@ -66,91 +64,63 @@ impl MaskArgs {
     /// [`read`](Self::read), and each source's name with its number of pairs, in the
     /// order of the set's pairs.
     pub fn read_parts(&self) -> anyhow::Result<(MaskSet, Vec<(String, usize)>)> {
-        anyhow::ensure!(
-            self.images.len() == self.masks.len(),
-            "give one --masks per --images ({} --images, {} --masks)",
-            self.images.len(),
-            self.masks.len()
-        );
-        anyhow::ensure!(
-            self.dataset.len() == self.root.len(),
-            "give one --root per --dataset ({} --dataset, {} --root)",
-            self.dataset.len(),
-            self.root.len()
-        );
-        anyhow::ensure!(
-            self.chexmask.len() == self.chexmask_images.len(),
-            "give one --chexmask-images per --chexmask ({} --chexmask, {} --chexmask-images)",
-            self.chexmask.len(),
-            self.chexmask_images.len()
-        );
-        let patients = |set: &mut MaskSet| match &self.patient_separator {
-            Some(sep) => set.group_by_name_prefix(sep),
-            None => set.pairs.len(),
-        };
-        let mut all = MaskSet::default();
-        let mut parts = Vec::new();
-        for (images, masks) in self.images.iter().zip(&self.masks) {
-            let mut set = folder_pair_with(
-                images,
-                masks,
-                MaskValues::default(),
-                cxr::dicom::IMAGE_FILES,
-            )?;
-            let n = patients(&mut set);
-            report(&images.display().to_string(), &set, n);
-            parts.push((images.display().to_string(), set.pairs.len()));
-            all.extend(set);
-        }
-        for (table, images) in self.chexmask.iter().zip(&self.chexmask_images) {
-            let options = ChexmaskOptions {
-                min_dice_rca: self.min_dice_rca,
-                limit: self.chexmask_limit,
-            };
-            let (mut set, r) = chexmask(table, images, &options)?;
-            let n = patients(&mut set);
-            eprintln!(
-                "{}: {} rows read, {} below Dice RCA {}, {} unusable{}",
-                table.display(),
-                r.rows,
-                r.below_quality,
-                self.min_dice_rca,
-                r.bad_rows.len(),
-                if r.not_read {
-                    " (stopped at --chexmask-limit)"
-                } else {
-                    ""
-                }
-            );
-            for b in r.bad_rows.iter().take(5) {
+        let (set, reads) = read_sources(&self.specs()?, cxr::dicom::IMAGE_FILES)?;
+        for r in &reads {
+            eprintln!("{r}");
+            for b in r.chexmask.iter().flat_map(|c| c.bad_rows.iter().take(5)) {
                 eprintln!("  unusable: {b}");
             }
-            report(&images.display().to_string(), &set, n);
-            parts.push((table.display().to_string(), set.pairs.len()));
-            all.extend(set);
         }
-        for (d, root) in self.dataset.iter().zip(&self.root) {
-            let set = d.read(root)?;
-            let name = format!("{d} ({})", root.display());
-            report(&name, &set, set.pairs.len());
-            parts.push((name, set.pairs.len()));
-            all.extend(set);
-        }
-        anyhow::ensure!(!all.pairs.is_empty(), "no image/mask pair found");
-        // DICOM images (VinDr-CXR, a hospital's own files) read like PNG and JPEG.
-        all.read_images_with(cxr::dicom::IMAGE_FILES);
-        Ok((all, parts))
+        anyhow::ensure!(!set.pairs.is_empty(), "no image/mask pair found");
+        Ok((set, reads.into_iter().map(|r| (r.name, r.pairs)).collect()))
     }
-}
 
-fn report(what: &str, set: &MaskSet, patients: usize) {
-    eprintln!(
-        "{what}: {} pairs of {patients} patients ({} images without mask, {} masks without image)",
-        set.pairs.len(),
-        set.images_without_mask.len(),
-        set.masks_without_image.len()
-    );
-    for p in set.images_without_mask.iter().take(3) {
-        tracing::debug!(path = %p.display(), "image without mask");
+    /// The sources the flags name: folder pairs, CheXmask tables, then datasets.
+    pub fn specs(&self) -> anyhow::Result<Vec<MaskSourceSpec>> {
+        let pairs = |a: usize, b: usize, what: &str, with: &str| {
+            anyhow::ensure!(
+                a == b,
+                "give one --{with} per --{what} ({a} --{what}, {b} --{with})"
+            );
+            Ok(())
+        };
+        pairs(self.images.len(), self.masks.len(), "images", "masks")?;
+        pairs(self.dataset.len(), self.root.len(), "dataset", "root")?;
+        pairs(
+            self.chexmask.len(),
+            self.chexmask_images.len(),
+            "chexmask",
+            "chexmask-images",
+        )?;
+        let separator = self.patient_separator.clone();
+        let folders = self
+            .images
+            .iter()
+            .zip(&self.masks)
+            .map(|(i, m)| MaskSourceSpec::Folder {
+                images: i.clone(),
+                masks: m.clone(),
+                patient_separator: separator.clone(),
+            });
+        let tables = self
+            .chexmask
+            .iter()
+            .zip(&self.chexmask_images)
+            .map(|(t, i)| MaskSourceSpec::Chexmask {
+                table: t.clone(),
+                images: i.clone(),
+                min_dice_rca: self.min_dice_rca,
+                limit: self.chexmask_limit,
+                patient_separator: separator.clone(),
+            });
+        let datasets = self
+            .dataset
+            .iter()
+            .zip(&self.root)
+            .map(|(d, r)| MaskSourceSpec::Dataset {
+                dataset: *d,
+                root: r.clone(),
+            });
+        Ok(folders.chain(tables).chain(datasets).collect())
     }
 }

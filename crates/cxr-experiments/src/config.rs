@@ -62,9 +62,15 @@ pub struct DataConfig {
 pub struct SegmenterStep {
     /// An existing segmenter run (`train_segmenter`) to use as is.
     pub run: Option<PathBuf>,
-    /// Otherwise: phantoms to train on (the paper's 1,000 hand-delineated images; an
-    /// independent set, not the cohort's images). One in eight is a bad acquisition with
-    /// its true partial mask, so the gate learns what to reject.
+    /// Otherwise, real lung masks to train on (`[[segmenter.masks]]`: folder pairs,
+    /// the public mask sets, CheXmask tables; `cxr_lungseg::masks::MaskSourceSpec`), the
+    /// paper's way: its segmenter learned from hand-delineated radiographs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub masks: Vec<cxr_lungseg::masks::MaskSourceSpec>,
+    /// Otherwise: phantoms to train on (standing in for the paper's 1,000
+    /// hand-delineated images; an independent set, not the cohort's images). One in
+    /// eight is a bad acquisition with its true partial mask, so the gate learns what to
+    /// reject.
     pub synthetic_images: usize,
     /// Training settings.
     pub train: SegTrainConfig,
@@ -78,6 +84,7 @@ impl Default for SegmenterStep {
     fn default() -> Self {
         SegmenterStep {
             run: None,
+            masks: Vec::new(),
             synthetic_images: 320,
             // The CPU network at 128 px: the phantoms' lungs are large smooth shapes, and
             // at 256 px the segmenter alone took half of the demo's six minutes (the gate
@@ -378,8 +385,15 @@ impl ExperimentConfig {
             Some(r) => format!("segmenter run {}", r.display()),
             None => {
                 let m = &self.segmenter.train.model;
+                let on = match self.segmenter.masks.len() {
+                    0 => String::new(),
+                    n => format!(
+                        " on the masks of {n} source{}",
+                        if n == 1 { "" } else { "s" }
+                    ),
+                };
                 format!(
-                    "segmenter ResNet-{} (width {}) at {} px, {} epochs",
+                    "segmenter ResNet-{} (width {}) at {} px, {} epochs{on}",
                     m.depth, m.width, m.input_size, self.segmenter.train.epochs
                 )
             }
@@ -483,10 +497,15 @@ impl ExperimentConfig {
                     .into(),
             ));
         }
-        if self.segmenter.run.is_none() && self.data.synthetic.is_none() {
+        if self.segmenter.run.is_none()
+            && self.segmenter.masks.is_empty()
+            && self.data.synthetic.is_none()
+        {
             return Err(bad(
-                "segmenter.run: real data needs a trained segmenter run (train_segmenter on \
-                 Montgomery/Shenzhen/JSRT masks, docs/lungseg.md)"
+                "segmenter: real data needs a segmenter trained on real masks: a finished run \
+                 (`run`, `--segmenter`: train_segmenter, docs/lungseg.md) or the masks to \
+                 train one on (`[[segmenter.masks]]`: folder pairs, Montgomery/Shenzhen/JSRT, \
+                 CheXmask tables)"
                     .into(),
             ));
         }

@@ -43,6 +43,9 @@ pub enum Error {
     /// Segmenter.
     #[error(transparent)]
     Lungseg(#[from] cxr_lungseg::Error),
+    /// The segmenter's mask sources (`[[segmenter.masks]]`) could not be read.
+    #[error(transparent)]
+    Masks(#[from] cxr_lungseg::masks::Error),
     /// Classifier.
     #[error(transparent)]
     Classifier(#[from] cxr_classifier::Error),

@@ -101,14 +101,50 @@ pub fn cohort(ctx: &Context) -> Result<(Vec<ImageRecord>, KeyGroups)> {
     Ok((records, groups))
 }
 
-/// The lung segmenter run: the one given, or one trained on independent phantoms into
-/// `segmenter/` (a finished run there is reused).
+/// The lung segmenter run: the one given, or one trained into `segmenter/` (a finished
+/// run there is reused) on the real masks of `[[segmenter.masks]]`, else on independent
+/// phantoms.
 pub fn segmenter(ctx: &Context) -> Result<PathBuf> {
     let step = &ctx.config.segmenter;
     if let Some(run) = &step.run {
         return Ok(run.clone());
     }
     let dir = ctx.out.join("segmenter");
+    if !step.masks.is_empty() {
+        let finished = cxr_nn::checkpoint::read_json::<cxr_nn::TrainState>(&dir.join("last.json"))
+            .is_ok_and(|s| s.finished);
+        if finished {
+            // The masks need not be at hand to re-render a finished run elsewhere; its
+            // settings must still be these.
+            cxr_nn::open_run(&dir, &step.train)?;
+            ctx.say(format!(
+                "segmenter: the finished run in {} is reused",
+                dir.display()
+            ));
+            return Ok(dir);
+        }
+        let (set, reads) = cxr_lungseg::masks::read_sources(&step.masks, cxr_dicom::IMAGE_FILES)?;
+        for r in &reads {
+            ctx.say(format!("segmenter masks: {r}"));
+        }
+        if set.pairs.is_empty() {
+            return Err(Error::Step {
+                step: "segmenter",
+                detail: "the mask sources of [[segmenter.masks]] hold no image/mask pair".into(),
+            });
+        }
+        ctx.say(format!(
+            "segmenter: training on {} real masks ({} epochs at most)",
+            set.pairs.len(),
+            step.train.epochs
+        ));
+        let s = cxr_lungseg::train(&dir, Arc::new(set), &step.train, ctx.device, ctx.progress)?;
+        ctx.say(format!(
+            "segmenter: best validation Dice {:.4}",
+            s.best_dice
+        ));
+        return Ok(dir);
+    }
     let seed = ctx.config.data.synthetic.as_ref().map_or(2020, |s| s.seed) ^ 0x5E6_0000;
     let size = step.train.model.input_size as u32;
     let pairs: Vec<(cxr_core::GrayImage, Vec<u8>)> = (0..step.synthetic_images as u64)

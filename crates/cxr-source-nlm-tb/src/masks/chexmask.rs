@@ -63,6 +63,8 @@ pub struct ChexmaskReport {
     pub rows: usize,
     /// Rows left out by [`ChexmaskOptions::min_dice_rca`].
     pub below_quality: usize,
+    /// The threshold they were below.
+    pub min_dice_rca: f64,
     /// Rows left unread once [`ChexmaskOptions::limit`] pairs were found.
     pub not_read: bool,
     /// Rows that could not be used, each with its line and why (a number that does
@@ -102,7 +104,10 @@ pub fn chexmask(
     );
     let index = ImageIndex::build(images)?;
     let mut set = MaskSet::default();
-    let mut report = ChexmaskReport::default();
+    let mut report = ChexmaskReport {
+        min_dice_rca: options.min_dice_rca,
+        ..ChexmaskReport::default()
+    };
     while let Some(row) = t.next_row().map_err(scan)? {
         if row.is_blank_line() {
             continue;

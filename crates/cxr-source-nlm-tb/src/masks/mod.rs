@@ -14,7 +14,9 @@
 //! | [`folder_pair`] | `images/<stem>.*`, `masks/<stem>.*` | [`MaskValues`]: 0 / 255 / 127 = ignore by default |
 //! | [`chexmask`] | a CheXmask CSV (`OriginalResolution/<database>.csv[.gz]`) and the database's images | union of the run-length encoded lungs, rows with `Dice RCA (Mean)` ≥ 0.7 |
 //!
-//! Images are read as PNG or JPEG (JSRT's raw `.IMG` as such); a pair set read by
+//! [`read_sources`] reads several of them ([`MaskSourceSpec`], as a command line or a
+//! settings file names them) into one set. Images are read as PNG or JPEG (JSRT's raw
+//! `.IMG` as such); a pair set read by
 //! [`MaskSet::read_images_with`]`(cxr_dicom::IMAGE_FILES)` reads DICOM too, and
 //! [`folder_pair_with`] also finds DICOM files among the images (`.dcm`, none, a UID).
 //!
@@ -59,6 +61,7 @@ mod error;
 mod jsrt_raw;
 mod label;
 mod pairs;
+mod sources;
 
 pub use chexmask::{ChexmaskOptions, ChexmaskReport, chexmask};
 pub use datasets::{Dataset, folder_pair, folder_pair_with, jsrt, jsrt_scr, montgomery, shenzhen};
@@ -66,3 +69,4 @@ pub use error::{Error, Result};
 pub use jsrt_raw::read_jsrt_raw;
 pub use label::{LabelMask, MAX_SOFT_EDGE_FRACTION, MaskValues, PixelLabel};
 pub use pairs::{MaskPair, MaskSet, MaskSource, RleMask};
+pub use sources::{MaskSourceSpec, SourceRead, read_sources};
