@@ -763,7 +763,19 @@ mod tests {
         expected.segmenter.run = Some(seg);
         // Real data still need a segmenter trained on real masks, tiny or not.
         let e = ExperimentConfig::for_run(None, Some(sources), None, true).unwrap_err();
-        assert!(e.to_string().contains("segmenter.run"), "{e}");
+        assert!(
+            e.to_string().contains("`--segmenter`")
+                && e.to_string().contains("[[segmenter.masks]]"),
+            "{e}"
+        );
+        // Masks to train one on are the other way.
+        let mut with_masks = expected.clone();
+        with_masks.segmenter.run = None;
+        with_masks.segmenter.masks = vec![cxr_lungseg::masks::MaskSourceSpec::Dataset {
+            dataset: cxr_lungseg::masks::Dataset::Montgomery,
+            root: "MontgomerySet".into(),
+        }];
+        with_masks.validate(Path::new("<settings>")).unwrap();
         assert_eq!(c, expected);
     }
 
