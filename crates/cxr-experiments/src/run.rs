@@ -101,28 +101,54 @@ pub fn cohort(ctx: &Context) -> Result<(Vec<ImageRecord>, KeyGroups)> {
     Ok((records, groups))
 }
 
-/// The lung segmenter run: the one given, or one trained into `segmenter/` (a finished
-/// run there is reused) on the real masks of `[[segmenter.masks]]`, else on independent
-/// phantoms.
+/// The lung segmenter run: the one given, or one trained into `segmenter/` on the real
+/// masks of `[[segmenter.masks]]`, else on independent phantoms. A finished run there is
+/// reused as it is (its settings checked): neither its masks nor its phantoms are read
+/// or drawn again, so a run folder re-renders where the masks are not at hand.
 pub fn segmenter(ctx: &Context) -> Result<PathBuf> {
     let step = &ctx.config.segmenter;
     if let Some(run) = &step.run {
         return Ok(run.clone());
     }
     let dir = ctx.out.join("segmenter");
-    if !step.masks.is_empty() {
-        let finished = cxr_nn::checkpoint::read_json::<cxr_nn::TrainState>(&dir.join("last.json"))
-            .is_ok_and(|s| s.finished);
-        if finished {
-            // The masks need not be at hand to re-render a finished run elsewhere; its
-            // settings must still be these.
-            cxr_nn::open_run(&dir, &step.train)?;
-            ctx.say(format!(
-                "segmenter: the finished run in {} is reused",
-                dir.display()
-            ));
-            return Ok(dir);
-        }
+    let best = |dice: f64| ctx.say(format!("segmenter: best validation Dice {dice:.4}"));
+    let finished = cxr_nn::checkpoint::read_json::<cxr_nn::TrainState>(&dir.join("last.json"))
+        .ok()
+        .filter(|s| s.finished);
+    if let Some(state) = finished {
+        cxr_nn::open_run(&dir, &step.train)?;
+        ctx.say(format!(
+            "segmenter: the finished run in {} is reused",
+            dir.display()
+        ));
+        best(state.early.best.unwrap_or(0.0));
+        return Ok(dir);
+    }
+    let pairs: Arc<dyn cxr_lungseg::LabelledImages> = if step.masks.is_empty() {
+        let seed = ctx.config.data.synthetic.as_ref().map_or(2020, |s| s.seed) ^ 0x5E6_0000;
+        let size = step.train.model.input_size as u32;
+        let phantoms: Vec<(cxr_core::GrayImage, Vec<u8>)> = (0..step.synthetic_images as u64)
+            .map(|i| {
+                let mut case = cxr_synth::CaseSpec::single(
+                    seed.wrapping_add(i),
+                    Label::ALL[(i % 3) as usize],
+                    cxr_core::SourceId::ALL[(i % 8) as usize],
+                );
+                if i % 8 == 7 {
+                    case.defect = Some(cxr_synth::Defect::ALL[(i / 8 % 4) as usize]);
+                }
+                let p = cxr_synth::render(&case, &cxr_synth::SynthConfig::with_size(size));
+                let labels = p.lungs().to_binary();
+                (p.image, labels)
+            })
+            .collect();
+        ctx.say(format!(
+            "segmenter: training on {} phantoms ({} epochs at most)",
+            phantoms.len(),
+            step.train.epochs
+        ));
+        Arc::new(cxr_lungseg::InMemory(phantoms))
+    } else {
         let (set, reads) = cxr_lungseg::masks::read_sources(&step.masks, cxr_dicom::IMAGE_FILES)?;
         for r in &reads {
             ctx.say(format!("segmenter masks: {r}"));
@@ -138,52 +164,10 @@ pub fn segmenter(ctx: &Context) -> Result<PathBuf> {
             set.pairs.len(),
             step.train.epochs
         ));
-        let s = cxr_lungseg::train(&dir, Arc::new(set), &step.train, ctx.device, ctx.progress)?;
-        ctx.say(format!(
-            "segmenter: best validation Dice {:.4}",
-            s.best_dice
-        ));
-        return Ok(dir);
-    }
-    let seed = ctx.config.data.synthetic.as_ref().map_or(2020, |s| s.seed) ^ 0x5E6_0000;
-    let size = step.train.model.input_size as u32;
-    let pairs: Vec<(cxr_core::GrayImage, Vec<u8>)> = (0..step.synthetic_images as u64)
-        .map(|i| {
-            let mut case = cxr_synth::CaseSpec::single(
-                seed.wrapping_add(i),
-                Label::ALL[(i % 3) as usize],
-                cxr_core::SourceId::ALL[(i % 8) as usize],
-            );
-            if i % 8 == 7 {
-                case.defect = Some(cxr_synth::Defect::ALL[(i / 8 % 4) as usize]);
-            }
-            let p = cxr_synth::render(&case, &cxr_synth::SynthConfig::with_size(size));
-            let labels = p.lungs().to_binary();
-            (p.image, labels)
-        })
-        .collect();
-    let finished = cxr_nn::checkpoint::read_json::<cxr_nn::TrainState>(&dir.join("last.json"))
-        .is_ok_and(|s| s.finished);
-    ctx.say(if finished {
-        format!("segmenter: the finished run in {} is reused", dir.display())
-    } else {
-        format!(
-            "segmenter: training on {} phantoms ({} epochs at most)",
-            pairs.len(),
-            step.train.epochs
-        )
-    });
-    let s = cxr_lungseg::train(
-        &dir,
-        Arc::new(cxr_lungseg::InMemory(pairs)),
-        &step.train,
-        ctx.device,
-        ctx.progress,
-    )?;
-    ctx.say(format!(
-        "segmenter: best validation Dice {:.4}",
-        s.best_dice
-    ));
+        Arc::new(set)
+    };
+    let s = cxr_lungseg::train(&dir, pairs, &step.train, ctx.device, ctx.progress)?;
+    best(s.best_dice);
     Ok(dir)
 }
 
