@@ -15,14 +15,21 @@ if $CARGO tree -p cxr --no-default-features -e normal --prefix none | grep -E '^
 fi
 
 # Build the examples that need no libtorch and find their executables (the uplifted
-# copies in target/debug/examples are shared with the default-feature build).
+# copies in target/debug/examples are shared with the default-feature build). A warning
+# in this build fails the check: `make lint` sees only the default features.
 exes=$($CARGO build -q -p cxr --no-default-features --examples --message-format=json |
   python3 -c '
 import json, sys
+warned = False
 for line in sys.stdin:
     m = json.loads(line)
     if m.get("reason") == "compiler-artifact" and m.get("executable") and "example" in m["target"]["kind"]:
         print(m["target"]["name"], m["executable"])
+    elif m.get("reason") == "compiler-message" and m["message"]["level"] in ("warning", "error"):
+        sys.stderr.write(m["message"]["rendered"])
+        warned = True
+if warned:
+    sys.exit("error: the build without the torch feature warns (above)")
 ')
 expected="build_cohort compare_models contact_sheet dicom_to_png error_analysis evaluate merge_shards power_analysis predict scan_source score_segmenter segment serve synth_cohort"
 for name in $expected; do

@@ -14,7 +14,9 @@
 //! libtorch: the pure-Rust path (`cxr-infer`) computes the same maps with them; the
 //! libtorch [`saliency`] needs the `torch` feature.
 
-use cxr_core::{GrayImage, Label, LungMask};
+#[cfg(feature = "torch")]
+use cxr_core::GrayImage;
+use cxr_core::{Label, LungMask};
 use serde::Serialize;
 #[cfg(feature = "torch")]
 use tch::{Kind, Tensor};
