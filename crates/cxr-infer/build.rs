@@ -14,7 +14,11 @@ fn main() {
     println!("cargo:rerun-if-env-changed=LIBTORCH");
     if let Some(root) = std::env::var_os("LIBTORCH") {
         let lib = std::path::Path::new(&root).join("lib");
-        if lib.join("libtorch_cpu.so").exists() {
+        let torch = lib.join("libtorch_cpu.so");
+        // Run again when libtorch appears there (a build before `make setup` installed
+        // it would otherwise keep its missing rpath: the variable did not change).
+        println!("cargo:rerun-if-changed={}", torch.display());
+        if torch.exists() {
             println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib.display());
         }
     }
