@@ -104,10 +104,13 @@ serve: setup
 # scan_source) and the trained models of $(RUN) in one tarball for people without Rust or
 # PyTorch (scripts/dist/README.txt, docs/inference.md "Shipping the tools"); checked
 # unpacked, with a bare environment, before it is written. Needs no libtorch.
+# DIST_GLIBC: the oldest glibc the binaries run on (linked with cargo-zigbuild, installed
+# from PyPI into target/dist-tools); `native` links with this machine's toolchain.
 DIST_OUT ?= dist
+DIST_GLIBC ?= 2.17
 RUN ?= $(DEMO_OUT)
 dist: rust-tools build-tools
-	CARGO=$(CARGO) scripts/dist/build.sh $(DIST_OUT) $(RUN)
+	CARGO=$(CARGO) DIST_GLIBC=$(DIST_GLIBC) scripts/dist/build.sh $(DIST_OUT) $(RUN)
 
 bench: setup
 	$(CARGO) bench --workspace

@@ -11,21 +11,52 @@
 # weights, settings and operating points go into model/ (only the weights inference
 # loads: no optimiser state, no snapshots). The tarball is written whole or not at all, then checked by
 # scripts/dist/check.sh.
+#
+# DIST_GLIBC (default 2.17) is the oldest C library the binaries may ask for: they are
+# linked with cargo-zigbuild (zig's clang and lld, from PyPI into target/dist-tools)
+# against that glibc's symbol versions, with the C++ runtime the codecs need (libc++)
+# linked in, so they run on RHEL/CentOS 7, Ubuntu 14.04, Debian 8 and anything newer.
+# DIST_GLIBC=native builds with this machine's own toolchain instead: the binaries then
+# need this machine's glibc and libstdc++ or newer ones.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CARGO=${CARGO:-cargo}
 out=${1:-dist}
 run=${2:-out/demo}
 
+glibc_floor=${DIST_GLIBC:-2.17}
+# Pinned: the linker wrapper and the zig it drives (both wheels on PyPI).
+ZIGBUILD_PINS="cargo-zigbuild==0.24.1 ziglang==0.17.1"
+
 tools="predict segment serve dicom_to_png evaluate score_segmenter scan_source"
 version=$(sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"/\1/p' Cargo.toml)
 target=$(rustc -vV | sed -n 's/^host: //p')
 name="cxr-tools-$version-$target"
 
-echo "Building $tools (release, without libtorch)..."
+build=(build)
+if [ "$glibc_floor" != native ]; then
+  case "$target" in
+    *-linux-gnu) ;;
+    *) echo "error: DIST_GLIBC=$glibc_floor needs a *-linux-gnu host, not $target: use DIST_GLIBC=native" >&2; exit 1 ;;
+  esac
+  venv=${CARGO_TARGET_DIR:-target}/dist-tools
+  if ! "$venv/bin/pip" show -q cargo-zigbuild ziglang >/dev/null 2>&1; then
+    echo "Installing $ZIGBUILD_PINS into $venv (about 60 MB, once)..."
+    { python3 -m venv "$venv" && "$venv/bin/pip" install --disable-pip-version-check -q $ZIGBUILD_PINS; } || {
+      echo "error: could not install $ZIGBUILD_PINS from PyPI into $venv." >&2
+      echo "  Check access to PyPI, or build for this machine's glibc only: make dist DIST_GLIBC=native" >&2
+      exit 1
+    }
+  fi
+  # cargo finds `cargo-zigbuild` on the PATH, and cargo-zigbuild finds zig in the venv.
+  export PATH="$(cd "$venv/bin" && pwd):$PATH"
+  build=(zigbuild --target "$target.$glibc_floor")
+fi
+
+echo "Building $tools (release, without libtorch, for glibc ≥ $glibc_floor)..."
 args=()
 for t in $tools; do args+=(--example "$t"); done
-exes=$($CARGO build --release --locked -q -p cxr --no-default-features "${args[@]}" --message-format=json |
+exes=$($CARGO "${build[@]}" --release --locked -q -p cxr --no-default-features "${args[@]}" --message-format=json |
   python3 -c '
 import json, sys
 for line in sys.stdin:
@@ -86,14 +117,31 @@ else
 fi
 # The newest C library and C++ runtime symbol versions the binaries ask for: the oldest
 # Linux they run on.
-need() { for t in $tools; do objdump -T "$root/bin/$t" | grep -o "$1[0-9.]*"; done | sort -uV | tail -1; }
+need() { for t in $tools; do objdump -T "$root/bin/$t" | grep -o "$1[0-9.]*" || true; done | sort -uV | tail -1; }
 glibc=$(need 'GLIBC_') glibcxx=$(need 'GLIBCXX_')
+if [ "$glibc_floor" != native ]; then
+  newest=$(printf '%s\n' "$glibc_floor" "${glibc#GLIBC_}" | sort -V | tail -1)
+  if [ "$newest" != "$glibc_floor" ] || [ -n "$glibcxx" ]; then
+    echo "error: the binaries ask for $glibc ${glibcxx:+and $glibcxx}, more than glibc $glibc_floor alone" >&2
+    exit 1
+  fi
+fi
+at_most() { [ "$(printf '%s\n' "${glibc#GLIBC_}" "$1" | sort -V | tail -1)" = "$1" ]; }
+if at_most 2.17; then distros="RHEL/CentOS 7, Ubuntu 14.04, Debian 8 or newer"
+elif at_most 2.28; then distros="RHEL 8, Ubuntu 20.04, Debian 10 or newer"
+elif at_most 2.31; then distros="Ubuntu 20.04, Debian 11, RHEL 9 or newer"
+elif at_most 2.34; then distros="Ubuntu 22.04, Debian 12, RHEL 9 or newer"
+else distros="check with: ldd --version"
+fi
 {
   cat scripts/dist/README.txt
   echo
   echo "Built for $target from cxr $version ($(git rev-parse --short HEAD 2>/dev/null || echo unknown))."
-  echo "Needs ${glibc/_/ ≥ } (Debian 12, Ubuntu 22.04, RHEL 9 or newer) and a C++ runtime"
-  echo "with ${glibcxx:-GLIBCXX_3.4} (GCC 5 or newer)."
+  if [ -n "$glibcxx" ]; then
+    echo "Needs ${glibc/_/ ≥ } ($distros) and a C++ runtime with $glibcxx (GCC 5 or newer)."
+  else
+    echo "Needs ${glibc/_/ ≥ } ($distros) and nothing else: the C++ runtime is built in."
+  fi
 } >"$root/README.txt"
 cp LICENSE "$root/"
 
