@@ -40,6 +40,24 @@ fn every_experiment_runs_on_the_tiny_cohort() {
         report.contains(&format!("Global accuracy {:.1} %", 100.0 * acc)),
         "accuracy"
     );
+    // Where both models were trained: one session each, on this machine, and the report
+    // says so in the words of `cxr_core::Environment::summary`.
+    for part in ["segmenter", "classifier"] {
+        let sessions = cxr_nn::files::read_sessions(&d.join(part)).unwrap();
+        assert_eq!(sessions.len(), 1, "{part}");
+        let env = &sessions[0].environment;
+        assert_eq!(env.cpu, cxr_core::Environment::current().cpu);
+        let device = cxr_nn::compute(cxr_nn::device_from_env().unwrap()).device;
+        assert_eq!(env.compute.as_ref().unwrap().device, device);
+        let line = format!(
+            "- {}{} trained with: {} (`{part}/environment.jsonl`).",
+            part[..1].to_uppercase(),
+            &part[1..],
+            env.summary()
+        );
+        assert!(report.contains(&line), "{line} not in the report");
+    }
+    assert!(report.contains("## Provenance"));
     for f in [
         "experiment.toml",
         "cohort/records.csv",

@@ -137,6 +137,23 @@ impl<'de> serde::Deserialize<'de> for StudyDate {
     }
 }
 
+/// A moment as RFC 3339 in UTC, to the second (`2026-12-07T16:19:43Z`); `None` before
+/// 1970 or past the calendar's range.
+pub fn rfc3339_utc(t: std::time::SystemTime) -> Option<String> {
+    let secs = i64::try_from(t.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs()).ok()?;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let d = StudyDate::from_days_since_epoch(days)?;
+    Some(format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        d.year(),
+        d.month(),
+        d.day(),
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,8 @@
 //!   left out, with its typed [`ExclusionReason`];
 //! - the [`Source`] trait that each dataset adapter implements, yielding a [`Scan`];
 //! - grayscale image I/O ([`load_gray`], [`save_png`]), [`LungMask`], atomic writes
-//!   ([`write_atomic`]) and the records/exclusions CSV tables ([`manifest`]).
+//!   ([`write_atomic`]) and the records/exclusions CSV tables ([`manifest`]);
+//! - [`Environment`]: the software and machine a run was made with ([`environment`]).
 //!
 //! ```
 //! use cxr_core::{ImageRecord, Label, PatientId, SourceId, View};
@@ -27,6 +28,7 @@
 pub mod age;
 pub mod atomic;
 pub mod date;
+pub mod environment;
 pub mod error;
 pub mod image_io;
 pub mod manifest;
@@ -42,6 +44,7 @@ pub mod walk;
 
 pub use atomic::{Staged, commit_all, stage, write_atomic, write_bytes_atomic};
 pub use date::StudyDate;
+pub use environment::{Compute, Environment, Session};
 pub use error::{Error, ParseError, Result, error_chain};
 pub use image_io::{
     GrayImage, ImageFiles, LoadOptions, MAX_IMAGE_PIXELS, SixteenToEight, decode_gray, encode_png,

@@ -12,8 +12,8 @@ use cxr_eval::evaluate::Evaluation;
 use crate::Result;
 use crate::context::Context;
 use cxr_report::experiment::{
-    Figures, GateSummary, MainReport, SaliencyExample, TemperatureSummary, TrainingSummary,
-    main_report_markdown,
+    Figures, GateSummary, MainReport, Provenance, SaliencyExample, TemperatureSummary,
+    TrainingSummary, main_report_markdown,
 };
 
 fn read_optional(path: &Path) -> Option<String> {
@@ -92,6 +92,15 @@ fn training_summary(ctx: &Context) -> Option<TrainingSummary> {
     })
 }
 
+/// Where the run in `dir` was trained; none (with a warning) when its record cannot be
+/// read: the report is still worth writing.
+fn sessions(dir: &Path) -> Vec<cxr_core::Session> {
+    cxr_nn::files::read_sessions(dir).unwrap_or_else(|e| {
+        tracing::warn!("{}", cxr_core::error_chain(&e));
+        Vec::new()
+    })
+}
+
 /// What a main run computed, for its report.
 pub struct MainResults<'a> {
     /// The cohort's records.
@@ -160,6 +169,11 @@ pub fn write_main_report(ctx: &Context, r: &MainResults<'_>) -> Result<PathBuf> 
         }),
         saliency,
         audit,
+        provenance: Provenance {
+            segmenter: sessions(&crate::run::segmenter_folder(ctx)),
+            classifier: sessions(&ctx.out.join("classifier")),
+            rendered: cxr_core::Environment::current().with_compute(cxr_nn::compute(ctx.device)),
+        },
     };
     let md = main_report_markdown(&report);
     let path = ctx.out.join("report.md");

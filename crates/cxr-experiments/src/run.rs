@@ -101,16 +101,26 @@ pub fn cohort(ctx: &Context) -> Result<(Vec<ImageRecord>, KeyGroups)> {
     Ok((records, groups))
 }
 
+/// Where the experiment's segmenter run is: the one given (`[segmenter] run`), else its
+/// own `segmenter/`.
+pub fn segmenter_folder(ctx: &Context) -> PathBuf {
+    ctx.config
+        .segmenter
+        .run
+        .clone()
+        .unwrap_or_else(|| ctx.out.join("segmenter"))
+}
+
 /// The lung segmenter run: the one given, or one trained into `segmenter/` on the real
 /// masks of `[[segmenter.masks]]`, else on independent phantoms. A finished run there is
 /// reused as it is (its settings checked): neither its masks nor its phantoms are read
 /// or drawn again, so a run folder re-renders where the masks are not at hand.
 pub fn segmenter(ctx: &Context) -> Result<PathBuf> {
     let step = &ctx.config.segmenter;
-    if let Some(run) = &step.run {
-        return Ok(run.clone());
+    let dir = segmenter_folder(ctx);
+    if step.run.is_some() {
+        return Ok(dir);
     }
-    let dir = ctx.out.join("segmenter");
     let best = |dice: f64| ctx.say(format!("segmenter: best validation Dice {dice:.4}"));
     let finished = cxr_nn::checkpoint::read_json::<cxr_nn::TrainState>(&dir.join("last.json"))
         .ok()

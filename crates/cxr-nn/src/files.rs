@@ -154,6 +154,25 @@ pub fn read_jsonl<S: DeserializeOwned>(path: &Path) -> Result<Vec<S>> {
     Ok(out)
 }
 
+/// The file of a run folder that says where it was trained: one
+/// [`Session`](cxr_core::Session) per start or resume of training, written by
+/// [`fit`](crate::fit::fit).
+pub const SESSIONS: &str = "environment.jsonl";
+
+/// Where a run was trained, oldest session first ([`SESSIONS`]); empty for a run trained
+/// before runs recorded it.
+///
+/// # Errors
+/// As [`read_jsonl`], for a file that is there.
+pub fn read_sessions(run_dir: &Path) -> Result<Vec<cxr_core::Session>> {
+    let path = run_dir.join(SESSIONS);
+    if path.exists() {
+        read_jsonl(&path)
+    } else {
+        Ok(Vec::new())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

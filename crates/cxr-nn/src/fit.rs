@@ -137,7 +137,9 @@ pub fn resume_or_start(
 
 /// Trains until `plan.epochs` or early stopping, from `state`.
 ///
-/// Each epoch: `loss` is called on every non-empty batch and returns the loss to back-
+/// Each start that has epochs to run first appends where it runs to the run's
+/// [`SESSIONS`](crate::files::SESSIONS) file (a [`cxr_core::Session`]: cxr's commit,
+/// libtorch, device, threads, CPU). Each epoch: `loss` is called on every non-empty batch and returns the loss to back-
 /// propagate and the per-sample mean loss to log; then `validate` runs the validation
 /// pass (and writes the run's metrics); then the `best` (when the watched value
 /// improved) and `last` checkpoints are saved, `last` with the optimiser's state, and
@@ -180,6 +182,15 @@ where
         warmup_steps: plan.warmup_epochs * steps_per_epoch,
         total_steps: plan.epochs * steps_per_epoch,
     };
+    if !state.finished && state.epochs_done < plan.epochs {
+        // Where this start (or resume) runs: a run resumed elsewhere says so.
+        let env = cxr_core::Environment::current().with_compute(crate::compute(vs.device()));
+        tracing::info!(epoch = state.epochs_done, "training on {}", env.summary());
+        crate::files::append_jsonl(
+            &run_dir.join(crate::files::SESSIONS),
+            &cxr_core::Session::now(state.epochs_done, env),
+        )?;
+    }
     let epochs_bar = cxr_core::progress::bar(plan.epochs as u64, "epochs", plan.progress);
     epochs_bar.set_position(state.epochs_done as u64);
     while !state.finished && state.epochs_done < plan.epochs {

@@ -53,7 +53,7 @@ pub use checkpoint::{
     save_checkpoint, save_weights, snapshot_path, write_tensors_atomic,
 };
 #[cfg(feature = "torch")]
-pub use device::{DEVICE_ENV, DevicePreference, device_from_env, select_device};
+pub use device::{DEVICE_ENV, DevicePreference, compute, device_from_env, select_device};
 pub use error::{Error, Result};
 pub use files::AVERAGED;
 #[cfg(feature = "torch")]

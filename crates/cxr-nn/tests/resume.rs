@@ -144,4 +144,24 @@ fn a_stopped_run_resumes_exactly() {
     }
     let avg = |d: &std::path::Path| std::fs::read(d.join(cxr_nn::AVERAGED)).unwrap();
     assert_eq!(avg(whole.path()), avg(stopped.path()));
+
+    // Each start wrote where it ran: once for the whole run, twice (from epochs 0 and
+    // 4) for the stopped one; a finished run started again trains nothing and adds none.
+    let mut vs = nn::VarStore::new(Device::Cpu);
+    assert_eq!(train(whole.path(), &mut vs, None).unwrap(), full);
+    let from = |d: &std::path::Path| {
+        cxr_nn::files::read_sessions(d)
+            .unwrap()
+            .iter()
+            .map(|s| s.from_epoch)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(from(whole.path()), [0]);
+    assert_eq!(from(stopped.path()), [0, 4]);
+    let session = &cxr_nn::files::read_sessions(stopped.path()).unwrap()[1];
+    let mut here = cxr_core::Environment::current().with_compute(cxr_nn::compute(Device::Cpu));
+    assert_eq!(session.environment, here);
+    let compute = here.compute.take().unwrap();
+    assert_eq!((compute.device.as_str(), compute.threads), ("cpu", 1));
+    assert!(session.started.ends_with('Z') && session.started.len() == 20);
 }

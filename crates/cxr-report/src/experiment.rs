@@ -148,6 +148,55 @@ pub struct MainReport<'a> {
     pub saliency: &'a [SaliencyExample],
     /// The shortcut audit, when it ran (its files under `audit/`).
     pub audit: Option<&'a crate::audit::ShortcutAudit>,
+    /// Where the models were trained and the report rendered.
+    pub provenance: Provenance,
+}
+
+/// Where a run's models were trained (each run folder's `environment.jsonl`) and its
+/// report rendered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Provenance {
+    /// The segmenter's training sessions (none for a run trained before runs kept them).
+    pub segmenter: Vec<cxr_core::Session>,
+    /// The classifier's.
+    pub classifier: Vec<cxr_core::Session>,
+    /// Where this report is rendered.
+    pub rendered: cxr_core::Environment,
+}
+
+/// The report's closing section: the software and machine behind every number.
+pub fn provenance_markdown(p: &Provenance) -> String {
+    let mut md = String::from(
+        "## Provenance\n\nThe software and machine behind these numbers. Results can differ \
+         in their last digits between CPUs (libtorch's kernels are chosen by instruction \
+         set) and thread counts; the same settings, seed and commit reproduce a run on the \
+         same kind of machine.\n\n",
+    );
+    for (what, dir, sessions) in [
+        ("Segmenter trained with", "segmenter", &p.segmenter),
+        ("Classifier trained with", "classifier", &p.classifier),
+    ] {
+        match cxr_core::environment::sessions_summary(sessions) {
+            Some(line) if line.contains('\n') => {
+                let _ = writeln!(md, "- {what} (`{dir}/environment.jsonl`), per start:");
+                for l in line.lines() {
+                    let _ = writeln!(md, "  - {l}");
+                }
+            }
+            Some(line) => {
+                let _ = writeln!(md, "- {what}: {line} (`{dir}/environment.jsonl`).");
+            }
+            None => {
+                let _ = writeln!(
+                    md,
+                    "- {what}: not recorded (`{dir}/` was trained before runs kept \
+                     `environment.jsonl`)."
+                );
+            }
+        }
+    }
+    let _ = writeln!(md, "- This report rendered with: {}.", p.rendered.summary());
+    md
 }
 
 /// What temperature scaling did to a run: the fit on the validation images and the test
@@ -385,6 +434,8 @@ pub fn main_report_markdown(r: &MainReport<'_>) -> String {
         md.push('\n');
         md.push_str(&crate::audit::audit_markdown(a, "audit/"));
     }
+    md.push('\n');
+    md.push_str(&provenance_markdown(&r.provenance));
     md
 }
 
@@ -761,5 +812,37 @@ mod tests {
         // Softening over-confident 0.9s lowers the Brier score.
         assert!(ca.brier < cb.brier, "{} → {}", cb.brier, ca.brier);
         assert!(md.contains("Global accuracy 80.0 % → 80.0 %."), "{md}");
+    }
+
+    #[test]
+    fn provenance_lists_each_start_of_a_run_resumed_elsewhere_and_a_run_not_recorded() {
+        let env = |cpu: &str| cxr_core::Environment {
+            cpu: Some(cpu.into()),
+            ..cxr_core::Environment::current()
+        };
+        let session = |from_epoch, cpu| cxr_core::Session {
+            started: format!("2026-12-07T1{from_epoch}:00:00Z"),
+            from_epoch,
+            environment: env(cpu),
+        };
+        let p = Provenance {
+            segmenter: vec![],
+            classifier: vec![session(0, "CPU A"), session(5, "CPU B")],
+            rendered: env("CPU B"),
+        };
+        let md = provenance_markdown(&p);
+        assert!(md.starts_with("## Provenance\n"));
+        assert!(md.contains(
+            "- Segmenter trained with: not recorded (`segmenter/` was trained before runs \
+             kept `environment.jsonl`).\n"
+        ));
+        let (a, b) = (env("CPU A").summary(), env("CPU B").summary());
+        let classifier = format!(
+            "- Classifier trained with (`classifier/environment.jsonl`), per start:\n  - \
+             from epoch 0 (2026-12-07T10:00:00Z): {a}\n  - from epoch 5 \
+             (2026-12-07T15:00:00Z): {b}\n"
+        );
+        assert!(md.contains(&classifier), "{md}");
+        assert!(md.ends_with(&format!("- This report rendered with: {b}.\n")));
     }
 }
