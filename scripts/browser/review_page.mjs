@@ -33,6 +33,8 @@ try {
   out.model_line = await page.textContent("#model-line");
   out.runs_on = await page.textContent("#runs-on");
   out.notice = await page.textContent(".notice");
+  out.trained_with = await page.evaluate(
+    () => (document.getElementById("trained-with") || {}).textContent || null);
 
   const rendered = async () => page.evaluate(() => {
     const bars = [...document.querySelectorAll(".bar")].map((b) => ({

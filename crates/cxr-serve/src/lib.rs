@@ -210,6 +210,10 @@ impl Service {
                 training_data: cxr_classifier::run::TrainingData::read(&files.classifier)
                     .map_err(|e| ServeError::Model(cxr_core::error_chain(&e).into()))?
                     .map(Into::into),
+                trained_with: cxr_core::environment::sessions_summary(
+                    &cxr_nn::files::read_sessions(&files.classifier)
+                        .map_err(|e| ServeError::Model(cxr_core::error_chain(&e).into()))?,
+                ),
             },
             gate: model::GateRule {
                 min_lungs: config.qc.min_lungs,

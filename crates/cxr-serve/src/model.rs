@@ -212,6 +212,10 @@ pub struct ClassifierInfo {
     /// What the classifier was trained on (`null` for a run trained before runs recorded
     /// it): the page shows its `summary` in the notice above every answer.
     pub training_data: Option<TrainingDataInfo>,
+    /// Where it was trained, in words: cxr's version and commit, libtorch, device and
+    /// threads, CPU (the run's `environment.jsonl`; one line per start when a resumed
+    /// run changed machine; `null` for a run trained before runs recorded it).
+    pub trained_with: Option<String>,
 }
 
 /// What a classifier was trained on: the run's `training_data.json`
@@ -286,19 +290,7 @@ pub struct ModelInfo {
 
 /// Modification time of a file as RFC 3339 (UTC, seconds).
 pub(crate) fn modified_rfc3339(path: &Path) -> Option<String> {
-    let t = std::fs::metadata(path).ok()?.modified().ok()?;
-    let secs = t.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs() as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let d = cxr_core::StudyDate::from_days_since_epoch(days)?;
-    Some(format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        d.year(),
-        d.month(),
-        d.day(),
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    ))
+    cxr_core::date::rfc3339_utc(std::fs::metadata(path).ok()?.modified().ok()?)
 }
 
 #[cfg(test)]

@@ -177,6 +177,13 @@ fn predictions_match_the_pipeline_and_the_published_schema() {
             .starts_with("This model was trained on synthetic phantoms only"),
         "{t}"
     );
+    // Where it was trained: the fixture's classifier run, on this machine, once.
+    let sessions = cxr_nn::files::read_sessions(&fixture().exp.join("classifier")).unwrap();
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(
+        m["classifier"]["trained_with"],
+        sessions[0].environment.summary()
+    );
     // The validation numbers of the epoch with the lowest validation loss.
     let epochs = cxr_classifier::train::read_metrics(&fixture().exp.join("classifier")).unwrap();
     let best = epochs

@@ -80,8 +80,18 @@ fn the_review_page_shows_what_the_api_answers() {
         r["model_line"].as_str().unwrap(),
         format!("model {model_id}")
     );
-    // Which library runs the networks, and where.
+    // Which library runs the networks, and where; where the model was trained.
     assert_eq!(r["runs_on"], "libtorch, cpu");
+    assert_eq!(
+        r["trained_with"],
+        s.service
+            .state()
+            .model
+            .classifier
+            .trained_with
+            .clone()
+            .unwrap()
+    );
 
     // The PNG: the bars carry the API's numbers, with the cut-offs marked.
     let png = &r["png"];
