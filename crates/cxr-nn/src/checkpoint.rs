@@ -219,15 +219,22 @@ pub fn load_best<S: DeserializeOwned>(dir: &Path, vs: &mut VarStore) -> Result<S
     load_checkpoint(dir, name, vs)
 }
 
-/// The weights a trained run is used with: its [`AVERAGED`] weights when training
-/// averaged its last epochs, else [`load_best`]'s. Returns the state of `best` (or
-/// `last`) either way.
+/// The weights a trained run is used with, [`inference_weights`](crate::files::inference_weights)'s
+/// choice: its [`AVERAGED`] weights when training averaged its last epochs, else `best`'s,
+/// else `last`'s. Returns the state of `best` (or `last`) either way. Only that one
+/// weights file is read (and needs to be there: `make dist` packs no other).
 pub fn load_for_inference<S: DeserializeOwned>(dir: &Path, vs: &mut VarStore) -> Result<S> {
-    let state = load_best(dir, vs)?;
-    let averaged = dir.join(AVERAGED);
-    if averaged.exists() {
-        vs.load(&averaged)?;
+    let weights = crate::files::inference_weights(dir);
+    if !weights.exists() {
+        return Err(Error::MissingCheckpoint { path: weights });
     }
+    let (_, best) = checkpoint_paths(dir, "best");
+    let state = if best.exists() {
+        read_json(&best)?
+    } else {
+        read_json(&checkpoint_paths(dir, "last").1)?
+    };
+    vs.load(&weights)?;
     Ok(state)
 }
 
@@ -369,6 +376,17 @@ mod tests {
         let _: serde_json::Value = load_for_inference(dir.path(), &mut fresh).unwrap();
         assert_eq!(Vec::<f32>::try_from(&w2).unwrap(), [3.0; 3]);
         assert_eq!(Vec::<f32>::try_from(&stat2).unwrap(), [30.0; 2]);
+        // The averaged weights and the states alone, as `make dist` packs a run.
+        let packed = tempfile::tempdir().unwrap();
+        for f in [AVERAGED, "best.json"] {
+            std::fs::copy(dir.path().join(f), packed.path().join(f)).unwrap();
+        }
+        tch::no_grad(|| {
+            let _ = w2.shallow_clone().fill_(0.0);
+        });
+        let state: serde_json::Value = load_for_inference(packed.path(), &mut fresh).unwrap();
+        assert_eq!(state["epoch"], 9);
+        assert_eq!(Vec::<f32>::try_from(&w2).unwrap(), [3.0; 3]);
         // Without it, `best`.
         std::fs::remove_file(&out).unwrap();
         let _: serde_json::Value = load_for_inference(dir.path(), &mut fresh).unwrap();
