@@ -176,11 +176,7 @@ impl Session {
 /// …`), else one per session with its first epoch.
 pub fn sessions_summary(sessions: &[Session]) -> Option<String> {
     let first = sessions.first()?;
-    let alike = sessions.iter().all(|s| {
-        let (a, b) = (&s.environment, &first.environment);
-        (&a.commit, &a.cpu, &a.cpu_features, &a.variables, &a.compute)
-            == (&b.commit, &b.cpu, &b.cpu_features, &b.variables, &b.compute)
-    });
+    let alike = sessions.iter().all(|s| s.environment == first.environment);
     if alike {
         let resumed = match sessions.len() {
             1 => String::new(),

@@ -92,15 +92,6 @@ fn training_summary(ctx: &Context) -> Option<TrainingSummary> {
     })
 }
 
-/// Where the run in `dir` was trained; none (with a warning) when its record cannot be
-/// read: the report is still worth writing.
-fn sessions(dir: &Path) -> Vec<cxr_core::Session> {
-    cxr_nn::files::read_sessions(dir).unwrap_or_else(|e| {
-        tracing::warn!("{}", cxr_core::error_chain(&e));
-        Vec::new()
-    })
-}
-
 /// What a main run computed, for its report.
 pub struct MainResults<'a> {
     /// The cohort's records.
@@ -170,8 +161,8 @@ pub fn write_main_report(ctx: &Context, r: &MainResults<'_>) -> Result<PathBuf> 
         saliency,
         audit,
         provenance: Provenance {
-            segmenter: sessions(&crate::run::segmenter_folder(ctx)),
-            classifier: sessions(&ctx.out.join("classifier")),
+            segmenter: cxr_nn::files::read_sessions_or_log(&crate::run::segmenter_folder(ctx)),
+            classifier: cxr_nn::files::read_sessions_or_log(&ctx.out.join("classifier")),
             rendered: cxr_core::Environment::current().with_compute(cxr_nn::compute(ctx.device)),
         },
     };

@@ -173,6 +173,15 @@ pub fn read_sessions(run_dir: &Path) -> Result<Vec<cxr_core::Session>> {
     }
 }
 
+/// [`read_sessions`] for a report or a page, where the record informs and decides
+/// nothing: one that cannot be read is logged (a warning naming the file) and left out.
+pub fn read_sessions_or_log(run_dir: &Path) -> Vec<cxr_core::Session> {
+    read_sessions(run_dir).unwrap_or_else(|e| {
+        tracing::warn!("{}", cxr_core::error_chain(&e));
+        Vec::new()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,5 +221,18 @@ mod tests {
         std::fs::write(&p, "{\"ep").unwrap();
         append_jsonl(&p, &M { epoch: 5 }).unwrap();
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "{\"epoch\":5}\n");
+    }
+
+    #[test]
+    fn a_sessions_record_that_cannot_be_read_is_an_error_or_logged_and_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(read_sessions(dir.path()).unwrap().is_empty());
+        let s = cxr_core::Session::now(3, cxr_core::Environment::current());
+        append_jsonl(&dir.path().join(SESSIONS), &s).unwrap();
+        assert_eq!(read_sessions_or_log(dir.path()), vec![s.clone()]);
+        std::fs::write(dir.path().join(SESSIONS), "{\"started\": 1}\n").unwrap();
+        let e = read_sessions(dir.path()).unwrap_err().to_string();
+        assert!(e.contains(SESSIONS), "{e}");
+        assert!(read_sessions_or_log(dir.path()).is_empty());
     }
 }

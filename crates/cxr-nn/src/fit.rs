@@ -139,8 +139,8 @@ pub fn resume_or_start(
 ///
 /// Each start that has epochs to run first appends where it runs to the run's
 /// [`SESSIONS`](crate::files::SESSIONS) file (a [`cxr_core::Session`]: cxr's commit,
-/// libtorch, device, threads, CPU). Each epoch: `loss` is called on every non-empty batch and returns the loss to back-
-/// propagate and the per-sample mean loss to log; then `validate` runs the validation
+/// libtorch, device, threads, CPU). Each epoch: `loss` is called on every non-empty
+/// batch and returns the loss to back-propagate and the per-sample mean loss to log; then `validate` runs the validation
 /// pass (and writes the run's metrics); then the `best` (when the watched value
 /// improved) and `last` checkpoints are saved, `last` with the optimiser's state, and
 /// in the plan's last [`FitPlan::average_last`] epochs a weight snapshot. When training

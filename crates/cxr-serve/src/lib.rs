@@ -210,9 +210,10 @@ impl Service {
                 training_data: cxr_classifier::run::TrainingData::read(&files.classifier)
                     .map_err(|e| ServeError::Model(cxr_core::error_chain(&e).into()))?
                     .map(Into::into),
+                // Informative, unlike the training data's notice: a record that
+                // cannot be read is said in the log, not a reason to refuse to serve.
                 trained_with: cxr_core::environment::sessions_summary(
-                    &cxr_nn::files::read_sessions(&files.classifier)
-                        .map_err(|e| ServeError::Model(cxr_core::error_chain(&e).into()))?,
+                    &cxr_nn::files::read_sessions_or_log(&files.classifier),
                 ),
             },
             gate: model::GateRule {
