@@ -228,6 +228,13 @@ fn every_experiment_runs_on_the_tiny_cohort() {
     );
     let splits = read(&d.join("splits/splits.md"));
     assert!(splits.contains("train50_seed1") && splits.contains("train90_seed1"));
+    // Both arms' classifiers, trained here alike, on one Provenance line.
+    let arm = cxr_nn::files::read_sessions(&d.join("splits/train50_seed1/classifier")).unwrap();
+    let line = format!(
+        "- `train50_seed1/classifier`, `train90_seed1/classifier` (2 runs) trained with: {}.",
+        arm[0].environment.summary()
+    );
+    assert!(splits.contains(&line), "{line} not in {splits}");
     assert!(d.join("splits/splits.png").exists());
 
     run(
@@ -244,6 +251,7 @@ fn every_experiment_runs_on_the_tiny_cohort() {
     );
     let transfer = read(&d.join("transfer/transfer.md"));
     assert!(transfer.contains("add0") && transfer.contains("add2"));
+    assert!(transfer.contains("## Provenance") && transfer.contains("trained with: cxr "));
     // Arm add0: no covid-idc covid patient in training.
     let s0 = read(&d.join("transfer/add0/split.csv"));
     let records = cxr_core::manifest::read_records(&d.join("cohort/records.csv")).unwrap();
@@ -266,6 +274,7 @@ fn every_experiment_runs_on_the_tiny_cohort() {
         assert!(loso.contains(&format!("| {s} |")), "{s} row");
     }
     assert!(loso.contains("random patient split"), "comparison row");
+    assert!(loso.contains("## Provenance") && loso.contains("trained with: cxr "));
     assert!(
         loso.contains("Covid-19 AUC drop from the random split"),
         "the drop"

@@ -157,6 +157,27 @@ fn splits_arm_name(fraction: f64, seed: u64) -> String {
     format!("train{:02.0}_seed{seed}", fraction * 100.0)
 }
 
+/// A study page with its Provenance section: every training run under `dir` (each
+/// folder holding an `environment.jsonl`) and where the page is rendered.
+fn with_provenance(ctx: &Context, dir: &Path, md: String) -> String {
+    let runs: Vec<(String, Vec<cxr_core::Session>)> = cxr_core::walk::files(dir, None)
+        .into_iter()
+        .flatten()
+        .filter(|p| p.file_name() == Some(cxr_nn::files::SESSIONS.as_ref()))
+        .filter_map(|p| {
+            let run = p.parent()?;
+            let name = run.strip_prefix(dir).ok()?.display().to_string();
+            Some((name, cxr_nn::files::read_sessions_or_log(run)))
+        })
+        .collect();
+    let rendered = cxr_core::Environment::current().with_compute(cxr_nn::compute(ctx.device));
+    format!(
+        "{}\n\n{}",
+        md.trim_end(),
+        cxr_report::experiment::runs_provenance_markdown(&runs, &rendered)
+    )
+}
+
 /// Figure 4a: one arm per (training fraction, seed); `splits/splits.md`, `.json`, `.png`.
 ///
 /// # Errors
@@ -209,6 +230,7 @@ pub fn splits(ctx: &Context, fractions: &[f64], seeds: &[u64]) -> Result<Vec<Arm
         }
     }
     let (md, png) = cxr_report::experiment::splits_study(&rows, fractions, seeds.len())?;
+    let md = with_provenance(ctx, &dir, md);
     cxr_core::write_bytes_atomic(&dir.join("splits.png"), &png)?;
     cxr_report::experiment::write_study(&dir, "splits", &rows, &md)?;
     Ok(rows)
@@ -284,6 +306,7 @@ pub fn transfer(ctx: &Context, source: SourceId, add_back: &[usize]) -> Result<V
         &rows,
         covid_elsewhere,
     )?;
+    let md = with_provenance(ctx, &dir, md);
     cxr_core::write_bytes_atomic(&dir.join("transfer.png"), &png)?;
     cxr_report::experiment::write_study(&dir, "transfer", &held_out, &md)?;
     Ok(held_out)
@@ -508,7 +531,7 @@ pub fn leave_one_source_out(
         internal,
         unseen_classes,
     };
-    let md = cxr_report::experiment::loso_study(&summary);
+    let md = with_provenance(ctx, &dir, cxr_report::experiment::loso_study(&summary));
     cxr_core::write_bytes_atomic(
         &dir.join("loso.png"),
         &cxr_report::experiment::loso_heatmap_png(&summary)?,

@@ -164,14 +164,15 @@ pub struct Provenance {
     pub rendered: cxr_core::Environment,
 }
 
+/// The head of every page's Provenance section.
+const PROVENANCE_HEAD: &str = "## Provenance\n\nThe software and machine behind these numbers. \
+     Results can differ in their last digits between CPUs (libtorch's kernels are chosen by \
+     instruction set) and thread counts; the same settings, seed and commit reproduce a run \
+     on the same kind of machine.\n\n";
+
 /// The report's closing section: the software and machine behind every number.
 pub fn provenance_markdown(p: &Provenance) -> String {
-    let mut md = String::from(
-        "## Provenance\n\nThe software and machine behind these numbers. Results can differ \
-         in their last digits between CPUs (libtorch's kernels are chosen by instruction \
-         set) and thread counts; the same settings, seed and commit reproduce a run on the \
-         same kind of machine.\n\n",
-    );
+    let mut md = String::from(PROVENANCE_HEAD);
     for (what, dir, sessions) in [
         ("Segmenter trained with", "segmenter", &p.segmenter),
         ("Classifier trained with", "classifier", &p.classifier),
@@ -196,6 +197,47 @@ pub fn provenance_markdown(p: &Provenance) -> String {
         }
     }
     let _ = writeln!(md, "- This report rendered with: {}.", p.rendered.summary());
+    md
+}
+
+/// A study page's Provenance section: its training runs (folder relative to the page,
+/// the run's sessions), those trained alike on one line, a run that changed machine
+/// with a line per start; then where the page was rendered.
+pub fn runs_provenance_markdown(
+    runs: &[(String, Vec<cxr_core::Session>)],
+    rendered: &cxr_core::Environment,
+) -> String {
+    let mut md = String::from(PROVENANCE_HEAD);
+    // (where, its runs) in the order first met.
+    let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
+    for (dir, sessions) in runs {
+        let Some(line) = cxr_core::environment::sessions_summary(sessions) else {
+            continue;
+        };
+        match groups.iter_mut().find(|(l, _)| *l == line) {
+            Some((_, dirs)) => dirs.push(dir),
+            None => groups.push((line, vec![dir])),
+        }
+    }
+    for (line, dirs) in &groups {
+        let names: Vec<String> = dirs.iter().map(|d| format!("`{d}`")).collect();
+        let count = match dirs.len() {
+            1 => String::new(),
+            n => format!(" ({n} runs)"),
+        };
+        if line.contains('\n') {
+            let _ = writeln!(md, "- {}{count} trained with, per start:", names.join(", "));
+            for l in line.lines() {
+                let _ = writeln!(md, "  - {l}");
+            }
+        } else {
+            let _ = writeln!(md, "- {}{count} trained with: {line}.", names.join(", "));
+        }
+    }
+    if groups.is_empty() {
+        md.push_str("- No run here recorded where it was trained (`environment.jsonl`).\n");
+    }
+    let _ = writeln!(md, "- This page rendered with: {}.", rendered.summary());
     md
 }
 
@@ -844,5 +886,36 @@ mod tests {
         );
         assert!(md.contains(&classifier), "{md}");
         assert!(md.ends_with(&format!("- This report rendered with: {b}.\n")));
+    }
+
+    #[test]
+    fn a_study_page_groups_runs_trained_alike() {
+        let env = |cpu: &str| cxr_core::Environment {
+            cpu: Some(cpu.into()),
+            ..cxr_core::Environment::current()
+        };
+        let one = |cpu: &str| {
+            vec![cxr_core::Session {
+                started: "2026-12-07T10:00:00Z".into(),
+                from_epoch: 0,
+                environment: env(cpu),
+            }]
+        };
+        let runs = vec![
+            ("a/classifier".to_string(), one("CPU A")),
+            ("b/classifier".to_string(), one("CPU B")),
+            ("c/classifier".to_string(), one("CPU A")),
+            ("old/classifier".to_string(), vec![]),
+        ];
+        let md = runs_provenance_markdown(&runs, &env("CPU A"));
+        let (a, b) = (env("CPU A").summary(), env("CPU B").summary());
+        assert_eq!(
+            md,
+            format!(
+                "{PROVENANCE_HEAD}- `a/classifier`, `c/classifier` (2 runs) trained with: {a}.\n\
+                 - `b/classifier` trained with: {b}.\n- This page rendered with: {a}.\n"
+            )
+        );
+        assert!(runs_provenance_markdown(&[], &env("CPU A")).contains("No run here recorded"));
     }
 }
