@@ -507,6 +507,51 @@ fn own_sources_run_and_the_audit_names_a_source_that_is_the_diagnosis() {
         "{said}"
     );
     assert!(own.join("segmenter/best.safetensors").exists());
+    // Its training images are the cohort's own files: the paper's rule places their
+    // patients in training, so that no test image is one the segmenter has seen.
+    let seen: serde_json::Value =
+        serde_json::from_str(&read(&own.join("segmenter_seen.json"))).unwrap();
+    let seen_patients: BTreeSet<&str> = seen["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["patient"].as_str().unwrap().split_once(':').unwrap().1)
+        .collect();
+    assert_eq!(seen["recorded"], pairs, "{seen}");
+    assert_eq!(seen["images"].as_array().unwrap().len(), pairs, "{seen}");
+    assert!(
+        said.contains(&format!(
+            "segmenter overlap: {pairs} of the segmenter's {pairs} training images are in the \
+             cohort; their {} patients go to training",
+            seen_patients.len()
+        )),
+        "{said}"
+    );
+    let split = read(&own.join("split.csv"));
+    for line in split.lines().skip(1) {
+        let (patient, part) = line.rsplit_once(',').unwrap();
+        let local = patient.trim_matches('"').split_once(':').unwrap().1;
+        if seen_patients.contains(local) {
+            assert_eq!(part, "train", "{line}");
+        }
+    }
+    let predictions = read(&own.join("predictions.csv"));
+    assert!(predictions.lines().count() > 1, "{predictions}");
+    for p in &seen_patients {
+        assert!(
+            !predictions.contains(&format!(":{p},")),
+            "{p} tested: {predictions}"
+        );
+    }
+    let report = read(&own.join("report.md"));
+    assert!(
+        report.contains(&format!(
+            "The lung segmenter was trained on {pairs} images; {pairs} of them are images of \
+             this cohort ({} patients",
+            seen_patients.len()
+        )),
+        "{report}"
+    );
     let recorded = read(&own.join("experiment.toml"));
     assert!(
         recorded.contains("[[segmenter.masks]]") && recorded.contains("kind = \"folder\""),

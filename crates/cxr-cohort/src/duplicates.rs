@@ -9,11 +9,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use cxr_core::{Exclusion, ExclusionReason, ImageRecord};
-use image::imageops::FilterType;
 use indicatif::ProgressBar;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::policy::Cohort;
@@ -71,44 +69,10 @@ impl DuplicateOptions {
     }
 }
 
-/// Fingerprints of one image.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fingerprint {
-    /// SHA-256 of the file's bytes.
-    pub sha256: [u8; 32],
-    /// Difference hash of the 9×8 downscaled gray image.
-    pub dhash: u64,
-    /// 32×32 thumbnail (row-major), to confirm near duplicates.
-    pub thumbnail: Vec<u8>,
-}
-
-/// Mean absolute difference of two thumbnails after removing each one's mean.
-pub fn thumbnail_mad(a: &[u8], b: &[u8]) -> f64 {
-    let mean = |t: &[u8]| t.iter().map(|&v| f64::from(v)).sum::<f64>() / t.len().max(1) as f64;
-    let (ma, mb) = (mean(a), mean(b));
-    a.iter()
-        .zip(b)
-        .map(|(&x, &y)| ((f64::from(x) - ma) - (f64::from(y) - mb)).abs())
-        .sum::<f64>()
-        / a.len().max(1) as f64
-}
+pub use cxr_core::fingerprint::{Fingerprint, dhash, thumbnail_mad};
 
 /// Error of an image loader.
 pub type LoadError = Box<dyn std::error::Error + Send + Sync + 'static>;
-
-/// Difference hash: downscale to 9×8 and set a bit where a pixel is brighter than its
-/// right neighbour. Robust to re-encoding, resizing and mild contrast changes.
-pub fn dhash(img: &cxr_core::GrayImage) -> u64 {
-    let small = image::imageops::resize(img, 9, 8, FilterType::Triangle);
-    let mut h = 0u64;
-    for y in 0..8 {
-        for x in 0..8 {
-            let bit = small.get_pixel(x, y).0[0] > small.get_pixel(x + 1, y).0[0];
-            h = (h << 1) | u64::from(bit);
-        }
-    }
-    h
-}
 
 /// Fingerprints an image file, decoding it with `load`.
 pub fn fingerprint<L>(record: &ImageRecord, load: &L) -> Result<Fingerprint, LoadError>
@@ -120,13 +84,8 @@ where
         path: path.to_path_buf(),
         source,
     })?;
-    let sha256 = Sha256::digest(&bytes).into();
     let img = load(record)?;
-    Ok(Fingerprint {
-        sha256,
-        dhash: dhash(&img),
-        thumbnail: image::imageops::resize(&img, 32, 32, FilterType::Triangle).into_raw(),
-    })
+    Ok(Fingerprint::of(&bytes, &img))
 }
 
 /// Kind of a duplicate group.
@@ -260,10 +219,8 @@ pub fn group_fingerprints(
         })
         .filter(|&(a, b)| {
             let (pa, pb) = (prints[a].as_ref(), prints[b].as_ref());
-            pa.zip(pb).is_some_and(|(pa, pb)| {
-                pa.sha256 == pb.sha256
-                    || thumbnail_mad(&pa.thumbnail, &pb.thumbnail) <= options.max_thumbnail_mad
-            })
+            pa.zip(pb)
+                .is_some_and(|(pa, pb)| pa.same_film(pb, max_hamming, options.max_thumbnail_mad))
         })
         .collect();
     groups.extend(

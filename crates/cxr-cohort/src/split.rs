@@ -181,7 +181,7 @@ impl Split {
     /// format) atomically; returns the hex digest.
     pub fn write(&self, path: &Path) -> Result<String> {
         let text = self.to_csv();
-        let hex = hex(&Sha256::digest(text.as_bytes()));
+        let hex = cxr_core::fingerprint::to_hex(&Sha256::digest(text.as_bytes()));
         cxr_core::write_bytes_atomic(path, text.as_bytes())?;
         let name = path
             .file_name()
@@ -204,7 +204,7 @@ impl Split {
         let text = std::fs::read_to_string(path).map_err(io(path))?;
         let recorded = std::fs::read_to_string(sha_path(path)).map_err(io(&sha_path(path)))?;
         let want = recorded.split_whitespace().next().unwrap_or("");
-        let got = hex(&Sha256::digest(text.as_bytes()));
+        let got = cxr_core::fingerprint::to_hex(&Sha256::digest(text.as_bytes()));
         if want != got {
             return Err(bad(format!(
                 "content hash {got} differs from recorded {want}"
@@ -244,10 +244,6 @@ fn sha_path(path: &Path) -> PathBuf {
     let mut s = path.as_os_str().to_owned();
     s.push(".sha256");
     PathBuf::from(s)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Splits the patients of `records`. Patients linked by a duplicate group form one

@@ -30,6 +30,7 @@ pub mod atomic;
 pub mod date;
 pub mod environment;
 pub mod error;
+pub mod fingerprint;
 pub mod image_io;
 pub mod manifest;
 pub mod mask;

@@ -32,6 +32,7 @@ pub mod gate;
 pub mod keys;
 pub mod report;
 pub mod run;
+pub mod seen;
 pub mod studies;
 #[cfg(test)]
 mod test_support;

@@ -110,6 +110,9 @@ pub struct MainResults<'a> {
     pub audit: Option<&'a cxr_report::audit::ShortcutAudit>,
     /// Figures 1 and 2.
     pub figures: &'a Figures,
+    /// The sentence on the segmenter's training images in the cohort
+    /// ([`crate::seen::SegmenterSeen::sentence`]).
+    pub segmenter_seen: &'a str,
 }
 
 /// Writes `report.md` of a main run and returns its path.
@@ -123,6 +126,7 @@ pub fn write_main_report(ctx: &Context, r: &MainResults<'_>) -> Result<PathBuf> 
         saliency,
         audit,
         figures,
+        segmenter_seen,
     } = *r;
     let patients: std::collections::BTreeSet<_> = records.iter().map(|r| &r.patient).collect();
     let data = match (&ctx.config.data.synthetic, &ctx.config.data.sources) {
@@ -149,6 +153,7 @@ pub fn write_main_report(ctx: &Context, r: &MainResults<'_>) -> Result<PathBuf> 
             .map(|(p, n)| (format!("{p:?}"), *n))
             .collect(),
         split_sha256: read_optional(&ctx.out.join("split.csv.sha256")),
+        segmenter_seen,
         training: training_summary(ctx),
         spread: demo_spread(&ctx.config),
         evaluation,

@@ -9,6 +9,7 @@
 //! | `experiment.toml` | the settings (a different one in the same folder is refused) |
 //! | `cohort/` | `records.csv`, `duplicates.json`, `table1.md`, `table1.csv`, `table2.md` (+ the images of a synthetic cohort) |
 //! | `segmenter/` | the lung segmenter run (unless an existing one is given) |
+//! | `segmenter_seen.json` | the cohort's images the segmenter was trained on (`crate::seen`): their patients train |
 //! | `masks/`, `qc.json`, `qc_rejected.csv` | masks and gate verdicts, rejects with their reason |
 //! | `split.csv` (+ `.sha256`) | patient → train / validation / test |
 //! | `classifier/` | the classifier run (`curves.png`, `metrics.jsonl`, checkpoints) |
@@ -32,6 +33,7 @@ use cxr_lungseg::Segmenter;
 
 use crate::context::{read_json, write_json};
 use crate::keys::groups_to_keys;
+use crate::seen::SegmenterSeen;
 use crate::{Error, Result};
 
 pub use crate::context::Context;
@@ -185,14 +187,27 @@ pub fn segmenter(ctx: &Context) -> Result<PathBuf> {
 /// its hash and that it covers exactly these patients: a split that lacks one of them, or
 /// holds patients these records do not have, was made for another cohort and is
 /// refused). No patient is in two parts and no duplicate group crosses parts: checked
-/// here, every time.
+/// here, every time. The patients of the images the segmenter was trained on (`seen`)
+/// are forced into training, with those of `config.forced_train`.
 pub fn split(
     records: &[ImageRecord],
     groups: &KeyGroups,
     config: &SplitConfig,
+    seen: &SegmenterSeen,
     path: &Path,
 ) -> Result<Split> {
     let dup = keys_to_groups(records, groups);
+    let seen_patients = seen.patients();
+    let mut config = config.clone();
+    let forced: BTreeSet<cxr_core::PatientId> = records
+        .iter()
+        .map(|r| &r.patient)
+        .filter(|p| seen_patients.contains(p.to_string().as_str()))
+        .chain(&config.forced_train)
+        .cloned()
+        .collect();
+    config.forced_train = forced.into_iter().collect();
+    let config = &config;
     let s = if path.exists() {
         let s = Split::read(path)?;
         let ours: BTreeSet<&cxr_core::PatientId> = records.iter().map(|r| &r.patient).collect();
@@ -393,6 +408,7 @@ pub struct MainOutputs {
 pub fn reproduce_main(ctx: &Context) -> Result<MainOutputs> {
     let (records, groups) = cohort(ctx)?;
     let seg_dir = segmenter(ctx)?;
+    let seen = crate::seen::seen_by_segmenter(ctx, &records, &seg_dir)?;
     let seg = Segmenter::load(&seg_dir, ctx.device)?;
     let (accepted, examples, gate) = gate(ctx, &records, &seg)?;
     let figs = figures(ctx, &records, &accepted, &seg)?;
@@ -400,11 +416,15 @@ pub fn reproduce_main(ctx: &Context) -> Result<MainOutputs> {
         &accepted,
         &groups,
         &ctx.config.split,
+        &seen,
         &ctx.out.join("split.csv"),
     )?;
     let train = part(&examples, &accepted, &s, Part::Train);
     let validation = part(&examples, &accepted, &s, Part::Validation);
-    let test = part(&examples, &accepted, &s, Part::Test);
+    let all_test = part(&examples, &accepted, &s, Part::Test);
+    let before = all_test.len();
+    let test = seen.leave_out_of_test(ctx, all_test);
+    let segmenter_seen = seen.sentence(before - test.len());
     let clf_dir = ctx.out.join("classifier");
     classify(
         ctx,
@@ -456,6 +476,7 @@ pub fn reproduce_main(ctx: &Context) -> Result<MainOutputs> {
             saliency: &sal,
             audit: audit.as_ref(),
             figures: &figs,
+            segmenter_seen: &segmenter_seen,
         },
     )?;
     Ok(MainOutputs {
@@ -476,7 +497,8 @@ mod tests {
     use tch::Device;
 
     #[test]
-    fn near_duplicates_across_sources_land_in_one_part_and_the_split_is_checked_on_reading() {
+    fn duplicates_stay_together_the_segmenters_patients_train_and_the_split_is_checked_on_reading()
+    {
         // 40 patients in two sources; image a3 (covid-idc) and b7 (padchest) are the same
         // film seen twice, as happens between the paper's sources.
         let mut records = Vec::new();
@@ -499,6 +521,21 @@ mod tests {
             ImageKey::new("covid-idc", "a3"),
             ImageKey::new("padchest", "b7"),
         ]];
+        let seen_image = |patient: &str, image: &str| crate::seen::SeenImage {
+            key: ImageKey::new(patient.split(':').next().unwrap(), image),
+            patient: patient.into(),
+            segmenter_image: PathBuf::from(format!("/masks/{image}.png")),
+            same_file: false,
+        };
+        let seen = SegmenterSeen {
+            phantoms: false,
+            recorded: Some(100),
+            images: vec![
+                seen_image("covid-idc:A5", "a5"),
+                seen_image("padchest:B11", "b11"),
+            ],
+        };
+        let none = SegmenterSeen::default();
         let dir = tempfile::tempdir().unwrap();
         for seed in 0..10 {
             let path = dir.path().join(format!("split{seed}.csv"));
@@ -506,13 +543,33 @@ mod tests {
                 seed,
                 ..SplitConfig::default()
             };
-            let s = split(&records, &groups, &config, &path).unwrap();
+            let s = split(&records, &groups, &config, &seen, &path).unwrap();
             let a = s.part(&PatientId::new(SourceId::CovidIdc, "A3"));
             let b = s.part(&PatientId::new(SourceId::Padchest, "B7"));
             assert!(a.is_some() && a == b, "seed {seed}: {a:?} vs {b:?}");
+            // The patients whose images the segmenter was trained on are in training.
+            for p in [
+                PatientId::new(SourceId::CovidIdc, "A5"),
+                PatientId::new(SourceId::Padchest, "B11"),
+            ] {
+                assert_eq!(s.part(&p), Some(Part::Train), "seed {seed}: {p}");
+            }
             // Read back: same split.
-            assert_eq!(split(&records, &groups, &config, &path).unwrap(), s);
+            assert_eq!(split(&records, &groups, &config, &seen, &path).unwrap(), s);
         }
+        // Without them, some seed puts them elsewhere: the rule is what keeps them.
+        let free: Vec<Option<Part>> = (0..10)
+            .map(|seed| {
+                let config = SplitConfig {
+                    seed,
+                    ..SplitConfig::default()
+                };
+                let path = dir.path().join(format!("free{seed}.csv"));
+                let s = split(&records, &groups, &config, &none, &path).unwrap();
+                s.part(&PatientId::new(SourceId::CovidIdc, "A5"))
+            })
+            .collect();
+        assert!(free.iter().any(|p| *p != Some(Part::Train)), "{free:?}");
         // A split made for a larger cohort is refused, naming a patient it has extra.
         let fewer: Vec<ImageRecord> = records
             .iter()
@@ -523,6 +580,7 @@ mod tests {
             &fewer,
             &groups,
             &SplitConfig::default(),
+            &seen,
             &dir.path().join("split0.csv"),
         )
         .unwrap_err()
@@ -537,7 +595,7 @@ mod tests {
         let path = dir.path().join("split0.csv");
         let text = std::fs::read_to_string(&path).unwrap();
         std::fs::write(&path, text.replacen("test", "train", 1)).unwrap();
-        let e = split(&records, &groups, &SplitConfig::default(), &path).unwrap_err();
+        let e = split(&records, &groups, &SplitConfig::default(), &none, &path).unwrap_err();
         assert!(e.to_string().contains("hash"), "{e}");
     }
 

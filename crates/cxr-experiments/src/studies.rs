@@ -20,6 +20,7 @@ use cxr_core::{ImageRecord, Label, SourceId};
 use cxr_eval::evaluate::Evaluation;
 
 use crate::run::{self, Context, KeyGroups};
+use crate::seen::SegmenterSeen;
 
 use crate::{Error, Result};
 pub use cxr_report::experiment::{ArmResult, LosoSummary};
@@ -34,12 +35,15 @@ pub struct Prepared {
     pub groups: KeyGroups,
     /// The segmenter run.
     pub segmenter: PathBuf,
+    /// The cohort's images the segmenter was trained on.
+    pub seen: SegmenterSeen,
 }
 
 /// Runs (or reads back) the cohort, segmenter and gate steps.
 pub fn prepare(ctx: &Context) -> Result<Prepared> {
     let (records, groups) = run::cohort(ctx)?;
     let segmenter = run::segmenter(ctx)?;
+    let seen = crate::seen::seen_by_segmenter(ctx, &records, &segmenter)?;
     let seg = cxr_lungseg::Segmenter::load(&segmenter, ctx.device)?;
     let (records, examples, _) = run::gate(ctx, &records, &seg)?;
     Ok(Prepared {
@@ -47,6 +51,7 @@ pub fn prepare(ctx: &Context) -> Result<Prepared> {
         examples,
         groups,
         segmenter,
+        seen,
     })
 }
 
@@ -104,7 +109,13 @@ fn arm(ctx: &Context, p: &Prepared, split_config: &SplitConfig, dir: &Path) -> R
         source,
     })?;
     arm_settings(split_config, dir)?;
-    let s = run::split(&p.records, &p.groups, split_config, &dir.join("split.csv"))?;
+    let s = run::split(
+        &p.records,
+        &p.groups,
+        split_config,
+        &p.seen,
+        &dir.join("split.csv"),
+    )?;
     let train = run::part(&p.examples, &p.records, &s, Part::Train);
     let val = run::part(&p.examples, &p.records, &s, Part::Validation);
     let test = run::part(&p.examples, &p.records, &s, Part::Test);
@@ -134,6 +145,7 @@ fn arm_on(
     let name = dir
         .file_name()
         .map_or("arm".into(), |n| n.to_string_lossy().into_owned());
+    let test = &p.seen.leave_out_of_test(ctx, test.to_vec());
     if test.is_empty() {
         return Err(Error::Step {
             step: "study arm",
@@ -578,11 +590,14 @@ pub fn audit_shortcuts(ctx: &Context, loso: bool) -> Result<cxr_report::audit::S
         &p.records,
         &p.groups,
         &ctx.config.split,
+        &p.seen,
         &ctx.out.join("split.csv"),
     )?;
     let train = run::part(&p.examples, &p.records, &s, Part::Train);
     let val = run::part(&p.examples, &p.records, &s, Part::Validation);
-    let test = run::part(&p.examples, &p.records, &s, Part::Test);
+    let test = p
+        .seen
+        .leave_out_of_test(ctx, run::part(&p.examples, &p.records, &s, Part::Test));
     let mut config = ctx.config.classifier.clone();
     config.model.input = InputMode::Whole;
     let dir = ctx.out.join("audit/whole");

@@ -74,6 +74,9 @@ impl crate::train::LabelledImages for MaskSet {
     fn group(&self, i: usize) -> Option<&str> {
         self.pairs[i].group.as_deref()
     }
+    fn path(&self, i: usize) -> Option<&Path> {
+        Some(&self.pairs[i].image)
+    }
 }
 
 /// Segments one image: probabilities → post-processing → quality gate.

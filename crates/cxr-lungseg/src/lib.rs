@@ -29,6 +29,7 @@ pub mod postprocess;
 pub mod qc;
 #[cfg(feature = "torch")]
 pub mod train;
+pub mod training_images;
 
 pub use batch::{
     DrawLungs, LungSegmenter, QC_COLUMNS, QcRow, ScoreRow, ScoreSummary, ShardRun, WorstCase,

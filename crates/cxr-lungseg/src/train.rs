@@ -51,6 +51,12 @@ pub trait LabelledImages: Send + Sync {
     fn group(&self, _i: usize) -> Option<&str> {
         None
     }
+    /// The image file of pair `i`, when it is one: [`train`] records the files it trains
+    /// on with their fingerprints ([`crate::training_images`]). `None` (the default):
+    /// drawn in memory, nothing to record.
+    fn path(&self, _i: usize) -> Option<&Path> {
+        None
+    }
 }
 
 /// Pairs held in memory (phantoms, tests).
@@ -376,6 +382,7 @@ pub fn train(
     cxr_nn::open_run(run_dir, config)?;
     let (train_idx, val_idx) =
         split_by_patient(pairs.as_ref(), config.validation_fraction, config.seed);
+    record_training_images(run_dir, pairs.as_ref(), &train_idx, &val_idx)?;
     let size = config.model.input_size as usize;
     let shrunk = Arc::new(ShrunkPairs::new(pairs, size as u32));
     let loader = |indices: Vec<usize>, augment: AugmentConfig, shuffle: bool| {
@@ -445,6 +452,48 @@ pub fn train(
         best_dice: state.early.best.unwrap_or(0.0),
         validation: val_idx,
     })
+}
+
+/// Writes the run's record of the image files it trains on
+/// ([`crate::training_images`]), once: when every pair is a file and the run has no record
+/// yet. A pair that does not load is left out (training skips it too).
+fn record_training_images(
+    run_dir: &Path,
+    pairs: &dyn LabelledImages,
+    train_idx: &[usize],
+    val_idx: &[usize],
+) -> Result<(), Error> {
+    use crate::training_images::{SegPart, TRAINING_IMAGES, TrainingImage};
+    use rayon::prelude::*;
+    let path = run_dir.join(TRAINING_IMAGES);
+    if path.exists() || (0..pairs.len()).any(|i| pairs.path(i).is_none()) {
+        return Ok(());
+    }
+    let parts = train_idx
+        .iter()
+        .map(|&i| (i, SegPart::Train))
+        .chain(val_idx.iter().map(|&i| (i, SegPart::Validation)));
+    let mut indexed: Vec<(usize, SegPart)> = parts.collect();
+    indexed.sort_by_key(|&(i, _)| i);
+    let images: Vec<TrainingImage> = indexed
+        .par_iter()
+        .filter_map(|&(i, part)| {
+            let image = pairs.path(i)?;
+            let bytes = std::fs::read(image).ok()?;
+            let (img, _) = pairs
+                .load(i)
+                .map_err(|e| tracing::debug!(image = %image.display(), error = %e, "not recorded"))
+                .ok()?;
+            Some(TrainingImage {
+                image: image.to_path_buf(),
+                patient: pairs.group(i).map(str::to_owned),
+                part,
+                fingerprint: cxr_core::fingerprint::Fingerprint::of(&bytes, &img),
+            })
+        })
+        .collect();
+    crate::training_images::write(&path, &images)?;
+    Ok(())
 }
 
 /// Validation loss and Dice; an error when no validation sample loads.

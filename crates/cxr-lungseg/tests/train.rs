@@ -59,6 +59,8 @@ fn trains_to_a_good_dice_resumes_and_segments() {
     let pairs = Arc::new(phantoms(64, 0, 64));
     let summary = train(&run, pairs.clone(), &config(16), Device::Cpu, false).unwrap();
     assert_eq!(summary.epochs.len(), 16);
+    // Phantoms drawn in memory are no files: nothing to record.
+    assert_eq!(cxr_lungseg::training_images::read(&run).unwrap(), None);
     eprintln!(
         "best validation Dice {:.4} after {} epochs",
         summary.best_dice,
@@ -206,4 +208,50 @@ fn gray_overlay(
     _left: &cxr_core::LungMask,
 ) -> image::RgbImage {
     image::DynamicImage::ImageLuma8(img.clone()).to_rgb8()
+}
+
+/// A run on files records them: path, patient, side of the split, fingerprints.
+#[test]
+fn a_run_on_files_records_its_training_images() {
+    use cxr_lungseg::masks::{MaskValues, folder_pair};
+    use cxr_lungseg::training_images::{SegPart, read};
+    let dir = tempfile::tempdir().unwrap();
+    let (images, masks) = (dir.path().join("images"), dir.path().join("masks"));
+    std::fs::create_dir_all(&images).unwrap();
+    std::fs::create_dir_all(&masks).unwrap();
+    for (i, (image, labels)) in phantoms(6, 100, 64).0.into_iter().enumerate() {
+        let name = format!("p{}__{i}.png", i / 2);
+        image.save(images.join(&name)).unwrap();
+        let mask = cxr_core::GrayImage::from_raw(
+            64,
+            64,
+            labels
+                .iter()
+                .map(|&l| if l == 1 { 255 } else { 0 })
+                .collect(),
+        )
+        .unwrap();
+        mask.save(masks.join(&name)).unwrap();
+    }
+    let mut set = folder_pair(&images, &masks, MaskValues::default()).unwrap();
+    assert_eq!(set.group_by_name_prefix("__"), 3);
+    let run = dir.path().join("run");
+    let summary = train(&run, Arc::new(set), &config(1), Device::Cpu, false).unwrap();
+    let recorded = read(&run).unwrap().unwrap();
+    assert_eq!(recorded.len(), 6);
+    for (i, t) in recorded.iter().enumerate() {
+        let path = images.join(format!("p{}__{i}.png", i / 2));
+        assert_eq!(t.image, path);
+        assert_eq!(t.patient.as_deref(), Some(format!("p{}", i / 2).as_str()));
+        let part = if summary.validation.contains(&i) {
+            SegPart::Validation
+        } else {
+            SegPart::Train
+        };
+        assert_eq!(t.part, part, "{i}");
+        let img = cxr_core::load_gray(&path).unwrap();
+        let print = cxr_core::fingerprint::Fingerprint::of(&std::fs::read(&path).unwrap(), &img);
+        assert_eq!(t.fingerprint, print);
+    }
+    assert!(recorded.iter().any(|t| t.part == SegPart::Validation));
 }

@@ -136,6 +136,9 @@ pub struct MainReport<'a> {
     pub split_counts: Vec<(String, usize)>,
     /// `split.csv.sha256`'s content, when there.
     pub split_sha256: Option<String>,
+    /// What is known of the lung segmenter's training images in the cohort (a sentence;
+    /// `cxr_experiments::seen`).
+    pub segmenter_seen: &'a str,
     /// The classifier's training, when its metrics are there.
     pub training: Option<TrainingSummary>,
     /// A paragraph on what one draw of this recipe is worth, when measured.
@@ -384,6 +387,9 @@ pub fn main_report_markdown(r: &MainReport<'_>) -> String {
          when the split is made and when it is read back). `split.csv` SHA-256: `{}`.\n",
         sha.split_whitespace().next().unwrap_or("?")
     );
+    if !r.segmenter_seen.is_empty() {
+        let _ = writeln!(md, "{}\n", r.segmenter_seen);
+    }
     md.push_str("## Classifier training\n\n");
     if let Some(t) = &r.training {
         let _ = writeln!(

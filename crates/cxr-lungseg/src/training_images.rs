@@ -1,0 +1,165 @@
+//! The images a segmenter run was trained on: `images.csv` in the run folder, one row
+//! per image file (its path as given, its patient, the part of the segmenter's own split,
+//! and its fingerprints, [`cxr_core::fingerprint`]). Training writes it when its images
+//! are files (not phantoms drawn in memory).
+//!
+//! Why: the paper's segmenter was drawn with its 1,100 images from the study's own
+//! sources, and "all 1,100 images used during the development of the lung segmenter were
+//! placed in training for fairness". A segmenter that has seen a test image draws its
+//! lungs better than it would on an unseen one, so the test part would flatter the
+//! classifier. With this record an experiment finds those images in its cohort even
+//! where they are copies, re-encoded or resized (`cxr_experiments::run::seen_by_segmenter`),
+//! whether the segmenter was trained by the experiment or given to it.
+
+use std::path::{Path, PathBuf};
+
+use cxr_core::fingerprint::{Fingerprint, from_hex, to_hex};
+use serde::{Deserialize, Serialize};
+
+/// The record's file name in a segmenter run folder.
+pub const TRAINING_IMAGES: &str = "images.csv";
+
+/// The side of the segmenter's own split an image was on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SegPart {
+    /// Trained on.
+    Train,
+    /// Used to choose the epoch and to stop.
+    Validation,
+}
+
+/// One image of a segmenter's training set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrainingImage {
+    /// The image file, as the mask source named it.
+    pub image: PathBuf,
+    /// Its patient, when the source names one.
+    pub patient: Option<String>,
+    /// Which side of the segmenter's split it was on.
+    pub part: SegPart,
+    /// Its fingerprints.
+    pub fingerprint: Fingerprint,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Row {
+    image: String,
+    patient: String,
+    part: SegPart,
+    sha256: String,
+    dhash: String,
+    thumbnail: String,
+}
+
+const HEADER: [&str; 6] = ["image", "patient", "part", "sha256", "dhash", "thumbnail"];
+
+/// Writes `images` to `path` (atomically).
+///
+/// # Errors
+///
+/// I/O and CSV errors naming the file.
+pub fn write(path: &Path, images: &[TrainingImage]) -> cxr_core::Result<()> {
+    let rows: Vec<Row> = images
+        .iter()
+        .map(|t| Row {
+            image: t.image.to_string_lossy().into_owned(),
+            patient: t.patient.clone().unwrap_or_default(),
+            part: t.part,
+            sha256: to_hex(&t.fingerprint.sha256),
+            dhash: format!("{:016x}", t.fingerprint.dhash),
+            thumbnail: to_hex(&t.fingerprint.thumbnail),
+        })
+        .collect();
+    cxr_core::write_csv(path, &HEADER, &rows)
+}
+
+/// The training images recorded in the segmenter run `run_dir`; `None` when it has no
+/// record (a run trained on phantoms, or before the record was written).
+///
+/// # Errors
+///
+/// A record that cannot be read, or a row whose fingerprints are not what [`write()`]
+/// writes (naming the file, line and column).
+pub fn read(run_dir: &Path) -> cxr_core::Result<Option<Vec<TrainingImage>>> {
+    let path = run_dir.join(TRAINING_IMAGES);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let csv_err = |source| cxr_core::Error::Csv {
+        path: path.clone(),
+        source,
+    };
+    let mut reader = csv::Reader::from_path(&path).map_err(csv_err)?;
+    let mut images = Vec::new();
+    for row in reader.deserialize::<Row>() {
+        let row = row.map_err(csv_err)?;
+        let line = images.len() as u64 + 2;
+        let bad = |column: &str, value: &str| cxr_core::Error::BadField {
+            path: path.clone(),
+            line,
+            column: column.into(),
+            source: cxr_core::ParseError {
+                kind: "fingerprint",
+                value: value.chars().take(40).collect(),
+                expected: "hexadecimal of the right length",
+            },
+        };
+        let sha256 = from_hex(&row.sha256)
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .ok_or_else(|| bad("sha256", &row.sha256))?;
+        let dhash = u64::from_str_radix(&row.dhash, 16).map_err(|_| bad("dhash", &row.dhash))?;
+        let thumbnail = from_hex(&row.thumbnail)
+            .filter(|t| t.len() == 32 * 32)
+            .ok_or_else(|| bad("thumbnail", &row.thumbnail))?;
+        images.push(TrainingImage {
+            image: PathBuf::from(row.image),
+            patient: (!row.patient.is_empty()).then_some(row.patient),
+            part: row.part,
+            fingerprint: Fingerprint {
+                sha256,
+                dhash,
+                thumbnail,
+            },
+        });
+    }
+    Ok(Some(images))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_record_reads_back_and_a_damaged_row_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(read(dir.path()).unwrap(), None);
+        let img = cxr_core::GrayImage::from_fn(40, 30, |x, y| image::Luma([(x * 5 + y) as u8]));
+        let images = vec![
+            TrainingImage {
+                image: "masks, v2/a.png".into(),
+                patient: Some("p1".into()),
+                part: SegPart::Train,
+                fingerprint: Fingerprint::of(b"a", &img),
+            },
+            TrainingImage {
+                image: "b.dcm".into(),
+                patient: None,
+                part: SegPart::Validation,
+                fingerprint: Fingerprint::of(b"b", &image::imageops::flip_horizontal(&img)),
+            },
+        ];
+        let path = dir.path().join(TRAINING_IMAGES);
+        write(&path, &images).unwrap();
+        assert_eq!(read(dir.path()).unwrap().unwrap(), images);
+
+        let text = std::fs::read_to_string(&path).unwrap();
+        let damaged = text.replacen(&format!("{:016x}", images[1].fingerprint.dhash), "xyz", 1);
+        std::fs::write(&path, damaged).unwrap();
+        let err = read(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("images.csv: line 3, column `dhash`: invalid fingerprint `xyz`"),
+            "{err}"
+        );
+    }
+}
