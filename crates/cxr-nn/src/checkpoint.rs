@@ -219,7 +219,7 @@ pub fn load_best<S: DeserializeOwned>(dir: &Path, vs: &mut VarStore) -> Result<S
     load_checkpoint(dir, name, vs)
 }
 
-/// The weights a trained run is used with, [`inference_weights`](crate::files::inference_weights)'s
+/// The weights a trained run is used with, [`inference_weights`]'s
 /// choice: its [`AVERAGED`] weights when training averaged its last epochs, else `best`'s,
 /// else `last`'s. Returns the state of `best` (or `last`) either way. Only that one
 /// weights file is read (and needs to be there: `make dist` packs no other).
