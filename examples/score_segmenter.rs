@@ -11,6 +11,11 @@
 //! `scripts/lungseg/train_and_score.sh` splits a folder pair by patient, trains on one
 //! part and scores on the other. `--backend pure` runs the network without libtorch
 //! (`cxr::infer`), the only backend when built with `--no-default-features`.
+//!
+//! A run folder records the images it was trained on (`images.csv`): each scored image
+//! found among them (same file, or a copy by fingerprint) is marked in the `trained_on`
+//! column, and the run warns and gives the summary of the others, since a segmenter's
+//! Dice on its own training images flatters it.
 #[path = "common/backend.rs"]
 mod backend;
 #[path = "common/logging.rs"]
@@ -94,6 +99,34 @@ fn score_torch(_: &Args, _: &MaskSet, _: &ProgressBar) -> anyhow::Result<Scored>
     anyhow::bail!(backend::NO_TORCH)
 }
 
+/// `rows` with `trained_on` filled from the segmenter run's record of its training
+/// images (`images.csv`), when it has one: the same file, or the same film by
+/// fingerprint with the duplicate finder's default thresholds.
+fn mark_training_images(
+    run: &std::path::Path,
+    set: &MaskSet,
+    mut rows: Vec<ScoreRow>,
+) -> anyhow::Result<Vec<ScoreRow>> {
+    use rayon::prelude::*;
+    let Some(images) = cxr::lungseg::training_images::read(run)? else {
+        return Ok(rows);
+    };
+    let trained = cxr::lungseg::training_images::TrainedOn::new(images);
+    let d = cxr::cohort::duplicates::DuplicateOptions::default();
+    rows.par_iter_mut()
+        .zip(set.pairs.par_iter())
+        .for_each(|(row, pair)| {
+            let print = || {
+                let bytes = std::fs::read(&pair.image).ok()?;
+                let img = pair.load_image().ok()?;
+                Some(cxr::core::fingerprint::Fingerprint::of(&bytes, &img))
+            };
+            let found = trained.find(&pair.image, print, d.max_hamming, d.max_thumbnail_mad);
+            row.trained_on = Some(found.is_some());
+        });
+    Ok(rows)
+}
+
 fn main() -> anyhow::Result<()> {
     logging::init();
     let a = Args::parse();
@@ -113,6 +146,7 @@ fn main() -> anyhow::Result<()> {
         }
     };
     pb.finish_and_clear();
+    let rows = mark_training_images(&a.weights, &set, rows)?;
     let header = [
         "image",
         "status",
@@ -123,6 +157,7 @@ fn main() -> anyhow::Result<()> {
         "lungs_found",
         "verdict",
         "error",
+        "trained_on",
     ];
     cxr::core::write_csv(&a.out, &header, &rows)?;
     let Some(all) = ScoreSummary::of(&rows) else {
@@ -133,6 +168,19 @@ fn main() -> anyhow::Result<()> {
         );
     };
     println!("{all}; {}", a.out.display());
+    let seen = rows.iter().filter(|r| r.trained_on == Some(true)).count();
+    if seen > 0 {
+        let unseen: Vec<ScoreRow> = rows
+            .iter()
+            .filter(|r| r.trained_on == Some(false))
+            .cloned()
+            .collect();
+        println!(
+            "warning: {seen} of these images are ones the segmenter was trained on (column \
+             trained_on): their Dice flatters it. The others: {}",
+            ScoreSummary::of(&unseen).map_or("none scored".into(), |s| s.to_string())
+        );
+    }
     // Sources mixed (several tables or folders): each on its own line, since a segmenter
     // and its gate can do well on one database and badly on another.
     if parts.len() > 1 {

@@ -298,6 +298,71 @@ fn train_predict_evaluate_and_explain_on_a_tiny_cohort() {
         assert!((t - p).abs() < 1e-4, "Dice {t} (libtorch) vs {p} (pure)");
     }
 
+    // A segmenter whose record says it was trained on two of these images (the very
+    // file, and a half-size JPEG copy of another): they are marked in `trained_on` and
+    // the summary of the others is given, since its Dice on them flatters it.
+    let marked = d.join("seg-marked");
+    copy_dir(&seg, &marked);
+    let images: Vec<std::path::PathBuf> = lines(&d.join("scores-pure.csv"))[1..]
+        .iter()
+        .filter(|r| r.split(',').nth(1) == Some("ok"))
+        .map(|r| r.split(',').next().unwrap().into())
+        .collect();
+    let copy = d.join("copy-of-second.jpg");
+    let second = cxr::core::load_gray(&images[1]).unwrap();
+    let (w, h) = second.dimensions();
+    image::imageops::resize(&second, w / 2, h / 2, image::imageops::FilterType::Lanczos3)
+        .save(&copy)
+        .unwrap();
+    let record = |p: &Path| {
+        use cxr::lungseg::training_images::{SegPart, TrainingImage};
+        let img = cxr::core::load_gray(p).unwrap();
+        TrainingImage {
+            image: p.to_path_buf(),
+            patient: None,
+            part: SegPart::Train,
+            fingerprint: cxr::core::fingerprint::Fingerprint::of(&std::fs::read(p).unwrap(), &img),
+        }
+    };
+    cxr::lungseg::training_images::write(
+        &marked.join(cxr::lungseg::training_images::TRAINING_IMAGES),
+        &[record(&images[0]), record(&copy)],
+    )
+    .unwrap();
+    let scores = d.join("scores-marked.csv");
+    let said = run(
+        "score_segmenter",
+        &[
+            "--weights",
+            s(&marked),
+            "--images",
+            s(&qmenta_images),
+            "--masks",
+            s(&qmenta_masks),
+            "--out",
+            s(&scores),
+            "--worst",
+            "0",
+            "--backend",
+            "pure",
+        ],
+    );
+    let rows = lines(&scores);
+    assert!(rows[0].ends_with(",error,trained_on"), "{}", rows[0]);
+    for r in &rows[1..] {
+        let image = r.split(',').next().unwrap();
+        let trained = image == s(&images[0]) || image == s(&images[1]);
+        assert!(r.ends_with(if trained { ",true" } else { ",false" }), "{r}");
+    }
+    assert!(
+        said.contains(&format!(
+            "warning: 2 of these images are ones the segmenter was trained on (column \
+             trained_on): their Dice flatters it. The others: {} images: Dice mean",
+            rows.len() - 3
+        )),
+        "{said}"
+    );
+
     // The same masks as a CheXmask table (each lung its own run-length encoding, 1-based
     // starts over the row-major pixels) and the images as DICOM would be found: scored
     // through `--chexmask`, every image gets the Dice it got from the folder pair.

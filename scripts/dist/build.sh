@@ -93,10 +93,12 @@ if [ -f "$run/classifier/config.json" ] && [ -f "$run/segmenter/config.json" ]; 
   for part in classifier segmenter; do
     mkdir -p "$model/$part"
     # Settings and logs, and the one weights file inference loads (averaged, else
-    # best, else last: cxr_nn::files::inference_weights).
+    # best, else last: cxr_nn::files::inference_weights). Not the segmenter's record of
+    # its training images (images.csv: their paths and thumbnails, derived from data
+    # whose licence may not allow passing it on; inference does not read it).
     for f in "$run/$part"/*; do
       case "$(basename "$f")" in
-        *.safetensors|curves.png) ;;
+        *.safetensors|curves.png|images.csv) ;;
         *) [ -f "$f" ] && cp "$f" "$model/$part/" ;;
       esac
     done

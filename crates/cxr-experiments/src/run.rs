@@ -114,10 +114,12 @@ pub fn segmenter_folder(ctx: &Context) -> PathBuf {
 }
 
 /// The lung segmenter run: the one given, or one trained into `segmenter/` on the real
-/// masks of `[[segmenter.masks]]`, else on independent phantoms. A finished run there is
+/// masks of `[[segmenter.masks]]` (of the masks of `records`' own images, only those of
+/// the share of patients [`crate::seen::masks_for_segmenter`] keeps), else on
+/// independent phantoms. A finished run there is
 /// reused as it is (its settings checked): neither its masks nor its phantoms are read
 /// or drawn again, so a run folder re-renders where the masks are not at hand.
-pub fn segmenter(ctx: &Context) -> Result<PathBuf> {
+pub fn segmenter(ctx: &Context, records: &[ImageRecord]) -> Result<PathBuf> {
     let step = &ctx.config.segmenter;
     let dir = segmenter_folder(ctx);
     if step.run.is_some() {
@@ -164,6 +166,10 @@ pub fn segmenter(ctx: &Context) -> Result<PathBuf> {
         let (set, reads) = cxr_lungseg::masks::read_sources(&step.masks, cxr_dicom::IMAGE_FILES)?;
         for r in &reads {
             ctx.say(format!("segmenter masks: {r}"));
+        }
+        let (set, left_out) = crate::seen::masks_for_segmenter(ctx, records, set);
+        if let Some(line) = left_out {
+            ctx.say(line);
         }
         if set.pairs.is_empty() {
             return Err(Error::Step {
@@ -407,7 +413,7 @@ pub struct MainOutputs {
 /// The main experiment (Figure 3, Table 3): every step above, then `report.md`.
 pub fn reproduce_main(ctx: &Context) -> Result<MainOutputs> {
     let (records, groups) = cohort(ctx)?;
-    let seg_dir = segmenter(ctx)?;
+    let seg_dir = segmenter(ctx, &records)?;
     let seen = crate::seen::seen_by_segmenter(ctx, &records, &seg_dir)?;
     let seg = Segmenter::load(&seg_dir, ctx.device)?;
     let (accepted, examples, gate) = gate(ctx, &records, &seg)?;
@@ -424,6 +430,22 @@ pub fn reproduce_main(ctx: &Context) -> Result<MainOutputs> {
     let all_test = part(&examples, &accepted, &s, Part::Test);
     let before = all_test.len();
     let test = seen.leave_out_of_test(ctx, all_test);
+    if test.is_empty() {
+        return Err(Error::Step {
+            step: "split",
+            detail: if seen.images.is_empty() {
+                "no test image".into()
+            } else {
+                format!(
+                    "no test image: the segmenter was trained on images of {} of the cohort's \
+                     patients, who all go to training ({}); train it on a share of them, or give \
+                     the run its masks to choose (docs/reproducing.md)",
+                    seen.patients().len(),
+                    crate::seen::SEGMENTER_SEEN
+                )
+            },
+        });
+    }
     let segmenter_seen = seen.sentence(before - test.len());
     let clf_dir = ctx.out.join("classifier");
     classify(

@@ -16,12 +16,13 @@
 //! fingerprint, with the thresholds of the duplicate finder (`[duplicates]`): a copy,
 //! re-encoded or resized, is found too. The result is kept in `segmenter_seen.json`.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use cxr_classifier::Example;
 use cxr_core::fingerprint::Fingerprint;
 use cxr_core::{ImageKey, ImageRecord};
+use cxr_lungseg::training_images::{SegPart, TrainedOn, TrainingImage};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -172,42 +173,123 @@ pub fn seen_by_segmenter(
     Ok(seen)
 }
 
-/// The records that are one of `trained`: the same file (by path or content), or the
-/// same film by fingerprint. A record whose image does not read is not matched (the gate
-/// rejects it anyway).
-fn find(
+/// The mask pairs of `set` the experiment's own segmenter trains on, and a line saying
+/// what was left out. Masks of images outside the cohort (Montgomery, Shenzhen, JSRT,
+/// other databases) are all kept. Of the cohort's own images, only those of a share of
+/// its patients are kept: per label and source, at most `train_fraction × (1 −
+/// validation_fraction)` of the patients (`[split]`), chosen with the split's seed. Those
+/// patients then go to training ([`crate::run::split`]) without taking the validation's
+/// or the test's place, and the masks of the others are left out so that they can be
+/// tested, as the paper kept its segmenter's 1,100 images to the training part.
+pub fn masks_for_segmenter(
     ctx: &Context,
     records: &[ImageRecord],
-    trained: &[cxr_lungseg::training_images::TrainingImage],
-) -> Vec<SeenImage> {
-    let options = &ctx.config.duplicates;
-    let by_path: HashMap<PathBuf, usize> = trained
-        .iter()
-        .enumerate()
-        .filter_map(|(i, t)| Some((std::fs::canonicalize(&t.image).ok()?, i)))
+    mut set: cxr_lungseg::masks::MaskSet,
+) -> (cxr_lungseg::masks::MaskSet, Option<String>) {
+    use cxr_lungseg::LabelledImages;
+    use rand::SeedableRng;
+    use rand::seq::SliceRandom;
+    let all: Vec<usize> = (0..set.pairs.len()).collect();
+    let trained: Vec<TrainingImage> = cxr_lungseg::train::fingerprint_pairs(&set, &all)
+        .into_iter()
+        .filter_map(|(i, fingerprint)| {
+            Some(TrainingImage {
+                image: set.path(i)?.to_path_buf(),
+                patient: None,
+                part: SegPart::Train,
+                fingerprint,
+            })
+        })
         .collect();
+    let found = find(ctx, records, &trained);
+    if found.is_empty() {
+        return (set, None);
+    }
+    // The cohort's patients per stratum (label, source), and those with masks.
+    let mut stratum_of: BTreeMap<String, (cxr_core::Label, String)> = BTreeMap::new();
+    for r in records {
+        stratum_of
+            .entry(r.patient.to_string())
+            .or_insert_with(|| (r.label, r.source.as_str().to_owned()));
+    }
+    let mut size: BTreeMap<&(cxr_core::Label, String), usize> = BTreeMap::new();
+    for st in stratum_of.values() {
+        *size.entry(st).or_default() += 1;
+    }
+    let mut with_masks: BTreeMap<&(cxr_core::Label, String), Vec<&str>> = BTreeMap::new();
+    for p in found
+        .iter()
+        .map(|f| f.patient.as_str())
+        .collect::<BTreeSet<_>>()
+    {
+        with_masks.entry(&stratum_of[p]).or_default().push(p);
+    }
+    let split = &ctx.config.split;
+    let share = split.train_fraction * (1.0 - split.validation_fraction);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(split.seed);
+    let mut chosen: BTreeSet<&str> = BTreeSet::new();
+    for (st, mut patients) in with_masks {
+        let most = (share * size[st] as f64).floor() as usize;
+        patients.shuffle(&mut rng);
+        chosen.extend(patients.into_iter().take(most));
+    }
+    // A pair goes when one of the cohort images it is a copy of belongs to a patient left
+    // for testing.
+    let left: BTreeSet<PathBuf> = found
+        .iter()
+        .filter(|f| !chosen.contains(f.patient.as_str()))
+        .map(|f| f.segmenter_image.clone())
+        .collect();
+    let n_cohort = found
+        .iter()
+        .map(|f| &f.segmenter_image)
+        .collect::<BTreeSet<_>>()
+        .len();
+    let n_patients = found
+        .iter()
+        .map(|f| &f.patient)
+        .collect::<BTreeSet<_>>()
+        .len();
+    let before = set.pairs.len();
+    set.pairs.retain(|p| !left.contains(&p.image));
+    let line = format!(
+        "segmenter masks: {n_cohort} of the {before} masks are of the cohort's images ({n_patients} \
+         patients); those of {} patients (at most {:.0} % of the patients of each label and \
+         source) train the segmenter and go to training, the other {} masks are left out so that their patients \
+         can be tested",
+        chosen.len(),
+        100.0 * share,
+        before - set.pairs.len()
+    );
+    (set, Some(line))
+}
+
+/// The records that are one of `trained` ([`cxr_lungseg::training_images::TrainedOn`]).
+/// A record whose image does not read is not matched (the gate rejects it anyway).
+fn find(ctx: &Context, records: &[ImageRecord], trained: &[TrainingImage]) -> Vec<SeenImage> {
+    let options = &ctx.config.duplicates;
+    let index = TrainedOn::new(trained.to_vec());
     let pb = ctx.bar(records.len(), "segmenter overlap");
     let found: Vec<Option<SeenImage>> = records
         .par_iter()
         .map(|r| {
             pb.inc(1);
-            let seen = |i: usize, same_file: bool| SeenImage {
+            let print = || {
+                let bytes = std::fs::read(&r.path).ok()?;
+                let img = cxr_dicom::load_record_image(r).ok()?;
+                Some(Fingerprint::of(&bytes, &img))
+            };
+            let (t, same_file) = index.find(
+                &r.path,
+                print,
+                options.max_hamming,
+                options.max_thumbnail_mad,
+            )?;
+            Some(SeenImage {
                 key: r.key(),
                 patient: r.patient.to_string(),
-                segmenter_image: trained[i].image.clone(),
+                segmenter_image: t.image.clone(),
                 same_file,
-            };
-            let canonical = std::fs::canonicalize(&r.path).ok();
-            if let Some(&i) = canonical.as_ref().and_then(|c| by_path.get(c)) {
-                return Some(seen(i, true));
-            }
-            let bytes = std::fs::read(&r.path).ok()?;
-            let img = cxr_dicom::load_record_image(r).ok()?;
-            let print = Fingerprint::of(&bytes, &img);
-            trained.iter().enumerate().find_map(|(i, t)| {
-                let f = &t.fingerprint;
-                f.same_film(&print, options.max_hamming, options.max_thumbnail_mad)
-                    .then(|| seen(i, f.sha256 == print.sha256))
             })
         })
         .collect();
@@ -221,13 +303,25 @@ mod tests {
     use crate::ExperimentConfig;
     use crate::test_support::rec;
     use cxr_core::{Label, SourceId};
-    use cxr_lungseg::training_images::{SegPart, TRAINING_IMAGES, TrainingImage};
+    use cxr_lungseg::training_images::TRAINING_IMAGES;
 
+    /// A film of its own: bright discs placed by `seed` over a dark chest.
     fn film(seed: u32) -> cxr_core::GrayImage {
+        let mut state = u64::from(seed).wrapping_mul(6364136223846793005) + 1442695040888963407;
+        let mut next = |n: u32| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 33) % u64::from(n)) as i64
+        };
+        let discs: Vec<(i64, i64, i64)> = (0..6)
+            .map(|_| (next(240), next(200), 15 + next(20)))
+            .collect();
         cxr_core::GrayImage::from_fn(240, 200, |x, y| {
-            let lung = ((x as f64 - 120.0) / 90.0).powi(2) + ((y as f64 - 100.0) / 70.0).powi(2);
-            let v = (x * (3 + seed) + y * (5 + 2 * seed)) % 97;
-            image::Luma([if lung < 1.0 { v as u8 } else { 120 + v as u8 }])
+            let inside = discs.iter().any(|&(cx, cy, r)| {
+                (i64::from(x) - cx).pow(2) + (i64::from(y) - cy).pow(2) < r * r
+            });
+            image::Luma([if inside { 220 } else { 30 + (x / 8) as u8 }])
         })
     }
 
@@ -326,5 +420,73 @@ mod tests {
         let unknown = seen_by_segmenter(&ctx, &records, &seg).unwrap();
         assert_eq!(unknown, SegmenterSeen::default());
         assert!(unknown.sentence(0).contains("cannot be checked"));
+    }
+
+    #[test]
+    fn the_own_segmenter_takes_the_masks_of_a_share_of_the_cohorts_patients() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for sub in ["cohort", "masks/images", "masks/masks"] {
+            std::fs::create_dir_all(d.join(sub)).unwrap();
+        }
+        // Ten patients, five covid-19 and five healthy, one film each; masks for eight of
+        // them (their very files) and for a film from elsewhere.
+        let mask = cxr_core::GrayImage::from_fn(240, 200, |x, _| {
+            image::Luma([if (40..200).contains(&x) { 255 } else { 0 }])
+        });
+        let mut records = Vec::new();
+        for i in 0..10u32 {
+            let label = if i < 5 { Label::Covid } else { Label::Healthy };
+            let path = d.join(format!("cohort/{i}.png"));
+            film(i).save(&path).unwrap();
+            let mut r = rec(SourceId::Qmenta, &format!("P{i}"), &format!("q{i}"), label);
+            r.path = path.clone();
+            records.push(r);
+            if !matches!(i, 4 | 9) {
+                std::fs::copy(&path, d.join(format!("masks/images/{i}.png"))).unwrap();
+                mask.save(d.join(format!("masks/masks/{i}.png"))).unwrap();
+            }
+        }
+        film(42).save(d.join("masks/images/elsewhere.png")).unwrap();
+        mask.save(d.join("masks/masks/elsewhere.png")).unwrap();
+        let set = cxr_lungseg::masks::folder_pair(
+            &d.join("masks/images"),
+            &d.join("masks/masks"),
+            Default::default(),
+        )
+        .unwrap();
+        assert_eq!(set.pairs.len(), 9);
+
+        let mut config = ExperimentConfig::tiny();
+        config.split.train_fraction = 0.5;
+        config.split.validation_fraction = 0.2;
+        let ctx = Context::new(config, &d.join("out"), tch::Device::Cpu, false).unwrap();
+        let (kept, line) = masks_for_segmenter(&ctx, &records, set.clone());
+        // At most 0.5 × 0.8 of each label's five patients: two covid-19, two healthy.
+        let names: Vec<String> = kept
+            .pairs
+            .iter()
+            .map(|p| cxr_core::names::image_stem(&p.image))
+            .collect();
+        assert_eq!(names.len(), 5, "{names:?}");
+        assert!(names.contains(&"elsewhere".to_owned()));
+        let covid = names
+            .iter()
+            .filter(|n| n.parse::<u32>().is_ok_and(|i| i < 5))
+            .count();
+        assert_eq!(covid, 2, "{names:?}");
+        assert_eq!(
+            line.unwrap(),
+            "segmenter masks: 8 of the 9 masks are of the cohort's images (8 patients); those \
+             of 4 patients (at most 40 % of the patients of each label and source) train the \
+             segmenter and go to training, the other 4 masks are left out so that their patients can be \
+             tested"
+        );
+        // The same choice every time (the split's seed).
+        let (again, _) = masks_for_segmenter(&ctx, &records, set.clone());
+        assert_eq!(again.pairs, kept.pairs);
+        // Masks of other images only: all kept, nothing said.
+        let (all, line) = masks_for_segmenter(&ctx, &records[..0], set.clone());
+        assert_eq!((all.pairs.len(), line), (9, None));
     }
 }

@@ -42,7 +42,7 @@ pub struct Prepared {
 /// Runs (or reads back) the cohort, segmenter and gate steps.
 pub fn prepare(ctx: &Context) -> Result<Prepared> {
     let (records, groups) = run::cohort(ctx)?;
-    let segmenter = run::segmenter(ctx)?;
+    let segmenter = run::segmenter(ctx, &records)?;
     let seen = crate::seen::seen_by_segmenter(ctx, &records, &segmenter)?;
     let seg = cxr_lungseg::Segmenter::load(&segmenter, ctx.device)?;
     let (records, examples, _) = run::gate(ctx, &records, &seg)?;

@@ -160,6 +160,10 @@ pub struct ScoreRow {
     pub verdict: Option<&'static str>,
     /// The error, for an `error` row.
     pub error: String,
+    /// Whether the image was one the segmenter was trained on (its run's `images.csv`,
+    /// [`crate::training_images::TrainedOn`]); `None`: not checked. [`score_pairs`]
+    /// leaves it `None`; `score_segmenter` fills it.
+    pub trained_on: Option<bool>,
 }
 
 /// What a set of [`ScoreRow`]s says: the Dice of the post-processed lungs and of the raw
@@ -261,6 +265,7 @@ pub fn score_pairs<S: LungSegmenter + ?Sized>(
                     "reject"
                 }),
                 error: String::new(),
+                trained_on: None,
             })
         })()
         .unwrap_or_else(|e| ScoreRow {
@@ -273,6 +278,7 @@ pub fn score_pairs<S: LungSegmenter + ?Sized>(
             lungs_found: None,
             verdict: None,
             error: cxr_core::error_chain(e.as_ref()),
+            trained_on: None,
         });
         rows.push(row);
         if let Some(pb) = progress {
@@ -603,6 +609,7 @@ mod tests {
             lungs_found: None,
             verdict,
             error: String::new(),
+            trained_on: None,
         };
         let rows = [
             row(Some(0.95), Some("accept")),

@@ -454,6 +454,30 @@ pub fn train(
     })
 }
 
+/// The fingerprints of pairs `indices` of `pairs` that are image files and load, in
+/// parallel and in the order given: what [`train`] records, and what an experiment
+/// matches against its cohort before training (`cxr_experiments::seen`).
+pub fn fingerprint_pairs(
+    pairs: &dyn LabelledImages,
+    indices: &[usize],
+) -> Vec<(usize, cxr_core::fingerprint::Fingerprint)> {
+    use rayon::prelude::*;
+    indices
+        .par_iter()
+        .filter_map(|&i| {
+            let image = pairs.path(i)?;
+            let bytes = std::fs::read(image).ok()?;
+            let (img, _) = pairs
+                .load(i)
+                .map_err(
+                    |e| tracing::debug!(image = %image.display(), error = %e, "not fingerprinted"),
+                )
+                .ok()?;
+            Some((i, cxr_core::fingerprint::Fingerprint::of(&bytes, &img)))
+        })
+        .collect()
+}
+
 /// Writes the run's record of the image files it trains on
 /// ([`crate::training_images`]), once: when every pair is a file and the run has no record
 /// yet. A pair that does not load is left out (training skips it too).
@@ -464,31 +488,25 @@ fn record_training_images(
     val_idx: &[usize],
 ) -> Result<(), Error> {
     use crate::training_images::{SegPart, TRAINING_IMAGES, TrainingImage};
-    use rayon::prelude::*;
     let path = run_dir.join(TRAINING_IMAGES);
     if path.exists() || (0..pairs.len()).any(|i| pairs.path(i).is_none()) {
         return Ok(());
     }
-    let parts = train_idx
-        .iter()
-        .map(|&i| (i, SegPart::Train))
-        .chain(val_idx.iter().map(|&i| (i, SegPart::Validation)));
-    let mut indexed: Vec<(usize, SegPart)> = parts.collect();
-    indexed.sort_by_key(|&(i, _)| i);
-    let images: Vec<TrainingImage> = indexed
-        .par_iter()
-        .filter_map(|&(i, part)| {
-            let image = pairs.path(i)?;
-            let bytes = std::fs::read(image).ok()?;
-            let (img, _) = pairs
-                .load(i)
-                .map_err(|e| tracing::debug!(image = %image.display(), error = %e, "not recorded"))
-                .ok()?;
+    let validation: std::collections::HashSet<usize> = val_idx.iter().copied().collect();
+    let mut indices: Vec<usize> = train_idx.iter().chain(val_idx).copied().collect();
+    indices.sort_unstable();
+    let images: Vec<TrainingImage> = fingerprint_pairs(pairs, &indices)
+        .into_iter()
+        .filter_map(|(i, fingerprint)| {
             Some(TrainingImage {
-                image: image.to_path_buf(),
+                image: pairs.path(i)?.to_path_buf(),
                 patient: pairs.group(i).map(str::to_owned),
-                part,
-                fingerprint: cxr_core::fingerprint::Fingerprint::of(&bytes, &img),
+                part: if validation.contains(&i) {
+                    SegPart::Validation
+                } else {
+                    SegPart::Train
+                },
+                fingerprint,
             })
         })
         .collect();

@@ -126,6 +126,56 @@ pub fn read(run_dir: &Path) -> cxr_core::Result<Option<Vec<TrainingImage>>> {
     Ok(Some(images))
 }
 
+/// A segmenter's training images, to ask of any image whether it was one of them: the
+/// same file (by path, or by content), or the same film by fingerprint
+/// ([`Fingerprint::same_film`], with the duplicate finder's thresholds).
+#[derive(Debug, Clone)]
+pub struct TrainedOn {
+    images: Vec<TrainingImage>,
+    by_path: std::collections::HashMap<PathBuf, usize>,
+}
+
+impl TrainedOn {
+    /// The index over `images` (their files' canonical paths, where they still exist).
+    pub fn new(images: Vec<TrainingImage>) -> TrainedOn {
+        let by_path = images
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| Some((std::fs::canonicalize(&t.image).ok()?, i)))
+            .collect();
+        TrainedOn { images, by_path }
+    }
+
+    /// The training images.
+    pub fn images(&self) -> &[TrainingImage] {
+        &self.images
+    }
+
+    /// The training image `path` is, and whether it is the same file (`true`) or the
+    /// same film by fingerprint: first by path, else by `fingerprint()` (called only
+    /// then; `None` when the image cannot be read: not matched).
+    pub fn find(
+        &self,
+        path: &Path,
+        fingerprint: impl FnOnce() -> Option<Fingerprint>,
+        max_hamming: u32,
+        max_thumbnail_mad: f64,
+    ) -> Option<(&TrainingImage, bool)> {
+        let by_path = std::fs::canonicalize(path)
+            .ok()
+            .and_then(|c| self.by_path.get(&c));
+        if let Some(&i) = by_path {
+            return Some((&self.images[i], true));
+        }
+        let print = fingerprint()?;
+        self.images.iter().find_map(|t| {
+            let f = &t.fingerprint;
+            f.same_film(&print, max_hamming, max_thumbnail_mad)
+                .then_some((t, f.sha256 == print.sha256))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
