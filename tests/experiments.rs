@@ -542,8 +542,8 @@ fn own_sources_run_and_the_audit_names_a_source_that_is_the_diagnosis() {
     assert_eq!(seen["images"].as_array().unwrap().len(), kept, "{seen}");
     assert!(
         said.contains(&format!(
-            "segmenter overlap: {kept} of the segmenter's {kept} training images are in the \
-             cohort; their {} patients go to training",
+            "segmenter overlap: {kept} of the cohort's images are among the segmenter's \
+             {kept} training images; their {} patients go to training",
             seen_patients.len()
         )),
         "{said}"
@@ -567,8 +567,8 @@ fn own_sources_run_and_the_audit_names_a_source_that_is_the_diagnosis() {
     let report = read(&own.join("report.md"));
     assert!(
         report.contains(&format!(
-            "The lung segmenter was trained on {kept} images; {kept} of them are images of \
-             this cohort ({} patients",
+            "The lung segmenter was trained on {kept} images; {kept} of this cohort's images \
+             are among them ({} patients",
             seen_patients.len()
         )),
         "{report}"

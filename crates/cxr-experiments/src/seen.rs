@@ -98,8 +98,8 @@ impl SegmenterSeen {
                  (compared by file and by fingerprint, as duplicates are)."
             ),
             (false, Some(n), k) => format!(
-                "The lung segmenter was trained on {n} images; {k} of them are images of \
-                 this cohort ({} patients, `{SEGMENTER_SEEN}`). Their patients were placed \
+                "The lung segmenter was trained on {n} images; {k} of this cohort's images \
+                 are among them ({} patients, `{SEGMENTER_SEEN}`). Their patients were placed \
                  in training, as the paper placed its segmenter's 1,100 images, so that no \
                  test image is one the segmenter has seen.",
                 self.patients().len()
@@ -107,8 +107,9 @@ impl SegmenterSeen {
         };
         if left_out > 0 {
             s.push_str(&format!(
-                " {left_out} test images of those patients were left out of the evaluation \
-                 (the split was made before this rule)."
+                " {left_out} test images of those patients were in the test part anyway (a \
+                 split made before this rule, or the transfer design) and were left out of \
+                 the evaluation."
             ));
         }
         s
@@ -150,8 +151,8 @@ pub fn seen_by_segmenter(
                 let images = find(ctx, records, &trained);
                 if !images.is_empty() {
                     ctx.say(format!(
-                        "segmenter overlap: {} of the segmenter's {} training images are in the \
-                         cohort; their {} patients go to training",
+                        "segmenter overlap: {} of the cohort's images are among the segmenter's \
+                         {} training images; their {} patients go to training",
                         images.len(),
                         trained.len(),
                         images
@@ -383,8 +384,8 @@ mod tests {
         );
         assert!(
             seen.sentence(0).starts_with(
-                "The lung segmenter was trained on 3 images; 2 of them are images of this \
-                 cohort (2 patients, `segmenter_seen.json`). Their patients were placed in \
+                "The lung segmenter was trained on 3 images; 2 of this cohort's images are \
+                 among them (2 patients, `segmenter_seen.json`). Their patients were placed in \
                  training"
             ),
             "{}",
@@ -410,8 +411,8 @@ mod tests {
         let kept = seen.leave_out_of_test(&ctx, test);
         assert_eq!(kept, vec![example("qmenta:P3")]);
         assert!(seen.sentence(2).ends_with(
-            "2 test images of those patients were left out of the evaluation (the split was \
-             made before this rule)."
+            "2 test images of those patients were in the test part anyway (a split made \
+             before this rule, or the transfer design) and were left out of the evaluation."
         ));
 
         // A segmenter run without the record: said, and nothing forced.
