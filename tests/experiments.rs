@@ -573,6 +573,51 @@ fn own_sources_run_and_the_audit_names_a_source_that_is_the_diagnosis() {
         )),
         "{report}"
     );
+    // A leave-one-source-out fold tests a whole source, those patients too: their test
+    // images are left out of the fold, and the page says how many.
+    run(
+        "leave_one_source_out",
+        &[
+            "--sources",
+            c,
+            "--config",
+            settings.to_str().unwrap(),
+            "--out",
+            own.to_str().unwrap(),
+        ],
+    );
+    let loso: serde_json::Value = serde_json::from_str(&read(&own.join("loso/loso.json"))).unwrap();
+    let left: Vec<(String, u64)> = loso["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let n = r["segmenter_left_out"].as_u64().unwrap();
+            (format!("{} {n}", r["arm"].as_str().unwrap()), n)
+        })
+        .collect();
+    let total: u64 = left.iter().map(|l| l.1).sum();
+    assert!(total > 0 && total <= kept as u64, "{left:?}");
+    let named: Vec<&str> = left
+        .iter()
+        .filter(|l| l.1 > 0)
+        .map(|l| l.0.as_str())
+        .collect();
+    let loso_md = read(&own.join("loso/loso.md"));
+    assert!(
+        loso_md.contains(&format!(
+            "Test images left out because the lung segmenter was trained on them \
+             (`segmenter_seen.json`): {}.",
+            named.join(", ")
+        )),
+        "{loso_md}"
+    );
+    for fold in ["hospital-a", "hospital-b"] {
+        let predictions = read(&own.join("loso").join(fold).join("predictions.csv"));
+        for p in &seen_patients {
+            assert!(!predictions.contains(&format!(":{p},")), "{fold}: {p}");
+        }
+    }
     let recorded = read(&own.join("experiment.toml"));
     assert!(
         recorded.contains("[[segmenter.masks]]") && recorded.contains("kind = \"folder\""),

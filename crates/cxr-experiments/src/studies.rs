@@ -70,6 +70,7 @@ fn arm_result(arm: &str, train_patients: usize, e: &Evaluation) -> ArmResult {
             })
             .collect(),
         accuracy: e.global_accuracy,
+        segmenter_left_out: 0,
     }
 }
 
@@ -145,7 +146,9 @@ fn arm_on(
     let name = dir
         .file_name()
         .map_or("arm".into(), |n| n.to_string_lossy().into_owned());
+    let before = test.len();
     let test = &p.seen.leave_out_of_test(ctx, test.to_vec());
+    let left_out = before - test.len();
     if test.is_empty() {
         return Err(Error::Step {
             step: "study arm",
@@ -158,11 +161,10 @@ fn arm_on(
     run::predict(ctx, &clf, test, &p.records, &pred)?;
     let e = run::evaluate(ctx, &pred, &dir.join("evaluation"))?;
     let patients: BTreeSet<&str> = train.iter().map(|e| e.patient.as_str()).collect();
-    Ok(arm_result(
-        &name,
-        train_patients.unwrap_or(patients.len()),
-        &e,
-    ))
+    Ok(ArmResult {
+        segmenter_left_out: left_out,
+        ..arm_result(&name, train_patients.unwrap_or(patients.len()), &e)
+    })
 }
 
 fn splits_arm_name(fraction: f64, seed: u64) -> String {

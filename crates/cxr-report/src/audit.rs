@@ -710,6 +710,7 @@ mod tests {
             train_patients: 0,
             auc: vec![None, Some((covid, [covid - 0.1, covid])), None],
             accuracy: 0.7,
+            segmenter_left_out: 0,
         };
         LosoSummary {
             input: input.into(),

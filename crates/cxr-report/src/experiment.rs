@@ -505,6 +505,10 @@ pub struct ArmResult {
     pub auc: Vec<Option<(f64, [f64; 2])>>,
     /// Global accuracy.
     pub accuracy: f64,
+    /// Test images left out because the lung segmenter was trained on them (their
+    /// patients'; `cxr_experiments::seen`); 0 in results written before it was counted.
+    #[serde(default)]
+    pub segmenter_left_out: usize,
 }
 
 const CLASS_COLORS: [RGBColor; 3] = [
@@ -514,7 +518,8 @@ const CLASS_COLORS: [RGBColor; 3] = [
 ];
 
 /// The table of arms: training patients, test units, accuracy, AUC per class with its
-/// DeLong interval; `first` heads the arm column.
+/// DeLong interval; `first` heads the arm column. Under it, the arms whose test part lost
+/// images the lung segmenter was trained on, when any did.
 pub fn auc_table(rows: &[ArmResult], first: &str) -> String {
     let mut s = format!(
         "| {first} | Training patients | Test units | Accuracy | AUC healthy | AUC covid-19 | AUC bacterial |\n|---|---|---|---|---|---|---|\n"
@@ -540,6 +545,19 @@ pub fn auc_table(rows: &[ArmResult], first: &str) -> String {
             auc(0),
             auc(1),
             auc(2)
+        );
+    }
+    let left: Vec<String> = rows
+        .iter()
+        .filter(|r| r.segmenter_left_out > 0)
+        .map(|r| format!("{} {}", r.arm, r.segmenter_left_out))
+        .collect();
+    if !left.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nTest images left out because the lung segmenter was trained on them \
+             (`segmenter_seen.json`): {}.",
+            left.join(", ")
         );
     }
     s
@@ -807,6 +825,35 @@ mod tests {
     use super::*;
     use cxr_eval::aggregate::ImagePrediction;
     use cxr_eval::evaluate::{EvaluateOptions, evaluate};
+
+    #[test]
+    fn the_arms_table_names_the_arms_that_lost_test_images_to_the_segmenter() {
+        let arm = |name: &str, left: usize| ArmResult {
+            arm: name.into(),
+            test_units: 20,
+            train_patients: 40,
+            auc: vec![None, Some((0.9, [0.8, 0.95])), None],
+            accuracy: 0.8,
+            segmenter_left_out: left,
+        };
+        let table = auc_table(&[arm("add0", 3), arm("add5", 0), arm("add10", 1)], "Arm");
+        assert!(table.contains("| add0 | 40 | 20 | 0.800 | — | 0.900 [0.800, 0.950] | — |"));
+        assert!(
+            table.ends_with(
+                "\nTest images left out because the lung segmenter was trained on them \
+                 (`segmenter_seen.json`): add0 3, add10 1.\n"
+            ),
+            "{table}"
+        );
+        let clean = auc_table(&[arm("add0", 0)], "Arm");
+        assert!(!clean.contains("left out"), "{clean}");
+        // Results written before the count read back with none.
+        let old: ArmResult = serde_json::from_str(
+            r#"{"arm":"a","test_units":1,"train_patients":2,"auc":[null,null,null],"accuracy":0.5}"#,
+        )
+        .unwrap();
+        assert_eq!(old.segmenter_left_out, 0);
+    }
 
     /// 60 images of 60 patients, over-confident: the right class gets 0.9 four times in
     /// five, the wrong one otherwise.
