@@ -67,6 +67,13 @@ pub struct SegmenterStep {
     /// paper's way: its segmenter learned from hand-delineated radiographs.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub masks: Vec<cxr_lungseg::masks::MaskSourceSpec>,
+    /// Of those masks, the ones of the cohort's own images train the segmenter for at
+    /// most this share of the cohort's patients per label and source, who then go to
+    /// training (`cxr_experiments::seen::masks_for_segmenter`). Unset: `[split]`'s
+    /// `train_fraction × (1 − validation_fraction)`. For the split-size study, at most its
+    /// smallest fraction: patients the segmenter saw train in every arm.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cohort_mask_share: Option<f64>,
     /// Otherwise: phantoms to train on (standing in for the paper's 1,000
     /// hand-delineated images; an independent set, not the cohort's images). One in
     /// eight is a bad acquisition with its true partial mask, so the gate learns what to
@@ -85,6 +92,7 @@ impl Default for SegmenterStep {
         SegmenterStep {
             run: None,
             masks: Vec::new(),
+            cohort_mask_share: None,
             synthetic_images: 320,
             // The CPU network at 128 px: the phantoms' lungs are large smooth shapes, and
             // at 256 px the segmenter alone took half of the demo's six minutes (the gate
@@ -497,6 +505,13 @@ impl ExperimentConfig {
                     .into(),
             ));
         }
+        if let Some(share) = self.segmenter.cohort_mask_share
+            && !(0.0..=1.0).contains(&share)
+        {
+            return Err(bad(format!(
+                "segmenter.cohort_mask_share: {share} is not a share of patients in [0, 1]"
+            )));
+        }
         if self.segmenter.run.is_none()
             && self.segmenter.masks.is_empty()
             && self.data.synthetic.is_none()
@@ -776,6 +791,14 @@ mod tests {
             root: "MontgomerySet".into(),
         }];
         with_masks.validate(Path::new("<settings>")).unwrap();
+        // A share of the cohort's patients for the segmenter's masks is a share.
+        with_masks.segmenter.cohort_mask_share = Some(1.5);
+        let e = with_masks.validate(Path::new("<settings>")).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("segmenter.cohort_mask_share: 1.5 is not a share of patients in [0, 1]"),
+            "{e}"
+        );
         assert_eq!(c, expected);
     }
 

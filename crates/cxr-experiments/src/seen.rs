@@ -63,6 +63,20 @@ impl SegmenterSeen {
         self.images.iter().map(|s| s.patient.as_str()).collect()
     }
 
+    /// How many of `records`' patients the segmenter saw, and how many patients there
+    /// are, when the former are more than `train_fraction` of them: they train whatever
+    /// the split asks for (an arm of the split-size study smaller than
+    /// `[segmenter] cohort_mask_share`).
+    pub fn beyond(&self, records: &[ImageRecord], train_fraction: f64) -> Option<(usize, usize)> {
+        let seen = self.patients();
+        let patients: BTreeSet<String> = records.iter().map(|r| r.patient.to_string()).collect();
+        let forced = patients
+            .iter()
+            .filter(|p| seen.contains(p.as_str()))
+            .count();
+        (forced as f64 > train_fraction * patients.len() as f64).then_some((forced, patients.len()))
+    }
+
     /// `test` without the images of those patients, and how many were left out (said
     /// on `ctx` when some were).
     pub fn leave_out_of_test(&self, ctx: &Context, test: Vec<Example>) -> Vec<Example> {
@@ -177,8 +191,9 @@ pub fn seen_by_segmenter(
 /// The mask pairs of `set` the experiment's own segmenter trains on, and a line saying
 /// what was left out. Masks of images outside the cohort (Montgomery, Shenzhen, JSRT,
 /// other databases) are all kept. Of the cohort's own images, only those of a share of
-/// its patients are kept: per label and source, at most `train_fraction × (1 −
-/// validation_fraction)` of the patients (`[split]`), chosen with the split's seed. Those
+/// its patients are kept: per label and source, at most `[segmenter]
+/// cohort_mask_share`, by default `train_fraction × (1 − validation_fraction)` of the
+/// patients (`[split]`), chosen with the split's seed. Those
 /// patients then go to training ([`crate::run::split`]) without taking the validation's
 /// or the test's place, and the masks of the others are left out so that they can be
 /// tested, as the paper kept its segmenter's 1,100 images to the training part.
@@ -226,7 +241,11 @@ pub fn masks_for_segmenter(
         with_masks.entry(&stratum_of[p]).or_default().push(p);
     }
     let split = &ctx.config.split;
-    let share = split.train_fraction * (1.0 - split.validation_fraction);
+    let share = ctx
+        .config
+        .segmenter
+        .cohort_mask_share
+        .unwrap_or(split.train_fraction * (1.0 - split.validation_fraction));
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(split.seed);
     let mut chosen: BTreeSet<&str> = BTreeSet::new();
     for (st, mut patients) in with_masks {
@@ -393,6 +412,9 @@ mod tests {
         );
         // Kept: read back as found.
         assert_eq!(seen_by_segmenter(&ctx, &records, &seg).unwrap(), seen);
+        // Two of three patients train in any split: more than a third asked for.
+        assert_eq!(seen.beyond(&records, 0.33), Some((2, 3)));
+        assert_eq!(seen.beyond(&records, 0.7), None);
         // A test part holding them anyway leaves them out.
         let example = |patient: &str| Example {
             image: "x.png".into(),
@@ -489,5 +511,12 @@ mod tests {
         // Masks of other images only: all kept, nothing said.
         let (all, line) = masks_for_segmenter(&ctx, &records[..0], set.clone());
         assert_eq!((all.pairs.len(), line), (9, None));
+        // A share set in the settings: one patient of each label's five.
+        let mut config = ctx.config.clone();
+        config.segmenter.cohort_mask_share = Some(0.2);
+        let ctx = Context::new(config, &d.join("out2"), tch::Device::Cpu, false).unwrap();
+        let (fewer, line) = masks_for_segmenter(&ctx, &records, set);
+        assert_eq!(fewer.pairs.len(), 3, "{line:?}");
+        assert!(line.unwrap().contains("those of 2 patients (at most 20 %"));
     }
 }

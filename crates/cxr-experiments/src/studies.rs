@@ -117,6 +117,16 @@ fn arm(ctx: &Context, p: &Prepared, split_config: &SplitConfig, dir: &Path) -> R
         &p.seen,
         &dir.join("split.csv"),
     )?;
+    if let Some((forced, total)) = p.seen.beyond(&p.records, split_config.train_fraction) {
+        ctx.say(format!(
+            "{}: {forced} of the {total} patients are ones the segmenter was trained on, who \
+             train in every arm: more than the {:.0} % this arm asks for, so it trains on {} \
+             ([segmenter] cohort_mask_share sets how many)",
+            dir.file_name().unwrap_or_default().to_string_lossy(),
+            100.0 * split_config.train_fraction,
+            s.counts().get(&Part::Train).copied().unwrap_or(0)
+        ));
+    }
     let train = run::part(&p.examples, &p.records, &s, Part::Train);
     let val = run::part(&p.examples, &p.records, &s, Part::Validation);
     let test = run::part(&p.examples, &p.records, &s, Part::Test);
