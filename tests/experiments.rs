@@ -618,6 +618,51 @@ fn own_sources_run_and_the_audit_names_a_source_that_is_the_diagnosis() {
             assert!(!predictions.contains(&format!(":{p},")), "{fold}: {p}");
         }
     }
+    // A segmenter trained elsewhere on every cohort image would send every patient to
+    // training: the run stops before training a classifier and says why.
+    let everything = tmp.path().join("segmenter-on-everything");
+    std::fs::create_dir_all(&everything).unwrap();
+    for f in std::fs::read_dir(own.join("segmenter")).unwrap() {
+        let f = f.unwrap().path();
+        if f.is_file() {
+            std::fs::copy(&f, everything.join(f.file_name().unwrap())).unwrap();
+        }
+    }
+    let all_images: Vec<cxr::lungseg::training_images::TrainingImage> =
+        std::fs::read_dir(synth.join("images"))
+            .unwrap()
+            .flat_map(|sub| std::fs::read_dir(sub.unwrap().path()).unwrap())
+            .map(|f| {
+                let p = f.unwrap().path();
+                let img = cxr::core::load_gray(&p).unwrap();
+                cxr::lungseg::training_images::TrainingImage {
+                    fingerprint: cxr::core::fingerprint::Fingerprint::of(
+                        &std::fs::read(&p).unwrap(),
+                        &img,
+                    ),
+                    image: p,
+                    patient: None,
+                    part: cxr::lungseg::training_images::SegPart::Train,
+                }
+            })
+            .collect();
+    cxr::lungseg::training_images::write(&everything.join("images.csv"), &all_images).unwrap();
+    let out = Command::new(example("reproduce_main"))
+        .args(["--sources", c, "--tiny", "--segmenter"])
+        .arg(&everything)
+        .arg("--out")
+        .arg(tmp.path().join("all-seen"))
+        .env("CXR_DEVICE", "cpu")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("no test image: the segmenter was trained on images of")
+            && err.contains("segmenter_seen.json"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("all-seen/classifier").exists());
     let recorded = read(&own.join("experiment.toml"));
     assert!(
         recorded.contains("[[segmenter.masks]]") && recorded.contains("kind = \"folder\""),
