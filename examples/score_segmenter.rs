@@ -30,6 +30,7 @@ use clap::Parser;
 use cxr::lungseg::masks::MaskSet;
 use cxr::lungseg::postprocess::PostprocessOptions;
 use cxr::lungseg::qc::QcOptions;
+use cxr::lungseg::training_images::TrainedOn;
 use cxr::lungseg::{LungSegmenter, ScoreRow, ScoreSummary, score_pairs, worst_cases};
 use cxr::report::layers::agreement_image;
 use cxr::report::plot::{Tile, image_grid_png};
@@ -60,17 +61,22 @@ struct Args {
 /// The scores, and the worst images drawn against their references.
 type Scored = (Vec<ScoreRow>, Vec<Tile>);
 
-/// The pairs scored through either library's segmenter, and the `worst` lowest-Dice
-/// ones drawn against their references.
+/// The pairs scored through either library's segmenter, each marked when the run's
+/// record says the segmenter was trained on it (the same file, or the same film by
+/// fingerprint with the duplicate finder's default thresholds), and the `--worst`
+/// lowest-Dice ones drawn against their references.
 fn score_with<S: LungSegmenter>(
     seg: &S,
     set: &MaskSet,
-    worst: usize,
+    a: &Args,
     pb: &ProgressBar,
 ) -> anyhow::Result<Scored> {
     let (post, qc) = (PostprocessOptions::default(), QcOptions::default());
-    let rows = score_pairs(seg, set, &post, &qc, Some(pb))?;
-    let tiles = worst_cases(seg, set, &rows, worst, &post, &qc)
+    let d = cxr::cohort::duplicates::DuplicateOptions::default();
+    let trained = cxr::lungseg::training_images::read(&a.weights)?
+        .map(|images| TrainedOn::new(images, d.max_hamming, d.max_thumbnail_mad));
+    let rows = score_pairs(seg, set, &post, &qc, trained.as_ref(), Some(pb))?;
+    let tiles = worst_cases(seg, set, &rows, a.worst, &post, &qc)
         .into_iter()
         .map(|w| Tile {
             image: agreement_image(&w.image, &w.predicted, &w.reference),
@@ -91,40 +97,12 @@ fn score_with<S: LungSegmenter>(
 fn score_torch(a: &Args, set: &MaskSet, pb: &ProgressBar) -> anyhow::Result<Scored> {
     let seg = cxr::lungseg::Segmenter::load(&a.weights, cxr::nn::device_from_env()?)?
         .with_mirror_average(a.mirror_average);
-    score_with(&seg, set, a.worst, pb)
+    score_with(&seg, set, a, pb)
 }
 
 #[cfg(not(feature = "torch"))]
 fn score_torch(_: &Args, _: &MaskSet, _: &ProgressBar) -> anyhow::Result<Scored> {
     anyhow::bail!(backend::NO_TORCH)
-}
-
-/// `rows` with `trained_on` filled from the segmenter run's record of its training
-/// images (`images.csv`), when it has one: the same file, or the same film by
-/// fingerprint with the duplicate finder's default thresholds.
-fn mark_training_images(
-    run: &std::path::Path,
-    set: &MaskSet,
-    mut rows: Vec<ScoreRow>,
-) -> anyhow::Result<Vec<ScoreRow>> {
-    use rayon::prelude::*;
-    let Some(images) = cxr::lungseg::training_images::read(run)? else {
-        return Ok(rows);
-    };
-    let trained = cxr::lungseg::training_images::TrainedOn::new(images);
-    let d = cxr::cohort::duplicates::DuplicateOptions::default();
-    rows.par_iter_mut()
-        .zip(set.pairs.par_iter())
-        .for_each(|(row, pair)| {
-            let print = || {
-                let bytes = std::fs::read(&pair.image).ok()?;
-                let img = pair.load_image().ok()?;
-                Some(cxr::core::fingerprint::Fingerprint::of(&bytes, &img))
-            };
-            let found = trained.find(&pair.image, print, d.max_hamming, d.max_thumbnail_mad);
-            row.trained_on = Some(found.is_some());
-        });
-    Ok(rows)
 }
 
 fn main() -> anyhow::Result<()> {
@@ -142,11 +120,10 @@ fn main() -> anyhow::Result<()> {
         Backend::Pure => {
             let seg =
                 cxr::infer::Segmenter::load(&a.weights)?.with_mirror_average(a.mirror_average);
-            score_with(&seg, &set, a.worst, &pb)?
+            score_with(&seg, &set, &a, &pb)?
         }
     };
     pb.finish_and_clear();
-    let rows = mark_training_images(&a.weights, &set, rows)?;
     let header = [
         "image",
         "status",

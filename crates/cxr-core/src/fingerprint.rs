@@ -31,6 +31,19 @@ impl Fingerprint {
         }
     }
 
+    /// The fingerprints of the file at `path` and of the image decoded from it (`img`).
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Io`] naming the file when it cannot be read.
+    pub fn of_file(path: &std::path::Path, img: &GrayImage) -> crate::Result<Fingerprint> {
+        let bytes = std::fs::read(path).map_err(|source| crate::Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(Fingerprint::of(&bytes, img))
+    }
+
     /// Whether `self` and `other` are the same film: the same file, or hashes at most
     /// `max_hamming` bits apart whose thumbnails differ by at most `max_thumbnail_mad`
     /// gray levels ([`thumbnail_mad`]). Chest radiographs are alike in their global

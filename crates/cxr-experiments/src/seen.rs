@@ -288,23 +288,21 @@ pub fn masks_for_segmenter(
 /// A record whose image does not read is not matched (the gate rejects it anyway).
 fn find(ctx: &Context, records: &[ImageRecord], trained: &[TrainingImage]) -> Vec<SeenImage> {
     let options = &ctx.config.duplicates;
-    let index = TrainedOn::new(trained.to_vec());
+    let index = TrainedOn::new(
+        trained.to_vec(),
+        options.max_hamming,
+        options.max_thumbnail_mad,
+    );
     let pb = ctx.bar(records.len(), "segmenter overlap");
     let found: Vec<Option<SeenImage>> = records
         .par_iter()
         .map(|r| {
             pb.inc(1);
             let print = || {
-                let bytes = std::fs::read(&r.path).ok()?;
                 let img = cxr_dicom::load_record_image(r).ok()?;
-                Some(Fingerprint::of(&bytes, &img))
+                Fingerprint::of_file(&r.path, &img).ok()
             };
-            let (t, same_file) = index.find(
-                &r.path,
-                print,
-                options.max_hamming,
-                options.max_thumbnail_mad,
-            )?;
+            let (t, same_file) = index.find(&r.path, print)?;
             Some(SeenImage {
                 key: r.key(),
                 patient: r.patient.to_string(),

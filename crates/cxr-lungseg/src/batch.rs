@@ -161,8 +161,8 @@ pub struct ScoreRow {
     /// The error, for an `error` row.
     pub error: String,
     /// Whether the image was one the segmenter was trained on (its run's `images.csv`,
-    /// [`crate::training_images::TrainedOn`]); `None`: not checked. [`score_pairs`]
-    /// leaves it `None`; `score_segmenter` fills it.
+    /// [`crate::training_images::TrainedOn`]; an `error` row by its path only); `None`:
+    /// not checked (no record given to [`score_pairs`]).
     pub trained_on: Option<bool>,
 }
 
@@ -221,7 +221,8 @@ impl std::fmt::Display for ScoreSummary {
 /// Scores a segmenter on labelled pairs: each image is segmented at its own size
 /// ([`segment_image`]) and compared with its mask ([`crate::metrics::evaluate_labels`]),
 /// ignore pixels left out. A pair that fails to load or score is an `error` row and the
-/// rest go on.
+/// rest go on. With the segmenter's record of its training images (`trained`), each row
+/// says whether its image was one of them (`trained_on`), from the image already loaded.
 ///
 /// # Errors
 ///
@@ -231,6 +232,7 @@ pub fn score_pairs<S: LungSegmenter + ?Sized>(
     set: &MaskSet,
     post: &PostprocessOptions,
     qc: &QcOptions,
+    trained: Option<&crate::training_images::TrainedOn>,
     progress: Option<&ProgressBar>,
 ) -> Result<Vec<ScoreRow>, crate::Error> {
     post.validate()?;
@@ -265,7 +267,10 @@ pub fn score_pairs<S: LungSegmenter + ?Sized>(
                     "reject"
                 }),
                 error: String::new(),
-                trained_on: None,
+                trained_on: trained.map(|t| {
+                    let print = || cxr_core::fingerprint::Fingerprint::of_file(&pair.image, &img);
+                    t.find(&pair.image, || print().ok()).is_some()
+                }),
             })
         })()
         .unwrap_or_else(|e| ScoreRow {
@@ -278,7 +283,7 @@ pub fn score_pairs<S: LungSegmenter + ?Sized>(
             lungs_found: None,
             verdict: None,
             error: cxr_core::error_chain(e.as_ref()),
-            trained_on: None,
+            trained_on: trained.map(|t| t.find(&pair.image, || None).is_some()),
         });
         rows.push(row);
         if let Some(pb) = progress {
@@ -669,7 +674,7 @@ mod tests {
         }
         let set = crate::masks::folder_pair(&images, &masks, Default::default()).unwrap();
         let (post, qc) = (PostprocessOptions::default(), QcOptions::default());
-        let rows = score_pairs(&Boxes, &set, &post, &qc, None).unwrap();
+        let rows = score_pairs(&Boxes, &set, &post, &qc, None, None).unwrap();
         let dice: Vec<f64> = rows.iter().map(|r| r.dice.unwrap()).collect();
         assert!(dice[1] < dice[2] && dice[2] < dice[0], "{dice:?}");
         let worst = worst_cases(&Boxes, &set, &rows, 2, &post, &qc);

@@ -382,7 +382,7 @@ pub fn train(
     cxr_nn::open_run(run_dir, config)?;
     let (train_idx, val_idx) =
         split_by_patient(pairs.as_ref(), config.validation_fraction, config.seed);
-    record_training_images(run_dir, pairs.as_ref(), &train_idx, &val_idx)?;
+    record_training_images(run_dir, pairs.as_ref(), &val_idx)?;
     let size = config.model.input_size as usize;
     let shrunk = Arc::new(ShrunkPairs::new(pairs, size as u32));
     let loader = |indices: Vec<usize>, augment: AugmentConfig, shuffle: bool| {
@@ -466,14 +466,14 @@ pub fn fingerprint_pairs(
         .par_iter()
         .filter_map(|&i| {
             let image = pairs.path(i)?;
-            let bytes = std::fs::read(image).ok()?;
             let (img, _) = pairs
                 .load(i)
                 .map_err(
                     |e| tracing::debug!(image = %image.display(), error = %e, "not fingerprinted"),
                 )
                 .ok()?;
-            Some((i, cxr_core::fingerprint::Fingerprint::of(&bytes, &img)))
+            let print = cxr_core::fingerprint::Fingerprint::of_file(image, &img).ok()?;
+            Some((i, print))
         })
         .collect()
 }
@@ -484,7 +484,6 @@ pub fn fingerprint_pairs(
 fn record_training_images(
     run_dir: &Path,
     pairs: &dyn LabelledImages,
-    train_idx: &[usize],
     val_idx: &[usize],
 ) -> Result<(), Error> {
     use crate::training_images::{SegPart, TRAINING_IMAGES, TrainingImage};
@@ -492,10 +491,10 @@ fn record_training_images(
     if path.exists() || (0..pairs.len()).any(|i| pairs.path(i).is_none()) {
         return Ok(());
     }
+    // Every pair is on one side of the split: those not in validation train.
     let validation: std::collections::HashSet<usize> = val_idx.iter().copied().collect();
-    let mut indices: Vec<usize> = train_idx.iter().chain(val_idx).copied().collect();
-    indices.sort_unstable();
-    let images: Vec<TrainingImage> = fingerprint_pairs(pairs, &indices)
+    let all: Vec<usize> = (0..pairs.len()).collect();
+    let images: Vec<TrainingImage> = fingerprint_pairs(pairs, &all)
         .into_iter()
         .filter_map(|(i, fingerprint)| {
             Some(TrainingImage {

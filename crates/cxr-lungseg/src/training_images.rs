@@ -133,17 +133,26 @@ pub fn read(run_dir: &Path) -> cxr_core::Result<Option<Vec<TrainingImage>>> {
 pub struct TrainedOn {
     images: Vec<TrainingImage>,
     by_path: std::collections::HashMap<PathBuf, usize>,
+    max_hamming: u32,
+    max_thumbnail_mad: f64,
 }
 
 impl TrainedOn {
-    /// The index over `images` (their files' canonical paths, where they still exist).
-    pub fn new(images: Vec<TrainingImage>) -> TrainedOn {
+    /// The index over `images` (their files' canonical paths, where they still exist),
+    /// matching films within the duplicate finder's thresholds `max_hamming` and
+    /// `max_thumbnail_mad` (`cxr_cohort::duplicates::DuplicateOptions`).
+    pub fn new(images: Vec<TrainingImage>, max_hamming: u32, max_thumbnail_mad: f64) -> TrainedOn {
         let by_path = images
             .iter()
             .enumerate()
             .filter_map(|(i, t)| Some((std::fs::canonicalize(&t.image).ok()?, i)))
             .collect();
-        TrainedOn { images, by_path }
+        TrainedOn {
+            images,
+            by_path,
+            max_hamming,
+            max_thumbnail_mad,
+        }
     }
 
     /// The training images.
@@ -158,8 +167,6 @@ impl TrainedOn {
         &self,
         path: &Path,
         fingerprint: impl FnOnce() -> Option<Fingerprint>,
-        max_hamming: u32,
-        max_thumbnail_mad: f64,
     ) -> Option<(&TrainingImage, bool)> {
         let by_path = std::fs::canonicalize(path)
             .ok()
@@ -170,7 +177,7 @@ impl TrainedOn {
         let print = fingerprint()?;
         self.images.iter().find_map(|t| {
             let f = &t.fingerprint;
-            f.same_film(&print, max_hamming, max_thumbnail_mad)
+            f.same_film(&print, self.max_hamming, self.max_thumbnail_mad)
                 .then_some((t, f.sha256 == print.sha256))
         })
     }
