@@ -15,7 +15,6 @@ use cxr_synth::{CohortPlan, SynthConfig, plan_cases, write_cohort};
 use tch::Device;
 
 struct Fixture {
-    _dir: tempfile::TempDir,
     run: PathBuf,
     examples: Vec<Example>,
     config: TrainConfig,
@@ -40,18 +39,21 @@ fn config() -> TrainConfig {
 fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
+        // A `static` is never dropped: a TempDir here would never be removed.
+        let dir =
+            cxr_synth::fixture::shared_dir(env!("CARGO_TARGET_TMPDIR").as_ref(), "train_infer")
+                .unwrap();
         // One class per source style, as in the demo cohort and the paper's data: a tiny
         // network learns it within three epochs whatever the rounding (on one source
         // alone it stays near chance, ln 3, and whether the loss fell was luck).
         let plan = CohortPlan::one_class_per_source(16);
         let synth = SynthConfig::with_size(96);
         let cases = plan_cases(&plan, &synth, 11).unwrap();
-        let files = write_cohort(&dir.path().join("cohort"), &cases, &synth, None).unwrap();
+        let files = write_cohort(&dir.join("cohort"), &cases, &synth, None).unwrap();
         let records = cxr_core::manifest::read_records(&files.records_csv).unwrap();
-        let (examples, bad) = examples_with_mask_column(&records, &dir.path().join("cohort"));
+        let (examples, bad) = examples_with_mask_column(&records, &dir.join("cohort"));
         assert!(bad.is_empty());
-        let run = dir.path().join("run");
+        let run = dir.join("run");
         let config = config();
         let s = train(&run, &examples, &config, Device::Cpu, false).unwrap();
         assert_eq!(s.epochs.len(), 3);
@@ -61,7 +63,6 @@ fn fixture() -> &'static Fixture {
             last_loss: s.epochs[2].train_loss,
             examples,
             config,
-            _dir: dir,
         }
     })
 }

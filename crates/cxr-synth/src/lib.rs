@@ -31,6 +31,7 @@ pub mod cohort;
 pub mod config;
 pub mod confounder;
 mod error;
+pub mod fixture;
 mod lesion;
 mod noise;
 pub mod render;

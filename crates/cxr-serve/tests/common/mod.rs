@@ -16,7 +16,6 @@ use serde_json::Value;
 use tch::Device;
 
 pub struct Fixture {
-    pub _dir: tempfile::TempDir,
     /// The experiment folder: classifier/, segmenter/, evaluation/metrics.json.
     pub exp: PathBuf,
     /// Phantom PNGs of the cohort.
@@ -26,12 +25,14 @@ pub struct Fixture {
 pub fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let exp = dir.path().join("exp");
+        // A `static` is never dropped: a TempDir here would never be removed.
+        let dir =
+            cxr_synth::fixture::shared_dir(env!("CARGO_TARGET_TMPDIR").as_ref(), "serve").unwrap();
+        let exp = dir.join("exp");
         let plan = CohortPlan::one_class_per_source(10);
         let synth = SynthConfig::with_size(96);
         let cases = plan_cases(&plan, &synth, 5).unwrap();
-        let cohort = dir.path().join("cohort");
+        let cohort = dir.join("cohort");
         let files = write_cohort(&cohort, &cases, &synth, None).unwrap();
         let records = cxr_core::manifest::read_records(&files.records_csv).unwrap();
         let (examples, bad) = examples_with_mask_column(&records, &cohort);
@@ -85,7 +86,7 @@ pub fn fixture() -> &'static Fixture {
         let clf = Classifier::load(&exp.join("classifier"), Device::Cpu).unwrap();
         let (rows, rejected) = predict_records(&clf, &examples, &records, 8, None).unwrap();
         assert!(rejected.is_empty());
-        let predictions = dir.path().join("predictions.csv");
+        let predictions = dir.join("predictions.csv");
         cxr_eval::write_predictions(&predictions, &rows).unwrap();
         let mut evaluate = cxr_eval::evaluate::EvaluateOptions::default();
         evaluate.bootstrap.rounds = 50;
@@ -96,11 +97,7 @@ pub fn fixture() -> &'static Fixture {
         })
         .unwrap();
         let images = examples.iter().map(|e| e.image.clone()).collect();
-        Fixture {
-            _dir: dir,
-            exp,
-            images,
-        }
+        Fixture { exp, images }
     })
 }
 
