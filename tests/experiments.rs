@@ -50,7 +50,7 @@ fn every_experiment_runs_on_the_tiny_cohort() {
         let device = cxr_nn::compute(cxr_nn::device_from_env().unwrap()).device;
         assert_eq!(env.compute.as_ref().unwrap().device, device);
         let line = format!(
-            "- {}{} trained with: {} (`{part}/environment.jsonl`).",
+            "- {}{} (`{part}/environment.jsonl`) trained with: {}.",
             part[..1].to_uppercase(),
             &part[1..],
             env.summary()

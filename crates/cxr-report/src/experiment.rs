@@ -177,24 +177,20 @@ const PROVENANCE_HEAD: &str = "## Provenance\n\nThe software and machine behind 
 pub fn provenance_markdown(p: &Provenance) -> String {
     let mut md = String::from(PROVENANCE_HEAD);
     for (what, dir, sessions) in [
-        ("Segmenter trained with", "segmenter", &p.segmenter),
-        ("Classifier trained with", "classifier", &p.classifier),
+        ("Segmenter", "segmenter", &p.segmenter),
+        ("Classifier", "classifier", &p.classifier),
     ] {
         match cxr_core::environment::sessions_summary(sessions) {
-            Some(line) if line.contains('\n') => {
-                let _ = writeln!(md, "- {what} (`{dir}/environment.jsonl`), per start:");
-                for l in line.lines() {
-                    let _ = writeln!(md, "  - {l}");
-                }
-            }
-            Some(line) => {
-                let _ = writeln!(md, "- {what}: {line} (`{dir}/environment.jsonl`).");
-            }
+            Some(line) => push_trained_with(
+                &mut md,
+                &format!("{what} (`{dir}/environment.jsonl`)"),
+                &line,
+            ),
             None => {
                 let _ = writeln!(
                     md,
-                    "- {what}: not recorded (`{dir}/` was trained before runs kept \
-                     `environment.jsonl`)."
+                    "- {what} trained with: not recorded (`{dir}/` was trained before runs \
+                     kept `environment.jsonl`)."
                 );
             }
         }
@@ -228,20 +224,26 @@ pub fn runs_provenance_markdown(
             1 => String::new(),
             n => format!(" ({n} runs)"),
         };
-        if line.contains('\n') {
-            let _ = writeln!(md, "- {}{count} trained with, per start:", names.join(", "));
-            for l in line.lines() {
-                let _ = writeln!(md, "  - {l}");
-            }
-        } else {
-            let _ = writeln!(md, "- {}{count} trained with: {line}.", names.join(", "));
-        }
+        push_trained_with(&mut md, &format!("{}{count}", names.join(", ")), line);
     }
     if groups.is_empty() {
         md.push_str("- No run here recorded where it was trained (`environment.jsonl`).\n");
     }
     let _ = writeln!(md, "- This page rendered with: {}.", rendered.summary());
     md
+}
+
+/// A Provenance item: what was trained and where (`sessions_summary`'s line), or a line
+/// per start when the run changed machine.
+fn push_trained_with(md: &mut String, what: &str, sessions: &str) {
+    if sessions.contains('\n') {
+        let _ = writeln!(md, "- {what} trained with, per start:");
+        for l in sessions.lines() {
+            let _ = writeln!(md, "  - {l}");
+        }
+    } else {
+        let _ = writeln!(md, "- {what} trained with: {sessions}.");
+    }
 }
 
 /// What temperature scaling did to a run: the fit on the validation images and the test
@@ -933,7 +935,7 @@ mod tests {
         ));
         let (a, b) = (env("CPU A").summary(), env("CPU B").summary());
         let classifier = format!(
-            "- Classifier trained with (`classifier/environment.jsonl`), per start:\n  - \
+            "- Classifier (`classifier/environment.jsonl`) trained with, per start:\n  - \
              from epoch 0 (2026-12-07T10:00:00Z): {a}\n  - from epoch 5 \
              (2026-12-07T15:00:00Z): {b}\n"
         );
