@@ -5,10 +5,10 @@
 //! overlaps PadChest), so the same radiograph can appear twice under two patient ids.
 //! Splits keep each near-duplicate group on one side ([`crate::split`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use cxr_core::{Exclusion, ExclusionReason, ImageRecord};
+use cxr_core::{Exclusion, ExclusionReason, ImageKey, ImageRecord};
 use indicatif::ProgressBar;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -88,6 +88,91 @@ where
     Ok(Fingerprint::of(&bytes, &img))
 }
 
+/// The cohort's fingerprints file, beside its `records.csv`: one row per readable image
+/// (`source`, `image_id`, and [`Fingerprint::to_columns`]).
+pub const FINGERPRINTS: &str = "fingerprints.csv";
+
+#[derive(Serialize, Deserialize)]
+struct PrintRow {
+    source: String,
+    image_id: String,
+    sha256: String,
+    dhash: String,
+    thumbnail: String,
+}
+
+/// Writes the fingerprints of `records` found in `prints` (by the records' keys) to
+/// `path`, atomically; records without one (unreadable images) get no row.
+///
+/// # Errors
+///
+/// I/O and CSV errors naming the file.
+pub fn write_fingerprints(
+    path: &Path,
+    records: &[ImageRecord],
+    prints: &HashMap<ImageKey, Fingerprint>,
+) -> cxr_core::Result<()> {
+    let rows: Vec<PrintRow> = records
+        .iter()
+        .filter_map(|r| {
+            let [sha256, dhash, thumbnail] = prints.get(&r.key())?.to_columns();
+            Some(PrintRow {
+                source: r.source.as_str().to_owned(),
+                image_id: r.image_id.clone(),
+                sha256,
+                dhash,
+                thumbnail,
+            })
+        })
+        .collect();
+    cxr_core::write_csv(
+        path,
+        &["source", "image_id", "sha256", "dhash", "thumbnail"],
+        &rows,
+    )
+}
+
+/// The fingerprints [`write_fingerprints`] wrote, by image key.
+///
+/// # Errors
+///
+/// A file that cannot be read, or a row whose fingerprints do not parse (naming the
+/// file, line and column).
+pub fn read_fingerprints(path: &Path) -> cxr_core::Result<HashMap<ImageKey, Fingerprint>> {
+    let csv_err = |source| cxr_core::Error::Csv {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut reader = csv::Reader::from_path(path).map_err(csv_err)?;
+    let mut prints = HashMap::new();
+    for (i, row) in reader.deserialize::<PrintRow>().enumerate() {
+        let row = row.map_err(csv_err)?;
+        let print = Fingerprint::from_columns(&row.sha256, &row.dhash, &row.thumbnail).map_err(
+            |(column, source)| cxr_core::Error::BadField {
+                path: path.to_path_buf(),
+                line: i as u64 + 2,
+                column: column.into(),
+                source,
+            },
+        )?;
+        prints.insert(ImageKey::new(row.source, row.image_id), print);
+    }
+    Ok(prints)
+}
+
+/// The fingerprints of `report` by the key of the record each belongs to (`records`,
+/// the records [`find_duplicates_with`] was given).
+pub fn prints_by_key(
+    records: &[ImageRecord],
+    report: &DuplicateReport,
+) -> HashMap<ImageKey, Fingerprint> {
+    records
+        .iter()
+        .zip(&report.prints)
+        .filter_map(|(r, p)| Some((r.key(), p.clone()?)))
+        .collect()
+}
+
 /// Kind of a duplicate group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -114,6 +199,10 @@ pub struct DuplicateReport {
     pub groups: Vec<DuplicateGroup>,
     /// Images that could not be read (they take part in no group).
     pub failures: Vec<(usize, LoadError)>,
+    /// Each record's fingerprints, in the records' order (`None`: unreadable), to keep
+    /// beside the cohort ([`write_fingerprints`]) so that later steps need not decode
+    /// every image again.
+    pub prints: Vec<Option<Fingerprint>>,
 }
 
 struct UnionFind(Vec<usize>);
@@ -277,6 +366,7 @@ where
     DuplicateReport {
         groups: group_fingerprints(&prints, options),
         failures,
+        prints,
     }
 }
 

@@ -310,6 +310,27 @@ fn duplicates_are_grouped_and_never_cross_a_split() {
 
     let report = find_duplicates(&records, &DuplicateOptions::default(), None);
     assert!(report.failures.is_empty());
+    // The fingerprints, kept beside the cohort, read back by image key.
+    let prints = duplicates::prints_by_key(&records, &report);
+    assert_eq!(prints.len(), records.len());
+    let kept = dir.path().join("fingerprints.csv");
+    duplicates::write_fingerprints(&kept, &records, &prints).unwrap();
+    assert_eq!(duplicates::read_fingerprints(&kept).unwrap(), prints);
+    let exact_print = &prints[&records[records.len() - 2].key()];
+    assert_eq!(exact_print, &prints[&records[0].key()]);
+    // A damaged row is named by file, line and column.
+    let text = std::fs::read_to_string(&kept).unwrap();
+    let line3 = text.lines().nth(2).unwrap();
+    let second = &prints[&records[1].key()];
+    let damaged = line3.replacen(&format!("{:016x}", second.dhash), "nothex", 1);
+    let damaged = text.replacen(line3, &damaged, 1);
+    std::fs::write(&kept, damaged).unwrap();
+    let e = duplicates::read_fingerprints(&kept).unwrap_err();
+    assert!(
+        matches!(&e, cxr_core::Error::BadField { line: 3, column, .. } if column == "dhash"),
+        "{e}"
+    );
+    assert!(e.to_string().contains("fingerprints.csv"), "{e}");
     let exact_groups: Vec<_> = report
         .groups
         .iter()
@@ -404,6 +425,7 @@ fn malformed_duplicate_groups_are_refused() {
         let report = DuplicateReport {
             groups: groups.clone(),
             failures: vec![],
+            prints: vec![],
         };
         let e = duplicates::drop_exact_duplicates(&mut cohort, &report).unwrap_err();
         assert!(is_groups(&e), "drop: {e:?}");
@@ -425,6 +447,7 @@ fn malformed_duplicate_groups_are_refused() {
             members: vec![2, 2],
         }],
         failures: vec![],
+        prints: vec![],
     };
     let e = duplicates::drop_exact_duplicates(&mut cohort, &report).unwrap_err();
     assert!(is_groups(&e), "{e:?}");

@@ -53,6 +53,42 @@ impl Fingerprint {
             || ((self.dhash ^ other.dhash).count_ones() <= max_hamming
                 && thumbnail_mad(&self.thumbnail, &other.thumbnail) <= max_thumbnail_mad)
     }
+
+    /// The text columns the project's CSV files keep a fingerprint in, in the order
+    /// `sha256`, `dhash`, `thumbnail`: lower-case hexadecimal, the hash as 16 digits.
+    pub fn to_columns(&self) -> [String; 3] {
+        [
+            to_hex(&self.sha256),
+            format!("{:016x}", self.dhash),
+            to_hex(&self.thumbnail),
+        ]
+    }
+
+    /// The fingerprint [`Fingerprint::to_columns`] wrote; `Err` names the column
+    /// (`sha256`, `dhash` or `thumbnail`) whose text is not what it writes, and why.
+    pub fn from_columns(
+        sha256: &str,
+        dhash: &str,
+        thumbnail: &str,
+    ) -> Result<Fingerprint, (&'static str, crate::ParseError)> {
+        let bad = |column: &'static str, value: &str| {
+            let source = crate::ParseError {
+                kind: "fingerprint",
+                value: value.chars().take(40).collect(),
+                expected: "hexadecimal of the right length",
+            };
+            (column, source)
+        };
+        Ok(Fingerprint {
+            sha256: from_hex(sha256)
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .ok_or_else(|| bad("sha256", sha256))?,
+            dhash: u64::from_str_radix(dhash, 16).map_err(|_| bad("dhash", dhash))?,
+            thumbnail: from_hex(thumbnail)
+                .filter(|t| t.len() == 32 * 32)
+                .ok_or_else(|| bad("thumbnail", thumbnail))?,
+        })
+    }
 }
 
 /// Difference hash: downscale to 9×8 and set a bit where a pixel is brighter than its
@@ -147,5 +183,21 @@ mod tests {
         assert_eq!(from_hex("abc"), None);
         assert_eq!(from_hex("zz"), None);
         assert_eq!(from_hex(""), Some(vec![]));
+    }
+
+    #[test]
+    fn columns_round_trip_and_name_the_bad_one() {
+        let f = Fingerprint::of(b"file", &film(3));
+        let [sha, dh, th] = f.to_columns();
+        assert_eq!((sha.len(), dh.len(), th.len()), (64, 16, 2048));
+        assert_eq!(Fingerprint::from_columns(&sha, &dh, &th).unwrap(), f);
+        let column = |r: Result<Fingerprint, (&'static str, crate::ParseError)>| r.unwrap_err().0;
+        assert_eq!(
+            column(Fingerprint::from_columns(&sha[2..], &dh, &th)),
+            "sha256"
+        );
+        assert_eq!(column(Fingerprint::from_columns(&sha, "xyz", &th)), "dhash");
+        let (_, e) = Fingerprint::from_columns(&sha, &dh, &th[..2046]).unwrap_err();
+        assert_eq!(e.value, th[..40]);
     }
 }

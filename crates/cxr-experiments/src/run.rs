@@ -80,6 +80,11 @@ pub fn cohort(ctx: &Context) -> Result<(Vec<ImageRecord>, KeyGroups)> {
         );
         pb.finish_and_clear();
         let groups = groups_to_keys(&records, &report.groups);
+        cxr_cohort::duplicates::write_fingerprints(
+            &dir.join(cxr_cohort::duplicates::FINGERPRINTS),
+            &records,
+            &cxr_cohort::duplicates::prints_by_key(&records, &report),
+        )?;
         cxr_report::cohort::write_tables(&dir, &records, s.seed)?;
         (records, groups)
     } else {

@@ -16,10 +16,11 @@
 //! fingerprint, with the thresholds of the duplicate finder (`[duplicates]`): a copy,
 //! re-encoded or resized, is found too. The result is kept in `segmenter_seen.json`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
 use cxr_classifier::Example;
+use cxr_cohort::duplicates::FINGERPRINTS;
 use cxr_core::fingerprint::Fingerprint;
 use cxr_core::{ImageKey, ImageRecord};
 use cxr_lungseg::training_images::{SegPart, TrainedOn, TrainingImage};
@@ -284,9 +285,28 @@ pub fn masks_for_segmenter(
     (set, Some(line))
 }
 
-/// The records that are one of `trained` ([`cxr_lungseg::training_images::TrainedOn`]).
-/// A record whose image does not read is not matched (the gate rejects it anyway).
+/// The cohort's fingerprints, as the cohort step kept them (`cohort/fingerprints.csv`):
+/// empty for a cohort built before it kept them, or when the file does not read (said).
+fn cohort_prints(ctx: &Context) -> HashMap<ImageKey, Fingerprint> {
+    let path = ctx.out.join("cohort").join(FINGERPRINTS);
+    if !path.exists() {
+        return HashMap::new();
+    }
+    cxr_cohort::duplicates::read_fingerprints(&path).unwrap_or_else(|e| {
+        ctx.say(format!(
+            "segmenter overlap: {}; the cohort's images are fingerprinted again",
+            cxr_core::error_chain(&e)
+        ));
+        HashMap::new()
+    })
+}
+
+/// The records that are one of `trained` ([`cxr_lungseg::training_images::TrainedOn`]),
+/// with the fingerprints the cohort step kept ([`cohort_prints`]), decoding only the
+/// images it has none for. A record whose image does not read is not matched (the gate
+/// rejects it anyway).
 fn find(ctx: &Context, records: &[ImageRecord], trained: &[TrainingImage]) -> Vec<SeenImage> {
+    let kept = cohort_prints(ctx);
     let options = &ctx.config.duplicates;
     let index = TrainedOn::new(
         trained.to_vec(),
@@ -298,9 +318,12 @@ fn find(ctx: &Context, records: &[ImageRecord], trained: &[TrainingImage]) -> Ve
         .par_iter()
         .map(|r| {
             pb.inc(1);
-            let print = || {
-                let img = cxr_dicom::load_record_image(r).ok()?;
-                Fingerprint::of_file(&r.path, &img).ok()
+            let print = || match kept.get(&r.key()) {
+                Some(print) => Some(print.clone()),
+                None => {
+                    let img = cxr_dicom::load_record_image(r).ok()?;
+                    Fingerprint::of_file(&r.path, &img).ok()
+                }
             };
             let (t, same_file) = index.find(&r.path, print)?;
             Some(SeenImage {
@@ -441,6 +464,43 @@ mod tests {
         let unknown = seen_by_segmenter(&ctx, &records, &seg).unwrap();
         assert_eq!(unknown, SegmenterSeen::default());
         assert!(unknown.sentence(0).contains("cannot be checked"));
+
+        // The fingerprints the cohort step kept are used instead of decoding the images
+        // again: kept as P3's, the training film outside the cohort is found as P3's.
+        cxr_lungseg::training_images::write(&seg.join(TRAINING_IMAGES), &trained).unwrap();
+        std::fs::remove_file(d.join("out").join(SEGMENTER_SEEN)).unwrap();
+        let kept: HashMap<ImageKey, Fingerprint> = records
+            .iter()
+            .map(|r| {
+                let p = if r.patient.local == "P3" {
+                    &other
+                } else {
+                    &r.path
+                };
+                (r.key(), print(p))
+            })
+            .collect();
+        std::fs::create_dir_all(d.join("out/cohort")).unwrap();
+        cxr_cohort::duplicates::write_fingerprints(
+            &d.join("out/cohort").join(FINGERPRINTS),
+            &records,
+            &kept,
+        )
+        .unwrap();
+        let seen = seen_by_segmenter(&ctx, &records, &seg).unwrap();
+        let found: Vec<(&str, &std::path::Path)> = seen
+            .images
+            .iter()
+            .map(|s| (s.patient.as_str(), s.segmenter_image.as_path()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("qmenta:P1", records[0].path.as_path()),
+                ("qmenta:P2", copy.as_path()),
+                ("qmenta:P3", other.as_path())
+            ]
+        );
     }
 
     #[test]

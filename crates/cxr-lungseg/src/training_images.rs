@@ -13,7 +13,7 @@
 
 use std::path::{Path, PathBuf};
 
-use cxr_core::fingerprint::{Fingerprint, from_hex, to_hex};
+use cxr_core::fingerprint::Fingerprint;
 use serde::{Deserialize, Serialize};
 
 /// The record's file name in a segmenter run folder.
@@ -62,13 +62,16 @@ const HEADER: [&str; 6] = ["image", "patient", "part", "sha256", "dhash", "thumb
 pub fn write(path: &Path, images: &[TrainingImage]) -> cxr_core::Result<()> {
     let rows: Vec<Row> = images
         .iter()
-        .map(|t| Row {
-            image: t.image.to_string_lossy().into_owned(),
-            patient: t.patient.clone().unwrap_or_default(),
-            part: t.part,
-            sha256: to_hex(&t.fingerprint.sha256),
-            dhash: format!("{:016x}", t.fingerprint.dhash),
-            thumbnail: to_hex(&t.fingerprint.thumbnail),
+        .map(|t| {
+            let [sha256, dhash, thumbnail] = t.fingerprint.to_columns();
+            Row {
+                image: t.image.to_string_lossy().into_owned(),
+                patient: t.patient.clone().unwrap_or_default(),
+                part: t.part,
+                sha256,
+                dhash,
+                thumbnail,
+            }
         })
         .collect();
     cxr_core::write_csv(path, &HEADER, &rows)
@@ -95,32 +98,18 @@ pub fn read(run_dir: &Path) -> cxr_core::Result<Option<Vec<TrainingImage>>> {
     for row in reader.deserialize::<Row>() {
         let row = row.map_err(csv_err)?;
         let line = images.len() as u64 + 2;
-        let bad = |column: &str, value: &str| cxr_core::Error::BadField {
-            path: path.clone(),
-            line,
-            column: column.into(),
-            source: cxr_core::ParseError {
-                kind: "fingerprint",
-                value: value.chars().take(40).collect(),
-                expected: "hexadecimal of the right length",
-            },
-        };
-        let sha256 = from_hex(&row.sha256)
-            .and_then(|b| <[u8; 32]>::try_from(b).ok())
-            .ok_or_else(|| bad("sha256", &row.sha256))?;
-        let dhash = u64::from_str_radix(&row.dhash, 16).map_err(|_| bad("dhash", &row.dhash))?;
-        let thumbnail = from_hex(&row.thumbnail)
-            .filter(|t| t.len() == 32 * 32)
-            .ok_or_else(|| bad("thumbnail", &row.thumbnail))?;
+        let fingerprint = Fingerprint::from_columns(&row.sha256, &row.dhash, &row.thumbnail)
+            .map_err(|(column, source)| cxr_core::Error::BadField {
+                path: path.clone(),
+                line,
+                column: column.into(),
+                source,
+            })?;
         images.push(TrainingImage {
             image: PathBuf::from(row.image),
             patient: (!row.patient.is_empty()).then_some(row.patient),
             part: row.part,
-            fingerprint: Fingerprint {
-                sha256,
-                dhash,
-                thumbnail,
-            },
+            fingerprint,
         });
     }
     Ok(Some(images))

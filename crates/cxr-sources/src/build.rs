@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use cxr_cohort::duplicates::{
-    LoadError, drop_exact_duplicates, find_duplicates_with, write_groups,
+    FINGERPRINTS, LoadError, drop_exact_duplicates, find_duplicates_with, prints_by_key,
+    write_fingerprints, write_groups,
 };
 use cxr_cohort::{CohortConfig, DuplicateOptions, Split, SplitConfig, assemble, split::split};
 use cxr_core::{ScanError, SourceId};
@@ -67,6 +68,7 @@ pub struct BuildReport {
 }
 
 /// Runs the cohort stage into `out`: `records.csv`, `exclusions.csv`, `duplicates.csv`,
+/// `fingerprints.csv` (each image's, so that later steps need not decode it again),
 /// `split.csv` (+ `.sha256`), `table1.md`, `table1.csv`, `table2.md`, `config.toml`.
 ///
 /// # Errors
@@ -103,6 +105,7 @@ pub fn build_cohort(
         Ok(cxr_dicom::load_record_image(r)?)
     };
     let mut report = find_duplicates_with(&cohort.records, &config.duplicates, progress, &load);
+    let prints = prints_by_key(&cohort.records, &report);
     let unreadable = std::mem::take(&mut report.failures)
         .into_iter()
         .map(|(i, e)| (cohort.records[i].path.clone(), e))
@@ -117,6 +120,7 @@ pub fn build_cohort(
     cxr_core::manifest::write_records(&out.join("records.csv"), &cohort.records)?;
     cxr_core::manifest::write_exclusions(&out.join("exclusions.csv"), &cohort.exclusions)?;
     write_groups(&out.join("duplicates.csv"), &groups, &cohort.records)?;
+    write_fingerprints(&out.join(FINGERPRINTS), &cohort.records, &prints)?;
     cxr_report::cohort::write_tables(out, &cohort.records, config.cohort.seed)?;
     Ok(BuildReport {
         failed_sources,

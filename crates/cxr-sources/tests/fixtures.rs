@@ -90,6 +90,7 @@ fn build_cohort_writes_everything_and_the_split_reloads() {
         "records.csv",
         "exclusions.csv",
         "duplicates.csv",
+        "fingerprints.csv",
         "split.csv",
         "split.csv.sha256",
         "table1.md",
@@ -101,6 +102,16 @@ fn build_cohort_writes_everything_and_the_split_reloads() {
     }
     let records = cxr_core::manifest::read_records(&out.path().join("records.csv")).unwrap();
     assert_eq!(records.len(), report.images);
+    // Every kept image's fingerprints, as the duplicate finder took them, for later
+    // steps not to decode the cohort again.
+    let prints =
+        cxr_cohort::duplicates::read_fingerprints(&out.path().join("fingerprints.csv")).unwrap();
+    assert_eq!(prints.len(), records.len());
+    for r in &records {
+        let img = cxr_dicom::load_record_image(r).unwrap();
+        let print = cxr_core::fingerprint::Fingerprint::of_file(&r.path, &img).unwrap();
+        assert_eq!(prints[&r.key()], print, "{}", r.path.display());
+    }
     let split = cxr_cohort::Split::read(&out.path().join("split.csv")).unwrap();
     assert_eq!(split, report.split);
     for r in &records {
