@@ -163,7 +163,7 @@ pub fn seen_by_segmenter(
                 SegmenterSeen::default()
             }
             Some(trained) => {
-                let images = find(ctx, records, &trained);
+                let images = find(ctx, records, &trained, false);
                 if !images.is_empty() {
                     ctx.say(format!(
                         "segmenter overlap: {} of the cohort's images are among the segmenter's \
@@ -218,7 +218,7 @@ pub fn masks_for_segmenter(
             })
         })
         .collect();
-    let found = find(ctx, records, &trained);
+    let found = find(ctx, records, &trained, true);
     if found.is_empty() {
         return (set, None);
     }
@@ -303,9 +303,15 @@ fn cohort_prints(ctx: &Context) -> HashMap<ImageKey, Fingerprint> {
 
 /// The records that are one of `trained` ([`cxr_lungseg::training_images::TrainedOn`]),
 /// with the fingerprints the cohort step kept ([`cohort_prints`]), decoding only the
-/// images it has none for. A record whose image does not read is not matched (the gate
-/// rejects it anyway).
-fn find(ctx: &Context, records: &[ImageRecord], trained: &[TrainingImage]) -> Vec<SeenImage> {
+/// images it has none for: each record once, with the first training image it is, or
+/// with `all` once per training image it is. A record whose image does not read is not
+/// matched (the gate rejects it anyway).
+fn find(
+    ctx: &Context,
+    records: &[ImageRecord],
+    trained: &[TrainingImage],
+    all: bool,
+) -> Vec<SeenImage> {
     let kept = cohort_prints(ctx);
     let options = &ctx.config.duplicates;
     let index = TrainedOn::new(
@@ -314,7 +320,7 @@ fn find(ctx: &Context, records: &[ImageRecord], trained: &[TrainingImage]) -> Ve
         options.max_thumbnail_mad,
     );
     let pb = ctx.bar(records.len(), "segmenter overlap");
-    let found: Vec<Option<SeenImage>> = records
+    let found: Vec<Vec<SeenImage>> = records
         .par_iter()
         .map(|r| {
             pb.inc(1);
@@ -325,13 +331,20 @@ fn find(ctx: &Context, records: &[ImageRecord], trained: &[TrainingImage]) -> Ve
                     Fingerprint::of_file(&r.path, &img).ok()
                 }
             };
-            let (t, same_file) = index.find(&r.path, print)?;
-            Some(SeenImage {
-                key: r.key(),
-                patient: r.patient.to_string(),
-                segmenter_image: t.image.clone(),
-                same_file,
-            })
+            let matches = if all {
+                index.find_all(&r.path, print)
+            } else {
+                index.find(&r.path, print).into_iter().collect()
+            };
+            matches
+                .into_iter()
+                .map(|(t, same_file)| SeenImage {
+                    key: r.key(),
+                    patient: r.patient.to_string(),
+                    segmenter_image: t.image.clone(),
+                    same_file,
+                })
+                .collect::<Vec<_>>()
         })
         .collect();
     pb.finish_and_clear();
@@ -576,5 +589,76 @@ mod tests {
         let (fewer, line) = masks_for_segmenter(&ctx, &records, set);
         assert_eq!(fewer.pairs.len(), 3, "{line:?}");
         assert!(line.unwrap().contains("those of 2 patients (at most 20 %"));
+    }
+
+    #[test]
+    fn every_copy_of_a_film_left_for_testing_is_left_out_of_the_segmenters_masks() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for sub in ["cohort", "masks/images", "masks/masks"] {
+            std::fs::create_dir_all(d.join(sub)).unwrap();
+        }
+        // Four covid-19 patients with a mask each, and a JPEG copy of patient 0's film
+        // with its mask: two training images of one film ("0-copy" is met first).
+        let mask = cxr_core::GrayImage::from_fn(240, 200, |x, _| {
+            image::Luma([if (40..200).contains(&x) { 255 } else { 0 }])
+        });
+        let mut records = Vec::new();
+        for i in 0..4u32 {
+            let path = d.join(format!("cohort/{i}.png"));
+            film(i).save(&path).unwrap();
+            let mut r = rec(
+                SourceId::Qmenta,
+                &format!("P{i}"),
+                &format!("q{i}"),
+                Label::Covid,
+            );
+            r.path = path.clone();
+            records.push(r);
+            std::fs::copy(&path, d.join(format!("masks/images/{i}.png"))).unwrap();
+            mask.save(d.join(format!("masks/masks/{i}.png"))).unwrap();
+        }
+        film(0).save(d.join("masks/images/0-copy.jpg")).unwrap();
+        mask.save(d.join("masks/masks/0-copy.png")).unwrap();
+        let set = cxr_lungseg::masks::folder_pair(
+            &d.join("masks/images"),
+            &d.join("masks/masks"),
+            Default::default(),
+        )
+        .unwrap();
+        assert_eq!(set.pairs.len(), 5);
+        // One patient of four kept (0.5 × 0.8 × 4, rounded down); over seeds, patient 0
+        // is sometimes the one and sometimes not: both copies go or stay together.
+        let mut patient0 = BTreeSet::new();
+        for seed in 0..8 {
+            let mut config = ExperimentConfig::tiny();
+            config.split.train_fraction = 0.5;
+            config.split.validation_fraction = 0.2;
+            config.split.seed = seed;
+            let out = d.join(format!("out{seed}"));
+            let ctx = Context::new(config, &out, tch::Device::Cpu, false).unwrap();
+            let (kept, line) = masks_for_segmenter(&ctx, &records, set.clone());
+            let names: BTreeSet<String> = kept
+                .pairs
+                .iter()
+                .map(|p| cxr_core::names::image_stem(&p.image))
+                .collect();
+            let has0 = names.contains("0");
+            assert_eq!(has0, names.contains("0-copy"), "seed {seed}: {names:?}");
+            assert_eq!(
+                names.len(),
+                if has0 { 2 } else { 1 },
+                "seed {seed}: {names:?}"
+            );
+            assert!(
+                line.unwrap().starts_with(
+                    "segmenter masks: 5 of the 5 masks are of the cohort's images (4 patients); \
+                     those of 1 patients"
+                ),
+                "seed {seed}"
+            );
+            patient0.insert(has0);
+        }
+        assert_eq!(patient0.len(), 2, "patient 0 kept in every seed or in none");
     }
 }

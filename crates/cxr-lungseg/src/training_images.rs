@@ -164,11 +164,42 @@ impl TrainedOn {
             return Some((&self.images[i], true));
         }
         let print = fingerprint()?;
-        self.images.iter().find_map(|t| {
-            let f = &t.fingerprint;
-            f.same_film(&print, self.max_hamming, self.max_thumbnail_mad)
-                .then_some((t, f.sha256 == print.sha256))
-        })
+        self.images.iter().find_map(|t| self.same(t, &print))
+    }
+
+    /// Every training image `path` is, where [`TrainedOn::find`] gives the first: a
+    /// training set can hold the same film twice (a figure republished, a copy resized),
+    /// and leaving one copy out of training must leave them all. The fingerprint is
+    /// asked for even when the path matches.
+    pub fn find_all(
+        &self,
+        path: &Path,
+        fingerprint: impl FnOnce() -> Option<Fingerprint>,
+    ) -> Vec<(&TrainingImage, bool)> {
+        let by_path = std::fs::canonicalize(path)
+            .ok()
+            .and_then(|c| self.by_path.get(&c).copied());
+        let print = fingerprint();
+        self.images
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| match (by_path == Some(i), &print) {
+                (true, _) => Some((t, true)),
+                (false, Some(print)) => self.same(t, print),
+                (false, None) => None,
+            })
+            .collect()
+    }
+
+    /// `t` with whether it is the same file, when it is the same film as `print`.
+    fn same<'a>(
+        &self,
+        t: &'a TrainingImage,
+        print: &Fingerprint,
+    ) -> Option<(&'a TrainingImage, bool)> {
+        let f = &t.fingerprint;
+        f.same_film(print, self.max_hamming, self.max_thumbnail_mad)
+            .then_some((t, f.sha256 == print.sha256))
     }
 }
 
@@ -207,5 +238,50 @@ mod tests {
             err.contains("images.csv: line 3, column `dhash`: invalid fingerprint `xyz`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn find_gives_the_first_copy_and_find_all_every_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let img = cxr_core::GrayImage::from_fn(64, 48, |x, y| {
+            image::Luma([if (x / 8 + y / 8) % 3 == 0 { 200 } else { 40 }])
+        });
+        let file = dir.path().join("a.png");
+        img.save(&file).unwrap();
+        let bytes = std::fs::read(&file).unwrap();
+        let print = Fingerprint::of(&bytes, &img);
+        let train = |image: &Path, fingerprint: Fingerprint| TrainingImage {
+            image: image.to_path_buf(),
+            patient: None,
+            part: SegPart::Train,
+            fingerprint,
+        };
+        let other = image::imageops::flip_vertical(&img);
+        let index = TrainedOn::new(
+            vec![
+                // A copy filed elsewhere, the file itself, and another film.
+                train(Path::new("copy/a.png"), print.clone()),
+                train(&file, print.clone()),
+                train(Path::new("b.png"), Fingerprint::of(b"b", &other)),
+            ],
+            4,
+            3.0,
+        );
+        // By path: the file itself, without asking for the fingerprint.
+        let (t, same) = index.find(&file, || unreachable!()).unwrap();
+        assert_eq!((t.image.as_path(), same), (file.as_path(), true));
+        // Every copy, the file by path and the copy by content.
+        let all: Vec<(&Path, bool)> = index
+            .find_all(&file, || Some(print.clone()))
+            .into_iter()
+            .map(|(t, same)| (t.image.as_path(), same))
+            .collect();
+        assert_eq!(
+            all,
+            [(Path::new("copy/a.png"), true), (file.as_path(), true)]
+        );
+        // An unreadable image is found by its path only.
+        assert_eq!(index.find_all(&file, || None).len(), 1);
+        assert!(index.find_all(Path::new("nowhere.png"), || None).is_empty());
     }
 }
