@@ -88,6 +88,36 @@ fn every_experiment_runs_on_the_tiny_cohort() {
         .filter(|s| s["accepted"].as_u64().unwrap() > 0)
         .count();
     assert!(sources >= 2, "{sources} sources");
+    // The verdicts near the gate's cut, counted from the cached ones: within 1 point of
+    // 30 %, and the report says so exactly when there are any.
+    let near = &qc["near_cut"];
+    assert_eq!(near["band"].as_f64(), Some(0.01), "{qc}");
+    let mut expected = (0, 0);
+    for f in cxr_core::walk::files(&d.join("masks"), None)
+        .into_iter()
+        .flatten()
+    {
+        if f.to_string_lossy().ends_with(".qc.json") {
+            let q: serde_json::Value = serde_json::from_str(&read(&f)).unwrap();
+            let share = q["lung_fraction"].as_f64().unwrap();
+            if q["lungs_found"].as_u64() == Some(2) && (share - 0.30).abs() <= 0.01 {
+                if q["verdict"] == "accept" {
+                    expected.0 += 1;
+                } else {
+                    expected.1 += 1;
+                }
+            }
+        }
+    }
+    let counted = (
+        near["accepted"].as_u64().unwrap(),
+        near["rejected"].as_u64().unwrap(),
+    );
+    assert_eq!(counted, expected);
+    assert_eq!(
+        report.contains("percentage point of the smallest share"),
+        counted != (0, 0)
+    );
     for f in [
         "figures/sources.png",
         "figures/segmentation.png",

@@ -31,6 +31,23 @@ pub struct GateSummary {
     pub by_source: BTreeMap<String, GateCounts>,
     /// All sources.
     pub total: GateCounts,
+    /// The verdicts that rest on a lung share close to the gate's cut (`None` in a
+    /// `qc.json` written before it was counted).
+    #[serde(default)]
+    pub near_cut: Option<NearCut>,
+}
+
+/// Images whose lungs were found but cover within `band` of the gate's smallest share
+/// (`QcOptions::min_fraction`): their verdicts can change with the segmenter's last
+/// digits (another CPU's kernels, another training run of the same recipe).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct NearCut {
+    /// Half-width of the band, as a share of the image (0.01: one percentage point).
+    pub band: f64,
+    /// Accepted within the band (at most `band` above the cut).
+    pub accepted: usize,
+    /// Rejected within the band (less than `band` below the cut).
+    pub rejected: usize,
 }
 
 /// One explained test image.
@@ -95,6 +112,23 @@ pub fn gate_markdown(g: &GateSummary) -> String {
         row(&mut s, src, c);
     }
     row(&mut s, "**All**", &g.total);
+    if let Some(n) = g.near_cut.filter(|n| n.accepted + n.rejected > 0) {
+        let _ = writeln!(
+            s,
+            "\n{} images ({} accepted, {} rejected) have lungs within {:.0} percentage point{} \
+             of the smallest share: their verdicts can change with the segmenter's last digits \
+             (another CPU's kernels, another training run of the same recipe).",
+            n.accepted + n.rejected,
+            n.accepted,
+            n.rejected,
+            100.0 * n.band,
+            if (100.0 * n.band - 1.0).abs() < 1e-9 {
+                ""
+            } else {
+                "s"
+            }
+        );
+    }
     s
 }
 
