@@ -516,39 +516,56 @@ mod tests {
         );
     }
 
-    #[test]
-    fn the_own_segmenter_takes_the_masks_of_a_share_of_the_cohorts_patients() {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
+    /// One film per patient (`P{i}`, `labels[i]`) in `d/cohort`, and the films `masked`
+    /// picks filed again with a lung mask (the same for all) in `d/masks/images` and
+    /// `d/masks/masks` as `{i}.png`: the records and the mask.
+    fn cohort_with_masks(
+        d: &std::path::Path,
+        labels: &[Label],
+        masked: impl Fn(u32) -> bool,
+    ) -> (Vec<ImageRecord>, cxr_core::GrayImage) {
         for sub in ["cohort", "masks/images", "masks/masks"] {
             std::fs::create_dir_all(d.join(sub)).unwrap();
         }
-        // Ten patients, five covid-19 and five healthy, one film each; masks for eight of
-        // them (their very files) and for a film from elsewhere.
         let mask = cxr_core::GrayImage::from_fn(240, 200, |x, _| {
             image::Luma([if (40..200).contains(&x) { 255 } else { 0 }])
         });
         let mut records = Vec::new();
-        for i in 0..10u32 {
-            let label = if i < 5 { Label::Covid } else { Label::Healthy };
+        for (i, &label) in (0u32..).zip(labels) {
             let path = d.join(format!("cohort/{i}.png"));
             film(i).save(&path).unwrap();
             let mut r = rec(SourceId::Qmenta, &format!("P{i}"), &format!("q{i}"), label);
             r.path = path.clone();
             records.push(r);
-            if !matches!(i, 4 | 9) {
+            if masked(i) {
                 std::fs::copy(&path, d.join(format!("masks/images/{i}.png"))).unwrap();
                 mask.save(d.join(format!("masks/masks/{i}.png"))).unwrap();
             }
         }
-        film(42).save(d.join("masks/images/elsewhere.png")).unwrap();
-        mask.save(d.join("masks/masks/elsewhere.png")).unwrap();
-        let set = cxr_lungseg::masks::folder_pair(
+        (records, mask)
+    }
+
+    /// The mask set of `d/masks` ([`cohort_with_masks`]).
+    fn mask_set(d: &std::path::Path) -> cxr_lungseg::masks::MaskSet {
+        cxr_lungseg::masks::folder_pair(
             &d.join("masks/images"),
             &d.join("masks/masks"),
             Default::default(),
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn the_own_segmenter_takes_the_masks_of_a_share_of_the_cohorts_patients() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        // Ten patients, five covid-19 and five healthy, one film each; masks for eight of
+        // them (their very files) and for a film from elsewhere.
+        let labels = [[Label::Covid; 5], [Label::Healthy; 5]].concat();
+        let (records, mask) = cohort_with_masks(d, &labels, |i| !matches!(i, 4 | 9));
+        film(42).save(d.join("masks/images/elsewhere.png")).unwrap();
+        mask.save(d.join("masks/masks/elsewhere.png")).unwrap();
+        let set = mask_set(d);
         assert_eq!(set.pairs.len(), 9);
 
         let mut config = ExperimentConfig::tiny();
@@ -595,37 +612,12 @@ mod tests {
     fn every_copy_of_a_film_left_for_testing_is_left_out_of_the_segmenters_masks() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        for sub in ["cohort", "masks/images", "masks/masks"] {
-            std::fs::create_dir_all(d.join(sub)).unwrap();
-        }
         // Four covid-19 patients with a mask each, and a JPEG copy of patient 0's film
         // with its mask: two training images of one film ("0-copy" is met first).
-        let mask = cxr_core::GrayImage::from_fn(240, 200, |x, _| {
-            image::Luma([if (40..200).contains(&x) { 255 } else { 0 }])
-        });
-        let mut records = Vec::new();
-        for i in 0..4u32 {
-            let path = d.join(format!("cohort/{i}.png"));
-            film(i).save(&path).unwrap();
-            let mut r = rec(
-                SourceId::Qmenta,
-                &format!("P{i}"),
-                &format!("q{i}"),
-                Label::Covid,
-            );
-            r.path = path.clone();
-            records.push(r);
-            std::fs::copy(&path, d.join(format!("masks/images/{i}.png"))).unwrap();
-            mask.save(d.join(format!("masks/masks/{i}.png"))).unwrap();
-        }
+        let (records, mask) = cohort_with_masks(d, &[Label::Covid; 4], |_| true);
         film(0).save(d.join("masks/images/0-copy.jpg")).unwrap();
         mask.save(d.join("masks/masks/0-copy.png")).unwrap();
-        let set = cxr_lungseg::masks::folder_pair(
-            &d.join("masks/images"),
-            &d.join("masks/masks"),
-            Default::default(),
-        )
-        .unwrap();
+        let set = mask_set(d);
         assert_eq!(set.pairs.len(), 5);
         // One patient of four kept (0.5 × 0.8 × 4, rounded down); over seeds, patient 0
         // is sometimes the one and sometimes not: both copies go or stay together.

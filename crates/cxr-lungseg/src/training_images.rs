@@ -157,10 +157,7 @@ impl TrainedOn {
         path: &Path,
         fingerprint: impl FnOnce() -> Option<Fingerprint>,
     ) -> Option<(&TrainingImage, bool)> {
-        let by_path = std::fs::canonicalize(path)
-            .ok()
-            .and_then(|c| self.by_path.get(&c));
-        if let Some(&i) = by_path {
+        if let Some(i) = self.at_path(path) {
             return Some((&self.images[i], true));
         }
         let print = fingerprint()?;
@@ -176,9 +173,7 @@ impl TrainedOn {
         path: &Path,
         fingerprint: impl FnOnce() -> Option<Fingerprint>,
     ) -> Vec<(&TrainingImage, bool)> {
-        let by_path = std::fs::canonicalize(path)
-            .ok()
-            .and_then(|c| self.by_path.get(&c).copied());
+        let by_path = self.at_path(path);
         let print = fingerprint();
         self.images
             .iter()
@@ -189,6 +184,12 @@ impl TrainedOn {
                 (false, None) => None,
             })
             .collect()
+    }
+
+    /// The training image whose file is `path` (compared canonically).
+    fn at_path(&self, path: &Path) -> Option<usize> {
+        let canonical = std::fs::canonicalize(path).ok()?;
+        self.by_path.get(&canonical).copied()
     }
 
     /// `t` with whether it is the same file, when it is the same film as `print`.
