@@ -13,7 +13,8 @@
 //! the manifest; a folder's images have no label), ordered by path. Images the gate
 //! rejects, and images that fail, go to `<P>_rejected.csv` with their reason. A DICOM
 //! marked FOR PROCESSING, or with text burned into its pixels, is predicted and says so
-//! in the `cautions` column. Run again with the same `--out`, it predicts only what it
+//! in the `cautions` column, as does an image whose lungs lie within a percentage point
+//! of the gate's cut (`lungs_near_cut`: another machine may decide otherwise). Run again with the same `--out`, it predicts only what it
 //! had not finished (`.journal` beside `P.csv`). With `--shard I/N` it predicts the
 //! images that shard owns and writes its parts of both tables (`P.shard-I-of-N.csv`);
 //! `merge_shards DIR` joins them (docs/scale.md).
@@ -140,7 +141,8 @@ fn main() -> anyhow::Result<()> {
     if careful > 0 {
         println!(
             "note: {careful} predicted image(s) call for caution (DICOM FOR PROCESSING raw data, \
-             or text burned into the pixels): see the `cautions` column of {}",
+             text burned into the pixels, or lungs within a percentage point of the gate's \
+             cut): see the `cautions` column of {}",
             run.predictions.display()
         );
     }

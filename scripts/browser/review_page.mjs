@@ -52,6 +52,7 @@ try {
       bars,
       verdict: (document.getElementById("verdict") || {}).textContent || null,
       cautions: (document.getElementById("cautions") || {}).textContent || null,
+      near_cut: (document.getElementById("near-cut") || {}).textContent || null,
       base: layer("base"), mask: layer("mask"), heat: layer("heat"),
       error: err.classList.contains("hidden") ? null : err.textContent,
     };

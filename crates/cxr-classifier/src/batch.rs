@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::run::{BoxError, ImagePipeline};
+use cxr_lungseg::qc::NEAR_CUT_CODE;
 
 /// The extra manifest column holding a record's lung mask.
 pub const MASK_COLUMN: &str = "mask_path";
@@ -180,14 +181,20 @@ fn finish(
     })
 }
 
-/// A classified image's outcome: its row, with what its file `path` calls for caution
-/// about (a DICOM header's [`cxr_dicom::Caution`]s, read again up to Pixel Data) in its
-/// `cautions` column. A header that cannot be read now (the file changed since it was
-/// decoded) makes the image a failure rather than a row without its cautions.
-pub(crate) fn with_cautions(mut row: PredictionRow, path: &Path) -> Outcome {
+/// A classified image's outcome: its row, with what calls for caution in its `cautions`
+/// column: what its file `path` declares (a DICOM header's [`cxr_dicom::Caution`]s, read
+/// again up to Pixel Data), then [`NEAR_CUT_CODE`] when the gate's verdict was `near_cut`
+/// ([`cxr_lungseg::qc::LungQc::near_cut`]). A header that cannot be read now (the file
+/// changed since it was decoded) makes the image a failure rather than a row without its
+/// cautions.
+pub(crate) fn with_cautions(mut row: PredictionRow, path: &Path, near_cut: bool) -> Outcome {
     match cxr_dicom::file_cautions(path) {
         Ok(c) => {
-            row.cautions = cxr_dicom::Caution::join(&c);
+            let mut codes: Vec<&str> = c.iter().map(|c| c.code()).collect();
+            if near_cut {
+                codes.push(NEAR_CUT_CODE);
+            }
+            row.cautions = codes.join(";");
             Outcome::Predicted(row)
         }
         Err(e) => Outcome::Rejected(Rejection {
@@ -300,11 +307,15 @@ fn predict_files<P: ImagePipeline + ?Sized>(
                     file_rejection(&path, NOT_AN_IMAGE, cxr_core::error_chain(e.as_ref())),
                 ),
                 Ok(o) => match o.probabilities {
-                    Some(p) => with_cautions(PredictionRow::unlabelled(&path, &p)?, &path),
+                    Some(p) => with_cautions(
+                        PredictionRow::unlabelled(&path, &p)?,
+                        &path,
+                        o.qc.near_cut(pipeline.gate()),
+                    ),
                     None => Outcome::Rejected(file_rejection(
                         &path,
                         o.qc.verdict.code(),
-                        o.qc.verdict.to_string(),
+                        o.qc.describe(pipeline.gate()),
                     )),
                 },
                 Err(e) => failed(cxr_core::error_chain(e.as_ref())),
@@ -373,7 +384,9 @@ pub fn predict_records_with<P: ImagePipeline + ?Sized>(
             resumed += 1;
         } else {
             let o = match predict_record(pipeline, r, base, mask_column) {
-                Ok(Ok(p)) => with_cautions(PredictionRow::new(r, &p)?, &r.path),
+                Ok(Ok((p, near_cut))) => {
+                    with_cautions(PredictionRow::new(r, &p)?, &r.path, near_cut)
+                }
                 Ok(Err((code, detail))) => Outcome::Rejected(Rejection::new(r, code, detail)),
                 Err(e) => Outcome::Rejected(Rejection::new(
                     r,
@@ -392,8 +405,9 @@ pub fn predict_records_with<P: ImagePipeline + ?Sized>(
     finish(out, shard, outcomes, resumed, predicted)
 }
 
-/// One record's answer: its probabilities, or the gate's code and verdict.
-type RecordAnswer = std::result::Result<Vec<f32>, (&'static str, String)>;
+/// One record's answer: its probabilities and whether the gate's verdict was near its
+/// cut, or the gate's code and verdict.
+type RecordAnswer = std::result::Result<(Vec<f32>, bool), (&'static str, String)>;
 
 fn predict_record<P: ImagePipeline + ?Sized>(
     pipeline: &P,
@@ -404,12 +418,12 @@ fn predict_record<P: ImagePipeline + ?Sized>(
     let img = cxr_dicom::load_record_image(r).map_err(|e| input_error(&r.path, e))?;
     if mask_column {
         let mask = cxr_core::LungMask::load(&mask_column_path(r, base)?)?;
-        return Ok(Ok(pipeline.classify(&img, &mask)?));
+        return Ok(Ok((pipeline.classify(&img, &mask)?, false)));
     }
     let o = pipeline.run_image(&img)?;
     Ok(match o.probabilities {
-        Some(p) => Ok(p),
-        None => Err((o.qc.verdict.code(), o.qc.verdict.to_string())),
+        Some(p) => Ok((p, o.qc.near_cut(pipeline.gate()))),
+        None => Err((o.qc.verdict.code(), o.qc.describe(pipeline.gate()))),
     })
 }
 

@@ -279,9 +279,9 @@ pub fn shrink_inputs(
         .collect()
 }
 
-/// Segments every record with `seg` (or reuses the mask and verdict cached under
-/// `cache` by an earlier call), applies the gate, and returns the accepted examples and
-/// the rejections. Per-record failures are rejections; the rest goes on.
+/// Segments every record with `seg` (or reuses the mask cached under `cache` by an
+/// earlier call, [`segment_record`]), applies the gate, and returns the accepted
+/// examples and the rejections. Per-record failures are rejections; the rest goes on.
 pub fn examples_from_segmenter(
     records: &[ImageRecord],
     seg: &Segmenter,
@@ -290,18 +290,44 @@ pub fn examples_from_segmenter(
     qc: &QcOptions,
     progress: Option<&ProgressBar>,
 ) -> (Vec<Example>, Vec<Rejection>) {
-    let mut ok = Vec::new();
-    let mut bad = Vec::new();
+    let g = gate_records(records, seg, cache, post, qc, progress);
+    (g.examples, g.rejected)
+}
+
+/// A cohort after the segmenter and the gate ([`gate_records`]).
+#[derive(Debug, Default)]
+pub struct Gated {
+    /// The images the gate accepted, in the records' order.
+    pub examples: Vec<Example>,
+    /// The others, with the gate's reason or the error.
+    pub rejected: Vec<Rejection>,
+    /// Each record's measures and verdict (`None` where the image could not be
+    /// segmented), in the records' order.
+    pub verdicts: Vec<Option<LungQc>>,
+}
+
+/// [`examples_from_segmenter`], with every record's verdict.
+pub fn gate_records(
+    records: &[ImageRecord],
+    seg: &Segmenter,
+    cache: &Path,
+    post: &PostprocessOptions,
+    qc: &QcOptions,
+    progress: Option<&ProgressBar>,
+) -> Gated {
+    let mut g = Gated::default();
     for r in records {
-        match segment_record(r, seg, cache, post, qc).outcome {
-            Ok(e) => ok.push(e),
-            Err(rejection) => bad.push(rejection),
+        let s = segment_record(r, seg, cache, post, qc);
+        match s.outcome {
+            Ok(e) => g.examples.push(e),
+            Err(rejection) => g.rejected.push(rejection),
         }
+        g.verdicts.push(s.qc);
         if let Some(pb) = progress {
             pb.inc(1);
         }
     }
-    (ok, bad)
+    g
 }
 
 /// One record after the segmenter and the gate ([`segment_record`]).
@@ -309,14 +335,54 @@ pub fn examples_from_segmenter(
 pub struct Segmented {
     /// The example when the gate accepted the image, else why not.
     pub outcome: std::result::Result<Example, Rejection>,
+    /// The gate's measures and verdict, when the image was segmented (now or before).
+    pub qc: Option<LungQc>,
     /// The decoded image and its lungs, when they were decoded and segmented in this call
     /// (a record whose mask and verdict were cached is not decoded): what lets a caller
     /// classify the image without decoding it again.
     pub decoded: Option<(GrayImage, LungMask)>,
 }
 
-/// Segments one record with `seg` (or reuses the mask and verdict cached under `cache`)
-/// and applies the gate. A failure is a rejection (`error`, with the causes).
+/// What `qc.json` beside a cached mask holds: the gate's measures (with the verdict of
+/// the gate then, judged again on reading) and which segmenter made the mask.
+#[derive(Serialize, Deserialize)]
+struct CachedVerdict {
+    #[serde(flatten)]
+    qc: LungQc,
+    /// [`mask_maker`] of the segmenter and post-processing that made the mask; absent in
+    /// caches written before it was kept, which are made again.
+    #[serde(default)]
+    made_by: Option<String>,
+}
+
+/// Who made a mask: the segmenter's settings and weights, its mirror averaging and the
+/// post-processing, as a short hash. A mask cached by another is made again.
+fn mask_maker(seg: &Segmenter, post: &PostprocessOptions) -> String {
+    let who = serde_json::json!({
+        "segmenter": seg.config(),
+        "weights": seg.weights_id(),
+        "mirror_average": seg.mirror_average(),
+        "post": post,
+    });
+    format!(
+        "{:016x}",
+        cxr_core::names::fnv1a64(who.to_string().as_bytes())
+    )
+}
+
+/// The gate's measures cached under `cache` for `r` by the segmenter and post-processing
+/// `maker` names, judged by `qc`; `None` when there is none (or another made it).
+fn cached_verdict(qc_path: &Path, maker: &str, qc: &QcOptions) -> Option<LungQc> {
+    let c = cxr_nn::checkpoint::read_json::<CachedVerdict>(qc_path).ok()?;
+    (c.made_by.as_deref() == Some(maker)).then(|| c.qc.under(qc))
+}
+
+/// Segments one record with `seg` (or reuses the mask cached under `cache` when the
+/// same segmenter and post-processing made it) and applies the gate `qc`: a cached
+/// verdict is judged again under `qc` from its measures, so that a run under another
+/// gate, or another segmenter, never answers with what an earlier one decided. A
+/// failure is a rejection (`error`, with the causes); a rejection by the gate says when
+/// the verdict is near its cut ([`LungQc::describe`]).
 pub fn segment_record(
     r: &ImageRecord,
     seg: &Segmenter,
@@ -325,10 +391,11 @@ pub fn segment_record(
     qc: &QcOptions,
 ) -> Segmented {
     let (mask_path, qc_path) = cached_paths(cache, r);
+    let maker = mask_maker(seg, post);
     let mut decoded = None;
     let verdict = (|| -> Result<LungQc, Error> {
         if mask_path.exists()
-            && let Ok(q) = cxr_nn::checkpoint::read_json::<LungQc>(&qc_path)
+            && let Some(q) = cached_verdict(&qc_path, &maker, qc)
         {
             return Ok(q);
         }
@@ -337,20 +404,29 @@ pub fn segment_record(
             path: r.path.clone(),
             source: Box::new(e),
         })?;
+        // The verdict last: a mask counts as cached once its verdict names its maker.
         s.lungs.save(&mask_path)?;
-        cxr_nn::checkpoint::write_json(&qc_path, &q)?;
+        let kept = CachedVerdict {
+            qc: q,
+            made_by: Some(maker.clone()),
+        };
+        cxr_nn::checkpoint::write_json(&qc_path, &kept)?;
         decoded = Some((img, s.lungs));
         Ok(q)
     })();
-    let outcome = match verdict {
+    let outcome = match &verdict {
         Ok(q) if q.verdict.is_accept() => Ok(example(r, mask_path)),
-        Ok(q) => Err(Rejection::new(r, q.verdict.code(), q.verdict.to_string())),
-        Err(e) => Err(Rejection::new(r, "error", cxr_core::error_chain(&e))),
+        Ok(q) => Err(Rejection::new(r, q.verdict.code(), q.describe(qc))),
+        Err(e) => Err(Rejection::new(r, "error", cxr_core::error_chain(e))),
     };
     if outcome.is_err() {
         decoded = None;
     }
-    Segmented { outcome, decoded }
+    Segmented {
+        outcome,
+        qc: verdict.ok(),
+        decoded,
+    }
 }
 
 #[cfg(test)]

@@ -326,7 +326,7 @@ pub fn predict_records(
     for (e, p) in examples.iter().zip(probs) {
         let r = by_key[&e.key()];
         match p {
-            Ok(p) => match with_cautions(PredictionRow::new(r, &p)?, &r.path) {
+            Ok(p) => match with_cautions(PredictionRow::new(r, &p)?, &r.path, false) {
                 Outcome::Predicted(row) => rows.push(row),
                 Outcome::Rejected(rejection) => failed.push(rejection),
             },
@@ -375,25 +375,28 @@ pub fn predict_manifest(
     };
     let (mut rows, mut rejected) = (Vec::new(), Vec::new());
     for chunk in records.chunks(batch.max(1)) {
-        let mut inputs: Vec<(&cxr_core::ImageRecord, (GrayImage, LungMask))> = Vec::new();
+        // Each accepted record, whether its verdict was near the cut, its image and mask.
+        let mut inputs: Vec<(&cxr_core::ImageRecord, bool, (GrayImage, LungMask))> = Vec::new();
         for r in chunk {
             let s = segment_record(r, segmenter, cache, post, qc);
+            let near_cut = s.qc.is_some_and(|q| q.near_cut(qc));
             match s.outcome {
                 Err(rejection) => rejected.push(rejection),
                 Ok(e) => match s.decoded.map_or_else(|| e.load(), Ok) {
-                    Ok(pair) => inputs.push((r, pair)),
+                    Ok(pair) => inputs.push((r, near_cut, pair)),
                     Err(err) => {
                         rejected.push(Rejection::new(r, "error", cxr_core::error_chain(&err)))
                     }
                 },
             }
         }
-        let pairs: Vec<(&GrayImage, &LungMask)> = inputs.iter().map(|(_, (i, m))| (i, m)).collect();
+        let pairs: Vec<(&GrayImage, &LungMask)> =
+            inputs.iter().map(|(_, _, (i, m))| (i, m)).collect();
         // Always batches of `batch`: an image's answer does not depend on its neighbours.
         match clf.predict_batch_of(&pairs, batch.max(1)) {
             Ok(probs) => {
-                for ((r, _), p) in inputs.iter().zip(probs) {
-                    match with_cautions(PredictionRow::new(r, &p)?, &r.path) {
+                for ((r, near_cut, _), p) in inputs.iter().zip(probs) {
+                    match with_cautions(PredictionRow::new(r, &p)?, &r.path, *near_cut) {
                         Outcome::Predicted(row) => rows.push(row),
                         Outcome::Rejected(rejection) => rejected.push(rejection),
                     }
@@ -404,7 +407,7 @@ pub fn predict_manifest(
                 rejected.extend(
                     inputs
                         .iter()
-                        .map(|(r, _)| Rejection::new(r, "error", detail.clone())),
+                        .map(|(r, _, _)| Rejection::new(r, "error", detail.clone())),
                 );
             }
         }
@@ -507,5 +510,9 @@ impl crate::run::ImagePipeline for Pipeline {
             &self.classifier,
             Some((&self.segmenter, &self.post, &self.qc)),
         )
+    }
+
+    fn gate(&self) -> &cxr_lungseg::qc::QcOptions {
+        &self.qc
     }
 }

@@ -252,6 +252,10 @@ pub trait ImagePipeline {
     ///
     /// A weights file that cannot be read.
     fn settings(&self) -> Result<serde_json::Value>;
+
+    /// The gate its verdicts are judged by: what tells a verdict near the cut
+    /// ([`LungQc::near_cut`]).
+    fn gate(&self) -> &cxr_lungseg::qc::QcOptions;
 }
 
 /// Per-epoch log line (`metrics.jsonl`). A loss that is not finite (a diverged epoch) is

@@ -588,7 +588,7 @@ fn no_usable_training_or_validation_data_is_an_error() {
 /// then read back with the image), and again when the masks come from the cache.
 #[test]
 fn a_manifest_predicted_in_one_pass_matches_the_two_step_path() {
-    use cxr_classifier::data::{Masks, examples_for_records};
+    use cxr_classifier::data::{Masks, cached_paths, examples_for_records, segment_record};
     use cxr_classifier::infer::{predict_manifest, predict_records};
     let f = fixture();
     let records = cxr_core::manifest::read_records(
@@ -624,6 +624,72 @@ fn a_manifest_predicted_in_one_pass_matches_the_two_step_path() {
     let (cached, _) = predict_manifest(&clf, &records, masks(0, &open), 5, None).unwrap();
     assert_eq!(cached, one_pass);
 
+    // The cache answers for the gate asked now, not for the one it was made under.
+    let shut = cxr_lungseg::qc::QcOptions {
+        min_lungs: 2,
+        min_fraction: 1.0,
+    };
+    let (rows, rejected) = predict_manifest(&clf, &records, masks(0, &shut), 5, None).unwrap();
+    assert!(rows.is_empty());
+    assert_eq!(rejected.len(), records.len());
+    // A mask another segmenter made (here the same weights averaged with the mirror
+    // image) is made again, and then kept.
+    let mirrored = cxr_lungseg::Segmenter::load(&dir.path().join("seg"), Device::Cpu)
+        .unwrap()
+        .with_mirror_average(true);
+    let seg_cache = |c: &Path| segment_record(&records[0], &mirrored, c, &post, &open);
+    let fresh = seg_cache(&dir.path().join("d"));
+    let again = seg_cache(&caches[0]);
+    assert!(
+        again.decoded.is_some(),
+        "the first segmenter's mask was taken"
+    );
+    assert_eq!(again.qc, fresh.qc);
+    assert!(seg_cache(&caches[0]).decoded.is_none());
+    let mask = |c: &Path| std::fs::read(cached_paths(c, &records[0]).0).unwrap();
+    assert_eq!(mask(&caches[0]), mask(&dir.path().join("d")));
+
+    // A gate whose cut lies at the first image's lung share: a row whose share is within
+    // a percentage point of it says so in its cautions, a rejection in its detail.
+    let share = segment_record(&records[0], &seg, &caches[1], &post, &open)
+        .qc
+        .unwrap()
+        .lung_fraction;
+    let at = cxr_lungseg::qc::QcOptions {
+        min_lungs: 0,
+        min_fraction: share,
+    };
+    let (rows, rejected) = predict_manifest(&clf, &records, masks(1, &at), 5, None).unwrap();
+    assert_eq!(rows.len() + rejected.len(), records.len());
+    let near: Vec<&str> = records
+        .iter()
+        .filter(|r| {
+            let q = segment_record(r, &seg, &caches[1], &post, &at).qc.unwrap();
+            (q.lung_fraction - share).abs() <= 0.01
+        })
+        .map(|r| r.image_id.as_str())
+        .collect();
+    assert!(near.contains(&records[0].image_id.as_str()));
+    let mut flagged: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.cautions == "lungs_near_cut")
+        .map(|r| r.image_id.as_str())
+        .chain(
+            rejected
+                .iter()
+                .filter(|r| r.detail.contains("; near the cut"))
+                .map(|r| r.image_id.as_str()),
+        )
+        .collect();
+    flagged.sort_unstable();
+    let mut expected = near.clone();
+    expected.sort_unstable();
+    assert_eq!(flagged, expected);
+    assert!(
+        rows.iter()
+            .all(|r| r.cautions.is_empty() || r.cautions == "lungs_near_cut")
+    );
+
     // The manifest's own masks take the same way through.
     let base = f.run.parent().unwrap().join("cohort");
     let (column, rejected) =
@@ -633,10 +699,6 @@ fn a_manifest_predicted_in_one_pass_matches_the_two_step_path() {
     assert_eq!(column[0].image_id, records[0].image_id);
 
     // An impossible gate: nothing classified, every image listed with the gate's reason.
-    let shut = cxr_lungseg::qc::QcOptions {
-        min_lungs: 2,
-        min_fraction: 1.0,
-    };
     let (rows, rejected) = predict_manifest(&clf, &records, masks(2, &shut), 5, None).unwrap();
     assert!(rows.is_empty());
     assert_eq!(rejected.len(), records.len());

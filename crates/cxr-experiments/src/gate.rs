@@ -2,48 +2,46 @@
 //! list the rest with their reason, count per source (`qc.json`).
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::Path;
 
-use cxr_classifier::data::{
-    Example, Masks, Rejection, cached_paths, examples_for_records, write_rejections,
-};
+use cxr_classifier::data::{Example, Gated, Rejection, gate_records, write_rejections};
 use cxr_core::{ImageKey, ImageRecord};
 use cxr_lungseg::Segmenter;
+use cxr_lungseg::qc::{LungQc, QcOptions};
 
 use crate::Result;
 use crate::context::{Context, write_json};
 
 pub use cxr_report::experiment::{GateCounts, GateSummary, NearCut};
 
-/// The band either side of the gate's smallest lung share within which a verdict is
-/// counted as near the cut ([`NearCut`]): one percentage point. Measured on 552 real
-/// radiographs (`docs/lungseg.md`): the same recipe's segmenters trained on two CPUs
-/// (AVX-512 and AVX2 kernels) put each image's lungs a median 0.4 points apart (95th
-/// percentile 1.7); 10 verdicts differed, 9 and 8 of them within one point of the cut on
-/// either machine, where 56 images lay.
-pub const NEAR_CUT_BAND: f64 = 0.01;
+pub use cxr_lungseg::qc::NEAR_CUT_BAND;
 
 /// Segments every record with `seg` (masks cached under `masks/`), applies the gate,
 /// and returns the accepted records with their examples; rejects go to
-/// `qc_rejected.csv`, counts to `qc.json`.
+/// `qc_rejected.csv`, counts (and the verdicts near the cut, [`NearCut`]) to `qc.json`.
 pub fn gate(
     ctx: &Context,
     records: &[ImageRecord],
     seg: &Segmenter,
 ) -> Result<(Vec<ImageRecord>, Vec<Example>, GateSummary)> {
     let pb = ctx.bar(records.len(), "segmenting");
-    let masks = Masks::Segmenter {
-        segmenter: seg,
-        cache: &ctx.out.join("masks"),
-        post: &ctx.config.segmenter.post,
-        qc: &ctx.config.segmenter.qc,
-    };
-    let (examples, rejected) = examples_for_records(records, masks, Some(&pb));
+    let qc = &ctx.config.segmenter.qc;
+    let cache = ctx.out.join("masks");
+    let Gated {
+        examples,
+        rejected,
+        verdicts,
+    } = gate_records(
+        records,
+        seg,
+        &cache,
+        &ctx.config.segmenter.post,
+        qc,
+        Some(&pb),
+    );
     pb.finish_and_clear();
     write_rejections(&ctx.out.join("qc_rejected.csv"), &rejected)?;
-    let cache = ctx.out.join("masks");
     let summary = GateSummary {
-        near_cut: Some(near_cut(&cache, records, &ctx.config.segmenter.qc)),
+        near_cut: Some(near_cut(verdicts.iter().flatten(), qc)),
         ..gate_summary(records, &rejected)
     };
     write_json(&ctx.out.join("qc.json"), &summary)?;
@@ -63,28 +61,16 @@ pub fn gate(
     Ok((accepted, examples, summary))
 }
 
-/// The verdicts near the cut ([`NEAR_CUT_BAND`]), from the verdicts cached under
-/// `cache` beside the masks: images whose lungs were found and cover a share within the
-/// band of `qc.min_fraction`. A record without a readable verdict (its image did not
-/// read) is not counted.
-pub(crate) fn near_cut(
-    cache: &Path,
-    records: &[ImageRecord],
-    qc: &cxr_lungseg::qc::QcOptions,
+/// The verdicts near the cut of the gate `qc` ([`LungQc::near_cut`]) among `verdicts`.
+pub(crate) fn near_cut<'a>(
+    verdicts: impl IntoIterator<Item = &'a LungQc>,
+    qc: &QcOptions,
 ) -> NearCut {
     let mut n = NearCut {
         band: NEAR_CUT_BAND,
         ..NearCut::default()
     };
-    for r in records {
-        let Ok(q) = crate::context::read_json::<cxr_lungseg::qc::LungQc>(&cached_paths(cache, r).1)
-        else {
-            continue;
-        };
-        let off = f64::from(q.lung_fraction) - f64::from(qc.min_fraction);
-        if q.lungs_found < qc.min_lungs || off.abs() > NEAR_CUT_BAND {
-            continue;
-        }
+    for q in verdicts.into_iter().filter(|q| q.near_cut(qc)) {
         if q.verdict.is_accept() {
             n.accepted += 1;
         } else {
@@ -155,45 +141,23 @@ mod tests {
     }
 
     #[test]
-    fn verdicts_near_the_cut_are_counted_from_the_cached_ones() {
-        let dir = tempfile::tempdir().unwrap();
-        let qc = cxr_lungseg::qc::QcOptions::default();
+    fn verdicts_near_the_cut_are_counted() {
+        let qc = QcOptions::default();
         let shares = [
-            ("a", 2, 0.295),
-            ("b", 2, 0.305),
-            ("c", 2, 0.35),
-            ("d", 2, 0.10),
-            ("e", 1, 0.302),
-            ("f", 2, 0.309),
+            (2, 0.295),
+            (2, 0.305),
+            (2, 0.35),
+            (2, 0.10),
+            (1, 0.302),
+            (2, 0.309),
         ];
-        let mut records = Vec::new();
-        for (id, lungs, share) in shares {
-            let r = rec(SourceId::Qmenta, id, id, Label::Covid);
-            let q = cxr_lungseg::qc::LungQc {
-                lungs_found: lungs,
-                lung_fraction: share,
-                verdict: if lungs < qc.min_lungs {
-                    cxr_lungseg::qc::Verdict::Reject(cxr_lungseg::qc::RejectReason::LungsNotFound {
-                        found: lungs,
-                    })
-                } else if share < qc.min_fraction {
-                    cxr_lungseg::qc::Verdict::Reject(cxr_lungseg::qc::RejectReason::LungsTooSmall {
-                        fraction: share,
-                        min: qc.min_fraction,
-                    })
-                } else {
-                    cxr_lungseg::qc::Verdict::Accept
-                },
-            };
-            let path = cached_paths(dir.path(), &r).1;
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            write_json(&path, &q).unwrap();
-            records.push(r);
-        }
-        // And one whose image did not read: no verdict cached.
-        records.push(rec(SourceId::Qmenta, "g", "g", Label::Covid));
-        let n = near_cut(dir.path(), &records, &qc);
-        // b and f above the cut, a below; e found one lung, c and d are far from it.
+        let verdicts: Vec<LungQc> = shares
+            .iter()
+            .map(|&(lungs, share)| LungQc::judged(lungs, share, &qc))
+            .collect();
+        let n = near_cut(&verdicts, &qc);
+        // The 2nd and 6th above the cut, the 1st below; the 5th found one lung, the 3rd
+        // and 4th are far from it.
         assert_eq!(
             n,
             NearCut {

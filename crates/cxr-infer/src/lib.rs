@@ -493,4 +493,8 @@ impl cxr_classifier::run::ImagePipeline for Pipeline {
             },
         }))
     }
+
+    fn gate(&self) -> &cxr_lungseg::qc::QcOptions {
+        &self.qc
+    }
 }

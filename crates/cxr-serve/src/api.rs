@@ -103,6 +103,11 @@ pub struct Gate {
     pub lungs_found: u8,
     /// Share of the image covered by lung.
     pub lung_fraction: f64,
+    /// The lungs were found and their share lies within one percentage point of the
+    /// gate's smallest (`cxr_lungseg::qc::LungQc::near_cut`): a verdict that can go the
+    /// other way with another segmenter, or the same one on another machine.
+    #[serde(default)]
+    pub near_cut: bool,
 }
 
 /// Seconds are reported in milliseconds, per stage.
@@ -444,6 +449,7 @@ async fn predict_one(
         reason: seg.qc.verdict.reason().map(ToString::to_string),
         lungs_found: seg.qc.lungs_found,
         lung_fraction: f64::from(seg.qc.lung_fraction),
+        near_cut: seg.qc.near_cut(&s.model.gate.options()),
     };
     let image = Arc::new(seg.image);
     let mask = Arc::new(seg.mask);

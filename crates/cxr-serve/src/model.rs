@@ -261,6 +261,16 @@ pub struct GateRule {
     pub segmenter_input_size: i64,
 }
 
+impl GateRule {
+    /// The gate's options.
+    pub fn options(&self) -> cxr_lungseg::qc::QcOptions {
+        cxr_lungseg::qc::QcOptions {
+            min_lungs: self.min_lungs,
+            min_fraction: self.min_fraction,
+        }
+    }
+}
+
 /// `GET /v1/model`: what is served.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ModelInfo {

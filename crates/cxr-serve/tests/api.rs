@@ -590,6 +590,36 @@ fn a_strict_gate_rejects_without_classifying() {
     );
 }
 
+/// A verdict within a percentage point of the gate's cut says so, either side of it; one
+/// further away does not.
+#[test]
+fn a_verdict_near_the_cut_says_so() {
+    let f = fixture();
+    let mut pipeline = cxr_classifier::Pipeline::new(
+        cxr_lungseg::Segmenter::load(&f.exp.join("segmenter"), Device::Cpu).unwrap(),
+        Classifier::load(&f.exp.join("classifier"), Device::Cpu).unwrap(),
+    );
+    pipeline.qc = open_gate();
+    let share = pipeline.run(&f.images[0]).unwrap().qc.lung_fraction;
+    let far = if share > 0.1 {
+        share - 0.05
+    } else {
+        share + 0.05
+    };
+    let good = std::fs::read(&f.images[0]).unwrap();
+    for (cut, near) in [(share + 0.008, true), (share - 0.008, true), (far, false)] {
+        let mut c = config();
+        c.qc.min_fraction = cut;
+        let s = start(c);
+        let a = post(&s, "/v1/predict", "image/png", &good, None);
+        assert_eq!(a.status, 200, "{}", a.json);
+        let gate = &a.json["gate"];
+        assert_eq!(gate["near_cut"], near, "cut {cut}, share {share}: {gate}");
+        assert_eq!(gate["accepted"], share >= cut, "{gate}");
+        assert_eq!(gate["lung_fraction"], f64::from(share));
+    }
+}
+
 /// CRC-32 (IEEE) for the PNG chunk of the bomb.
 /// An overlay of a prediction, decoded.
 fn overlay_png(prediction: &Value, key: &str) -> image::DynamicImage {

@@ -40,13 +40,22 @@ fn the_review_page_shows_what_the_api_answers() {
         return;
     };
     let f = fixture();
-    let s = start(config());
     let dir = tempfile::tempdir().unwrap();
     let garbage = dir.path().join("garbage.txt");
     std::fs::write(&garbage, "this is not an image").unwrap();
     // Raw detector data with text burned in: the page must say so above the answer.
     let dicom = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../cxr-dicom/tests/fixtures/dx_for_processing.dcm");
+    // The gate's cut at the smaller lung share of the two images: both are classified,
+    // and that one's verdict is near the cut.
+    let pipeline = cxr_classifier::Pipeline::new(
+        cxr_lungseg::Segmenter::load(&f.exp.join("segmenter"), tch::Device::Cpu).unwrap(),
+        cxr_classifier::Classifier::load(&f.exp.join("classifier"), tch::Device::Cpu).unwrap(),
+    );
+    let share = |p: &Path| pipeline.run(p).unwrap().qc.lung_fraction;
+    let mut c = config();
+    c.qc.min_fraction = share(&f.images[0]).min(share(&dicom));
+    let s = start(c);
     let shot = dir.path().join("page.png");
     let out = Command::new("node")
         .arg(&script)
@@ -165,6 +174,28 @@ fn the_review_page_shows_what_the_api_answers() {
     assert!(cautions.contains("FOR PROCESSING") && cautions.contains("burned into"));
     // The PNG had none, and showed none.
     assert_eq!(png["page"]["cautions"], Value::Null);
+    // A verdict near the gate's cut says so under it, and only then.
+    let mut near = 0;
+    for upload in [png, dcm] {
+        let said = &upload["page"]["near_cut"];
+        if upload["api"]["gate"]["near_cut"] == true {
+            near += 1;
+            let share = upload["api"]["gate"]["lung_fraction"].as_f64().unwrap();
+            assert_eq!(
+                said.as_str().unwrap(),
+                format!(
+                    "The lungs cover {:.1} % of the image, within one percentage point of the \
+                     gate's {} %: another segmenter, or the same one on another machine, may \
+                     give the other verdict.",
+                    100.0 * share,
+                    (1000.0 * f64::from(s.service.state().model.gate.min_fraction)).round() / 10.0
+                )
+            );
+        } else {
+            assert_eq!(said, &Value::Null);
+        }
+    }
+    assert!(near >= 1, "the image at the cut is near it");
 
     // The garbage: the service's words, as they are; no stale image beside them.
     let g = &r["garbage"];
