@@ -40,6 +40,10 @@ pub struct Example {
     /// [`TrainingData`](crate::run::TrainingData).
     #[serde(default)]
     pub synthetic: bool,
+    /// The gate's verdict on it was near the cut ([`LungQc::near_cut`]): its prediction's
+    /// `cautions` say `lungs_near_cut`. `false` where the mask came from a column, ungated.
+    #[serde(default)]
+    pub near_cut: bool,
 }
 
 /// Loads any image a source ships (PNG/JPEG, or DICOM through `cxr-dicom`) as 8-bit gray.
@@ -223,6 +227,7 @@ fn example(r: &ImageRecord, mask: PathBuf) -> Example {
         image_id: r.image_id.clone(),
         invert: r.load_options().invert,
         synthetic: r.is_synthetic(),
+        near_cut: false,
     }
 }
 
@@ -415,7 +420,10 @@ pub fn segment_record(
         Ok(q)
     })();
     let outcome = match &verdict {
-        Ok(q) if q.verdict.is_accept() => Ok(example(r, mask_path)),
+        Ok(q) if q.verdict.is_accept() => Ok(Example {
+            near_cut: q.near_cut(qc),
+            ..example(r, mask_path)
+        }),
         Ok(q) => Err(Rejection::new(r, q.verdict.code(), q.describe(qc))),
         Err(e) => Err(Rejection::new(r, "error", cxr_core::error_chain(e))),
     };
@@ -442,6 +450,7 @@ mod tests {
             image_id: patient.into(),
             invert: false,
             synthetic: false,
+            near_cut: false,
         }
     }
 

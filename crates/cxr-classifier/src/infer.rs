@@ -326,7 +326,7 @@ pub fn predict_records(
     for (e, p) in examples.iter().zip(probs) {
         let r = by_key[&e.key()];
         match p {
-            Ok(p) => match with_cautions(PredictionRow::new(r, &p)?, &r.path, false) {
+            Ok(p) => match with_cautions(PredictionRow::new(r, &p)?, &r.path, e.near_cut) {
                 Outcome::Predicted(row) => rows.push(row),
                 Outcome::Rejected(rejection) => failed.push(rejection),
             },
@@ -379,11 +379,10 @@ pub fn predict_manifest(
         let mut inputs: Vec<(&cxr_core::ImageRecord, bool, (GrayImage, LungMask))> = Vec::new();
         for r in chunk {
             let s = segment_record(r, segmenter, cache, post, qc);
-            let near_cut = s.qc.is_some_and(|q| q.near_cut(qc));
             match s.outcome {
                 Err(rejection) => rejected.push(rejection),
                 Ok(e) => match s.decoded.map_or_else(|| e.load(), Ok) {
-                    Ok(pair) => inputs.push((r, near_cut, pair)),
+                    Ok(pair) => inputs.push((r, e.near_cut, pair)),
                     Err(err) => {
                         rejected.push(Rejection::new(r, "error", cxr_core::error_chain(&err)))
                     }

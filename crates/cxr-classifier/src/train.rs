@@ -751,6 +751,7 @@ mod tests {
             image_id: format!("sub/{name}.png"),
             invert: false,
             synthetic: false,
+            near_cut: false,
         }
     }
 

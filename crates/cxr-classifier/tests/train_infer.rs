@@ -689,6 +689,15 @@ fn a_manifest_predicted_in_one_pass_matches_the_two_step_path() {
         rows.iter()
             .all(|r| r.cautions.is_empty() || r.cautions == "lungs_near_cut")
     );
+    // The two-step path (the experiments') carries the same cautions: the example keeps
+    // its verdict's nearness.
+    let (examples, _) = examples_for_records(&records, masks(1, &at), None);
+    assert_eq!(
+        examples.iter().filter(|e| e.near_cut).count(),
+        rows.iter().filter(|r| !r.cautions.is_empty()).count()
+    );
+    let (two_step, _) = predict_records(&clf, &examples, &records, 5, None).unwrap();
+    assert_eq!(two_step, rows);
 
     // The manifest's own masks take the same way through.
     let base = f.run.parent().unwrap().join("cohort");

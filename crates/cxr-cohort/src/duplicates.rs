@@ -74,18 +74,13 @@ pub use cxr_core::fingerprint::{Fingerprint, dhash, thumbnail_mad};
 /// Error of an image loader.
 pub type LoadError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
-/// Fingerprints an image file, decoding it with `load`.
+/// Fingerprints an image file, decoding it with `load` ([`Fingerprint::of_file`]).
 pub fn fingerprint<L>(record: &ImageRecord, load: &L) -> Result<Fingerprint, LoadError>
 where
     L: Fn(&ImageRecord) -> Result<cxr_core::GrayImage, LoadError>,
 {
-    let path = &record.path;
-    let bytes = std::fs::read(path).map_err(|source| cxr_core::Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
     let img = load(record)?;
-    Ok(Fingerprint::of(&bytes, &img))
+    Ok(Fingerprint::of_file(&record.path, &img)?)
 }
 
 /// The cohort's fingerprints file, beside its `records.csv`: one row per readable image

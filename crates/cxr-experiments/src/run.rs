@@ -654,6 +654,7 @@ mod tests {
             image_id: "q2".into(),
             invert: false,
             synthetic: false,
+            near_cut: false,
         };
         let e = predict(&ctx, &clf_dir, &[orphan], &[r], &dir.path().join("p.csv")).unwrap_err();
         assert_eq!(

@@ -458,6 +458,7 @@ mod tests {
             image_id: "x".into(),
             invert: false,
             synthetic: false,
+            near_cut: false,
         };
         let test = vec![
             example("qmenta:P1"),
