@@ -79,6 +79,15 @@ fn main() -> anyhow::Result<()> {
         },
         run.table.display()
     );
+    let near = count(&|r| r.near_cut == Some(true));
+    if near > 0 {
+        println!(
+            "note: {near} verdict(s) lie within a percentage point of the gate's cut \
+             (`near_cut` in {}): another segmenter, or this one on another machine, may decide \
+             otherwise",
+            run.table.display()
+        );
+    }
     if rows.is_empty() {
         eprintln!(
             "note: no {} image under {}",

@@ -375,8 +375,8 @@ fn mask_maker(seg: &Segmenter, post: &PostprocessOptions) -> String {
     )
 }
 
-/// The gate's measures cached under `cache` for `r` by the segmenter and post-processing
-/// `maker` names, judged by `qc`; `None` when there is none (or another made it).
+/// The gate's measures kept in `qc_path` when the segmenter and post-processing `maker`
+/// names made them, judged by `qc`; `None` when there are none, or another made them.
 fn cached_verdict(qc_path: &Path, maker: &str, qc: &QcOptions) -> Option<LungQc> {
     let c = cxr_nn::checkpoint::read_json::<CachedVerdict>(qc_path).ok()?;
     (c.made_by.as_deref() == Some(maker)).then(|| c.qc.under(qc))

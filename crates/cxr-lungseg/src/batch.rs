@@ -369,6 +369,12 @@ pub struct QcRow {
     pub lung_fraction: Option<f32>,
     /// `accept` or `reject` (empty unless `ok`).
     pub verdict: Option<String>,
+    /// Whether the verdict is near the gate's cut ([`crate::qc::LungQc::near_cut`]: the
+    /// lungs found and their share within a percentage point of the smallest), so that
+    /// another segmenter, or this one on another machine, may decide otherwise (empty
+    /// unless `ok`).
+    #[serde(default)]
+    pub near_cut: Option<bool>,
     /// Rejection reason, error message, or what a skipped file is.
     pub reason: String,
 }
@@ -529,6 +535,7 @@ pub fn segment_dir_shard<S: LungSegmenter + ?Sized>(
                         lungs_found: None,
                         lung_fraction: None,
                         verdict: None,
+                        near_cut: None,
                         reason: cxr_core::error_chain(e.as_ref()),
                     });
                 }
@@ -554,6 +561,7 @@ pub fn segment_dir_shard<S: LungSegmenter + ?Sized>(
                     }
                     .into(),
                 ),
+                near_cut: Some(q.near_cut(qc)),
                 reason: q
                     .verdict
                     .reason()
@@ -568,6 +576,7 @@ pub fn segment_dir_shard<S: LungSegmenter + ?Sized>(
             lungs_found: None,
             lung_fraction: None,
             verdict: None,
+            near_cut: None,
             reason: cxr_core::error_chain(e.as_ref()),
         });
         journal.record(&key, row.clone())?;
@@ -588,13 +597,14 @@ pub fn segment_dir_shard<S: LungSegmenter + ?Sized>(
 }
 
 /// Columns of `qc.csv`.
-pub const QC_COLUMNS: [&str; 7] = [
+pub const QC_COLUMNS: [&str; 8] = [
     "image",
     "mask",
     "status",
     "lungs_found",
     "lung_fraction",
     "verdict",
+    "near_cut",
     "reason",
 ];
 

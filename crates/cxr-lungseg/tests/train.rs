@@ -143,6 +143,17 @@ fn trains_to_a_good_dice_resumes_and_segments() {
         ]
     );
     assert!(rows[1].reason.contains("broken.png"), "{}", rows[1].reason);
+    // Each verdict says whether it is near the cut, by the gate's one rule; an error none.
+    let paper = cxr_lungseg::qc::QcOptions::default();
+    for r in [&rows[0], &rows[2]] {
+        let q = cxr_lungseg::qc::LungQc::judged(
+            r.lungs_found.unwrap(),
+            r.lung_fraction.unwrap(),
+            &paper,
+        );
+        assert_eq!(r.near_cut, Some(q.near_cut(&paper)), "{r:?}");
+    }
+    assert_eq!(rows[1].near_cut, None);
     let mask = cxr_core::LungMask::load(&out.join("masks/sub/b.png")).unwrap();
     assert_eq!(
         mask.dimensions(),
@@ -152,7 +163,7 @@ fn trains_to_a_good_dice_resumes_and_segments() {
     assert!(out.join("overlays/a.png").exists());
     let qc = std::fs::read_to_string(out.join("qc.csv")).unwrap();
     assert!(
-        qc.starts_with("image,mask,status,lungs_found,lung_fraction,verdict,reason\n"),
+        qc.starts_with("image,mask,status,lungs_found,lung_fraction,verdict,near_cut,reason\n"),
         "{qc}"
     );
     assert_eq!(qc.lines().count(), 4);
