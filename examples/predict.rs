@@ -88,6 +88,14 @@ impl Input {
         } else {
             Input::Manifest
         };
+        // A TIFF, BMP or WebP file is neither: say so, rather than read it as a table.
+        anyhow::ensure!(
+            is_csv || kind != Input::Manifest || !a.input.is_file(),
+            "{}: predict reads a folder, a records table (`.csv`) or one {} image; this file \
+             is none of these (convert other formats to PNG first)",
+            a.input.display(),
+            cxr::dicom::IMAGE_FILES.what
+        );
         anyhow::ensure!(
             kind != Input::File || a.shard == cxr::core::shard::Shard::WHOLE,
             "--shard splits a folder or a manifest; {} is one file",
@@ -136,6 +144,13 @@ fn main() -> anyhow::Result<()> {
         }
         let why: Vec<String> = why.iter().map(|(k, n)| format!("{n} {k}")).collect();
         println!("left out: {}", why.join(", "));
+    }
+    if input == Input::Folder && run.rows.is_empty() && run.rejected.is_empty() {
+        println!(
+            "note: no {} image under {} (other files are left alone)",
+            cxr::dicom::IMAGE_FILES.what,
+            a.input.display()
+        );
     }
     let careful = run.rows.iter().filter(|r| !r.cautions.is_empty()).count();
     if careful > 0 {

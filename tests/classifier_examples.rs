@@ -467,6 +467,51 @@ fn train_predict_evaluate_and_explain_on_a_tiny_cohort() {
         "{rows:?}"
     );
 
+    // A TIFF is no table: refused by name, not parsed as CSV. A folder of TIFFs holds no
+    // image predict reads, and the run says so.
+    let tiffs = d.join("tiffs");
+    std::fs::create_dir_all(&tiffs).unwrap();
+    let tiff = tiffs.join("scan.tif");
+    // A little-endian TIFF's header: what starts a scanner's export.
+    std::fs::write(&tiff, b"II*\0\x08\0\0\0").unwrap();
+    let out = std::process::Command::new(common::example("predict"))
+        .args([
+            "--run",
+            s(&clf),
+            "--input",
+            s(&tiff),
+            "--out",
+            s(&d.join("tif.csv")),
+        ])
+        .env("CXR_DEVICE", "cpu")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        said.contains(&format!(
+            "{}: predict reads a folder, a records table (`.csv`) or one PNG, JPEG or DICOM \
+             image; this file is none of these",
+            tiff.display()
+        )),
+        "{said}"
+    );
+    let said = run(
+        "predict",
+        &[
+            &["--run", s(&clf), "--input", s(&tiffs)][..],
+            &["--out", s(&d.join("tifs.csv")), "--backend", "pure"],
+        ]
+        .concat(),
+    );
+    assert!(
+        said.contains(&format!(
+            "note: no PNG, JPEG or DICOM image under {} (other files are left alone)",
+            tiffs.display()
+        )),
+        "{said}"
+    );
+
     // The same two runs as 4 shards into one shared folder, merged: the same bytes.
     let shared = d.join("shared");
     std::fs::create_dir_all(&shared).unwrap();
