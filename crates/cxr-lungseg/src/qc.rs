@@ -226,7 +226,7 @@ pub fn assess(seg: &Segmentation, opts: &QcOptions) -> LungQc {
 pub const NEAR_CUT_BAND: f64 = 0.01;
 
 /// The stable code of a verdict near the cut, as a predictions table's `cautions` column
-/// and the service's answers carry it.
+/// carries it (the service answers `gate.near_cut`).
 pub const NEAR_CUT_CODE: &str = "lungs_near_cut";
 
 impl LungQc {
@@ -273,12 +273,13 @@ impl LungQc {
         if self.near_cut(opts) {
             format!(
                 "{}; near the cut: the lungs cover {:.1} % of the image, within {:.0} \
-                 percentage point of the gate's {:.0} %, and another machine may decide \
+                 percentage point of the gate's {} %, and another machine may decide \
                  otherwise",
                 self.verdict,
                 100.0 * self.lung_fraction,
                 100.0 * NEAR_CUT_BAND,
-                100.0 * opts.min_fraction
+                // To a tenth, as the shares compared with it (30, 30.5).
+                (1000.0 * f64::from(opts.min_fraction)).round() / 10.0
             )
         } else {
             self.verdict.to_string()
@@ -364,6 +365,15 @@ mod tests {
              point of the gate's 30 %, and another machine may decide otherwise"
         );
         assert_eq!(LungQc::judged(2, 0.5, &paper).describe(&paper), "accept");
+        let tenth = QcOptions {
+            min_fraction: 0.305,
+            ..paper.clone()
+        };
+        assert!(
+            LungQc::judged(2, 0.301, &tenth)
+                .describe(&tenth)
+                .contains("of the gate's 30.5 %")
+        );
         let low = LungQc::judged(2, 0.2951, &paper);
         assert!(low.describe(&paper).starts_with(
             "reject: lungs too small (29.5 % of the image, minimum 30.0 %); near the cut"
