@@ -6,10 +6,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::Command;
 
 mod common;
-use common::{example, run};
+use common::{fails, run};
 
 fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
@@ -236,12 +235,11 @@ fn every_experiment_runs_on_the_tiny_cohort() {
     // Other settings in the same folder are refused.
     let other = tmp.path().join("other.toml");
     std::fs::write(&other, "[classifier]\nepochs = 7\n").unwrap();
-    let out = Command::new(example("reproduce_main"))
-        .args(["--config", other.to_str().unwrap(), "--out", ds])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("another experiment"));
+    let err = fails(
+        "reproduce_main",
+        ["--config", other.to_str().unwrap(), "--out", ds],
+    );
+    assert!(err.contains("another experiment"));
 
     // The studies, reusing the main run's cohort, segmenter and gate.
     run(
@@ -677,16 +675,18 @@ fn own_sources_run_and_the_audit_names_a_source_that_is_the_diagnosis() {
             })
             .collect();
     cxr::lungseg::training_images::write(&everything.join("images.csv"), &all_images).unwrap();
-    let out = Command::new(example("reproduce_main"))
-        .args(["--sources", c, "--tiny", "--segmenter"])
-        .arg(&everything)
-        .arg("--out")
-        .arg(tmp.path().join("all-seen"))
-        .env("CXR_DEVICE", "cpu")
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{err}");
+    let err = fails(
+        "reproduce_main",
+        [
+            "--sources",
+            c,
+            "--tiny",
+            "--segmenter",
+            everything.to_str().unwrap(),
+            "--out",
+            tmp.path().join("all-seen").to_str().unwrap(),
+        ],
+    );
     assert!(
         err.contains("no test image: the segmenter was trained on images of")
             && err.contains("segmenter_seen.json"),
@@ -701,27 +701,31 @@ fn own_sources_run_and_the_audit_names_a_source_that_is_the_diagnosis() {
     let said = own_run();
     assert!(said.contains("segmenter: the finished run in"), "{said}");
     // Neither a segmenter run nor masks: refused, saying what real data need.
-    let out = Command::new(example("reproduce_main"))
-        .args(["--sources", c, "--tiny", "--out"])
-        .arg(tmp.path().join("no-segmenter"))
-        .env("CXR_DEVICE", "cpu")
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let err = fails(
+        "reproduce_main",
+        [
+            "--sources",
+            c,
+            "--tiny",
+            "--out",
+            tmp.path().join("no-segmenter").to_str().unwrap(),
+        ],
+    );
     assert!(err.contains("[[segmenter.masks]]"), "{err}");
 
     // A sources file that does not read is refused before the run folder is touched.
     let bad = tmp.path().join("bad.toml");
     std::fs::write(&bad, "[cohort]\nseed = \"x\"\n").unwrap();
-    let out = Command::new(example("reproduce_main"))
-        .args(["--sources", bad.to_str().unwrap(), "--tiny", "--out"])
-        .arg(tmp.path().join("never"))
-        .env("CXR_DEVICE", "cpu")
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let err = fails(
+        "reproduce_main",
+        [
+            "--sources",
+            bad.to_str().unwrap(),
+            "--tiny",
+            "--out",
+            tmp.path().join("never").to_str().unwrap(),
+        ],
+    );
     assert!(
         err.contains("--sources") && err.contains("bad.toml"),
         "{err}"

@@ -24,14 +24,22 @@ pub fn example(name: &str) -> PathBuf {
     p
 }
 
-/// Runs an example on the CPU and returns its stdout and stderr; fails the test, with
-/// that text, when it exits unsuccessfully.
-pub fn run(name: &str, args: &[&str]) -> String {
-    let out = Command::new(example(name))
+/// Runs an example on the CPU.
+fn output<S: AsRef<std::ffi::OsStr>>(
+    name: &str,
+    args: impl IntoIterator<Item = S>,
+) -> std::process::Output {
+    Command::new(example(name))
         .args(args)
         .env("CXR_DEVICE", "cpu")
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+/// Runs an example on the CPU and returns its stdout and stderr; fails the test, with
+/// that text, when it exits unsuccessfully.
+pub fn run(name: &str, args: &[&str]) -> String {
+    let out = output(name, args);
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -39,6 +47,15 @@ pub fn run(name: &str, args: &[&str]) -> String {
     );
     assert!(out.status.success(), "{name} {args:?} failed:\n{text}");
     text
+}
+
+/// Runs an example on the CPU that must fail and returns what it said on stderr; fails
+/// the test, with that text, when it exits successfully.
+pub fn fails<S: AsRef<std::ffi::OsStr>>(name: &str, args: impl IntoIterator<Item = S>) -> String {
+    let out = output(name, args);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{name} succeeded:\n{err}");
+    err
 }
 
 /// Trains a one-epoch tiny lung segmenter on 16 phantoms into `out` (seconds): what the

@@ -133,8 +133,8 @@ pub fn split_by_patient(
 /// Where the lung masks of a manifest's records come from.
 #[derive(Debug, Clone, Copy)]
 pub enum Masks<'a> {
-    /// Segment every image with a segmenter and apply the gate
-    /// ([`examples_from_segmenter`]); masks and verdicts are cached under `cache`.
+    /// Segment every image with a segmenter and apply the gate ([`gate_records`]);
+    /// masks and verdicts are cached under `cache`.
     Segmenter {
         /// The segmenter.
         segmenter: &'a Segmenter,
@@ -189,7 +189,10 @@ pub fn examples_for_records(
             cache,
             post,
             qc,
-        } => examples_from_segmenter(records, segmenter, cache, post, qc, progress),
+        } => {
+            let g = gate_records(records, segmenter, cache, post, qc, progress);
+            (g.examples, g.rejected)
+        }
         Masks::Column { base } => {
             let out = examples_with_mask_column(records, base);
             if let Some(pb) = progress {
@@ -284,21 +287,6 @@ pub fn shrink_inputs(
         .collect()
 }
 
-/// Segments every record with `seg` (or reuses the mask cached under `cache` by an
-/// earlier call, [`segment_record`]), applies the gate, and returns the accepted
-/// examples and the rejections. Per-record failures are rejections; the rest goes on.
-pub fn examples_from_segmenter(
-    records: &[ImageRecord],
-    seg: &Segmenter,
-    cache: &Path,
-    post: &PostprocessOptions,
-    qc: &QcOptions,
-    progress: Option<&ProgressBar>,
-) -> (Vec<Example>, Vec<Rejection>) {
-    let g = gate_records(records, seg, cache, post, qc, progress);
-    (g.examples, g.rejected)
-}
-
 /// A cohort after the segmenter and the gate ([`gate_records`]).
 #[derive(Debug, Default)]
 pub struct Gated {
@@ -311,7 +299,10 @@ pub struct Gated {
     pub verdicts: Vec<Option<LungQc>>,
 }
 
-/// [`examples_from_segmenter`], with every record's verdict.
+/// Segments every record with `seg` (or reuses the mask cached under `cache` by an
+/// earlier call, [`segment_record`]), applies the gate, and returns the accepted
+/// examples, the rejections and every record's verdict. Per-record failures are
+/// rejections; the rest goes on.
 pub fn gate_records(
     records: &[ImageRecord],
     seg: &Segmenter,
