@@ -68,7 +68,7 @@ $(TORCH_STAMP):
 peers: $(TORCH_STAMP)
 	$(VENV)/bin/pip install --disable-pip-version-check -q torchvision==0.26.0 numpy scipy \
 	  scikit-learn pandas statsmodels pydicom pillow pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg \
-	  pylibjpeg-rle pyjpegls python-gdcm dcurves \
+	  pylibjpeg-rle pyjpegls python-gdcm dcurves tifffile imagecodecs \
 	  fastapi uvicorn safetensors
 
 fmt:

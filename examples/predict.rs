@@ -88,7 +88,7 @@ impl Input {
         } else {
             Input::Manifest
         };
-        // A TIFF, BMP or WebP file is neither: say so, rather than read it as a table.
+        // A JPEG 2000 or HEIC file is neither: say so, rather than read it as a table.
         anyhow::ensure!(
             is_csv || kind != Input::Manifest || !a.input.is_file(),
             "{}: predict reads a folder, a records table (`.csv`) or one {} image; this file \

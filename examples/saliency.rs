@@ -22,7 +22,7 @@ struct Args {
     /// A run folder written by train_classifier.
     #[arg(long)]
     run: PathBuf,
-    /// Image (PNG, JPEG or DICOM).
+    /// Image (PNG, JPEG, TIFF, BMP, WebP or DICOM).
     #[arg(long)]
     input: PathBuf,
     /// Output folder.

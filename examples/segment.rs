@@ -3,9 +3,9 @@
 //!
 //! `cargo run --release --example segment -- --weights RUN --input DIR --out DIR [--shard I/N] [--backend torch|pure]`
 //!
-//! It reads what `predict` reads: PNG, JPEG and DICOM (by extension, by a UID-like name
-//! or by content; a README or a table beside the images is left alone), from a folder
-//! or one image file. `--backend pure`
+//! It reads what `predict` reads: PNG, JPEG, TIFF, BMP, WebP and DICOM (by extension,
+//! by a UID-like name or by content; a README or a table beside the images is left
+//! alone), from a folder or one image file. `--backend pure`
 //! runs the network without libtorch (`cxr::infer`); built with `--no-default-features`
 //! that is the only backend. With `--shard I/N` it segments the images that shard owns
 //! into the shared `--out` and writes its part of the table (`qc.shard-I-of-N.csv`);
@@ -33,7 +33,7 @@ struct Args {
     /// A run folder written by train_segmenter.
     #[arg(long)]
     weights: PathBuf,
-    /// Folder of PNG, JPEG or DICOM images (DICOM by any name: `.dcm`, none, a UID), or
+    /// Folder of PNG, JPEG, TIFF, BMP, WebP or DICOM images (DICOM by any name: `.dcm`, none, a UID), or
     /// one image file.
     #[arg(long)]
     input: PathBuf,

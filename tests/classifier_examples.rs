@@ -2,7 +2,7 @@
 //! synth_cohort → train_segmenter → train_classifier (masks from the segmenter, cached,
 //! gate rejects listed) → predict (manifest and folder) → evaluate → saliency.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 mod common;
 use common::{fails, run};
@@ -467,44 +467,94 @@ fn train_predict_evaluate_and_explain_on_a_tiny_cohort() {
         "{rows:?}"
     );
 
-    // A TIFF is no table: refused by name, not parsed as CSV. A folder of TIFFs holds no
-    // image predict reads, and the run says so.
-    let tiffs = d.join("tiffs");
-    std::fs::create_dir_all(&tiffs).unwrap();
-    let tiff = tiffs.join("scan.tif");
-    // A little-endian TIFF's header: what starts a scanner's export.
-    std::fs::write(&tiff, b"II*\0\x08\0\0\0").unwrap();
+    // One radiograph as PNG, TIFF (8 and 16 bits), BMP and WebP, as archives and tools
+    // export it: each is predicted, with the PNG's numbers.
+    let formats = d.join("formats");
+    std::fs::create_dir_all(&formats).unwrap();
+    let mut pngs: Vec<PathBuf> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "png") && !p.ends_with("broken.png"))
+        .collect();
+    pngs.sort();
+    let mut picture = image::open(&pngs[0]).unwrap().to_luma8();
+    // A corner pixel black and its neighbour white: the picture spans 0..=255, so a
+    // 16-bit copy (v * 257) comes back through the min-max mapping as it was.
+    picture.put_pixel(0, 0, image::Luma([0]));
+    picture.put_pixel(1, 0, image::Luma([255]));
+    picture.save(formats.join("png_copy.png")).unwrap();
+    picture.save(formats.join("tiff_copy.tif")).unwrap();
+    picture.save(formats.join("bmp_copy.bmp")).unwrap();
+    picture.save(formats.join("webp_copy.webp")).unwrap();
+    // 16 bits, as a detector's export.
+    let wide = image::ImageBuffer::<image::Luma<u16>, _>::from_fn(
+        picture.width(),
+        picture.height(),
+        |x, y| image::Luma([u16::from(picture.get_pixel(x, y).0[0]) * 257]),
+    );
+    wide.save(formats.join("tiff16_copy.tiff")).unwrap();
+    let said = run(
+        "predict",
+        &[
+            &["--run", s(&clf), "--input", s(&formats)][..],
+            &["--out", s(&d.join("formats.csv"))],
+            &gate,
+        ]
+        .concat(),
+    );
+    assert!(said.starts_with("5 predicted"), "{said}");
+    let rows = lines(&d.join("formats.csv"));
+    assert_eq!(rows.len(), 6, "{rows:?}");
+    let values = |row: &str| -> Vec<String> {
+        row.split(',')
+            .filter(|f| !f.contains("_copy"))
+            .map(str::to_owned)
+            .collect()
+    };
+    let png_row = rows.iter().find(|r| r.contains("png_copy.png")).unwrap();
+    for row in &rows[1..] {
+        assert_eq!(values(row), values(png_row), "{row}");
+    }
+
+    // A JPEG 2000 file is no table: refused by name, not parsed as CSV. A folder of them
+    // holds no image predict reads, and the run says so.
+    let jp2s = d.join("jp2s");
+    std::fs::create_dir_all(&jp2s).unwrap();
+    let jp2 = jp2s.join("scan.jp2");
+    // A JP2 file's signature box: what starts such an export.
+    std::fs::write(&jp2, b"\0\0\0\x0cjP  \r\n\x87\n").unwrap();
     let said = fails(
         "predict",
         [
             "--run",
             s(&clf),
             "--input",
-            s(&tiff),
+            s(&jp2),
             "--out",
-            s(&d.join("tif.csv")),
+            s(&d.join("jp2.csv")),
         ],
     );
     assert!(
         said.contains(&format!(
-            "{}: predict reads a folder, a records table (`.csv`) or one PNG, JPEG or DICOM \
-             image; this file is none of these",
-            tiff.display()
+            "{}: predict reads a folder, a records table (`.csv`) or one PNG, JPEG, TIFF, BMP, \
+             WebP or DICOM image; this file is none of these",
+            jp2.display()
         )),
         "{said}"
     );
     let said = run(
         "predict",
         &[
-            &["--run", s(&clf), "--input", s(&tiffs)][..],
-            &["--out", s(&d.join("tifs.csv")), "--backend", "pure"],
+            &["--run", s(&clf), "--input", s(&jp2s)][..],
+            &["--out", s(&d.join("jp2s.csv")), "--backend", "pure"],
         ]
         .concat(),
     );
     assert!(
         said.contains(&format!(
-            "note: no PNG, JPEG or DICOM image under {} (other files are left alone)",
-            tiffs.display()
+            "note: no PNG, JPEG, TIFF, BMP, WebP or DICOM image under {} (other files are \
+             left alone)",
+            jp2s.display()
         )),
         "{said}"
     );

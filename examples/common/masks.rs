@@ -1,6 +1,6 @@
 //! Where labelled lung masks come from, for the examples that train or score the
 //! segmenter: generic folder pairs, the public datasets as they ship and CheXmask's
-//! tables, mixed freely; images in PNG, JPEG or DICOM.
+//! tables, mixed freely; images in PNG, JPEG, TIFF, BMP, WebP or DICOM.
 //! Included with `#[path]`.
 use std::path::PathBuf;
 
@@ -10,8 +10,9 @@ use cxr::lungseg::masks::{Dataset, MaskSet, MaskSourceSpec, read_sources};
 /// Image/mask sources.
 #[derive(Args, Debug, Default)]
 pub struct MaskArgs {
-    /// Folder of images, PNG, JPEG or DICOM (matched to `--masks` by file stem, a DICOM
-    /// file's whole name when it has no image extension); repeatable, in pairs.
+    /// Folder of images, PNG, JPEG, TIFF, BMP, WebP or DICOM (matched to `--masks` by
+    /// file stem, a DICOM file's whole name when it has no image extension); repeatable,
+    /// in pairs.
     #[arg(long)]
     pub images: Vec<PathBuf>,
     /// Folder of masks: 0 background, 255 lung, 127 ignore (anti-aliased edges allowed).

@@ -258,7 +258,8 @@ pub fn predict_folder<P: ImagePipeline + ?Sized>(
     predict_files(pipeline, files, out, shard, progress)
 }
 
-/// One image file (PNG, JPEG or DICOM, whatever its name), as [`predict_folder`] predicts
+/// One image file (PNG, JPEG, TIFF, BMP, WebP or DICOM, whatever its name), as
+/// [`predict_folder`] predicts
 /// a folder's: its row or its rejection in `out` and `<out>_rejected.csv`, journaled.
 ///
 /// # Errors

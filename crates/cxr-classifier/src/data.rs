@@ -21,7 +21,7 @@ pub use crate::batch::{MASK_COLUMN, Rejection, write_rejections};
 /// One labelled image with its lung mask.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Example {
-    /// Image file (PNG, JPEG or DICOM).
+    /// Image file (PNG, JPEG, TIFF, BMP, WebP or DICOM).
     pub image: PathBuf,
     /// Lung mask file (PNG, nonzero = lung), the image's size.
     pub mask: PathBuf,
@@ -46,12 +46,13 @@ pub struct Example {
     pub near_cut: bool,
 }
 
-/// Loads any image a source ships (PNG/JPEG, or DICOM through `cxr-dicom`) as 8-bit gray.
+/// Loads any image a source ships (a raster image, or DICOM through `cxr-dicom`) as
+/// 8-bit gray.
 pub fn load_image(path: &Path) -> Result<GrayImage, Error> {
     load_image_with(path, cxr_core::LoadOptions::default())
 }
 
-/// [`load_image`] with the options of a PNG/JPEG file (`invert` for MONOCHROME1).
+/// [`load_image`] with the options of a raster file (`invert` for MONOCHROME1).
 pub fn load_image_with(path: &Path, options: cxr_core::LoadOptions) -> Result<GrayImage, Error> {
     cxr_dicom::load_image_with(path, options).map_err(|e| Error::Input {
         path: path.to_path_buf(),

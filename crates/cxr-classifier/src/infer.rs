@@ -262,7 +262,7 @@ impl Pipeline {
         }
     }
 
-    /// Runs on an image file (PNG, JPEG or DICOM).
+    /// Runs on an image file (PNG, JPEG, TIFF, BMP, WebP or DICOM).
     pub fn run(&self, path: &Path) -> Result<PipelineOutput> {
         let img = load_image(path)?;
         self.run_image(&img).map_err(|e| match e {

@@ -319,8 +319,8 @@ pub fn group_fingerprints(
 }
 
 /// Fingerprints every record's image in parallel (progress on `progress`) and groups
-/// duplicates; images are decoded with [`cxr_core::load_gray_with`] (PNG/JPEG, with the
-/// record's photometric options, so that a copy stored inverted still matches). Use
+/// duplicates; images are decoded with [`cxr_core::load_gray_with`] (raster images, with
+/// the record's photometric options, so that a copy stored inverted still matches). Use
 /// [`find_duplicates_with`] for other formats (DICOM via `cxr_dicom::load_record_image`).
 pub fn find_duplicates(
     records: &[ImageRecord],

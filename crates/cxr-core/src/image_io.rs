@@ -1,15 +1,19 @@
 //! Grayscale image loading and saving.
 //!
-//! Loading accepts 8- and 16-bit grayscale PNG, JPEG, RGB(A) and palette images (the
-//! forms the public sources ship) and returns an 8-bit [`GrayImage`] with **bright
-//! bone**, the way every model here was trained: an image stored inverted (a PNG or JPEG
-//! kept with DICOM's MONOCHROME1 polarity, as BIMCV-COVID19+ ships some) is inverted when
-//! [`LoadOptions::invert`] says so; the adapters record that per image (the `invert`
-//! extra, read by [`crate::ImageRecord::load_options`]). DICOM files carry their own
-//! Photometric Interpretation and are converted by `cxr-dicom`, which applies it.
+//! Loading accepts the raster formats radiographs are exported in ([`RASTER_FORMATS`]:
+//! PNG, JPEG, TIFF, BMP and WebP; 8- and 16-bit grayscale, RGB(A) and palette images)
+//! and returns an 8-bit [`GrayImage`] with **bright bone**, the way every model here was
+//! trained. A TIFF stored WhiteIsZero (its Photometric Interpretation 0, the TIFF form
+//! of DICOM's MONOCHROME1) declares its polarity and is shown bone bright by its
+//! decoder. A PNG or JPEG has no such field: one kept with MONOCHROME1 polarity (as
+//! BIMCV-COVID19+ ships some) is inverted when [`LoadOptions::invert`] says so; the
+//! adapters record that per image (the `invert` extra, read by
+//! [`crate::ImageRecord::load_options`]). DICOM files carry their own Photometric
+//! Interpretation and are converted by `cxr-dicom`, which applies it.
 //!
-//! An EXIF Orientation tag (a JPEG's APP1 segment, a PNG's eXIf chunk: what a phone or a
-//! viewer's export writes when it stores the pixels sideways) is applied, so that the
+//! An EXIF Orientation tag (a JPEG's APP1 segment, a PNG's eXIf chunk, a TIFF's own
+//! Orientation tag: what a phone or a viewer's export writes when it stores the pixels
+//! sideways) is applied, so that the
 //! image comes back the way browsers, PACS viewers and Pillow's `ImageOps.exif_transpose`
 //! show it, and the way its reader saw it; [`LoadOptions::ignore_exif_orientation`] keeps
 //! the stored layout.
@@ -75,13 +79,16 @@ impl LoadOptions {
 /// largest radiographs, scanned films included, are under 60 million).
 pub const MAX_IMAGE_PIXELS: u64 = 100_000_000;
 
+/// The raster formats [`load_gray`] reads, in words, for messages.
+pub const RASTER_FORMATS: &str = "PNG, JPEG, TIFF, BMP or WebP";
+
 /// Which files of a folder a tool takes as images, and how it reads them: what a folder
 /// tool (`cxr_lungseg::segment_dir_shard`) is given, so that a crate below `cxr-dicom`
-/// in the DAG can read DICOM when its caller can. [`ImageFiles::PNG_JPEG`] is this
+/// in the DAG can read DICOM when its caller can. [`ImageFiles::RASTER`] is this
 /// crate's; `cxr_dicom::IMAGE_FILES` adds DICOM (by extension, UID-like name or content).
 #[derive(Debug, Clone, Copy)]
 pub struct ImageFiles {
-    /// What they are, in words, for messages (`"PNG or JPEG"`).
+    /// What they are, in words, for messages ([`RASTER_FORMATS`]).
     pub what: &'static str,
     /// Whether the file at a path is one.
     pub is_image: fn(&Path) -> bool,
@@ -93,19 +100,21 @@ pub struct ImageFiles {
 }
 
 impl ImageFiles {
-    /// PNG and JPEG files, by their extension (any case), read by [`load_gray`].
-    pub const PNG_JPEG: ImageFiles = ImageFiles {
-        what: "PNG or JPEG",
-        is_image: is_png_or_jpeg,
+    /// Raster images ([`RASTER_FORMATS`]) by their extension (any case), read by
+    /// [`load_gray`].
+    pub const RASTER: ImageFiles = ImageFiles {
+        what: RASTER_FORMATS,
+        is_image: is_raster_image,
         load: load_gray_boxed,
         not_an_image: |_| false,
     };
 }
 
-/// Whether `path` ends in `.png`, `.jpg` or `.jpeg` (any case).
-pub fn is_png_or_jpeg(path: &Path) -> bool {
+/// Whether `path` ends in one of [`crate::names::RASTER_EXTENSIONS`] (`.png`, `.jpg`,
+/// `.jpeg`, `.tif`, `.tiff`, `.bmp`, `.webp`; any case).
+pub fn is_raster_image(path: &Path) -> bool {
     path.extension().and_then(|x| x.to_str()).is_some_and(|x| {
-        ["png", "jpg", "jpeg"]
+        crate::names::RASTER_EXTENSIONS
             .iter()
             .any(|e| x.eq_ignore_ascii_case(e))
     })

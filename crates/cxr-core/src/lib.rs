@@ -48,8 +48,8 @@ pub use date::StudyDate;
 pub use environment::{Compute, Environment, Session};
 pub use error::{Error, ParseError, Result, error_chain};
 pub use image_io::{
-    GrayImage, ImageFiles, LoadOptions, MAX_IMAGE_PIXELS, SixteenToEight, decode_gray, encode_png,
-    invert, load_gray, load_gray_with, save_png, save_rgb_png, stage_png,
+    GrayImage, ImageFiles, LoadOptions, MAX_IMAGE_PIXELS, RASTER_FORMATS, SixteenToEight,
+    decode_gray, encode_png, invert, load_gray, load_gray_with, save_png, save_rgb_png, stage_png,
 };
 pub use manifest::write_csv;
 pub use mask::LungMask;

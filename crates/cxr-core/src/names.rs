@@ -39,10 +39,17 @@ pub fn file_stem_for(id: &str) -> String {
     out
 }
 
-/// The extensions (lower case) by which a folder's image files are known: PNG, JPEG and
-/// DICOM. DICOM files often have none, or are named by their UID
-/// (`1.2.840.113619.2.55.3.604688119.868`), whose last part reads as an extension.
-pub const IMAGE_EXTENSIONS: [&str; 5] = ["png", "jpg", "jpeg", "dcm", "dicom"];
+/// The extensions (lower case) of the raster images `cxr_core::load_gray` reads: PNG,
+/// JPEG, TIFF, BMP and WebP ([`crate::RASTER_FORMATS`]).
+pub const RASTER_EXTENSIONS: [&str; 7] = ["png", "jpg", "jpeg", "tif", "tiff", "bmp", "webp"];
+
+/// The extensions (lower case) by which a folder's image files are known: the raster
+/// ones ([`RASTER_EXTENSIONS`], first) and DICOM's. DICOM files often have none, or are
+/// named by their UID (`1.2.840.113619.2.55.3.604688119.868`), whose last part reads as
+/// an extension.
+pub const IMAGE_EXTENSIONS: [&str; 9] = [
+    "png", "jpg", "jpeg", "tif", "tiff", "bmp", "webp", "dcm", "dicom",
+];
 
 /// An image file's name without its image extension ([`IMAGE_EXTENSIONS`], any case):
 /// the id a file known only by its path goes by. Any other name is kept whole, so that
@@ -53,6 +60,7 @@ pub const IMAGE_EXTENSIONS: [&str; 5] = ["png", "jpg", "jpeg", "dcm", "dicom"];
 /// use cxr_core::names::image_stem;
 /// assert_eq!(image_stem(Path::new("in/a.png")), "a");
 /// assert_eq!(image_stem(Path::new("IM0001.DCM")), "IM0001");
+/// assert_eq!(image_stem(Path::new("scan.TIFF")), "scan");
 /// assert_eq!(image_stem(Path::new("IM000001")), "IM000001");
 /// assert_eq!(image_stem(Path::new("1.2.840.113619.2.55.3.868")), "1.2.840.113619.2.55.3.868");
 /// ```
@@ -88,6 +96,18 @@ pub fn fnv1a64(bytes: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_image_extensions_are_the_raster_ones_then_dicoms() {
+        assert_eq!(
+            IMAGE_EXTENSIONS[..RASTER_EXTENSIONS.len()],
+            RASTER_EXTENSIONS
+        );
+        assert_eq!(
+            IMAGE_EXTENSIONS[RASTER_EXTENSIONS.len()..],
+            ["dcm", "dicom"]
+        );
+    }
 
     #[test]
     fn ids_that_collided_under_replacement_get_their_own_names() {

@@ -219,7 +219,8 @@ pub enum LoadError {
     /// The file is DICOM and could not be converted.
     #[error(transparent)]
     Dicom(#[from] crate::Error),
-    /// The file is not DICOM and could not be read as PNG/JPEG.
+    /// The file is not DICOM and could not be read as a raster image
+    /// ([`cxr_core::RASTER_FORMATS`]).
     #[error(transparent)]
     Image(#[from] cxr_core::Error),
 }
@@ -231,7 +232,7 @@ pub fn load_image(path: &Path) -> std::result::Result<GrayImage, LoadError> {
 }
 
 /// Loads a record's image with bright bone whatever its source stored: a DICOM file
-/// through its own Photometric Interpretation, a PNG or JPEG inverted when its adapter
+/// through its own Photometric Interpretation, a raster image inverted when its adapter
 /// marked it MONOCHROME1 ([`cxr_core::ImageRecord::load_options`]). The one function
 /// every step that reads a record's pixels goes through.
 pub fn load_record_image(
@@ -247,7 +248,7 @@ pub fn is_dicom(head: &[u8]) -> bool {
 }
 
 /// An image from its bytes, as [`load_image_with`] reads a file: DICOM (recognised by
-/// [`is_dicom`]) through the converter, anything else as PNG/JPEG with `options`.
+/// [`is_dicom`]) through the converter, anything else as a raster image with `options`.
 ///
 /// # Errors
 ///
@@ -264,7 +265,7 @@ pub fn decode_image(
     }
 }
 
-/// [`load_image`] with options for PNG/JPEG files ([`cxr_core::LoadOptions`]: the
+/// [`load_image`] with options for raster images ([`cxr_core::LoadOptions`]: the
 /// 16-to-8-bit mapping and `invert`). A DICOM file ignores them: its header says how to
 /// display it (VOI LUT, MONOCHROME1), and the converter applies that.
 pub fn load_image_with(
@@ -279,7 +280,7 @@ pub fn load_image_with(
 }
 
 /// What the file at `path` calls for a reader's caution about ([`Caution`]): a DICOM
-/// file's from its header (read up to Pixel Data, not decoded), none for a PNG or JPEG.
+/// file's from its header (read up to Pixel Data, not decoded), none for a raster image.
 ///
 /// # Errors
 ///
@@ -310,7 +311,8 @@ pub fn is_dicom_file(path: &Path) -> std::result::Result<bool, cxr_core::Error> 
     Ok(is_dicom(&head))
 }
 
-/// The images a folder tool takes: PNG, JPEG and DICOM by their extension
+/// The images a folder tool takes: raster images ([`cxr_core::RASTER_FORMATS`]) and
+/// DICOM by their extension
 /// ([`cxr_core::names::IMAGE_EXTENSIONS`]), files without one, files named by a DICOM
 /// UID (an all-digit last part: `1.2.840.113619.2.55.3.868`), and any other file that
 /// starts as DICOM does (read to its 132nd byte). A README or a table beside the images
@@ -327,10 +329,10 @@ pub fn is_image_file(path: &Path) -> bool {
         || is_dicom_file(path).unwrap_or(false)
 }
 
-/// PNG, JPEG and DICOM files, as [`is_image_file`] takes them, read by [`load_image`]:
-/// what a folder tool below this crate in the DAG is given to read DICOM too.
+/// Raster and DICOM files, as [`is_image_file`] takes them, read by [`load_image`]: what
+/// a folder tool below this crate in the DAG is given to read DICOM too.
 pub const IMAGE_FILES: cxr_core::ImageFiles = cxr_core::ImageFiles {
-    what: "PNG, JPEG or DICOM",
+    what: "PNG, JPEG, TIFF, BMP, WebP or DICOM",
     is_image: is_image_file,
     load: load_image_boxed,
     not_an_image: is_not_an_image,

@@ -818,12 +818,16 @@ fn non_image_classes_are_named_and_image_classes_are_not() {
 
 /// What a folder tool takes as an image (`is_image_file`, `IMAGE_FILES`): images by
 /// extension, by a UID-like or missing extension, and DICOM by content under any name;
-/// not a README or a table. `IMAGE_FILES.load` reads DICOM and PNG alike.
+/// not a README or a table. `IMAGE_FILES.load` reads DICOM and PNG alike, and a DICOM
+/// file whose preamble is a TIFF header (the standard's dual-personality files) as DICOM.
 #[test]
 fn image_files_are_known_by_name_or_content() {
     use cxr_dicom::{IMAGE_FILES, is_image_file};
     let dir = tempfile::tempdir().unwrap();
     let dicom = std::fs::read(fixture("big_endian.dcm")).unwrap();
+    assert_eq!(&dicom[128..132], b"DICM");
+    let mut dual = dicom.clone();
+    dual[..8].copy_from_slice(b"II*\0\x08\0\0\0");
     let mut png = Vec::new();
     cxr_core::encode_png(
         &mut png,
@@ -834,6 +838,12 @@ fn image_files_are_known_by_name_or_content() {
         ("a.png", &png[..], true),
         ("b.JPG", b"not read".as_slice(), true),
         ("c.dcm", b"not read".as_slice(), true),
+        ("d.TIF", b"not read".as_slice(), true),
+        ("e.tiff", b"not read".as_slice(), true),
+        ("f.bmp", b"not read".as_slice(), true),
+        ("g.webp", b"not read".as_slice(), true),
+        ("dual.tif", &dual[..], true),
+        ("h.jp2", b"not read".as_slice(), false),
         ("IM000001", &dicom[..], true),
         ("1.2.840.113619.2.55.3.868", &dicom[..], true),
         ("scan.bin", &dicom[..], true),
@@ -851,6 +861,10 @@ fn image_files_are_known_by_name_or_content() {
         convert_file(&fixture("big_endian.dcm"), &ConvertOptions::default())
             .unwrap()
             .image
+    );
+    assert_eq!(
+        (IMAGE_FILES.load)(&dir.path().join("dual.tif")).unwrap(),
+        from_dicom
     );
     let from_png = (IMAGE_FILES.load)(&dir.path().join("a.png")).unwrap();
     assert_eq!(from_png.dimensions(), (4, 3));

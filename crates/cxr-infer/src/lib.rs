@@ -405,7 +405,7 @@ impl Pipeline {
         }
     }
 
-    /// Runs on an image file (PNG, JPEG or DICOM).
+    /// Runs on an image file (PNG, JPEG, TIFF, BMP, WebP or DICOM).
     ///
     /// # Errors
     ///
@@ -422,7 +422,8 @@ impl Pipeline {
         self.run_image(&img)
     }
 
-    /// Runs on image bytes (PNG, JPEG or DICOM, recognised by their content).
+    /// Runs on image bytes (PNG, JPEG, TIFF, BMP, WebP or DICOM, recognised by their
+    /// content).
     ///
     /// # Errors
     ///

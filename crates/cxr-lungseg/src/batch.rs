@@ -379,8 +379,8 @@ pub struct QcRow {
     pub reason: String,
 }
 
-/// Segments every PNG/JPEG under `input` (recursively, as [`cxr_core::walk::files`]
-/// walks: hidden names skipped, `out` left out; [`segment_dir_shard`] takes other
+/// Segments every raster image (PNG, JPEG, TIFF, BMP, WebP) under `input` (recursively,
+/// as [`cxr_core::walk::files`] walks: hidden names skipped, `out` left out; [`segment_dir_shard`] takes other
 /// [`ImageFiles`], DICOM among them) into `out/masks/<stem>.png` (0/255,
 /// the input's size), `out/overlays/<stem>.png` drawn by `overlays` when given, and
 /// `out/qc.csv`. Inputs of one folder
@@ -405,7 +405,7 @@ pub fn segment_dir<S: LungSegmenter + ?Sized>(
     overlays: Option<DrawLungs>,
     progress: Option<&ProgressBar>,
 ) -> Result<Vec<QcRow>, crate::Error> {
-    let files = ImageFiles::PNG_JPEG;
+    let files = ImageFiles::RASTER;
     let run = segment_dir_shard(
         seg,
         input,
@@ -434,7 +434,7 @@ pub struct ShardRun {
 }
 
 /// [`segment_dir`] for one [`Shard`] of the input and the images `files` takes
-/// ([`ImageFiles::PNG_JPEG`], or `cxr_dicom::IMAGE_FILES` for DICOM too), or for the
+/// ([`ImageFiles::RASTER`], or `cxr_dicom::IMAGE_FILES` for DICOM too), or for the
 /// one image file `input` names: the images whose relative path the shard owns, into
 /// the shared `out` folder, the rows into `out/qc.shard-I-of-N.csv`
 /// (`cxr_core::shard::merge_parts` joins the parts into the `qc.csv` a whole run

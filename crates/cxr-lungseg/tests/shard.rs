@@ -101,7 +101,7 @@ fn four_shards_and_a_merge_equal_one_whole_run_and_a_killed_shard_resumes() {
         segment_dir_shard(
             &seg,
             &input,
-            &ImageFiles::PNG_JPEG,
+            &ImageFiles::RASTER,
             out,
             &post,
             qc,

@@ -205,7 +205,7 @@ pub struct Health {
     pub status: String,
 }
 
-/// The raw bytes of a PNG, JPEG or DICOM file.
+/// The raw bytes of a PNG, JPEG, TIFF, BMP, WebP or DICOM file.
 #[derive(ToSchema)]
 #[schema(value_type = String, format = Binary)]
 pub struct Upload(#[allow(dead_code)] Vec<u8>);
@@ -580,7 +580,7 @@ fn admit(s: &Arc<AppState>) -> Result<tokio::sync::OwnedSemaphorePermit, ApiErro
     request_body(
         content = Upload,
         content_type = "application/octet-stream",
-        description = "A PNG, JPEG or DICOM file as the raw body, or as the one file of a multipart/form-data form; recognised by its content, whatever its name or Content-Type."
+        description = "A PNG, JPEG, TIFF, BMP, WebP or DICOM file as the raw body, or as the one file of a multipart/form-data form; recognised by its content, whatever its name or Content-Type."
     ),
     params(("overlays" = Option<String>, Query, description = "Comma-separated: `mask`, `saliency`. Adds the overlays as base64 PNGs.")),
     responses(
@@ -588,7 +588,7 @@ fn admit(s: &Arc<AppState>) -> Result<tokio::sync::OwnedSemaphorePermit, ApiErro
         (status = 400, description = "Empty body, bad form or bad query.", body = ErrorBody),
         (status = 401, description = "Missing or wrong token.", body = ErrorBody),
         (status = 413, description = "Body over the size limit.", body = ErrorBody),
-        (status = 415, description = "Not a PNG, JPEG or DICOM image.", body = ErrorBody),
+        (status = 415, description = "Not a PNG, JPEG, TIFF, BMP, WebP or DICOM image.", body = ErrorBody),
         (status = 422, description = "An image that cannot be used: truncated, colour, multi-frame, without pixel data, too small or too large.", body = ErrorBody),
         (status = 503, description = "Overloaded or warming up; see Retry-After.", body = ErrorBody),
     )
@@ -618,7 +618,7 @@ async fn predict(
     request_body(
         content = Upload,
         content_type = "multipart/form-data",
-        description = "A multipart/form-data form with one file part per image (PNG, JPEG or DICOM)."
+        description = "A multipart/form-data form with one file part per image (PNG, JPEG, TIFF, BMP, WebP or DICOM)."
     ),
     params(("overlays" = Option<String>, Query, description = "As for /v1/predict, for every image.")),
     responses(

@@ -1,9 +1,10 @@
-//! An upload's bytes → an 8-bit grayscale radiograph, recognised by content (PNG, JPEG
-//! or DICOM magic numbers), never by file name or `Content-Type`.
+//! An upload's bytes → an 8-bit grayscale radiograph, recognised by content (the magic
+//! numbers of DICOM, PNG, JPEG, TIFF, BMP or WebP), never by file name or
+//! `Content-Type`.
 //!
 //! Every refusal happens before the pixels are allocated where the header allows it: a
 //! declared size over [`Limits::max_pixels`] (a decompression bomb), a DICOM file
-//! without pixel data, with several frames or in colour. Colour PNG and JPEG files are
+//! without pixel data, with several frames or in colour. Colour raster files are
 //! decoded, then refused unless their channels agree (many public radiographs are stored
 //! as RGB with three equal channels; a photograph is not a radiograph).
 
@@ -41,6 +42,13 @@ pub enum Format {
     Png,
     /// JPEG (baseline or progressive).
     Jpeg,
+    /// TIFF (strips or tiles; uncompressed, LZW, Deflate, PackBits or JPEG; 8 or 16
+    /// bits; WhiteIsZero shown bone bright).
+    Tiff,
+    /// BMP.
+    Bmp,
+    /// WebP (lossy or lossless).
+    Webp,
     /// DICOM Part 10 (with or without its 128-byte preamble).
     Dicom,
 }
@@ -51,7 +59,7 @@ pub enum Format {
 pub struct ImageInfo {
     /// The container.
     pub format: Format,
-    /// Rows (height in pixels) of the image as analysed: a PNG or JPEG that an EXIF
+    /// Rows (height in pixels) of the image as analysed: a raster image that an EXIF
     /// Orientation tag turns on its side is analysed, and counted, the way viewers show it.
     pub rows: u32,
     /// Columns (width in pixels), as analysed.
@@ -99,18 +107,39 @@ pub struct Decoded {
     pub info: ImageInfo,
 }
 
-/// Recognises PNG, JPEG and DICOM by their first bytes.
+/// Recognises DICOM, PNG, JPEG, TIFF, BMP and WebP by their first bytes. DICOM first:
+/// the standard lets a DICOM file's preamble hold a TIFF header (a dual-personality
+/// file), and such a file is read through its DICOM header.
 pub fn sniff(bytes: &[u8]) -> Option<Format> {
-    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some(Format::Png)
-    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some(Format::Jpeg)
-    } else if cxr_dicom::is_dicom(bytes) {
-        Some(Format::Dicom)
-    } else {
-        None
+    if cxr_dicom::is_dicom(bytes) {
+        return Some(Format::Dicom);
+    }
+    match image::guess_format(bytes).ok()? {
+        image::ImageFormat::Png => Some(Format::Png),
+        image::ImageFormat::Jpeg => Some(Format::Jpeg),
+        image::ImageFormat::Tiff => Some(Format::Tiff),
+        image::ImageFormat::Bmp => Some(Format::Bmp),
+        image::ImageFormat::WebP => Some(Format::Webp),
+        _ => None,
     }
 }
+
+impl Format {
+    /// The format's name, for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Png => "PNG",
+            Format::Jpeg => "JPEG",
+            Format::Tiff => "TIFF",
+            Format::Bmp => "BMP",
+            Format::Webp => "WebP",
+            Format::Dicom => "DICOM",
+        }
+    }
+}
+
+/// What [`decode`] accepts, in words.
+pub const ACCEPTED: &str = "PNG, JPEG, TIFF, BMP, WebP or DICOM";
 
 /// Decodes an upload; `name` names it in messages (`upload`, or a multipart file name).
 ///
@@ -131,7 +160,7 @@ pub fn decode(bytes: &[u8], name: &str, limits: &Limits) -> Result<Decoded, ApiE
         None => Err(ApiError::new(
             axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
-            format!("{name}: not a PNG, JPEG or DICOM image"),
+            format!("{name}: not a {ACCEPTED} image"),
         )),
     }
 }
@@ -239,7 +268,7 @@ fn decode_raster(
     format: Format,
     limits: &Limits,
 ) -> Result<Decoded, ApiError> {
-    let kind = if format == Format::Png { "PNG" } else { "JPEG" };
+    let kind = format.name();
     let unreadable = |detail: String| {
         ApiError::unprocessable(
             "unreadable_image",
@@ -321,6 +350,8 @@ fn is_truncation(e: &image::ImageError) -> bool {
         "end of file",
         "truncated",
         "no more data",
+        // io::ErrorKind::UnexpectedEof from `read_exact`: a TIFF's strips or IFD cut off.
+        "failed to fill whole buffer",
     ]
     .iter()
     .any(|w| text.contains(w))

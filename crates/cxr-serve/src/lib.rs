@@ -5,7 +5,7 @@
 //!
 //! | endpoint | what |
 //! |---|---|
-//! | `POST /v1/predict` | one PNG, JPEG or DICOM (raw body or multipart) → probabilities by class, the lung gate's verdict, decisions at the run's operating points, model id, per-stage timings; `?overlays=mask,saliency` adds both as base64 PNGs |
+//! | `POST /v1/predict` | one PNG, JPEG, TIFF, BMP, WebP or DICOM (raw body or multipart) → probabilities by class, the lung gate's verdict, decisions at the run's operating points, model id, per-stage timings; `?overlays=mask,saliency` adds both as base64 PNGs |
 //! | `POST /v1/predict/batch` | several images of one patient-day (multipart) → each image's result and their average, as the paper evaluates |
 //! | `GET /v1/model` | what is served: input, temperature, gate, operating points, training |
 //! | `GET /healthz`, `GET /readyz` | up; models loaded and warmed up |

@@ -64,6 +64,22 @@ fn predictions_match_the_pipeline_and_the_published_schema() {
     assert_eq!(form.status, 200, "{}", form.json);
     assert_eq!(raw.json["probabilities"], form.json["probabilities"]);
 
+    // The same pixels as TIFF, BMP and lossless WebP: recognised by content, named, and
+    // answered with the PNG's numbers.
+    let img = image::load_from_memory(&bytes).unwrap();
+    for (format, name) in [
+        (image::ImageFormat::Tiff, "tiff"),
+        (image::ImageFormat::Bmp, "bmp"),
+        (image::ImageFormat::WebP, "webp"),
+    ] {
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, format).unwrap();
+        let a = post(&s, "/v1/predict", "image/png", &out.into_inner(), None);
+        assert_eq!(a.status, 200, "{name}: {}", a.json);
+        assert_eq!(a.json["image"]["format"], name);
+        assert_eq!(a.json["probabilities"], raw.json["probabilities"], "{name}");
+    }
+
     // A phone or a viewer's export stores the pixels on their side and says so in EXIF
     // (here orientation 8: turn 270 degrees clockwise to show). Analysed as shown: the
     // numbers of the upright file, its size, and the returned image upright.
@@ -212,11 +228,11 @@ fn predictions_match_the_pipeline_and_the_published_schema() {
     let (status, text) = get(&s, "/metrics");
     assert_eq!(status, 200);
     assert!(
-        text.contains("cxr_requests_total{endpoint=\"/v1/predict\",status=\"200\"} 10\n"),
+        text.contains("cxr_requests_total{endpoint=\"/v1/predict\",status=\"200\"} 13\n"),
         "{text}"
     );
     assert!(
-        text.contains("cxr_stage_seconds_count{stage=\"segment\"} 10\n"),
+        text.contains("cxr_stage_seconds_count{stage=\"segment\"} 13\n"),
         "{text}"
     );
     assert!(
@@ -309,6 +325,12 @@ fn every_bad_input_gets_its_status_and_code_and_the_service_keeps_serving() {
         img.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
         out.into_inner()
     };
+    let tiff = {
+        let img = image::open(&f.images[0]).unwrap();
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Tiff).unwrap();
+        out.into_inner()
+    };
     // A PNG declaring 60,000 × 60,000 pixels: its header only (a decompression bomb).
     let bomb = {
         let mut p = b"\x89PNG\r\n\x1a\n".to_vec();
@@ -336,7 +358,21 @@ fn every_bad_input_gets_its_status_and_code_and_the_service_keeps_serving() {
             b"hello, not an image".to_vec(),
             415,
             "unsupported_media_type",
-            "not a PNG, JPEG or DICOM",
+            "not a PNG, JPEG, TIFF, BMP, WebP or DICOM image",
+        ),
+        (
+            "a JPEG 2000 file",
+            b"\0\0\0\x0cjP  \r\n\x87\n\0\0\0\x14ftypjp2 ".to_vec(),
+            415,
+            "unsupported_media_type",
+            "not a PNG, JPEG, TIFF, BMP, WebP or DICOM image",
+        ),
+        (
+            "truncated TIFF",
+            tiff[..tiff.len() / 2].to_vec(),
+            422,
+            "truncated_image",
+            "the TIFF ends",
         ),
         (
             "truncated PNG",
@@ -438,7 +474,7 @@ fn every_bad_input_gets_its_status_and_code_and_the_service_keeps_serving() {
     let (status, text) = get(&s, "/metrics");
     assert_eq!(status, 200);
     assert!(
-        text.contains("endpoint=\"/v1/predict\",status=\"422\"} 10\n"),
+        text.contains("endpoint=\"/v1/predict\",status=\"422\"} 11\n"),
         "{text}"
     );
 }

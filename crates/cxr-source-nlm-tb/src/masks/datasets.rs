@@ -10,12 +10,13 @@ use cxr_core::ImageFiles;
 use super::jsrt_raw::is_raw_img;
 use super::{Error, MaskPair, MaskSet, MaskSource, MaskValues, Result};
 
-/// The images of the public mask datasets: PNG, JPEG and JSRT's raw `.IMG`.
-const IMAGE_EXTENSIONS: [&str; 4] = ["png", "jpg", "jpeg", "img"];
-/// Masks: PNG, and GIF (SCR ships GIF). Formats the workspace's `image` build cannot
-/// decode (TIFF, BMP) are left out, so that such a file is listed as unmatched rather
-/// than paired and failing at training time.
-const MASK_EXTENSIONS: [&str; 2] = ["png", "gif"];
+/// The images of the public mask datasets: the raster formats
+/// ([`cxr_core::names::RASTER_EXTENSIONS`], PNG first) and JSRT's raw `.IMG`.
+const IMAGE_EXTENSIONS: [&str; 8] = ["png", "jpg", "jpeg", "tif", "tiff", "bmp", "webp", "img"];
+/// Masks: PNG, GIF (SCR ships GIF), TIFF and BMP; lossless formats only, so a lossy
+/// JPEG or WebP mask (whose edges are no longer two values) is listed as unmatched
+/// rather than paired and failing at training time.
+const MASK_EXTENSIONS: [&str; 5] = ["png", "gif", "tif", "tiff", "bmp"];
 
 /// Images matched by stem with a left and a right lung mask (Montgomery, JSRT/SCR); an
 /// image missing either mask, and a mask without its image, are listed.
@@ -274,10 +275,11 @@ impl std::str::FromStr for Dataset {
 }
 
 /// A generic `images/` + `masks/` pair of folders matched by file stem; masks are read
-/// strictly with `values`. Images are PNG, JPEG or JSRT raw `.IMG` files
+/// strictly with `values`. Images are raster ([`cxr_core::RASTER_FORMATS`]) or JSRT raw
+/// `.IMG` files
 /// ([`folder_pair_with`] reads DICOM too).
 pub fn folder_pair(images: &Path, masks: &Path, values: MaskValues) -> Result<MaskSet> {
-    folder_pair_with(images, masks, values, ImageFiles::PNG_JPEG)
+    folder_pair_with(images, masks, values, ImageFiles::RASTER)
 }
 
 /// [`folder_pair`] with the images `reader` takes (`cxr_dicom::IMAGE_FILES`: DICOM files

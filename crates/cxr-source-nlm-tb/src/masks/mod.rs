@@ -15,7 +15,7 @@
 //! | [`chexmask`] | a CheXmask CSV (`OriginalResolution/<database>.csv[.gz]`) and the database's images | union of the run-length encoded lungs, rows with `Dice RCA (Mean)` ≥ 0.7 |
 //!
 //! [`read_sources`] reads several of them ([`MaskSourceSpec`], as a command line or a
-//! settings file names them) into one set. Images are read as PNG or JPEG (JSRT's raw
+//! settings file names them) into one set. Images are read as raster images (JSRT's raw
 //! `.IMG` as such); a pair set read by
 //! [`MaskSet::read_images_with`]`(cxr_dicom::IMAGE_FILES)` reads DICOM too, and
 //! [`folder_pair_with`] also finds DICOM files among the images (`.dcm`, none, a UID).

@@ -146,7 +146,7 @@ fn load_mask_image(path: &Path) -> Result<GrayImage> {
 /// One image and its ground truth, loaded on demand.
 #[derive(Debug, Clone)]
 pub struct MaskPair {
-    /// The radiograph (PNG/JPEG, DICOM with a reader that reads it, or a JSRT raw
+    /// The radiograph (a raster image, DICOM with a reader that reads it, or a JSRT raw
     /// `.IMG`).
     pub image: PathBuf,
     /// Its mask.
@@ -155,7 +155,7 @@ pub struct MaskPair {
     /// stay on one side of the validation split. `None`: the image is its own patient
     /// (Montgomery, Shenzhen and JSRT have one image per patient).
     pub group: Option<String>,
-    /// How the radiograph is read: [`ImageFiles::PNG_JPEG`] as the readers return
+    /// How the radiograph is read: [`ImageFiles::RASTER`] as the readers return
     /// pairs; [`MaskSet::read_images_with`] gives `cxr_dicom::IMAGE_FILES` to read DICOM.
     pub reader: ImageFiles,
 }
@@ -174,13 +174,13 @@ impl PartialEq for MaskPair {
 impl Eq for MaskPair {}
 
 impl MaskPair {
-    /// A pair read as PNG or JPEG, its own patient.
+    /// A pair read as a raster image ([`ImageFiles::RASTER`]), its own patient.
     pub fn new(image: PathBuf, mask: MaskSource) -> Self {
         MaskPair {
             image,
             mask,
             group: None,
-            reader: ImageFiles::PNG_JPEG,
+            reader: ImageFiles::RASTER,
         }
     }
 

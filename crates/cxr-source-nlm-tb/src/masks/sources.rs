@@ -19,7 +19,7 @@ use super::{
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 #[non_exhaustive]
 pub enum MaskSourceSpec {
-    /// A folder of images (PNG, JPEG, DICOM) and one of masks, matched by stem
+    /// A folder of images (PNG, JPEG, TIFF, BMP, WebP, DICOM) and one of masks, matched by stem
     /// ([`folder_pair_with`]; masks 0 / 255 / 127 = ignore).
     Folder {
         /// The images.
@@ -227,7 +227,7 @@ mod tests {
             masks: "/nowhere/masks".into(),
             patient_separator: None,
         };
-        let e = read_sources(&[spec], ImageFiles::PNG_JPEG).unwrap_err();
+        let e = read_sources(&[spec], ImageFiles::RASTER).unwrap_err();
         assert!(e.to_string().contains("/nowhere/images"), "{e}");
     }
 }
