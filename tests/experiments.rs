@@ -117,6 +117,41 @@ fn every_experiment_runs_on_the_tiny_cohort() {
         report.contains("percentage point of the smallest share"),
         counted != (0, 0)
     );
+    // The results with and without the test images accepted near the cut: the section is
+    // there, and the evaluation without them counts the other images.
+    let predictions = read(&d.join("predictions.csv"));
+    let test_images = predictions.lines().count() - 1;
+    let near_test = predictions
+        .lines()
+        .filter(|l| l.contains("lungs_near_cut"))
+        .count();
+    assert!(
+        report.contains("### Verdicts near the gate's cut"),
+        "{report}"
+    );
+    let without = d.join("evaluation/without_near_cut.json");
+    if near_test == 0 {
+        assert!(
+            report.contains(&format!(
+                "None of the {test_images} test images was accepted with lungs within 1 \
+                 percentage point"
+            )),
+            "{report}"
+        );
+        assert!(!without.exists());
+    } else {
+        assert!(
+            report.contains(&format!(
+                "{near_test} of the {test_images} test images were accepted"
+            )),
+            "{report}"
+        );
+        let e: serde_json::Value = serde_json::from_str(&read(&without)).unwrap();
+        assert_eq!(
+            e["n_images"].as_u64(),
+            Some((test_images - near_test) as u64)
+        );
+    }
     for f in [
         "figures/sources.png",
         "figures/segmentation.png",

@@ -241,15 +241,6 @@ impl Caution {
             }
         }
     }
-
-    /// Codes joined by `;` (empty for none), as a table's cell holds them.
-    pub fn join(cautions: &[Caution]) -> String {
-        cautions
-            .iter()
-            .map(|c| c.code())
-            .collect::<Vec<_>>()
-            .join(";")
-    }
 }
 
 impl std::fmt::Display for Caution {

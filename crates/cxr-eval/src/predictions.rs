@@ -47,13 +47,27 @@ pub struct PredictionRow {
     pub path: String,
     /// What the image file itself calls for caution about, codes joined by `;`, empty
     /// for none: `for_processing` (a DICOM marked FOR PROCESSING, raw detector data),
-    /// `burned_in_annotation` (a DICOM whose pixels carry text). The prediction stands;
-    /// a reader should weigh it. Files written before this column read as empty.
+    /// `burned_in_annotation` (a DICOM whose pixels carry text), `lungs_near_cut` (the
+    /// lung gate's verdict rests on a share within a point of its cut). The prediction
+    /// stands; a reader should weigh it. Files written before this column read as empty.
     #[serde(default)]
     pub cautions: String,
 }
 
 impl PredictionRow {
+    /// Whether the `cautions` cell holds `code` (one of its `;`-separated codes).
+    ///
+    /// ```
+    /// let p = [0.2, 0.5, 0.3];
+    /// let mut row = cxr_eval::PredictionRow::unlabelled("a.png".as_ref(), &p).unwrap();
+    /// row.cautions = "for_processing;lungs_near_cut".into();
+    /// assert!(row.has_caution("lungs_near_cut"));
+    /// assert!(!row.has_caution("lungs_near"));
+    /// ```
+    pub fn has_caution(&self, code: &str) -> bool {
+        self.cautions.split(';').any(|c| c == code)
+    }
+
     /// A row for a record and its probabilities (one per class, in [`Label::index`]
     /// order).
     ///

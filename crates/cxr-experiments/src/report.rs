@@ -12,8 +12,8 @@ use cxr_eval::evaluate::Evaluation;
 use crate::Result;
 use crate::context::Context;
 use cxr_report::experiment::{
-    Figures, GateSummary, MainReport, Provenance, SaliencyExample, TemperatureSummary,
-    TrainingSummary, main_report_markdown,
+    Figures, GateSummary, MainReport, NearCutCheck, Provenance, SaliencyExample,
+    TemperatureSummary, TrainingSummary, main_report_markdown,
 };
 
 fn read_optional(path: &Path) -> Option<String> {
@@ -104,6 +104,9 @@ pub struct MainResults<'a> {
     pub evaluation: &'a Evaluation,
     /// The classifier's temperature and the test units without it, when it has one.
     pub temperature: Option<&'a (cxr_classifier::calibrate::RunTemperature, Evaluation)>,
+    /// The test units without the images accepted near the gate's cut
+    /// ([`crate::run::without_near_cut`]).
+    pub near_cut: &'a NearCutCheck,
     /// Explained test images.
     pub saliency: &'a [SaliencyExample],
     /// The shortcut audit, when it ran.
@@ -123,6 +126,7 @@ pub fn write_main_report(ctx: &Context, r: &MainResults<'_>) -> Result<PathBuf> 
         split_counts,
         evaluation,
         temperature,
+        near_cut,
         saliency,
         audit,
         figures,
@@ -163,6 +167,7 @@ pub fn write_main_report(ctx: &Context, r: &MainResults<'_>) -> Result<PathBuf> 
             validation_images: t.images,
             before,
         }),
+        near_cut: Some(near_cut),
         saliency,
         audit,
         provenance: Provenance {

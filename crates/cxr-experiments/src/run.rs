@@ -14,7 +14,7 @@
 //! | `split.csv` (+ `.sha256`) | patient → train / validation / test |
 //! | `classifier/` | the classifier run (`curves.png`, `metrics.jsonl`, checkpoints) |
 //! | `predictions.csv`, `predictions_rejected.csv` | test images' probabilities |
-//! | `evaluation/` | `metrics.json`, `report.md`, `roc.png`, `confusion.png`, `reliability.png`, `decision_curve.png`, `before_temperature.json` (the same test units without the run's temperature) |
+//! | `evaluation/` | `metrics.json`, `report.md`, `roc.png`, `confusion.png`, `reliability.png`, `decision_curve.png`, `before_temperature.json` (the same test units without the run's temperature), `without_near_cut.json` (without the test images accepted near the gate's cut) |
 //! | `saliency/` | overlays and `saliency.json` |
 //! | `audit/` | the shortcut audit (`crate::audit`): source probes, `audit.json`, `audit.md`, plots |
 //! | `report.md` | everything above in one page |
@@ -35,6 +35,7 @@ use crate::context::{read_json, write_json};
 use crate::keys::groups_to_keys;
 use crate::seen::SegmenterSeen;
 use crate::{Error, Result};
+use cxr_report::experiment::NearCutCheck;
 
 pub use crate::context::Context;
 pub use crate::figures::{Figures, SaliencyExample, figures, saliency_examples};
@@ -400,6 +401,58 @@ pub fn before_temperature(
     Ok(Some((t, e)))
 }
 
+/// The test units had the test images accepted near the gate's cut been rejected (the
+/// split held): the images whose `cautions` say [`cxr_lungseg::qc::NEAR_CUT_CODE`] taken
+/// out of `images` (matched by patient and image id), the rest evaluated like the whole
+/// and written to `dir/without_near_cut.json` (an older one removed first, so that a
+/// rerun leaves no stale file). A set that cannot be evaluated (no unit or one class
+/// left) is said in the check, not an error of the run.
+///
+/// # Errors
+///
+/// Writing or removing the file.
+pub fn without_near_cut(
+    ctx: &Context,
+    rows: &[PredictionRow],
+    images: &[ImagePrediction],
+    dir: &Path,
+) -> Result<NearCutCheck> {
+    let near: std::collections::HashSet<(&str, &str)> = rows
+        .iter()
+        .filter(|r| r.has_caution(cxr_lungseg::qc::NEAR_CUT_CODE))
+        .map(|r| (r.patient_id.as_str(), r.image_id.as_str()))
+        .collect();
+    let path = dir.join("without_near_cut.json");
+    let mut check = NearCutCheck {
+        band: cxr_lungseg::qc::NEAR_CUT_BAND,
+        images: near.len(),
+        test_images: images.len(),
+        without: None,
+    };
+    match std::fs::remove_file(&path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(cxr_core::Error::Io { path, source: e }.into());
+        }
+        _ if near.is_empty() => return Ok(check),
+        _ => {}
+    }
+    let kept: Vec<ImagePrediction> = images
+        .iter()
+        .filter(|p| !near.contains(&(p.patient_id.as_str(), p.image_id.as_str())))
+        .cloned()
+        .collect();
+    check.without = Some(
+        match cxr_eval::evaluate::evaluate(&kept, &ctx.evaluate_options()) {
+            Ok(e) => {
+                write_json(&path, &e)?;
+                Ok(e)
+            }
+            Err(e) => Err(e.to_string()),
+        },
+    );
+    Ok(check)
+}
+
 /// What [`reproduce_main`] produced.
 #[derive(Debug, Clone)]
 pub struct MainOutputs {
@@ -466,6 +519,7 @@ pub fn reproduce_main(ctx: &Context) -> Result<MainOutputs> {
     let evaluation = evaluate(ctx, &predictions, &ctx.out.join("evaluation"))?;
     let images = read_predictions(&predictions)?;
     let temperature = before_temperature(ctx, &clf_dir, &images, &ctx.out.join("evaluation"))?;
+    let near_cut = without_near_cut(ctx, &rows, &images, &ctx.out.join("evaluation"))?;
     let sal = saliency_examples(ctx, &clf_dir, &test)?;
     let audit = if ctx.config.audit.enabled {
         let a = cxr_report::audit::ShortcutAudit {
@@ -500,6 +554,7 @@ pub fn reproduce_main(ctx: &Context) -> Result<MainOutputs> {
             split_counts: &split_counts,
             evaluation: &evaluation,
             temperature: temperature.as_ref(),
+            near_cut: &near_cut,
             saliency: &sal,
             audit: audit.as_ref(),
             figures: &figs,
@@ -624,6 +679,105 @@ mod tests {
         std::fs::write(&path, text.replacen("test", "train", 1)).unwrap();
         let e = split(&records, &groups, &SplitConfig::default(), &none, &path).unwrap_err();
         assert!(e.to_string().contains("hash"), "{e}");
+    }
+
+    /// 30 patients of one image `x` each (ten per class, nine in ten called right), and a
+    /// second image `y` for patient 0; the rows flag some images near the cut.
+    fn near_cut_rows(flagged: &[(usize, &str)]) -> (Vec<PredictionRow>, Vec<ImagePrediction>) {
+        let mut rows = Vec::new();
+        let mut images = Vec::new();
+        let mut add = |i: usize, image: &str| {
+            let label = Label::ALL[i % 3];
+            let mut p = [0.1f32; 3];
+            p[if i % 10 == 9 {
+                (label.index() + 1) % 3
+            } else {
+                label.index()
+            }] = 0.8;
+            let cautions = match flagged.iter().find(|f| **f == (i, image)) {
+                // A DICOM's own caution beside the gate's: the code is found among them.
+                Some(_) if i == 1 => "for_processing;lungs_near_cut",
+                Some(_) => "lungs_near_cut",
+                None if i == 3 => "for_processing",
+                None => "",
+            };
+            rows.push(PredictionRow {
+                patient_id: format!("src:p{i}"),
+                study_date: "2020-03-01".into(),
+                image_id: image.into(),
+                label: label.as_str().into(),
+                p_healthy: p[0],
+                p_covid: p[1],
+                p_bacterial: p[2],
+                source: "src".into(),
+                path: format!("{image}{i}.png"),
+                cautions: cautions.into(),
+            });
+            images.push(ImagePrediction {
+                patient_id: format!("src:p{i}"),
+                study_date: Some("2020-03-01".parse().unwrap()),
+                image_id: image.into(),
+                label,
+                probs: p.map(f64::from),
+            });
+        };
+        for i in 0..30 {
+            add(i, "x");
+        }
+        add(0, "y");
+        (rows, images)
+    }
+
+    #[test]
+    fn the_near_cut_check_takes_out_exactly_the_flagged_images() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = Context::new(
+            ExperimentConfig::tiny(),
+            &dir.path().join("out"),
+            Device::Cpu,
+            false,
+        )
+        .unwrap();
+        let eval_dir = dir.path().join("evaluation");
+        std::fs::create_dir_all(&eval_dir).unwrap();
+        let file = eval_dir.join("without_near_cut.json");
+        // Image `x` of patients 0, 1 and 2 near the cut; every patient's image is `x`, so
+        // the match is by patient and image. Patient 0 keeps its unit through `y`.
+        let (rows, images) = near_cut_rows(&[(0, "x"), (1, "x"), (2, "x")]);
+        let check = without_near_cut(&ctx, &rows, &images, &eval_dir).unwrap();
+        assert_eq!((check.images, check.test_images), (3, 31));
+        assert_eq!(check.band, cxr_lungseg::qc::NEAR_CUT_BAND);
+        let without = check.without.unwrap().unwrap();
+        assert_eq!((without.n_images, without.n_units), (28, 28));
+        let kept: Vec<ImagePrediction> = images
+            .iter()
+            .filter(|p| {
+                !(["src:p0", "src:p1", "src:p2"].contains(&p.patient_id.as_str())
+                    && p.image_id == "x")
+            })
+            .cloned()
+            .collect();
+        assert_eq!(kept.len(), 28);
+        let direct = cxr_eval::evaluate::evaluate(&kept, &ctx.evaluate_options()).unwrap();
+        assert_eq!(without.global_accuracy, direct.global_accuracy);
+        let written: Evaluation = read_json(&file).unwrap();
+        assert_eq!(written.n_units, 28);
+
+        // None near the cut: no check to make, and the older file is gone.
+        let (rows, images) = near_cut_rows(&[]);
+        let check = without_near_cut(&ctx, &rows, &images, &eval_dir).unwrap();
+        assert_eq!((check.images, check.test_images), (0, 31));
+        assert!(check.without.is_none());
+        assert!(!file.exists());
+
+        // Every test image near the cut: nothing left to evaluate, said, not failed.
+        let all: Vec<(usize, &str)> = (0..30).map(|i| (i, "x")).chain([(0, "y")]).collect();
+        let (rows, images) = near_cut_rows(&all);
+        let check = without_near_cut(&ctx, &rows, &images, &eval_dir).unwrap();
+        assert_eq!(check.images, 31);
+        let why = check.without.unwrap().unwrap_err();
+        assert!(!why.is_empty());
+        assert!(!file.exists());
     }
 
     #[test]

@@ -50,6 +50,24 @@ pub struct NearCut {
     pub rejected: usize,
 }
 
+/// What the test results rest on near the gate's cut: the accepted test images whose
+/// lungs cover less than [`NearCut::band`] more than the gate's smallest share (their
+/// verdicts can change with the segmenter's last digits), and the test units evaluated
+/// as if those images had been rejected, the split held.
+#[derive(Debug, Clone)]
+pub struct NearCutCheck {
+    /// Half-width of the band, as a share of the image.
+    pub band: f64,
+    /// Test images accepted near the cut.
+    pub images: usize,
+    /// Test images in all.
+    pub test_images: usize,
+    /// The test units without those images (`evaluation/without_near_cut.json`), or why
+    /// they could not be evaluated (too few units or classes left); `None` when no test
+    /// image is near the cut.
+    pub without: Option<std::result::Result<Evaluation, String>>,
+}
+
 /// One explained test image.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SaliencyExample {
@@ -122,11 +140,7 @@ pub fn gate_markdown(g: &GateSummary) -> String {
             n.accepted,
             n.rejected,
             100.0 * n.band,
-            if (100.0 * n.band - 1.0).abs() < 1e-9 {
-                ""
-            } else {
-                "s"
-            }
+            plural(100.0 * n.band)
         );
     }
     s
@@ -181,6 +195,9 @@ pub struct MainReport<'a> {
     pub evaluation: &'a Evaluation,
     /// What the classifier's temperature scaling did, when it has one.
     pub temperature: Option<TemperatureSummary<'a>>,
+    /// The results without the test images accepted near the gate's cut, when the test
+    /// images were gated.
+    pub near_cut: Option<&'a NearCutCheck>,
     /// Explained test images.
     pub saliency: &'a [SaliencyExample],
     /// The shortcut audit, when it ran (its files under `audit/`).
@@ -358,6 +375,79 @@ pub fn temperature_markdown(t: &TemperatureSummary<'_>, after: &Evaluation) -> S
     md
 }
 
+/// The section on the test images accepted near the gate's cut: how many, and each
+/// class's AUC and the global accuracy with and without them.
+pub fn near_cut_markdown(c: &NearCutCheck, all: &Evaluation) -> String {
+    let mut md = String::from("## Verdicts near the gate's cut\n\n");
+    let band = 100.0 * c.band;
+    let Some(without) = &c.without else {
+        let _ = writeln!(
+            md,
+            "None of the {} test images was accepted with lungs within {band:.0} percentage \
+             point{} of the gate's smallest share: no number above rests on such a verdict.",
+            c.test_images,
+            plural(band)
+        );
+        return md;
+    };
+    let _ = write!(
+        md,
+        "{} of the {} test images were accepted with lungs within {band:.0} percentage \
+         point{} of the gate's smallest share: another CPU's kernels or another training \
+         run of the segmenter could have rejected them. ",
+        c.images,
+        c.test_images,
+        plural(band)
+    );
+    let without = match without {
+        Ok(e) => e,
+        Err(why) => {
+            let _ = writeln!(
+                md,
+                "Without them the test units cannot be evaluated: {why}."
+            );
+            return md;
+        }
+    };
+    let _ = writeln!(
+        md,
+        "Had they been rejected (the split held), {} of the {} test units would remain \
+         (`evaluation/without_near_cut.json`):\n",
+        without.n_units, all.n_units
+    );
+    md.push_str("| Class | AUC [95 % CI], as reported | Without them |\n|---|---|---|\n");
+    let auc = |e: &Evaluation, label: Label| {
+        e.per_class
+            .get(label)
+            .as_ref()
+            .map_or("—".to_owned(), |m| match m.auc_ci95 {
+                Some([lo, hi]) => format!("{:.3} [{lo:.3}, {hi:.3}]", m.auc),
+                None => format!("{:.3}", m.auc),
+            })
+    };
+    for &label in Label::ALL {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} |",
+            crate::plot::class_name(label),
+            auc(all, label),
+            auc(without, label)
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\nGlobal accuracy {:.1} % → {:.1} %.",
+        100.0 * all.global_accuracy,
+        100.0 * without.global_accuracy
+    );
+    md
+}
+
+/// `"s"` unless `v` percentage points is one.
+fn plural(v: f64) -> &'static str {
+    if (v - 1.0).abs() < 1e-9 { "" } else { "s" }
+}
+
 /// The yardstick beside the results: what knowing only each test image's source scores
 /// (the shortcut audit's `source_only_auc`), class by class; `None` when not measured.
 fn source_alone_line(a: &crate::audit::ShortcutAudit) -> Option<String> {
@@ -468,6 +558,10 @@ pub fn main_report_markdown(r: &MainReport<'_>) -> String {
              validation images whose likelihood has its optimum inside T = 0.01–100; the \
              training log says which). The probabilities above are the network's own.\n",
         ),
+    }
+    if let Some(c) = r.near_cut {
+        md.push_str("\n\n");
+        md.push_str(&demote_headings(&near_cut_markdown(c, r.evaluation), 1));
     }
     md.push_str("\n\n## Saliency (where the network looks)\n\n");
     if r.saliency.is_empty() {
@@ -943,6 +1037,56 @@ mod tests {
         // Softening over-confident 0.9s lowers the Brier score.
         assert!(ca.brier < cb.brier, "{} → {}", cb.brier, ca.brier);
         assert!(md.contains("Global accuracy 80.0 % → 80.0 %."), "{md}");
+    }
+
+    #[test]
+    fn the_near_cut_section_compares_each_class_with_and_without_those_images() {
+        let options = EvaluateOptions::default();
+        let all = evaluate(&images(), &options).unwrap();
+        // Without the first 6 images: 54 units, 44 of them right (every fifth wrong).
+        let without = evaluate(&images()[6..], &options).unwrap();
+        let covid = |e: &Evaluation| e.per_class.get(Label::Covid).clone().unwrap();
+        let check = |without| NearCutCheck {
+            band: 0.01,
+            images: 6,
+            test_images: 60,
+            without,
+        };
+        let md = near_cut_markdown(&check(Some(Ok(without.clone()))), &all);
+        assert!(md.starts_with("## Verdicts near the gate's cut\n\n6 of the 60 test images were accepted with lungs within 1 percentage point of the gate's smallest share"), "{md}");
+        assert!(
+            md.contains(
+                "Had they been rejected (the split held), 54 of the 60 test units would remain"
+            ),
+            "{md}"
+        );
+        let (a, w) = (covid(&all), covid(&without));
+        let [alo, ahi] = a.auc_ci95.unwrap();
+        let [wlo, whi] = w.auc_ci95.unwrap();
+        let row = format!(
+            "| Covid-19 | {:.3} [{alo:.3}, {ahi:.3}] | {:.3} [{wlo:.3}, {whi:.3}] |",
+            a.auc, w.auc
+        );
+        assert!(md.contains(&row), "{row}\n{md}");
+        assert!(md.contains("Global accuracy 80.0 % → 81.5 %."), "{md}");
+        // Nothing left to evaluate: said.
+        let md = near_cut_markdown(&check(Some(Err("no unit left".into()))), &all);
+        assert!(
+            md.ends_with("Without them the test units cannot be evaluated: no unit left.\n"),
+            "{md}"
+        );
+        // No test image near the cut.
+        let none = NearCutCheck {
+            images: 0,
+            ..check(None)
+        };
+        let md = near_cut_markdown(&none, &all);
+        assert!(
+            md.contains(
+                "None of the 60 test images was accepted with lungs within 1 percentage point"
+            ),
+            "{md}"
+        );
     }
 
     #[test]
