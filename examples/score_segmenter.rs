@@ -7,7 +7,8 @@
 //! `cargo run --release --example score_segmenter -- --weights RUN --images DIR --masks DIR --out scores.csv`
 //!
 //! Takes the same mask sources as `train_segmenter` (`--dataset … --root …` and
-//! `--chexmask TABLE --chexmask-images DIR` too; images in PNG, JPEG, TIFF, BMP, WebP or DICOM).
+//! `--chexmask TABLE --chexmask-images DIR` too; images in PNG, JPEG, TIFF, BMP, WebP
+//! or DICOM).
 //! `scripts/lungseg/train_and_score.sh` splits a folder pair by patient, trains on one
 //! part and scores on the other. `--backend pure` runs the network without libtorch
 //! (`cxr::infer`), the only backend when built with `--no-default-features`.

@@ -13,10 +13,9 @@
 //!
 //! An EXIF Orientation tag (a JPEG's APP1 segment, a PNG's eXIf chunk, a TIFF's own
 //! Orientation tag: what a phone or a viewer's export writes when it stores the pixels
-//! sideways) is applied, so that the
-//! image comes back the way browsers, PACS viewers and Pillow's `ImageOps.exif_transpose`
-//! show it, and the way its reader saw it; [`LoadOptions::ignore_exif_orientation`] keeps
-//! the stored layout.
+//! sideways) is applied, so that the image comes back the way browsers, PACS viewers
+//! and Pillow's `ImageOps.exif_transpose` show it, and the way its reader saw it;
+//! [`LoadOptions::ignore_exif_orientation`] keeps the stored layout.
 //!
 //! The file's header is read before its pixels: an image declaring more than
 //! [`MAX_IMAGE_PIXELS`] pixels is refused ([`Error::ImageTooLarge`]) before any

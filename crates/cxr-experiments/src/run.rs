@@ -441,15 +441,17 @@ pub fn without_near_cut(
         .filter(|p| !near.contains(&(p.patient_id.as_str(), p.image_id.as_str())))
         .cloned()
         .collect();
-    check.without = Some(
+    check.without = Some(if kept.is_empty() {
+        Err("no test image would remain".into())
+    } else {
         match cxr_eval::evaluate::evaluate(&kept, &ctx.evaluate_options()) {
             Ok(e) => {
                 write_json(&path, &e)?;
                 Ok(e)
             }
             Err(e) => Err(e.to_string()),
-        },
-    );
+        }
+    });
     Ok(check)
 }
 
@@ -681,6 +683,17 @@ mod tests {
         assert!(e.to_string().contains("hash"), "{e}");
     }
 
+    /// The tiny settings' context, writing under `dir/out`, quiet.
+    fn tiny_context(dir: &Path) -> Context {
+        Context::new(
+            ExperimentConfig::tiny(),
+            &dir.join("out"),
+            Device::Cpu,
+            false,
+        )
+        .unwrap()
+    }
+
     /// 30 patients of one image `x` each (ten per class, nine in ten called right), and a
     /// second image `y` for patient 0; the rows flag some images near the cut.
     fn near_cut_rows(flagged: &[(usize, &str)]) -> (Vec<PredictionRow>, Vec<ImagePrediction>) {
@@ -731,13 +744,7 @@ mod tests {
     #[test]
     fn the_near_cut_check_takes_out_exactly_the_flagged_images() {
         let dir = tempfile::tempdir().unwrap();
-        let ctx = Context::new(
-            ExperimentConfig::tiny(),
-            &dir.path().join("out"),
-            Device::Cpu,
-            false,
-        )
-        .unwrap();
+        let ctx = tiny_context(dir.path());
         let eval_dir = dir.path().join("evaluation");
         std::fs::create_dir_all(&eval_dir).unwrap();
         let file = eval_dir.join("without_near_cut.json");
@@ -776,20 +783,14 @@ mod tests {
         let check = without_near_cut(&ctx, &rows, &images, &eval_dir).unwrap();
         assert_eq!(check.images, 31);
         let why = check.without.unwrap().unwrap_err();
-        assert!(!why.is_empty());
+        assert_eq!(why, "no test image would remain");
         assert!(!file.exists());
     }
 
     #[test]
     fn an_example_without_its_record_is_a_step_error_naming_it() {
         let dir = tempfile::tempdir().unwrap();
-        let ctx = Context::new(
-            ExperimentConfig::tiny(),
-            &dir.path().join("out"),
-            Device::Cpu,
-            false,
-        )
-        .unwrap();
+        let ctx = tiny_context(dir.path());
         // An untrained tiny classifier is enough: the record lookup comes first.
         let clf_dir = dir.path().join("clf");
         let config = ctx.config.classifier.clone();
