@@ -420,10 +420,7 @@ pub fn near_cut_markdown(c: &NearCutCheck, all: &Evaluation) -> String {
         e.per_class
             .get(label)
             .as_ref()
-            .map_or("—".to_owned(), |m| match m.auc_ci95 {
-                Some([lo, hi]) => format!("{:.3} [{lo:.3}, {hi:.3}]", m.auc),
-                None => format!("{:.3}", m.auc),
-            })
+            .map_or("—".to_owned(), |m| auc_with_ci(m.auc, m.auc_ci95))
     };
     for &label in Label::ALL {
         let _ = writeln!(
@@ -441,6 +438,14 @@ pub fn near_cut_markdown(c: &NearCutCheck, all: &Evaluation) -> String {
         100.0 * without.global_accuracy
     );
     md
+}
+
+/// An AUC and its interval, as the report's tables show them: `0.900 [0.800, 0.950]`.
+fn auc_with_ci(auc: f64, ci: Option<[f64; 2]>) -> String {
+    match ci {
+        Some([lo, hi]) => format!("{auc:.3} [{lo:.3}, {hi:.3}]"),
+        None => format!("{auc:.3}"),
+    }
 }
 
 /// `"s"` unless `v` percentage points is one.
@@ -655,11 +660,7 @@ pub fn auc_table(rows: &[ArmResult], first: &str) -> String {
         "| {first} | Training patients | Test units | Accuracy | AUC healthy | AUC covid-19 | AUC bacterial |\n|---|---|---|---|---|---|---|\n"
     );
     for r in rows {
-        let auc = |i: usize| {
-            r.auc[i].map_or("—".into(), |(a, ci)| {
-                format!("{a:.3} [{:.3}, {:.3}]", ci[0], ci[1])
-            })
-        };
+        let auc = |i: usize| r.auc[i].map_or("—".into(), |(a, ci)| auc_with_ci(a, Some(ci)));
         let train = if r.train_patients == 0 {
             "—".to_string()
         } else {

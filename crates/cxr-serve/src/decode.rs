@@ -138,9 +138,6 @@ impl Format {
     }
 }
 
-/// What [`decode`] accepts, in words.
-pub const ACCEPTED: &str = "PNG, JPEG, TIFF, BMP, WebP or DICOM";
-
 /// Decodes an upload; `name` names it in messages (`upload`, or a multipart file name).
 ///
 /// # Errors
@@ -160,7 +157,7 @@ pub fn decode(bytes: &[u8], name: &str, limits: &Limits) -> Result<Decoded, ApiE
         None => Err(ApiError::new(
             axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
-            format!("{name}: not a {ACCEPTED} image"),
+            format!("{name}: not a {} image", cxr_dicom::IMAGE_FILES.what),
         )),
     }
 }
